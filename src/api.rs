@@ -1,0 +1,407 @@
+//! The HTTP API, host-neutral: a request (method, path, body) in, a status, JSON body and headers
+//! out, plus one structured log record. The worker only translates to and from its own types.
+
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use crate::facilitator::{Facilitator, Failure};
+use crate::ports::{Clock, HttpTransport};
+use crate::protocol::cronos::{iso8601_millis, CronosSettleResponse, CronosVerifyResponse};
+use crate::protocol::model::{Dialect, Payload, PaymentRequest, Version};
+use crate::protocol::normalize::{parse_request, Rejection};
+use crate::protocol::response::{SettleResponse, VerifyResponse};
+
+/// Requests above this size are refused before parsing; real payments are a few KiB.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// The OpenAPI 3 description of this API (kept in the repository as `openapi.json`).
+pub const OPENAPI_JSON: &str = include_str!("../openapi.json");
+
+pub const CORS_HEADERS: [(&str, &str); 5] = [
+    ("access-control-allow-origin", "*"),
+    ("access-control-allow-methods", "GET, POST, OPTIONS"),
+    (
+        "access-control-allow-headers",
+        "content-type, authorization, x402-version, x-payment, payment-signature",
+    ),
+    ("access-control-expose-headers", "x-request-id"),
+    ("access-control-max-age", "86400"),
+];
+
+pub struct ApiRequest<'a> {
+    pub method: &'a str,
+    pub path: &'a str,
+    pub body: &'a [u8],
+    pub request_id: &'a str,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiResponse {
+    pub status: u16,
+    /// JSON, or empty for 204.
+    pub body: String,
+    pub headers: Vec<(&'static str, String)>,
+}
+
+/// One line per request. Never holds a key, an RPC URL or a full signature.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LogRecord {
+    pub request_id: String,
+    pub method: String,
+    pub path: String,
+    pub status: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scheme: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub network: Option<String>,
+    pub outcome: String,
+    pub duration_ms: u64,
+}
+
+struct Reply {
+    status: u16,
+    body: Value,
+    outcome: String,
+    scheme: Option<String>,
+    network: Option<String>,
+}
+
+impl Reply {
+    fn plain(status: u16, body: Value, outcome: &str) -> Self {
+        Reply {
+            status,
+            body,
+            outcome: outcome.to_string(),
+            scheme: None,
+            network: None,
+        }
+    }
+
+    fn about(mut self, request: &PaymentRequest) -> Self {
+        self.scheme = Some(request.requirements.scheme.clone());
+        self.network = Some(request.requirements.network.clone());
+        self
+    }
+}
+
+pub async fn handle<H: HttpTransport, C: Clock>(
+    facilitator: &Facilitator<H, C>,
+    request: ApiRequest<'_>,
+) -> (ApiResponse, LogRecord) {
+    let started = facilitator.clock().now_millis();
+    let reply = route(facilitator, &request).await;
+    let mut headers: Vec<(&'static str, String)> = CORS_HEADERS
+        .iter()
+        .map(|(k, v)| (*k, v.to_string()))
+        .collect();
+    headers.push(("x-request-id", request.request_id.to_string()));
+    let body = if reply.status == 204 {
+        String::new()
+    } else {
+        reply.body.to_string()
+    };
+    if !body.is_empty() {
+        headers.push(("content-type", "application/json".to_string()));
+    }
+    let log = LogRecord {
+        request_id: request.request_id.to_string(),
+        method: request.method.to_string(),
+        path: request.path.to_string(),
+        status: reply.status,
+        scheme: reply.scheme,
+        network: reply.network,
+        outcome: reply.outcome,
+        duration_ms: facilitator.clock().now_millis().saturating_sub(started),
+    };
+    (
+        ApiResponse {
+            status: reply.status,
+            body,
+            headers,
+        },
+        log,
+    )
+}
+
+async fn route<H: HttpTransport, C: Clock>(
+    facilitator: &Facilitator<H, C>,
+    request: &ApiRequest<'_>,
+) -> Reply {
+    if request.method == "OPTIONS" {
+        return Reply::plain(204, Value::Null, "preflight");
+    }
+    if !facilitator.config.problems.is_empty() {
+        let body =
+            json!({"error": "invalid configuration", "problems": facilitator.config.problems});
+        return Reply::plain(503, body, "misconfigured");
+    }
+    let path = request.path.trim_end_matches('/');
+    match (request.method, path) {
+        ("GET", "/health") => Reply::plain(200, health(facilitator), "ok"),
+        ("GET", "/healthcheck") => {
+            let body = json!({"status": "success", "results": {"message": "OK", "timestamp": facilitator.clock().now_millis()}});
+            Reply::plain(200, body, "ok")
+        }
+        ("GET", "/supported") => Reply::plain(200, json!(facilitator.supported()), "ok"),
+        ("GET", "/v2/x402/supported") => {
+            let mut supported = facilitator.supported();
+            supported.kinds.retain(|k| k.x402_version == 1);
+            Reply::plain(200, json!({"kinds": supported.kinds}), "ok")
+        }
+        ("GET", "/openapi.json") => Reply::plain(
+            200,
+            serde_json::from_str(OPENAPI_JSON).unwrap_or(Value::Null),
+            "ok",
+        ),
+        ("POST", "/verify" | "/v2/x402/verify") => {
+            with_payment(request, |p| verify(facilitator, p), Endpoint::Verify).await
+        }
+        ("POST", "/settle" | "/v2/x402/settle") => {
+            with_payment(request, |p| settle(facilitator, p), Endpoint::Settle).await
+        }
+        (_, "/health" | "/healthcheck" | "/supported" | "/v2/x402/supported" | "/openapi.json") => {
+            Reply::plain(
+                405,
+                json!({"error": "method not allowed; use GET"}),
+                "method_not_allowed",
+            )
+        }
+        (_, "/verify" | "/v2/x402/verify" | "/settle" | "/v2/x402/settle") => Reply::plain(
+            405,
+            json!({"error": "method not allowed; use POST"}),
+            "method_not_allowed",
+        ),
+        _ => Reply::plain(
+            404,
+            json!({"error": format!("no route for {} {}", request.method, request.path)}),
+            "not_found",
+        ),
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Endpoint {
+    Verify,
+    Settle,
+}
+
+/// Parses the body and hands a normalized request to `run`; answers 400 or 413 itself when it can't.
+async fn with_payment<'f, F, Fut>(request: &ApiRequest<'_>, run: F, endpoint: Endpoint) -> Reply
+where
+    F: FnOnce(PaymentRequest) -> Fut,
+    Fut: std::future::Future<Output = Reply>,
+{
+    if request.body.len() > MAX_BODY_BYTES {
+        let error = format!("request body exceeds {MAX_BODY_BYTES} bytes");
+        return Reply::plain(
+            413,
+            json!({"error": error, "reason": "invalid_payload"}),
+            "too_large",
+        );
+    }
+    match parse_request(request.body) {
+        Ok(payment) => run(payment).await,
+        Err(rejection) => rejected(&rejection, endpoint),
+    }
+}
+
+/// A request no scheme could look at: HTTP 400, with both `{error, reason}` and the endpoint's own
+/// result shape, so both plain HTTP clients and the x402 SDK (which reads `isValid`/`success` from a
+/// non-2xx body) get the reason.
+fn rejected(rejection: &Rejection, endpoint: Endpoint) -> Reply {
+    let reason = rejection.error.reason();
+    let message = rejection.error.to_string();
+    let code = reason.code(rejection.version);
+    let body = match (rejection.dialect, endpoint) {
+        (Dialect::Cronos, Endpoint::Verify) => {
+            json!({"isValid": false, "invalidReason": reason.cronos_text(), "error": message})
+        }
+        (Dialect::Cronos, Endpoint::Settle) => json!({
+            "x402Version": 1, "event": "payment.failed", "network": rejection.network,
+            "error": reason.cronos_text(), "message": message,
+        }),
+        (Dialect::Standard, Endpoint::Verify) => json!({
+            "isValid": false, "invalidReason": code, "invalidMessage": message, "error": message, "reason": code,
+        }),
+        (Dialect::Standard, Endpoint::Settle) => json!({
+            "success": false, "errorReason": code, "errorMessage": message, "transaction": "",
+            "network": rejection.network, "error": message, "reason": code,
+        }),
+    };
+    let mut reply = Reply::plain(400, body, &format!("rejected:{code}"));
+    reply.network = Some(rejection.network.clone()).filter(|n| !n.is_empty());
+    reply
+}
+
+/// A served network is checked before any scheme runs: an unserved one is a request error too.
+fn unserved<H: HttpTransport, C: Clock>(
+    facilitator: &Facilitator<H, C>,
+    payment: &PaymentRequest,
+    endpoint: Endpoint,
+) -> Option<Reply> {
+    if facilitator.serves(payment.network) {
+        return None;
+    }
+    let error = crate::protocol::normalize::RequestError::UnknownNetwork(
+        payment.requirements.network.clone(),
+    );
+    let rejection = Rejection {
+        error,
+        version: payment.version,
+        dialect: payment.dialect,
+        network: payment.requirements.network.clone(),
+    };
+    let mut reply = rejected(&rejection, endpoint);
+    reply.body["error"] = json!(format!(
+        "network `{}` is not served by this facilitator",
+        payment.requirements.network
+    ));
+    Some(reply.about(payment))
+}
+
+async fn verify<H: HttpTransport, C: Clock>(
+    facilitator: &Facilitator<H, C>,
+    payment: PaymentRequest,
+) -> Reply {
+    if let Some(reply) = unserved(facilitator, &payment, Endpoint::Verify) {
+        return reply;
+    }
+    let result = facilitator.verify(&payment).await;
+    let outcome = match &result {
+        Ok(_) => "valid".to_string(),
+        Err(f) => format!("invalid:{}", f.reason.code(Version::V2)),
+    };
+    let body = match payment.dialect {
+        Dialect::Cronos => json!(CronosVerifyResponse {
+            is_valid: result.is_ok(),
+            invalid_reason: result
+                .as_ref()
+                .err()
+                .map(|f| f.reason.cronos_text().to_string()),
+        }),
+        Dialect::Standard => json!(match result {
+            Ok(v) => VerifyResponse {
+                is_valid: true,
+                invalid_reason: None,
+                invalid_message: None,
+                payer: Some(v.payer)
+            },
+            Err(f) => VerifyResponse {
+                is_valid: false,
+                invalid_reason: Some(f.reason.code(payment.version).to_string()),
+                invalid_message: Some(f.message),
+                payer: Some(payment.payload.payer()),
+            },
+        }),
+    };
+    Reply {
+        status: 200,
+        body,
+        outcome,
+        scheme: None,
+        network: None,
+    }
+    .about(&payment)
+}
+
+async fn settle<H: HttpTransport, C: Clock>(
+    facilitator: &Facilitator<H, C>,
+    payment: PaymentRequest,
+) -> Reply {
+    if let Some(reply) = unserved(facilitator, &payment, Endpoint::Settle) {
+        return reply;
+    }
+    let result = facilitator.settle(&payment).await;
+    let outcome = match &result {
+        Ok(_) => "settled".to_string(),
+        Err(f) => format!("failed:{}", f.reason.code(Version::V2)),
+    };
+    let body = match payment.dialect {
+        Dialect::Cronos => json!(cronos_settle(
+            facilitator.clock().now_millis(),
+            &payment,
+            &result
+        )),
+        Dialect::Standard => json!(standard_settle(&payment, result)),
+    };
+    Reply {
+        status: 200,
+        body,
+        outcome,
+        scheme: None,
+        network: None,
+    }
+    .about(&payment)
+}
+
+fn standard_settle(
+    payment: &PaymentRequest,
+    result: Result<crate::facilitator::Settled, Failure>,
+) -> SettleResponse {
+    let network = payment.requirements.network.clone();
+    match result {
+        Ok(s) => SettleResponse {
+            success: true,
+            error_reason: None,
+            error_message: None,
+            payer: Some(s.payer),
+            transaction: s.transaction,
+            network,
+            amount: None,
+            extensions: None,
+        },
+        Err(f) => SettleResponse {
+            success: false,
+            error_reason: Some(f.reason.code(payment.version).to_string()),
+            error_message: Some(f.message),
+            payer: Some(payment.payload.payer()),
+            transaction: f.transaction.unwrap_or_default(),
+            network,
+            amount: None,
+            extensions: None,
+        },
+    }
+}
+
+fn cronos_settle(
+    now_ms: u64,
+    payment: &PaymentRequest,
+    result: &Result<crate::facilitator::Settled, Failure>,
+) -> CronosSettleResponse {
+    let Payload::Eip3009(p) = &payment.payload;
+    let a = &p.authorization;
+    let settled = result.as_ref().ok();
+    CronosSettleResponse {
+        x402_version: 1,
+        event: if settled.is_some() {
+            "payment.settled"
+        } else {
+            "payment.failed"
+        },
+        tx_hash: match result {
+            Ok(s) => Some(s.transaction.clone()),
+            Err(f) => f.transaction.clone(),
+        },
+        from: settled.map(|_| a.from.to_checksum(None)),
+        to: settled.map(|_| a.to.to_checksum(None)),
+        value: settled.map(|_| a.value.to_string()),
+        block_number: settled.and_then(|s| s.block_number),
+        network: payment.requirements.network.clone(),
+        timestamp: iso8601_millis(now_ms),
+        error: result
+            .as_ref()
+            .err()
+            .map(|f| f.reason.cronos_text().to_string()),
+    }
+}
+
+fn health<H: HttpTransport, C: Clock>(facilitator: &Facilitator<H, C>) -> Value {
+    let config = &facilitator.config;
+    let served: Vec<Value> = config
+        .evm_networks
+        .iter()
+        .filter(|c| facilitator.serves(c.network))
+        .map(|c| json!({"network": c.network.name, "caip2": c.network.caip2}))
+        .collect();
+    json!({"status": "ok", "service": "x402-edge", "version": env!("CARGO_PKG_VERSION"), "networks": served, "unserved": config.unserved()})
+}

@@ -1,0 +1,23 @@
+//! The contract interfaces we call, declared once with `sol!` (calldata and return decoding derive
+//! from these).
+
+use alloy_sol_types::sol;
+
+sol! {
+    /// EIP-3009 as Circle's FiatToken exposes it, plus the ERC-20 reads the diagnosis needs.
+    interface IEip3009Token {
+        function transferWithAuthorization(address from, address to, uint256 value, uint256 validAfter, uint256 validBefore, bytes32 nonce, uint8 v, bytes32 r, bytes32 s) external;
+        function transferWithAuthorization(address from, address to, uint256 value, uint256 validAfter, uint256 validBefore, bytes32 nonce, bytes signature) external;
+        function authorizationState(address authorizer, bytes32 nonce) external view returns (bool);
+        function balanceOf(address account) external view returns (uint256);
+        function name() external view returns (string);
+        function version() external view returns (string);
+    }
+}
+
+/// The human-readable reason of revert data (`Error(string)`, `Panic(uint256)`, or custom errors by
+/// selector), or its hex when it cannot be decoded.
+pub fn revert_reason(data: &[u8]) -> String {
+    alloy_sol_types::decode_revert_reason(data)
+        .unwrap_or_else(|| format!("0x{}", hex::encode(data)))
+}

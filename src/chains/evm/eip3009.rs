@@ -1,0 +1,48 @@
+//! The EIP-3009 `TransferWithAuthorization` EIP-712 struct and its signing hash.
+
+use std::borrow::Cow;
+
+use alloy_primitives::{Address, B256, U256};
+use alloy_sol_types::{sol, Eip712Domain, SolStruct};
+
+use crate::protocol::model::Eip3009Authorization;
+
+sol! {
+    struct TransferWithAuthorization {
+        address from;
+        address to;
+        uint256 value;
+        uint256 validAfter;
+        uint256 validBefore;
+        bytes32 nonce;
+    }
+}
+
+/// The token's EIP-712 domain: `{name, version, chainId, verifyingContract}`.
+pub fn domain(
+    name: &str,
+    version: &str,
+    chain_id: u64,
+    verifying_contract: Address,
+) -> Eip712Domain {
+    Eip712Domain::new(
+        Some(Cow::Owned(name.to_owned())),
+        Some(Cow::Owned(version.to_owned())),
+        Some(U256::from(chain_id)),
+        Some(verifying_contract),
+        None,
+    )
+}
+
+/// The digest the payer signed.
+pub fn signing_hash(authorization: &Eip3009Authorization, domain: &Eip712Domain) -> B256 {
+    TransferWithAuthorization {
+        from: authorization.from,
+        to: authorization.to,
+        value: authorization.value,
+        validAfter: authorization.valid_after,
+        validBefore: authorization.valid_before,
+        nonce: authorization.nonce,
+    }
+    .eip712_signing_hash(domain)
+}

@@ -1,0 +1,8 @@
+//! EVM: EIP-712 digests, ECDSA recovery, contract ABIs, transactions and JSON-RPC calls.
+
+pub mod contracts;
+pub mod eip3009;
+pub mod rpc;
+pub mod signature;
+pub mod signer;
+pub mod tx;

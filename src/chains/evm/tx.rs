@@ -1,0 +1,88 @@
+//! Building and signing the facilitator's transactions with alloy-consensus (EIP-1559 where the chain
+//! has a base fee, legacy otherwise).
+
+use alloy_consensus::{SignableTransaction, TxEip1559, TxEnvelope, TxLegacy};
+use alloy_eips::eip2718::Encodable2718;
+use alloy_primitives::{Address, Bytes, TxKind, B256, U256};
+
+use crate::ports::{EvmSigner, SignerError};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fees {
+    Eip1559 {
+        max_fee_per_gas: u128,
+        max_priority_fee_per_gas: u128,
+    },
+    Legacy {
+        gas_price: u128,
+    },
+}
+
+impl Fees {
+    /// The most one unit of gas can cost.
+    pub fn max_per_gas(&self) -> u128 {
+        match self {
+            Fees::Eip1559 {
+                max_fee_per_gas, ..
+            } => *max_fee_per_gas,
+            Fees::Legacy { gas_price } => *gas_price,
+        }
+    }
+}
+
+/// A contract call the facilitator sends (no value transfer).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContractCall {
+    pub chain_id: u64,
+    pub nonce: u64,
+    pub gas_limit: u64,
+    pub fees: Fees,
+    pub to: Address,
+    pub input: Bytes,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedTx {
+    pub raw: Bytes,
+    pub hash: B256,
+}
+
+pub async fn sign<S: EvmSigner>(signer: &S, call: &ContractCall) -> Result<SignedTx, SignerError> {
+    let envelope: TxEnvelope = match call.fees {
+        Fees::Eip1559 {
+            max_fee_per_gas,
+            max_priority_fee_per_gas,
+        } => {
+            let tx = TxEip1559 {
+                chain_id: call.chain_id,
+                nonce: call.nonce,
+                gas_limit: call.gas_limit,
+                max_fee_per_gas,
+                max_priority_fee_per_gas,
+                to: TxKind::Call(call.to),
+                value: U256::ZERO,
+                access_list: Default::default(),
+                input: call.input.clone(),
+            };
+            let signature = signer.sign_hash(&tx.signature_hash()).await?;
+            tx.into_signed(signature).into()
+        }
+        Fees::Legacy { gas_price } => {
+            let tx = TxLegacy {
+                chain_id: Some(call.chain_id),
+                nonce: call.nonce,
+                gas_price,
+                gas_limit: call.gas_limit,
+                to: TxKind::Call(call.to),
+                value: U256::ZERO,
+                input: call.input.clone(),
+            };
+            let signature = signer.sign_hash(&tx.signature_hash()).await?;
+            tx.into_signed(signature).into()
+        }
+    };
+    Ok(SignedTx {
+        raw: envelope.encoded_2718().into(),
+        hash: *envelope.tx_hash(),
+    })
+}

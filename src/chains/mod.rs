@@ -1,0 +1,4 @@
+//! Chain logic, knowing no scheme: hashing, signatures, transaction encoding and typed JSON-RPC calls.
+
+pub mod evm;
+pub mod jsonrpc;

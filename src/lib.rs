@@ -1,0 +1,17 @@
+//! x402-edge: an x402 payment facilitator.
+//!
+//! The pure core (`protocol`, `network`, `config`, `chains`, `schemes`, `facilitator`, `api`) knows nothing
+//! of Workers or JavaScript; it reaches the outside world only through the traits in [`ports`]. The
+//! Cloudflare Worker adapter lives in `worker` behind the `worker` feature.
+
+pub mod api;
+pub mod chains;
+pub mod config;
+pub mod facilitator;
+pub mod network;
+pub mod ports;
+pub mod protocol;
+pub mod schemes;
+
+#[cfg(all(feature = "worker", target_arch = "wasm32"))]
+mod worker;

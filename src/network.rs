@@ -1,0 +1,436 @@
+//! Networks the facilitator knows: v1 names ↔ CAIP-2 ids ↔ chain ids, default stablecoins and the RPC
+//! providers' host names (protocol digest §3, §10; the daydreams facilitator's `networks.ts`).
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    Evm,
+    Solana,
+    Starknet,
+}
+
+impl Family {
+    /// The CAIP family pattern used to group signers in `/supported`.
+    pub const fn caip_family(self) -> &'static str {
+        match self {
+            Family::Evm => "eip155:*",
+            Family::Solana => "solana:*",
+            Family::Starknet => "starknet:*",
+        }
+    }
+}
+
+/// A token a network is known to use by default, with its EIP-712 domain where it is known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DefaultAsset {
+    pub address: &'static str,
+    pub name: &'static str,
+    /// `None` where no source we trust records the version: clients must send `extra.version`, or (v1)
+    /// it is read from the token.
+    pub version: Option<&'static str>,
+    pub decimals: u8,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Network {
+    /// The v1 / daydreams name, also the `<NAME>` of `EVM_RPC_URL_<NAME>` (upper-cased, `-` → `_`).
+    pub name: &'static str,
+    pub aliases: &'static [&'static str],
+    pub caip2: &'static str,
+    pub family: Family,
+    /// EVM chain id.
+    pub chain_id: Option<u64>,
+    /// Whether x402 v1 clients know this network by name (`@x402/evm/v1` `NETWORKS`, or the Cronos dialect).
+    pub v1: bool,
+    pub asset: Option<DefaultAsset>,
+    /// `https://<alchemy>/<ALCHEMY_API_KEY>`.
+    pub alchemy: Option<&'static str>,
+    /// `https://<infura>/<INFURA_API_KEY>`.
+    pub infura: Option<&'static str>,
+    pub public_rpc: &'static str,
+}
+
+impl Network {
+    /// The `<NAME>` suffix of per-network environment variables.
+    pub fn env_suffix(&self) -> String {
+        self.name.to_ascii_uppercase().replace('-', "_")
+    }
+
+    /// The network's id as a response of the given version names it.
+    pub fn wire_id(&self, v1: bool) -> &'static str {
+        if v1 {
+            self.name
+        } else {
+            self.caip2
+        }
+    }
+}
+
+const fn usdc(
+    address: &'static str,
+    name: &'static str,
+    version: Option<&'static str>,
+) -> Option<DefaultAsset> {
+    Some(DefaultAsset {
+        address,
+        name,
+        version,
+        decimals: 6,
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+const fn evm(
+    name: &'static str,
+    aliases: &'static [&'static str],
+    caip2: &'static str,
+    chain_id: u64,
+    v1: bool,
+    asset: Option<DefaultAsset>,
+    alchemy: Option<&'static str>,
+    infura: Option<&'static str>,
+    public_rpc: &'static str,
+) -> Network {
+    Network {
+        name,
+        aliases,
+        caip2,
+        family: Family::Evm,
+        chain_id: Some(chain_id),
+        v1,
+        asset,
+        alchemy,
+        infura,
+        public_rpc,
+    }
+}
+
+const fn other(
+    name: &'static str,
+    aliases: &'static [&'static str],
+    caip2: &'static str,
+    family: Family,
+) -> Network {
+    Network {
+        name,
+        aliases,
+        caip2,
+        family,
+        chain_id: None,
+        v1: true,
+        asset: None,
+        alchemy: None,
+        infura: None,
+        public_rpc: "",
+    }
+}
+
+pub static NETWORKS: &[Network] = &[
+    evm(
+        "base",
+        &[],
+        "eip155:8453",
+        8453,
+        true,
+        usdc(
+            "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913",
+            "USD Coin",
+            Some("2"),
+        ),
+        Some("base-mainnet.g.alchemy.com/v2"),
+        Some("base-mainnet.infura.io/v3"),
+        "https://mainnet.base.org",
+    ),
+    evm(
+        "base-sepolia",
+        &[],
+        "eip155:84532",
+        84532,
+        true,
+        usdc(
+            "0x036CbD53842c5426634e7929541eC2318f3dCF7e",
+            "USDC",
+            Some("2"),
+        ),
+        Some("base-sepolia.g.alchemy.com/v2"),
+        Some("base-sepolia.infura.io/v3"),
+        "https://sepolia.base.org",
+    ),
+    evm(
+        "ethereum",
+        &["mainnet"],
+        "eip155:1",
+        1,
+        true,
+        usdc(
+            "0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48",
+            "USD Coin",
+            Some("2"),
+        ),
+        Some("eth-mainnet.g.alchemy.com/v2"),
+        Some("mainnet.infura.io/v3"),
+        "https://ethereum-rpc.publicnode.com",
+    ),
+    evm(
+        "sepolia",
+        &[],
+        "eip155:11155111",
+        11155111,
+        true,
+        None,
+        Some("eth-sepolia.g.alchemy.com/v2"),
+        Some("sepolia.infura.io/v3"),
+        "https://ethereum-sepolia-rpc.publicnode.com",
+    ),
+    evm(
+        "optimism",
+        &[],
+        "eip155:10",
+        10,
+        false,
+        usdc(
+            "0x0b2C639c533813f4Aa9D7837CAf62653d097Ff85",
+            "USD Coin",
+            Some("2"),
+        ),
+        Some("opt-mainnet.g.alchemy.com/v2"),
+        Some("optimism-mainnet.infura.io/v3"),
+        "https://mainnet.optimism.io",
+    ),
+    evm(
+        "optimism-sepolia",
+        &[],
+        "eip155:11155420",
+        11155420,
+        false,
+        None,
+        Some("opt-sepolia.g.alchemy.com/v2"),
+        Some("optimism-sepolia.infura.io/v3"),
+        "https://sepolia.optimism.io",
+    ),
+    evm(
+        "arbitrum",
+        &["arbitrum-one"],
+        "eip155:42161",
+        42161,
+        false,
+        usdc(
+            "0xaf88d065e77c8cC2239327C5EDb3A432268e5831",
+            "USD Coin",
+            Some("2"),
+        ),
+        Some("arb-mainnet.g.alchemy.com/v2"),
+        Some("arbitrum-mainnet.infura.io/v3"),
+        "https://arb1.arbitrum.io/rpc",
+    ),
+    evm(
+        "arbitrum-sepolia",
+        &[],
+        "eip155:421614",
+        421614,
+        false,
+        usdc(
+            "0x75faf114eafb1BDbe2F0316DF893fd58CE46AA4d",
+            "USD Coin",
+            Some("2"),
+        ),
+        Some("arb-sepolia.g.alchemy.com/v2"),
+        Some("arbitrum-sepolia.infura.io/v3"),
+        "https://sepolia-rollup.arbitrum.io/rpc",
+    ),
+    evm(
+        "polygon",
+        &[],
+        "eip155:137",
+        137,
+        true,
+        usdc(
+            "0x3c499c542cEF5E3811e1192ce70d8cC03d5c3359",
+            "USD Coin",
+            Some("2"),
+        ),
+        Some("polygon-mainnet.g.alchemy.com/v2"),
+        Some("polygon-mainnet.infura.io/v3"),
+        "https://polygon-rpc.com",
+    ),
+    evm(
+        "polygon-amoy",
+        &[],
+        "eip155:80002",
+        80002,
+        true,
+        usdc("0x41E94Eb019C0762f9Bfcf9Fb1E58725BfB0e7582", "USDC", None),
+        Some("polygon-amoy.g.alchemy.com/v2"),
+        Some("polygon-amoy.infura.io/v3"),
+        "https://rpc-amoy.polygon.technology",
+    ),
+    evm(
+        "avalanche",
+        &[],
+        "eip155:43114",
+        43114,
+        true,
+        usdc(
+            "0xB97EF9Ef8734C71904D8002F8b6Bc66Dd9c48a6E",
+            "USD Coin",
+            None,
+        ),
+        Some("avax-mainnet.g.alchemy.com/v2"),
+        Some("avalanche-mainnet.infura.io/v3"),
+        "https://api.avax.network/ext/bc/C/rpc",
+    ),
+    evm(
+        "avalanche-fuji",
+        &[],
+        "eip155:43113",
+        43113,
+        true,
+        usdc(
+            "0x5425890298aed601595a70AB815c96711a31Bc65",
+            "USD Coin",
+            None,
+        ),
+        Some("avax-fuji.g.alchemy.com/v2"),
+        Some("avalanche-fuji.infura.io/v3"),
+        "https://api.avax-test.network/ext/bc/C/rpc",
+    ),
+    evm(
+        "abstract",
+        &[],
+        "eip155:2741",
+        2741,
+        true,
+        usdc(
+            "0x84a71ccd554cc1b02749b35d22f684cc8ec987e1",
+            "Bridged USDC",
+            None,
+        ),
+        Some("abstract-mainnet.g.alchemy.com/v2"),
+        None,
+        "https://api.mainnet.abs.xyz",
+    ),
+    evm(
+        "abstract-testnet",
+        &[],
+        "eip155:11124",
+        11124,
+        true,
+        usdc(
+            "0xe4C7fBB0a626ed208021ccabA6Be1566905E2dFc",
+            "Bridged USDC",
+            None,
+        ),
+        Some("abstract-testnet.g.alchemy.com/v2"),
+        None,
+        "https://api.testnet.abs.xyz",
+    ),
+    // Cronos: the docs and the SDK disagree on the USDC.e EIP-712 domain (digest §8), so no name or
+    // version is assumed; v1 requests without `extra` get the token's own `name()`/`version()`.
+    evm(
+        "cronos",
+        &["cronos-mainnet"],
+        "eip155:25",
+        25,
+        true,
+        None,
+        None,
+        None,
+        "https://evm.cronos.org",
+    ),
+    evm(
+        "cronos-testnet",
+        &[],
+        "eip155:338",
+        338,
+        true,
+        None,
+        None,
+        None,
+        "https://evm-t3.cronos.org",
+    ),
+    other(
+        "solana",
+        &[],
+        "solana:5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp",
+        Family::Solana,
+    ),
+    other(
+        "solana-devnet",
+        &[],
+        "solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1",
+        Family::Solana,
+    ),
+    other(
+        "solana-testnet",
+        &[],
+        "solana:4uhcVJyU9pJkvQyS88uRDiswHXSCkY3z",
+        Family::Solana,
+    ),
+    other(
+        "starknet-mainnet",
+        &["starknet:mainnet"],
+        "starknet:SN_MAIN",
+        Family::Starknet,
+    ),
+    other(
+        "starknet-sepolia",
+        &["starknet:sepolia"],
+        "starknet:SN_SEPOLIA",
+        Family::Starknet,
+    ),
+];
+
+/// Finds a network by v1 name, alias or CAIP-2 id (case-sensitive, as the wire is).
+pub fn find(id: &str) -> Option<&'static Network> {
+    NETWORKS
+        .iter()
+        .find(|n| n.name == id || n.caip2 == id || n.aliases.contains(&id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_caip2_and_chain_ids_agree() {
+        for n in NETWORKS.iter().filter(|n| n.family == Family::Evm) {
+            let id = n.chain_id.unwrap();
+            assert_eq!(n.caip2, format!("eip155:{id}"), "{}", n.name);
+            assert!(n.public_rpc.starts_with("https://"), "{}", n.name);
+        }
+        assert_eq!(find("base-sepolia").unwrap().chain_id, Some(84532));
+        assert_eq!(find("eip155:8453").unwrap().name, "base");
+        assert_eq!(find("cronos-mainnet").unwrap().chain_id, Some(25));
+        assert_eq!(find("cronos-testnet").unwrap().chain_id, Some(338));
+        assert_eq!(
+            find("starknet:sepolia").unwrap().caip2,
+            "starknet:SN_SEPOLIA"
+        );
+        assert!(find("Base").is_none());
+    }
+
+    #[test]
+    fn the_daydreams_networks_are_all_there() {
+        for name in [
+            "base",
+            "base-sepolia",
+            "ethereum",
+            "sepolia",
+            "optimism",
+            "optimism-sepolia",
+            "arbitrum",
+            "arbitrum-sepolia",
+            "polygon",
+            "polygon-amoy",
+            "avalanche",
+            "avalanche-fuji",
+            "abstract",
+            "abstract-testnet",
+            "solana",
+            "solana-devnet",
+            "solana-testnet",
+        ] {
+            assert!(find(name).is_some(), "{name}");
+        }
+        assert_eq!(find("base-sepolia").unwrap().env_suffix(), "BASE_SEPOLIA");
+    }
+}

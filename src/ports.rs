@@ -1,0 +1,48 @@
+//! Everything that varies by host, as traits: the HTTP transport that carries JSON-RPC, the clock and
+//! the signers. The Worker, the JS bindings and the native tests each provide their own.
+
+use std::future::Future;
+
+/// A failure to get an HTTP response at all. It must not contain the URL (RPC URLs carry API keys).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TransportError {
+    #[error("request failed: {0}")]
+    Failed(String),
+    #[error("HTTP status {0}")]
+    Status(u16),
+    #[error("timed out")]
+    Timeout,
+}
+
+/// POSTs a JSON body and returns the response body. One implementation per host.
+pub trait HttpTransport {
+    fn post_json(
+        &self,
+        url: &str,
+        body: String,
+    ) -> impl Future<Output = Result<String, TransportError>>;
+}
+
+/// Time, as a parameter: production reads the host clock, tests fix it.
+pub trait Clock {
+    fn now_millis(&self) -> u64;
+    fn sleep_millis(&self, millis: u64) -> impl Future<Output = ()>;
+
+    fn now_secs(&self) -> u64 {
+        self.now_millis() / 1000
+    }
+}
+
+/// A signer that can not sign (a remote signer that refused, say). Never carries key material.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("signer failed: {0}")]
+pub struct SignerError(pub String);
+
+/// Signs EVM transaction hashes for the facilitator's account.
+pub trait EvmSigner {
+    fn address(&self) -> alloy_primitives::Address;
+    fn sign_hash(
+        &self,
+        hash: &alloy_primitives::B256,
+    ) -> impl Future<Output = Result<alloy_primitives::Signature, SignerError>>;
+}

@@ -1,0 +1,103 @@
+//! The normalized model: one shape for a verify/settle request, whatever version or dialect carried it.
+
+use alloy_primitives::{Address, Bytes, B256, U256};
+use serde_json::{Map, Value};
+
+use crate::network::Network;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Version {
+    V1,
+    V2,
+}
+
+impl Version {
+    pub const fn number(self) -> u8 {
+        match self {
+            Version::V1 => 1,
+            Version::V2 => 2,
+        }
+    }
+}
+
+/// Who sent the request: a coinbase-style x402 client, or a client of the Cronos facilitator API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Standard,
+    Cronos,
+}
+
+/// What the resource server requires, normalized across versions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Requirements {
+    pub scheme: String,
+    /// The network exactly as the request named it; responses echo it.
+    pub network: String,
+    /// v2 `amount`, v1 `maxAmountRequired`.
+    pub amount: U256,
+    pub asset: String,
+    pub pay_to: String,
+    pub max_timeout_seconds: u64,
+    pub extra: Map<String, Value>,
+}
+
+impl Requirements {
+    /// A string field of `extra`, if present and non-empty.
+    pub fn extra_str(&self, key: &str) -> Option<&str> {
+        self.extra
+            .get(key)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+    }
+}
+
+/// What the payer says it accepted (v2 `accepted`, v1 top-level `scheme`/`network`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Accepted {
+    pub scheme: String,
+    pub network: String,
+}
+
+/// An EIP-3009 `TransferWithAuthorization` as signed by the payer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Eip3009Authorization {
+    pub from: Address,
+    pub to: Address,
+    pub value: U256,
+    pub valid_after: U256,
+    pub valid_before: U256,
+    pub nonce: B256,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Eip3009Payload {
+    pub signature: Bytes,
+    pub authorization: Eip3009Authorization,
+}
+
+/// The scheme-specific payload, decoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Payload {
+    Eip3009(Eip3009Payload),
+}
+
+impl Payload {
+    /// The paying address, as responses report it.
+    pub fn payer(&self) -> String {
+        match self {
+            Payload::Eip3009(p) => p.authorization.from.to_checksum(None),
+        }
+    }
+}
+
+/// A verify or settle request, normalized.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PaymentRequest {
+    pub version: Version,
+    pub dialect: Dialect,
+    /// The network of the requirements, resolved.
+    pub network: &'static Network,
+    pub accepted: Accepted,
+    pub requirements: Requirements,
+    pub payload: Payload,
+}

@@ -1,0 +1,256 @@
+//! The one table that maps internal failure reasons to wire codes.
+//!
+//! v2 answers use the current reference TypeScript strings (`@x402/evm` `exact/facilitator/errors.ts`,
+//! protocol digest §9). v1 answers use the legacy `x402` package's `ErrorReasons` enum, which legacy v1
+//! clients validate responses against, so a v1 client never sees a code it cannot parse. The Cronos
+//! dialect answers with its documented human-readable strings.
+
+use super::model::Version;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Reason {
+    // Request level: before any scheme looks at the payment.
+    InvalidPayload,
+    InvalidPaymentRequirements,
+    InvalidNetwork,
+    UnsupportedScheme,
+    UnsupportedPayloadType,
+    InvalidX402Version,
+    UnexpectedVerifyError,
+    UnexpectedSettleError,
+    // `exact` on EVM (EIP-3009).
+    EvmSchemeMismatch,
+    EvmNetworkMismatch,
+    EvmMissingEip712Domain,
+    EvmRecipientMismatch,
+    EvmSignature,
+    EvmValidBefore,
+    EvmValidAfter,
+    EvmValueMismatch,
+    EvmUndeployedSmartWallet,
+    EvmTransactionFailed,
+    EvmTokenNameMismatch,
+    EvmTokenVersionMismatch,
+    EvmEip3009NotSupported,
+    EvmNonceAlreadyUsed,
+    EvmInsufficientBalance,
+    EvmSimulationFailed,
+}
+
+impl Reason {
+    /// Every reason, for tests and documentation.
+    pub const ALL: [Reason; 24] = [
+        Reason::InvalidPayload,
+        Reason::InvalidPaymentRequirements,
+        Reason::InvalidNetwork,
+        Reason::UnsupportedScheme,
+        Reason::UnsupportedPayloadType,
+        Reason::InvalidX402Version,
+        Reason::UnexpectedVerifyError,
+        Reason::UnexpectedSettleError,
+        Reason::EvmSchemeMismatch,
+        Reason::EvmNetworkMismatch,
+        Reason::EvmMissingEip712Domain,
+        Reason::EvmRecipientMismatch,
+        Reason::EvmSignature,
+        Reason::EvmValidBefore,
+        Reason::EvmValidAfter,
+        Reason::EvmValueMismatch,
+        Reason::EvmUndeployedSmartWallet,
+        Reason::EvmTransactionFailed,
+        Reason::EvmTokenNameMismatch,
+        Reason::EvmTokenVersionMismatch,
+        Reason::EvmEip3009NotSupported,
+        Reason::EvmNonceAlreadyUsed,
+        Reason::EvmInsufficientBalance,
+        Reason::EvmSimulationFailed,
+    ];
+
+    /// `(v2 code, v1 code, Cronos text)`.
+    const fn codes(self) -> (&'static str, &'static str, &'static str) {
+        use Reason::*;
+        match self {
+            InvalidPayload => (
+                "invalid_payload",
+                "invalid_payload",
+                "Invalid payment payload",
+            ),
+            InvalidPaymentRequirements => (
+                "invalid_payment_requirements",
+                "invalid_payment_requirements",
+                "Invalid payment requirements",
+            ),
+            InvalidNetwork => ("invalid_network", "invalid_network", "Unsupported network"),
+            UnsupportedScheme => (
+                "unsupported_scheme",
+                "unsupported_scheme",
+                "Unsupported scheme",
+            ),
+            UnsupportedPayloadType => (
+                "unsupported_payload_type",
+                "invalid_payload",
+                "Unsupported payload type",
+            ),
+            InvalidX402Version => (
+                "invalid_x402_version",
+                "invalid_x402_version",
+                "Unsupported x402Version",
+            ),
+            UnexpectedVerifyError => (
+                "unexpected_verify_error",
+                "unexpected_verify_error",
+                "Unexpected verify error",
+            ),
+            UnexpectedSettleError => (
+                "unexpected_settle_error",
+                "unexpected_settle_error",
+                "Unexpected settle error",
+            ),
+            EvmSchemeMismatch => (
+                "invalid_exact_evm_scheme",
+                "unsupported_scheme",
+                "Unsupported scheme",
+            ),
+            EvmNetworkMismatch => (
+                "invalid_exact_evm_network_mismatch",
+                "invalid_network",
+                "Unsupported network",
+            ),
+            EvmMissingEip712Domain => (
+                "invalid_exact_evm_missing_eip712_domain",
+                "invalid_payment_requirements",
+                "Missing EIP-712 domain",
+            ),
+            EvmRecipientMismatch => (
+                "invalid_exact_evm_recipient_mismatch",
+                "invalid_exact_evm_payload_recipient_mismatch",
+                "Recipient does not match payTo address",
+            ),
+            EvmSignature => (
+                "invalid_exact_evm_signature",
+                "invalid_exact_evm_payload_signature",
+                "Invalid EIP-3009 signature",
+            ),
+            EvmValidBefore => (
+                "invalid_exact_evm_payload_authorization_valid_before",
+                "invalid_exact_evm_payload_authorization_valid_before",
+                "Authorization expired",
+            ),
+            EvmValidAfter => (
+                "invalid_exact_evm_payload_authorization_valid_after",
+                "invalid_exact_evm_payload_authorization_valid_after",
+                "Authorization not yet valid",
+            ),
+            EvmValueMismatch => (
+                "invalid_exact_evm_authorization_value",
+                "invalid_exact_evm_payload_authorization_value",
+                "Invalid amount",
+            ),
+            EvmUndeployedSmartWallet => (
+                "invalid_exact_evm_payload_undeployed_smart_wallet",
+                "invalid_exact_evm_payload_undeployed_smart_wallet",
+                "Invalid EIP-3009 signature",
+            ),
+            EvmTransactionFailed => (
+                "invalid_exact_evm_transaction_failed",
+                "invalid_transaction_state",
+                "Transaction failed on-chain",
+            ),
+            EvmTokenNameMismatch => (
+                "invalid_exact_evm_token_name_mismatch",
+                "invalid_payment_requirements",
+                "Unsupported asset",
+            ),
+            EvmTokenVersionMismatch => (
+                "invalid_exact_evm_token_version_mismatch",
+                "invalid_payment_requirements",
+                "Unsupported asset",
+            ),
+            EvmEip3009NotSupported => (
+                "invalid_exact_evm_eip3009_not_supported",
+                "invalid_payment_requirements",
+                "Unsupported asset",
+            ),
+            EvmNonceAlreadyUsed => (
+                "invalid_exact_evm_nonce_already_used",
+                "invalid_transaction_state",
+                "Authorization already used",
+            ),
+            EvmInsufficientBalance => (
+                "invalid_exact_evm_insufficient_balance",
+                "insufficient_funds",
+                "ERC20: transfer amount exceeds balance",
+            ),
+            EvmSimulationFailed => (
+                "invalid_exact_evm_transaction_simulation_failed",
+                "invalid_transaction_state",
+                "Transaction simulation failed",
+            ),
+        }
+    }
+
+    /// The reason code for a response of the given protocol version.
+    pub const fn code(self, version: Version) -> &'static str {
+        let (v2, v1, _) = self.codes();
+        match version {
+            Version::V1 => v1,
+            Version::V2 => v2,
+        }
+    }
+
+    /// The Cronos facilitator's human-readable text for this reason.
+    pub const fn cronos_text(self) -> &'static str {
+        self.codes().2
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `ErrorReasons` of the legacy `x402` package (protocol digest §9): what v1 clients accept.
+    const LEGACY_V1: &[&str] = &[
+        "insufficient_funds",
+        "invalid_exact_evm_payload_authorization_valid_after",
+        "invalid_exact_evm_payload_authorization_valid_before",
+        "invalid_exact_evm_payload_authorization_value",
+        "invalid_exact_evm_payload_signature",
+        "invalid_exact_evm_payload_recipient_mismatch",
+        "invalid_exact_evm_payload_undeployed_smart_wallet",
+        "invalid_network",
+        "invalid_payload",
+        "invalid_payment_requirements",
+        "invalid_scheme",
+        "unsupported_scheme",
+        "invalid_x402_version",
+        "invalid_transaction_state",
+        "unexpected_verify_error",
+        "unexpected_settle_error",
+    ];
+
+    #[test]
+    fn every_v1_code_is_in_the_legacy_enum() {
+        for reason in Reason::ALL {
+            assert!(LEGACY_V1.contains(&reason.code(Version::V1)), "{reason:?}");
+        }
+    }
+
+    #[test]
+    fn v2_codes_are_distinct_and_follow_the_reference() {
+        let mut seen = std::collections::HashSet::new();
+        for reason in Reason::ALL {
+            assert!(
+                seen.insert(reason.code(Version::V2)),
+                "duplicate code for {reason:?}"
+            );
+        }
+        assert_eq!(
+            Reason::EvmSignature.code(Version::V2),
+            "invalid_exact_evm_signature"
+        );
+        assert_eq!(
+            Reason::EvmValueMismatch.code(Version::V2),
+            "invalid_exact_evm_authorization_value"
+        );
+    }
+}

@@ -1,0 +1,231 @@
+//! The chain reads of one verify (or settle) in one batched JSON-RPC round trip, and the diagnosis of a
+//! failed simulation in the reference's order.
+
+use alloy_primitives::Address;
+use alloy_sol_types::SolCall;
+use serde_json::Value;
+
+use super::checks::Domain;
+use super::{EvmContext, ExactEvmError, Prepared};
+use crate::chains::evm::contracts::{revert_reason, IEip3009Token};
+use crate::chains::evm::rpc;
+use crate::chains::evm::tx::Fees;
+use crate::chains::jsonrpc::{RpcCall, RpcError};
+use crate::ports::{Clock, HttpTransport};
+
+/// Gas limit = estimate plus this margin, in percent.
+const GAS_MARGIN_PERCENT: u64 = 25;
+/// Fallback tip when the node has no `eth_maxPriorityFeePerGas`.
+const FALLBACK_TIP_WEI: u128 = 1_000_000_000;
+
+/// What a settle needs beyond the verify reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettleReads {
+    pub nonce: u64,
+    pub fees: Fees,
+    pub gas_limit: u64,
+}
+
+pub struct ChainReads {
+    chain_id: Result<Value, RpcError>,
+    simulation: Result<Value, RpcError>,
+    authorization_state: Result<Value, RpcError>,
+    balance: Result<Value, RpcError>,
+    name: Result<Value, RpcError>,
+    version: Result<Value, RpcError>,
+    /// Present when the reads were made for a settle.
+    settle: Option<[Result<Value, RpcError>; 5]>,
+}
+
+fn decoded<C: SolCall>(result: &Result<Value, RpcError>) -> Option<C::Return> {
+    let bytes = rpc::data(result.as_ref().ok()?).ok()?;
+    C::abi_decode_returns(&bytes).ok()
+}
+
+/// Reads the token's own domain, for v1 requests that name none.
+pub async fn read_domain<H: HttpTransport, C: Clock>(
+    ctx: &EvmContext<'_, H, C>,
+    asset: Address,
+) -> Result<Domain, ExactEvmError> {
+    let calls = [
+        rpc::eth_call(None, asset, &IEip3009Token::nameCall {}.abi_encode()),
+        rpc::eth_call(None, asset, &IEip3009Token::versionCall {}.abi_encode()),
+    ];
+    let results = ctx.rpc.batch(&calls).await?;
+    let name = decoded::<IEip3009Token::nameCall>(&results[0]);
+    let version = decoded::<IEip3009Token::versionCall>(&results[1]);
+    match (name, version) {
+        (Some(name), Some(version)) => Ok(Domain { name, version }),
+        _ => Err(ExactEvmError::MissingDomain),
+    }
+}
+
+/// One batch: chain id, the simulation, and the diagnosis reads; plus nonce, fees and gas for a settle
+/// by `signer`.
+pub async fn read<H: HttpTransport, C: Clock>(
+    ctx: &EvmContext<'_, H, C>,
+    prepared: &Prepared<'_>,
+    signer: Option<Address>,
+) -> Result<ChainReads, ExactEvmError> {
+    let a = prepared.authorization;
+    let token = prepared.asset;
+    let mut calls: Vec<RpcCall> = vec![
+        rpc::chain_id(),
+        rpc::eth_call(signer.or(ctx.facilitator), token, &prepared.calldata),
+        rpc::eth_call(
+            None,
+            token,
+            &IEip3009Token::authorizationStateCall {
+                authorizer: a.from,
+                nonce: a.nonce,
+            }
+            .abi_encode(),
+        ),
+        rpc::eth_call(
+            None,
+            token,
+            &IEip3009Token::balanceOfCall { account: a.from }.abi_encode(),
+        ),
+        rpc::eth_call(None, token, &IEip3009Token::nameCall {}.abi_encode()),
+        rpc::eth_call(None, token, &IEip3009Token::versionCall {}.abi_encode()),
+    ];
+    if let Some(signer) = signer {
+        calls.extend([
+            rpc::pending_nonce(signer),
+            rpc::latest_block(),
+            rpc::max_priority_fee(),
+            rpc::gas_price(),
+            rpc::estimate_gas(signer, token, &prepared.calldata),
+        ]);
+    }
+    let mut results = ctx.rpc.batch(&calls).await?.into_iter();
+    let mut next = || {
+        results
+            .next()
+            .unwrap_or_else(|| Err(RpcError::Malformed("short batch".into())))
+    };
+    Ok(ChainReads {
+        chain_id: next(),
+        simulation: next(),
+        authorization_state: next(),
+        balance: next(),
+        name: next(),
+        version: next(),
+        settle: signer.map(|_| [next(), next(), next(), next(), next()]),
+    })
+}
+
+/// A revert is the contract refusing; any other error is the node failing.
+fn is_revert(error: &RpcError) -> bool {
+    match error {
+        RpcError::Server {
+            code,
+            message,
+            data,
+        } => {
+            *code == 3
+                || message.to_ascii_lowercase().contains("revert")
+                || data.as_deref().is_some_and(|d| d.len() > 2)
+        }
+        _ => false,
+    }
+}
+
+impl ChainReads {
+    /// Ok when the simulation succeeded; else the reference's diagnosis: EIP-3009 support, nonce,
+    /// token name, version, balance, then the revert reason.
+    pub fn diagnose(
+        &self,
+        prepared: &Prepared<'_>,
+        expected_chain: u64,
+    ) -> Result<(), ExactEvmError> {
+        let actual = rpc::quantity_u64(self.chain_id.as_ref().map_err(Clone::clone)?)?;
+        if actual != expected_chain {
+            return Err(ExactEvmError::WrongChain {
+                expected: expected_chain,
+                actual,
+            });
+        }
+        let error = match &self.simulation {
+            Ok(_) => return Ok(()),
+            Err(e) if !is_revert(e) => return Err(ExactEvmError::Rpc(e.clone())),
+            Err(e) => e,
+        };
+        match decoded::<IEip3009Token::authorizationStateCall>(&self.authorization_state) {
+            None => return Err(ExactEvmError::Eip3009NotSupported),
+            Some(true) => return Err(ExactEvmError::NonceAlreadyUsed),
+            Some(false) => {}
+        }
+        let domain = &prepared.domain;
+        if let Some(actual) =
+            decoded::<IEip3009Token::nameCall>(&self.name).filter(|n| *n != domain.name)
+        {
+            return Err(ExactEvmError::TokenNameMismatch {
+                expected: domain.name.clone(),
+                actual,
+            });
+        }
+        if let Some(actual) =
+            decoded::<IEip3009Token::versionCall>(&self.version).filter(|v| *v != domain.version)
+        {
+            return Err(ExactEvmError::TokenVersionMismatch {
+                expected: domain.version.clone(),
+                actual,
+            });
+        }
+        let required = prepared.authorization.value;
+        if let Some(balance) =
+            decoded::<IEip3009Token::balanceOfCall>(&self.balance).filter(|b| *b < required)
+        {
+            return Err(ExactEvmError::InsufficientBalance { balance, required });
+        }
+        let reason = match error
+            .revert_data()
+            .and_then(|d| rpc::data(&Value::String(d.to_string())).ok())
+        {
+            Some(data) if !data.is_empty() => revert_reason(&data),
+            _ => error.to_string(),
+        };
+        Err(ExactEvmError::SimulationFailed(reason))
+    }
+
+    /// Nonce, fees and gas limit for the settle transaction (after [`Self::diagnose`] passed).
+    pub fn settle_reads(&self) -> Result<SettleReads, ExactEvmError> {
+        let [nonce, block, tip, gas_price, estimate] =
+            self.settle.as_ref().ok_or(ExactEvmError::NoSigner)?;
+        let nonce = rpc::quantity_u64(nonce.as_ref().map_err(Clone::clone)?)?;
+        let estimate = match estimate {
+            Ok(v) => rpc::quantity_u64(v)?,
+            Err(e) => {
+                return Err(ExactEvmError::SimulationFailed(format!(
+                    "gas estimation failed: {e}"
+                )))
+            }
+        };
+        let gas_limit = estimate.saturating_add(estimate * GAS_MARGIN_PERCENT / 100);
+        let gas_price = gas_price.as_ref().ok().map(rpc::quantity).transpose()?;
+        let fees = match rpc::base_fee(block.as_ref().map_err(Clone::clone)?)? {
+            Some(base) => {
+                let tip = match tip {
+                    Ok(v) => rpc::quantity(v)?,
+                    Err(_) => gas_price
+                        .map(|p| p.saturating_sub(base))
+                        .unwrap_or(FALLBACK_TIP_WEI),
+                };
+                Fees::Eip1559 {
+                    max_fee_per_gas: base.saturating_mul(2).saturating_add(tip),
+                    max_priority_fee_per_gas: tip,
+                }
+            }
+            None => Fees::Legacy {
+                gas_price: gas_price
+                    .ok_or_else(|| RpcError::Malformed("no gas price for a legacy chain".into()))?,
+            },
+        };
+        Ok(SettleReads {
+            nonce,
+            fees,
+            gas_limit,
+        })
+    }
+}

@@ -1,0 +1,174 @@
+//! The pure checks of an `exact` EVM payment, one function per rule, each returning one typed error.
+
+use alloy_primitives::{Address, U256};
+use alloy_sol_types::SolCall;
+
+use super::ExactEvmError;
+use crate::chains::evm::contracts::IEip3009Token;
+use crate::chains::evm::eip3009;
+use crate::chains::evm::signature::{is_erc6492, EcdsaSignature};
+use crate::protocol::model::{
+    Dialect, Eip3009Authorization, Eip3009Payload, PaymentRequest, Requirements, Version,
+};
+use crate::protocol::normalize::parse_evm_address;
+
+/// The reference keeps a 6-second buffer on `validBefore` "for block time".
+pub const VALID_BEFORE_BUFFER_SECS: u64 = 6;
+
+/// The token's EIP-712 `name` and `version`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Domain {
+    pub name: String,
+    pub version: String,
+}
+
+pub fn check_scheme(request: &PaymentRequest) -> Result<(), ExactEvmError> {
+    if request.accepted.scheme != "exact" || request.requirements.scheme != "exact" {
+        return Err(ExactEvmError::SchemeMismatch {
+            accepted: request.accepted.scheme.clone(),
+            required: request.requirements.scheme.clone(),
+        });
+    }
+    Ok(())
+}
+
+pub fn parse_asset(requirements: &Requirements) -> Result<Address, ExactEvmError> {
+    parse_evm_address(&requirements.asset).ok_or(ExactEvmError::InvalidAsset)
+}
+
+/// The domain from `extra`. v2 requires it, as the reference does. v1 and Cronos clients may omit it,
+/// as the legacy facilitator allowed: the network's default asset supplies it when known, else
+/// `None` asks the caller to read the token's own `name()` and `version()`.
+pub fn domain_from_requirements(
+    request: &PaymentRequest,
+    asset: Address,
+) -> Result<Option<Domain>, ExactEvmError> {
+    let requirements = &request.requirements;
+    if let (Some(name), Some(version)) = (
+        requirements.extra_str("name"),
+        requirements.extra_str("version"),
+    ) {
+        return Ok(Some(Domain {
+            name: name.to_string(),
+            version: version.to_string(),
+        }));
+    }
+    if request.version == Version::V2 && request.dialect == Dialect::Standard {
+        return Err(ExactEvmError::MissingDomain);
+    }
+    let default = request
+        .network
+        .asset
+        .filter(|a| parse_evm_address(a.address) == Some(asset));
+    Ok(match default {
+        Some(a) => a.version.map(|v| Domain {
+            name: a.name.to_string(),
+            version: v.to_string(),
+        }),
+        None => None,
+    })
+}
+
+pub fn check_network(request: &PaymentRequest) -> Result<(), ExactEvmError> {
+    let same = crate::network::find(&request.accepted.network) == Some(request.network);
+    if !same {
+        return Err(ExactEvmError::NetworkMismatch {
+            accepted: request.accepted.network.clone(),
+            required: request.requirements.network.clone(),
+        });
+    }
+    Ok(())
+}
+
+/// EOA signatures are recovered and compared with `from`; contract-wallet signatures are refused with
+/// a clear reason until ERC-1271/ERC-6492 support lands.
+pub fn check_signature(
+    payload: &Eip3009Payload,
+    domain: &Domain,
+    chain_id: u64,
+    asset: Address,
+) -> Result<EcdsaSignature, ExactEvmError> {
+    let bytes = payload.signature.as_ref();
+    if bytes.len() > 65 || is_erc6492(bytes) {
+        return Err(ExactEvmError::SmartWalletSignature(bytes.len()));
+    }
+    let signature = EcdsaSignature::parse(bytes).map_err(ExactEvmError::MalformedSignature)?;
+    let eip712 = eip3009::domain(&domain.name, &domain.version, chain_id, asset);
+    let digest = eip3009::signing_hash(&payload.authorization, &eip712);
+    let recovered = signature
+        .recover(&digest)
+        .map_err(ExactEvmError::MalformedSignature)?;
+    if recovered != payload.authorization.from {
+        return Err(ExactEvmError::WrongSigner { recovered });
+    }
+    Ok(signature)
+}
+
+pub fn check_recipient(
+    authorization: &Eip3009Authorization,
+    requirements: &Requirements,
+) -> Result<(), ExactEvmError> {
+    let pay_to = parse_evm_address(&requirements.pay_to).ok_or(ExactEvmError::InvalidPayTo)?;
+    if authorization.to != pay_to {
+        return Err(ExactEvmError::RecipientMismatch {
+            to: authorization.to,
+            pay_to,
+        });
+    }
+    Ok(())
+}
+
+pub fn check_valid_before(
+    authorization: &Eip3009Authorization,
+    now: u64,
+) -> Result<(), ExactEvmError> {
+    if authorization.valid_before < U256::from(now) + U256::from(VALID_BEFORE_BUFFER_SECS) {
+        return Err(ExactEvmError::Expired {
+            valid_before: authorization.valid_before,
+            now,
+        });
+    }
+    Ok(())
+}
+
+pub fn check_valid_after(
+    authorization: &Eip3009Authorization,
+    now: u64,
+) -> Result<(), ExactEvmError> {
+    if authorization.valid_after > U256::from(now) {
+        return Err(ExactEvmError::NotYetValid {
+            valid_after: authorization.valid_after,
+            now,
+        });
+    }
+    Ok(())
+}
+
+pub fn check_amount(
+    authorization: &Eip3009Authorization,
+    requirements: &Requirements,
+) -> Result<(), ExactEvmError> {
+    if authorization.value != requirements.amount {
+        return Err(ExactEvmError::ValueMismatch {
+            value: authorization.value,
+            required: requirements.amount,
+        });
+    }
+    Ok(())
+}
+
+/// `transferWithAuthorization(…, v, r, s)`: the overload every FiatToken version has.
+pub fn transfer_calldata(a: &Eip3009Authorization, signature: &EcdsaSignature) -> Vec<u8> {
+    IEip3009Token::transferWithAuthorization_0Call {
+        from: a.from,
+        to: a.to,
+        value: a.value,
+        validAfter: a.valid_after,
+        validBefore: a.valid_before,
+        nonce: a.nonce,
+        v: signature.v(),
+        r: signature.r.into(),
+        s: signature.s.into(),
+    }
+    .abi_encode()
+}

@@ -1,0 +1,113 @@
+use alloy_primitives::{Address, B256, U256};
+
+use crate::chains::evm::signature::SignatureError;
+use crate::chains::jsonrpc::RpcError;
+use crate::ports::SignerError;
+use crate::protocol::Reason;
+
+/// Why an `exact` EVM payment is refused or could not be settled. Each variant maps to one reason.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ExactEvmError {
+    #[error(
+        "payload scheme `{accepted}` and requirements scheme `{required}` must both be `exact`"
+    )]
+    SchemeMismatch { accepted: String, required: String },
+    #[error("paymentRequirements.asset is not an EVM address")]
+    InvalidAsset,
+    #[error("paymentRequirements.payTo is not an EVM address")]
+    InvalidPayTo,
+    #[error(
+        "paymentRequirements.extra must give the token's EIP-712 domain as `name` and `version`"
+    )]
+    MissingDomain,
+    #[error("payload network `{accepted}` differs from requirements network `{required}`")]
+    NetworkMismatch { accepted: String, required: String },
+    #[error("invalid signature: {0}")]
+    MalformedSignature(SignatureError),
+    #[error("signature was made by {recovered}, not by authorization.from")]
+    WrongSigner { recovered: Address },
+    #[error("smart-wallet signatures (ERC-1271, ERC-6492) are not supported yet ({0} bytes)")]
+    SmartWalletSignature(usize),
+    #[error("authorization.to {to} is not paymentRequirements.payTo {pay_to}")]
+    RecipientMismatch { to: Address, pay_to: Address },
+    #[error("authorization expires at {valid_before}, sooner than 6 s from now ({now})")]
+    Expired { valid_before: U256, now: u64 },
+    #[error("authorization is valid only after {valid_after} (now {now})")]
+    NotYetValid { valid_after: U256, now: u64 },
+    #[error("authorization value {value} differs from the required amount {required}")]
+    ValueMismatch { value: U256, required: U256 },
+    #[error("the token does not implement EIP-3009 authorizationState")]
+    Eip3009NotSupported,
+    #[error("the authorization nonce was already used or canceled")]
+    NonceAlreadyUsed,
+    #[error("the token's name() is `{actual}`, but extra.name is `{expected}`")]
+    TokenNameMismatch { expected: String, actual: String },
+    #[error("the token's version() is `{actual}`, but extra.version is `{expected}`")]
+    TokenVersionMismatch { expected: String, actual: String },
+    #[error("the payer's balance {balance} is below {required}")]
+    InsufficientBalance { balance: U256, required: U256 },
+    #[error("simulating transferWithAuthorization failed: {0}")]
+    SimulationFailed(String),
+    #[error("the RPC endpoint serves chain {actual}, not {expected}: check the network's RPC URL")]
+    WrongChain { expected: u64, actual: u64 },
+    #[error("chain RPC failed: {0}")]
+    Rpc(RpcError),
+    #[error("no EVM signer is configured")]
+    NoSigner,
+    #[error(transparent)]
+    Signer(SignerError),
+    #[error("the facilitator's account cannot pay for gas: {0}")]
+    FacilitatorFunds(String),
+    #[error("the node refused the transaction: {0}")]
+    Rejected(String),
+    #[error("transaction {0} reverted")]
+    Reverted(B256),
+    #[error("no receipt for transaction {hash} within {secs} s; its outcome is not known yet")]
+    ReceiptTimeout { hash: B256, secs: u64 },
+}
+
+impl From<RpcError> for ExactEvmError {
+    fn from(e: RpcError) -> Self {
+        ExactEvmError::Rpc(e)
+    }
+}
+
+impl ExactEvmError {
+    pub fn reason(&self) -> Reason {
+        use ExactEvmError::*;
+        match self {
+            SchemeMismatch { .. } => Reason::EvmSchemeMismatch,
+            InvalidAsset | InvalidPayTo => Reason::InvalidPaymentRequirements,
+            MissingDomain => Reason::EvmMissingEip712Domain,
+            NetworkMismatch { .. } => Reason::EvmNetworkMismatch,
+            MalformedSignature(_) | WrongSigner { .. } | SmartWalletSignature(_) => {
+                Reason::EvmSignature
+            }
+            RecipientMismatch { .. } => Reason::EvmRecipientMismatch,
+            Expired { .. } => Reason::EvmValidBefore,
+            NotYetValid { .. } => Reason::EvmValidAfter,
+            ValueMismatch { .. } => Reason::EvmValueMismatch,
+            Eip3009NotSupported => Reason::EvmEip3009NotSupported,
+            NonceAlreadyUsed => Reason::EvmNonceAlreadyUsed,
+            TokenNameMismatch { .. } => Reason::EvmTokenNameMismatch,
+            TokenVersionMismatch { .. } => Reason::EvmTokenVersionMismatch,
+            InsufficientBalance { .. } => Reason::EvmInsufficientBalance,
+            SimulationFailed(_) => Reason::EvmSimulationFailed,
+            WrongChain { .. } | Rpc(_) => Reason::UnexpectedVerifyError,
+            NoSigner | Signer(_) | FacilitatorFunds(_) | ReceiptTimeout { .. } => {
+                Reason::UnexpectedSettleError
+            }
+            Rejected(_) | Reverted(_) => Reason::EvmTransactionFailed,
+        }
+    }
+
+    /// The transaction this failure concerns, when one was sent.
+    pub fn transaction(&self) -> Option<B256> {
+        match self {
+            ExactEvmError::Reverted(hash) | ExactEvmError::ReceiptTimeout { hash, .. } => {
+                Some(*hash)
+            }
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,109 @@
+//! `exact` on EVM with EIP-3009 `transferWithAuthorization` (protocol digest §4).
+//!
+//! Verify reads as the reference's check list (`@x402/evm` `exact/facilitator/eip3009.ts`): scheme,
+//! EIP-712 domain, network, signature, recipient, time window, amount, then one batched round trip of
+//! chain reads: the simulation and everything that diagnoses its failure.
+
+mod chain;
+mod checks;
+mod error;
+mod settle;
+
+use alloy_primitives::{Address, B256};
+
+pub use error::ExactEvmError;
+pub use settle::{settle, Settlement};
+
+use crate::chains::jsonrpc::JsonRpcClient;
+use crate::config::Settings;
+use crate::network::Network;
+use crate::ports::{Clock, HttpTransport};
+use crate::protocol::model::{Eip3009Authorization, Payload, PaymentRequest};
+use checks::*;
+
+/// What a scheme call needs from its host, borrowed for one request.
+pub struct EvmContext<'a, H, C> {
+    pub network: &'static Network,
+    pub rpc: JsonRpcClient<'a, H>,
+    pub clock: &'a C,
+    pub settings: Settings,
+    /// The facilitator's address, used as the caller of simulations.
+    pub facilitator: Option<Address>,
+}
+
+impl<H, C> EvmContext<'_, H, C> {
+    fn chain_id(&self) -> u64 {
+        self.network.chain_id.unwrap_or_default()
+    }
+}
+
+/// A payment that passed every pure check, ready for the chain.
+struct Prepared<'r> {
+    authorization: &'r Eip3009Authorization,
+    asset: Address,
+    domain: Domain,
+    /// Calldata of the `transferWithAuthorization` overload that fits the signature.
+    calldata: Vec<u8>,
+}
+
+/// A valid payment: who pays.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    pub payer: Address,
+}
+
+pub async fn verify<H: HttpTransport, C: Clock>(
+    ctx: &EvmContext<'_, H, C>,
+    request: &PaymentRequest,
+) -> Result<Verified, ExactEvmError> {
+    let prepared = prepare(ctx, request).await?;
+    let reads = chain::read(ctx, &prepared, None).await?;
+    reads.diagnose(&prepared, ctx.chain_id())?;
+    Ok(Verified {
+        payer: prepared.authorization.from,
+    })
+}
+
+/// The pure checks, in the reference order. The domain may need one chain read (v1 without `extra`).
+async fn prepare<'r, H: HttpTransport, C: Clock>(
+    ctx: &EvmContext<'_, H, C>,
+    request: &'r PaymentRequest,
+) -> Result<Prepared<'r>, ExactEvmError> {
+    let Payload::Eip3009(payload) = &request.payload;
+    let authorization = &payload.authorization;
+    let requirements = &request.requirements;
+    check_scheme(request)?;
+    let asset = parse_asset(requirements)?;
+    let domain = match domain_from_requirements(request, asset)? {
+        Some(domain) => domain,
+        None => chain::read_domain(ctx, asset).await?,
+    };
+    check_network(request)?;
+    let signature = check_signature(payload, &domain, ctx.chain_id(), asset)?;
+    check_recipient(authorization, requirements)?;
+    let now = ctx.clock.now_secs();
+    check_valid_before(authorization, now)?;
+    check_valid_after(authorization, now)?;
+    check_amount(authorization, requirements)?;
+    Ok(Prepared {
+        authorization,
+        asset,
+        domain,
+        calldata: transfer_calldata(authorization, &signature),
+    })
+}
+
+/// The EIP-712 digest of an authorization under a token's domain (exported for tools and bindings).
+pub fn authorization_digest(
+    authorization: &Eip3009Authorization,
+    name: &str,
+    version: &str,
+    chain_id: u64,
+    asset: Address,
+) -> B256 {
+    let domain = crate::chains::evm::eip3009::domain(name, version, chain_id, asset);
+    crate::chains::evm::eip3009::signing_hash(authorization, &domain)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,99 @@
+//! Settling an `exact` EVM payment: re-verify with the chain (so a doomed settle burns no gas), build
+//! and sign the `transferWithAuthorization` transaction, broadcast it, and wait for its receipt.
+
+use alloy_primitives::{Address, B256};
+
+use super::{chain, prepare, EvmContext, ExactEvmError};
+use crate::chains::evm::rpc;
+use crate::chains::evm::tx::{self, ContractCall};
+use crate::ports::{Clock, EvmSigner, HttpTransport};
+use crate::protocol::model::PaymentRequest;
+
+/// Receipt polling starts fast (local chains mine at once) and backs off to this interval.
+const MAX_POLL_INTERVAL_MS: u64 = 1_000;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settlement {
+    pub transaction: B256,
+    pub payer: Address,
+    pub block_number: Option<u64>,
+}
+
+pub async fn settle<H: HttpTransport, C: Clock, S: EvmSigner>(
+    ctx: &EvmContext<'_, H, C>,
+    signer: &S,
+    request: &PaymentRequest,
+) -> Result<Settlement, ExactEvmError> {
+    let prepared = prepare(ctx, request).await?;
+    let reads = chain::read(ctx, &prepared, Some(signer.address())).await?;
+    reads.diagnose(&prepared, ctx.chain_id())?;
+    let settle = reads.settle_reads()?;
+    let call = ContractCall {
+        chain_id: ctx.chain_id(),
+        nonce: settle.nonce,
+        gas_limit: settle.gas_limit,
+        fees: settle.fees,
+        to: prepared.asset,
+        input: prepared.calldata.clone().into(),
+    };
+    let signed = tx::sign(signer, &call)
+        .await
+        .map_err(ExactEvmError::Signer)?;
+    broadcast(ctx, &signed.raw).await?;
+    let block_number = wait_for_success(ctx, signed.hash).await?;
+    Ok(Settlement {
+        transaction: signed.hash,
+        payer: prepared.authorization.from,
+        block_number,
+    })
+}
+
+async fn broadcast<H: HttpTransport, C: Clock>(
+    ctx: &EvmContext<'_, H, C>,
+    raw: &[u8],
+) -> Result<(), ExactEvmError> {
+    let call = rpc::send_raw_transaction(raw);
+    match ctx.rpc.call(call.method, call.params).await {
+        Ok(_) => Ok(()),
+        // A node that already has this exact transaction has accepted it.
+        Err(e) if e.to_string().to_ascii_lowercase().contains("already known") => Ok(()),
+        Err(e) => {
+            let text = e.to_string();
+            if text.to_ascii_lowercase().contains("insufficient funds") {
+                return Err(ExactEvmError::FacilitatorFunds(text));
+            }
+            Err(ExactEvmError::Rejected(text))
+        }
+    }
+}
+
+/// Polls the receipt until it is mined or the configured timeout passes.
+async fn wait_for_success<H: HttpTransport, C: Clock>(
+    ctx: &EvmContext<'_, H, C>,
+    hash: B256,
+) -> Result<Option<u64>, ExactEvmError> {
+    let secs = ctx.settings.receipt_timeout_secs;
+    let deadline = ctx.clock.now_millis() + secs * 1000;
+    let mut interval = 50;
+    loop {
+        let call = rpc::transaction_receipt(hash);
+        // A failed poll is not an outcome: keep polling until the deadline.
+        if let Ok(Some(receipt)) = ctx
+            .rpc
+            .call(call.method, call.params)
+            .await
+            .and_then(|v| rpc::receipt(&v))
+        {
+            return if receipt.success {
+                Ok(receipt.block_number)
+            } else {
+                Err(ExactEvmError::Reverted(hash))
+            };
+        }
+        if ctx.clock.now_millis() >= deadline {
+            return Err(ExactEvmError::ReceiptTimeout { hash, secs });
+        }
+        ctx.clock.sleep_millis(interval).await;
+        interval = (interval * 2).min(MAX_POLL_INTERVAL_MS);
+    }
+}

@@ -1,0 +1,365 @@
+//! Every verify rule with a fixed clock, and the shape of the chain round trip, with an in-memory
+//! JSON-RPC transport that records what it is sent.
+
+use std::cell::RefCell;
+
+use serde_json::{json, Value};
+
+use super::*;
+use crate::ports::TransportError;
+use crate::protocol::normalize::parse_request;
+use crate::protocol::Reason;
+
+/// The spec example is signed at 1740672089..1740672154.
+const SPEC_NOW: u64 = 1_740_672_100;
+
+struct FixedClock(u64);
+
+impl Clock for FixedClock {
+    fn now_millis(&self) -> u64 {
+        self.0 * 1000
+    }
+    async fn sleep_millis(&self, _: u64) {}
+}
+
+/// Answers every batch with `answer(method, params)` and records the requests.
+struct Recording<F> {
+    answer: F,
+    posts: RefCell<Vec<Value>>,
+}
+
+impl<F: Fn(&str, &Value) -> Value> HttpTransport for Recording<F> {
+    async fn post_json(&self, _url: &str, body: String) -> Result<String, TransportError> {
+        let request: Value = serde_json::from_str(&body).unwrap();
+        self.posts.borrow_mut().push(request.clone());
+        let reply = |call: &Value| {
+            let result = (self.answer)(call["method"].as_str().unwrap(), &call["params"]);
+            if result.get("code").is_some() {
+                json!({"jsonrpc": "2.0", "id": call["id"], "error": result})
+            } else {
+                json!({"jsonrpc": "2.0", "id": call["id"], "result": result})
+            }
+        };
+        Ok(match &request {
+            Value::Array(calls) => Value::Array(calls.iter().map(reply).collect()),
+            call => reply(call),
+        }
+        .to_string())
+    }
+}
+
+fn spec_request() -> Value {
+    let examples: Value =
+        serde_json::from_str(include_str!("../../../tests/vectors/api-examples.json")).unwrap();
+    examples["coinbase_v2"]["POST /verify request"].clone()
+}
+
+fn abi_word(n: u64) -> String {
+    format!("0x{n:064x}")
+}
+
+fn abi_string(s: &str) -> String {
+    use alloy_sol_types::SolValue;
+    format!("0x{}", hex::encode(s.to_string().abi_encode()))
+}
+
+/// A chain where the simulation reverts and the token reads as given.
+fn chain(
+    simulation_ok: bool,
+    used: bool,
+    balance: u64,
+    name: &'static str,
+) -> impl Fn(&str, &Value) -> Value {
+    move |method, params| match method {
+        "eth_chainId" => json!("0x14a34"),
+        "eth_call" => {
+            let data = params[0]["data"].as_str().unwrap();
+            match &data[..10] {
+                "0xe3ee160e" if simulation_ok => json!("0x"),
+                "0xe3ee160e" => json!({"code": 3, "message": "execution reverted", "data": "0x"}),
+                "0xe94a0102" => json!(abi_word(used as u64)),
+                "0x70a08231" => json!(abi_word(balance)),
+                "0x06fdde03" => json!(abi_string(name)),
+                "0x54fd4d50" => json!(abi_string("2")),
+                other => panic!("unexpected call {other}"),
+            }
+        }
+        other => panic!("unexpected method {other}"),
+    }
+}
+
+async fn run<F: Fn(&str, &Value) -> Value>(
+    body: &Value,
+    now: u64,
+    transport: &Recording<F>,
+) -> Result<Verified, ExactEvmError> {
+    let request = parse_request(body.to_string().as_bytes()).unwrap();
+    let clock = FixedClock(now);
+    let ctx = EvmContext {
+        network: request.network,
+        rpc: JsonRpcClient::new(transport, "http://127.0.0.1:1"),
+        clock: &clock,
+        settings: Settings {
+            receipt_timeout_secs: 1,
+        },
+        facilitator: None,
+    };
+    verify(&ctx, &request).await
+}
+
+fn verify_with(
+    body: &Value,
+    now: u64,
+    chain: impl Fn(&str, &Value) -> Value,
+) -> Result<Verified, ExactEvmError> {
+    let transport = Recording {
+        answer: chain,
+        posts: RefCell::new(Vec::new()),
+    };
+    pollster::block_on(run(body, now, &transport))
+}
+
+fn reason(body: &Value, now: u64) -> Reason {
+    verify_with(body, now, chain(true, false, 1_000_000, "USDC"))
+        .unwrap_err()
+        .reason()
+}
+
+#[test]
+fn the_spec_example_verifies_in_one_batched_round_trip() {
+    let transport = Recording {
+        answer: chain(true, false, 1_000_000, "USDC"),
+        posts: RefCell::new(Vec::new()),
+    };
+    let verified = pollster::block_on(run(&spec_request(), SPEC_NOW, &transport)).unwrap();
+    assert_eq!(
+        verified.payer.to_checksum(None),
+        "0x857b06519E91e3A54538791bDbb0E22373e36b66"
+    );
+    let posts = transport.posts.borrow();
+    assert_eq!(posts.len(), 1, "one HTTP request");
+    let methods: Vec<_> = posts[0]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["method"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        methods,
+        [
+            "eth_chainId",
+            "eth_call",
+            "eth_call",
+            "eth_call",
+            "eth_call",
+            "eth_call"
+        ]
+    );
+}
+
+#[test]
+fn each_pure_rule_returns_its_reason() {
+    let good = spec_request();
+    let mut b = good.clone();
+    b["paymentRequirements"]["extra"] = json!({});
+    assert_eq!(reason(&b, SPEC_NOW), Reason::EvmMissingEip712Domain);
+
+    let mut b = good.clone();
+    b["paymentPayload"]["accepted"]["scheme"] = json!("upto");
+    assert_eq!(reason(&b, SPEC_NOW), Reason::EvmSchemeMismatch);
+
+    let mut b = good.clone();
+    b["paymentPayload"]["accepted"]["network"] = json!("eip155:8453");
+    assert_eq!(reason(&b, SPEC_NOW), Reason::EvmNetworkMismatch);
+
+    // The spec's own note: a different domain name makes the signature recover to someone else.
+    let mut b = good.clone();
+    b["paymentRequirements"]["extra"]["name"] = json!("USD Coin");
+    assert_eq!(reason(&b, SPEC_NOW), Reason::EvmSignature);
+
+    let mut b = good.clone();
+    b["paymentRequirements"]["payTo"] = json!("0x0000000000000000000000000000000000000001");
+    assert_eq!(reason(&b, SPEC_NOW), Reason::EvmRecipientMismatch);
+
+    // validBefore = 1740672154: valid until now + 6 reaches it.
+    assert!(verify_with(&good, 1_740_672_148, chain(true, false, 1, "USDC")).is_ok());
+    assert_eq!(reason(&good, 1_740_672_149), Reason::EvmValidBefore);
+    // validAfter = 1740672089.
+    assert!(verify_with(&good, 1_740_672_089, chain(true, false, 1, "USDC")).is_ok());
+    assert_eq!(reason(&good, 1_740_672_088), Reason::EvmValidAfter);
+
+    let mut b = good.clone();
+    b["paymentRequirements"]["amount"] = json!("10001");
+    assert_eq!(reason(&b, SPEC_NOW), Reason::EvmValueMismatch);
+    b["paymentRequirements"]["amount"] = json!("9999");
+    assert_eq!(reason(&b, SPEC_NOW), Reason::EvmValueMismatch);
+}
+
+#[test]
+fn signatures_must_be_low_s_65_byte_eoa_signatures() {
+    let good = spec_request();
+    let signature = good["paymentPayload"]["payload"]["signature"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut bytes = hex::decode(&signature[2..]).unwrap();
+
+    // The malleable twin (n - s, flipped v) recovers the same key, but USDC refuses it and so do we.
+    let n = alloy_primitives::U256::from_str_radix(
+        "fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141",
+        16,
+    )
+    .unwrap();
+    let s = alloy_primitives::U256::from_be_slice(&bytes[32..64]);
+    let mut twin = bytes.clone();
+    twin[32..64].copy_from_slice(&(n - s).to_be_bytes::<32>());
+    twin[64] = if bytes[64] == 27 { 28 } else { 27 };
+    let mut b = good.clone();
+    b["paymentPayload"]["payload"]["signature"] = json!(format!("0x{}", hex::encode(&twin)));
+    let error = verify_with(&b, SPEC_NOW, chain(true, false, 1, "USDC")).unwrap_err();
+    assert_eq!(
+        error,
+        ExactEvmError::MalformedSignature(crate::chains::evm::signature::SignatureError::HighS)
+    );
+
+    // v as 0/1 is accepted like 27/28.
+    bytes[64] -= 27;
+    let mut b = good.clone();
+    b["paymentPayload"]["payload"]["signature"] = json!(format!("0x{}", hex::encode(&bytes)));
+    assert!(verify_with(&b, SPEC_NOW, chain(true, false, 1, "USDC")).is_ok());
+
+    for bad in ["0x", "0x1234", &signature[..130]] {
+        let mut b = good.clone();
+        b["paymentPayload"]["payload"]["signature"] = json!(bad);
+        assert_eq!(reason(&b, SPEC_NOW), Reason::EvmSignature, "{bad}");
+    }
+    // A longer (contract-wallet) signature gets a clear reason, not a panic.
+    let mut b = good.clone();
+    b["paymentPayload"]["payload"]["signature"] =
+        json!(format!("{signature}{}", "64926492".repeat(8)));
+    let error = verify_with(&b, SPEC_NOW, chain(true, false, 1, "USDC")).unwrap_err();
+    assert!(matches!(error, ExactEvmError::SmartWalletSignature(_)));
+    assert_eq!(error.reason(), Reason::EvmSignature);
+}
+
+#[test]
+fn a_failed_simulation_is_diagnosed_in_the_reference_order() {
+    let good = spec_request();
+    let diagnose = |used, balance, name| {
+        verify_with(&good, SPEC_NOW, chain(false, used, balance, name))
+            .unwrap_err()
+            .reason()
+    };
+    assert_eq!(diagnose(true, 0, "Other"), Reason::EvmNonceAlreadyUsed);
+    assert_eq!(diagnose(false, 0, "Other"), Reason::EvmTokenNameMismatch);
+    assert_eq!(diagnose(false, 0, "USDC"), Reason::EvmInsufficientBalance);
+    assert_eq!(diagnose(false, 10_000, "USDC"), Reason::EvmSimulationFailed);
+}
+
+#[test]
+fn an_rpc_for_the_wrong_chain_is_an_error_not_a_pass() {
+    let wrong = |method: &str, params: &Value| match method {
+        "eth_chainId" => json!("0x1"),
+        _ => chain(true, false, 1, "USDC")(method, params),
+    };
+    let error = verify_with(&spec_request(), SPEC_NOW, wrong).unwrap_err();
+    assert_eq!(
+        error,
+        ExactEvmError::WrongChain {
+            expected: 84532,
+            actual: 1
+        }
+    );
+    assert_eq!(error.reason(), Reason::UnexpectedVerifyError);
+}
+
+#[test]
+fn a_dead_rpc_is_an_unexpected_error() {
+    struct Dead;
+    impl HttpTransport for Dead {
+        async fn post_json(&self, _: &str, _: String) -> Result<String, TransportError> {
+            Err(TransportError::Timeout)
+        }
+    }
+    let request = parse_request(spec_request().to_string().as_bytes()).unwrap();
+    let clock = FixedClock(SPEC_NOW);
+    let ctx = EvmContext {
+        network: request.network,
+        rpc: JsonRpcClient::new(&Dead, "http://127.0.0.1:1"),
+        clock: &clock,
+        settings: Settings {
+            receipt_timeout_secs: 1,
+        },
+        facilitator: None,
+    };
+    let error = pollster::block_on(verify(&ctx, &request)).unwrap_err();
+    assert_eq!(error.reason(), Reason::UnexpectedVerifyError);
+}
+
+#[test]
+fn the_spec_digest_matches_the_vector() {
+    let vector: Value = serde_json::from_str(include_str!(
+        "../../../tests/vectors/exact-evm-eip3009-spec-example.json"
+    ))
+    .unwrap();
+    let request = parse_request(spec_request().to_string().as_bytes()).unwrap();
+    let crate::protocol::model::Payload::Eip3009(p) = &request.payload;
+    for case in vector["domainCases"].as_array().unwrap() {
+        let d = &case["domain"];
+        let asset =
+            crate::protocol::normalize::parse_evm_address(d["verifyingContract"].as_str().unwrap())
+                .unwrap();
+        let digest = authorization_digest(
+            &p.authorization,
+            d["name"].as_str().unwrap(),
+            d["version"].as_str().unwrap(),
+            d["chainId"].as_u64().unwrap(),
+            asset,
+        );
+        assert_eq!(digest.to_string(), case["eip712Digest"].as_str().unwrap());
+        let signature = crate::chains::evm::signature::EcdsaSignature::parse(&p.signature).unwrap();
+        let recovered = signature.recover(&digest).unwrap();
+        assert_eq!(
+            recovered.to_checksum(None),
+            case["recovered"].as_str().unwrap()
+        );
+    }
+}
+
+#[test]
+fn generated_signatures_recover_to_anvil_account_zero() {
+    let vectors: Value = serde_json::from_str(include_str!(
+        "../../../tests/vectors/generated-evm-signatures.json"
+    ))
+    .unwrap();
+    for case in vectors["eip3009"].as_array().unwrap() {
+        let d = &case["domain"];
+        let body = json!({"paymentPayload": case["v2PaymentPayload"], "paymentRequirements": case["v2PaymentPayload"]["accepted"]});
+        let request = parse_request(body.to_string().as_bytes()).unwrap();
+        let crate::protocol::model::Payload::Eip3009(p) = &request.payload;
+        let asset =
+            crate::protocol::normalize::parse_evm_address(d["verifyingContract"].as_str().unwrap())
+                .unwrap();
+        let digest = authorization_digest(
+            &p.authorization,
+            d["name"].as_str().unwrap(),
+            d["version"].as_str().unwrap(),
+            d["chainId"].as_u64().unwrap(),
+            asset,
+        );
+        assert_eq!(
+            digest.to_string(),
+            case["eip712Digest"].as_str().unwrap(),
+            "{}",
+            case["network"]
+        );
+        let recovered = crate::chains::evm::signature::EcdsaSignature::parse(&p.signature)
+            .unwrap()
+            .recover(&digest)
+            .unwrap();
+        assert_eq!(
+            recovered.to_checksum(None),
+            vectors["address"].as_str().unwrap()
+        );
+    }
+}

@@ -1,0 +1,123 @@
+//! The Cloudflare Worker adapter: translates `worker` requests to [`crate::api`] and back, reads the
+//! configuration from vars and secrets, and provides fetch as the JSON-RPC transport and the host clock.
+
+use std::time::Duration;
+
+use futures_util::future::{select, Either};
+use worker::{
+    console_log, event, Context, Date, Delay, Env, Fetch, Headers, Method, Request, RequestInit,
+    Response,
+};
+
+use crate::api::{self, ApiRequest, MAX_BODY_BYTES};
+use crate::config::Config;
+use crate::facilitator::Facilitator;
+use crate::ports::{Clock, HttpTransport, TransportError};
+
+/// An RPC call that takes longer than this fails instead of holding the request open.
+const RPC_TIMEOUT: Duration = Duration::from_secs(15);
+
+struct FetchTransport;
+
+impl HttpTransport for FetchTransport {
+    async fn post_json(&self, url: &str, body: String) -> Result<String, TransportError> {
+        let headers = Headers::new();
+        // Setting a constant, valid header on a fresh Headers object cannot fail.
+        let _ = headers.set("content-type", "application/json");
+        let mut init = RequestInit::new();
+        init.with_method(Method::Post)
+            .with_headers(headers)
+            .with_body(Some(body.into()));
+        // Errors are reported without their text: it may contain the URL, which may contain an API key.
+        let request = Request::new_with_init(url, &init)
+            .map_err(|_| TransportError::Failed("invalid RPC URL".into()))?;
+        let send = async move {
+            let mut response = Fetch::Request(request)
+                .send()
+                .await
+                .map_err(|_| TransportError::Failed("fetch failed".into()))?;
+            if response.status_code() >= 400 {
+                return Err(TransportError::Status(response.status_code()));
+            }
+            response
+                .text()
+                .await
+                .map_err(|_| TransportError::Failed("reading the response failed".into()))
+        };
+        match select(Box::pin(send), Delay::from(RPC_TIMEOUT)).await {
+            Either::Left((result, _)) => result,
+            Either::Right(_) => Err(TransportError::Timeout),
+        }
+    }
+}
+
+struct WorkerClock;
+
+impl Clock for WorkerClock {
+    fn now_millis(&self) -> u64 {
+        Date::now().as_millis()
+    }
+
+    async fn sleep_millis(&self, millis: u64) {
+        Delay::from(Duration::from_millis(millis)).await
+    }
+}
+
+fn config_from(env: &Env) -> Config {
+    Config::from_env(|name| {
+        env.secret(name)
+            .map(|s| s.to_string())
+            .or_else(|_| env.var(name).map(|v| v.to_string()))
+            .ok()
+    })
+}
+
+fn request_id(req: &Request) -> String {
+    match req.headers().get("cf-ray").ok().flatten() {
+        Some(ray) => ray,
+        None => format!(
+            "{:x}{:08x}",
+            Date::now().as_millis(),
+            (js_sys::Math::random() * f64::from(u32::MAX)) as u32
+        ),
+    }
+}
+
+#[event(fetch)]
+pub async fn fetch(mut req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+    let method = req.method().to_string();
+    let path = req.url()?.path().to_string();
+    let request_id = request_id(&req);
+    let declared_len = req
+        .headers()
+        .get("content-length")?
+        .and_then(|l| l.parse::<usize>().ok())
+        .unwrap_or(0);
+    // Oversized bodies are not read at all; the API answers 413 for any body above the limit.
+    let body = if method == "POST" && declared_len <= MAX_BODY_BYTES {
+        req.bytes().await?
+    } else if method == "POST" {
+        vec![0; MAX_BODY_BYTES + 1]
+    } else {
+        Vec::new()
+    };
+    let facilitator = Facilitator::new(config_from(&env), FetchTransport, WorkerClock);
+    let request = ApiRequest {
+        method: &method,
+        path: &path,
+        body: &body,
+        request_id: &request_id,
+    };
+    let (response, log) = api::handle(&facilitator, request).await;
+    console_log!("{}", serde_json::to_string(&log).unwrap_or_default());
+    let headers = Headers::new();
+    for (name, value) in &response.headers {
+        headers.set(name, value)?;
+    }
+    let out = if response.body.is_empty() {
+        Response::empty()?
+    } else {
+        Response::ok(response.body)?
+    };
+    Ok(out.with_status(response.status).with_headers(headers))
+}
