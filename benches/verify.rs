@@ -1,1 +1,70 @@
-fn main() {}
+//! The verify hot path natively: the EIP-712 digest of an EIP-3009 authorization and the recovery of
+//! its signer. `scripts/bench.sh` runs this and the same functions compiled to wasm (beside viem) and
+//! reports the ratios.
+
+use alloy_primitives::Address;
+use criterion::{criterion_group, criterion_main, Criterion};
+use k256::ecdsa::{RecoveryId, Signature, VerifyingKey};
+use serde_json::Value;
+use std::hint::black_box;
+use x402_edge::chains::evm::signature::EcdsaSignature;
+use x402_edge::protocol::model::Payload;
+use x402_edge::protocol::normalize::{parse_evm_address, parse_request};
+use x402_edge::schemes::exact_evm::authorization_digest;
+
+fn spec_body() -> Vec<u8> {
+    let examples: Value =
+        serde_json::from_str(include_str!("../tests/vectors/api-examples.json")).unwrap();
+    examples["coinbase_v2"]["POST /verify request"]
+        .to_string()
+        .into_bytes()
+}
+
+fn bench(c: &mut Criterion) {
+    let body = spec_body();
+    let request = parse_request(&body).unwrap();
+    let Payload::Eip3009(payload) = &request.payload;
+    let asset: Address = parse_evm_address("0x036CbD53842c5426634e7929541eC2318f3dCF7e").unwrap();
+    let a = &payload.authorization;
+    let signature = EcdsaSignature::parse(&payload.signature).unwrap();
+    let digest = authorization_digest(a, "USDC", "2", 84532, asset);
+
+    c.bench_function("eip712_digest", |b| {
+        b.iter(|| authorization_digest(black_box(a), "USDC", "2", 84532, asset))
+    });
+    c.bench_function("recover_direct", |b| {
+        b.iter(|| signature.recover(black_box(&digest)).unwrap())
+    });
+    c.bench_function("recover_k256_verifying", |b| {
+        let sig = Signature::from_scalars(signature.r, signature.s).unwrap();
+        let id = RecoveryId::new(signature.y_odd, false);
+        b.iter(|| {
+            VerifyingKey::recover_from_prehash(black_box(digest.as_slice()), &sig, id).unwrap()
+        })
+    });
+    c.bench_function("verify_signature", |b| {
+        b.iter(|| {
+            let digest = authorization_digest(black_box(a), "USDC", "2", 84532, asset);
+            EcdsaSignature::parse(&payload.signature)
+                .unwrap()
+                .recover(&digest)
+                .unwrap()
+                == a.from
+        })
+    });
+    c.bench_function("parse_and_verify_signature", |b| {
+        b.iter(|| {
+            let request = parse_request(black_box(&body)).unwrap();
+            let Payload::Eip3009(p) = &request.payload;
+            let digest = authorization_digest(&p.authorization, "USDC", "2", 84532, asset);
+            EcdsaSignature::parse(&p.signature)
+                .unwrap()
+                .recover(&digest)
+                .unwrap()
+                == p.authorization.from
+        })
+    });
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

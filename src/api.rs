@@ -186,7 +186,7 @@ enum Endpoint {
 }
 
 /// Parses the body and hands a normalized request to `run`; answers 400 or 413 itself when it can't.
-async fn with_payment<'f, F, Fut>(request: &ApiRequest<'_>, run: F, endpoint: Endpoint) -> Reply
+async fn with_payment<F, Fut>(request: &ApiRequest<'_>, run: F, endpoint: Endpoint) -> Reply
 where
     F: FnOnce(PaymentRequest) -> Fut,
     Fut: std::future::Future<Output = Reply>,

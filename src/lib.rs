@@ -13,5 +13,7 @@ pub mod ports;
 pub mod protocol;
 pub mod schemes;
 
+#[cfg(feature = "js")]
+pub mod js;
 #[cfg(all(feature = "worker", target_arch = "wasm32"))]
 mod worker;

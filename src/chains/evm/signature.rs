@@ -5,7 +5,7 @@
 //! of the verify hot path and adds nothing when the caller compares the recovered address anyway.
 
 use alloy_primitives::{keccak256, Address, B256};
-use k256::elliptic_curve::ops::{LinearCombination, Reduce};
+use k256::elliptic_curve::ops::{Invert, LinearCombination, Reduce};
 use k256::elliptic_curve::point::DecompressPoint;
 use k256::elliptic_curve::scalar::IsHigh;
 use k256::elliptic_curve::sec1::ToEncodedPoint;
@@ -77,7 +77,8 @@ impl EcdsaSignature {
         .into();
         let big_r = big_r.ok_or(SignatureError::Unrecoverable)?;
         let z = <Scalar as Reduce<k256::U256>>::reduce_bytes(&FieldBytes::from(prehash.0));
-        let r_inv: Option<Scalar> = r.invert().into();
+        // Variable time is fine: signatures are public.
+        let r_inv: Option<Scalar> = Invert::invert_vartime(&r).into();
         let r_inv = r_inv.ok_or(SignatureError::OutOfRange)?;
         let u1 = -(r_inv * z);
         let u2 = r_inv * s;

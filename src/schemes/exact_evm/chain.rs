@@ -132,8 +132,8 @@ fn is_revert(error: &RpcError) -> bool {
 }
 
 impl ChainReads {
-    /// Ok when the simulation succeeded; else the reference's diagnosis: EIP-3009 support, nonce,
-    /// token name, version, balance, then the revert reason.
+    /// Ok when the token implements EIP-3009 and the simulation succeeded; else the reference's
+    /// diagnosis: EIP-3009 support, nonce, token name, version, balance, then the revert reason.
     pub fn diagnose(
         &self,
         prepared: &Prepared<'_>,
@@ -146,15 +146,18 @@ impl ChainReads {
                 actual,
             });
         }
+        // Checked even when the simulation succeeds: a call to an address without code "succeeds" too,
+        // and settling there would report a payment that moved nothing.
+        let used = decoded::<IEip3009Token::authorizationStateCall>(&self.authorization_state)
+            .ok_or(ExactEvmError::Eip3009NotSupported)?;
         let error = match &self.simulation {
-            Ok(_) => return Ok(()),
+            Ok(_) if !used => return Ok(()),
+            Ok(_) => return Err(ExactEvmError::NonceAlreadyUsed),
             Err(e) if !is_revert(e) => return Err(ExactEvmError::Rpc(e.clone())),
             Err(e) => e,
         };
-        match decoded::<IEip3009Token::authorizationStateCall>(&self.authorization_state) {
-            None => return Err(ExactEvmError::Eip3009NotSupported),
-            Some(true) => return Err(ExactEvmError::NonceAlreadyUsed),
-            Some(false) => {}
+        if used {
+            return Err(ExactEvmError::NonceAlreadyUsed);
         }
         let domain = &prepared.domain;
         if let Some(actual) =

@@ -363,3 +363,16 @@ fn generated_signatures_recover_to_anvil_account_zero() {
         );
     }
 }
+
+#[test]
+fn an_asset_without_eip3009_is_refused_even_when_the_call_succeeds() {
+    // Calls to an address without code succeed with empty output.
+    let no_code = |method: &str, _: &Value| match method {
+        "eth_chainId" => json!("0x14a34"),
+        _ => json!("0x"),
+    };
+    assert_eq!(
+        verify_with(&spec_request(), SPEC_NOW, no_code).unwrap_err(),
+        ExactEvmError::Eip3009NotSupported
+    );
+}

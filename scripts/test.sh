@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# `npm test`: the whole suite, from a fresh clone. Installs what it needs (idempotently), then runs
+# the Rust unit, property and anvil integration tests, builds the Worker, and runs the node tests:
+# the test token on anvil, and end to end through `wrangler dev` (workerd) with the official x402 SDK.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib/ensure.sh
+ensure_npm_packages
+ensure_rust_tools
+NODE="$PWD/node_modules/.bin/node"
+
+log "compiling the test contracts (solc-js)"
+"$NODE" scripts/compile-contracts.mjs
+
+log "Rust tests (unit, property, anvil integration)"
+cargo test --all-targets
+
+log "building the Worker"
+bash scripts/build-worker.sh
+
+log "node tests (chain tooling, end to end through wrangler dev)"
+"$NODE" --test --test-concurrency=1 tests/node/*.test.mjs tests/e2e/*.test.mjs

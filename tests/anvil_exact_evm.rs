@@ -1,0 +1,277 @@
+//! `exact` EVM against a real anvil: verify and settle move tokens exactly once, and each negative
+//! case of the reference checklist returns its code with nothing sent.
+
+mod common;
+
+use alloy_primitives::{Address, U256};
+use common::*;
+use serde_json::{json, Value};
+
+struct World {
+    anvil: Anvil,
+    token: Address,
+    facility: Facility,
+}
+
+fn world() -> World {
+    let anvil = Anvil::start();
+    let token = deploy_token(&anvil);
+    let facility = Facility::new(&anvil);
+    World {
+        anvil,
+        token,
+        facility,
+    }
+}
+
+fn payment(w: &World, payer: &str, pay_to: Address, value: u64, nonce: u8) -> Value {
+    let a = authorization(payer, pay_to, value, nonce);
+    let signature = sign(payer, &a, w.token, "USD Coin", "2");
+    v2_body(&a, &signature, w.token, pay_to, value)
+}
+
+#[test]
+fn verify_then_settle_moves_the_amount_exactly_once() {
+    let w = world();
+    let (payer, pay_to) = (address(KEYS[1]), address(KEYS[2]));
+    let body = payment(&w, KEYS[1], pay_to, 1_500_000, 1);
+    let (before_payer, before_payee) = (
+        balance(&w.anvil, w.token, payer),
+        balance(&w.anvil, w.token, pay_to),
+    );
+
+    let (status, verify) = w.facility.post("/verify", &body);
+    assert_eq!(status, 200);
+    assert_eq!(
+        verify,
+        json!({"isValid": true, "payer": payer.to_checksum(None)})
+    );
+
+    let (status, settle) = w.facility.post("/settle", &body);
+    assert_eq!(status, 200, "{settle}");
+    assert_eq!(settle["success"], true, "{settle}");
+    assert_eq!(settle["network"], "eip155:84532");
+    assert_eq!(settle["payer"], payer.to_checksum(None));
+    let tx = settle["transaction"].as_str().unwrap();
+    assert_eq!(tx.len(), 66);
+    let receipt = rpc(&w.anvil.url, "eth_getTransactionReceipt", json!([tx]));
+    assert_eq!(receipt["status"], "0x1");
+    assert_eq!(
+        receipt["from"].as_str().unwrap(),
+        address(FACILITATOR_KEY).to_string().to_lowercase()
+    );
+
+    let amount = U256::from(1_500_000u64);
+    assert_eq!(balance(&w.anvil, w.token, payer), before_payer - amount);
+    assert_eq!(balance(&w.anvil, w.token, pay_to), before_payee + amount);
+
+    // A retried settle is refused by the chain state and sends nothing.
+    let sent = w.anvil.nonce(address(FACILITATOR_KEY));
+    let (status, again) = w.facility.post("/settle", &body);
+    assert_eq!(status, 200);
+    assert_eq!(again["success"], false);
+    assert_eq!(again["errorReason"], "invalid_exact_evm_nonce_already_used");
+    assert_eq!(again["transaction"], "");
+    assert_eq!(again["payer"], payer.to_checksum(None));
+    assert_eq!(w.anvil.nonce(address(FACILITATOR_KEY)), sent);
+    assert_eq!(balance(&w.anvil, w.token, pay_to), before_payee + amount);
+
+    let (_, verify) = w.facility.post("/verify", &body);
+    assert_eq!(
+        verify["invalidReason"],
+        "invalid_exact_evm_nonce_already_used"
+    );
+}
+
+#[test]
+fn a_v1_payment_settles_and_answers_with_legacy_codes() {
+    let w = world();
+    let pay_to = address(KEYS[3]);
+    let a = authorization(KEYS[4], pay_to, 2_000, 7);
+    let signature = sign(KEYS[4], &a, w.token, "USD Coin", "2");
+    let requirements = json!({
+        "scheme": "exact", "network": "base-sepolia", "maxAmountRequired": "2000", "resource": "http://127.0.0.1/r",
+        "description": "test", "mimeType": "application/json", "payTo": pay_to, "maxTimeoutSeconds": 60,
+        "asset": w.token, "extra": {"name": "USD Coin", "version": "2"},
+    });
+    let body = json!({
+        "x402Version": 1,
+        "paymentPayload": {"x402Version": 1, "scheme": "exact", "network": "base-sepolia",
+            "payload": {"signature": signature, "authorization": authorization_json(&a)}},
+        "paymentRequirements": requirements,
+    });
+    let before = balance(&w.anvil, w.token, pay_to);
+    let (_, settle) = w.facility.post("/settle", &body);
+    assert_eq!(settle["success"], true, "{settle}");
+    assert_eq!(settle["network"], "base-sepolia");
+    assert_eq!(
+        balance(&w.anvil, w.token, pay_to),
+        before + U256::from(2_000)
+    );
+
+    let (_, again) = w.facility.post("/settle", &body);
+    assert_eq!(again["errorReason"], "invalid_transaction_state");
+    let mut wrong = body.clone();
+    wrong["paymentRequirements"]["maxAmountRequired"] = json!("2001");
+    let (_, verify) = w.facility.post("/verify", &wrong);
+    assert_eq!(
+        verify["invalidReason"],
+        "invalid_exact_evm_payload_authorization_value"
+    );
+}
+
+/// Every negative case of the checklist, against the real chain, each leaving the chain untouched.
+#[test]
+fn each_negative_case_returns_its_code_and_sends_nothing() {
+    let w = world();
+    let pay_to = address(KEYS[2]);
+    let facilitator = address(FACILITATOR_KEY);
+    let sent = w.anvil.nonce(facilitator);
+    let before = balance(&w.anvil, w.token, pay_to);
+    let good = payment(&w, KEYS[1], pay_to, 1_000, 9);
+
+    let mut cases: Vec<(&str, Value)> = Vec::new();
+
+    let mut b = good.clone();
+    b["paymentPayload"]["payload"]["signature"] = json!(sign(
+        KEYS[5],
+        &authorization(KEYS[1], pay_to, 1_000, 9),
+        w.token,
+        "USD Coin",
+        "2"
+    ));
+    cases.push(("invalid_exact_evm_signature", b));
+
+    let mut b = good.clone();
+    b["paymentRequirements"]["payTo"] = json!(address(KEYS[3]));
+    cases.push(("invalid_exact_evm_recipient_mismatch", b));
+
+    let mut expired = authorization(KEYS[1], pay_to, 1_000, 10);
+    expired.valid_before = U256::from(now_secs() + 3);
+    let sig = sign(KEYS[1], &expired, w.token, "USD Coin", "2");
+    cases.push((
+        "invalid_exact_evm_payload_authorization_valid_before",
+        v2_body(&expired, &sig, w.token, pay_to, 1_000),
+    ));
+
+    let mut early = authorization(KEYS[1], pay_to, 1_000, 11);
+    early.valid_after = U256::from(now_secs() + 600);
+    let sig = sign(KEYS[1], &early, w.token, "USD Coin", "2");
+    cases.push((
+        "invalid_exact_evm_payload_authorization_valid_after",
+        v2_body(&early, &sig, w.token, pay_to, 1_000),
+    ));
+
+    let mut b = good.clone();
+    b["paymentRequirements"]["amount"] = json!("999");
+    cases.push(("invalid_exact_evm_authorization_value", b));
+
+    // A payer with no tokens: a fresh key.
+    let poor = "0x00000000000000000000000000000000000000000000000000000000000000a1";
+    cases.push((
+        "invalid_exact_evm_insufficient_balance",
+        payment(&w, poor, pay_to, 1_000, 1),
+    ));
+
+    // Signed under the domain the requirements name, but the token's domain differs.
+    let a = authorization(KEYS[1], pay_to, 1_000, 12);
+    let mut b = v2_body(
+        &a,
+        &sign(KEYS[1], &a, w.token, "USDC", "2"),
+        w.token,
+        pay_to,
+        1_000,
+    );
+    b["paymentRequirements"]["extra"]["name"] = json!("USDC");
+    cases.push(("invalid_exact_evm_token_name_mismatch", b));
+
+    let a = authorization(KEYS[1], pay_to, 1_000, 13);
+    let mut b = v2_body(
+        &a,
+        &sign(KEYS[1], &a, w.token, "USD Coin", "1"),
+        w.token,
+        pay_to,
+        1_000,
+    );
+    b["paymentRequirements"]["extra"]["version"] = json!("1");
+    cases.push(("invalid_exact_evm_token_version_mismatch", b));
+
+    // An "asset" that is not an EIP-3009 token (an EOA).
+    let not_a_token = address(KEYS[8]);
+    let a = authorization(KEYS[1], pay_to, 1_000, 14);
+    cases.push((
+        "invalid_exact_evm_eip3009_not_supported",
+        v2_body(
+            &a,
+            &sign(KEYS[1], &a, not_a_token, "USD Coin", "2"),
+            not_a_token,
+            pay_to,
+            1_000,
+        ),
+    ));
+
+    let mut b = good.clone();
+    b["paymentRequirements"]["extra"] = json!({"name": "USD Coin"});
+    cases.push(("invalid_exact_evm_missing_eip712_domain", b));
+
+    let mut b = good.clone();
+    b["paymentPayload"]["accepted"]["network"] = json!("eip155:8453");
+    cases.push(("invalid_exact_evm_network_mismatch", b));
+
+    for (code, body) in &cases {
+        for path in ["/verify", "/settle"] {
+            let (status, reply) = w.facility.post(path, body);
+            assert_eq!(status, 200, "{code} {path}: {reply}");
+            let got = if path == "/verify" {
+                &reply["invalidReason"]
+            } else {
+                &reply["errorReason"]
+            };
+            assert_eq!(got, code, "{path}: {reply}");
+            if path == "/settle" {
+                assert_eq!(reply["transaction"], "");
+                assert_eq!(reply["network"], "eip155:84532");
+            }
+        }
+    }
+    assert_eq!(w.anvil.nonce(facilitator), sent, "no transaction was sent");
+    assert_eq!(balance(&w.anvil, w.token, pay_to), before);
+
+    // The untouched payment is still good after all that.
+    let (_, settle) = w.facility.post("/settle", &good);
+    assert_eq!(settle["success"], true, "{settle}");
+}
+
+#[test]
+fn a_cronos_request_without_extra_reads_the_domain_from_the_token() {
+    let w = world();
+    let pay_to = address(KEYS[6]);
+    let a = authorization(KEYS[7], pay_to, 5_000, 3);
+    let signature = sign(KEYS[7], &a, w.token, "USD Coin", "2");
+    let header = json!({"x402Version": 1, "scheme": "exact", "network": "base-sepolia", "payload": {
+        "from": a.from, "to": a.to, "value": "5000", "validAfter": 0, "validBefore": now_secs() + 3600,
+        "nonce": a.nonce, "signature": signature, "asset": w.token}});
+    let body = json!({"x402Version": 1, "paymentHeader": x402_edge::protocol::header::encode(&header),
+        "paymentRequirements": {"scheme": "exact", "network": "base-sepolia", "payTo": pay_to, "asset": w.token,
+        "maxAmountRequired": "5000", "maxTimeoutSeconds": 300}});
+
+    let (status, verify) = w.facility.post("/v2/x402/verify", &body);
+    assert_eq!(status, 200);
+    assert_eq!(verify, json!({"isValid": true, "invalidReason": null}));
+
+    let before = balance(&w.anvil, w.token, pay_to);
+    let (_, settle) = w.facility.post("/v2/x402/settle", &body);
+    assert_eq!(settle["event"], "payment.settled", "{settle}");
+    assert_eq!(settle["value"], "5000");
+    assert_eq!(settle["from"], a.from.to_checksum(None));
+    assert!(settle["blockNumber"].as_u64().is_some());
+    assert!(settle["timestamp"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(
+        balance(&w.anvil, w.token, pay_to),
+        before + U256::from(5_000)
+    );
+
+    let (_, again) = w.facility.post("/v2/x402/settle", &body);
+    assert_eq!(again["event"], "payment.failed");
+    assert_eq!(again["error"], "Authorization already used");
+}

@@ -1,0 +1,217 @@
+//! The HTTP surface without a chain: routing, CORS, limits, configuration errors and /supported.
+
+use serde_json::{json, Value};
+use x402_edge::api::{self, ApiRequest, ApiResponse, MAX_BODY_BYTES};
+use x402_edge::config::Config;
+use x402_edge::facilitator::Facilitator;
+use x402_edge::ports::{Clock, HttpTransport, TransportError};
+
+struct NoChain;
+impl HttpTransport for NoChain {
+    async fn post_json(&self, _: &str, _: String) -> Result<String, TransportError> {
+        Err(TransportError::Failed("offline".into()))
+    }
+}
+
+struct Fixed;
+impl Clock for Fixed {
+    fn now_millis(&self) -> u64 {
+        1_762_287_551_000
+    }
+    async fn sleep_millis(&self, _: u64) {}
+}
+
+const KEY: &str = "0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6";
+const SIGNER: &str = "0xa0Ee7A142d267C1f36714E4a8F75612F20a79720";
+
+fn facilitator(vars: &[(&str, &str)]) -> Facilitator<NoChain, Fixed> {
+    let vars: Vec<(String, String)> = vars
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    Facilitator::new(
+        Config::from_env(|n| vars.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone())),
+        NoChain,
+        Fixed,
+    )
+}
+
+fn call(
+    f: &Facilitator<NoChain, Fixed>,
+    method: &str,
+    path: &str,
+    body: &[u8],
+) -> (ApiResponse, Value) {
+    let (response, _) = pollster::block_on(api::handle(
+        f,
+        ApiRequest {
+            method,
+            path,
+            body,
+            request_id: "rid",
+        },
+    ));
+    let json = serde_json::from_str(&response.body).unwrap_or(Value::Null);
+    (response, json)
+}
+
+fn header<'a>(r: &'a ApiResponse, name: &str) -> Option<&'a str> {
+    r.headers
+        .iter()
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+fn default() -> Facilitator<NoChain, Fixed> {
+    facilitator(&[
+        ("EVM_PRIVATE_KEY", KEY),
+        ("EVM_NETWORKS", "base-sepolia,optimism"),
+    ])
+}
+
+#[test]
+fn supported_lists_one_kind_per_version_and_network_with_signers() {
+    let (response, body) = call(&default(), "GET", "/supported", b"");
+    assert_eq!(response.status, 200);
+    assert_eq!(
+        body,
+        json!({
+            "kinds": [
+                {"x402Version": 2, "scheme": "exact", "network": "eip155:84532"},
+                {"x402Version": 2, "scheme": "exact", "network": "eip155:10"},
+                {"x402Version": 1, "scheme": "exact", "network": "base-sepolia"},
+            ],
+            "extensions": [],
+            "signers": {"eip155:*": [SIGNER]},
+        })
+    );
+    let (_, cronos) = call(&default(), "GET", "/v2/x402/supported", b"");
+    assert_eq!(
+        cronos,
+        json!({"kinds": [{"x402Version": 1, "scheme": "exact", "network": "base-sepolia"}]})
+    );
+}
+
+#[test]
+fn without_a_signer_nothing_is_supported_and_health_says_why() {
+    let f = facilitator(&[]);
+    let (_, body) = call(&f, "GET", "/supported", b"");
+    assert_eq!(body, json!({"kinds": [], "extensions": [], "signers": {}}));
+    let (_, health) = call(&f, "GET", "/health", b"");
+    assert_eq!(health["status"], "ok");
+    assert_eq!(health["unserved"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn bad_configuration_is_reported_by_name_on_every_request() {
+    let f = facilitator(&[
+        ("EVM_PRIVATE_KEY", "0xnot-a-key-but-secret"),
+        ("EVM_NETWORKS", "base,moon"),
+    ]);
+    for (method, path) in [
+        ("GET", "/supported"),
+        ("GET", "/health"),
+        ("POST", "/verify"),
+        ("POST", "/settle"),
+    ] {
+        let (response, body) = call(&f, method, path, b"{}");
+        assert_eq!(response.status, 503, "{path}");
+        let vars: Vec<_> = body["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["variable"].clone())
+            .collect();
+        assert_eq!(vars, [json!("EVM_PRIVATE_KEY"), json!("EVM_NETWORKS")]);
+        assert!(!response.body.contains("not-a-key-but-secret"));
+    }
+}
+
+#[test]
+fn cors_preflight_and_headers_on_every_response() {
+    let (response, _) = call(&default(), "OPTIONS", "/verify", b"");
+    assert_eq!(response.status, 204);
+    assert!(response.body.is_empty());
+    assert_eq!(header(&response, "access-control-allow-origin"), Some("*"));
+    let (response, _) = call(&default(), "GET", "/nope", b"");
+    assert_eq!(response.status, 404);
+    assert_eq!(header(&response, "access-control-allow-origin"), Some("*"));
+    assert_eq!(header(&response, "x-request-id"), Some("rid"));
+    assert_eq!(header(&response, "content-type"), Some("application/json"));
+}
+
+#[test]
+fn wrong_methods_and_oversized_bodies_are_refused() {
+    let (response, _) = call(&default(), "GET", "/verify", b"");
+    assert_eq!(response.status, 405);
+    let (response, _) = call(&default(), "POST", "/supported", b"");
+    assert_eq!(response.status, 405);
+    let big = vec![b' '; MAX_BODY_BYTES + 1];
+    let (response, body) = call(&default(), "POST", "/settle", &big);
+    assert_eq!(response.status, 413);
+    assert_eq!(body["reason"], "invalid_payload");
+}
+
+#[test]
+fn an_unserved_network_is_a_400_with_the_reason() {
+    let examples: Value = serde_json::from_str(include_str!("vectors/api-examples.json")).unwrap();
+    let mut request = examples["coinbase_v2"]["POST /verify request"].clone();
+    for network in ["eip155:8453", "eip155:137"] {
+        request["paymentRequirements"]["network"] = json!(network);
+        request["paymentPayload"]["accepted"]["network"] = json!(network);
+        let (response, body) = call(
+            &default(),
+            "POST",
+            "/settle",
+            request.to_string().as_bytes(),
+        );
+        assert_eq!(response.status, 400);
+        assert_eq!(body["errorReason"], "invalid_network");
+        assert_eq!(body["reason"], "invalid_network");
+        assert_eq!(body["success"], false);
+        assert_eq!(body["transaction"], "");
+        assert_eq!(body["network"], network);
+    }
+}
+
+#[test]
+fn settle_failures_name_the_network_and_payer() {
+    let examples: Value = serde_json::from_str(include_str!("vectors/api-examples.json")).unwrap();
+    let request = &examples["coinbase_v2"]["POST /verify request"];
+    // The spec example expired in 2025: a pure check fails before any RPC.
+    let (response, body) = call(
+        &default(),
+        "POST",
+        "/settle",
+        request.to_string().as_bytes(),
+    );
+    assert_eq!(response.status, 200);
+    assert_eq!(body["success"], false);
+    assert_eq!(
+        body["errorReason"],
+        "invalid_exact_evm_payload_authorization_valid_before"
+    );
+    assert_eq!(body["payer"], "0x857b06519E91e3A54538791bDbb0E22373e36b66");
+    assert_eq!(body["network"], "eip155:84532");
+    assert_eq!(body["transaction"], "");
+}
+
+#[test]
+fn the_openapi_document_describes_every_route() {
+    let (response, doc) = call(&default(), "GET", "/openapi.json", b"");
+    assert_eq!(response.status, 200);
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    for path in [
+        "/verify",
+        "/settle",
+        "/supported",
+        "/health",
+        "/openapi.json",
+        "/v2/x402/verify",
+        "/v2/x402/settle",
+        "/v2/x402/supported",
+        "/healthcheck",
+    ] {
+        assert!(doc["paths"].get(path).is_some(), "{path} is not documented");
+    }
+}

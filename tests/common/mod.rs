@@ -1,0 +1,358 @@
+//! Native test harness: a real anvil from npm, our test token deployed on it, a blocking HTTP
+//! transport and the system clock, and helpers to sign EIP-3009 authorizations.
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use alloy_primitives::{Address, B256, U256};
+use alloy_sol_types::{sol, SolCall, SolValue};
+use serde_json::{json, Value};
+use x402_edge::api::{self, ApiRequest, ApiResponse};
+use x402_edge::chains::evm::signer::LocalEvmSigner;
+use x402_edge::config::Config;
+use x402_edge::facilitator::Facilitator;
+use x402_edge::ports::{Clock, EvmSigner, HttpTransport, TransportError};
+use x402_edge::protocol::model::Eip3009Authorization;
+use x402_edge::schemes::exact_evm::authorization_digest;
+
+/// The standard anvil accounts (public test keys).
+pub const KEYS: [&str; 10] = [
+    "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
+    "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
+    "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
+    "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",
+    "0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a",
+    "0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba",
+    "0x92db14e403b83dfe3df233f83dfa3a0d7096f21ca9b0d6d6b8d88b2b4ec1564e",
+    "0x4bbbf85ce3377467afe5d46f804f221813b2bb87f24d81f60f1fcdbf7cbf4356",
+    "0xdbda1821b80551c9d65939329250298aa3472ba22feea921c0cf5d620ea67b97",
+    "0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6",
+];
+
+pub const CHAIN_ID: u64 = 84532;
+/// The facilitator signs with anvil account #9.
+pub const FACILITATOR_KEY: &str = KEYS[9];
+
+sol! {
+    interface ITestToken {
+        function mint(address to, uint256 amount) external;
+        function balanceOf(address account) external view returns (uint256);
+    }
+}
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn signer(key: &str) -> LocalEvmSigner {
+    LocalEvmSigner::from_hex(key).unwrap()
+}
+
+pub fn address(key: &str) -> Address {
+    signer(key).address()
+}
+
+pub fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+pub struct UreqTransport;
+
+impl HttpTransport for UreqTransport {
+    async fn post_json(&self, url: &str, body: String) -> Result<String, TransportError> {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .timeout_global(Some(Duration::from_secs(15)))
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let mut response = agent
+            .post(url)
+            .header("content-type", "application/json")
+            .send(body)
+            .map_err(|e| TransportError::Failed(e.to_string()))?;
+        if response.status().as_u16() >= 400 {
+            return Err(TransportError::Status(response.status().as_u16()));
+        }
+        response
+            .body_mut()
+            .read_to_string()
+            .map_err(|e| TransportError::Failed(e.to_string()))
+    }
+}
+
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now_millis(&self) -> u64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64
+    }
+    async fn sleep_millis(&self, millis: u64) {
+        std::thread::sleep(Duration::from_millis(millis));
+    }
+}
+
+pub fn rpc(url: &str, method: &str, params: Value) -> Value {
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).to_string();
+    let text = pollster::block_on(UreqTransport.post_json(url, body)).unwrap();
+    let reply: Value = serde_json::from_str(&text).unwrap();
+    assert!(reply.get("error").is_none(), "{method}: {reply}");
+    reply["result"].clone()
+}
+
+fn anvil_bin() -> PathBuf {
+    if let Ok(bin) = std::env::var("ANVIL_BIN") {
+        return bin.into();
+    }
+    let arch = if cfg!(target_arch = "aarch64") {
+        "arm64"
+    } else {
+        "amd64"
+    };
+    root().join(format!(
+        "node_modules/@foundry-rs/anvil-linux-{arch}/bin/anvil"
+    ))
+}
+
+/// A running anvil, killed on drop.
+pub struct Anvil {
+    child: Child,
+    pub url: String,
+}
+
+impl Anvil {
+    pub fn start() -> Anvil {
+        let bin = anvil_bin();
+        assert!(
+            bin.exists(),
+            "anvil not found at {} (run `npm install`)",
+            bin.display()
+        );
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(bin)
+            .args([
+                "--host",
+                "127.0.0.1",
+                "--port",
+                &port.to_string(),
+                "--chain-id",
+                &CHAIN_ID.to_string(),
+                "--silent",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let url = format!("http://127.0.0.1:{port}");
+        let started = Instant::now();
+        let body =
+            json!({"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}).to_string();
+        while pollster::block_on(UreqTransport.post_json(&url, body.clone())).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "anvil did not start"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Anvil { child, url }
+    }
+
+    /// Sends a transaction from an unlocked anvil account and waits for it to be mined.
+    pub fn send(&self, from: Address, to: Option<Address>, data: Vec<u8>) -> Value {
+        let mut tx = json!({"from": from, "data": format!("0x{}", hex::encode(data))});
+        if let Some(to) = to {
+            tx["to"] = json!(to);
+        }
+        let hash = rpc(&self.url, "eth_sendTransaction", json!([tx]));
+        let started = Instant::now();
+        loop {
+            let receipt = rpc(&self.url, "eth_getTransactionReceipt", json!([hash]));
+            if !receipt.is_null() {
+                assert_eq!(receipt["status"], "0x1", "{receipt}");
+                return receipt;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "transaction {hash} was not mined"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn nonce(&self, address: Address) -> u64 {
+        let n = rpc(
+            &self.url,
+            "eth_getTransactionCount",
+            json!([address, "latest"]),
+        );
+        u64::from_str_radix(n.as_str().unwrap().trim_start_matches("0x"), 16).unwrap()
+    }
+}
+
+impl Drop for Anvil {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Compiles the contracts with solc-js when the artifact is missing.
+fn token_artifact() -> Value {
+    let path = root().join("build/contracts/TestUSDC.json");
+    if !path.exists() {
+        let status = Command::new("node")
+            .arg("scripts/compile-contracts.mjs")
+            .current_dir(root())
+            .status()
+            .unwrap();
+        assert!(status.success(), "compiling the test token failed");
+    }
+    serde_json::from_str(&std::fs::read_to_string(Path::new(&path)).unwrap()).unwrap()
+}
+
+/// Deploys TestUSDC ("USD Coin", version "2", 6 decimals) and mints 1,000 USDC to accounts 0..8.
+pub fn deploy_token(anvil: &Anvil) -> Address {
+    let artifact = token_artifact();
+    let deployer = address(KEYS[0]);
+    let mut code = hex::decode(
+        artifact["bytecode"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches("0x"),
+    )
+    .unwrap();
+    let args = (
+        "USD Coin".to_string(),
+        "USDC".to_string(),
+        "2".to_string(),
+        deployer,
+    );
+    code.extend(args.abi_encode_params());
+    let receipt = anvil.send(deployer, None, code);
+    let token: Address = receipt["contractAddress"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    for key in &KEYS[..9] {
+        let mint = ITestToken::mintCall {
+            to: address(key),
+            amount: U256::from(1_000_000_000u64),
+        };
+        anvil.send(deployer, Some(token), mint.abi_encode());
+    }
+    token
+}
+
+pub fn balance(anvil: &Anvil, token: Address, owner: Address) -> U256 {
+    let data = ITestToken::balanceOfCall { account: owner }.abi_encode();
+    let result = rpc(
+        &anvil.url,
+        "eth_call",
+        json!([{"to": token, "data": format!("0x{}", hex::encode(data))}, "latest"]),
+    );
+    U256::from_str_radix(result.as_str().unwrap().trim_start_matches("0x"), 16).unwrap()
+}
+
+/// An authorization from `payer_key` to `to`, valid for the next hour.
+pub fn authorization(payer_key: &str, to: Address, value: u64, nonce: u8) -> Eip3009Authorization {
+    Eip3009Authorization {
+        from: address(payer_key),
+        to,
+        value: U256::from(value),
+        valid_after: U256::ZERO,
+        valid_before: U256::from(now_secs() + 3600),
+        nonce: B256::repeat_byte(nonce),
+    }
+}
+
+/// Signs an authorization under the domain `(name, version)` of `token`.
+pub fn sign(
+    key: &str,
+    a: &Eip3009Authorization,
+    token: Address,
+    name: &str,
+    version: &str,
+) -> String {
+    let digest = authorization_digest(a, name, version, CHAIN_ID, token);
+    let signature = pollster::block_on(signer(key).sign_hash(&digest)).unwrap();
+    format!("0x{}", hex::encode(signature.as_bytes()))
+}
+
+pub fn authorization_json(a: &Eip3009Authorization) -> Value {
+    json!({
+        "from": a.from, "to": a.to, "value": a.value.to_string(), "validAfter": a.valid_after.to_string(),
+        "validBefore": a.valid_before.to_string(), "nonce": a.nonce,
+    })
+}
+
+/// A v2 verify/settle body for `token` on base-sepolia (eip155:84532).
+pub fn v2_body(
+    a: &Eip3009Authorization,
+    signature: &str,
+    token: Address,
+    pay_to: Address,
+    amount: u64,
+) -> Value {
+    let requirements = json!({
+        "scheme": "exact", "network": "eip155:84532", "amount": amount.to_string(), "asset": token,
+        "payTo": pay_to, "maxTimeoutSeconds": 60, "extra": {"name": "USD Coin", "version": "2"},
+    });
+    json!({
+        "x402Version": 2,
+        "paymentPayload": {"x402Version": 2, "accepted": requirements, "payload": {"signature": signature, "authorization": authorization_json(a)}},
+        "paymentRequirements": requirements,
+    })
+}
+
+pub struct Facility {
+    pub facilitator: Facilitator<UreqTransport, SystemClock>,
+}
+
+impl Facility {
+    pub fn new(anvil: &Anvil) -> Facility {
+        let vars = [
+            ("EVM_NETWORKS", "base-sepolia".to_string()),
+            ("EVM_RPC_URL_BASE_SEPOLIA", anvil.url.clone()),
+            ("EVM_PRIVATE_KEY", FACILITATOR_KEY.to_string()),
+            ("EVM_RECEIPT_TIMEOUT_SECONDS", "10".to_string()),
+        ];
+        let config = Config::from_env(|name| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.clone())
+        });
+        assert!(config.problems.is_empty(), "{:?}", config.problems);
+        Facility {
+            facilitator: Facilitator::new(config, UreqTransport, SystemClock),
+        }
+    }
+
+    pub fn post(&self, path: &str, body: &Value) -> (u16, Value) {
+        let text = body.to_string();
+        let request = ApiRequest {
+            method: "POST",
+            path,
+            body: text.as_bytes(),
+            request_id: "test",
+        };
+        let (response, _log): (ApiResponse, _) =
+            pollster::block_on(api::handle(&self.facilitator, request));
+        (
+            response.status,
+            serde_json::from_str(&response.body).unwrap(),
+        )
+    }
+}
