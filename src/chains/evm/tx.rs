@@ -86,3 +86,48 @@ pub async fn sign<S: EvmSigner>(signer: &S, call: &ContractCall) -> Result<Signe
         hash: *envelope.tx_hash(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chains::evm::signer::LocalEvmSigner;
+    use alloy_consensus::transaction::SignerRecoverable;
+    use alloy_consensus::Transaction;
+    use alloy_eips::eip2718::Decodable2718;
+
+    fn call(fees: Fees) -> ContractCall {
+        ContractCall {
+            chain_id: 84532,
+            nonce: 7,
+            gas_limit: 90_000,
+            fees,
+            to: Address::repeat_byte(0x11),
+            input: vec![1, 2, 3].into(),
+        }
+    }
+
+    #[test]
+    fn signed_transactions_decode_and_recover_to_the_signer() {
+        let signer = LocalEvmSigner::from_hex(
+            "0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6",
+        )
+        .unwrap();
+        for fees in [
+            Fees::Eip1559 {
+                max_fee_per_gas: 3_000_000_000,
+                max_priority_fee_per_gas: 1_000_000_000,
+            },
+            Fees::Legacy {
+                gas_price: 2_000_000_000,
+            },
+        ] {
+            let signed = pollster::block_on(sign(&signer, &call(fees))).unwrap();
+            let envelope = TxEnvelope::decode_2718(&mut signed.raw.as_ref()).unwrap();
+            assert_eq!(*envelope.tx_hash(), signed.hash);
+            assert_eq!(envelope.recover_signer().unwrap(), signer.address());
+            assert_eq!(envelope.chain_id(), Some(84532));
+            assert_eq!(envelope.nonce(), 7);
+            assert_eq!(envelope.is_legacy(), matches!(fees, Fees::Legacy { .. }));
+        }
+    }
+}

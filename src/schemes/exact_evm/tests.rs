@@ -376,3 +376,92 @@ fn an_asset_without_eip3009_is_refused_even_when_the_call_succeeds() {
         ExactEvmError::Eip3009NotSupported
     );
 }
+
+/// A chain for settles: the verify reads of `chain(true, …)`, plus nonce, block, fees and gas; it
+/// records every raw transaction sent and mines it at once.
+fn settle_chain<'s>(
+    base_fee: Option<&'static str>,
+    sent: &'s RefCell<Vec<String>>,
+) -> impl Fn(&str, &Value) -> Value + 's {
+    move |method, params| match method {
+        "eth_getTransactionCount" => json!("0x5"),
+        "eth_getBlockByNumber" => match base_fee {
+            Some(fee) => json!({"number": "0x10", "baseFeePerGas": fee}),
+            None => json!({"number": "0x10"}),
+        },
+        "eth_maxPriorityFeePerGas" => json!("0x3b9aca00"),
+        "eth_gasPrice" => json!("0x77359400"),
+        "eth_estimateGas" => json!("0x186a0"),
+        "eth_sendRawTransaction" => {
+            sent.borrow_mut()
+                .push(params[0].as_str().unwrap().to_string());
+            json!("0x")
+        }
+        "eth_getTransactionReceipt" => json!({"status": "0x1", "blockNumber": "0x11"}),
+        _ => chain(true, false, 1_000_000, "USDC")(method, params),
+    }
+}
+
+fn settle_with(
+    base_fee: Option<&'static str>,
+) -> (Result<Settlement, ExactEvmError>, Vec<String>, usize) {
+    use crate::chains::evm::signer::LocalEvmSigner;
+    let sent = RefCell::new(Vec::new());
+    let transport = Recording {
+        answer: settle_chain(base_fee, &sent),
+        posts: RefCell::new(Vec::new()),
+    };
+    let request = parse_request(spec_request().to_string().as_bytes()).unwrap();
+    let clock = FixedClock(SPEC_NOW);
+    let signer = LocalEvmSigner::from_hex(
+        "0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6",
+    )
+    .unwrap();
+    let ctx = EvmContext {
+        network: request.network,
+        rpc: JsonRpcClient::new(&transport, "http://127.0.0.1:1"),
+        clock: &clock,
+        settings: Settings {
+            receipt_timeout_secs: 1,
+        },
+        facilitator: None,
+    };
+    let result = pollster::block_on(settle(&ctx, &signer, &request));
+    let posts = transport.posts.borrow().len();
+    drop(transport);
+    (result, sent.into_inner(), posts)
+}
+
+fn decode(raw: &str) -> alloy_consensus::TxEnvelope {
+    use alloy_eips::eip2718::Decodable2718;
+    alloy_consensus::TxEnvelope::decode_2718(&mut hex::decode(&raw[2..]).unwrap().as_slice())
+        .unwrap()
+}
+
+#[test]
+fn settle_sends_one_eip1559_transaction_with_fees_from_the_block() {
+    use alloy_consensus::Transaction;
+    let (result, sent, posts) = settle_with(Some("0x3b9aca00"));
+    let settlement = result.unwrap();
+    assert_eq!(sent.len(), 1);
+    // One batch of reads, one send, one receipt poll.
+    assert_eq!(posts, 3);
+    let tx = decode(&sent[0]);
+    assert_eq!(*tx.tx_hash(), settlement.transaction);
+    assert!(!tx.is_legacy());
+    assert_eq!(tx.nonce(), 5);
+    assert_eq!(tx.gas_limit(), 125_000, "estimate plus 25 %");
+    assert_eq!(tx.max_fee_per_gas(), 3_000_000_000, "2 × base fee + tip");
+    assert_eq!(tx.max_priority_fee_per_gas(), Some(1_000_000_000));
+    assert_eq!(settlement.block_number, Some(0x11));
+}
+
+#[test]
+fn settle_uses_a_legacy_transaction_where_the_chain_has_no_base_fee() {
+    use alloy_consensus::Transaction;
+    let (result, sent, _) = settle_with(None);
+    assert!(result.is_ok());
+    let tx = decode(&sent[0]);
+    assert!(tx.is_legacy());
+    assert_eq!(tx.gas_price(), Some(2_000_000_000));
+}
