@@ -8,7 +8,7 @@ use crate::facilitator::{Facilitator, Failure};
 use crate::ports::{Clock, HttpTransport};
 use crate::protocol::cronos::{iso8601_millis, CronosSettleResponse, CronosVerifyResponse};
 use crate::protocol::model::{Dialect, Payload, PaymentRequest, Version};
-use crate::protocol::normalize::{parse_request, Rejection};
+use crate::protocol::normalize::{parse_request, Rejection, RequestError};
 use crate::protocol::response::{SettleResponse, VerifyResponse};
 
 /// Requests above this size are refused before parsing; real payments are a few KiB.
@@ -192,12 +192,16 @@ where
     Fut: std::future::Future<Output = Reply>,
 {
     if request.body.len() > MAX_BODY_BYTES {
-        let error = format!("request body exceeds {MAX_BODY_BYTES} bytes");
-        return Reply::plain(
-            413,
-            json!({"error": error, "reason": "invalid_payload"}),
-            "too_large",
-        );
+        let rejection = Rejection {
+            error: RequestError::TooLarge(MAX_BODY_BYTES),
+            version: Version::V2,
+            dialect: Dialect::Standard,
+            network: String::new(),
+        };
+        return Reply {
+            status: 413,
+            ..rejected(&rejection, endpoint)
+        };
     }
     match parse_request(request.body) {
         Ok(payment) => run(payment).await,
@@ -242,9 +246,7 @@ fn unserved<H: HttpTransport, C: Clock>(
     if facilitator.serves(payment.network) {
         return None;
     }
-    let error = crate::protocol::normalize::RequestError::UnknownNetwork(
-        payment.requirements.network.clone(),
-    );
+    let error = RequestError::UnknownNetwork(payment.requirements.network.clone());
     let rejection = Rejection {
         error,
         version: payment.version,

@@ -150,6 +150,9 @@ fn wrong_methods_and_oversized_bodies_are_refused() {
     let (response, body) = call(&default(), "POST", "/settle", &big);
     assert_eq!(response.status, 413);
     assert_eq!(body["reason"], "invalid_payload");
+    assert_eq!(body["errorReason"], "invalid_payload");
+    assert_eq!(body["success"], false);
+    assert_eq!(body["transaction"], "");
 }
 
 #[test]

@@ -22,7 +22,8 @@ ensure_rust_tools() {
     # Not --locked: with it, a locked dependency is missing from the registry (see shared/TOOLCHAIN.md).
     cargo install wasm-bindgen-cli --version "$want" --force >&2
   fi
-  if [ "$(worker-build --version 2>/dev/null | awk '{print $2}')" != "0.8.7" ]; then
+  # worker-build prints its bare version ("0.8.7").
+  if ! worker-build --version 2>/dev/null | grep -qw '0\.8\.7'; then
     log "installing worker-build 0.8.7 (several minutes, once)"
     cargo install worker-build --version 0.8.7 --locked --force >&2
   fi

@@ -19,6 +19,8 @@ use crate::network::{self, Family};
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum RequestError {
+    #[error("request body exceeds {0} bytes")]
+    TooLarge(usize),
     #[error("request body is not valid JSON: {0}")]
     NotJson(String),
     #[error("request body must contain `{0}`")]
@@ -55,9 +57,12 @@ impl RequestError {
     pub fn reason(&self) -> Reason {
         use RequestError::*;
         match self {
-            NotJson(_) | Missing(_) | Payload { .. } | PaymentHeader(_) | PayloadField { .. } => {
-                Reason::InvalidPayload
-            }
+            TooLarge(_)
+            | NotJson(_)
+            | Missing(_)
+            | Payload { .. }
+            | PaymentHeader(_)
+            | PayloadField { .. } => Reason::InvalidPayload,
             UnsupportedVersion(_) => Reason::InvalidX402Version,
             Requirements { .. } | RequirementsField { .. } => Reason::InvalidPaymentRequirements,
             UnknownNetwork(_) | NotAV1Network(_) => Reason::InvalidNetwork,

@@ -1,0 +1,424 @@
+// The local dev/test stack: anvil + the TestUSDC token + `wrangler dev` serving the built worker.
+//
+//   const stack = await startStack({ chainPort: 0, workerPort: 0 });
+//   ... fetch(`${stack.facilitatorUrl}/supported`) ...
+//   await stack.stop();
+//
+// Plain ESM for node >= 20 (the caller's node). wrangler itself needs node >= 22.12: it is run with the node
+// from node_modules/.bin (npm package `node@22`), whatever node runs this file. Binds to loopback only.
+//
+// Configuration reaches the worker through a private `--env-file` written to a temp dir, so a user's
+// `.dev.vars` at the repository root is neither read nor overwritten (wrangler skips `.dev.vars` when
+// `--env-file` is given), and the private key never appears on a command line.
+
+import { spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+import { privateKeyToAccount } from 'viem/accounts';
+
+import { ANVIL_ACCOUNTS, ROOT, deployTestToken, freePort, startAnvil } from './chain.mjs';
+
+/** The facilitator key of the local stack: anvil account #9 (a public test key). */
+export const FACILITATOR_ACCOUNT = ANVIL_ACCOUNTS[9];
+
+/** v1 network names of the chain ids the local stack can impersonate (see src/network.rs). */
+const NETWORK_BY_CHAIN_ID = {
+  84532: 'base-sepolia',
+  8453: 'base',
+  1: 'ethereum',
+  11155111: 'sepolia',
+  10: 'optimism',
+  11155420: 'optimism-sepolia',
+  338: 'cronos-testnet',
+  25: 'cronos-mainnet',
+};
+
+/** Worker variables passed through from the caller's environment when the user configured their own RPCs. */
+const PASS_THROUGH = /^(EVM_[A-Z0-9_]+|ALCHEMY_API_KEY|INFURA_API_KEY)$/;
+
+const WRANGLER_JS = path.join(ROOT, 'node_modules', 'wrangler', 'bin', 'wrangler.js');
+const BIN_DIR = path.join(ROOT, 'node_modules', '.bin');
+const WORKER_WASM = path.join(ROOT, 'build', 'index_bg.wasm');
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** `EVM_RPC_URL_BASE_SEPOLIA` for `base-sepolia`. */
+export function rpcVarName(network) {
+  return `EVM_RPC_URL_${network.toUpperCase().replace(/-/g, '_')}`;
+}
+
+/** Whether the caller configured an EVM RPC in the environment (then no local chain is started). */
+export function userConfiguredRpc(env = process.env) {
+  return Object.keys(env).some((k) => k.startsWith('EVM_RPC_URL_') && env[k]?.trim());
+}
+
+function versionAtLeast(version, [major, minor]) {
+  const [a, b] = version.replace(/^v/, '').split('.').map(Number);
+  return a > major || (a === major && b >= minor);
+}
+
+/**
+ * A node >= 22.12 for wrangler: node_modules/.bin/node (npm `node@22`), else this process's node if new enough.
+ * @returns {string}
+ */
+export function findNode22() {
+  const candidate = path.join(BIN_DIR, process.platform === 'win32' ? 'node.exe' : 'node');
+  if (fs.existsSync(candidate)) {
+    const r = spawnSync(candidate, ['--version'], { encoding: 'utf8' });
+    if (r.status === 0 && versionAtLeast(r.stdout.trim(), [22, 12])) return candidate;
+  }
+  if (versionAtLeast(process.version, [22, 12])) return process.execPath;
+  throw new Error(
+    `wrangler needs node >= 22.12: run \`npm install\` (devDependency \`node\` puts node 22 in node_modules/.bin); ` +
+      `this process runs node ${process.version}`,
+  );
+}
+
+/**
+ * Serialize variables as a dotenv file for wrangler (dotenv, then dotenv-expand): values are double-quoted
+ * and `$` is escaped so that nothing is interpolated.
+ */
+function dotenv(vars) {
+  return (
+    Object.entries(vars)
+      .filter(([, v]) => v !== undefined && v !== null)
+      .map(([k, v]) => {
+        const text = String(v);
+        if (/["\r\n]/.test(text)) throw new Error(`${k}: a value with quotes or line breaks cannot be passed to the worker`);
+        return `${k}="${text.replace(/\$/g, '\\$')}"`;
+      })
+      .join('\n') + '\n'
+  );
+}
+
+// ---------------------------------------------------------------------------------------------------
+// child processes: killed with their process group when stopped or when this process exits
+
+const liveGroups = new Set();
+let hooksInstalled = false;
+
+function killGroup(child, signal) {
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    try {
+      child.kill(signal);
+    } catch {
+      /* gone */
+    }
+  }
+}
+
+function installExitHooks() {
+  if (hooksInstalled) return;
+  hooksInstalled = true;
+  process.on('exit', () => {
+    for (const child of liveGroups) killGroup(child, 'SIGTERM');
+  });
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+    const handler = () => {
+      for (const child of liveGroups) killGroup(child, 'SIGTERM');
+      process.off(sig, handler);
+      // Keep the default behaviour (terminate) unless someone else handles the signal.
+      if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
+    };
+    process.on(sig, handler);
+  }
+}
+
+let pdeathsig;
+/** `setpriv --pdeathsig TERM`: the kernel signals wrangler even if this process is SIGKILLed. */
+function deathSignalPrefix() {
+  if (pdeathsig !== undefined) return pdeathsig;
+  pdeathsig = [];
+  if (process.platform === 'linux') {
+    const r = spawnSync('setpriv', ['--pdeathsig', 'TERM', 'true'], { stdio: 'ignore' });
+    if (r.status === 0) pdeathsig = ['setpriv', '--pdeathsig', 'TERM'];
+  }
+  return pdeathsig;
+}
+
+function portIsFree(port) {
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
+}
+
+/**
+ * Start `wrangler dev` for the built worker and wait until GET /health answers 200.
+ * @returns {Promise<{url: string, port: number, process: import('node:child_process').ChildProcess, output: () => string, stop: () => Promise<void>}>}
+ */
+async function startWrangler({ port, envFile, persistDir, logDir, timeoutMs, echo }) {
+  const node = findNode22();
+  installExitHooks();
+  const argv = [
+    WRANGLER_JS,
+    'dev',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--persist-to',
+    persistDir,
+    '--env-file',
+    envFile,
+    '--show-interactive-dev-session=false',
+  ];
+  const prefix = deathSignalPrefix();
+  const [cmd, ...args] = [...prefix, node, ...argv];
+  const child = spawn(cmd, args, {
+    cwd: ROOT,
+    // Own process group: stop() signals wrangler and workerd together; a terminal's Ctrl-C reaches only
+    // the parent, which then stops the stack in order.
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: {
+      ...process.env,
+      // node 22 first for anything wrangler spawns through PATH.
+      PATH: `${path.dirname(node)}${path.delimiter}${BIN_DIR}${path.delimiter}${process.env.PATH ?? ''}`,
+      WRANGLER_SEND_METRICS: 'false',
+      CLOUDFLARE_CF_FETCH_ENABLED: 'false',
+      CLOUDFLARE_LOAD_DEV_VARS_FROM_DOT_ENV: 'true',
+      CLOUDFLARE_INCLUDE_PROCESS_ENV: 'false',
+      WRANGLER_LOG_PATH: logDir,
+      NO_COLOR: '1',
+      FORCE_COLOR: '0',
+    },
+  });
+  liveGroups.add(child);
+
+  let output = '';
+  let head = ''; // wrangler's start-up output, kept for error messages
+  const lines = [];
+  const keeper = () => {
+    let partial = '';
+    return (chunk) => {
+      const text = chunk.toString();
+      output = (output + text).slice(-20_000);
+      if (head.length < 4000) head = (head + text).slice(0, 4000);
+      if (echo) process.stderr.write(text);
+      const parts = (partial + text).split('\n');
+      partial = parts.pop();
+      for (const line of parts) if (line.trim()) lines.push(line.replace(/\r$/, ''));
+      if (lines.length > 5000) lines.splice(0, lines.length - 5000);
+    };
+  };
+  child.stdout.on('data', keeper());
+  child.stderr.on('data', keeper());
+
+  let exitInfo = null;
+  const exited = new Promise((resolve) => {
+    child.on('exit', (code, signal) => {
+      exitInfo = { code, signal };
+      liveGroups.delete(child);
+      resolve(exitInfo);
+    });
+    child.on('error', (error) => {
+      exitInfo = { error };
+      liveGroups.delete(child);
+      resolve(exitInfo);
+    });
+  });
+
+  const stop = async () => {
+    if (!exitInfo) {
+      killGroup(child, 'SIGTERM');
+      const t = setTimeout(() => killGroup(child, 'SIGKILL'), 5000);
+      await exited;
+      clearTimeout(t);
+    }
+    // workerd may outlive wrangler by a moment; the group is ours, make sure it is gone.
+    killGroup(child, 'SIGKILL');
+  };
+
+  /** wrangler's output for an error message: start-up, then the tail without our own /health polls. */
+  const shown = () => {
+    const tail = output
+      .split('\n')
+      .filter((l) => !/"path":"\/health"|GET \/health /.test(l))
+      .join('\n')
+      .slice(-4000);
+    return head.includes(tail.slice(0, 200)) ? head.trim() : `${head.trim()}\n…\n${tail.trim()}`;
+  };
+
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + timeoutMs;
+  let last = 'no answer yet';
+  for (;;) {
+    if (exitInfo) {
+      const why = exitInfo.error ? exitInfo.error.message : `exit code ${exitInfo.code}, signal ${exitInfo.signal}`;
+      throw new Error(`wrangler dev exited before it was ready (${why}). Its output:\n${shown()}`);
+    }
+    let problems = null;
+    try {
+      const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2000) });
+      const body = await res.text();
+      if (res.status === 200) {
+        return { url, port, process: child, output: () => output, lines: () => lines.slice(), stop };
+      }
+      last = `HTTP ${res.status}: ${body.slice(0, 500)}`;
+      try {
+        problems = JSON.parse(body).problems ?? null;
+      } catch {
+        /* not the worker's answer (yet) */
+      }
+    } catch (e) {
+      last = e.cause?.code ?? e.message;
+    }
+    if (problems) {
+      // The worker is up and reports its configuration as broken: waiting will not fix it.
+      await stop();
+      throw new Error(`the worker reports an invalid configuration: ${JSON.stringify(problems)} (GET /health: ${last})`);
+    }
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(
+        `wrangler dev did not answer GET ${url}/health with 200 within ${timeoutMs / 1000} s (last: ${last}). ` +
+          `Its output:\n${shown()}`,
+      );
+    }
+    await sleep(250);
+  }
+}
+
+/**
+ * Start the local stack.
+ *
+ * Without EVM_RPC_URL_* in process.env: anvil on 127.0.0.1:chainPort with TestUSDC deployed and the 10 anvil
+ * accounts funded, and `wrangler dev` on 127.0.0.1:workerPort serving `network` (default: the v1 name of
+ * chainId, base-sepolia for 84532) against that anvil, signing with anvil account #9.
+ * With EVM_RPC_URL_* in process.env: no chain; the caller's EVM_* / ALCHEMY_API_KEY / INFURA_API_KEY variables
+ * configure the worker as they are.
+ *
+ * @param {object} [opts]
+ * @param {boolean} [opts.local]           force (true) or forbid (false) the local chain; default: local unless
+ *                                         EVM_RPC_URL_* is set in process.env (tests pass true)
+ * @param {number} [opts.chainPort=8545]   0 = a free port
+ * @param {number} [opts.workerPort=8787]  0 = a free port
+ * @param {number} [opts.chainId=84532]
+ * @param {string} [opts.network]          v1 network name the worker serves for the local chain
+ * @param {number} [opts.blockTime]        anvil --block-time (default: automine)
+ * @param {string} [opts.persistDir]       wrangler --persist-to (default: a temp dir removed by stop())
+ * @param {Record<string,string>} [opts.env]  extra worker variables (override the defaults)
+ * @param {number} [opts.timeoutMs=90000]  how long to wait for GET /health
+ * @param {boolean} [opts.echo=false]      copy wrangler's output to stderr as it comes
+ * @param {(msg: string) => void} [opts.log]
+ */
+export async function startStack({
+  local = !userConfiguredRpc(),
+  chainPort = 8545,
+  workerPort = 8787,
+  chainId = 84532,
+  network,
+  blockTime,
+  persistDir,
+  env = {},
+  timeoutMs = 90_000,
+  echo = false,
+  log = () => {},
+} = {}) {
+  if (!fs.existsSync(WORKER_WASM)) {
+    throw new Error(`${path.relative(ROOT, WORKER_WASM)} is missing: build the worker first (npm run build:worker)`);
+  }
+  const cleanups = [];
+  const stopAll = async () => {
+    for (const fn of cleanups.splice(0).reverse()) {
+      try {
+        await fn();
+      } catch {
+        /* keep stopping the rest */
+      }
+    }
+  };
+
+  try {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'x402-edge-stack-'));
+    cleanups.push(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+    let chain = null;
+    let token = null;
+    let vars;
+    if (local) {
+      network ??= NETWORK_BY_CHAIN_ID[chainId];
+      if (!network) throw new Error(`no known v1 network for chain id ${chainId}: pass \`network\``);
+      log(`starting anvil (chain id ${chainId})`);
+      chain = await startAnvil({ port: chainPort, chainId, blockTime });
+      cleanups.push(() => chain.stop());
+      log(`anvil on ${chain.rpcUrl}; deploying TestUSDC`);
+      token = await deployTestToken({ rpcUrl: chain.rpcUrl, chainId });
+      vars = {
+        EVM_NETWORKS: network,
+        [rpcVarName(network)]: chain.rpcUrl,
+        EVM_PRIVATE_KEY: FACILITATOR_ACCOUNT.privateKey,
+        ...env,
+      };
+    } else {
+      vars = {
+        ...Object.fromEntries(Object.entries(process.env).filter(([k]) => PASS_THROUGH.test(k))),
+        ...env,
+      };
+    }
+
+    const envFile = path.join(tmp, 'worker.env');
+    fs.writeFileSync(envFile, dotenv(vars), { mode: 0o600 });
+    const persist = persistDir ?? path.join(tmp, 'state');
+    fs.mkdirSync(persist, { recursive: true });
+
+    let wrangler;
+    const attempts = workerPort === 0 ? 3 : 1;
+    for (let i = 0; ; i++) {
+      const port = workerPort === 0 ? await freePort() : workerPort;
+      if (workerPort !== 0 && !(await portIsFree(port))) throw new Error(`127.0.0.1:${port}: address already in use`);
+      log(`starting wrangler dev on 127.0.0.1:${port}`);
+      try {
+        wrangler = await startWrangler({ port, envFile, persistDir: persist, logDir: tmp, timeoutMs, echo });
+        break;
+      } catch (e) {
+        if (i + 1 >= attempts || !/address already in use|EADDRINUSE/i.test(e.message)) throw e;
+      }
+    }
+    cleanups.push(() => wrangler.stop());
+
+    let facilitatorAddress = null;
+    if (vars.EVM_PRIVATE_KEY) {
+      try {
+        const key = vars.EVM_PRIVATE_KEY.trim();
+        facilitatorAddress = privateKeyToAccount(key.startsWith('0x') ? key : `0x${key}`).address;
+      } catch {
+        /* the worker reports the bad key itself */
+      }
+    }
+
+    let stopped = false;
+    return {
+      facilitatorUrl: wrangler.url,
+      rpcUrl: chain ? chain.rpcUrl : (Object.entries(vars).find(([k]) => k.startsWith('EVM_RPC_URL_'))?.[1] ?? null),
+      chainId: chain ? chainId : null,
+      network: chain ? network : null,
+      local,
+      token,
+      accounts: chain ? ANVIL_ACCOUNTS : null,
+      facilitatorAddress,
+      /** The child processes (wrangler dev, and anvil when local), for callers that watch them. */
+      processes: chain ? { wrangler: wrangler.process, anvil: chain.process } : { wrangler: wrangler.process },
+      /** The last ~20 kB of wrangler's output (worker console lines included). */
+      output: wrangler.output,
+      /** wrangler's output lines so far (the last 5000). */
+      lines: wrangler.lines,
+      async stop() {
+        if (stopped) return;
+        stopped = true;
+        await stopAll();
+      },
+    };
+  } catch (e) {
+    await stopAll();
+    throw e;
+  }
+}

@@ -1,0 +1,113 @@
+// `npm start`: the local stack in the foreground (anvil + TestUSDC + `wrangler dev` serving build/), with
+// everything needed to try it printed. Ctrl-C stops it all. Run through scripts/start.sh, which installs
+// missing tools and builds the worker when it is missing or older than its sources.
+//
+// Options: --port N (worker, default 8787), --chain-port N (anvil, default 8545), --block-time S,
+// --persist-to DIR (wrangler state; default: a temp dir), --verbose (echo wrangler's output as it comes).
+// With EVM_RPC_URL_* set in the environment no chain is started and the EVM_* variables configure the worker.
+
+import { parseArgs } from 'node:util';
+
+import { FACILITATOR_ACCOUNT, startStack } from './lib/stack.mjs';
+
+const { values: opts } = parseArgs({
+  options: {
+    port: { type: 'string', default: '8787' },
+    'chain-port': { type: 'string', default: '8545' },
+    'block-time': { type: 'string' },
+    'persist-to': { type: 'string' },
+    verbose: { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+});
+if (opts.help) {
+  console.log(
+    'usage: npm start -- [--port 8787] [--chain-port 8545] [--block-time S] [--persist-to DIR] [--verbose]',
+  );
+  process.exit(0);
+}
+
+const log = (m) => process.stderr.write(`[x402-edge] ${m}\n`);
+
+let stack = null;
+let stopping = false;
+async function shutdown(code) {
+  if (stopping) return;
+  stopping = true;
+  if (stack) {
+    log('stopping…');
+    await stack.stop();
+  }
+  process.exit(code);
+}
+// Registered before anything starts, so that a Ctrl-C during start-up also stops what is running.
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => shutdown(sig === 'SIGINT' ? 0 : 143));
+
+try {
+  stack = await startStack({
+    workerPort: Number(opts.port),
+    chainPort: Number(opts['chain-port']),
+    blockTime: opts['block-time'] === undefined ? undefined : Number(opts['block-time']),
+    persistDir: opts['persist-to'],
+    echo: opts.verbose,
+    log,
+  });
+} catch (e) {
+  log(`could not start: ${e.message}`);
+  await shutdown(1);
+}
+if (stopping) await new Promise(() => {}); // a signal arrived during start-up; shutdown() exits
+
+const url = stack.facilitatorUrl;
+const out = [];
+const line = (s = '') => out.push(s);
+const kv = (label, value) => line(`${label.padEnd(20)}${value}`);
+line();
+line('x402-edge facilitator is running');
+line('================================');
+kv('Facilitator URL', url);
+if (stack.local) {
+  const t = stack.token;
+  kv('Chain RPC', `${stack.rpcUrl}   (anvil, chain id ${stack.chainId})`);
+  kv('Networks', `${stack.network} (v1), eip155:${stack.chainId} (v2)`);
+  kv('Token', `${t.address}   ${t.symbol}, 6 decimals, EIP-3009 + EIP-2612`);
+  kv('EIP-712 domain', JSON.stringify({ name: t.name, version: t.version, chainId: stack.chainId, verifyingContract: t.address }));
+  kv('Facilitator signer', `${stack.facilitatorAddress}   (anvil account #9, pays the gas)`);
+  line();
+  line('Test accounts (public anvil keys; each holds 1,000,000 test USDC and 10,000 ETH; never use them for real funds):');
+  stack.accounts.forEach((a, i) => {
+    const note = a.address === FACILITATOR_ACCOUNT.address ? '  <- facilitator' : '';
+    line(`  #${i}  ${a.address}  ${a.privateKey}${note}`);
+  });
+  line();
+  line('Payment requirements to sign against (v2):');
+  line(
+    `  ${JSON.stringify({ scheme: 'exact', network: `eip155:${stack.chainId}`, amount: '10000', asset: t.address, payTo: stack.accounts[2].address, maxTimeoutSeconds: 300, extra: { name: t.name, version: t.version } })}`,
+  );
+} else {
+  kv('Chain', 'none started: EVM_RPC_URL_* is set, so the worker runs on your EVM_* configuration');
+  if (stack.facilitatorAddress) kv('Facilitator signer', stack.facilitatorAddress);
+}
+line();
+line('Try it:');
+line(`  curl -s ${url}/supported`);
+line(`  curl -s ${url}/health`);
+line();
+line('Press Ctrl-C to stop.');
+console.log(out.join('\n'));
+
+// A child that dies on its own takes the stack down with a non-zero exit.
+for (const [name, child] of Object.entries(stack.processes)) {
+  child.on('exit', (code, signal) => {
+    if (stopping) return;
+    log(`${name} exited unexpectedly (code ${code}, signal ${signal})`);
+    if (name === 'wrangler') process.stderr.write(stack.output().split('\n').slice(-40).join('\n') + '\n');
+    shutdown(1);
+  });
+}
+
+// From here on, show wrangler's output (the worker logs one JSON line per request). --verbose already echoes it.
+if (!opts.verbose) {
+  stack.processes.wrangler.stdout.on('data', (c) => process.stdout.write(c));
+  stack.processes.wrangler.stderr.on('data', (c) => process.stderr.write(c));
+}
