@@ -5,8 +5,9 @@ use std::collections::BTreeMap;
 
 use crate::chains::jsonrpc::JsonRpcClient;
 use crate::config::Config;
+use crate::ledger::{payment_key, Claim, LedgerEntry, LedgerOp, LedgerReply, SettleRecord};
 use crate::network::{Family, Network};
-use crate::ports::{Clock, EvmSigner, HttpTransport};
+use crate::ports::{Clock, EvmSigner, HttpTransport, Ledger};
 use crate::protocol::model::PaymentRequest;
 use crate::protocol::response::{SupportedKind, SupportedResponse};
 use crate::protocol::Reason;
@@ -53,18 +54,23 @@ pub struct Settled {
     pub block_number: Option<u64>,
 }
 
-pub struct Facilitator<H, C> {
+pub struct Facilitator<H, C, L> {
     pub config: Config,
     http: H,
     clock: C,
+    ledger: L,
 }
 
-impl<H: HttpTransport, C: Clock> Facilitator<H, C> {
-    pub fn new(config: Config, http: H, clock: C) -> Self {
+/// How often a settle that found its payment in flight looks at the ledger again.
+const LEDGER_POLL_MS: u64 = 250;
+
+impl<H: HttpTransport, C: Clock, L: Ledger> Facilitator<H, C, L> {
+    pub fn new(config: Config, http: H, clock: C, ledger: L) -> Self {
         Facilitator {
             config,
             http,
             clock,
+            ledger,
         }
     }
 
@@ -85,26 +91,195 @@ impl<H: HttpTransport, C: Clock> Facilitator<H, C> {
         })
     }
 
+    /// Settles a payment at most once: the ledger entry of its identity decides whether this call
+    /// sends, waits for the settle already running, or returns the first outcome.
     pub async fn settle(&self, request: &PaymentRequest) -> Result<Settled, Failure> {
+        let key = payment_key(request);
+        let deadline = self.clock.now_millis() + self.config.settings.receipt_timeout_secs * 1000;
+        loop {
+            match self.ledger_claim(&key).await? {
+                Claim::Acquired => return self.settle_claimed(&key, request).await,
+                Claim::Done { record } => return record_result(record),
+                Claim::InFlight {
+                    since_ms,
+                    transaction: Some(tx),
+                } if self.is_overdue(since_ms) => {
+                    return self.reconcile(&key, request, &tx).await;
+                }
+                Claim::InFlight { transaction, .. } if self.clock.now_millis() >= deadline => {
+                    return Err(Failure {
+                        reason: Reason::DuplicateSettlement,
+                        message: "another settle of this payment is still running; retry to get its outcome".into(),
+                        transaction,
+                    });
+                }
+                Claim::InFlight { .. } => self.clock.sleep_millis(LEDGER_POLL_MS).await,
+            }
+        }
+    }
+
+    /// The ledger entry of a payment, for `GET /settle/status`.
+    pub async fn settlement_status(
+        &self,
+        request: &PaymentRequest,
+    ) -> Result<Option<LedgerEntry>, Failure> {
+        match self
+            .ledger
+            .apply(&payment_key(request), LedgerOp::Read)
+            .await
+        {
+            Ok(LedgerReply::Entry(entry)) => Ok(entry),
+            Ok(_) => Ok(None),
+            Err(e) => Err(Failure::new(Reason::UnexpectedSettleError, e.to_string())),
+        }
+    }
+
+    async fn ledger_claim(&self, key: &str) -> Result<Claim, Failure> {
+        // Without the ledger nothing is sent: a settle that cannot be made idempotent is refused.
+        match self
+            .ledger
+            .apply(
+                key,
+                LedgerOp::Claim {
+                    now_ms: self.clock.now_millis(),
+                },
+            )
+            .await
+        {
+            Ok(LedgerReply::Claim(claim)) => Ok(claim),
+            Ok(other) => Err(Failure::new(
+                Reason::UnexpectedSettleError,
+                format!("ledger answered {other:?}"),
+            )),
+            Err(e) => Err(Failure::new(Reason::UnexpectedSettleError, e.to_string())),
+        }
+    }
+
+    /// An in-flight settle whose receipt wait has long passed: its outcome comes from the chain.
+    fn is_overdue(&self, since_ms: u64) -> bool {
+        let wait_ms = self.config.settings.receipt_timeout_secs * 1000;
+        self.clock.now_millis().saturating_sub(since_ms) > 2 * wait_ms
+    }
+
+    async fn settle_claimed(
+        &self,
+        key: &str,
+        request: &PaymentRequest,
+    ) -> Result<Settled, Failure> {
+        let result = self.submit_and_confirm(key, request).await;
+        let op = match &result {
+            Ok(settled) => Some(LedgerOp::Complete {
+                record: self.success_record(settled),
+            }),
+            // Sent but not seen mined: stays in flight with its transaction, to be reconciled.
+            Err(f) if f.reason == Reason::UnexpectedSettleError && f.transaction.is_some() => None,
+            Err(f) if f.transaction.is_some() => Some(LedgerOp::Complete {
+                record: self.failure_record(request, f),
+            }),
+            Err(_) => Some(LedgerOp::Release),
+        };
+        if let Some(op) = op {
+            // The outcome is returned either way; a lost write leaves a claim that goes stale.
+            let _ = self.ledger.apply(key, op).await;
+        }
+        result
+    }
+
+    async fn submit_and_confirm(
+        &self,
+        key: &str,
+        request: &PaymentRequest,
+    ) -> Result<Settled, Failure> {
         let ctx = self.evm_context(request)?;
         let signer = self
             .config
             .evm_signer
             .as_ref()
             .ok_or_else(|| Failure::from(ExactEvmError::NoSigner))?;
-        match exact_evm::settle(&ctx, signer, request).await {
-            Ok(s) => Ok(Settled {
+        let submitted = exact_evm::submit(&ctx, signer, request)
+            .await
+            .map_err(settle_failure)?;
+        let transaction = submitted.transaction.to_string();
+        let _ = self
+            .ledger
+            .apply(key, LedgerOp::RecordTransaction { transaction })
+            .await;
+        let settlement = exact_evm::confirm(&ctx, &submitted)
+            .await
+            .map_err(settle_failure)?;
+        Ok(Settled {
+            transaction: settlement.transaction.to_string(),
+            payer: settlement.payer.to_checksum(None),
+            block_number: settlement.block_number,
+        })
+    }
+
+    /// Looks up the receipt of a transaction an earlier settle sent, and records its outcome.
+    async fn reconcile(
+        &self,
+        key: &str,
+        request: &PaymentRequest,
+        tx: &str,
+    ) -> Result<Settled, Failure> {
+        let ctx = self.evm_context(request)?;
+        let hash = tx.parse().map_err(|_| {
+            Failure::new(
+                Reason::UnexpectedSettleError,
+                "ledger holds a malformed hash",
+            )
+        })?;
+        let payer = match &request.payload {
+            crate::protocol::model::Payload::Eip3009(p) => p.authorization.from,
+        };
+        let submitted = exact_evm::Submitted {
+            transaction: hash,
+            payer,
+        };
+        let result = exact_evm::confirm(&ctx, &submitted)
+            .await
+            .map_err(settle_failure)
+            .map(|s| Settled {
                 transaction: s.transaction.to_string(),
                 payer: s.payer.to_checksum(None),
                 block_number: s.block_number,
-            }),
-            Err(e) => {
-                let mut failure = Failure::from(e);
-                if failure.reason == Reason::UnexpectedVerifyError {
-                    failure.reason = Reason::UnexpectedSettleError;
-                }
-                Err(failure)
-            }
+            });
+        let record = match &result {
+            Ok(settled) => Some(self.success_record(settled)),
+            Err(f) if f.reason == Reason::UnexpectedSettleError => None,
+            Err(f) => Some(self.failure_record(request, f)),
+        };
+        if let Some(record) = record {
+            let _ = self.ledger.apply(key, LedgerOp::Complete { record }).await;
+        }
+        result
+    }
+
+    fn success_record(&self, settled: &Settled) -> SettleRecord {
+        SettleRecord {
+            success: true,
+            reason: None,
+            message: None,
+            transaction: Some(settled.transaction.clone()),
+            payer: settled.payer.clone(),
+            block_number: settled.block_number,
+            at_ms: self.clock.now_millis(),
+        }
+    }
+
+    fn failure_record(&self, request: &PaymentRequest, failure: &Failure) -> SettleRecord {
+        SettleRecord {
+            success: false,
+            reason: Some(
+                failure
+                    .reason
+                    .code(crate::protocol::Version::V2)
+                    .to_string(),
+            ),
+            message: Some(failure.message.clone()),
+            transaction: failure.transaction.clone(),
+            payer: request.payload.payer(),
+            block_number: None,
+            at_ms: self.clock.now_millis(),
         }
     }
 
@@ -149,6 +324,36 @@ impl<H: HttpTransport, C: Clock> Facilitator<H, C> {
             facilitator: self.config.evm_signer.as_ref().map(|s| s.address()),
         })
     }
+}
+
+/// In a settle, a failing chain read is a settle error.
+fn settle_failure(e: ExactEvmError) -> Failure {
+    let mut failure = Failure::from(e);
+    if failure.reason == Reason::UnexpectedVerifyError {
+        failure.reason = Reason::UnexpectedSettleError;
+    }
+    failure
+}
+
+/// The response a recorded outcome stands for.
+fn record_result(record: SettleRecord) -> Result<Settled, Failure> {
+    if record.success {
+        return Ok(Settled {
+            transaction: record.transaction.unwrap_or_default(),
+            payer: record.payer,
+            block_number: record.block_number,
+        });
+    }
+    let reason = record
+        .reason
+        .as_deref()
+        .and_then(Reason::from_v2_code)
+        .unwrap_or(Reason::UnexpectedSettleError);
+    Err(Failure {
+        reason,
+        message: record.message.unwrap_or_default(),
+        transaction: record.transaction,
+    })
 }
 
 fn kind(version: u8, network: &str) -> SupportedKind {

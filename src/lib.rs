@@ -8,6 +8,7 @@ pub mod api;
 pub mod chains;
 pub mod config;
 pub mod facilitator;
+pub mod ledger;
 pub mod network;
 pub mod ports;
 pub mod protocol;

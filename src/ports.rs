@@ -46,3 +46,17 @@ pub trait EvmSigner {
         hash: &alloy_primitives::B256,
     ) -> impl Future<Output = Result<alloy_primitives::Signature, SignerError>>;
 }
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("settlement ledger unavailable: {0}")]
+pub struct LedgerError(pub String);
+
+/// Applies one [`crate::ledger::LedgerOp`] to one payment's entry, atomically with respect to every
+/// other operation on the same key (a Durable Object per key in the Worker).
+pub trait Ledger {
+    fn apply(
+        &self,
+        key: &str,
+        op: crate::ledger::LedgerOp,
+    ) -> impl Future<Output = Result<crate::ledger::LedgerReply, LedgerError>>;
+}

@@ -65,14 +65,13 @@ fn verify_then_settle_moves_the_amount_exactly_once() {
     assert_eq!(balance(&w.anvil, w.token, payer), before_payer - amount);
     assert_eq!(balance(&w.anvil, w.token, pay_to), before_payee + amount);
 
-    // A retried settle is refused by the chain state and sends nothing.
+    // A retried settle returns the first outcome and sends nothing.
     let sent = w.anvil.nonce(address(FACILITATOR_KEY));
-    let (status, again) = w.facility.post("/settle", &body);
-    assert_eq!(status, 200);
-    assert_eq!(again["success"], false);
-    assert_eq!(again["errorReason"], "invalid_exact_evm_nonce_already_used");
-    assert_eq!(again["transaction"], "");
-    assert_eq!(again["payer"], payer.to_checksum(None));
+    for _ in 0..3 {
+        let (status, again) = w.facility.post("/settle", &body);
+        assert_eq!(status, 200);
+        assert_eq!(again, settle);
+    }
     assert_eq!(w.anvil.nonce(address(FACILITATOR_KEY)), sent);
     assert_eq!(balance(&w.anvil, w.token, pay_to), before_payee + amount);
 
@@ -110,7 +109,9 @@ fn a_v1_payment_settles_and_answers_with_legacy_codes() {
     );
 
     let (_, again) = w.facility.post("/settle", &body);
-    assert_eq!(again["errorReason"], "invalid_transaction_state");
+    assert_eq!(again, settle);
+    let (_, verify) = w.facility.post("/verify", &body);
+    assert_eq!(verify["invalidReason"], "invalid_transaction_state");
     let mut wrong = body.clone();
     wrong["paymentRequirements"]["maxAmountRequired"] = json!("2001");
     let (_, verify) = w.facility.post("/verify", &wrong);
@@ -271,7 +272,13 @@ fn a_cronos_request_without_extra_reads_the_domain_from_the_token() {
         before + U256::from(5_000)
     );
 
+    // A retry answers with the first outcome; verifying the used authorization says why it is spent.
     let (_, again) = w.facility.post("/v2/x402/settle", &body);
-    assert_eq!(again["event"], "payment.failed");
-    assert_eq!(again["error"], "Authorization already used");
+    assert_eq!(again["event"], "payment.settled");
+    assert_eq!(again["txHash"], settle["txHash"]);
+    let (_, verify) = w.facility.post("/v2/x402/verify", &body);
+    assert_eq!(
+        verify,
+        json!({"isValid": false, "invalidReason": "Authorization already used"})
+    );
 }

@@ -4,6 +4,7 @@ use serde_json::{json, Value};
 use x402_edge::api::{self, ApiRequest, ApiResponse, MAX_BODY_BYTES};
 use x402_edge::config::Config;
 use x402_edge::facilitator::Facilitator;
+use x402_edge::ledger::MemoryLedger;
 use x402_edge::ports::{Clock, HttpTransport, TransportError};
 
 struct NoChain;
@@ -24,7 +25,7 @@ impl Clock for Fixed {
 const KEY: &str = "0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6";
 const SIGNER: &str = "0xa0Ee7A142d267C1f36714E4a8F75612F20a79720";
 
-fn facilitator(vars: &[(&str, &str)]) -> Facilitator<NoChain, Fixed> {
+fn facilitator(vars: &[(&str, &str)]) -> Facilitator<NoChain, Fixed, MemoryLedger> {
     let vars: Vec<(String, String)> = vars
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -33,11 +34,12 @@ fn facilitator(vars: &[(&str, &str)]) -> Facilitator<NoChain, Fixed> {
         Config::from_env(|n| vars.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone())),
         NoChain,
         Fixed,
+        MemoryLedger::default(),
     )
 }
 
 fn call(
-    f: &Facilitator<NoChain, Fixed>,
+    f: &Facilitator<NoChain, Fixed, MemoryLedger>,
     method: &str,
     path: &str,
     body: &[u8],
@@ -62,7 +64,7 @@ fn header<'a>(r: &'a ApiResponse, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
-fn default() -> Facilitator<NoChain, Fixed> {
+fn default() -> Facilitator<NoChain, Fixed, MemoryLedger> {
     facilitator(&[
         ("EVM_PRIVATE_KEY", KEY),
         ("EVM_NETWORKS", "base-sepolia,optimism"),

@@ -7,6 +7,7 @@ use x402_edge::api::{self, ApiRequest};
 use x402_edge::chains::evm::signature::EcdsaSignature;
 use x402_edge::config::Config;
 use x402_edge::facilitator::Facilitator;
+use x402_edge::ledger::MemoryLedger;
 use x402_edge::ports::{Clock, HttpTransport, TransportError};
 use x402_edge::protocol::{header, normalize::parse_request};
 
@@ -26,7 +27,7 @@ impl Clock for Fixed {
     async fn sleep_millis(&self, _: u64) {}
 }
 
-fn facilitator() -> Facilitator<NoChain, Fixed> {
+fn facilitator() -> Facilitator<NoChain, Fixed, MemoryLedger> {
     let vars = [
         ("EVM_NETWORKS", "base-sepolia,base"),
         (
@@ -39,7 +40,7 @@ fn facilitator() -> Facilitator<NoChain, Fixed> {
             .find(|(k, _)| *k == n)
             .map(|(_, v)| v.to_string())
     });
-    Facilitator::new(config, NoChain, Fixed)
+    Facilitator::new(config, NoChain, Fixed, MemoryLedger::default())
 }
 
 fn spec_request() -> Value {

@@ -18,6 +18,8 @@ pub enum Reason {
     InvalidX402Version,
     UnexpectedVerifyError,
     UnexpectedSettleError,
+    /// Another settle of the same payment is still running.
+    DuplicateSettlement,
     // `exact` on EVM (EIP-3009).
     EvmSchemeMismatch,
     EvmNetworkMismatch,
@@ -39,7 +41,7 @@ pub enum Reason {
 
 impl Reason {
     /// Every reason, for tests and documentation.
-    pub const ALL: [Reason; 24] = [
+    pub const ALL: [Reason; 25] = [
         Reason::InvalidPayload,
         Reason::InvalidPaymentRequirements,
         Reason::InvalidNetwork,
@@ -48,6 +50,7 @@ impl Reason {
         Reason::InvalidX402Version,
         Reason::UnexpectedVerifyError,
         Reason::UnexpectedSettleError,
+        Reason::DuplicateSettlement,
         Reason::EvmSchemeMismatch,
         Reason::EvmNetworkMismatch,
         Reason::EvmMissingEip712Domain,
@@ -105,6 +108,11 @@ impl Reason {
                 "unexpected_settle_error",
                 "unexpected_settle_error",
                 "Unexpected settle error",
+            ),
+            DuplicateSettlement => (
+                "duplicate_settlement",
+                "duplicate_settlement",
+                "Settlement of this authorization is in progress",
             ),
             EvmSchemeMismatch => (
                 "invalid_exact_evm_scheme",
@@ -198,6 +206,13 @@ impl Reason {
         }
     }
 
+    /// The reason a v2 code names (the form the settlement ledger stores).
+    pub fn from_v2_code(code: &str) -> Option<Reason> {
+        Reason::ALL
+            .into_iter()
+            .find(|r| r.code(Version::V2) == code)
+    }
+
     /// The Cronos facilitator's human-readable text for this reason.
     pub const fn cronos_text(self) -> &'static str {
         self.codes().2
@@ -226,6 +241,7 @@ mod tests {
         "invalid_transaction_state",
         "unexpected_verify_error",
         "unexpected_settle_error",
+        "duplicate_settlement",
     ];
 
     #[test]

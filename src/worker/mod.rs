@@ -14,6 +14,8 @@ use crate::config::Config;
 use crate::facilitator::Facilitator;
 use crate::ports::{Clock, HttpTransport, TransportError};
 
+mod ledger;
+
 /// An RPC call that takes longer than this fails instead of holding the request open.
 const RPC_TIMEOUT: Duration = Duration::from_secs(15);
 
@@ -101,7 +103,12 @@ pub async fn fetch(mut req: Request, env: Env, _ctx: Context) -> worker::Result<
     } else {
         Vec::new()
     };
-    let facilitator = Facilitator::new(config_from(&env), FetchTransport, WorkerClock);
+    let facilitator = Facilitator::new(
+        config_from(&env),
+        FetchTransport,
+        WorkerClock,
+        ledger::DurableLedger::new(&env),
+    );
     let request = ApiRequest {
         method: &method,
         path: &path,

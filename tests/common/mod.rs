@@ -14,6 +14,7 @@ use x402_edge::api::{self, ApiRequest, ApiResponse};
 use x402_edge::chains::evm::signer::LocalEvmSigner;
 use x402_edge::config::Config;
 use x402_edge::facilitator::Facilitator;
+use x402_edge::ledger::MemoryLedger;
 use x402_edge::ports::{Clock, EvmSigner, HttpTransport, TransportError};
 use x402_edge::protocol::model::Eip3009Authorization;
 use x402_edge::schemes::exact_evm::authorization_digest;
@@ -318,7 +319,7 @@ pub fn v2_body(
 }
 
 pub struct Facility {
-    pub facilitator: Facilitator<UreqTransport, SystemClock>,
+    pub facilitator: Facilitator<UreqTransport, SystemClock, MemoryLedger>,
 }
 
 impl Facility {
@@ -336,7 +337,12 @@ impl Facility {
         });
         assert!(config.problems.is_empty(), "{:?}", config.problems);
         Facility {
-            facilitator: Facilitator::new(config, UreqTransport, SystemClock),
+            facilitator: Facilitator::new(
+                config,
+                UreqTransport,
+                SystemClock,
+                MemoryLedger::default(),
+            ),
         }
     }
 

@@ -293,11 +293,9 @@ describe('official SDK (@x402/core HTTPFacilitatorClient + @x402/evm)', () => {
     assert.equal(payee1 - payee0, 1_234_567n, 'payTo received exactly the amount');
     assert.equal(payer0 - payer1, 1_234_567n, 'payer paid exactly the amount');
 
+    // The settlement ledger answers a retry with the first outcome and sends nothing.
     const replay = await facilitator.settle(paymentPayload, requirements);
-    assert.equal(replay.success, false, JSON.stringify(replay));
-    assert.equal(replay.errorReason, 'invalid_exact_evm_nonce_already_used', JSON.stringify(replay));
-    assert.equal(replay.transaction, '');
-    assert.equal(replay.network, V2_NETWORK);
+    assert.deepEqual(replay, settled, 'a retried settle returns the first outcome');
     assert.deepEqual(await balances(payer.address, payee.address), [payer1, payee1], 'funds moved exactly once');
 
     const reverify = await facilitator.verify(paymentPayload, requirements);
@@ -345,11 +343,10 @@ describe('official SDK (@x402/core HTTPFacilitatorClient + @x402/evm)', () => {
     assert.equal(payer0 - payer1, 250_000n);
 
     const replay = await facilitator.settle(paymentPayload, requirements);
-    assert.equal(replay.success, false, JSON.stringify(replay));
-    assert.equal(replay.errorReason, 'invalid_transaction_state', JSON.stringify(replay));
-    assert.equal(replay.transaction, '');
-    assert.equal(replay.network, V1_NETWORK);
+    assert.deepEqual(replay, settled, 'a retried settle returns the first outcome');
     assert.deepEqual(await balances(payer.address, payee.address), [payer1, payee1], 'funds moved exactly once');
+    const reverify = await facilitator.verify(paymentPayload, requirements);
+    assert.equal(reverify.invalidReason, 'invalid_transaction_state', JSON.stringify(reverify));
   });
 });
 
@@ -385,7 +382,7 @@ describe('Crypto.com / Cronos dialect (/v2/x402/*), built as @crypto.com/facilit
     );
   });
 
-  test('verify, settle (payment.settled, balances), replay (payment.failed "Authorization already used")', async () => {
+  test('verify, settle (payment.settled, balances), a retry returns the first outcome, re-verify says "Authorization already used"', async () => {
     const value = '777000';
     const body = {
       x402Version: 1,
@@ -427,10 +424,11 @@ describe('Crypto.com / Cronos dialect (/v2/x402/*), built as @crypto.com/facilit
 
     const replay = await cronosPost('/v2/x402/settle', body);
     assert.equal(replay.status, 200, replay.text);
-    assert.equal(replay.json.event, 'payment.failed', replay.text);
-    assert.equal(replay.json.error, 'Authorization already used', replay.text);
-    assert.equal(replay.json.network, V1_NETWORK, replay.text);
+    assert.equal(replay.json.event, 'payment.settled', replay.text);
+    assert.equal(replay.json.txHash, s.json.txHash, 'a retry names the first transaction');
     assert.deepEqual(await balances(payer.address, payee.address), [payer1, payee1], 'funds moved exactly once');
+    const reverify = await cronosPost('/v2/x402/verify', body);
+    assert.deepEqual(reverify.json, { isValid: false, invalidReason: 'Authorization already used' }, reverify.text);
   });
 
   test('a recipient mismatch: isValid false with a reason text; settle is payment.failed and moves nothing', async () => {
@@ -589,6 +587,37 @@ describe('malformed and unsupported requests: HTTP 400 with the reason', () => {
     assert.equal(r.status, 204, r.text);
     assert.equal(r.headers.get('access-control-allow-origin'), '*');
     assert.match(r.headers.get('access-control-allow-methods') ?? '', /POST/);
+  });
+});
+
+describe('settlement ledger (a Durable Object per payment)', () => {
+  test('20 concurrent settles of one payment: one transfer, every response names the same transaction', async () => {
+    const body = await v2Payment({ requirements: v2Requirements({ amount: '4242' }) });
+    const sentBefore = await publicClient.getTransactionCount({ address: stack.facilitatorAddress });
+    const [payee0] = await balances(payee.address);
+    const replies = await Promise.all(Array.from({ length: 20 }, () => post('/settle', body)));
+    for (const r of replies) {
+      assert.equal(r.status, 200, r.text);
+      assert.equal(r.json.success, true, r.text);
+    }
+    const hashes = new Set(replies.map((r) => r.json.transaction));
+    assert.equal(hashes.size, 1, `one transaction, got ${[...hashes].join(', ')}`);
+    await assertSettlementTx([...hashes][0]);
+    const [payee1] = await balances(payee.address);
+    assert.equal(payee1 - payee0, 4242n, 'the amount moved exactly once');
+    const sentAfter = await publicClient.getTransactionCount({ address: stack.facilitatorAddress });
+    assert.equal(sentAfter - sentBefore, 1, 'the facilitator sent one transaction');
+  });
+
+  test('a settle refused before sending releases its claim: the corrected payment settles', async () => {
+    const requirements = v2Requirements({ amount: '5000' });
+    const body = await v2Payment({ requirements });
+    const wrong = structuredClone(body);
+    wrong.paymentRequirements.amount = '5001';
+    const refused = await post('/settle', wrong);
+    assert.equal(refused.json.errorReason, 'invalid_exact_evm_authorization_value', refused.text);
+    const settled = await post('/settle', body);
+    assert.equal(settled.json.success, true, settled.text);
   });
 });
 

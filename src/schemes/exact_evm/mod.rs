@@ -12,7 +12,7 @@ mod settle;
 use alloy_primitives::{Address, B256};
 
 pub use error::ExactEvmError;
-pub use settle::{settle, Settlement};
+pub use settle::{confirm, settle, submit, Settlement, Submitted};
 
 use crate::chains::jsonrpc::JsonRpcClient;
 use crate::config::Settings;

@@ -12,6 +12,13 @@ use crate::protocol::model::PaymentRequest;
 /// Receipt polling starts fast (local chains mine at once) and backs off to this interval.
 const MAX_POLL_INTERVAL_MS: u64 = 1_000;
 
+/// A transaction the facilitator broadcast for a payment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Submitted {
+    pub transaction: B256,
+    pub payer: Address,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settlement {
     pub transaction: B256,
@@ -19,11 +26,12 @@ pub struct Settlement {
     pub block_number: Option<u64>,
 }
 
-pub async fn settle<H: HttpTransport, C: Clock, S: EvmSigner>(
+/// Verifies against the chain, then signs and broadcasts `transferWithAuthorization`.
+pub async fn submit<H: HttpTransport, C: Clock, S: EvmSigner>(
     ctx: &EvmContext<'_, H, C>,
     signer: &S,
     request: &PaymentRequest,
-) -> Result<Settlement, ExactEvmError> {
+) -> Result<Submitted, ExactEvmError> {
     let prepared = prepare(ctx, request).await?;
     let reads = chain::read(ctx, &prepared, Some(signer.address())).await?;
     reads.diagnose(&prepared, ctx.chain_id())?;
@@ -40,12 +48,33 @@ pub async fn settle<H: HttpTransport, C: Clock, S: EvmSigner>(
         .await
         .map_err(ExactEvmError::Signer)?;
     broadcast(ctx, &signed.raw).await?;
-    let block_number = wait_for_success(ctx, signed.hash).await?;
-    Ok(Settlement {
+    Ok(Submitted {
         transaction: signed.hash,
         payer: prepared.authorization.from,
+    })
+}
+
+/// Waits for the receipt of a submitted transaction.
+pub async fn confirm<H: HttpTransport, C: Clock>(
+    ctx: &EvmContext<'_, H, C>,
+    submitted: &Submitted,
+) -> Result<Settlement, ExactEvmError> {
+    let block_number = wait_for_success(ctx, submitted.transaction).await?;
+    Ok(Settlement {
+        transaction: submitted.transaction,
+        payer: submitted.payer,
         block_number,
     })
+}
+
+/// [`submit`] then [`confirm`].
+pub async fn settle<H: HttpTransport, C: Clock, S: EvmSigner>(
+    ctx: &EvmContext<'_, H, C>,
+    signer: &S,
+    request: &PaymentRequest,
+) -> Result<Settlement, ExactEvmError> {
+    let submitted = submit(ctx, signer, request).await?;
+    confirm(ctx, &submitted).await
 }
 
 async fn broadcast<H: HttpTransport, C: Clock>(

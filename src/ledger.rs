@@ -1,0 +1,280 @@
+//! The settlement ledger: one record per payment identity, so a repeated `/settle` returns the first
+//! outcome and never sends a second transaction, across isolates and restarts.
+//!
+//! The state transitions are pure functions here; a host stores the entries (a Durable Object per key
+//! in the Worker, a map in memory for tests and single-process embedders) and applies them atomically.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::ports::LedgerError;
+use crate::protocol::model::{Payload, PaymentRequest};
+
+/// An in-flight claim without a transaction is taken over after this long (its settle died before
+/// sending anything; a retry re-verifies, and the token refuses a used authorization anyway).
+pub const STALE_CLAIM_MS: u64 = 120_000;
+
+/// What identifies a payment on chain: EIP-3009 `(chain, asset, from, nonce)`.
+pub fn payment_key(request: &PaymentRequest) -> String {
+    match &request.payload {
+        Payload::Eip3009(p) => format!(
+            "{}/{}/{}/{}",
+            request.network.caip2,
+            request.requirements.asset.to_ascii_lowercase(),
+            p.authorization.from.to_string().to_ascii_lowercase(),
+            p.authorization.nonce
+        ),
+    }
+}
+
+/// A settle's outcome as the ledger keeps it (reason codes in their v2 form).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettleRecord {
+    pub success: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transaction: Option<String>,
+    pub payer: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub block_number: Option<u64>,
+    pub at_ms: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum LedgerEntry {
+    InFlight {
+        since_ms: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        transaction: Option<String>,
+    },
+    Done {
+        record: SettleRecord,
+    },
+}
+
+/// The answer to a claim.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "claim", rename_all = "snake_case")]
+pub enum Claim {
+    /// This caller now owns the settle.
+    Acquired,
+    /// Another settle of this payment is running (and may have sent `transaction`).
+    InFlight {
+        since_ms: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        transaction: Option<String>,
+    },
+    /// Settled (or finally failed) before: its outcome.
+    Done { record: SettleRecord },
+}
+
+/// The request a ledger host applies atomically to one key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum LedgerOp {
+    Claim { now_ms: u64 },
+    RecordTransaction { transaction: String },
+    Complete { record: SettleRecord },
+    Release,
+    Read,
+}
+
+/// Applies `op` to the current entry: the reply and the entry to store (`None` deletes it).
+pub fn apply(entry: Option<LedgerEntry>, op: LedgerOp) -> (LedgerReply, Option<LedgerEntry>) {
+    match op {
+        LedgerOp::Claim { now_ms } => match entry {
+            None => (
+                LedgerReply::Claim(Claim::Acquired),
+                Some(LedgerEntry::InFlight {
+                    since_ms: now_ms,
+                    transaction: None,
+                }),
+            ),
+            Some(LedgerEntry::InFlight {
+                since_ms,
+                transaction: None,
+            }) if now_ms.saturating_sub(since_ms) >= STALE_CLAIM_MS => (
+                LedgerReply::Claim(Claim::Acquired),
+                Some(LedgerEntry::InFlight {
+                    since_ms: now_ms,
+                    transaction: None,
+                }),
+            ),
+            Some(LedgerEntry::InFlight {
+                since_ms,
+                transaction,
+            }) => (
+                LedgerReply::Claim(Claim::InFlight {
+                    since_ms,
+                    transaction: transaction.clone(),
+                }),
+                Some(LedgerEntry::InFlight {
+                    since_ms,
+                    transaction,
+                }),
+            ),
+            Some(LedgerEntry::Done { record }) => (
+                LedgerReply::Claim(Claim::Done {
+                    record: record.clone(),
+                }),
+                Some(LedgerEntry::Done { record }),
+            ),
+        },
+        LedgerOp::RecordTransaction { transaction } => match entry {
+            Some(LedgerEntry::InFlight { since_ms, .. }) => (
+                LedgerReply::Ok,
+                Some(LedgerEntry::InFlight {
+                    since_ms,
+                    transaction: Some(transaction),
+                }),
+            ),
+            other => (LedgerReply::Ok, other),
+        },
+        LedgerOp::Complete { record } => match entry {
+            // The first final outcome stands.
+            Some(done @ LedgerEntry::Done { .. }) => (LedgerReply::Ok, Some(done)),
+            _ => (LedgerReply::Ok, Some(LedgerEntry::Done { record })),
+        },
+        LedgerOp::Release => match entry {
+            Some(LedgerEntry::InFlight {
+                transaction: None, ..
+            })
+            | None => (LedgerReply::Ok, None),
+            // Never forget a sent transaction or a final outcome.
+            other => (LedgerReply::Ok, other),
+        },
+        LedgerOp::Read => (LedgerReply::Entry(entry.clone()), entry),
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "reply", rename_all = "snake_case")]
+pub enum LedgerReply {
+    Ok,
+    Claim(Claim),
+    Entry(Option<LedgerEntry>),
+}
+
+/// A ledger in one process's memory: for tests and single-process embedders, not for Workers.
+#[derive(Debug, Default)]
+pub struct MemoryLedger {
+    entries: RefCell<HashMap<String, LedgerEntry>>,
+}
+
+impl crate::ports::Ledger for MemoryLedger {
+    async fn apply(&self, key: &str, op: LedgerOp) -> Result<LedgerReply, LedgerError> {
+        let mut entries = self.entries.borrow_mut();
+        let (reply, next) = apply(entries.remove(key), op);
+        if let Some(next) = next {
+            entries.insert(key.to_string(), next);
+        }
+        Ok(reply)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(success: bool) -> SettleRecord {
+        SettleRecord {
+            success,
+            reason: None,
+            message: None,
+            transaction: Some("0xabc".into()),
+            payer: "0x1".into(),
+            block_number: None,
+            at_ms: 5,
+        }
+    }
+
+    #[test]
+    fn the_first_claim_wins_and_the_first_outcome_stands() {
+        let (reply, entry) = apply(None, LedgerOp::Claim { now_ms: 1 });
+        assert_eq!(reply, LedgerReply::Claim(Claim::Acquired));
+        let (reply, entry) = apply(entry, LedgerOp::Claim { now_ms: 2 });
+        assert_eq!(
+            reply,
+            LedgerReply::Claim(Claim::InFlight {
+                since_ms: 1,
+                transaction: None
+            })
+        );
+        let (_, entry) = apply(
+            entry,
+            LedgerOp::RecordTransaction {
+                transaction: "0xabc".into(),
+            },
+        );
+        let (reply, entry) = apply(
+            entry,
+            LedgerOp::Claim {
+                now_ms: 1 + STALE_CLAIM_MS,
+            },
+        );
+        assert_eq!(
+            reply,
+            LedgerReply::Claim(Claim::InFlight {
+                since_ms: 1,
+                transaction: Some("0xabc".into())
+            })
+        );
+        let (_, entry) = apply(
+            entry,
+            LedgerOp::Complete {
+                record: record(true),
+            },
+        );
+        let (_, entry) = apply(
+            entry,
+            LedgerOp::Complete {
+                record: record(false),
+            },
+        );
+        let (_, entry) = apply(entry, LedgerOp::Release);
+        let (reply, _) = apply(entry, LedgerOp::Claim { now_ms: 9 });
+        assert_eq!(
+            reply,
+            LedgerReply::Claim(Claim::Done {
+                record: record(true)
+            })
+        );
+    }
+
+    #[test]
+    fn a_release_frees_a_claim_that_sent_nothing_and_stale_claims_are_taken_over() {
+        let (_, entry) = apply(None, LedgerOp::Claim { now_ms: 1 });
+        let (_, entry) = apply(entry, LedgerOp::Release);
+        assert_eq!(entry, None);
+        let (_, entry) = apply(None, LedgerOp::Claim { now_ms: 1 });
+        let (reply, _) = apply(
+            entry,
+            LedgerOp::Claim {
+                now_ms: 1 + STALE_CLAIM_MS,
+            },
+        );
+        assert_eq!(reply, LedgerReply::Claim(Claim::Acquired));
+    }
+
+    #[test]
+    fn entries_round_trip_through_json() {
+        for entry in [
+            LedgerEntry::InFlight {
+                since_ms: 3,
+                transaction: Some("0x1".into()),
+            },
+            LedgerEntry::Done {
+                record: record(true),
+            },
+        ] {
+            let text = serde_json::to_string(&entry).unwrap();
+            assert_eq!(serde_json::from_str::<LedgerEntry>(&text).unwrap(), entry);
+        }
+    }
+}
