@@ -5,7 +5,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::facilitator::{Facilitator, Failure};
-use crate::ports::{Clock, HttpTransport, Ledger};
+use crate::ports::{Clock, HttpTransport, Ledger, TxSender};
 use crate::protocol::cronos::{iso8601_millis, CronosSettleResponse, CronosVerifyResponse};
 use crate::protocol::model::{Dialect, Payload, PaymentRequest, Version};
 use crate::protocol::normalize::{parse_request, Rejection, RequestError};
@@ -84,8 +84,8 @@ impl Reply {
     }
 }
 
-pub async fn handle<H: HttpTransport, C: Clock, L: Ledger>(
-    facilitator: &Facilitator<H, C, L>,
+pub async fn handle<H: HttpTransport, C: Clock, L: Ledger, T: TxSender>(
+    facilitator: &Facilitator<H, C, L, T>,
     request: ApiRequest<'_>,
 ) -> (ApiResponse, LogRecord) {
     let started = facilitator.clock().now_millis();
@@ -123,8 +123,8 @@ pub async fn handle<H: HttpTransport, C: Clock, L: Ledger>(
     )
 }
 
-async fn route<H: HttpTransport, C: Clock, L: Ledger>(
-    facilitator: &Facilitator<H, C, L>,
+async fn route<H: HttpTransport, C: Clock, L: Ledger, T: TxSender>(
+    facilitator: &Facilitator<H, C, L, T>,
     request: &ApiRequest<'_>,
 ) -> Reply {
     if request.method == "OPTIONS" {
@@ -238,8 +238,8 @@ fn rejected(rejection: &Rejection, endpoint: Endpoint) -> Reply {
 }
 
 /// A served network is checked before any scheme runs: an unserved one is a request error too.
-fn unserved<H: HttpTransport, C: Clock, L: Ledger>(
-    facilitator: &Facilitator<H, C, L>,
+fn unserved<H: HttpTransport, C: Clock, L: Ledger, T: TxSender>(
+    facilitator: &Facilitator<H, C, L, T>,
     payment: &PaymentRequest,
     endpoint: Endpoint,
 ) -> Option<Reply> {
@@ -261,8 +261,8 @@ fn unserved<H: HttpTransport, C: Clock, L: Ledger>(
     Some(reply.about(payment))
 }
 
-async fn verify<H: HttpTransport, C: Clock, L: Ledger>(
-    facilitator: &Facilitator<H, C, L>,
+async fn verify<H: HttpTransport, C: Clock, L: Ledger, T: TxSender>(
+    facilitator: &Facilitator<H, C, L, T>,
     payment: PaymentRequest,
 ) -> Reply {
     if let Some(reply) = unserved(facilitator, &payment, Endpoint::Verify) {
@@ -306,8 +306,8 @@ async fn verify<H: HttpTransport, C: Clock, L: Ledger>(
     .about(&payment)
 }
 
-async fn settle<H: HttpTransport, C: Clock, L: Ledger>(
-    facilitator: &Facilitator<H, C, L>,
+async fn settle<H: HttpTransport, C: Clock, L: Ledger, T: TxSender>(
+    facilitator: &Facilitator<H, C, L, T>,
     payment: PaymentRequest,
 ) -> Reply {
     if let Some(reply) = unserved(facilitator, &payment, Endpoint::Settle) {
@@ -397,7 +397,9 @@ fn cronos_settle(
     }
 }
 
-fn health<H: HttpTransport, C: Clock, L: Ledger>(facilitator: &Facilitator<H, C, L>) -> Value {
+fn health<H: HttpTransport, C: Clock, L: Ledger, T: TxSender>(
+    facilitator: &Facilitator<H, C, L, T>,
+) -> Value {
     let config = &facilitator.config;
     let served: Vec<Value> = config
         .evm_networks

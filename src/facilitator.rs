@@ -7,7 +7,7 @@ use crate::chains::jsonrpc::JsonRpcClient;
 use crate::config::Config;
 use crate::ledger::{payment_key, Claim, LedgerEntry, LedgerOp, LedgerReply, SettleRecord};
 use crate::network::{Family, Network};
-use crate::ports::{Clock, EvmSigner, HttpTransport, Ledger};
+use crate::ports::{Clock, EvmSigner, HttpTransport, Ledger, TxSender};
 use crate::protocol::model::PaymentRequest;
 use crate::protocol::response::{SupportedKind, SupportedResponse};
 use crate::protocol::Reason;
@@ -54,23 +54,25 @@ pub struct Settled {
     pub block_number: Option<u64>,
 }
 
-pub struct Facilitator<H, C, L> {
+pub struct Facilitator<H, C, L, T> {
     pub config: Config,
     http: H,
     clock: C,
     ledger: L,
+    sender: T,
 }
 
 /// How often a settle that found its payment in flight looks at the ledger again.
 const LEDGER_POLL_MS: u64 = 250;
 
-impl<H: HttpTransport, C: Clock, L: Ledger> Facilitator<H, C, L> {
-    pub fn new(config: Config, http: H, clock: C, ledger: L) -> Self {
+impl<H: HttpTransport, C: Clock, L: Ledger, T: TxSender> Facilitator<H, C, L, T> {
+    pub fn new(config: Config, http: H, clock: C, ledger: L, sender: T) -> Self {
         Facilitator {
             config,
             http,
             clock,
             ledger,
+            sender,
         }
     }
 
@@ -196,7 +198,7 @@ impl<H: HttpTransport, C: Clock, L: Ledger> Facilitator<H, C, L> {
             .evm_signer
             .as_ref()
             .ok_or_else(|| Failure::from(ExactEvmError::NoSigner))?;
-        let submitted = exact_evm::submit(&ctx, signer, request)
+        let submitted = exact_evm::submit(&ctx, signer, &self.sender, request)
             .await
             .map_err(settle_failure)?;
         let transaction = submitted.transaction.to_string();

@@ -60,3 +60,27 @@ pub trait Ledger {
         op: crate::ledger::LedgerOp,
     ) -> impl Future<Output = Result<crate::ledger::LedgerReply, LedgerError>>;
 }
+
+/// Sends the facilitator's transactions: allocates the nonce, signs with `signer`, broadcasts. In
+/// the Worker a Durable Object per (network, signer) does it, so concurrent settles never collide.
+pub trait TxSender {
+    fn send<H: HttpTransport, S: EvmSigner>(
+        &self,
+        rpc: &crate::chains::jsonrpc::JsonRpcClient<'_, H>,
+        signer: &S,
+        network: &'static crate::network::Network,
+        call: &crate::chains::evm::sender::UnsignedCall,
+    ) -> impl Future<Output = Result<alloy_primitives::B256, crate::chains::evm::sender::SendError>>;
+}
+
+impl TxSender for crate::chains::evm::sender::NonceManagedSender {
+    async fn send<H: HttpTransport, S: EvmSigner>(
+        &self,
+        rpc: &crate::chains::jsonrpc::JsonRpcClient<'_, H>,
+        signer: &S,
+        _network: &'static crate::network::Network,
+        call: &crate::chains::evm::sender::UnsignedCall,
+    ) -> Result<alloy_primitives::B256, crate::chains::evm::sender::SendError> {
+        crate::chains::evm::sender::NonceManagedSender::send(self, rpc, signer, call).await
+    }
+}

@@ -282,3 +282,21 @@ fn a_cronos_request_without_extra_reads_the_domain_from_the_token() {
         json!({"isValid": false, "invalidReason": "Authorization already used"})
     );
 }
+
+#[test]
+fn a_nonce_taken_outside_the_facilitator_is_recovered_from_the_chain() {
+    let w = world();
+    let pay_to = address(KEYS[2]);
+    let (_, first) = w
+        .facility
+        .post("/settle", &payment(&w, KEYS[1], pay_to, 100, 21));
+    assert_eq!(first["success"], true, "{first}");
+    // Someone else uses the facilitator's key: the nonce the facilitator expects next is taken.
+    w.anvil
+        .send(address(FACILITATOR_KEY), Some(address(KEYS[8])), Vec::new());
+    let (_, second) = w
+        .facility
+        .post("/settle", &payment(&w, KEYS[1], pay_to, 100, 22));
+    assert_eq!(second["success"], true, "{second}");
+    assert_ne!(first["transaction"], second["transaction"]);
+}

@@ -2,6 +2,7 @@
 
 use serde_json::{json, Value};
 use x402_edge::api::{self, ApiRequest, ApiResponse, MAX_BODY_BYTES};
+use x402_edge::chains::evm::sender::NonceManagedSender;
 use x402_edge::config::Config;
 use x402_edge::facilitator::Facilitator;
 use x402_edge::ledger::MemoryLedger;
@@ -25,7 +26,9 @@ impl Clock for Fixed {
 const KEY: &str = "0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6";
 const SIGNER: &str = "0xa0Ee7A142d267C1f36714E4a8F75612F20a79720";
 
-fn facilitator(vars: &[(&str, &str)]) -> Facilitator<NoChain, Fixed, MemoryLedger> {
+fn facilitator(
+    vars: &[(&str, &str)],
+) -> Facilitator<NoChain, Fixed, MemoryLedger, NonceManagedSender> {
     let vars: Vec<(String, String)> = vars
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -35,11 +38,12 @@ fn facilitator(vars: &[(&str, &str)]) -> Facilitator<NoChain, Fixed, MemoryLedge
         NoChain,
         Fixed,
         MemoryLedger::default(),
+        NonceManagedSender::default(),
     )
 }
 
 fn call(
-    f: &Facilitator<NoChain, Fixed, MemoryLedger>,
+    f: &Facilitator<NoChain, Fixed, MemoryLedger, NonceManagedSender>,
     method: &str,
     path: &str,
     body: &[u8],
@@ -64,7 +68,7 @@ fn header<'a>(r: &'a ApiResponse, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
-fn default() -> Facilitator<NoChain, Fixed, MemoryLedger> {
+fn default() -> Facilitator<NoChain, Fixed, MemoryLedger, NonceManagedSender> {
     facilitator(&[
         ("EVM_PRIVATE_KEY", KEY),
         ("EVM_NETWORKS", "base-sepolia,optimism"),

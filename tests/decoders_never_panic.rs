@@ -4,6 +4,7 @@
 use proptest::prelude::*;
 use serde_json::{json, Value};
 use x402_edge::api::{self, ApiRequest};
+use x402_edge::chains::evm::sender::NonceManagedSender;
 use x402_edge::chains::evm::signature::EcdsaSignature;
 use x402_edge::config::Config;
 use x402_edge::facilitator::Facilitator;
@@ -27,7 +28,7 @@ impl Clock for Fixed {
     async fn sleep_millis(&self, _: u64) {}
 }
 
-fn facilitator() -> Facilitator<NoChain, Fixed, MemoryLedger> {
+fn facilitator() -> Facilitator<NoChain, Fixed, MemoryLedger, NonceManagedSender> {
     let vars = [
         ("EVM_NETWORKS", "base-sepolia,base"),
         (
@@ -40,7 +41,13 @@ fn facilitator() -> Facilitator<NoChain, Fixed, MemoryLedger> {
             .find(|(k, _)| *k == n)
             .map(|(_, v)| v.to_string())
     });
-    Facilitator::new(config, NoChain, Fixed, MemoryLedger::default())
+    Facilitator::new(
+        config,
+        NoChain,
+        Fixed,
+        MemoryLedger::default(),
+        NonceManagedSender::default(),
+    )
 }
 
 fn spec_request() -> Value {

@@ -7,6 +7,7 @@ use worker::{
     State,
 };
 
+use super::parse;
 use crate::ledger::{self, LedgerEntry, LedgerOp, LedgerReply};
 use crate::ports::{Ledger, LedgerError};
 
@@ -27,7 +28,7 @@ impl DurableObject for SettlementLedger {
     /// Applies one operation. Storage reads and writes close the object's input gate, so no other
     /// request interleaves between the read and the write.
     async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
-        let op: LedgerOp = req.json().await?;
+        let op: LedgerOp = parse(&req.text().await?)?;
         let storage = self.state.storage();
         let entry: Option<LedgerEntry> = storage.get(ENTRY_KEY).await?;
         let unchanged = entry.clone();
@@ -74,6 +75,6 @@ impl Ledger for DurableLedger {
         let request =
             Request::new_with_init("https://ledger.internal/apply", &init).map_err(fail)?;
         let mut response = stub.fetch_with_request(request).await.map_err(fail)?;
-        response.json().await.map_err(fail)
+        parse(&response.text().await.map_err(fail)?).map_err(fail)
     }
 }

@@ -15,11 +15,12 @@ use crate::facilitator::Facilitator;
 use crate::ports::{Clock, HttpTransport, TransportError};
 
 mod ledger;
+mod signer;
 
 /// An RPC call that takes longer than this fails instead of holding the request open.
 const RPC_TIMEOUT: Duration = Duration::from_secs(15);
 
-struct FetchTransport;
+pub(crate) struct FetchTransport;
 
 impl HttpTransport for FetchTransport {
     async fn post_json(&self, url: &str, body: String) -> Result<String, TransportError> {
@@ -65,7 +66,13 @@ impl Clock for WorkerClock {
     }
 }
 
-fn config_from(env: &Env) -> Config {
+/// JSON between the worker and its Durable Objects goes through serde_json: the JS JSON path of
+/// `Request::json` cannot carry u128 (gas prices).
+pub(crate) fn parse<T: serde::de::DeserializeOwned>(text: &str) -> worker::Result<T> {
+    serde_json::from_str(text).map_err(|e| worker::Error::RustError(e.to_string()))
+}
+
+pub(crate) fn config_from(env: &Env) -> Config {
     Config::from_env(|name| {
         env.secret(name)
             .map(|s| s.to_string())
@@ -108,6 +115,7 @@ pub async fn fetch(mut req: Request, env: Env, _ctx: Context) -> worker::Result<
         FetchTransport,
         WorkerClock,
         ledger::DurableLedger::new(&env),
+        signer::DurableSender::new(&env),
     );
     let request = ApiRequest {
         method: &method,

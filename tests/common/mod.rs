@@ -11,6 +11,7 @@ use alloy_primitives::{Address, B256, U256};
 use alloy_sol_types::{sol, SolCall, SolValue};
 use serde_json::{json, Value};
 use x402_edge::api::{self, ApiRequest, ApiResponse};
+use x402_edge::chains::evm::sender::NonceManagedSender;
 use x402_edge::chains::evm::signer::LocalEvmSigner;
 use x402_edge::config::Config;
 use x402_edge::facilitator::Facilitator;
@@ -319,7 +320,7 @@ pub fn v2_body(
 }
 
 pub struct Facility {
-    pub facilitator: Facilitator<UreqTransport, SystemClock, MemoryLedger>,
+    pub facilitator: Facilitator<UreqTransport, SystemClock, MemoryLedger, NonceManagedSender>,
 }
 
 impl Facility {
@@ -342,6 +343,7 @@ impl Facility {
                 UreqTransport,
                 SystemClock,
                 MemoryLedger::default(),
+                NonceManagedSender::default(),
             ),
         }
     }

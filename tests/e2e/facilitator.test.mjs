@@ -590,7 +590,7 @@ describe('malformed and unsupported requests: HTTP 400 with the reason', () => {
   });
 });
 
-describe('settlement ledger (a Durable Object per payment)', () => {
+describe('settlement ledger and signer (Durable Objects)', () => {
   test('20 concurrent settles of one payment: one transfer, every response names the same transaction', async () => {
     const body = await v2Payment({ requirements: v2Requirements({ amount: '4242' }) });
     const sentBefore = await publicClient.getTransactionCount({ address: stack.facilitatorAddress });
@@ -607,6 +607,23 @@ describe('settlement ledger (a Durable Object per payment)', () => {
     assert.equal(payee1 - payee0, 4242n, 'the amount moved exactly once');
     const sentAfter = await publicClient.getTransactionCount({ address: stack.facilitatorAddress });
     assert.equal(sentAfter - sentBefore, 1, 'the facilitator sent one transaction');
+  });
+
+  test('30 concurrent settles of distinct payments from one signer: all settle, no nonce collides', async () => {
+    const n = 30;
+    const bodies = await Promise.all(
+      Array.from({ length: n }, () => v2Payment({ requirements: v2Requirements({ amount: '1001' }) })),
+    );
+    const sentBefore = await publicClient.getTransactionCount({ address: stack.facilitatorAddress });
+    const [payee0] = await balances(payee.address);
+    const replies = await Promise.all(bodies.map((body) => post('/settle', body)));
+    const failed = replies.filter((r) => r.json?.success !== true).map((r) => r.text);
+    assert.deepEqual(failed, [], 'every settle succeeds');
+    assert.equal(new Set(replies.map((r) => r.json.transaction)).size, n, 'one transaction each');
+    const [payee1] = await balances(payee.address);
+    assert.equal(payee1 - payee0, 1001n * BigInt(n));
+    const sentAfter = await publicClient.getTransactionCount({ address: stack.facilitatorAddress });
+    assert.equal(sentAfter - sentBefore, n, 'consecutive nonces, no gaps, no replacements');
   });
 
   test('a settle refused before sending releases its claim: the corrected payment settles', async () => {

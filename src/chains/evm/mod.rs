@@ -3,6 +3,7 @@
 pub mod contracts;
 pub mod eip3009;
 pub mod rpc;
+pub mod sender;
 pub mod signature;
 pub mod signer;
 pub mod tx;

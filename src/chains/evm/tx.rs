@@ -7,7 +7,9 @@ use alloy_primitives::{Address, Bytes, TxKind, B256, U256};
 
 use crate::ports::{EvmSigner, SignerError};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+// Externally tagged: internally tagged enums buffer their fields, and that buffer cannot hold u128.
+#[serde(rename_all = "snake_case")]
 pub enum Fees {
     Eip1559 {
         max_fee_per_gas: u128,
@@ -128,6 +130,9 @@ mod tests {
             assert_eq!(envelope.chain_id(), Some(84532));
             assert_eq!(envelope.nonce(), 7);
             assert_eq!(envelope.is_legacy(), matches!(fees, Fees::Legacy { .. }));
+            // Fees travel to the signer Durable Object as JSON.
+            let json = serde_json::to_string(&fees).unwrap();
+            assert_eq!(serde_json::from_str::<Fees>(&json).unwrap(), fees);
         }
     }
 }

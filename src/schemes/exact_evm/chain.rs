@@ -21,7 +21,6 @@ const FALLBACK_TIP_WEI: u128 = 1_000_000_000;
 /// What a settle needs beyond the verify reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SettleReads {
-    pub nonce: u64,
     pub fees: Fees,
     pub gas_limit: u64,
 }
@@ -34,7 +33,7 @@ pub struct ChainReads {
     name: Result<Value, RpcError>,
     version: Result<Value, RpcError>,
     /// Present when the reads were made for a settle.
-    settle: Option<[Result<Value, RpcError>; 5]>,
+    settle: Option<[Result<Value, RpcError>; 4]>,
 }
 
 fn decoded<C: SolCall>(result: &Result<Value, RpcError>) -> Option<C::Return> {
@@ -60,7 +59,7 @@ pub async fn read_domain<H: HttpTransport, C: Clock>(
     }
 }
 
-/// One batch: chain id, the simulation, and the diagnosis reads; plus nonce, fees and gas for a settle
+/// One batch: chain id, the simulation, and the diagnosis reads; plus fees and gas for a settle
 /// by `signer`.
 pub async fn read<H: HttpTransport, C: Clock>(
     ctx: &EvmContext<'_, H, C>,
@@ -91,7 +90,6 @@ pub async fn read<H: HttpTransport, C: Clock>(
     ];
     if let Some(signer) = signer {
         calls.extend([
-            rpc::pending_nonce(signer),
             rpc::latest_block(),
             rpc::max_priority_fee(),
             rpc::gas_price(),
@@ -111,7 +109,7 @@ pub async fn read<H: HttpTransport, C: Clock>(
         balance: next(),
         name: next(),
         version: next(),
-        settle: signer.map(|_| [next(), next(), next(), next(), next()]),
+        settle: signer.map(|_| [next(), next(), next(), next()]),
     })
 }
 
@@ -192,11 +190,10 @@ impl ChainReads {
         Err(ExactEvmError::SimulationFailed(reason))
     }
 
-    /// Nonce, fees and gas limit for the settle transaction (after [`Self::diagnose`] passed).
+    /// Fees and gas limit for the settle transaction (after [`Self::diagnose`] passed).
     pub fn settle_reads(&self) -> Result<SettleReads, ExactEvmError> {
-        let [nonce, block, tip, gas_price, estimate] =
+        let [block, tip, gas_price, estimate] =
             self.settle.as_ref().ok_or(ExactEvmError::NoSigner)?;
-        let nonce = rpc::quantity_u64(nonce.as_ref().map_err(Clone::clone)?)?;
         let estimate = match estimate {
             Ok(v) => rpc::quantity_u64(v)?,
             Err(e) => {
@@ -225,10 +222,6 @@ impl ChainReads {
                     .ok_or_else(|| RpcError::Malformed("no gas price for a legacy chain".into()))?,
             },
         };
-        Ok(SettleReads {
-            nonce,
-            fees,
-            gas_limit,
-        })
+        Ok(SettleReads { fees, gas_limit })
     }
 }

@@ -1,8 +1,8 @@
 use alloy_primitives::{Address, B256, U256};
 
+use crate::chains::evm::sender::SendError;
 use crate::chains::evm::signature::SignatureError;
 use crate::chains::jsonrpc::RpcError;
-use crate::ports::SignerError;
 use crate::protocol::Reason;
 
 /// Why an `exact` EVM payment is refused or could not be settled. Each variant maps to one reason.
@@ -55,11 +55,7 @@ pub enum ExactEvmError {
     #[error("no EVM signer is configured")]
     NoSigner,
     #[error(transparent)]
-    Signer(SignerError),
-    #[error("the facilitator's account cannot pay for gas: {0}")]
-    FacilitatorFunds(String),
-    #[error("the node refused the transaction: {0}")]
-    Rejected(String),
+    Send(SendError),
     #[error("transaction {0} reverted")]
     Reverted(B256),
     #[error("no receipt for transaction {hash} within {secs} s; its outcome is not known yet")]
@@ -94,10 +90,8 @@ impl ExactEvmError {
             InsufficientBalance { .. } => Reason::EvmInsufficientBalance,
             SimulationFailed(_) => Reason::EvmSimulationFailed,
             WrongChain { .. } | Rpc(_) => Reason::UnexpectedVerifyError,
-            NoSigner | Signer(_) | FacilitatorFunds(_) | ReceiptTimeout { .. } => {
-                Reason::UnexpectedSettleError
-            }
-            Rejected(_) | Reverted(_) => Reason::EvmTransactionFailed,
+            Send(SendError::Rejected(_)) | Reverted(_) => Reason::EvmTransactionFailed,
+            NoSigner | Send(_) | ReceiptTimeout { .. } => Reason::UnexpectedSettleError,
         }
     }
 

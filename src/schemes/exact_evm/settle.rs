@@ -5,8 +5,8 @@ use alloy_primitives::{Address, B256};
 
 use super::{chain, prepare, EvmContext, ExactEvmError};
 use crate::chains::evm::rpc;
-use crate::chains::evm::tx::{self, ContractCall};
-use crate::ports::{Clock, EvmSigner, HttpTransport};
+use crate::chains::evm::sender::UnsignedCall;
+use crate::ports::{Clock, EvmSigner, HttpTransport, TxSender};
 use crate::protocol::model::PaymentRequest;
 
 /// Receipt polling starts fast (local chains mine at once) and backs off to this interval.
@@ -27,29 +27,29 @@ pub struct Settlement {
 }
 
 /// Verifies against the chain, then signs and broadcasts `transferWithAuthorization`.
-pub async fn submit<H: HttpTransport, C: Clock, S: EvmSigner>(
+pub async fn submit<H: HttpTransport, C: Clock, S: EvmSigner, T: TxSender>(
     ctx: &EvmContext<'_, H, C>,
     signer: &S,
+    sender: &T,
     request: &PaymentRequest,
 ) -> Result<Submitted, ExactEvmError> {
     let prepared = prepare(ctx, request).await?;
     let reads = chain::read(ctx, &prepared, Some(signer.address())).await?;
     reads.diagnose(&prepared, ctx.chain_id())?;
     let settle = reads.settle_reads()?;
-    let call = ContractCall {
+    let call = UnsignedCall {
         chain_id: ctx.chain_id(),
-        nonce: settle.nonce,
         gas_limit: settle.gas_limit,
         fees: settle.fees,
         to: prepared.asset,
         input: prepared.calldata.clone().into(),
     };
-    let signed = tx::sign(signer, &call)
+    let transaction = sender
+        .send(&ctx.rpc, signer, ctx.network, &call)
         .await
-        .map_err(ExactEvmError::Signer)?;
-    broadcast(ctx, &signed.raw).await?;
+        .map_err(ExactEvmError::Send)?;
     Ok(Submitted {
-        transaction: signed.hash,
+        transaction,
         payer: prepared.authorization.from,
     })
 }
@@ -68,32 +68,14 @@ pub async fn confirm<H: HttpTransport, C: Clock>(
 }
 
 /// [`submit`] then [`confirm`].
-pub async fn settle<H: HttpTransport, C: Clock, S: EvmSigner>(
+pub async fn settle<H: HttpTransport, C: Clock, S: EvmSigner, T: TxSender>(
     ctx: &EvmContext<'_, H, C>,
     signer: &S,
+    sender: &T,
     request: &PaymentRequest,
 ) -> Result<Settlement, ExactEvmError> {
-    let submitted = submit(ctx, signer, request).await?;
+    let submitted = submit(ctx, signer, sender, request).await?;
     confirm(ctx, &submitted).await
-}
-
-async fn broadcast<H: HttpTransport, C: Clock>(
-    ctx: &EvmContext<'_, H, C>,
-    raw: &[u8],
-) -> Result<(), ExactEvmError> {
-    let call = rpc::send_raw_transaction(raw);
-    match ctx.rpc.call(call.method, call.params).await {
-        Ok(_) => Ok(()),
-        // A node that already has this exact transaction has accepted it.
-        Err(e) if e.to_string().to_ascii_lowercase().contains("already known") => Ok(()),
-        Err(e) => {
-            let text = e.to_string();
-            if text.to_ascii_lowercase().contains("insufficient funds") {
-                return Err(ExactEvmError::FacilitatorFunds(text));
-            }
-            Err(ExactEvmError::Rejected(text))
-        }
-    }
 }
 
 /// Polls the receipt until it is mined or the configured timeout passes.

@@ -426,7 +426,8 @@ fn settle_with(
         },
         facilitator: None,
     };
-    let result = pollster::block_on(settle(&ctx, &signer, &request));
+    let sender = crate::chains::evm::sender::NonceManagedSender::default();
+    let result = pollster::block_on(settle(&ctx, &signer, &sender, &request));
     let posts = transport.posts.borrow().len();
     drop(transport);
     (result, sent.into_inner(), posts)
@@ -444,8 +445,8 @@ fn settle_sends_one_eip1559_transaction_with_fees_from_the_block() {
     let (result, sent, posts) = settle_with(Some("0x3b9aca00"));
     let settlement = result.unwrap();
     assert_eq!(sent.len(), 1);
-    // One batch of reads, one send, one receipt poll.
-    assert_eq!(posts, 3);
+    // One batch of reads, the pending nonce (once per signer), one send, one receipt poll.
+    assert_eq!(posts, 4);
     let tx = decode(&sent[0]);
     assert_eq!(*tx.tx_hash(), settlement.transaction);
     assert!(!tx.is_legacy());

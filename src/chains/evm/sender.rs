@@ -1,0 +1,232 @@
+//! Sending the facilitator's transactions from one account: nonce allocation, signing, broadcast.
+//!
+//! Concurrent settles from one key must never reuse a nonce. [`NonceBook`] allocates them from one
+//! owner's memory (a Durable Object per (network, signer) in the Worker; the process for native
+//! embedders), seeded from the chain's `pending` count, and recovers by re-reading it after a
+//! restart, a conflict, or a broadcast that left a gap.
+
+use std::cell::RefCell;
+use std::collections::{BTreeSet, HashMap};
+
+use alloy_primitives::{Address, Bytes, B256};
+use serde::{Deserialize, Serialize};
+
+use super::rpc;
+use super::tx::{self, ContractCall, Fees};
+use crate::chains::jsonrpc::{JsonRpcClient, RpcError};
+use crate::ports::{EvmSigner, HttpTransport, SignerError};
+
+/// Tries of one send when the node reports a nonce conflict (each re-reads the pending nonce).
+const NONCE_CONFLICT_TRIES: usize = 3;
+
+/// A transaction to send, without its nonce.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnsignedCall {
+    pub chain_id: u64,
+    pub gas_limit: u64,
+    pub fees: Fees,
+    pub to: Address,
+    pub input: Bytes,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "message", rename_all = "snake_case")]
+pub enum SendError {
+    #[error("the facilitator's account cannot pay for gas: {0}")]
+    Funds(String),
+    #[error("the node refused the transaction: {0}")]
+    Rejected(String),
+    #[error("chain RPC failed: {0}")]
+    Rpc(String),
+    #[error("signer failed: {0}")]
+    Signer(String),
+    #[error("sender unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl From<RpcError> for SendError {
+    fn from(e: RpcError) -> Self {
+        SendError::Rpc(e.to_string())
+    }
+}
+
+impl From<SignerError> for SendError {
+    fn from(e: SignerError) -> Self {
+        SendError::Signer(e.0)
+    }
+}
+
+/// The nonces of one account on one chain.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NonceBook {
+    /// The next never-used nonce, once known.
+    next: Option<u64>,
+    /// Nonces handed out whose transaction never reached a node: reused first, so no gap stays.
+    released: BTreeSet<u64>,
+}
+
+impl NonceBook {
+    /// The next nonce, or `None` until the book is seeded.
+    pub fn take(&mut self) -> Option<u64> {
+        if let Some(n) = self.released.pop_first() {
+            return Some(n);
+        }
+        let n = self.next?;
+        self.next = Some(n + 1);
+        Some(n)
+    }
+
+    /// Learns the chain's pending count. Seeding twice (two sends raced to seed) is harmless.
+    pub fn seed(&mut self, pending: u64) {
+        self.next = Some(self.next.map_or(pending, |n| n.max(pending)));
+        self.released.retain(|r| *r >= pending);
+    }
+
+    /// Gives back a nonce whose transaction was never accepted.
+    pub fn release(&mut self, nonce: u64) {
+        if self.next == Some(nonce + 1) {
+            self.next = Some(nonce);
+        } else {
+            self.released.insert(nonce);
+        }
+    }
+
+    /// Forgets everything: the next allocation re-reads the chain.
+    pub fn forget(&mut self) {
+        *self = NonceBook::default();
+    }
+}
+
+/// How a node answered a broadcast.
+enum Broadcast {
+    Accepted,
+    NonceConflict,
+    Failed(SendError),
+}
+
+fn classify(error: RpcError) -> Broadcast {
+    let text = error.to_string();
+    let lower = text.to_ascii_lowercase();
+    if lower.contains("already known") {
+        Broadcast::Accepted
+    } else if lower.contains("nonce too low")
+        || lower.contains("replacement transaction underpriced")
+        || lower.contains("nonce has already been used")
+    {
+        Broadcast::NonceConflict
+    } else if lower.contains("insufficient funds") {
+        Broadcast::Failed(SendError::Funds(text))
+    } else if matches!(error, RpcError::Transport(_)) {
+        Broadcast::Failed(SendError::Rpc(text))
+    } else {
+        Broadcast::Failed(SendError::Rejected(text))
+    }
+}
+
+/// Sends from the accounts of one process, one [`NonceBook`] per (chain, account).
+#[derive(Debug, Default)]
+pub struct NonceManagedSender {
+    books: RefCell<HashMap<(u64, Address), NonceBook>>,
+}
+
+impl NonceManagedSender {
+    /// Allocates a nonce, signs, broadcasts; retries with a fresh nonce on a nonce conflict.
+    pub async fn send<H: HttpTransport, S: EvmSigner>(
+        &self,
+        rpc: &JsonRpcClient<'_, H>,
+        signer: &S,
+        call: &UnsignedCall,
+    ) -> Result<B256, SendError> {
+        let book_key = (call.chain_id, signer.address());
+        for _ in 0..NONCE_CONFLICT_TRIES {
+            let nonce = self.allocate(rpc, book_key).await?;
+            let signed = tx::sign(
+                signer,
+                &ContractCall {
+                    chain_id: call.chain_id,
+                    nonce,
+                    gas_limit: call.gas_limit,
+                    fees: call.fees,
+                    to: call.to,
+                    input: call.input.clone(),
+                },
+            )
+            .await
+            .inspect_err(|_| self.with_book(book_key, |b| b.release(nonce)))?;
+            let request = rpc::send_raw_transaction(&signed.raw);
+            let outcome = match rpc.call(request.method, request.params).await {
+                Ok(_) => Broadcast::Accepted,
+                Err(e) => classify(e),
+            };
+            match outcome {
+                Broadcast::Accepted => return Ok(signed.hash),
+                Broadcast::NonceConflict => self.with_book(book_key, NonceBook::forget),
+                Broadcast::Failed(e) => {
+                    self.with_book(book_key, |b| b.release(nonce));
+                    return Err(e);
+                }
+            }
+        }
+        Err(SendError::Rejected(
+            "the account's nonce kept changing; try again".into(),
+        ))
+    }
+
+    /// Drops what is known of an account (after a transaction was dropped or replaced elsewhere).
+    pub fn forget(&self, chain_id: u64, account: Address) {
+        self.with_book((chain_id, account), NonceBook::forget);
+    }
+
+    async fn allocate<H: HttpTransport>(
+        &self,
+        rpc: &JsonRpcClient<'_, H>,
+        key: (u64, Address),
+    ) -> Result<u64, SendError> {
+        if let Some(nonce) = self.with_book(key, NonceBook::take) {
+            return Ok(nonce);
+        }
+        let request = rpc::pending_nonce(key.1);
+        let pending = rpc::quantity_u64(&rpc.call(request.method, request.params).await?)?;
+        // No borrow is held across the await above: concurrent sends may both seed, which is harmless.
+        self.with_book(key, |book| {
+            book.seed(pending);
+            book.take()
+        })
+        .ok_or_else(|| SendError::Rpc("no nonce after seeding".into()))
+    }
+
+    fn with_book<T>(&self, key: (u64, Address), f: impl FnOnce(&mut NonceBook) -> T) -> T {
+        f(self.books.borrow_mut().entry(key).or_default())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nonces_are_unique_and_released_ones_are_reused_first() {
+        let mut book = NonceBook::default();
+        assert_eq!(book.take(), None);
+        book.seed(7);
+        book.seed(5);
+        assert_eq!(
+            [book.take(), book.take(), book.take()],
+            [Some(7), Some(8), Some(9)]
+        );
+        book.release(8);
+        assert_eq!(book.take(), Some(8));
+        assert_eq!(book.take(), Some(10));
+        book.release(10);
+        assert_eq!(book.take(), Some(10), "the last nonce goes back to `next`");
+        book.release(3);
+        book.seed(9);
+        assert_eq!(
+            book.take(),
+            Some(11),
+            "released nonces below the chain's count are dropped"
+        );
+        book.forget();
+        assert_eq!(book.take(), None);
+    }
+}

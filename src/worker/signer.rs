@@ -1,0 +1,115 @@
+//! The EVM signer as a Durable Object, one per (network, signer address): it allocates nonces from its
+//! memory, signs and broadcasts, so concurrent settles in any isolate never collide on a nonce. After
+//! an eviction its memory is empty and the next send re-reads the chain's pending count.
+
+use alloy_primitives::{Address, B256};
+use serde::{Deserialize, Serialize};
+use worker::{
+    durable_object, DurableObject, Env, Method, ObjectNamespace, Request, RequestInit, Response,
+    State,
+};
+
+use super::{config_from, parse, FetchTransport};
+use crate::chains::evm::sender::{NonceManagedSender, SendError, UnsignedCall};
+use crate::chains::jsonrpc::JsonRpcClient;
+use crate::network::{self, Network};
+use crate::ports::{EvmSigner, HttpTransport, TxSender};
+
+/// The binding name in `wrangler.toml`.
+pub const BINDING: &str = "EVM_SIGNER";
+
+#[derive(Serialize, Deserialize)]
+struct SendRequest {
+    network: String,
+    signer: Address,
+    call: UnsignedCall,
+}
+
+#[durable_object]
+pub struct EvmSignerObject {
+    env: Env,
+    sender: NonceManagedSender,
+}
+
+impl DurableObject for EvmSignerObject {
+    fn new(_state: State, env: Env) -> Self {
+        EvmSignerObject {
+            env,
+            sender: NonceManagedSender::default(),
+        }
+    }
+
+    async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
+        let request: SendRequest = parse(&req.text().await?)?;
+        Response::from_json(&self.send(request).await)
+    }
+}
+
+impl EvmSignerObject {
+    async fn send(&self, request: SendRequest) -> Result<B256, SendError> {
+        let config = config_from(&self.env);
+        let unavailable = |what: &str| SendError::Unavailable(what.to_string());
+        let network =
+            network::find(&request.network).ok_or_else(|| unavailable("unknown network"))?;
+        let evm = config
+            .evm(network)
+            .ok_or_else(|| unavailable("network not served"))?;
+        let signer = config
+            .evm_signer
+            .as_ref()
+            .filter(|s| s.address() == request.signer);
+        let signer = signer.ok_or_else(|| unavailable("no such signer"))?;
+        let rpc = JsonRpcClient::new(&FetchTransport, &evm.rpc_url);
+        self.sender.send(&rpc, signer, &request.call).await
+    }
+}
+
+/// The worker's side: sends through the signer's Durable Object.
+pub struct DurableSender {
+    namespace: Option<ObjectNamespace>,
+}
+
+impl DurableSender {
+    pub fn new(env: &Env) -> Self {
+        DurableSender {
+            namespace: env.durable_object(BINDING).ok(),
+        }
+    }
+}
+
+impl TxSender for DurableSender {
+    async fn send<H: HttpTransport, S: EvmSigner>(
+        &self,
+        _rpc: &JsonRpcClient<'_, H>,
+        signer: &S,
+        network: &'static Network,
+        call: &UnsignedCall,
+    ) -> Result<B256, SendError> {
+        let missing =
+            || SendError::Unavailable(format!("the {BINDING} Durable Object binding is missing"));
+        let namespace = self.namespace.as_ref().ok_or_else(missing)?;
+        let fail = |e: worker::Error| SendError::Unavailable(e.to_string());
+        let name = format!("{}/{}", network.caip2, signer.address());
+        let stub = namespace
+            .id_from_name(&name)
+            .map_err(fail)?
+            .get_stub()
+            .map_err(fail)?;
+        let request = SendRequest {
+            network: network.name.to_string(),
+            signer: signer.address(),
+            call: call.clone(),
+        };
+        let body =
+            serde_json::to_string(&request).map_err(|e| SendError::Unavailable(e.to_string()))?;
+        let mut init = RequestInit::new();
+        init.with_method(Method::Post).with_body(Some(body.into()));
+        let request =
+            Request::new_with_init("https://signer.internal/send", &init).map_err(fail)?;
+        let mut response = stub.fetch_with_request(request).await.map_err(fail)?;
+        response
+            .json::<Result<B256, SendError>>()
+            .await
+            .map_err(fail)?
+    }
+}
