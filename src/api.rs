@@ -20,10 +20,7 @@ pub const OPENAPI_JSON: &str = include_str!("../openapi.json");
 pub const CORS_HEADERS: [(&str, &str); 5] = [
     ("access-control-allow-origin", "*"),
     ("access-control-allow-methods", "GET, POST, OPTIONS"),
-    (
-        "access-control-allow-headers",
-        "content-type, authorization, x402-version, x-payment, payment-signature",
-    ),
+    ("access-control-allow-headers", "content-type, authorization, x402-version, x-payment, payment-signature"),
     ("access-control-expose-headers", "x-request-id"),
     ("access-control-max-age", "86400"),
 ];
@@ -68,13 +65,7 @@ struct Reply {
 
 impl Reply {
     fn plain(status: u16, body: Value, outcome: &str) -> Self {
-        Reply {
-            status,
-            body,
-            outcome: outcome.to_string(),
-            scheme: None,
-            network: None,
-        }
+        Reply { status, body, outcome: outcome.to_string(), scheme: None, network: None }
     }
 
     fn about(mut self, request: &PaymentRequest) -> Self {
@@ -90,16 +81,9 @@ pub async fn handle<H: HttpTransport, C: Clock, L: Ledger, T: TxSender>(
 ) -> (ApiResponse, LogRecord) {
     let started = facilitator.clock().now_millis();
     let reply = route(facilitator, &request).await;
-    let mut headers: Vec<(&'static str, String)> = CORS_HEADERS
-        .iter()
-        .map(|(k, v)| (*k, v.to_string()))
-        .collect();
+    let mut headers: Vec<(&'static str, String)> = CORS_HEADERS.iter().map(|(k, v)| (*k, v.to_string())).collect();
     headers.push(("x-request-id", request.request_id.to_string()));
-    let body = if reply.status == 204 {
-        String::new()
-    } else {
-        reply.body.to_string()
-    };
+    let body = if reply.status == 204 { String::new() } else { reply.body.to_string() };
     if !body.is_empty() {
         headers.push(("content-type", "application/json".to_string()));
     }
@@ -113,14 +97,7 @@ pub async fn handle<H: HttpTransport, C: Clock, L: Ledger, T: TxSender>(
         outcome: reply.outcome,
         duration_ms: facilitator.clock().now_millis().saturating_sub(started),
     };
-    (
-        ApiResponse {
-            status: reply.status,
-            body,
-            headers,
-        },
-        log,
-    )
+    (ApiResponse { status: reply.status, body, headers }, log)
 }
 
 async fn route<H: HttpTransport, C: Clock, L: Ledger, T: TxSender>(
@@ -131,8 +108,7 @@ async fn route<H: HttpTransport, C: Clock, L: Ledger, T: TxSender>(
         return Reply::plain(204, Value::Null, "preflight");
     }
     if !facilitator.config.problems.is_empty() {
-        let body =
-            json!({"error": "invalid configuration", "problems": facilitator.config.problems});
+        let body = json!({"error": "invalid configuration", "problems": facilitator.config.problems});
         return Reply::plain(503, body, "misconfigured");
     }
     let path = request.path.trim_end_matches('/');
@@ -148,11 +124,7 @@ async fn route<H: HttpTransport, C: Clock, L: Ledger, T: TxSender>(
             supported.kinds.retain(|k| k.x402_version == 1);
             Reply::plain(200, json!({"kinds": supported.kinds}), "ok")
         }
-        ("GET", "/openapi.json") => Reply::plain(
-            200,
-            serde_json::from_str(OPENAPI_JSON).unwrap_or(Value::Null),
-            "ok",
-        ),
+        ("GET", "/openapi.json") => Reply::plain(200, serde_json::from_str(OPENAPI_JSON).unwrap_or(Value::Null), "ok"),
         ("POST", "/verify" | "/v2/x402/verify") => {
             with_payment(request, |p| verify(facilitator, p), Endpoint::Verify).await
         }
@@ -160,17 +132,11 @@ async fn route<H: HttpTransport, C: Clock, L: Ledger, T: TxSender>(
             with_payment(request, |p| settle(facilitator, p), Endpoint::Settle).await
         }
         (_, "/health" | "/healthcheck" | "/supported" | "/v2/x402/supported" | "/openapi.json") => {
-            Reply::plain(
-                405,
-                json!({"error": "method not allowed; use GET"}),
-                "method_not_allowed",
-            )
+            Reply::plain(405, json!({"error": "method not allowed; use GET"}), "method_not_allowed")
         }
-        (_, "/verify" | "/v2/x402/verify" | "/settle" | "/v2/x402/settle") => Reply::plain(
-            405,
-            json!({"error": "method not allowed; use POST"}),
-            "method_not_allowed",
-        ),
+        (_, "/verify" | "/v2/x402/verify" | "/settle" | "/v2/x402/settle") => {
+            Reply::plain(405, json!({"error": "method not allowed; use POST"}), "method_not_allowed")
+        }
         _ => Reply::plain(
             404,
             json!({"error": format!("no route for {} {}", request.method, request.path)}),
@@ -198,10 +164,7 @@ where
             dialect: Dialect::Standard,
             network: String::new(),
         };
-        return Reply {
-            status: 413,
-            ..rejected(&rejection, endpoint)
-        };
+        return Reply { status: 413, ..rejected(&rejection, endpoint) };
     }
     match parse_request(request.body) {
         Ok(payment) => run(payment).await,
@@ -254,10 +217,8 @@ fn unserved<H: HttpTransport, C: Clock, L: Ledger, T: TxSender>(
         network: payment.requirements.network.clone(),
     };
     let mut reply = rejected(&rejection, endpoint);
-    reply.body["error"] = json!(format!(
-        "network `{}` is not served by this facilitator",
-        payment.requirements.network
-    ));
+    reply.body["error"] =
+        json!(format!("network `{}` is not served by this facilitator", payment.requirements.network));
     Some(reply.about(payment))
 }
 
@@ -276,18 +237,11 @@ async fn verify<H: HttpTransport, C: Clock, L: Ledger, T: TxSender>(
     let body = match payment.dialect {
         Dialect::Cronos => json!(CronosVerifyResponse {
             is_valid: result.is_ok(),
-            invalid_reason: result
-                .as_ref()
-                .err()
-                .map(|f| f.reason.cronos_text().to_string()),
+            invalid_reason: result.as_ref().err().map(|f| f.reason.cronos_text().to_string()),
         }),
         Dialect::Standard => json!(match result {
-            Ok(v) => VerifyResponse {
-                is_valid: true,
-                invalid_reason: None,
-                invalid_message: None,
-                payer: Some(v.payer)
-            },
+            Ok(v) =>
+                VerifyResponse { is_valid: true, invalid_reason: None, invalid_message: None, payer: Some(v.payer) },
             Err(f) => VerifyResponse {
                 is_valid: false,
                 invalid_reason: Some(f.reason.code(payment.version).to_string()),
@@ -296,14 +250,7 @@ async fn verify<H: HttpTransport, C: Clock, L: Ledger, T: TxSender>(
             },
         }),
     };
-    Reply {
-        status: 200,
-        body,
-        outcome,
-        scheme: None,
-        network: None,
-    }
-    .about(&payment)
+    Reply { status: 200, body, outcome, scheme: None, network: None }.about(&payment)
 }
 
 async fn settle<H: HttpTransport, C: Clock, L: Ledger, T: TxSender>(
@@ -319,27 +266,13 @@ async fn settle<H: HttpTransport, C: Clock, L: Ledger, T: TxSender>(
         Err(f) => format!("failed:{}", f.reason.code(Version::V2)),
     };
     let body = match payment.dialect {
-        Dialect::Cronos => json!(cronos_settle(
-            facilitator.clock().now_millis(),
-            &payment,
-            &result
-        )),
+        Dialect::Cronos => json!(cronos_settle(facilitator.clock().now_millis(), &payment, &result)),
         Dialect::Standard => json!(standard_settle(&payment, result)),
     };
-    Reply {
-        status: 200,
-        body,
-        outcome,
-        scheme: None,
-        network: None,
-    }
-    .about(&payment)
+    Reply { status: 200, body, outcome, scheme: None, network: None }.about(&payment)
 }
 
-fn standard_settle(
-    payment: &PaymentRequest,
-    result: Result<crate::facilitator::Settled, Failure>,
-) -> SettleResponse {
+fn standard_settle(payment: &PaymentRequest, result: Result<crate::facilitator::Settled, Failure>) -> SettleResponse {
     let network = payment.requirements.network.clone();
     match result {
         Ok(s) => SettleResponse {
@@ -375,11 +308,7 @@ fn cronos_settle(
     let settled = result.as_ref().ok();
     CronosSettleResponse {
         x402_version: 1,
-        event: if settled.is_some() {
-            "payment.settled"
-        } else {
-            "payment.failed"
-        },
+        event: if settled.is_some() { "payment.settled" } else { "payment.failed" },
         tx_hash: match result {
             Ok(s) => Some(s.transaction.clone()),
             Err(f) => f.transaction.clone(),
@@ -390,16 +319,11 @@ fn cronos_settle(
         block_number: settled.and_then(|s| s.block_number),
         network: payment.requirements.network.clone(),
         timestamp: iso8601_millis(now_ms),
-        error: result
-            .as_ref()
-            .err()
-            .map(|f| f.reason.cronos_text().to_string()),
+        error: result.as_ref().err().map(|f| f.reason.cronos_text().to_string()),
     }
 }
 
-fn health<H: HttpTransport, C: Clock, L: Ledger, T: TxSender>(
-    facilitator: &Facilitator<H, C, L, T>,
-) -> Value {
+fn health<H: HttpTransport, C: Clock, L: Ledger, T: TxSender>(facilitator: &Facilitator<H, C, L, T>) -> Value {
     let config = &facilitator.config;
     let served: Vec<Value> = config
         .evm_networks

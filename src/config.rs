@@ -20,24 +20,35 @@ pub struct ConfigProblem {
 /// One EVM network the facilitator serves.
 pub struct EvmNetworkConfig {
     pub network: &'static Network,
-    /// May carry an API key: never log it.
-    pub rpc_url: String,
+    pub gas: GasLimits,
+    /// Endpoints in order of preference; later ones are failovers. May carry API keys: never log them.
+    pub rpc_urls: Vec<String>,
 }
 
 impl fmt::Debug for EvmNetworkConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "EvmNetworkConfig({}, rpc: <redacted>)",
-            self.network.name
-        )
+        write!(f, "EvmNetworkConfig({}, rpc: <redacted>)", self.network.name)
     }
 }
+
+/// Guard rails on what one settle may spend in gas: a transaction above either is never sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GasLimits {
+    pub max_fee_per_gas_wei: u128,
+    pub max_gas_per_settle: u64,
+}
+
+const GWEI: u128 = 1_000_000_000;
+const DEFAULT_MAX_FEE_PER_GAS_GWEI: u64 = 1_000;
+const DEFAULT_MAX_GAS_PER_SETTLE: u64 = 300_000;
+const DEFAULT_RPC_TIMEOUT_MS: u64 = 10_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Settings {
     /// How long a settle waits for its receipt before answering that the outcome is unknown.
     pub receipt_timeout_secs: u64,
+    /// How long one RPC request may take before it fails over to the next endpoint.
+    pub rpc_timeout_ms: u64,
 }
 
 #[derive(Debug)]
@@ -51,74 +62,47 @@ pub struct Config {
 impl Config {
     /// Reads the configuration through `get` (Worker vars and secrets, or process env).
     pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Config {
-        let get = |name: &str| {
-            get(name)
-                .map(|v| v.trim().to_string())
-                .filter(|v| !v.is_empty())
-        };
+        let get = |name: &str| get(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
         let mut problems = Vec::new();
         let mut problem = |variable: &str, text: String| {
-            problems.push(ConfigProblem {
-                variable: variable.to_string(),
-                problem: text,
-            })
+            problems.push(ConfigProblem { variable: variable.to_string(), problem: text })
         };
 
         let evm_signer = get("EVM_PRIVATE_KEY").and_then(|key| {
             if key.contains(',') {
-                problem(
-                    "EVM_PRIVATE_KEY",
-                    "holds several keys; one key is supported".into(),
-                );
+                problem("EVM_PRIVATE_KEY", "holds several keys; one key is supported".into());
                 return None;
             }
-            LocalEvmSigner::from_hex(&key)
-                .map_err(|e| problem("EVM_PRIVATE_KEY", e.to_string()))
-                .ok()
+            LocalEvmSigner::from_hex(&key).map_err(|e| problem("EVM_PRIVATE_KEY", e.to_string())).ok()
         });
 
+        let max_gas_per_settle =
+            integer(&get, &mut problem, "EVM_MAX_GAS_PER_SETTLE", DEFAULT_MAX_GAS_PER_SETTLE, 21_000..=30_000_000);
+        let default_fee_cap =
+            integer(&get, &mut problem, "EVM_MAX_FEE_PER_GAS_GWEI", DEFAULT_MAX_FEE_PER_GAS_GWEI, 1..=1_000_000);
         let names = get("EVM_NETWORKS").unwrap_or_else(|| DEFAULT_EVM_NETWORKS.to_string());
         let mut evm_networks: Vec<EvmNetworkConfig> = Vec::new();
         for name in names.split(',').map(str::trim).filter(|n| !n.is_empty()) {
             let Some(network) = network::find(name).filter(|n| n.family == Family::Evm) else {
-                problem(
-                    "EVM_NETWORKS",
-                    format!("`{name}` is not a known EVM network"),
-                );
+                problem("EVM_NETWORKS", format!("`{name}` is not a known EVM network"));
                 continue;
             };
             if evm_networks.iter().any(|c| c.network == network) {
                 continue;
             }
-            match evm_rpc_url(network, &get) {
-                Ok(rpc_url) => evm_networks.push(EvmNetworkConfig { network, rpc_url }),
+            let fee_cap_variable = format!("EVM_MAX_FEE_PER_GAS_GWEI_{}", network.env_suffix());
+            let fee_cap_gwei = integer(&get, &mut problem, &fee_cap_variable, default_fee_cap, 1..=1_000_000);
+            let gas = GasLimits { max_fee_per_gas_wei: u128::from(fee_cap_gwei) * GWEI, max_gas_per_settle };
+            match evm_rpc_urls(network, &get) {
+                Ok(rpc_urls) => evm_networks.push(EvmNetworkConfig { network, gas, rpc_urls }),
                 Err(p) => problem(&p.variable, p.problem),
             }
         }
 
-        let receipt_timeout_secs = match get("EVM_RECEIPT_TIMEOUT_SECONDS") {
-            None => DEFAULT_RECEIPT_TIMEOUT_SECS,
-            Some(text) => text
-                .parse()
-                .ok()
-                .filter(|s| (1..=600).contains(s))
-                .unwrap_or_else(|| {
-                    problem(
-                        "EVM_RECEIPT_TIMEOUT_SECONDS",
-                        "must be an integer from 1 to 600".into(),
-                    );
-                    DEFAULT_RECEIPT_TIMEOUT_SECS
-                }),
-        };
-
-        Config {
-            evm_networks,
-            evm_signer,
-            settings: Settings {
-                receipt_timeout_secs,
-            },
-            problems,
-        }
+        let receipt_timeout_secs =
+            integer(&get, &mut problem, "EVM_RECEIPT_TIMEOUT_SECONDS", DEFAULT_RECEIPT_TIMEOUT_SECS, 1..=600);
+        let rpc_timeout_ms = integer(&get, &mut problem, "EVM_RPC_TIMEOUT_MS", DEFAULT_RPC_TIMEOUT_MS, 100..=120_000);
+        Config { evm_networks, evm_signer, settings: Settings { receipt_timeout_secs, rpc_timeout_ms }, problems }
     }
 
     /// The configuration of a network this facilitator serves, if it does.
@@ -134,44 +118,49 @@ impl Config {
         }
         self.evm_networks
             .iter()
-            .map(|c| {
-                format!(
-                    "{}: EVM_PRIVATE_KEY is not set, so it cannot settle",
-                    c.network.name
-                )
-            })
+            .map(|c| format!("{}: EVM_PRIVATE_KEY is not set, so it cannot settle", c.network.name))
             .collect()
     }
 }
 
-/// `EVM_RPC_URL_<NAME>`, else Alchemy, else Infura, else the network's public RPC.
-fn evm_rpc_url(
-    network: &Network,
+/// An integer variable within `range`, else its default and a problem.
+fn integer(
     get: &impl Fn(&str) -> Option<String>,
-) -> Result<String, ConfigProblem> {
+    problem: &mut impl FnMut(&str, String),
+    variable: &str,
+    default: u64,
+    range: std::ops::RangeInclusive<u64>,
+) -> u64 {
+    match get(variable) {
+        None => default,
+        Some(text) => text.parse().ok().filter(|v| range.contains(v)).unwrap_or_else(|| {
+            problem(variable, format!("must be an integer from {} to {}", range.start(), range.end()));
+            default
+        }),
+    }
+}
+
+/// `EVM_RPC_URL_<NAME>` (a comma-separated list: the first is preferred, the others are failovers),
+/// else Alchemy, else Infura, else the network's public RPC.
+fn evm_rpc_urls(network: &Network, get: &impl Fn(&str) -> Option<String>) -> Result<Vec<String>, ConfigProblem> {
     let variable = format!("EVM_RPC_URL_{}", network.env_suffix());
-    if let Some(url) = get(&variable) {
-        if url.contains(',') {
+    if let Some(list) = get(&variable) {
+        let urls: Vec<String> = list.split(',').map(str::trim).filter(|u| !u.is_empty()).map(String::from).collect();
+        if urls.is_empty() || !urls.iter().all(|u| u.starts_with("http://") || u.starts_with("https://")) {
             return Err(ConfigProblem {
                 variable,
-                problem: "holds several URLs; one URL is supported".into(),
+                problem: "must be http:// or https:// URLs, comma-separated".into(),
             });
         }
-        if !(url.starts_with("http://") || url.starts_with("https://")) {
-            return Err(ConfigProblem {
-                variable,
-                problem: "must be an http:// or https:// URL".into(),
-            });
-        }
-        return Ok(url);
+        return Ok(urls);
     }
     if let (Some(key), Some(host)) = (get("ALCHEMY_API_KEY"), network.alchemy) {
-        return Ok(format!("https://{host}/{key}"));
+        return Ok(vec![format!("https://{host}/{key}")]);
     }
     if let (Some(key), Some(host)) = (get("INFURA_API_KEY"), network.infura) {
-        return Ok(format!("https://{host}/{key}"));
+        return Ok(vec![format!("https://{host}/{key}")]);
     }
-    Ok(network.public_rpc.to_string())
+    Ok(vec![network.public_rpc.to_string()])
 }
 
 #[cfg(test)]
@@ -182,10 +171,7 @@ mod tests {
     const KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
 
     fn config(vars: &[(&str, &str)]) -> Config {
-        let map: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Config::from_env(|name| map.get(name).cloned())
     }
 
@@ -195,7 +181,7 @@ mod tests {
         assert!(c.problems.is_empty());
         let names: Vec<_> = c.evm_networks.iter().map(|n| n.network.name).collect();
         assert_eq!(names, ["base", "base-sepolia"]);
-        assert_eq!(c.evm_networks[1].rpc_url, "https://sepolia.base.org");
+        assert_eq!(c.evm_networks[1].rpc_urls, ["https://sepolia.base.org"]);
     }
 
     #[test]
@@ -206,7 +192,7 @@ mod tests {
             ("ALCHEMY_API_KEY", "alk"),
             ("INFURA_API_KEY", "ifk"),
         ]);
-        let urls: Vec<_> = c.evm_networks.iter().map(|n| n.rpc_url.as_str()).collect();
+        let urls: Vec<_> = c.evm_networks.iter().map(|n| n.rpc_urls[0].as_str()).collect();
         assert_eq!(
             urls,
             [
@@ -216,14 +202,10 @@ mod tests {
                 "https://abstract-mainnet.g.alchemy.com/v2/alk",
             ]
         );
-        let c = config(&[
-            ("EVM_NETWORKS", "avalanche-fuji"),
-            ("INFURA_API_KEY", "ifk"),
-        ]);
-        assert_eq!(
-            c.evm_networks[0].rpc_url,
-            "https://avalanche-fuji.infura.io/v3/ifk"
-        );
+        let c = config(&[("EVM_NETWORKS", "avalanche-fuji"), ("INFURA_API_KEY", "ifk")]);
+        assert_eq!(c.evm_networks[0].rpc_urls, ["https://avalanche-fuji.infura.io/v3/ifk"]);
+        let c = config(&[("EVM_NETWORKS", "base"), ("EVM_RPC_URL_BASE", "http://127.0.0.1:1, http://127.0.0.1:2")]);
+        assert_eq!(c.evm_networks[0].rpc_urls, ["http://127.0.0.1:1", "http://127.0.0.1:2"]);
     }
 
     #[test]
@@ -237,16 +219,25 @@ mod tests {
         let vars: Vec<_> = c.problems.iter().map(|p| p.variable.as_str()).collect();
         assert_eq!(
             vars,
-            [
-                "EVM_PRIVATE_KEY",
-                "EVM_RPC_URL_BASE",
-                "EVM_NETWORKS",
-                "EVM_NETWORKS",
-                "EVM_RECEIPT_TIMEOUT_SECONDS"
-            ]
+            ["EVM_PRIVATE_KEY", "EVM_RPC_URL_BASE", "EVM_NETWORKS", "EVM_NETWORKS", "EVM_RECEIPT_TIMEOUT_SECONDS"]
         );
         let text = serde_json::to_string(&c.problems).unwrap();
         assert!(!text.contains("secret-host") && !text.contains("deadbeef"));
+    }
+
+    #[test]
+    fn gas_ceilings_have_defaults_and_per_network_overrides() {
+        let c = config(&[
+            ("EVM_NETWORKS", "base,polygon"),
+            ("EVM_MAX_FEE_PER_GAS_GWEI_POLYGON", "3000"),
+            ("EVM_MAX_GAS_PER_SETTLE", "200000"),
+        ]);
+        assert!(c.problems.is_empty(), "{:?}", c.problems);
+        assert_eq!(c.evm_networks[0].gas, GasLimits { max_fee_per_gas_wei: 1_000 * GWEI, max_gas_per_settle: 200_000 });
+        assert_eq!(c.evm_networks[1].gas.max_fee_per_gas_wei, 3_000 * GWEI);
+        let c = config(&[("EVM_MAX_GAS_PER_SETTLE", "5"), ("EVM_RPC_TIMEOUT_MS", "0")]);
+        let vars: Vec<_> = c.problems.iter().map(|p| p.variable.as_str()).collect();
+        assert_eq!(vars, ["EVM_MAX_GAS_PER_SETTLE", "EVM_RPC_TIMEOUT_MS"]);
     }
 
     #[test]

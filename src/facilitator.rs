@@ -24,21 +24,13 @@ pub struct Failure {
 
 impl Failure {
     pub fn new(reason: Reason, message: impl Into<String>) -> Self {
-        Failure {
-            reason,
-            message: message.into(),
-            transaction: None,
-        }
+        Failure { reason, message: message.into(), transaction: None }
     }
 }
 
 impl From<ExactEvmError> for Failure {
     fn from(e: ExactEvmError) -> Self {
-        Failure {
-            reason: e.reason(),
-            message: e.to_string(),
-            transaction: e.transaction().map(|h| h.to_string()),
-        }
+        Failure { reason: e.reason(), message: e.to_string(), transaction: e.transaction().map(|h| h.to_string()) }
     }
 }
 
@@ -67,13 +59,7 @@ const LEDGER_POLL_MS: u64 = 250;
 
 impl<H: HttpTransport, C: Clock, L: Ledger, T: TxSender> Facilitator<H, C, L, T> {
     pub fn new(config: Config, http: H, clock: C, ledger: L, sender: T) -> Self {
-        Facilitator {
-            config,
-            http,
-            clock,
-            ledger,
-            sender,
-        }
+        Facilitator { config, http, clock, ledger, sender }
     }
 
     pub fn clock(&self) -> &C {
@@ -88,9 +74,7 @@ impl<H: HttpTransport, C: Clock, L: Ledger, T: TxSender> Facilitator<H, C, L, T>
     pub async fn verify(&self, request: &PaymentRequest) -> Result<Verified, Failure> {
         let ctx = self.evm_context(request)?;
         let verified = exact_evm::verify(&ctx, request).await?;
-        Ok(Verified {
-            payer: verified.payer.to_checksum(None),
-        })
+        Ok(Verified { payer: verified.payer.to_checksum(None) })
     }
 
     /// Settles a payment at most once: the ledger entry of its identity decides whether this call
@@ -102,10 +86,7 @@ impl<H: HttpTransport, C: Clock, L: Ledger, T: TxSender> Facilitator<H, C, L, T>
             match self.ledger_claim(&key).await? {
                 Claim::Acquired => return self.settle_claimed(&key, request).await,
                 Claim::Done { record } => return record_result(record),
-                Claim::InFlight {
-                    since_ms,
-                    transaction: Some(tx),
-                } if self.is_overdue(since_ms) => {
+                Claim::InFlight { since_ms, transaction: Some(tx) } if self.is_overdue(since_ms) => {
                     return self.reconcile(&key, request, &tx).await;
                 }
                 Claim::InFlight { transaction, .. } if self.clock.now_millis() >= deadline => {
@@ -121,15 +102,8 @@ impl<H: HttpTransport, C: Clock, L: Ledger, T: TxSender> Facilitator<H, C, L, T>
     }
 
     /// The ledger entry of a payment, for `GET /settle/status`.
-    pub async fn settlement_status(
-        &self,
-        request: &PaymentRequest,
-    ) -> Result<Option<LedgerEntry>, Failure> {
-        match self
-            .ledger
-            .apply(&payment_key(request), LedgerOp::Read)
-            .await
-        {
+    pub async fn settlement_status(&self, request: &PaymentRequest) -> Result<Option<LedgerEntry>, Failure> {
+        match self.ledger.apply(&payment_key(request), LedgerOp::Read).await {
             Ok(LedgerReply::Entry(entry)) => Ok(entry),
             Ok(_) => Ok(None),
             Err(e) => Err(Failure::new(Reason::UnexpectedSettleError, e.to_string())),
@@ -138,21 +112,9 @@ impl<H: HttpTransport, C: Clock, L: Ledger, T: TxSender> Facilitator<H, C, L, T>
 
     async fn ledger_claim(&self, key: &str) -> Result<Claim, Failure> {
         // Without the ledger nothing is sent: a settle that cannot be made idempotent is refused.
-        match self
-            .ledger
-            .apply(
-                key,
-                LedgerOp::Claim {
-                    now_ms: self.clock.now_millis(),
-                },
-            )
-            .await
-        {
+        match self.ledger.apply(key, LedgerOp::Claim { now_ms: self.clock.now_millis() }).await {
             Ok(LedgerReply::Claim(claim)) => Ok(claim),
-            Ok(other) => Err(Failure::new(
-                Reason::UnexpectedSettleError,
-                format!("ledger answered {other:?}"),
-            )),
+            Ok(other) => Err(Failure::new(Reason::UnexpectedSettleError, format!("ledger answered {other:?}"))),
             Err(e) => Err(Failure::new(Reason::UnexpectedSettleError, e.to_string())),
         }
     }
@@ -163,21 +125,13 @@ impl<H: HttpTransport, C: Clock, L: Ledger, T: TxSender> Facilitator<H, C, L, T>
         self.clock.now_millis().saturating_sub(since_ms) > 2 * wait_ms
     }
 
-    async fn settle_claimed(
-        &self,
-        key: &str,
-        request: &PaymentRequest,
-    ) -> Result<Settled, Failure> {
+    async fn settle_claimed(&self, key: &str, request: &PaymentRequest) -> Result<Settled, Failure> {
         let result = self.submit_and_confirm(key, request).await;
         let op = match &result {
-            Ok(settled) => Some(LedgerOp::Complete {
-                record: self.success_record(settled),
-            }),
+            Ok(settled) => Some(LedgerOp::Complete { record: self.success_record(settled) }),
             // Sent but not seen mined: stays in flight with its transaction, to be reconciled.
             Err(f) if f.reason == Reason::UnexpectedSettleError && f.transaction.is_some() => None,
-            Err(f) if f.transaction.is_some() => Some(LedgerOp::Complete {
-                record: self.failure_record(request, f),
-            }),
+            Err(f) if f.transaction.is_some() => Some(LedgerOp::Complete { record: self.failure_record(request, f) }),
             Err(_) => Some(LedgerOp::Release),
         };
         if let Some(op) = op {
@@ -187,28 +141,13 @@ impl<H: HttpTransport, C: Clock, L: Ledger, T: TxSender> Facilitator<H, C, L, T>
         result
     }
 
-    async fn submit_and_confirm(
-        &self,
-        key: &str,
-        request: &PaymentRequest,
-    ) -> Result<Settled, Failure> {
+    async fn submit_and_confirm(&self, key: &str, request: &PaymentRequest) -> Result<Settled, Failure> {
         let ctx = self.evm_context(request)?;
-        let signer = self
-            .config
-            .evm_signer
-            .as_ref()
-            .ok_or_else(|| Failure::from(ExactEvmError::NoSigner))?;
-        let submitted = exact_evm::submit(&ctx, signer, &self.sender, request)
-            .await
-            .map_err(settle_failure)?;
+        let signer = self.config.evm_signer.as_ref().ok_or_else(|| Failure::from(ExactEvmError::NoSigner))?;
+        let submitted = exact_evm::submit(&ctx, signer, &self.sender, request).await.map_err(settle_failure)?;
         let transaction = submitted.transaction.to_string();
-        let _ = self
-            .ledger
-            .apply(key, LedgerOp::RecordTransaction { transaction })
-            .await;
-        let settlement = exact_evm::confirm(&ctx, &submitted)
-            .await
-            .map_err(settle_failure)?;
+        let _ = self.ledger.apply(key, LedgerOp::RecordTransaction { transaction }).await;
+        let settlement = exact_evm::confirm(&ctx, &submitted).await.map_err(settle_failure)?;
         Ok(Settled {
             transaction: settlement.transaction.to_string(),
             payer: settlement.payer.to_checksum(None),
@@ -217,34 +156,19 @@ impl<H: HttpTransport, C: Clock, L: Ledger, T: TxSender> Facilitator<H, C, L, T>
     }
 
     /// Looks up the receipt of a transaction an earlier settle sent, and records its outcome.
-    async fn reconcile(
-        &self,
-        key: &str,
-        request: &PaymentRequest,
-        tx: &str,
-    ) -> Result<Settled, Failure> {
+    async fn reconcile(&self, key: &str, request: &PaymentRequest, tx: &str) -> Result<Settled, Failure> {
         let ctx = self.evm_context(request)?;
-        let hash = tx.parse().map_err(|_| {
-            Failure::new(
-                Reason::UnexpectedSettleError,
-                "ledger holds a malformed hash",
-            )
-        })?;
+        let hash =
+            tx.parse().map_err(|_| Failure::new(Reason::UnexpectedSettleError, "ledger holds a malformed hash"))?;
         let payer = match &request.payload {
             crate::protocol::model::Payload::Eip3009(p) => p.authorization.from,
         };
-        let submitted = exact_evm::Submitted {
-            transaction: hash,
-            payer,
-        };
-        let result = exact_evm::confirm(&ctx, &submitted)
-            .await
-            .map_err(settle_failure)
-            .map(|s| Settled {
-                transaction: s.transaction.to_string(),
-                payer: s.payer.to_checksum(None),
-                block_number: s.block_number,
-            });
+        let submitted = exact_evm::Submitted { transaction: hash, payer };
+        let result = exact_evm::confirm(&ctx, &submitted).await.map_err(settle_failure).map(|s| Settled {
+            transaction: s.transaction.to_string(),
+            payer: s.payer.to_checksum(None),
+            block_number: s.block_number,
+        });
         let record = match &result {
             Ok(settled) => Some(self.success_record(settled)),
             Err(f) if f.reason == Reason::UnexpectedSettleError => None,
@@ -271,12 +195,7 @@ impl<H: HttpTransport, C: Clock, L: Ledger, T: TxSender> Facilitator<H, C, L, T>
     fn failure_record(&self, request: &PaymentRequest, failure: &Failure) -> SettleRecord {
         SettleRecord {
             success: false,
-            reason: Some(
-                failure
-                    .reason
-                    .code(crate::protocol::Version::V2)
-                    .to_string(),
-            ),
+            reason: Some(failure.reason.code(crate::protocol::Version::V2).to_string()),
             message: Some(failure.message.clone()),
             transaction: failure.transaction.clone(),
             payer: request.payload.payer(),
@@ -299,10 +218,8 @@ impl<H: HttpTransport, C: Clock, L: Ledger, T: TxSender> Facilitator<H, C, L, T>
             response.kinds.push(kind(1, network.name));
         }
         if !served.is_empty() {
-            let signers = BTreeMap::from([(
-                Family::Evm.caip_family().to_string(),
-                vec![signer.address().to_checksum(None)],
-            )]);
+            let signers =
+                BTreeMap::from([(Family::Evm.caip_family().to_string(), vec![signer.address().to_checksum(None)])]);
             response.signers = signers;
         }
         response
@@ -312,17 +229,15 @@ impl<H: HttpTransport, C: Clock, L: Ledger, T: TxSender> Facilitator<H, C, L, T>
         let config = self.config.evm(request.network).ok_or_else(|| {
             Failure::new(
                 Reason::InvalidNetwork,
-                format!(
-                    "network `{}` is not served here",
-                    request.requirements.network
-                ),
+                format!("network `{}` is not served here", request.requirements.network),
             )
         })?;
         Ok(EvmContext {
             network: config.network,
-            rpc: JsonRpcClient::new(&self.http, &config.rpc_url),
+            rpc: JsonRpcClient::new(&self.http, &self.clock, &config.rpc_urls),
             clock: &self.clock,
             settings: self.config.settings,
+            gas: config.gas,
             facilitator: self.config.evm_signer.as_ref().map(|s| s.address()),
         })
     }
@@ -346,23 +261,10 @@ fn record_result(record: SettleRecord) -> Result<Settled, Failure> {
             block_number: record.block_number,
         });
     }
-    let reason = record
-        .reason
-        .as_deref()
-        .and_then(Reason::from_v2_code)
-        .unwrap_or(Reason::UnexpectedSettleError);
-    Err(Failure {
-        reason,
-        message: record.message.unwrap_or_default(),
-        transaction: record.transaction,
-    })
+    let reason = record.reason.as_deref().and_then(Reason::from_v2_code).unwrap_or(Reason::UnexpectedSettleError);
+    Err(Failure { reason, message: record.message.unwrap_or_default(), transaction: record.transaction })
 }
 
 fn kind(version: u8, network: &str) -> SupportedKind {
-    SupportedKind {
-        x402_version: version,
-        scheme: "exact".into(),
-        network: network.into(),
-        extra: None,
-    }
+    SupportedKind { x402_version: version, scheme: "exact".into(), network: network.into(), extra: None }
 }

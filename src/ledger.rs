@@ -91,49 +91,28 @@ pub fn apply(entry: Option<LedgerEntry>, op: LedgerOp) -> (LedgerReply, Option<L
         LedgerOp::Claim { now_ms } => match entry {
             None => (
                 LedgerReply::Claim(Claim::Acquired),
-                Some(LedgerEntry::InFlight {
-                    since_ms: now_ms,
-                    transaction: None,
-                }),
+                Some(LedgerEntry::InFlight { since_ms: now_ms, transaction: None }),
             ),
-            Some(LedgerEntry::InFlight {
-                since_ms,
-                transaction: None,
-            }) if now_ms.saturating_sub(since_ms) >= STALE_CLAIM_MS => (
-                LedgerReply::Claim(Claim::Acquired),
-                Some(LedgerEntry::InFlight {
-                    since_ms: now_ms,
-                    transaction: None,
-                }),
+            Some(LedgerEntry::InFlight { since_ms, transaction: None })
+                if now_ms.saturating_sub(since_ms) >= STALE_CLAIM_MS =>
+            {
+                (
+                    LedgerReply::Claim(Claim::Acquired),
+                    Some(LedgerEntry::InFlight { since_ms: now_ms, transaction: None }),
+                )
+            }
+            Some(LedgerEntry::InFlight { since_ms, transaction }) => (
+                LedgerReply::Claim(Claim::InFlight { since_ms, transaction: transaction.clone() }),
+                Some(LedgerEntry::InFlight { since_ms, transaction }),
             ),
-            Some(LedgerEntry::InFlight {
-                since_ms,
-                transaction,
-            }) => (
-                LedgerReply::Claim(Claim::InFlight {
-                    since_ms,
-                    transaction: transaction.clone(),
-                }),
-                Some(LedgerEntry::InFlight {
-                    since_ms,
-                    transaction,
-                }),
-            ),
-            Some(LedgerEntry::Done { record }) => (
-                LedgerReply::Claim(Claim::Done {
-                    record: record.clone(),
-                }),
-                Some(LedgerEntry::Done { record }),
-            ),
+            Some(LedgerEntry::Done { record }) => {
+                (LedgerReply::Claim(Claim::Done { record: record.clone() }), Some(LedgerEntry::Done { record }))
+            }
         },
         LedgerOp::RecordTransaction { transaction } => match entry {
-            Some(LedgerEntry::InFlight { since_ms, .. }) => (
-                LedgerReply::Ok,
-                Some(LedgerEntry::InFlight {
-                    since_ms,
-                    transaction: Some(transaction),
-                }),
-            ),
+            Some(LedgerEntry::InFlight { since_ms, .. }) => {
+                (LedgerReply::Ok, Some(LedgerEntry::InFlight { since_ms, transaction: Some(transaction) }))
+            }
             other => (LedgerReply::Ok, other),
         },
         LedgerOp::Complete { record } => match entry {
@@ -142,10 +121,7 @@ pub fn apply(entry: Option<LedgerEntry>, op: LedgerOp) -> (LedgerReply, Option<L
             _ => (LedgerReply::Ok, Some(LedgerEntry::Done { record })),
         },
         LedgerOp::Release => match entry {
-            Some(LedgerEntry::InFlight {
-                transaction: None, ..
-            })
-            | None => (LedgerReply::Ok, None),
+            Some(LedgerEntry::InFlight { transaction: None, .. }) | None => (LedgerReply::Ok, None),
             // Never forget a sent transaction or a final outcome.
             other => (LedgerReply::Ok, other),
         },
@@ -199,52 +175,15 @@ mod tests {
         let (reply, entry) = apply(None, LedgerOp::Claim { now_ms: 1 });
         assert_eq!(reply, LedgerReply::Claim(Claim::Acquired));
         let (reply, entry) = apply(entry, LedgerOp::Claim { now_ms: 2 });
-        assert_eq!(
-            reply,
-            LedgerReply::Claim(Claim::InFlight {
-                since_ms: 1,
-                transaction: None
-            })
-        );
-        let (_, entry) = apply(
-            entry,
-            LedgerOp::RecordTransaction {
-                transaction: "0xabc".into(),
-            },
-        );
-        let (reply, entry) = apply(
-            entry,
-            LedgerOp::Claim {
-                now_ms: 1 + STALE_CLAIM_MS,
-            },
-        );
-        assert_eq!(
-            reply,
-            LedgerReply::Claim(Claim::InFlight {
-                since_ms: 1,
-                transaction: Some("0xabc".into())
-            })
-        );
-        let (_, entry) = apply(
-            entry,
-            LedgerOp::Complete {
-                record: record(true),
-            },
-        );
-        let (_, entry) = apply(
-            entry,
-            LedgerOp::Complete {
-                record: record(false),
-            },
-        );
+        assert_eq!(reply, LedgerReply::Claim(Claim::InFlight { since_ms: 1, transaction: None }));
+        let (_, entry) = apply(entry, LedgerOp::RecordTransaction { transaction: "0xabc".into() });
+        let (reply, entry) = apply(entry, LedgerOp::Claim { now_ms: 1 + STALE_CLAIM_MS });
+        assert_eq!(reply, LedgerReply::Claim(Claim::InFlight { since_ms: 1, transaction: Some("0xabc".into()) }));
+        let (_, entry) = apply(entry, LedgerOp::Complete { record: record(true) });
+        let (_, entry) = apply(entry, LedgerOp::Complete { record: record(false) });
         let (_, entry) = apply(entry, LedgerOp::Release);
         let (reply, _) = apply(entry, LedgerOp::Claim { now_ms: 9 });
-        assert_eq!(
-            reply,
-            LedgerReply::Claim(Claim::Done {
-                record: record(true)
-            })
-        );
+        assert_eq!(reply, LedgerReply::Claim(Claim::Done { record: record(true) }));
     }
 
     #[test]
@@ -253,25 +192,15 @@ mod tests {
         let (_, entry) = apply(entry, LedgerOp::Release);
         assert_eq!(entry, None);
         let (_, entry) = apply(None, LedgerOp::Claim { now_ms: 1 });
-        let (reply, _) = apply(
-            entry,
-            LedgerOp::Claim {
-                now_ms: 1 + STALE_CLAIM_MS,
-            },
-        );
+        let (reply, _) = apply(entry, LedgerOp::Claim { now_ms: 1 + STALE_CLAIM_MS });
         assert_eq!(reply, LedgerReply::Claim(Claim::Acquired));
     }
 
     #[test]
     fn entries_round_trip_through_json() {
         for entry in [
-            LedgerEntry::InFlight {
-                since_ms: 3,
-                transaction: Some("0x1".into()),
-            },
-            LedgerEntry::Done {
-                record: record(true),
-            },
+            LedgerEntry::InFlight { since_ms: 3, transaction: Some("0x1".into()) },
+            LedgerEntry::Done { record: record(true) },
         ] {
             let text = serde_json::to_string(&entry).unwrap();
             assert_eq!(serde_json::from_str::<LedgerEntry>(&text).unwrap(), entry);

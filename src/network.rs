@@ -65,17 +65,8 @@ impl Network {
     }
 }
 
-const fn usdc(
-    address: &'static str,
-    name: &'static str,
-    version: Option<&'static str>,
-) -> Option<DefaultAsset> {
-    Some(DefaultAsset {
-        address,
-        name,
-        version,
-        decimals: 6,
-    })
+const fn usdc(address: &'static str, name: &'static str, version: Option<&'static str>) -> Option<DefaultAsset> {
+    Some(DefaultAsset { address, name, version, decimals: 6 })
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -104,12 +95,7 @@ const fn evm(
     }
 }
 
-const fn other(
-    name: &'static str,
-    aliases: &'static [&'static str],
-    caip2: &'static str,
-    family: Family,
-) -> Network {
+const fn other(name: &'static str, aliases: &'static [&'static str], caip2: &'static str, family: Family) -> Network {
     Network {
         name,
         aliases,
@@ -131,11 +117,7 @@ pub static NETWORKS: &[Network] = &[
         "eip155:8453",
         8453,
         true,
-        usdc(
-            "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913",
-            "USD Coin",
-            Some("2"),
-        ),
+        usdc("0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913", "USD Coin", Some("2")),
         Some("base-mainnet.g.alchemy.com/v2"),
         Some("base-mainnet.infura.io/v3"),
         "https://mainnet.base.org",
@@ -146,11 +128,7 @@ pub static NETWORKS: &[Network] = &[
         "eip155:84532",
         84532,
         true,
-        usdc(
-            "0x036CbD53842c5426634e7929541eC2318f3dCF7e",
-            "USDC",
-            Some("2"),
-        ),
+        usdc("0x036CbD53842c5426634e7929541eC2318f3dCF7e", "USDC", Some("2")),
         Some("base-sepolia.g.alchemy.com/v2"),
         Some("base-sepolia.infura.io/v3"),
         "https://sepolia.base.org",
@@ -161,11 +139,7 @@ pub static NETWORKS: &[Network] = &[
         "eip155:1",
         1,
         true,
-        usdc(
-            "0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48",
-            "USD Coin",
-            Some("2"),
-        ),
+        usdc("0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48", "USD Coin", Some("2")),
         Some("eth-mainnet.g.alchemy.com/v2"),
         Some("mainnet.infura.io/v3"),
         "https://ethereum-rpc.publicnode.com",
@@ -187,11 +161,7 @@ pub static NETWORKS: &[Network] = &[
         "eip155:10",
         10,
         false,
-        usdc(
-            "0x0b2C639c533813f4Aa9D7837CAf62653d097Ff85",
-            "USD Coin",
-            Some("2"),
-        ),
+        usdc("0x0b2C639c533813f4Aa9D7837CAf62653d097Ff85", "USD Coin", Some("2")),
         Some("opt-mainnet.g.alchemy.com/v2"),
         Some("optimism-mainnet.infura.io/v3"),
         "https://mainnet.optimism.io",
@@ -213,11 +183,7 @@ pub static NETWORKS: &[Network] = &[
         "eip155:42161",
         42161,
         false,
-        usdc(
-            "0xaf88d065e77c8cC2239327C5EDb3A432268e5831",
-            "USD Coin",
-            Some("2"),
-        ),
+        usdc("0xaf88d065e77c8cC2239327C5EDb3A432268e5831", "USD Coin", Some("2")),
         Some("arb-mainnet.g.alchemy.com/v2"),
         Some("arbitrum-mainnet.infura.io/v3"),
         "https://arb1.arbitrum.io/rpc",
@@ -228,11 +194,7 @@ pub static NETWORKS: &[Network] = &[
         "eip155:421614",
         421614,
         false,
-        usdc(
-            "0x75faf114eafb1BDbe2F0316DF893fd58CE46AA4d",
-            "USD Coin",
-            Some("2"),
-        ),
+        usdc("0x75faf114eafb1BDbe2F0316DF893fd58CE46AA4d", "USD Coin", Some("2")),
         Some("arb-sepolia.g.alchemy.com/v2"),
         Some("arbitrum-sepolia.infura.io/v3"),
         "https://sepolia-rollup.arbitrum.io/rpc",
@@ -243,11 +205,7 @@ pub static NETWORKS: &[Network] = &[
         "eip155:137",
         137,
         true,
-        usdc(
-            "0x3c499c542cEF5E3811e1192ce70d8cC03d5c3359",
-            "USD Coin",
-            Some("2"),
-        ),
+        usdc("0x3c499c542cEF5E3811e1192ce70d8cC03d5c3359", "USD Coin", Some("2")),
         Some("polygon-mainnet.g.alchemy.com/v2"),
         Some("polygon-mainnet.infura.io/v3"),
         "https://polygon-rpc.com",
@@ -269,11 +227,7 @@ pub static NETWORKS: &[Network] = &[
         "eip155:43114",
         43114,
         true,
-        usdc(
-            "0xB97EF9Ef8734C71904D8002F8b6Bc66Dd9c48a6E",
-            "USD Coin",
-            None,
-        ),
+        usdc("0xB97EF9Ef8734C71904D8002F8b6Bc66Dd9c48a6E", "USD Coin", None),
         Some("avax-mainnet.g.alchemy.com/v2"),
         Some("avalanche-mainnet.infura.io/v3"),
         "https://api.avax.network/ext/bc/C/rpc",
@@ -284,11 +238,7 @@ pub static NETWORKS: &[Network] = &[
         "eip155:43113",
         43113,
         true,
-        usdc(
-            "0x5425890298aed601595a70AB815c96711a31Bc65",
-            "USD Coin",
-            None,
-        ),
+        usdc("0x5425890298aed601595a70AB815c96711a31Bc65", "USD Coin", None),
         Some("avax-fuji.g.alchemy.com/v2"),
         Some("avalanche-fuji.infura.io/v3"),
         "https://api.avax-test.network/ext/bc/C/rpc",
@@ -299,11 +249,7 @@ pub static NETWORKS: &[Network] = &[
         "eip155:2741",
         2741,
         true,
-        usdc(
-            "0x84a71ccd554cc1b02749b35d22f684cc8ec987e1",
-            "Bridged USDC",
-            None,
-        ),
+        usdc("0x84a71ccd554cc1b02749b35d22f684cc8ec987e1", "Bridged USDC", None),
         Some("abstract-mainnet.g.alchemy.com/v2"),
         None,
         "https://api.mainnet.abs.xyz",
@@ -314,76 +260,25 @@ pub static NETWORKS: &[Network] = &[
         "eip155:11124",
         11124,
         true,
-        usdc(
-            "0xe4C7fBB0a626ed208021ccabA6Be1566905E2dFc",
-            "Bridged USDC",
-            None,
-        ),
+        usdc("0xe4C7fBB0a626ed208021ccabA6Be1566905E2dFc", "Bridged USDC", None),
         Some("abstract-testnet.g.alchemy.com/v2"),
         None,
         "https://api.testnet.abs.xyz",
     ),
     // Cronos: the docs and the SDK disagree on the USDC.e EIP-712 domain (digest §8), so no name or
     // version is assumed; v1 requests without `extra` get the token's own `name()`/`version()`.
-    evm(
-        "cronos",
-        &["cronos-mainnet"],
-        "eip155:25",
-        25,
-        true,
-        None,
-        None,
-        None,
-        "https://evm.cronos.org",
-    ),
-    evm(
-        "cronos-testnet",
-        &[],
-        "eip155:338",
-        338,
-        true,
-        None,
-        None,
-        None,
-        "https://evm-t3.cronos.org",
-    ),
-    other(
-        "solana",
-        &[],
-        "solana:5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp",
-        Family::Solana,
-    ),
-    other(
-        "solana-devnet",
-        &[],
-        "solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1",
-        Family::Solana,
-    ),
-    other(
-        "solana-testnet",
-        &[],
-        "solana:4uhcVJyU9pJkvQyS88uRDiswHXSCkY3z",
-        Family::Solana,
-    ),
-    other(
-        "starknet-mainnet",
-        &["starknet:mainnet"],
-        "starknet:SN_MAIN",
-        Family::Starknet,
-    ),
-    other(
-        "starknet-sepolia",
-        &["starknet:sepolia"],
-        "starknet:SN_SEPOLIA",
-        Family::Starknet,
-    ),
+    evm("cronos", &["cronos-mainnet"], "eip155:25", 25, true, None, None, None, "https://evm.cronos.org"),
+    evm("cronos-testnet", &[], "eip155:338", 338, true, None, None, None, "https://evm-t3.cronos.org"),
+    other("solana", &[], "solana:5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp", Family::Solana),
+    other("solana-devnet", &[], "solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1", Family::Solana),
+    other("solana-testnet", &[], "solana:4uhcVJyU9pJkvQyS88uRDiswHXSCkY3z", Family::Solana),
+    other("starknet-mainnet", &["starknet:mainnet"], "starknet:SN_MAIN", Family::Starknet),
+    other("starknet-sepolia", &["starknet:sepolia"], "starknet:SN_SEPOLIA", Family::Starknet),
 ];
 
 /// Finds a network by v1 name, alias or CAIP-2 id (case-sensitive, as the wire is).
 pub fn find(id: &str) -> Option<&'static Network> {
-    NETWORKS
-        .iter()
-        .find(|n| n.name == id || n.caip2 == id || n.aliases.contains(&id))
+    NETWORKS.iter().find(|n| n.name == id || n.caip2 == id || n.aliases.contains(&id))
 }
 
 #[cfg(test)]
@@ -401,10 +296,7 @@ mod tests {
         assert_eq!(find("eip155:8453").unwrap().name, "base");
         assert_eq!(find("cronos-mainnet").unwrap().chain_id, Some(25));
         assert_eq!(find("cronos-testnet").unwrap().chain_id, Some(338));
-        assert_eq!(
-            find("starknet:sepolia").unwrap().caip2,
-            "starknet:SN_SEPOLIA"
-        );
+        assert_eq!(find("starknet:sepolia").unwrap().caip2, "starknet:SN_SEPOLIA");
         assert!(find("Base").is_none());
     }
 

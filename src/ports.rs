@@ -16,11 +16,7 @@ pub enum TransportError {
 
 /// POSTs a JSON body and returns the response body. One implementation per host.
 pub trait HttpTransport {
-    fn post_json(
-        &self,
-        url: &str,
-        body: String,
-    ) -> impl Future<Output = Result<String, TransportError>>;
+    fn post_json(&self, url: &str, body: String) -> impl Future<Output = Result<String, TransportError>>;
 }
 
 /// Time, as a parameter: production reads the host clock, tests fix it.
@@ -64,9 +60,9 @@ pub trait Ledger {
 /// Sends the facilitator's transactions: allocates the nonce, signs with `signer`, broadcasts. In
 /// the Worker a Durable Object per (network, signer) does it, so concurrent settles never collide.
 pub trait TxSender {
-    fn send<H: HttpTransport, S: EvmSigner>(
+    fn send<H: HttpTransport, C: crate::ports::Clock, S: EvmSigner>(
         &self,
-        rpc: &crate::chains::jsonrpc::JsonRpcClient<'_, H>,
+        rpc: &crate::chains::jsonrpc::JsonRpcClient<'_, H, C>,
         signer: &S,
         network: &'static crate::network::Network,
         call: &crate::chains::evm::sender::UnsignedCall,
@@ -74,9 +70,9 @@ pub trait TxSender {
 }
 
 impl TxSender for crate::chains::evm::sender::NonceManagedSender {
-    async fn send<H: HttpTransport, S: EvmSigner>(
+    async fn send<H: HttpTransport, C: crate::ports::Clock, S: EvmSigner>(
         &self,
-        rpc: &crate::chains::jsonrpc::JsonRpcClient<'_, H>,
+        rpc: &crate::chains::jsonrpc::JsonRpcClient<'_, H, C>,
         signer: &S,
         _network: &'static crate::network::Network,
         call: &crate::chains::evm::sender::UnsignedCall,

@@ -17,11 +17,7 @@ fn world() -> World {
     let anvil = Anvil::start();
     let token = deploy_token(&anvil);
     let facility = Facility::new(&anvil);
-    World {
-        anvil,
-        token,
-        facility,
-    }
+    World { anvil, token, facility }
 }
 
 fn payment(w: &World, payer: &str, pay_to: Address, value: u64, nonce: u8) -> Value {
@@ -35,17 +31,11 @@ fn verify_then_settle_moves_the_amount_exactly_once() {
     let w = world();
     let (payer, pay_to) = (address(KEYS[1]), address(KEYS[2]));
     let body = payment(&w, KEYS[1], pay_to, 1_500_000, 1);
-    let (before_payer, before_payee) = (
-        balance(&w.anvil, w.token, payer),
-        balance(&w.anvil, w.token, pay_to),
-    );
+    let (before_payer, before_payee) = (balance(&w.anvil, w.token, payer), balance(&w.anvil, w.token, pay_to));
 
     let (status, verify) = w.facility.post("/verify", &body);
     assert_eq!(status, 200);
-    assert_eq!(
-        verify,
-        json!({"isValid": true, "payer": payer.to_checksum(None)})
-    );
+    assert_eq!(verify, json!({"isValid": true, "payer": payer.to_checksum(None)}));
 
     let (status, settle) = w.facility.post("/settle", &body);
     assert_eq!(status, 200, "{settle}");
@@ -56,10 +46,7 @@ fn verify_then_settle_moves_the_amount_exactly_once() {
     assert_eq!(tx.len(), 66);
     let receipt = rpc(&w.anvil.url, "eth_getTransactionReceipt", json!([tx]));
     assert_eq!(receipt["status"], "0x1");
-    assert_eq!(
-        receipt["from"].as_str().unwrap(),
-        address(FACILITATOR_KEY).to_string().to_lowercase()
-    );
+    assert_eq!(receipt["from"].as_str().unwrap(), address(FACILITATOR_KEY).to_string().to_lowercase());
 
     let amount = U256::from(1_500_000u64);
     assert_eq!(balance(&w.anvil, w.token, payer), before_payer - amount);
@@ -76,10 +63,7 @@ fn verify_then_settle_moves_the_amount_exactly_once() {
     assert_eq!(balance(&w.anvil, w.token, pay_to), before_payee + amount);
 
     let (_, verify) = w.facility.post("/verify", &body);
-    assert_eq!(
-        verify["invalidReason"],
-        "invalid_exact_evm_nonce_already_used"
-    );
+    assert_eq!(verify["invalidReason"], "invalid_exact_evm_nonce_already_used");
 }
 
 #[test]
@@ -103,10 +87,7 @@ fn a_v1_payment_settles_and_answers_with_legacy_codes() {
     let (_, settle) = w.facility.post("/settle", &body);
     assert_eq!(settle["success"], true, "{settle}");
     assert_eq!(settle["network"], "base-sepolia");
-    assert_eq!(
-        balance(&w.anvil, w.token, pay_to),
-        before + U256::from(2_000)
-    );
+    assert_eq!(balance(&w.anvil, w.token, pay_to), before + U256::from(2_000));
 
     let (_, again) = w.facility.post("/settle", &body);
     assert_eq!(again, settle);
@@ -115,10 +96,7 @@ fn a_v1_payment_settles_and_answers_with_legacy_codes() {
     let mut wrong = body.clone();
     wrong["paymentRequirements"]["maxAmountRequired"] = json!("2001");
     let (_, verify) = w.facility.post("/verify", &wrong);
-    assert_eq!(
-        verify["invalidReason"],
-        "invalid_exact_evm_payload_authorization_value"
-    );
+    assert_eq!(verify["invalidReason"], "invalid_exact_evm_payload_authorization_value");
 }
 
 /// Every negative case of the checklist, against the real chain, each leaving the chain untouched.
@@ -134,13 +112,8 @@ fn each_negative_case_returns_its_code_and_sends_nothing() {
     let mut cases: Vec<(&str, Value)> = Vec::new();
 
     let mut b = good.clone();
-    b["paymentPayload"]["payload"]["signature"] = json!(sign(
-        KEYS[5],
-        &authorization(KEYS[1], pay_to, 1_000, 9),
-        w.token,
-        "USD Coin",
-        "2"
-    ));
+    b["paymentPayload"]["payload"]["signature"] =
+        json!(sign(KEYS[5], &authorization(KEYS[1], pay_to, 1_000, 9), w.token, "USD Coin", "2"));
     cases.push(("invalid_exact_evm_signature", b));
 
     let mut b = good.clone();
@@ -158,10 +131,7 @@ fn each_negative_case_returns_its_code_and_sends_nothing() {
     let mut early = authorization(KEYS[1], pay_to, 1_000, 11);
     early.valid_after = U256::from(now_secs() + 600);
     let sig = sign(KEYS[1], &early, w.token, "USD Coin", "2");
-    cases.push((
-        "invalid_exact_evm_payload_authorization_valid_after",
-        v2_body(&early, &sig, w.token, pay_to, 1_000),
-    ));
+    cases.push(("invalid_exact_evm_payload_authorization_valid_after", v2_body(&early, &sig, w.token, pay_to, 1_000)));
 
     let mut b = good.clone();
     b["paymentRequirements"]["amount"] = json!("999");
@@ -169,31 +139,16 @@ fn each_negative_case_returns_its_code_and_sends_nothing() {
 
     // A payer with no tokens: a fresh key.
     let poor = "0x00000000000000000000000000000000000000000000000000000000000000a1";
-    cases.push((
-        "invalid_exact_evm_insufficient_balance",
-        payment(&w, poor, pay_to, 1_000, 1),
-    ));
+    cases.push(("invalid_exact_evm_insufficient_balance", payment(&w, poor, pay_to, 1_000, 1)));
 
     // Signed under the domain the requirements name, but the token's domain differs.
     let a = authorization(KEYS[1], pay_to, 1_000, 12);
-    let mut b = v2_body(
-        &a,
-        &sign(KEYS[1], &a, w.token, "USDC", "2"),
-        w.token,
-        pay_to,
-        1_000,
-    );
+    let mut b = v2_body(&a, &sign(KEYS[1], &a, w.token, "USDC", "2"), w.token, pay_to, 1_000);
     b["paymentRequirements"]["extra"]["name"] = json!("USDC");
     cases.push(("invalid_exact_evm_token_name_mismatch", b));
 
     let a = authorization(KEYS[1], pay_to, 1_000, 13);
-    let mut b = v2_body(
-        &a,
-        &sign(KEYS[1], &a, w.token, "USD Coin", "1"),
-        w.token,
-        pay_to,
-        1_000,
-    );
+    let mut b = v2_body(&a, &sign(KEYS[1], &a, w.token, "USD Coin", "1"), w.token, pay_to, 1_000);
     b["paymentRequirements"]["extra"]["version"] = json!("1");
     cases.push(("invalid_exact_evm_token_version_mismatch", b));
 
@@ -202,13 +157,7 @@ fn each_negative_case_returns_its_code_and_sends_nothing() {
     let a = authorization(KEYS[1], pay_to, 1_000, 14);
     cases.push((
         "invalid_exact_evm_eip3009_not_supported",
-        v2_body(
-            &a,
-            &sign(KEYS[1], &a, not_a_token, "USD Coin", "2"),
-            not_a_token,
-            pay_to,
-            1_000,
-        ),
+        v2_body(&a, &sign(KEYS[1], &a, not_a_token, "USD Coin", "2"), not_a_token, pay_to, 1_000),
     ));
 
     let mut b = good.clone();
@@ -223,11 +172,7 @@ fn each_negative_case_returns_its_code_and_sends_nothing() {
         for path in ["/verify", "/settle"] {
             let (status, reply) = w.facility.post(path, body);
             assert_eq!(status, 200, "{code} {path}: {reply}");
-            let got = if path == "/verify" {
-                &reply["invalidReason"]
-            } else {
-                &reply["errorReason"]
-            };
+            let got = if path == "/verify" { &reply["invalidReason"] } else { &reply["errorReason"] };
             assert_eq!(got, code, "{path}: {reply}");
             if path == "/settle" {
                 assert_eq!(reply["transaction"], "");
@@ -267,36 +212,55 @@ fn a_cronos_request_without_extra_reads_the_domain_from_the_token() {
     assert_eq!(settle["from"], a.from.to_checksum(None));
     assert!(settle["blockNumber"].as_u64().is_some());
     assert!(settle["timestamp"].as_str().unwrap().ends_with('Z'));
-    assert_eq!(
-        balance(&w.anvil, w.token, pay_to),
-        before + U256::from(5_000)
-    );
+    assert_eq!(balance(&w.anvil, w.token, pay_to), before + U256::from(5_000));
 
     // A retry answers with the first outcome; verifying the used authorization says why it is spent.
     let (_, again) = w.facility.post("/v2/x402/settle", &body);
     assert_eq!(again["event"], "payment.settled");
     assert_eq!(again["txHash"], settle["txHash"]);
     let (_, verify) = w.facility.post("/v2/x402/verify", &body);
-    assert_eq!(
-        verify,
-        json!({"isValid": false, "invalidReason": "Authorization already used"})
-    );
+    assert_eq!(verify, json!({"isValid": false, "invalidReason": "Authorization already used"}));
 }
 
 #[test]
 fn a_nonce_taken_outside_the_facilitator_is_recovered_from_the_chain() {
     let w = world();
     let pay_to = address(KEYS[2]);
-    let (_, first) = w
-        .facility
-        .post("/settle", &payment(&w, KEYS[1], pay_to, 100, 21));
+    let (_, first) = w.facility.post("/settle", &payment(&w, KEYS[1], pay_to, 100, 21));
     assert_eq!(first["success"], true, "{first}");
     // Someone else uses the facilitator's key: the nonce the facilitator expects next is taken.
-    w.anvil
-        .send(address(FACILITATOR_KEY), Some(address(KEYS[8])), Vec::new());
-    let (_, second) = w
-        .facility
-        .post("/settle", &payment(&w, KEYS[1], pay_to, 100, 22));
+    w.anvil.send(address(FACILITATOR_KEY), Some(address(KEYS[8])), Vec::new());
+    let (_, second) = w.facility.post("/settle", &payment(&w, KEYS[1], pay_to, 100, 22));
     assert_eq!(second["success"], true, "{second}");
     assert_ne!(first["transaction"], second["transaction"]);
+}
+
+#[test]
+fn settles_through_the_second_rpc_when_the_first_is_dead() {
+    let w = world();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let facility = Facility::with_rpc(&format!("http://127.0.0.1:{closed},{}", w.anvil.url));
+    let pay_to = address(KEYS[2]);
+    let before = balance(&w.anvil, w.token, pay_to);
+    let (_, settle) = facility.post("/settle", &payment(&w, KEYS[1], pay_to, 700, 31));
+    assert_eq!(settle["success"], true, "{settle}");
+    assert_eq!(balance(&w.anvil, w.token, pay_to), before + U256::from(700));
+}
+
+#[test]
+fn a_settle_above_the_gas_price_ceiling_is_refused_and_sends_nothing() {
+    let w = world();
+    // anvil's base fee starts at 1 gwei: the max fee (2 × base + tip) is above a 1 gwei ceiling.
+    let facility = Facility::with_vars(&w.anvil.url, &[("EVM_MAX_FEE_PER_GAS_GWEI", "1")]);
+    let sent = w.anvil.nonce(address(FACILITATOR_KEY));
+    let body = payment(&w, KEYS[1], address(KEYS[2]), 700, 41);
+    let (_, settle) = facility.post("/settle", &body);
+    assert_eq!(settle["success"], false, "{settle}");
+    assert_eq!(settle["errorReason"], "gas_ceiling_exceeded");
+    assert!(settle["errorMessage"].as_str().unwrap().contains("ceiling"), "{settle}");
+    assert_eq!(settle["transaction"], "");
+    assert_eq!(w.anvil.nonce(address(FACILITATOR_KEY)), sent);
+    // The refusal released the payment: with a sane ceiling it settles.
+    let (_, settle) = w.facility.post("/settle", &body);
+    assert_eq!(settle["success"], true, "{settle}");
 }

@@ -26,13 +26,8 @@ impl Clock for Fixed {
 const KEY: &str = "0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6";
 const SIGNER: &str = "0xa0Ee7A142d267C1f36714E4a8F75612F20a79720";
 
-fn facilitator(
-    vars: &[(&str, &str)],
-) -> Facilitator<NoChain, Fixed, MemoryLedger, NonceManagedSender> {
-    let vars: Vec<(String, String)> = vars
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
+fn facilitator(vars: &[(&str, &str)]) -> Facilitator<NoChain, Fixed, MemoryLedger, NonceManagedSender> {
+    let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     Facilitator::new(
         Config::from_env(|n| vars.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone())),
         NoChain,
@@ -48,31 +43,17 @@ fn call(
     path: &str,
     body: &[u8],
 ) -> (ApiResponse, Value) {
-    let (response, _) = pollster::block_on(api::handle(
-        f,
-        ApiRequest {
-            method,
-            path,
-            body,
-            request_id: "rid",
-        },
-    ));
+    let (response, _) = pollster::block_on(api::handle(f, ApiRequest { method, path, body, request_id: "rid" }));
     let json = serde_json::from_str(&response.body).unwrap_or(Value::Null);
     (response, json)
 }
 
 fn header<'a>(r: &'a ApiResponse, name: &str) -> Option<&'a str> {
-    r.headers
-        .iter()
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.as_str())
+    r.headers.iter().find(|(k, _)| *k == name).map(|(_, v)| v.as_str())
 }
 
 fn default() -> Facilitator<NoChain, Fixed, MemoryLedger, NonceManagedSender> {
-    facilitator(&[
-        ("EVM_PRIVATE_KEY", KEY),
-        ("EVM_NETWORKS", "base-sepolia,optimism"),
-    ])
+    facilitator(&[("EVM_PRIVATE_KEY", KEY), ("EVM_NETWORKS", "base-sepolia,optimism")])
 }
 
 #[test]
@@ -92,10 +73,7 @@ fn supported_lists_one_kind_per_version_and_network_with_signers() {
         })
     );
     let (_, cronos) = call(&default(), "GET", "/v2/x402/supported", b"");
-    assert_eq!(
-        cronos,
-        json!({"kinds": [{"x402Version": 1, "scheme": "exact", "network": "base-sepolia"}]})
-    );
+    assert_eq!(cronos, json!({"kinds": [{"x402Version": 1, "scheme": "exact", "network": "base-sepolia"}]}));
 }
 
 #[test]
@@ -110,24 +88,11 @@ fn without_a_signer_nothing_is_supported_and_health_says_why() {
 
 #[test]
 fn bad_configuration_is_reported_by_name_on_every_request() {
-    let f = facilitator(&[
-        ("EVM_PRIVATE_KEY", "0xnot-a-key-but-secret"),
-        ("EVM_NETWORKS", "base,moon"),
-    ]);
-    for (method, path) in [
-        ("GET", "/supported"),
-        ("GET", "/health"),
-        ("POST", "/verify"),
-        ("POST", "/settle"),
-    ] {
+    let f = facilitator(&[("EVM_PRIVATE_KEY", "0xnot-a-key-but-secret"), ("EVM_NETWORKS", "base,moon")]);
+    for (method, path) in [("GET", "/supported"), ("GET", "/health"), ("POST", "/verify"), ("POST", "/settle")] {
         let (response, body) = call(&f, method, path, b"{}");
         assert_eq!(response.status, 503, "{path}");
-        let vars: Vec<_> = body["problems"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|p| p["variable"].clone())
-            .collect();
+        let vars: Vec<_> = body["problems"].as_array().unwrap().iter().map(|p| p["variable"].clone()).collect();
         assert_eq!(vars, [json!("EVM_PRIVATE_KEY"), json!("EVM_NETWORKS")]);
         assert!(!response.body.contains("not-a-key-but-secret"));
     }
@@ -168,12 +133,7 @@ fn an_unserved_network_is_a_400_with_the_reason() {
     for network in ["eip155:8453", "eip155:137"] {
         request["paymentRequirements"]["network"] = json!(network);
         request["paymentPayload"]["accepted"]["network"] = json!(network);
-        let (response, body) = call(
-            &default(),
-            "POST",
-            "/settle",
-            request.to_string().as_bytes(),
-        );
+        let (response, body) = call(&default(), "POST", "/settle", request.to_string().as_bytes());
         assert_eq!(response.status, 400);
         assert_eq!(body["errorReason"], "invalid_network");
         assert_eq!(body["reason"], "invalid_network");
@@ -188,18 +148,10 @@ fn settle_failures_name_the_network_and_payer() {
     let examples: Value = serde_json::from_str(include_str!("vectors/api-examples.json")).unwrap();
     let request = &examples["coinbase_v2"]["POST /verify request"];
     // The spec example expired in 2025: a pure check fails before any RPC.
-    let (response, body) = call(
-        &default(),
-        "POST",
-        "/settle",
-        request.to_string().as_bytes(),
-    );
+    let (response, body) = call(&default(), "POST", "/settle", request.to_string().as_bytes());
     assert_eq!(response.status, 200);
     assert_eq!(body["success"], false);
-    assert_eq!(
-        body["errorReason"],
-        "invalid_exact_evm_payload_authorization_valid_before"
-    );
+    assert_eq!(body["errorReason"], "invalid_exact_evm_payload_authorization_valid_before");
     assert_eq!(body["payer"], "0x857b06519E91e3A54538791bDbb0E22373e36b66");
     assert_eq!(body["network"], "eip155:84532");
     assert_eq!(body["transaction"], "");

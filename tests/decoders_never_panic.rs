@@ -31,23 +31,10 @@ impl Clock for Fixed {
 fn facilitator() -> Facilitator<NoChain, Fixed, MemoryLedger, NonceManagedSender> {
     let vars = [
         ("EVM_NETWORKS", "base-sepolia,base"),
-        (
-            "EVM_PRIVATE_KEY",
-            "0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6",
-        ),
+        ("EVM_PRIVATE_KEY", "0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6"),
     ];
-    let config = Config::from_env(|n| {
-        vars.iter()
-            .find(|(k, _)| *k == n)
-            .map(|(_, v)| v.to_string())
-    });
-    Facilitator::new(
-        config,
-        NoChain,
-        Fixed,
-        MemoryLedger::default(),
-        NonceManagedSender::default(),
-    )
+    let config = Config::from_env(|n| vars.iter().find(|(k, _)| *k == n).map(|(_, v)| v.to_string()));
+    Facilitator::new(config, NoChain, Fixed, MemoryLedger::default(), NonceManagedSender::default())
 }
 
 fn spec_request() -> Value {
@@ -57,18 +44,10 @@ fn spec_request() -> Value {
 
 fn answer(path: &str, body: &[u8]) -> (u16, Value) {
     let f = facilitator();
-    let request = ApiRequest {
-        method: "POST",
-        path,
-        body,
-        request_id: "p",
-    };
+    let request = ApiRequest { method: "POST", path, body, request_id: "p" };
     let (response, log) = pollster::block_on(api::handle(&f, request));
     assert_eq!(log.status, response.status);
-    (
-        response.status,
-        serde_json::from_str(&response.body).expect("every answer is JSON"),
-    )
+    (response.status, serde_json::from_str(&response.body).expect("every answer is JSON"))
 }
 
 /// Arbitrary JSON values, a few levels deep.

@@ -43,13 +43,9 @@ pub fn recover_eip3009_signer(
         nonce: parse_b256(nonce).ok_or_else(|| field("nonce"))?,
     };
     let asset = parse_evm_address(asset).ok_or_else(|| field("asset"))?;
-    let bytes = signature
-        .strip_prefix("0x")
-        .and_then(|h| hex::decode(h).ok())
-        .ok_or_else(|| field("signature"))?;
+    let bytes = signature.strip_prefix("0x").and_then(|h| hex::decode(h).ok()).ok_or_else(|| field("signature"))?;
     let digest = authorization_digest(&authorization, name, version, u64::from(chain_id), asset);
-    let signer = EcdsaSignature::parse(&bytes)
-        .and_then(|s| s.recover(&digest))
-        .map_err(|e| JsError::new(&e.to_string()))?;
+    let signer =
+        EcdsaSignature::parse(&bytes).and_then(|s| s.recover(&digest)).map_err(|e| JsError::new(&e.to_string()))?;
     Ok(signer.to_checksum(None))
 }

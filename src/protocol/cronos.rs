@@ -101,10 +101,7 @@ mod tests {
     #[test]
     fn formats_iso_timestamps() {
         assert_eq!(iso8601_millis(0), "1970-01-01T00:00:00.000Z");
-        assert_eq!(
-            iso8601_millis(1_762_287_551_000),
-            "2025-11-04T20:19:11.000Z"
-        );
+        assert_eq!(iso8601_millis(1_762_287_551_000), "2025-11-04T20:19:11.000Z");
         assert_eq!(iso8601_millis(951_782_400_123), "2000-02-29T00:00:00.123Z");
     }
 

@@ -63,13 +63,7 @@ mod tests {
     #[test]
     fn rejects_non_base64_and_non_json() {
         assert_eq!(decode::<Value>("***"), Err(HeaderError::Base64));
-        assert!(matches!(
-            decode::<Value>(&STANDARD.encode("not json")),
-            Err(HeaderError::Json(_))
-        ));
-        assert_eq!(
-            decode::<Value>(&"A".repeat(MAX_HEADER_LEN + 4)),
-            Err(HeaderError::TooLong)
-        );
+        assert!(matches!(decode::<Value>(&STANDARD.encode("not json")), Err(HeaderError::Json(_))));
+        assert_eq!(decode::<Value>(&"A".repeat(MAX_HEADER_LEN + 4)), Err(HeaderError::TooLong));
     }
 }

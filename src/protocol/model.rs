@@ -44,10 +44,7 @@ pub struct Requirements {
 impl Requirements {
     /// A string field of `extra`, if present and non-empty.
     pub fn extra_str(&self, key: &str) -> Option<&str> {
-        self.extra
-            .get(key)
-            .and_then(Value::as_str)
-            .filter(|s| !s.is_empty())
+        self.extra.get(key).and_then(Value::as_str).filter(|s| !s.is_empty())
     }
 }
 

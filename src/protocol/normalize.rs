@@ -42,27 +42,18 @@ pub enum RequestError {
     #[error("this payload type is not supported: {0}")]
     UnsupportedPayloadType(&'static str),
     #[error("payload field `{field}`: {problem}")]
-    PayloadField {
-        field: &'static str,
-        problem: &'static str,
-    },
+    PayloadField { field: &'static str, problem: &'static str },
     #[error("paymentRequirements field `{field}`: {problem}")]
-    RequirementsField {
-        field: &'static str,
-        problem: &'static str,
-    },
+    RequirementsField { field: &'static str, problem: &'static str },
 }
 
 impl RequestError {
     pub fn reason(&self) -> Reason {
         use RequestError::*;
         match self {
-            TooLarge(_)
-            | NotJson(_)
-            | Missing(_)
-            | Payload { .. }
-            | PaymentHeader(_)
-            | PayloadField { .. } => Reason::InvalidPayload,
+            TooLarge(_) | NotJson(_) | Missing(_) | Payload { .. } | PaymentHeader(_) | PayloadField { .. } => {
+                Reason::InvalidPayload
+            }
             UnsupportedVersion(_) => Reason::InvalidX402Version,
             Requirements { .. } | RequirementsField { .. } => Reason::InvalidPaymentRequirements,
             UnknownNetwork(_) | NotAV1Network(_) => Reason::InvalidNetwork,
@@ -90,24 +81,11 @@ pub fn parse_request(body: &[u8]) -> Result<PaymentRequest, Rejection> {
         dialect: Dialect::Standard,
         network: String::new(),
     })?;
-    let dialect = if value.get("paymentHeader").is_some() {
-        Dialect::Cronos
-    } else {
-        Dialect::Standard
-    };
+    let dialect = if value.get("paymentHeader").is_some() { Dialect::Cronos } else { Dialect::Standard };
     let version = detect_version(&value, dialect);
-    let network = value
-        .pointer("/paymentRequirements/network")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
+    let network = value.pointer("/paymentRequirements/network").and_then(Value::as_str).unwrap_or_default().to_string();
     let reported = version.as_ref().copied().unwrap_or(Version::V2);
-    let reject = |error| Rejection {
-        error,
-        version: reported,
-        dialect,
-        network: network.clone(),
-    };
+    let reject = |error| Rejection { error, version: reported, dialect, network: network.clone() };
     let version = version.map_err(reject)?;
     let parsed = match dialect {
         Dialect::Cronos => parse_cronos(value),
@@ -152,51 +130,29 @@ fn parse_standard(mut value: Value, version: Version) -> Result<PaymentRequest, 
     let (accepted, raw_payload, requirements) = match version {
         Version::V1 => {
             let p: PaymentPayloadV1 = from_value(payload_json).map_err(payload_err)?;
-            let r: PaymentRequirementsV1 =
-                from_value(requirements_json).map_err(requirements_err)?;
-            (
-                Accepted {
-                    scheme: p.scheme,
-                    network: p.network,
-                },
-                p.payload,
-                requirements_from_v1(r)?,
-            )
+            let r: PaymentRequirementsV1 = from_value(requirements_json).map_err(requirements_err)?;
+            (Accepted { scheme: p.scheme, network: p.network }, p.payload, requirements_from_v1(r)?)
         }
         Version::V2 => {
             let p: PaymentPayloadV2 = from_value(payload_json).map_err(payload_err)?;
-            let r: PaymentRequirementsV2 =
-                from_value(requirements_json).map_err(requirements_err)?;
-            let accepted = Accepted {
-                scheme: p.accepted.scheme,
-                network: p.accepted.network,
-            };
+            let r: PaymentRequirementsV2 = from_value(requirements_json).map_err(requirements_err)?;
+            let accepted = Accepted { scheme: p.accepted.scheme, network: p.accepted.network };
             (accepted, p.payload, requirements_from_v2(r)?)
         }
     };
     let network = resolve_network(&requirements.network, version)?;
     let payload = decode_payload(network.family, &requirements, raw_payload)?;
-    Ok(PaymentRequest {
-        version,
-        dialect: Dialect::Standard,
-        network,
-        accepted,
-        requirements,
-        payload,
-    })
+    Ok(PaymentRequest { version, dialect: Dialect::Standard, network, accepted, requirements, payload })
 }
 
 fn parse_cronos(value: Value) -> Result<PaymentRequest, RequestError> {
-    let request: CronosRequest =
-        from_value(value).map_err(|detail| RequestError::Payload { version: 1, detail })?;
+    let request: CronosRequest = from_value(value).map_err(|detail| RequestError::Payload { version: 1, detail })?;
     if let Some(v) = request.x402_version.filter(|v| *v != 1) {
         return Err(RequestError::UnsupportedVersion(v.to_string()));
     }
     let header: CronosPaymentHeader = header::decode(&request.payment_header)?;
     if header.x402_version != 1 {
-        return Err(RequestError::UnsupportedVersion(
-            header.x402_version.to_string(),
-        ));
+        return Err(RequestError::UnsupportedVersion(header.x402_version.to_string()));
     }
     let requirements = requirements_from_v1(request.payment_requirements)?;
     let network = resolve_network(&requirements.network, Version::V1)?;
@@ -213,25 +169,13 @@ fn parse_cronos(value: Value) -> Result<PaymentRequest, RequestError> {
             nonce: flat.nonce,
         },
     })?);
-    let accepted = Accepted {
-        scheme: header.scheme,
-        network: header.network,
-    };
-    Ok(PaymentRequest {
-        version: Version::V1,
-        dialect: Dialect::Cronos,
-        network,
-        accepted,
-        requirements,
-        payload,
-    })
+    let accepted = Accepted { scheme: header.scheme, network: header.network };
+    Ok(PaymentRequest { version: Version::V1, dialect: Dialect::Cronos, network, accepted, requirements, payload })
 }
 
 fn parse_amount(text: &str, field: &'static str) -> Result<alloy_primitives::U256, RequestError> {
-    parse_decimal_u256(text).ok_or(RequestError::RequirementsField {
-        field,
-        problem: "must be a decimal integer string",
-    })
+    parse_decimal_u256(text)
+        .ok_or(RequestError::RequirementsField { field, problem: "must be a decimal integer string" })
 }
 
 fn requirements_from_v1(r: PaymentRequirementsV1) -> Result<Requirements, RequestError> {
@@ -276,21 +220,14 @@ fn check_scheme_supported(family: Family, requirements: &Requirements) -> Result
     }
 }
 
-fn decode_payload(
-    family: Family,
-    requirements: &Requirements,
-    raw: Value,
-) -> Result<Payload, RequestError> {
+fn decode_payload(family: Family, requirements: &Requirements, raw: Value) -> Result<Payload, RequestError> {
     check_scheme_supported(family, requirements)?;
     if raw.get("permit2Authorization").is_some() {
-        return Err(RequestError::UnsupportedPayloadType(
-            "exact EVM via Permit2",
-        ));
+        return Err(RequestError::UnsupportedPayloadType("exact EVM via Permit2"));
     }
     let wire: Eip3009Wire = from_value(raw).map_err(|_| RequestError::PayloadField {
         field: "payload",
-        problem:
-            "must be {signature, authorization: {from, to, value, validAfter, validBefore, nonce}}",
+        problem: "must be {signature, authorization: {from, to, value, validAfter, validBefore, nonce}}",
     })?;
     Ok(Payload::Eip3009(eip3009_from_wire(wire)?))
 }
@@ -316,16 +253,11 @@ struct AuthorizationWire {
 fn eip3009_from_wire(w: Eip3009Wire) -> Result<Eip3009Payload, RequestError> {
     let a = w.authorization;
     let int = |t: &IntText, field| {
-        t.to_u256().ok_or(RequestError::PayloadField {
-            field,
-            problem: "must be a decimal integer",
-        })
+        t.to_u256().ok_or(RequestError::PayloadField { field, problem: "must be a decimal integer" })
     };
     Ok(Eip3009Payload {
-        signature: parse_hex_bytes(&w.signature).ok_or(RequestError::PayloadField {
-            field: "signature",
-            problem: "must be 0x-prefixed hex",
-        })?,
+        signature: parse_hex_bytes(&w.signature)
+            .ok_or(RequestError::PayloadField { field: "signature", problem: "must be 0x-prefixed hex" })?,
         authorization: Eip3009Authorization {
             from: parse_address(&a.from, "authorization.from")?,
             to: parse_address(&a.to, "authorization.to")?,
@@ -342,9 +274,7 @@ fn eip3009_from_wire(w: Eip3009Wire) -> Result<Eip3009Payload, RequestError> {
 
 /// A 20-byte `0x` address in any letter case.
 pub fn parse_evm_address(text: &str) -> Option<Address> {
-    let hex = text
-        .strip_prefix("0x")
-        .or_else(|| text.strip_prefix("0X"))?;
+    let hex = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X"))?;
     if hex.len() != 40 {
         return None;
     }
@@ -352,17 +282,13 @@ pub fn parse_evm_address(text: &str) -> Option<Address> {
 }
 
 fn parse_address(text: &str, field: &'static str) -> Result<Address, RequestError> {
-    parse_evm_address(text).ok_or(RequestError::PayloadField {
-        field,
-        problem: "must be a 0x-prefixed 20-byte address",
-    })
+    parse_evm_address(text)
+        .ok_or(RequestError::PayloadField { field, problem: "must be a 0x-prefixed 20-byte address" })
 }
 
 fn parse_b256(text: &str) -> Option<B256> {
     let hex = text.strip_prefix("0x")?;
-    (hex.len() == 64)
-        .then(|| B256::from_str(hex).ok())
-        .flatten()
+    (hex.len() == 64).then(|| B256::from_str(hex).ok()).flatten()
 }
 
 fn parse_hex_bytes(text: &str) -> Option<Bytes> {
@@ -391,10 +317,7 @@ mod tests {
         assert_eq!(r.network.name, "base-sepolia");
         assert_eq!(r.requirements.amount, alloy_primitives::U256::from(10000));
         assert_eq!(r.accepted.network, "eip155:84532");
-        assert_eq!(
-            r.payload.payer(),
-            "0x857b06519E91e3A54538791bDbb0E22373e36b66"
-        );
+        assert_eq!(r.payload.payer(), "0x857b06519E91e3A54538791bDbb0E22373e36b66");
     }
 
     #[test]
@@ -419,10 +342,7 @@ mod tests {
         let r = parse(&body).unwrap();
         assert_eq!((r.version, r.dialect), (Version::V1, Dialect::Cronos));
         let Payload::Eip3009(p) = &r.payload;
-        assert_eq!(
-            p.authorization.valid_before,
-            alloy_primitives::U256::from(1735689551u64)
-        );
+        assert_eq!(p.authorization.valid_before, alloy_primitives::U256::from(1735689551u64));
         assert_eq!(r.network.chain_id, Some(338));
     }
 
@@ -433,10 +353,7 @@ mod tests {
     #[test]
     fn every_malformed_request_has_its_reason() {
         let good = examples()["coinbase_v2"]["POST /verify request"].clone();
-        assert_eq!(
-            parse_request(b"{not json").unwrap_err().error.reason(),
-            Reason::InvalidPayload
-        );
+        assert_eq!(parse_request(b"{not json").unwrap_err().error.reason(), Reason::InvalidPayload);
         assert_eq!(reason_of(json!({"x402Version": 2})), Reason::InvalidPayload);
 
         let mut b = good.clone();

@@ -20,6 +20,8 @@ pub enum Reason {
     UnexpectedSettleError,
     /// Another settle of the same payment is still running.
     DuplicateSettlement,
+    /// Settling would cost more gas, or a higher gas price, than the facilitator allows.
+    GasCeilingExceeded,
     // `exact` on EVM (EIP-3009).
     EvmSchemeMismatch,
     EvmNetworkMismatch,
@@ -41,7 +43,7 @@ pub enum Reason {
 
 impl Reason {
     /// Every reason, for tests and documentation.
-    pub const ALL: [Reason; 25] = [
+    pub const ALL: [Reason; 26] = [
         Reason::InvalidPayload,
         Reason::InvalidPaymentRequirements,
         Reason::InvalidNetwork,
@@ -51,6 +53,7 @@ impl Reason {
         Reason::UnexpectedVerifyError,
         Reason::UnexpectedSettleError,
         Reason::DuplicateSettlement,
+        Reason::GasCeilingExceeded,
         Reason::EvmSchemeMismatch,
         Reason::EvmNetworkMismatch,
         Reason::EvmMissingEip712Domain,
@@ -73,72 +76,35 @@ impl Reason {
     const fn codes(self) -> (&'static str, &'static str, &'static str) {
         use Reason::*;
         match self {
-            InvalidPayload => (
-                "invalid_payload",
-                "invalid_payload",
-                "Invalid payment payload",
-            ),
-            InvalidPaymentRequirements => (
-                "invalid_payment_requirements",
-                "invalid_payment_requirements",
-                "Invalid payment requirements",
-            ),
+            InvalidPayload => ("invalid_payload", "invalid_payload", "Invalid payment payload"),
+            InvalidPaymentRequirements => {
+                ("invalid_payment_requirements", "invalid_payment_requirements", "Invalid payment requirements")
+            }
             InvalidNetwork => ("invalid_network", "invalid_network", "Unsupported network"),
-            UnsupportedScheme => (
-                "unsupported_scheme",
-                "unsupported_scheme",
-                "Unsupported scheme",
-            ),
-            UnsupportedPayloadType => (
-                "unsupported_payload_type",
-                "invalid_payload",
-                "Unsupported payload type",
-            ),
-            InvalidX402Version => (
-                "invalid_x402_version",
-                "invalid_x402_version",
-                "Unsupported x402Version",
-            ),
-            UnexpectedVerifyError => (
-                "unexpected_verify_error",
-                "unexpected_verify_error",
-                "Unexpected verify error",
-            ),
-            UnexpectedSettleError => (
-                "unexpected_settle_error",
-                "unexpected_settle_error",
-                "Unexpected settle error",
-            ),
-            DuplicateSettlement => (
-                "duplicate_settlement",
-                "duplicate_settlement",
-                "Settlement of this authorization is in progress",
-            ),
-            EvmSchemeMismatch => (
-                "invalid_exact_evm_scheme",
-                "unsupported_scheme",
-                "Unsupported scheme",
-            ),
-            EvmNetworkMismatch => (
-                "invalid_exact_evm_network_mismatch",
-                "invalid_network",
-                "Unsupported network",
-            ),
-            EvmMissingEip712Domain => (
-                "invalid_exact_evm_missing_eip712_domain",
-                "invalid_payment_requirements",
-                "Missing EIP-712 domain",
-            ),
+            UnsupportedScheme => ("unsupported_scheme", "unsupported_scheme", "Unsupported scheme"),
+            UnsupportedPayloadType => ("unsupported_payload_type", "invalid_payload", "Unsupported payload type"),
+            InvalidX402Version => ("invalid_x402_version", "invalid_x402_version", "Unsupported x402Version"),
+            UnexpectedVerifyError => ("unexpected_verify_error", "unexpected_verify_error", "Unexpected verify error"),
+            UnexpectedSettleError => ("unexpected_settle_error", "unexpected_settle_error", "Unexpected settle error"),
+            DuplicateSettlement => {
+                ("duplicate_settlement", "duplicate_settlement", "Settlement of this authorization is in progress")
+            }
+            GasCeilingExceeded => {
+                ("gas_ceiling_exceeded", "unexpected_settle_error", "Gas price above the facilitator's ceiling")
+            }
+            EvmSchemeMismatch => ("invalid_exact_evm_scheme", "unsupported_scheme", "Unsupported scheme"),
+            EvmNetworkMismatch => ("invalid_exact_evm_network_mismatch", "invalid_network", "Unsupported network"),
+            EvmMissingEip712Domain => {
+                ("invalid_exact_evm_missing_eip712_domain", "invalid_payment_requirements", "Missing EIP-712 domain")
+            }
             EvmRecipientMismatch => (
                 "invalid_exact_evm_recipient_mismatch",
                 "invalid_exact_evm_payload_recipient_mismatch",
                 "Recipient does not match payTo address",
             ),
-            EvmSignature => (
-                "invalid_exact_evm_signature",
-                "invalid_exact_evm_payload_signature",
-                "Invalid EIP-3009 signature",
-            ),
+            EvmSignature => {
+                ("invalid_exact_evm_signature", "invalid_exact_evm_payload_signature", "Invalid EIP-3009 signature")
+            }
             EvmValidBefore => (
                 "invalid_exact_evm_payload_authorization_valid_before",
                 "invalid_exact_evm_payload_authorization_valid_before",
@@ -159,31 +125,21 @@ impl Reason {
                 "invalid_exact_evm_payload_undeployed_smart_wallet",
                 "Invalid EIP-3009 signature",
             ),
-            EvmTransactionFailed => (
-                "invalid_exact_evm_transaction_failed",
-                "invalid_transaction_state",
-                "Transaction failed on-chain",
-            ),
-            EvmTokenNameMismatch => (
-                "invalid_exact_evm_token_name_mismatch",
-                "invalid_payment_requirements",
-                "Unsupported asset",
-            ),
-            EvmTokenVersionMismatch => (
-                "invalid_exact_evm_token_version_mismatch",
-                "invalid_payment_requirements",
-                "Unsupported asset",
-            ),
-            EvmEip3009NotSupported => (
-                "invalid_exact_evm_eip3009_not_supported",
-                "invalid_payment_requirements",
-                "Unsupported asset",
-            ),
-            EvmNonceAlreadyUsed => (
-                "invalid_exact_evm_nonce_already_used",
-                "invalid_transaction_state",
-                "Authorization already used",
-            ),
+            EvmTransactionFailed => {
+                ("invalid_exact_evm_transaction_failed", "invalid_transaction_state", "Transaction failed on-chain")
+            }
+            EvmTokenNameMismatch => {
+                ("invalid_exact_evm_token_name_mismatch", "invalid_payment_requirements", "Unsupported asset")
+            }
+            EvmTokenVersionMismatch => {
+                ("invalid_exact_evm_token_version_mismatch", "invalid_payment_requirements", "Unsupported asset")
+            }
+            EvmEip3009NotSupported => {
+                ("invalid_exact_evm_eip3009_not_supported", "invalid_payment_requirements", "Unsupported asset")
+            }
+            EvmNonceAlreadyUsed => {
+                ("invalid_exact_evm_nonce_already_used", "invalid_transaction_state", "Authorization already used")
+            }
             EvmInsufficientBalance => (
                 "invalid_exact_evm_insufficient_balance",
                 "insufficient_funds",
@@ -208,9 +164,7 @@ impl Reason {
 
     /// The reason a v2 code names (the form the settlement ledger stores).
     pub fn from_v2_code(code: &str) -> Option<Reason> {
-        Reason::ALL
-            .into_iter()
-            .find(|r| r.code(Version::V2) == code)
+        Reason::ALL.into_iter().find(|r| r.code(Version::V2) == code)
     }
 
     /// The Cronos facilitator's human-readable text for this reason.
@@ -255,18 +209,9 @@ mod tests {
     fn v2_codes_are_distinct_and_follow_the_reference() {
         let mut seen = std::collections::HashSet::new();
         for reason in Reason::ALL {
-            assert!(
-                seen.insert(reason.code(Version::V2)),
-                "duplicate code for {reason:?}"
-            );
+            assert!(seen.insert(reason.code(Version::V2)), "duplicate code for {reason:?}");
         }
-        assert_eq!(
-            Reason::EvmSignature.code(Version::V2),
-            "invalid_exact_evm_signature"
-        );
-        assert_eq!(
-            Reason::EvmValueMismatch.code(Version::V2),
-            "invalid_exact_evm_authorization_value"
-        );
+        assert_eq!(Reason::EvmSignature.code(Version::V2), "invalid_exact_evm_signature");
+        assert_eq!(Reason::EvmValueMismatch.code(Version::V2), "invalid_exact_evm_authorization_value");
     }
 }

@@ -4,10 +4,7 @@
 use std::time::Duration;
 
 use futures_util::future::{select, Either};
-use worker::{
-    console_log, event, Context, Date, Delay, Env, Fetch, Headers, Method, Request, RequestInit,
-    Response,
-};
+use worker::{console_log, event, Context, Date, Delay, Env, Fetch, Headers, Method, Request, RequestInit, Response};
 
 use crate::api::{self, ApiRequest, MAX_BODY_BYTES};
 use crate::config::Config;
@@ -17,10 +14,11 @@ use crate::ports::{Clock, HttpTransport, TransportError};
 mod ledger;
 mod signer;
 
-/// An RPC call that takes longer than this fails instead of holding the request open.
-const RPC_TIMEOUT: Duration = Duration::from_secs(15);
-
-pub(crate) struct FetchTransport;
+/// JSON-RPC over the Workers `fetch`, each request bounded by `timeout` (`EVM_RPC_TIMEOUT_MS`), after
+/// which the client fails over to the next endpoint.
+pub(crate) struct FetchTransport {
+    pub(crate) timeout: Duration,
+}
 
 impl HttpTransport for FetchTransport {
     async fn post_json(&self, url: &str, body: String) -> Result<String, TransportError> {
@@ -28,33 +26,26 @@ impl HttpTransport for FetchTransport {
         // Setting a constant, valid header on a fresh Headers object cannot fail.
         let _ = headers.set("content-type", "application/json");
         let mut init = RequestInit::new();
-        init.with_method(Method::Post)
-            .with_headers(headers)
-            .with_body(Some(body.into()));
+        init.with_method(Method::Post).with_headers(headers).with_body(Some(body.into()));
         // Errors are reported without their text: it may contain the URL, which may contain an API key.
-        let request = Request::new_with_init(url, &init)
-            .map_err(|_| TransportError::Failed("invalid RPC URL".into()))?;
+        let request =
+            Request::new_with_init(url, &init).map_err(|_| TransportError::Failed("invalid RPC URL".into()))?;
         let send = async move {
-            let mut response = Fetch::Request(request)
-                .send()
-                .await
-                .map_err(|_| TransportError::Failed("fetch failed".into()))?;
+            let mut response =
+                Fetch::Request(request).send().await.map_err(|_| TransportError::Failed("fetch failed".into()))?;
             if response.status_code() >= 400 {
                 return Err(TransportError::Status(response.status_code()));
             }
-            response
-                .text()
-                .await
-                .map_err(|_| TransportError::Failed("reading the response failed".into()))
+            response.text().await.map_err(|_| TransportError::Failed("reading the response failed".into()))
         };
-        match select(Box::pin(send), Delay::from(RPC_TIMEOUT)).await {
+        match select(Box::pin(send), Delay::from(self.timeout)).await {
             Either::Left((result, _)) => result,
             Either::Right(_) => Err(TransportError::Timeout),
         }
     }
 }
 
-struct WorkerClock;
+pub(crate) struct WorkerClock;
 
 impl Clock for WorkerClock {
     fn now_millis(&self) -> u64 {
@@ -74,21 +65,14 @@ pub(crate) fn parse<T: serde::de::DeserializeOwned>(text: &str) -> worker::Resul
 
 pub(crate) fn config_from(env: &Env) -> Config {
     Config::from_env(|name| {
-        env.secret(name)
-            .map(|s| s.to_string())
-            .or_else(|_| env.var(name).map(|v| v.to_string()))
-            .ok()
+        env.secret(name).map(|s| s.to_string()).or_else(|_| env.var(name).map(|v| v.to_string())).ok()
     })
 }
 
 fn request_id(req: &Request) -> String {
     match req.headers().get("cf-ray").ok().flatten() {
         Some(ray) => ray,
-        None => format!(
-            "{:x}{:08x}",
-            Date::now().as_millis(),
-            (js_sys::Math::random() * f64::from(u32::MAX)) as u32
-        ),
+        None => format!("{:x}{:08x}", Date::now().as_millis(), (js_sys::Math::random() * f64::from(u32::MAX)) as u32),
     }
 }
 
@@ -97,11 +81,7 @@ pub async fn fetch(mut req: Request, env: Env, _ctx: Context) -> worker::Result<
     let method = req.method().to_string();
     let path = req.url()?.path().to_string();
     let request_id = request_id(&req);
-    let declared_len = req
-        .headers()
-        .get("content-length")?
-        .and_then(|l| l.parse::<usize>().ok())
-        .unwrap_or(0);
+    let declared_len = req.headers().get("content-length")?.and_then(|l| l.parse::<usize>().ok()).unwrap_or(0);
     // Oversized bodies are not read at all; the API answers 413 for any body above the limit.
     let body = if method == "POST" && declared_len <= MAX_BODY_BYTES {
         req.bytes().await?
@@ -110,29 +90,22 @@ pub async fn fetch(mut req: Request, env: Env, _ctx: Context) -> worker::Result<
     } else {
         Vec::new()
     };
+    let config = config_from(&env);
+    let transport = FetchTransport { timeout: Duration::from_millis(config.settings.rpc_timeout_ms) };
     let facilitator = Facilitator::new(
-        config_from(&env),
-        FetchTransport,
+        config,
+        transport,
         WorkerClock,
         ledger::DurableLedger::new(&env),
         signer::DurableSender::new(&env),
     );
-    let request = ApiRequest {
-        method: &method,
-        path: &path,
-        body: &body,
-        request_id: &request_id,
-    };
+    let request = ApiRequest { method: &method, path: &path, body: &body, request_id: &request_id };
     let (response, log) = api::handle(&facilitator, request).await;
     console_log!("{}", serde_json::to_string(&log).unwrap_or_default());
     let headers = Headers::new();
     for (name, value) in &response.headers {
         headers.set(name, value)?;
     }
-    let out = if response.body.is_empty() {
-        Response::empty()?
-    } else {
-        Response::ok(response.body)?
-    };
+    let out = if response.body.is_empty() { Response::empty()? } else { Response::ok(response.body)? };
     Ok(out.with_status(response.status).with_headers(headers))
 }

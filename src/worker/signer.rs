@@ -2,18 +2,17 @@
 //! memory, signs and broadcasts, so concurrent settles in any isolate never collide on a nonce. After
 //! an eviction its memory is empty and the next send re-reads the chain's pending count.
 
+use std::time::Duration;
+
 use alloy_primitives::{Address, B256};
 use serde::{Deserialize, Serialize};
-use worker::{
-    durable_object, DurableObject, Env, Method, ObjectNamespace, Request, RequestInit, Response,
-    State,
-};
+use worker::{durable_object, DurableObject, Env, Method, ObjectNamespace, Request, RequestInit, Response, State};
 
-use super::{config_from, parse, FetchTransport};
+use super::{config_from, parse, FetchTransport, WorkerClock};
 use crate::chains::evm::sender::{NonceManagedSender, SendError, UnsignedCall};
 use crate::chains::jsonrpc::JsonRpcClient;
 use crate::network::{self, Network};
-use crate::ports::{EvmSigner, HttpTransport, TxSender};
+use crate::ports::{Clock, EvmSigner, HttpTransport, TxSender};
 
 /// The binding name in `wrangler.toml`.
 pub const BINDING: &str = "EVM_SIGNER";
@@ -33,10 +32,7 @@ pub struct EvmSignerObject {
 
 impl DurableObject for EvmSignerObject {
     fn new(_state: State, env: Env) -> Self {
-        EvmSignerObject {
-            env,
-            sender: NonceManagedSender::default(),
-        }
+        EvmSignerObject { env, sender: NonceManagedSender::default() }
     }
 
     async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
@@ -49,17 +45,12 @@ impl EvmSignerObject {
     async fn send(&self, request: SendRequest) -> Result<B256, SendError> {
         let config = config_from(&self.env);
         let unavailable = |what: &str| SendError::Unavailable(what.to_string());
-        let network =
-            network::find(&request.network).ok_or_else(|| unavailable("unknown network"))?;
-        let evm = config
-            .evm(network)
-            .ok_or_else(|| unavailable("network not served"))?;
-        let signer = config
-            .evm_signer
-            .as_ref()
-            .filter(|s| s.address() == request.signer);
+        let network = network::find(&request.network).ok_or_else(|| unavailable("unknown network"))?;
+        let evm = config.evm(network).ok_or_else(|| unavailable("network not served"))?;
+        let signer = config.evm_signer.as_ref().filter(|s| s.address() == request.signer);
         let signer = signer.ok_or_else(|| unavailable("no such signer"))?;
-        let rpc = JsonRpcClient::new(&FetchTransport, &evm.rpc_url);
+        let transport = FetchTransport { timeout: Duration::from_millis(config.settings.rpc_timeout_ms) };
+        let rpc = JsonRpcClient::new(&transport, &WorkerClock, &evm.rpc_urls);
         self.sender.send(&rpc, signer, &request.call).await
     }
 }
@@ -71,45 +62,29 @@ pub struct DurableSender {
 
 impl DurableSender {
     pub fn new(env: &Env) -> Self {
-        DurableSender {
-            namespace: env.durable_object(BINDING).ok(),
-        }
+        DurableSender { namespace: env.durable_object(BINDING).ok() }
     }
 }
 
 impl TxSender for DurableSender {
-    async fn send<H: HttpTransport, S: EvmSigner>(
+    async fn send<H: HttpTransport, C: Clock, S: EvmSigner>(
         &self,
-        _rpc: &JsonRpcClient<'_, H>,
+        _rpc: &JsonRpcClient<'_, H, C>,
         signer: &S,
         network: &'static Network,
         call: &UnsignedCall,
     ) -> Result<B256, SendError> {
-        let missing =
-            || SendError::Unavailable(format!("the {BINDING} Durable Object binding is missing"));
+        let missing = || SendError::Unavailable(format!("the {BINDING} Durable Object binding is missing"));
         let namespace = self.namespace.as_ref().ok_or_else(missing)?;
         let fail = |e: worker::Error| SendError::Unavailable(e.to_string());
         let name = format!("{}/{}", network.caip2, signer.address());
-        let stub = namespace
-            .id_from_name(&name)
-            .map_err(fail)?
-            .get_stub()
-            .map_err(fail)?;
-        let request = SendRequest {
-            network: network.name.to_string(),
-            signer: signer.address(),
-            call: call.clone(),
-        };
-        let body =
-            serde_json::to_string(&request).map_err(|e| SendError::Unavailable(e.to_string()))?;
+        let stub = namespace.id_from_name(&name).map_err(fail)?.get_stub().map_err(fail)?;
+        let request = SendRequest { network: network.name.to_string(), signer: signer.address(), call: call.clone() };
+        let body = serde_json::to_string(&request).map_err(|e| SendError::Unavailable(e.to_string()))?;
         let mut init = RequestInit::new();
         init.with_method(Method::Post).with_body(Some(body.into()));
-        let request =
-            Request::new_with_init("https://signer.internal/send", &init).map_err(fail)?;
+        let request = Request::new_with_init("https://signer.internal/send", &init).map_err(fail)?;
         let mut response = stub.fetch_with_request(request).await.map_err(fail)?;
-        response
-            .json::<Result<B256, SendError>>()
-            .await
-            .map_err(fail)?
+        response.json::<Result<B256, SendError>>().await.map_err(fail)?
     }
 }

@@ -58,10 +58,7 @@ pub fn address(key: &str) -> Address {
 }
 
 pub fn now_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
 }
 
 pub struct UreqTransport;
@@ -81,10 +78,7 @@ impl HttpTransport for UreqTransport {
         if response.status().as_u16() >= 400 {
             return Err(TransportError::Status(response.status().as_u16()));
         }
-        response
-            .body_mut()
-            .read_to_string()
-            .map_err(|e| TransportError::Failed(e.to_string()))
+        response.body_mut().read_to_string().map_err(|e| TransportError::Failed(e.to_string()))
     }
 }
 
@@ -92,10 +86,7 @@ pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now_millis(&self) -> u64 {
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_millis() as u64
+        SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64
     }
     async fn sleep_millis(&self, millis: u64) {
         std::thread::sleep(Duration::from_millis(millis));
@@ -114,14 +105,8 @@ fn anvil_bin() -> PathBuf {
     if let Ok(bin) = std::env::var("ANVIL_BIN") {
         return bin.into();
     }
-    let arch = if cfg!(target_arch = "aarch64") {
-        "arm64"
-    } else {
-        "amd64"
-    };
-    root().join(format!(
-        "node_modules/@foundry-rs/anvil-linux-{arch}/bin/anvil"
-    ))
+    let arch = if cfg!(target_arch = "aarch64") { "arm64" } else { "amd64" };
+    root().join(format!("node_modules/@foundry-rs/anvil-linux-{arch}/bin/anvil"))
 }
 
 /// A running anvil, killed on drop.
@@ -133,39 +118,19 @@ pub struct Anvil {
 impl Anvil {
     pub fn start() -> Anvil {
         let bin = anvil_bin();
-        assert!(
-            bin.exists(),
-            "anvil not found at {} (run `npm install`)",
-            bin.display()
-        );
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        assert!(bin.exists(), "anvil not found at {} (run `npm install`)", bin.display());
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let child = Command::new(bin)
-            .args([
-                "--host",
-                "127.0.0.1",
-                "--port",
-                &port.to_string(),
-                "--chain-id",
-                &CHAIN_ID.to_string(),
-                "--silent",
-            ])
+            .args(["--host", "127.0.0.1", "--port", &port.to_string(), "--chain-id", &CHAIN_ID.to_string(), "--silent"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
         let url = format!("http://127.0.0.1:{port}");
         let started = Instant::now();
-        let body =
-            json!({"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}).to_string();
+        let body = json!({"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}).to_string();
         while pollster::block_on(UreqTransport.post_json(&url, body.clone())).is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(20),
-                "anvil did not start"
-            );
+            assert!(started.elapsed() < Duration::from_secs(20), "anvil did not start");
             std::thread::sleep(Duration::from_millis(50));
         }
         Anvil { child, url }
@@ -185,20 +150,13 @@ impl Anvil {
                 assert_eq!(receipt["status"], "0x1", "{receipt}");
                 return receipt;
             }
-            assert!(
-                started.elapsed() < Duration::from_secs(10),
-                "transaction {hash} was not mined"
-            );
+            assert!(started.elapsed() < Duration::from_secs(10), "transaction {hash} was not mined");
             std::thread::sleep(Duration::from_millis(20));
         }
     }
 
     pub fn nonce(&self, address: Address) -> u64 {
-        let n = rpc(
-            &self.url,
-            "eth_getTransactionCount",
-            json!([address, "latest"]),
-        );
+        let n = rpc(&self.url, "eth_getTransactionCount", json!([address, "latest"]));
         u64::from_str_radix(n.as_str().unwrap().trim_start_matches("0x"), 16).unwrap()
     }
 }
@@ -214,11 +172,7 @@ impl Drop for Anvil {
 fn token_artifact() -> Value {
     let path = root().join("build/contracts/TestUSDC.json");
     if !path.exists() {
-        let status = Command::new("node")
-            .arg("scripts/compile-contracts.mjs")
-            .current_dir(root())
-            .status()
-            .unwrap();
+        let status = Command::new("node").arg("scripts/compile-contracts.mjs").current_dir(root()).status().unwrap();
         assert!(status.success(), "compiling the test token failed");
     }
     serde_json::from_str(&std::fs::read_to_string(Path::new(&path)).unwrap()).unwrap()
@@ -228,31 +182,13 @@ fn token_artifact() -> Value {
 pub fn deploy_token(anvil: &Anvil) -> Address {
     let artifact = token_artifact();
     let deployer = address(KEYS[0]);
-    let mut code = hex::decode(
-        artifact["bytecode"]
-            .as_str()
-            .unwrap()
-            .trim_start_matches("0x"),
-    )
-    .unwrap();
-    let args = (
-        "USD Coin".to_string(),
-        "USDC".to_string(),
-        "2".to_string(),
-        deployer,
-    );
+    let mut code = hex::decode(artifact["bytecode"].as_str().unwrap().trim_start_matches("0x")).unwrap();
+    let args = ("USD Coin".to_string(), "USDC".to_string(), "2".to_string(), deployer);
     code.extend(args.abi_encode_params());
     let receipt = anvil.send(deployer, None, code);
-    let token: Address = receipt["contractAddress"]
-        .as_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let token: Address = receipt["contractAddress"].as_str().unwrap().parse().unwrap();
     for key in &KEYS[..9] {
-        let mint = ITestToken::mintCall {
-            to: address(key),
-            amount: U256::from(1_000_000_000u64),
-        };
+        let mint = ITestToken::mintCall { to: address(key), amount: U256::from(1_000_000_000u64) };
         anvil.send(deployer, Some(token), mint.abi_encode());
     }
     token
@@ -260,11 +196,8 @@ pub fn deploy_token(anvil: &Anvil) -> Address {
 
 pub fn balance(anvil: &Anvil, token: Address, owner: Address) -> U256 {
     let data = ITestToken::balanceOfCall { account: owner }.abi_encode();
-    let result = rpc(
-        &anvil.url,
-        "eth_call",
-        json!([{"to": token, "data": format!("0x{}", hex::encode(data))}, "latest"]),
-    );
+    let result =
+        rpc(&anvil.url, "eth_call", json!([{"to": token, "data": format!("0x{}", hex::encode(data))}, "latest"]));
     U256::from_str_radix(result.as_str().unwrap().trim_start_matches("0x"), 16).unwrap()
 }
 
@@ -281,13 +214,7 @@ pub fn authorization(payer_key: &str, to: Address, value: u64, nonce: u8) -> Eip
 }
 
 /// Signs an authorization under the domain `(name, version)` of `token`.
-pub fn sign(
-    key: &str,
-    a: &Eip3009Authorization,
-    token: Address,
-    name: &str,
-    version: &str,
-) -> String {
+pub fn sign(key: &str, a: &Eip3009Authorization, token: Address, name: &str, version: &str) -> String {
     let digest = authorization_digest(a, name, version, CHAIN_ID, token);
     let signature = pollster::block_on(signer(key).sign_hash(&digest)).unwrap();
     format!("0x{}", hex::encode(signature.as_bytes()))
@@ -301,13 +228,7 @@ pub fn authorization_json(a: &Eip3009Authorization) -> Value {
 }
 
 /// A v2 verify/settle body for `token` on base-sepolia (eip155:84532).
-pub fn v2_body(
-    a: &Eip3009Authorization,
-    signature: &str,
-    token: Address,
-    pay_to: Address,
-    amount: u64,
-) -> Value {
+pub fn v2_body(a: &Eip3009Authorization, signature: &str, token: Address, pay_to: Address, amount: u64) -> Value {
     let requirements = json!({
         "scheme": "exact", "network": "eip155:84532", "amount": amount.to_string(), "asset": token,
         "payTo": pay_to, "maxTimeoutSeconds": 60, "extra": {"name": "USD Coin", "version": "2"},
@@ -325,17 +246,24 @@ pub struct Facility {
 
 impl Facility {
     pub fn new(anvil: &Anvil) -> Facility {
-        let vars = [
+        Facility::with_rpc(&anvil.url)
+    }
+
+    /// A facilitator whose `EVM_RPC_URL_BASE_SEPOLIA` is `rpc` (a comma-separated list).
+    pub fn with_rpc(rpc: &str) -> Facility {
+        Facility::with_vars(rpc, &[])
+    }
+
+    /// A facilitator on `rpc` with more variables (later ones win).
+    pub fn with_vars(rpc: &str, extra: &[(&'static str, &str)]) -> Facility {
+        let mut vars = vec![
             ("EVM_NETWORKS", "base-sepolia".to_string()),
-            ("EVM_RPC_URL_BASE_SEPOLIA", anvil.url.clone()),
+            ("EVM_RPC_URL_BASE_SEPOLIA", rpc.to_string()),
             ("EVM_PRIVATE_KEY", FACILITATOR_KEY.to_string()),
             ("EVM_RECEIPT_TIMEOUT_SECONDS", "10".to_string()),
         ];
-        let config = Config::from_env(|name| {
-            vars.iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| v.clone())
-        });
+        vars.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
+        let config = Config::from_env(|name| vars.iter().rev().find(|(k, _)| *k == name).map(|(_, v)| v.clone()));
         assert!(config.problems.is_empty(), "{:?}", config.problems);
         Facility {
             facilitator: Facilitator::new(
@@ -350,17 +278,8 @@ impl Facility {
 
     pub fn post(&self, path: &str, body: &Value) -> (u16, Value) {
         let text = body.to_string();
-        let request = ApiRequest {
-            method: "POST",
-            path,
-            body: text.as_bytes(),
-            request_id: "test",
-        };
-        let (response, _log): (ApiResponse, _) =
-            pollster::block_on(api::handle(&self.facilitator, request));
-        (
-            response.status,
-            serde_json::from_str(&response.body).unwrap(),
-        )
+        let request = ApiRequest { method: "POST", path, body: text.as_bytes(), request_id: "test" };
+        let (response, _log): (ApiResponse, _) = pollster::block_on(api::handle(&self.facilitator, request));
+        (response.status, serde_json::from_str(&response.body).unwrap())
     }
 }

@@ -18,6 +18,5 @@ sol! {
 /// The human-readable reason of revert data (`Error(string)`, `Panic(uint256)`, or custom errors by
 /// selector), or its hex when it cannot be decoded.
 pub fn revert_reason(data: &[u8]) -> String {
-    alloy_sol_types::decode_revert_reason(data)
-        .unwrap_or_else(|| format!("0x{}", hex::encode(data)))
+    alloy_sol_types::decode_revert_reason(data).unwrap_or_else(|| format!("0x{}", hex::encode(data)))
 }

@@ -19,12 +19,7 @@ sol! {
 }
 
 /// The token's EIP-712 domain: `{name, version, chainId, verifyingContract}`.
-pub fn domain(
-    name: &str,
-    version: &str,
-    chain_id: u64,
-    verifying_contract: Address,
-) -> Eip712Domain {
+pub fn domain(name: &str, version: &str, chain_id: u64, verifying_contract: Address) -> Eip712Domain {
     Eip712Domain::new(
         Some(Cow::Owned(name.to_owned())),
         Some(Cow::Owned(version.to_owned())),

@@ -19,10 +19,7 @@ pub fn eth_call(from: Option<Address>, to: Address, data: &[u8]) -> RpcCall {
 }
 
 pub fn estimate_gas(from: Address, to: Address, data: &[u8]) -> RpcCall {
-    RpcCall::new(
-        "eth_estimateGas",
-        json!([call_object(Some(from), to, data)]),
-    )
+    RpcCall::new("eth_estimateGas", json!([call_object(Some(from), to, data)]))
 }
 
 pub fn chain_id() -> RpcCall {
@@ -46,10 +43,7 @@ pub fn gas_price() -> RpcCall {
 }
 
 pub fn send_raw_transaction(raw: &[u8]) -> RpcCall {
-    RpcCall::new(
-        "eth_sendRawTransaction",
-        json!([format!("0x{}", hex::encode(raw))]),
-    )
+    RpcCall::new("eth_sendRawTransaction", json!([format!("0x{}", hex::encode(raw))]))
 }
 
 pub fn transaction_receipt(hash: B256) -> RpcCall {
@@ -62,10 +56,7 @@ fn malformed(what: &str) -> RpcError {
 
 /// A hex quantity (`0x1a`) as u128.
 pub fn quantity(value: &Value) -> Result<u128, RpcError> {
-    let text = value
-        .as_str()
-        .and_then(|s| s.strip_prefix("0x"))
-        .ok_or_else(|| malformed("a hex quantity"))?;
+    let text = value.as_str().and_then(|s| s.strip_prefix("0x")).ok_or_else(|| malformed("a hex quantity"))?;
     if text.is_empty() {
         return Ok(0);
     }
@@ -78,20 +69,13 @@ pub fn quantity_u64(value: &Value) -> Result<u64, RpcError> {
 
 /// Hex data (`0x…`) as bytes.
 pub fn data(value: &Value) -> Result<Bytes, RpcError> {
-    let text = value
-        .as_str()
-        .and_then(|s| s.strip_prefix("0x"))
-        .ok_or_else(|| malformed("hex data"))?;
-    hex::decode(text)
-        .map(Bytes::from)
-        .map_err(|_| malformed("hex data"))
+    let text = value.as_str().and_then(|s| s.strip_prefix("0x")).ok_or_else(|| malformed("hex data"))?;
+    hex::decode(text).map(Bytes::from).map_err(|_| malformed("hex data"))
 }
 
 pub fn hash(value: &Value) -> Result<B256, RpcError> {
     let bytes = data(value)?;
-    (bytes.len() == 32)
-        .then(|| B256::from_slice(&bytes))
-        .ok_or_else(|| malformed("a 32-byte hash"))
+    (bytes.len() == 32).then(|| B256::from_slice(&bytes)).ok_or_else(|| malformed("a 32-byte hash"))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,21 +89,12 @@ pub fn receipt(value: &Value) -> Result<Option<Receipt>, RpcError> {
     if value.is_null() {
         return Ok(None);
     }
-    let status = value
-        .get("status")
-        .ok_or_else(|| malformed("a receipt status"))?;
+    let status = value.get("status").ok_or_else(|| malformed("a receipt status"))?;
     let block_number = value.get("blockNumber").map(quantity_u64).transpose()?;
-    Ok(Some(Receipt {
-        success: quantity(status)? == 1,
-        block_number,
-    }))
+    Ok(Some(Receipt { success: quantity(status)? == 1, block_number }))
 }
 
 /// The base fee of a block, if the chain has EIP-1559.
 pub fn base_fee(block: &Value) -> Result<Option<u128>, RpcError> {
-    block
-        .get("baseFeePerGas")
-        .filter(|v| !v.is_null())
-        .map(quantity)
-        .transpose()
+    block.get("baseFeePerGas").filter(|v| !v.is_null()).map(quantity).transpose()
 }

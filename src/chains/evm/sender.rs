@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::rpc;
 use super::tx::{self, ContractCall, Fees};
 use crate::chains::jsonrpc::{JsonRpcClient, RpcError};
-use crate::ports::{EvmSigner, HttpTransport, SignerError};
+use crate::ports::{Clock, EvmSigner, HttpTransport, SignerError};
 
 /// Tries of one send when the node reports a nonce conflict (each re-reads the pending nonce).
 const NONCE_CONFLICT_TRIES: usize = 3;
@@ -131,9 +131,9 @@ pub struct NonceManagedSender {
 
 impl NonceManagedSender {
     /// Allocates a nonce, signs, broadcasts; retries with a fresh nonce on a nonce conflict.
-    pub async fn send<H: HttpTransport, S: EvmSigner>(
+    pub async fn send<H: HttpTransport, C: Clock, S: EvmSigner>(
         &self,
-        rpc: &JsonRpcClient<'_, H>,
+        rpc: &JsonRpcClient<'_, H, C>,
         signer: &S,
         call: &UnsignedCall,
     ) -> Result<B256, SendError> {
@@ -154,7 +154,7 @@ impl NonceManagedSender {
             .await
             .inspect_err(|_| self.with_book(book_key, |b| b.release(nonce)))?;
             let request = rpc::send_raw_transaction(&signed.raw);
-            let outcome = match rpc.call(request.method, request.params).await {
+            let outcome = match rpc.broadcast(request.method, request.params).await {
                 Ok(_) => Broadcast::Accepted,
                 Err(e) => classify(e),
             };
@@ -167,9 +167,7 @@ impl NonceManagedSender {
                 }
             }
         }
-        Err(SendError::Rejected(
-            "the account's nonce kept changing; try again".into(),
-        ))
+        Err(SendError::Rejected("the account's nonce kept changing; try again".into()))
     }
 
     /// Drops what is known of an account (after a transaction was dropped or replaced elsewhere).
@@ -177,9 +175,9 @@ impl NonceManagedSender {
         self.with_book((chain_id, account), NonceBook::forget);
     }
 
-    async fn allocate<H: HttpTransport>(
+    async fn allocate<H: HttpTransport, C: Clock>(
         &self,
-        rpc: &JsonRpcClient<'_, H>,
+        rpc: &JsonRpcClient<'_, H, C>,
         key: (u64, Address),
     ) -> Result<u64, SendError> {
         if let Some(nonce) = self.with_book(key, NonceBook::take) {
@@ -210,10 +208,7 @@ mod tests {
         assert_eq!(book.take(), None);
         book.seed(7);
         book.seed(5);
-        assert_eq!(
-            [book.take(), book.take(), book.take()],
-            [Some(7), Some(8), Some(9)]
-        );
+        assert_eq!([book.take(), book.take(), book.take()], [Some(7), Some(8), Some(9)]);
         book.release(8);
         assert_eq!(book.take(), Some(8));
         assert_eq!(book.take(), Some(10));
@@ -221,11 +216,7 @@ mod tests {
         assert_eq!(book.take(), Some(10), "the last nonce goes back to `next`");
         book.release(3);
         book.seed(9);
-        assert_eq!(
-            book.take(),
-            Some(11),
-            "released nonces below the chain's count are dropped"
-        );
+        assert_eq!(book.take(), Some(11), "released nonces below the chain's count are dropped");
         book.forget();
         assert_eq!(book.take(), None);
     }

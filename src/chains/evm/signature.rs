@@ -15,8 +15,8 @@ use k256::{AffinePoint, FieldBytes, ProjectivePoint, Scalar};
 
 /// An ERC-6492 wrapped signature ends with these 32 bytes.
 pub const ERC6492_MAGIC_SUFFIX: [u8; 32] = [
-    0x64, 0x92, 0x64, 0x92, 0x64, 0x92, 0x64, 0x92, 0x64, 0x92, 0x64, 0x92, 0x64, 0x92, 0x64, 0x92,
-    0x64, 0x92, 0x64, 0x92, 0x64, 0x92, 0x64, 0x92, 0x64, 0x92, 0x64, 0x92, 0x64, 0x92, 0x64, 0x92,
+    0x64, 0x92, 0x64, 0x92, 0x64, 0x92, 0x64, 0x92, 0x64, 0x92, 0x64, 0x92, 0x64, 0x92, 0x64, 0x92, 0x64, 0x92, 0x64,
+    0x92, 0x64, 0x92, 0x64, 0x92, 0x64, 0x92, 0x64, 0x92, 0x64, 0x92, 0x64, 0x92,
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -43,9 +43,7 @@ pub struct EcdsaSignature {
 
 impl EcdsaSignature {
     pub fn parse(bytes: &[u8]) -> Result<Self, SignatureError> {
-        let array: &[u8; 65] = bytes
-            .try_into()
-            .map_err(|_| SignatureError::Length(bytes.len()))?;
+        let array: &[u8; 65] = bytes.try_into().map_err(|_| SignatureError::Length(bytes.len()))?;
         let y_odd = match array[64] {
             0 | 27 => false,
             1 | 28 => true,
@@ -70,11 +68,8 @@ impl EcdsaSignature {
         if bool::from(s.is_high()) {
             return Err(SignatureError::HighS);
         }
-        let big_r: Option<AffinePoint> = AffinePoint::decompress(
-            &FieldBytes::from(self.r),
-            Choice::from(u8::from(self.y_odd)),
-        )
-        .into();
+        let big_r: Option<AffinePoint> =
+            AffinePoint::decompress(&FieldBytes::from(self.r), Choice::from(u8::from(self.y_odd))).into();
         let big_r = big_r.ok_or(SignatureError::Unrecoverable)?;
         let z = <Scalar as Reduce<k256::U256>>::reduce_bytes(&FieldBytes::from(prehash.0));
         // Variable time is fine: signatures are public.
@@ -82,12 +77,7 @@ impl EcdsaSignature {
         let r_inv = r_inv.ok_or(SignatureError::OutOfRange)?;
         let u1 = -(r_inv * z);
         let u2 = r_inv * s;
-        let q = ProjectivePoint::lincomb(
-            &ProjectivePoint::GENERATOR,
-            &u1,
-            &ProjectivePoint::from(big_r),
-            &u2,
-        );
+        let q = ProjectivePoint::lincomb(&ProjectivePoint::GENERATOR, &u1, &ProjectivePoint::from(big_r), &u2);
         if q == ProjectivePoint::IDENTITY {
             return Err(SignatureError::Unrecoverable);
         }
@@ -97,9 +87,7 @@ impl EcdsaSignature {
 
 fn nonzero_scalar(bytes: &[u8; 32]) -> Result<Scalar, SignatureError> {
     let scalar: Option<Scalar> = Scalar::from_repr(FieldBytes::from(*bytes)).into();
-    scalar
-        .filter(|s| !bool::from(s.is_zero()))
-        .ok_or(SignatureError::OutOfRange)
+    scalar.filter(|s| !bool::from(s.is_zero())).ok_or(SignatureError::OutOfRange)
 }
 
 /// The Ethereum address of a public key: the last 20 bytes of keccak256 of its uncompressed form.

@@ -41,14 +41,9 @@ impl EvmSigner for LocalEvmSigner {
     }
 
     async fn sign_hash(&self, hash: &B256) -> Result<Signature, SignerError> {
-        let (signature, recovery_id) = self
-            .key
-            .sign_prehash_recoverable(hash.as_slice())
-            .map_err(|e| SignerError(e.to_string()))?;
-        Ok(Signature::from_signature_and_parity(
-            signature,
-            recovery_id.is_y_odd(),
-        ))
+        let (signature, recovery_id) =
+            self.key.sign_prehash_recoverable(hash.as_slice()).map_err(|e| SignerError(e.to_string()))?;
+        Ok(Signature::from_signature_and_parity(signature, recovery_id.is_y_odd()))
     }
 }
 
@@ -61,10 +56,7 @@ mod tests {
     #[test]
     fn derives_the_anvil_address_and_hides_the_key() {
         let signer = LocalEvmSigner::from_hex(ANVIL_0).unwrap();
-        assert_eq!(
-            signer.address().to_checksum(None),
-            "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
-        );
+        assert_eq!(signer.address().to_checksum(None), "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266");
         assert!(!format!("{signer:?}").contains("ac0974"));
         assert!(LocalEvmSigner::from_hex("0x1234").is_err());
         assert!(LocalEvmSigner::from_hex(&"0".repeat(64)).is_err());

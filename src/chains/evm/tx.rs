@@ -11,22 +11,15 @@ use crate::ports::{EvmSigner, SignerError};
 // Externally tagged: internally tagged enums buffer their fields, and that buffer cannot hold u128.
 #[serde(rename_all = "snake_case")]
 pub enum Fees {
-    Eip1559 {
-        max_fee_per_gas: u128,
-        max_priority_fee_per_gas: u128,
-    },
-    Legacy {
-        gas_price: u128,
-    },
+    Eip1559 { max_fee_per_gas: u128, max_priority_fee_per_gas: u128 },
+    Legacy { gas_price: u128 },
 }
 
 impl Fees {
     /// The most one unit of gas can cost.
     pub fn max_per_gas(&self) -> u128 {
         match self {
-            Fees::Eip1559 {
-                max_fee_per_gas, ..
-            } => *max_fee_per_gas,
+            Fees::Eip1559 { max_fee_per_gas, .. } => *max_fee_per_gas,
             Fees::Legacy { gas_price } => *gas_price,
         }
     }
@@ -51,10 +44,7 @@ pub struct SignedTx {
 
 pub async fn sign<S: EvmSigner>(signer: &S, call: &ContractCall) -> Result<SignedTx, SignerError> {
     let envelope: TxEnvelope = match call.fees {
-        Fees::Eip1559 {
-            max_fee_per_gas,
-            max_priority_fee_per_gas,
-        } => {
+        Fees::Eip1559 { max_fee_per_gas, max_priority_fee_per_gas } => {
             let tx = TxEip1559 {
                 chain_id: call.chain_id,
                 nonce: call.nonce,
@@ -83,10 +73,7 @@ pub async fn sign<S: EvmSigner>(signer: &S, call: &ContractCall) -> Result<Signe
             tx.into_signed(signature).into()
         }
     };
-    Ok(SignedTx {
-        raw: envelope.encoded_2718().into(),
-        hash: *envelope.tx_hash(),
-    })
+    Ok(SignedTx { raw: envelope.encoded_2718().into(), hash: *envelope.tx_hash() })
 }
 
 #[cfg(test)]
@@ -110,18 +97,11 @@ mod tests {
 
     #[test]
     fn signed_transactions_decode_and_recover_to_the_signer() {
-        let signer = LocalEvmSigner::from_hex(
-            "0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6",
-        )
-        .unwrap();
+        let signer =
+            LocalEvmSigner::from_hex("0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6").unwrap();
         for fees in [
-            Fees::Eip1559 {
-                max_fee_per_gas: 3_000_000_000,
-                max_priority_fee_per_gas: 1_000_000_000,
-            },
-            Fees::Legacy {
-                gas_price: 2_000_000_000,
-            },
+            Fees::Eip1559 { max_fee_per_gas: 3_000_000_000, max_priority_fee_per_gas: 1_000_000_000 },
+            Fees::Legacy { gas_price: 2_000_000_000 },
         ] {
             let signed = pollster::block_on(sign(&signer, &call(fees))).unwrap();
             let envelope = TxEnvelope::decode_2718(&mut signed.raw.as_ref()).unwrap();

@@ -74,17 +74,9 @@ pub async fn read<H: HttpTransport, C: Clock>(
         rpc::eth_call(
             None,
             token,
-            &IEip3009Token::authorizationStateCall {
-                authorizer: a.from,
-                nonce: a.nonce,
-            }
-            .abi_encode(),
+            &IEip3009Token::authorizationStateCall { authorizer: a.from, nonce: a.nonce }.abi_encode(),
         ),
-        rpc::eth_call(
-            None,
-            token,
-            &IEip3009Token::balanceOfCall { account: a.from }.abi_encode(),
-        ),
+        rpc::eth_call(None, token, &IEip3009Token::balanceOfCall { account: a.from }.abi_encode()),
         rpc::eth_call(None, token, &IEip3009Token::nameCall {}.abi_encode()),
         rpc::eth_call(None, token, &IEip3009Token::versionCall {}.abi_encode()),
     ];
@@ -97,11 +89,7 @@ pub async fn read<H: HttpTransport, C: Clock>(
         ]);
     }
     let mut results = ctx.rpc.batch(&calls).await?.into_iter();
-    let mut next = || {
-        results
-            .next()
-            .unwrap_or_else(|| Err(RpcError::Malformed("short batch".into())))
-    };
+    let mut next = || results.next().unwrap_or_else(|| Err(RpcError::Malformed("short batch".into())));
     Ok(ChainReads {
         chain_id: next(),
         simulation: next(),
@@ -116,11 +104,7 @@ pub async fn read<H: HttpTransport, C: Clock>(
 /// A revert is the contract refusing; any other error is the node failing.
 fn is_revert(error: &RpcError) -> bool {
     match error {
-        RpcError::Server {
-            code,
-            message,
-            data,
-        } => {
+        RpcError::Server { code, message, data } => {
             *code == 3
                 || message.to_ascii_lowercase().contains("revert")
                 || data.as_deref().is_some_and(|d| d.len() > 2)
@@ -132,17 +116,10 @@ fn is_revert(error: &RpcError) -> bool {
 impl ChainReads {
     /// Ok when the token implements EIP-3009 and the simulation succeeded; else the reference's
     /// diagnosis: EIP-3009 support, nonce, token name, version, balance, then the revert reason.
-    pub fn diagnose(
-        &self,
-        prepared: &Prepared<'_>,
-        expected_chain: u64,
-    ) -> Result<(), ExactEvmError> {
+    pub fn diagnose(&self, prepared: &Prepared<'_>, expected_chain: u64) -> Result<(), ExactEvmError> {
         let actual = rpc::quantity_u64(self.chain_id.as_ref().map_err(Clone::clone)?)?;
         if actual != expected_chain {
-            return Err(ExactEvmError::WrongChain {
-                expected: expected_chain,
-                actual,
-            });
+            return Err(ExactEvmError::WrongChain { expected: expected_chain, actual });
         }
         // Checked even when the simulation succeeds: a call to an address without code "succeeds" too,
         // and settling there would report a payment that moved nothing.
@@ -158,32 +135,17 @@ impl ChainReads {
             return Err(ExactEvmError::NonceAlreadyUsed);
         }
         let domain = &prepared.domain;
-        if let Some(actual) =
-            decoded::<IEip3009Token::nameCall>(&self.name).filter(|n| *n != domain.name)
-        {
-            return Err(ExactEvmError::TokenNameMismatch {
-                expected: domain.name.clone(),
-                actual,
-            });
+        if let Some(actual) = decoded::<IEip3009Token::nameCall>(&self.name).filter(|n| *n != domain.name) {
+            return Err(ExactEvmError::TokenNameMismatch { expected: domain.name.clone(), actual });
         }
-        if let Some(actual) =
-            decoded::<IEip3009Token::versionCall>(&self.version).filter(|v| *v != domain.version)
-        {
-            return Err(ExactEvmError::TokenVersionMismatch {
-                expected: domain.version.clone(),
-                actual,
-            });
+        if let Some(actual) = decoded::<IEip3009Token::versionCall>(&self.version).filter(|v| *v != domain.version) {
+            return Err(ExactEvmError::TokenVersionMismatch { expected: domain.version.clone(), actual });
         }
         let required = prepared.authorization.value;
-        if let Some(balance) =
-            decoded::<IEip3009Token::balanceOfCall>(&self.balance).filter(|b| *b < required)
-        {
+        if let Some(balance) = decoded::<IEip3009Token::balanceOfCall>(&self.balance).filter(|b| *b < required) {
             return Err(ExactEvmError::InsufficientBalance { balance, required });
         }
-        let reason = match error
-            .revert_data()
-            .and_then(|d| rpc::data(&Value::String(d.to_string())).ok())
-        {
+        let reason = match error.revert_data().and_then(|d| rpc::data(&Value::String(d.to_string())).ok()) {
             Some(data) if !data.is_empty() => revert_reason(&data),
             _ => error.to_string(),
         };
@@ -192,15 +154,10 @@ impl ChainReads {
 
     /// Fees and gas limit for the settle transaction (after [`Self::diagnose`] passed).
     pub fn settle_reads(&self) -> Result<SettleReads, ExactEvmError> {
-        let [block, tip, gas_price, estimate] =
-            self.settle.as_ref().ok_or(ExactEvmError::NoSigner)?;
+        let [block, tip, gas_price, estimate] = self.settle.as_ref().ok_or(ExactEvmError::NoSigner)?;
         let estimate = match estimate {
             Ok(v) => rpc::quantity_u64(v)?,
-            Err(e) => {
-                return Err(ExactEvmError::SimulationFailed(format!(
-                    "gas estimation failed: {e}"
-                )))
-            }
+            Err(e) => return Err(ExactEvmError::SimulationFailed(format!("gas estimation failed: {e}"))),
         };
         let gas_limit = estimate.saturating_add(estimate * GAS_MARGIN_PERCENT / 100);
         let gas_price = gas_price.as_ref().ok().map(rpc::quantity).transpose()?;
@@ -208,9 +165,7 @@ impl ChainReads {
             Some(base) => {
                 let tip = match tip {
                     Ok(v) => rpc::quantity(v)?,
-                    Err(_) => gas_price
-                        .map(|p| p.saturating_sub(base))
-                        .unwrap_or(FALLBACK_TIP_WEI),
+                    Err(_) => gas_price.map(|p| p.saturating_sub(base)).unwrap_or(FALLBACK_TIP_WEI),
                 };
                 Fees::Eip1559 {
                     max_fee_per_gas: base.saturating_mul(2).saturating_add(tip),
@@ -218,8 +173,7 @@ impl ChainReads {
                 }
             }
             None => Fees::Legacy {
-                gas_price: gas_price
-                    .ok_or_else(|| RpcError::Malformed("no gas price for a legacy chain".into()))?,
+                gas_price: gas_price.ok_or_else(|| RpcError::Malformed("no gas price for a legacy chain".into()))?,
             },
         };
         Ok(SettleReads { fees, gas_limit })

@@ -7,9 +7,7 @@ use super::ExactEvmError;
 use crate::chains::evm::contracts::IEip3009Token;
 use crate::chains::evm::eip3009;
 use crate::chains::evm::signature::{is_erc6492, EcdsaSignature};
-use crate::protocol::model::{
-    Dialect, Eip3009Authorization, Eip3009Payload, PaymentRequest, Requirements, Version,
-};
+use crate::protocol::model::{Dialect, Eip3009Authorization, Eip3009Payload, PaymentRequest, Requirements, Version};
 use crate::protocol::normalize::parse_evm_address;
 
 /// The reference keeps a 6-second buffer on `validBefore` "for block time".
@@ -39,32 +37,17 @@ pub fn parse_asset(requirements: &Requirements) -> Result<Address, ExactEvmError
 /// The domain from `extra`. v2 requires it, as the reference does. v1 and Cronos clients may omit it,
 /// as the legacy facilitator allowed: the network's default asset supplies it when known, else
 /// `None` asks the caller to read the token's own `name()` and `version()`.
-pub fn domain_from_requirements(
-    request: &PaymentRequest,
-    asset: Address,
-) -> Result<Option<Domain>, ExactEvmError> {
+pub fn domain_from_requirements(request: &PaymentRequest, asset: Address) -> Result<Option<Domain>, ExactEvmError> {
     let requirements = &request.requirements;
-    if let (Some(name), Some(version)) = (
-        requirements.extra_str("name"),
-        requirements.extra_str("version"),
-    ) {
-        return Ok(Some(Domain {
-            name: name.to_string(),
-            version: version.to_string(),
-        }));
+    if let (Some(name), Some(version)) = (requirements.extra_str("name"), requirements.extra_str("version")) {
+        return Ok(Some(Domain { name: name.to_string(), version: version.to_string() }));
     }
     if request.version == Version::V2 && request.dialect == Dialect::Standard {
         return Err(ExactEvmError::MissingDomain);
     }
-    let default = request
-        .network
-        .asset
-        .filter(|a| parse_evm_address(a.address) == Some(asset));
+    let default = request.network.asset.filter(|a| parse_evm_address(a.address) == Some(asset));
     Ok(match default {
-        Some(a) => a.version.map(|v| Domain {
-            name: a.name.to_string(),
-            version: v.to_string(),
-        }),
+        Some(a) => a.version.map(|v| Domain { name: a.name.to_string(), version: v.to_string() }),
         None => None,
     })
 }
@@ -95,64 +78,38 @@ pub fn check_signature(
     let signature = EcdsaSignature::parse(bytes).map_err(ExactEvmError::MalformedSignature)?;
     let eip712 = eip3009::domain(&domain.name, &domain.version, chain_id, asset);
     let digest = eip3009::signing_hash(&payload.authorization, &eip712);
-    let recovered = signature
-        .recover(&digest)
-        .map_err(ExactEvmError::MalformedSignature)?;
+    let recovered = signature.recover(&digest).map_err(ExactEvmError::MalformedSignature)?;
     if recovered != payload.authorization.from {
         return Err(ExactEvmError::WrongSigner { recovered });
     }
     Ok(signature)
 }
 
-pub fn check_recipient(
-    authorization: &Eip3009Authorization,
-    requirements: &Requirements,
-) -> Result<(), ExactEvmError> {
+pub fn check_recipient(authorization: &Eip3009Authorization, requirements: &Requirements) -> Result<(), ExactEvmError> {
     let pay_to = parse_evm_address(&requirements.pay_to).ok_or(ExactEvmError::InvalidPayTo)?;
     if authorization.to != pay_to {
-        return Err(ExactEvmError::RecipientMismatch {
-            to: authorization.to,
-            pay_to,
-        });
+        return Err(ExactEvmError::RecipientMismatch { to: authorization.to, pay_to });
     }
     Ok(())
 }
 
-pub fn check_valid_before(
-    authorization: &Eip3009Authorization,
-    now: u64,
-) -> Result<(), ExactEvmError> {
+pub fn check_valid_before(authorization: &Eip3009Authorization, now: u64) -> Result<(), ExactEvmError> {
     if authorization.valid_before < U256::from(now) + U256::from(VALID_BEFORE_BUFFER_SECS) {
-        return Err(ExactEvmError::Expired {
-            valid_before: authorization.valid_before,
-            now,
-        });
+        return Err(ExactEvmError::Expired { valid_before: authorization.valid_before, now });
     }
     Ok(())
 }
 
-pub fn check_valid_after(
-    authorization: &Eip3009Authorization,
-    now: u64,
-) -> Result<(), ExactEvmError> {
+pub fn check_valid_after(authorization: &Eip3009Authorization, now: u64) -> Result<(), ExactEvmError> {
     if authorization.valid_after > U256::from(now) {
-        return Err(ExactEvmError::NotYetValid {
-            valid_after: authorization.valid_after,
-            now,
-        });
+        return Err(ExactEvmError::NotYetValid { valid_after: authorization.valid_after, now });
     }
     Ok(())
 }
 
-pub fn check_amount(
-    authorization: &Eip3009Authorization,
-    requirements: &Requirements,
-) -> Result<(), ExactEvmError> {
+pub fn check_amount(authorization: &Eip3009Authorization, requirements: &Requirements) -> Result<(), ExactEvmError> {
     if authorization.value != requirements.amount {
-        return Err(ExactEvmError::ValueMismatch {
-            value: authorization.value,
-            required: requirements.amount,
-        });
+        return Err(ExactEvmError::ValueMismatch { value: authorization.value, required: requirements.amount });
     }
     Ok(())
 }

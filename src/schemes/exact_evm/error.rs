@@ -8,17 +8,13 @@ use crate::protocol::Reason;
 /// Why an `exact` EVM payment is refused or could not be settled. Each variant maps to one reason.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ExactEvmError {
-    #[error(
-        "payload scheme `{accepted}` and requirements scheme `{required}` must both be `exact`"
-    )]
+    #[error("payload scheme `{accepted}` and requirements scheme `{required}` must both be `exact`")]
     SchemeMismatch { accepted: String, required: String },
     #[error("paymentRequirements.asset is not an EVM address")]
     InvalidAsset,
     #[error("paymentRequirements.payTo is not an EVM address")]
     InvalidPayTo,
-    #[error(
-        "paymentRequirements.extra must give the token's EIP-712 domain as `name` and `version`"
-    )]
+    #[error("paymentRequirements.extra must give the token's EIP-712 domain as `name` and `version`")]
     MissingDomain,
     #[error("payload network `{accepted}` differs from requirements network `{required}`")]
     NetworkMismatch { accepted: String, required: String },
@@ -56,6 +52,12 @@ pub enum ExactEvmError {
     NoSigner,
     #[error(transparent)]
     Send(SendError),
+    #[error(
+        "the gas price ({max_fee_per_gas} wei) is above this facilitator's ceiling ({ceiling} wei); nothing was sent"
+    )]
+    GasPriceAboveCeiling { max_fee_per_gas: u128, ceiling: u128 },
+    #[error("the settle needs {gas_limit} gas, above this facilitator's ceiling of {ceiling}; nothing was sent")]
+    GasAboveCeiling { gas_limit: u64, ceiling: u64 },
     #[error("transaction {0} reverted")]
     Reverted(B256),
     #[error("no receipt for transaction {hash} within {secs} s; its outcome is not known yet")]
@@ -76,9 +78,7 @@ impl ExactEvmError {
             InvalidAsset | InvalidPayTo => Reason::InvalidPaymentRequirements,
             MissingDomain => Reason::EvmMissingEip712Domain,
             NetworkMismatch { .. } => Reason::EvmNetworkMismatch,
-            MalformedSignature(_) | WrongSigner { .. } | SmartWalletSignature(_) => {
-                Reason::EvmSignature
-            }
+            MalformedSignature(_) | WrongSigner { .. } | SmartWalletSignature(_) => Reason::EvmSignature,
             RecipientMismatch { .. } => Reason::EvmRecipientMismatch,
             Expired { .. } => Reason::EvmValidBefore,
             NotYetValid { .. } => Reason::EvmValidAfter,
@@ -92,15 +92,14 @@ impl ExactEvmError {
             WrongChain { .. } | Rpc(_) => Reason::UnexpectedVerifyError,
             Send(SendError::Rejected(_)) | Reverted(_) => Reason::EvmTransactionFailed,
             NoSigner | Send(_) | ReceiptTimeout { .. } => Reason::UnexpectedSettleError,
+            GasPriceAboveCeiling { .. } | GasAboveCeiling { .. } => Reason::GasCeilingExceeded,
         }
     }
 
     /// The transaction this failure concerns, when one was sent.
     pub fn transaction(&self) -> Option<B256> {
         match self {
-            ExactEvmError::Reverted(hash) | ExactEvmError::ReceiptTimeout { hash, .. } => {
-                Some(*hash)
-            }
+            ExactEvmError::Reverted(hash) | ExactEvmError::ReceiptTimeout { hash, .. } => Some(*hash),
             _ => None,
         }
     }

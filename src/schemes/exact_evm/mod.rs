@@ -15,7 +15,7 @@ pub use error::ExactEvmError;
 pub use settle::{confirm, settle, submit, Settlement, Submitted};
 
 use crate::chains::jsonrpc::JsonRpcClient;
-use crate::config::Settings;
+use crate::config::{GasLimits, Settings};
 use crate::network::Network;
 use crate::ports::{Clock, HttpTransport};
 use crate::protocol::model::{Eip3009Authorization, Payload, PaymentRequest};
@@ -24,9 +24,10 @@ use checks::*;
 /// What a scheme call needs from its host, borrowed for one request.
 pub struct EvmContext<'a, H, C> {
     pub network: &'static Network,
-    pub rpc: JsonRpcClient<'a, H>,
+    pub rpc: JsonRpcClient<'a, H, C>,
     pub clock: &'a C,
     pub settings: Settings,
+    pub gas: GasLimits,
     /// The facilitator's address, used as the caller of simulations.
     pub facilitator: Option<Address>,
 }
@@ -59,9 +60,7 @@ pub async fn verify<H: HttpTransport, C: Clock>(
     let prepared = prepare(ctx, request).await?;
     let reads = chain::read(ctx, &prepared, None).await?;
     reads.diagnose(&prepared, ctx.chain_id())?;
-    Ok(Verified {
-        payer: prepared.authorization.from,
-    })
+    Ok(Verified { payer: prepared.authorization.from })
 }
 
 /// The pure checks, in the reference order. The domain may need one chain read (v1 without `extra`).
@@ -85,12 +84,7 @@ async fn prepare<'r, H: HttpTransport, C: Clock>(
     check_valid_before(authorization, now)?;
     check_valid_after(authorization, now)?;
     check_amount(authorization, requirements)?;
-    Ok(Prepared {
-        authorization,
-        asset,
-        domain,
-        calldata: transfer_calldata(authorization, &signature),
-    })
+    Ok(Prepared { authorization, asset, domain, calldata: transfer_calldata(authorization, &signature) })
 }
 
 /// The EIP-712 digest of an authorization under a token's domain (exported for tools and bindings).

@@ -37,6 +37,7 @@ pub async fn submit<H: HttpTransport, C: Clock, S: EvmSigner, T: TxSender>(
     let reads = chain::read(ctx, &prepared, Some(signer.address())).await?;
     reads.diagnose(&prepared, ctx.chain_id())?;
     let settle = reads.settle_reads()?;
+    check_gas_ceilings(ctx, settle.fees.max_per_gas(), settle.gas_limit)?;
     let call = UnsignedCall {
         chain_id: ctx.chain_id(),
         gas_limit: settle.gas_limit,
@@ -44,14 +45,24 @@ pub async fn submit<H: HttpTransport, C: Clock, S: EvmSigner, T: TxSender>(
         to: prepared.asset,
         input: prepared.calldata.clone().into(),
     };
-    let transaction = sender
-        .send(&ctx.rpc, signer, ctx.network, &call)
-        .await
-        .map_err(ExactEvmError::Send)?;
-    Ok(Submitted {
-        transaction,
-        payer: prepared.authorization.from,
-    })
+    let transaction = sender.send(&ctx.rpc, signer, ctx.network, &call).await.map_err(ExactEvmError::Send)?;
+    Ok(Submitted { transaction, payer: prepared.authorization.from })
+}
+
+/// The guard rails: a settle that would pay above them is refused before anything is signed.
+fn check_gas_ceilings<H, C>(
+    ctx: &EvmContext<'_, H, C>,
+    max_fee_per_gas: u128,
+    gas_limit: u64,
+) -> Result<(), ExactEvmError> {
+    let limits = ctx.gas;
+    if max_fee_per_gas > limits.max_fee_per_gas_wei {
+        return Err(ExactEvmError::GasPriceAboveCeiling { max_fee_per_gas, ceiling: limits.max_fee_per_gas_wei });
+    }
+    if gas_limit > limits.max_gas_per_settle {
+        return Err(ExactEvmError::GasAboveCeiling { gas_limit, ceiling: limits.max_gas_per_settle });
+    }
+    Ok(())
 }
 
 /// Waits for the receipt of a submitted transaction.
@@ -60,11 +71,7 @@ pub async fn confirm<H: HttpTransport, C: Clock>(
     submitted: &Submitted,
 ) -> Result<Settlement, ExactEvmError> {
     let block_number = wait_for_success(ctx, submitted.transaction).await?;
-    Ok(Settlement {
-        transaction: submitted.transaction,
-        payer: submitted.payer,
-        block_number,
-    })
+    Ok(Settlement { transaction: submitted.transaction, payer: submitted.payer, block_number })
 }
 
 /// [`submit`] then [`confirm`].
@@ -89,17 +96,8 @@ async fn wait_for_success<H: HttpTransport, C: Clock>(
     loop {
         let call = rpc::transaction_receipt(hash);
         // A failed poll is not an outcome: keep polling until the deadline.
-        if let Ok(Some(receipt)) = ctx
-            .rpc
-            .call(call.method, call.params)
-            .await
-            .and_then(|v| rpc::receipt(&v))
-        {
-            return if receipt.success {
-                Ok(receipt.block_number)
-            } else {
-                Err(ExactEvmError::Reverted(hash))
-            };
+        if let Ok(Some(receipt)) = ctx.rpc.call(call.method, call.params).await.and_then(|v| rpc::receipt(&v)) {
+            return if receipt.success { Ok(receipt.block_number) } else { Err(ExactEvmError::Reverted(hash)) };
         }
         if ctx.clock.now_millis() >= deadline {
             return Err(ExactEvmError::ReceiptTimeout { hash, secs });

@@ -10,6 +10,10 @@ use crate::ports::TransportError;
 use crate::protocol::normalize::parse_request;
 use crate::protocol::Reason;
 
+/// Generous guard rails (tests that exercise them set their own).
+const GAS: crate::config::GasLimits =
+    crate::config::GasLimits { max_fee_per_gas_wei: 1_000_000_000_000, max_gas_per_settle: 300_000 };
+
 /// The spec example is signed at 1740672089..1740672154.
 const SPEC_NOW: u64 = 1_740_672_100;
 
@@ -49,8 +53,7 @@ impl<F: Fn(&str, &Value) -> Value> HttpTransport for Recording<F> {
 }
 
 fn spec_request() -> Value {
-    let examples: Value =
-        serde_json::from_str(include_str!("../../../tests/vectors/api-examples.json")).unwrap();
+    let examples: Value = serde_json::from_str(include_str!("../../../tests/vectors/api-examples.json")).unwrap();
     examples["coinbase_v2"]["POST /verify request"].clone()
 }
 
@@ -64,12 +67,7 @@ fn abi_string(s: &str) -> String {
 }
 
 /// A chain where the simulation reverts and the token reads as given.
-fn chain(
-    simulation_ok: bool,
-    used: bool,
-    balance: u64,
-    name: &'static str,
-) -> impl Fn(&str, &Value) -> Value {
+fn chain(simulation_ok: bool, used: bool, balance: u64, name: &'static str) -> impl Fn(&str, &Value) -> Value {
     move |method, params| match method {
         "eth_chainId" => json!("0x14a34"),
         "eth_call" => {
@@ -95,66 +93,36 @@ async fn run<F: Fn(&str, &Value) -> Value>(
 ) -> Result<Verified, ExactEvmError> {
     let request = parse_request(body.to_string().as_bytes()).unwrap();
     let clock = FixedClock(now);
+    let urls = ["http://127.0.0.1:1".to_string()];
     let ctx = EvmContext {
         network: request.network,
-        rpc: JsonRpcClient::new(transport, "http://127.0.0.1:1"),
+        rpc: JsonRpcClient::new(transport, &clock, &urls),
         clock: &clock,
-        settings: Settings {
-            receipt_timeout_secs: 1,
-        },
+        settings: Settings { receipt_timeout_secs: 1, rpc_timeout_ms: 1000 },
+        gas: GAS,
         facilitator: None,
     };
     verify(&ctx, &request).await
 }
 
-fn verify_with(
-    body: &Value,
-    now: u64,
-    chain: impl Fn(&str, &Value) -> Value,
-) -> Result<Verified, ExactEvmError> {
-    let transport = Recording {
-        answer: chain,
-        posts: RefCell::new(Vec::new()),
-    };
+fn verify_with(body: &Value, now: u64, chain: impl Fn(&str, &Value) -> Value) -> Result<Verified, ExactEvmError> {
+    let transport = Recording { answer: chain, posts: RefCell::new(Vec::new()) };
     pollster::block_on(run(body, now, &transport))
 }
 
 fn reason(body: &Value, now: u64) -> Reason {
-    verify_with(body, now, chain(true, false, 1_000_000, "USDC"))
-        .unwrap_err()
-        .reason()
+    verify_with(body, now, chain(true, false, 1_000_000, "USDC")).unwrap_err().reason()
 }
 
 #[test]
 fn the_spec_example_verifies_in_one_batched_round_trip() {
-    let transport = Recording {
-        answer: chain(true, false, 1_000_000, "USDC"),
-        posts: RefCell::new(Vec::new()),
-    };
+    let transport = Recording { answer: chain(true, false, 1_000_000, "USDC"), posts: RefCell::new(Vec::new()) };
     let verified = pollster::block_on(run(&spec_request(), SPEC_NOW, &transport)).unwrap();
-    assert_eq!(
-        verified.payer.to_checksum(None),
-        "0x857b06519E91e3A54538791bDbb0E22373e36b66"
-    );
+    assert_eq!(verified.payer.to_checksum(None), "0x857b06519E91e3A54538791bDbb0E22373e36b66");
     let posts = transport.posts.borrow();
     assert_eq!(posts.len(), 1, "one HTTP request");
-    let methods: Vec<_> = posts[0]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["method"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        methods,
-        [
-            "eth_chainId",
-            "eth_call",
-            "eth_call",
-            "eth_call",
-            "eth_call",
-            "eth_call"
-        ]
-    );
+    let methods: Vec<_> = posts[0].as_array().unwrap().iter().map(|c| c["method"].as_str().unwrap()).collect();
+    assert_eq!(methods, ["eth_chainId", "eth_call", "eth_call", "eth_call", "eth_call", "eth_call"]);
 }
 
 #[test]
@@ -198,18 +166,13 @@ fn each_pure_rule_returns_its_reason() {
 #[test]
 fn signatures_must_be_low_s_65_byte_eoa_signatures() {
     let good = spec_request();
-    let signature = good["paymentPayload"]["payload"]["signature"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let signature = good["paymentPayload"]["payload"]["signature"].as_str().unwrap().to_string();
     let mut bytes = hex::decode(&signature[2..]).unwrap();
 
     // The malleable twin (n - s, flipped v) recovers the same key, but USDC refuses it and so do we.
-    let n = alloy_primitives::U256::from_str_radix(
-        "fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141",
-        16,
-    )
-    .unwrap();
+    let n =
+        alloy_primitives::U256::from_str_radix("fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141", 16)
+            .unwrap();
     let s = alloy_primitives::U256::from_be_slice(&bytes[32..64]);
     let mut twin = bytes.clone();
     twin[32..64].copy_from_slice(&(n - s).to_be_bytes::<32>());
@@ -217,10 +180,7 @@ fn signatures_must_be_low_s_65_byte_eoa_signatures() {
     let mut b = good.clone();
     b["paymentPayload"]["payload"]["signature"] = json!(format!("0x{}", hex::encode(&twin)));
     let error = verify_with(&b, SPEC_NOW, chain(true, false, 1, "USDC")).unwrap_err();
-    assert_eq!(
-        error,
-        ExactEvmError::MalformedSignature(crate::chains::evm::signature::SignatureError::HighS)
-    );
+    assert_eq!(error, ExactEvmError::MalformedSignature(crate::chains::evm::signature::SignatureError::HighS));
 
     // v as 0/1 is accepted like 27/28.
     bytes[64] -= 27;
@@ -235,8 +195,7 @@ fn signatures_must_be_low_s_65_byte_eoa_signatures() {
     }
     // A longer (contract-wallet) signature gets a clear reason, not a panic.
     let mut b = good.clone();
-    b["paymentPayload"]["payload"]["signature"] =
-        json!(format!("{signature}{}", "64926492".repeat(8)));
+    b["paymentPayload"]["payload"]["signature"] = json!(format!("{signature}{}", "64926492".repeat(8)));
     let error = verify_with(&b, SPEC_NOW, chain(true, false, 1, "USDC")).unwrap_err();
     assert!(matches!(error, ExactEvmError::SmartWalletSignature(_)));
     assert_eq!(error.reason(), Reason::EvmSignature);
@@ -245,11 +204,8 @@ fn signatures_must_be_low_s_65_byte_eoa_signatures() {
 #[test]
 fn a_failed_simulation_is_diagnosed_in_the_reference_order() {
     let good = spec_request();
-    let diagnose = |used, balance, name| {
-        verify_with(&good, SPEC_NOW, chain(false, used, balance, name))
-            .unwrap_err()
-            .reason()
-    };
+    let diagnose =
+        |used, balance, name| verify_with(&good, SPEC_NOW, chain(false, used, balance, name)).unwrap_err().reason();
     assert_eq!(diagnose(true, 0, "Other"), Reason::EvmNonceAlreadyUsed);
     assert_eq!(diagnose(false, 0, "Other"), Reason::EvmTokenNameMismatch);
     assert_eq!(diagnose(false, 0, "USDC"), Reason::EvmInsufficientBalance);
@@ -263,13 +219,7 @@ fn an_rpc_for_the_wrong_chain_is_an_error_not_a_pass() {
         _ => chain(true, false, 1, "USDC")(method, params),
     };
     let error = verify_with(&spec_request(), SPEC_NOW, wrong).unwrap_err();
-    assert_eq!(
-        error,
-        ExactEvmError::WrongChain {
-            expected: 84532,
-            actual: 1
-        }
-    );
+    assert_eq!(error, ExactEvmError::WrongChain { expected: 84532, actual: 1 });
     assert_eq!(error.reason(), Reason::UnexpectedVerifyError);
 }
 
@@ -283,13 +233,13 @@ fn a_dead_rpc_is_an_unexpected_error() {
     }
     let request = parse_request(spec_request().to_string().as_bytes()).unwrap();
     let clock = FixedClock(SPEC_NOW);
+    let urls = ["http://127.0.0.1:1".to_string()];
     let ctx = EvmContext {
         network: request.network,
-        rpc: JsonRpcClient::new(&Dead, "http://127.0.0.1:1"),
+        rpc: JsonRpcClient::new(&Dead, &clock, &urls),
         clock: &clock,
-        settings: Settings {
-            receipt_timeout_secs: 1,
-        },
+        settings: Settings { receipt_timeout_secs: 1, rpc_timeout_ms: 1000 },
+        gas: GAS,
         facilitator: None,
     };
     let error = pollster::block_on(verify(&ctx, &request)).unwrap_err();
@@ -298,17 +248,13 @@ fn a_dead_rpc_is_an_unexpected_error() {
 
 #[test]
 fn the_spec_digest_matches_the_vector() {
-    let vector: Value = serde_json::from_str(include_str!(
-        "../../../tests/vectors/exact-evm-eip3009-spec-example.json"
-    ))
-    .unwrap();
+    let vector: Value =
+        serde_json::from_str(include_str!("../../../tests/vectors/exact-evm-eip3009-spec-example.json")).unwrap();
     let request = parse_request(spec_request().to_string().as_bytes()).unwrap();
     let crate::protocol::model::Payload::Eip3009(p) = &request.payload;
     for case in vector["domainCases"].as_array().unwrap() {
         let d = &case["domain"];
-        let asset =
-            crate::protocol::normalize::parse_evm_address(d["verifyingContract"].as_str().unwrap())
-                .unwrap();
+        let asset = crate::protocol::normalize::parse_evm_address(d["verifyingContract"].as_str().unwrap()).unwrap();
         let digest = authorization_digest(
             &p.authorization,
             d["name"].as_str().unwrap(),
@@ -319,27 +265,20 @@ fn the_spec_digest_matches_the_vector() {
         assert_eq!(digest.to_string(), case["eip712Digest"].as_str().unwrap());
         let signature = crate::chains::evm::signature::EcdsaSignature::parse(&p.signature).unwrap();
         let recovered = signature.recover(&digest).unwrap();
-        assert_eq!(
-            recovered.to_checksum(None),
-            case["recovered"].as_str().unwrap()
-        );
+        assert_eq!(recovered.to_checksum(None), case["recovered"].as_str().unwrap());
     }
 }
 
 #[test]
 fn generated_signatures_recover_to_anvil_account_zero() {
-    let vectors: Value = serde_json::from_str(include_str!(
-        "../../../tests/vectors/generated-evm-signatures.json"
-    ))
-    .unwrap();
+    let vectors: Value =
+        serde_json::from_str(include_str!("../../../tests/vectors/generated-evm-signatures.json")).unwrap();
     for case in vectors["eip3009"].as_array().unwrap() {
         let d = &case["domain"];
         let body = json!({"paymentPayload": case["v2PaymentPayload"], "paymentRequirements": case["v2PaymentPayload"]["accepted"]});
         let request = parse_request(body.to_string().as_bytes()).unwrap();
         let crate::protocol::model::Payload::Eip3009(p) = &request.payload;
-        let asset =
-            crate::protocol::normalize::parse_evm_address(d["verifyingContract"].as_str().unwrap())
-                .unwrap();
+        let asset = crate::protocol::normalize::parse_evm_address(d["verifyingContract"].as_str().unwrap()).unwrap();
         let digest = authorization_digest(
             &p.authorization,
             d["name"].as_str().unwrap(),
@@ -347,20 +286,10 @@ fn generated_signatures_recover_to_anvil_account_zero() {
             d["chainId"].as_u64().unwrap(),
             asset,
         );
-        assert_eq!(
-            digest.to_string(),
-            case["eip712Digest"].as_str().unwrap(),
-            "{}",
-            case["network"]
-        );
-        let recovered = crate::chains::evm::signature::EcdsaSignature::parse(&p.signature)
-            .unwrap()
-            .recover(&digest)
-            .unwrap();
-        assert_eq!(
-            recovered.to_checksum(None),
-            vectors["address"].as_str().unwrap()
-        );
+        assert_eq!(digest.to_string(), case["eip712Digest"].as_str().unwrap(), "{}", case["network"]);
+        let recovered =
+            crate::chains::evm::signature::EcdsaSignature::parse(&p.signature).unwrap().recover(&digest).unwrap();
+        assert_eq!(recovered.to_checksum(None), vectors["address"].as_str().unwrap());
     }
 }
 
@@ -371,10 +300,7 @@ fn an_asset_without_eip3009_is_refused_even_when_the_call_succeeds() {
         "eth_chainId" => json!("0x14a34"),
         _ => json!("0x"),
     };
-    assert_eq!(
-        verify_with(&spec_request(), SPEC_NOW, no_code).unwrap_err(),
-        ExactEvmError::Eip3009NotSupported
-    );
+    assert_eq!(verify_with(&spec_request(), SPEC_NOW, no_code).unwrap_err(), ExactEvmError::Eip3009NotSupported);
 }
 
 /// A chain for settles: the verify reads of `chain(true, …)`, plus nonce, block, fees and gas; it
@@ -393,8 +319,7 @@ fn settle_chain<'s>(
         "eth_gasPrice" => json!("0x77359400"),
         "eth_estimateGas" => json!("0x186a0"),
         "eth_sendRawTransaction" => {
-            sent.borrow_mut()
-                .push(params[0].as_str().unwrap().to_string());
+            sent.borrow_mut().push(params[0].as_str().unwrap().to_string());
             json!("0x")
         }
         "eth_getTransactionReceipt" => json!({"status": "0x1", "blockNumber": "0x11"}),
@@ -402,28 +327,28 @@ fn settle_chain<'s>(
     }
 }
 
-fn settle_with(
+fn settle_with(base_fee: Option<&'static str>) -> (Result<Settlement, ExactEvmError>, Vec<String>, usize) {
+    settle_with_limits(base_fee, GAS)
+}
+
+fn settle_with_limits(
     base_fee: Option<&'static str>,
+    gas: crate::config::GasLimits,
 ) -> (Result<Settlement, ExactEvmError>, Vec<String>, usize) {
     use crate::chains::evm::signer::LocalEvmSigner;
     let sent = RefCell::new(Vec::new());
-    let transport = Recording {
-        answer: settle_chain(base_fee, &sent),
-        posts: RefCell::new(Vec::new()),
-    };
+    let transport = Recording { answer: settle_chain(base_fee, &sent), posts: RefCell::new(Vec::new()) };
     let request = parse_request(spec_request().to_string().as_bytes()).unwrap();
     let clock = FixedClock(SPEC_NOW);
-    let signer = LocalEvmSigner::from_hex(
-        "0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6",
-    )
-    .unwrap();
+    let urls = ["http://127.0.0.1:1".to_string()];
+    let signer =
+        LocalEvmSigner::from_hex("0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6").unwrap();
     let ctx = EvmContext {
         network: request.network,
-        rpc: JsonRpcClient::new(&transport, "http://127.0.0.1:1"),
+        rpc: JsonRpcClient::new(&transport, &clock, &urls),
         clock: &clock,
-        settings: Settings {
-            receipt_timeout_secs: 1,
-        },
+        settings: Settings { receipt_timeout_secs: 1, rpc_timeout_ms: 1000 },
+        gas,
         facilitator: None,
     };
     let sender = crate::chains::evm::sender::NonceManagedSender::default();
@@ -435,8 +360,7 @@ fn settle_with(
 
 fn decode(raw: &str) -> alloy_consensus::TxEnvelope {
     use alloy_eips::eip2718::Decodable2718;
-    alloy_consensus::TxEnvelope::decode_2718(&mut hex::decode(&raw[2..]).unwrap().as_slice())
-        .unwrap()
+    alloy_consensus::TxEnvelope::decode_2718(&mut hex::decode(&raw[2..]).unwrap().as_slice()).unwrap()
 }
 
 #[test]
@@ -465,4 +389,22 @@ fn settle_uses_a_legacy_transaction_where_the_chain_has_no_base_fee() {
     let tx = decode(&sent[0]);
     assert!(tx.is_legacy());
     assert_eq!(tx.gas_price(), Some(2_000_000_000));
+}
+
+#[test]
+fn a_settle_above_the_gas_ceilings_sends_nothing() {
+    // Base fee 1 gwei, tip 1 gwei: max fee 3 gwei; the estimate is 100,000 gas (125,000 with margin).
+    let low_price = crate::config::GasLimits { max_fee_per_gas_wei: 2_999_999_999, max_gas_per_settle: 300_000 };
+    let (result, sent, _) = settle_with_limits(Some("0x3b9aca00"), low_price);
+    assert!(matches!(result, Err(ExactEvmError::GasPriceAboveCeiling { max_fee_per_gas: 3_000_000_000, .. })));
+    assert_eq!(result.unwrap_err().reason(), crate::protocol::Reason::GasCeilingExceeded);
+    assert!(sent.is_empty());
+
+    let low_gas = crate::config::GasLimits { max_fee_per_gas_wei: 3_000_000_000, max_gas_per_settle: 124_999 };
+    let (result, sent, _) = settle_with_limits(Some("0x3b9aca00"), low_gas);
+    assert!(matches!(result, Err(ExactEvmError::GasAboveCeiling { gas_limit: 125_000, .. })));
+    assert!(sent.is_empty());
+
+    let exact = crate::config::GasLimits { max_fee_per_gas_wei: 3_000_000_000, max_gas_per_settle: 125_000 };
+    assert!(settle_with_limits(Some("0x3b9aca00"), exact).0.is_ok());
 }
