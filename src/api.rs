@@ -4,11 +4,13 @@
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use crate::facilitator::{Facilitator, Failure};
+use crate::facilitator::{Facilitator, Failure, TxStatus};
+use crate::ledger::{eip3009_key, LedgerEntry};
+use crate::network;
 use crate::ports::{Clock, HttpTransport, Ledger, TxSender};
 use crate::protocol::cronos::{iso8601_millis, CronosSettleResponse, CronosVerifyResponse};
 use crate::protocol::model::{Dialect, Payload, PaymentRequest, Version};
-use crate::protocol::normalize::{parse_request, Rejection, RequestError};
+use crate::protocol::normalize::{parse_evm_address, parse_request, Rejection, RequestError};
 use crate::protocol::response::{SettleResponse, VerifyResponse};
 
 /// Requests above this size are refused before parsing; real payments are a few KiB.
@@ -28,6 +30,8 @@ pub const CORS_HEADERS: [(&str, &str); 5] = [
 pub struct ApiRequest<'a> {
     pub method: &'a str,
     pub path: &'a str,
+    /// The query string, without `?` (empty when there is none).
+    pub query: &'a str,
     pub body: &'a [u8],
     pub request_id: &'a str,
 }
@@ -124,6 +128,7 @@ async fn route<H: HttpTransport, C: Clock, L: Ledger, T: TxSender>(
             supported.kinds.retain(|k| k.x402_version == 1);
             Reply::plain(200, json!({"kinds": supported.kinds}), "ok")
         }
+        ("GET", "/settle/status") => settle_status(facilitator, request.query).await,
         ("GET", "/openapi.json") => Reply::plain(200, serde_json::from_str(OPENAPI_JSON).unwrap_or(Value::Null), "ok"),
         ("POST", "/verify" | "/v2/x402/verify") => {
             with_payment(request, |p| verify(facilitator, p), Endpoint::Verify).await
@@ -131,7 +136,7 @@ async fn route<H: HttpTransport, C: Clock, L: Ledger, T: TxSender>(
         ("POST", "/settle" | "/v2/x402/settle") => {
             with_payment(request, |p| settle(facilitator, p), Endpoint::Settle).await
         }
-        (_, "/health" | "/healthcheck" | "/supported" | "/v2/x402/supported" | "/openapi.json") => {
+        (_, "/health" | "/healthcheck" | "/supported" | "/v2/x402/supported" | "/openapi.json" | "/settle/status") => {
             Reply::plain(405, json!({"error": "method not allowed; use GET"}), "method_not_allowed")
         }
         (_, "/verify" | "/v2/x402/verify" | "/settle" | "/v2/x402/settle") => {
@@ -332,4 +337,90 @@ fn health<H: HttpTransport, C: Clock, L: Ledger, T: TxSender>(facilitator: &Faci
         .map(|c| json!({"network": c.network.name, "caip2": c.network.caip2}))
         .collect();
     json!({"status": "ok", "service": "x402-edge", "version": env!("CARGO_PKG_VERSION"), "networks": served, "unserved": config.unserved()})
+}
+
+/// `GET /settle/status?network=…&transaction=0x…` (what the chain says of a transaction), or
+/// `?network=…&asset=…&from=…&nonce=…` (what the settlement ledger holds for an EIP-3009 payment).
+async fn settle_status<H: HttpTransport, C: Clock, L: Ledger, T: TxSender>(
+    facilitator: &Facilitator<H, C, L, T>,
+    query: &str,
+) -> Reply {
+    let bad = |reason: &str, error: &str| Reply::plain(400, json!({"error": error, "reason": reason}), "rejected");
+    let param = |name: &str| query_param(query, name);
+    let Some(network) = param("network").and_then(|n| network::find(&n)).filter(|n| facilitator.serves(n)) else {
+        return bad("invalid_network", "`network` must name a network this facilitator serves");
+    };
+    let unavailable =
+        |f: Failure| Reply::plain(503, json!({"error": f.message, "reason": f.reason.code(Version::V2)}), "error");
+    if let Some(tx) = param("transaction") {
+        let Some(hash) = parse_b256(&tx) else {
+            return bad("invalid_payload", "`transaction` must be a 0x-prefixed 32-byte hash");
+        };
+        let status = match facilitator.transaction_status(network, hash).await {
+            Ok(status) => status,
+            Err(f) => return unavailable(f),
+        };
+        let (state, block_number) = match status {
+            TxStatus::Pending => ("pending", None),
+            TxStatus::Success { block_number } => ("success", block_number),
+            TxStatus::Reverted { block_number } => ("reverted", block_number),
+            TxStatus::Unknown => ("unknown", None),
+        };
+        let body = json!({"network": network.caip2, "transaction": tx, "state": state, "blockNumber": block_number});
+        return Reply::plain(200, body, state);
+    }
+    let (Some(asset), Some(from), Some(nonce)) = (
+        param("asset").as_deref().and_then(parse_evm_address),
+        param("from").as_deref().and_then(parse_evm_address),
+        param("nonce").as_deref().and_then(parse_b256),
+    ) else {
+        return bad("invalid_payload", "give `transaction`, or the payment's `asset`, `from` and `nonce`");
+    };
+    let key = eip3009_key(network.caip2, &asset.to_string(), from, nonce);
+    let body = match facilitator.ledger_entry(&key).await {
+        Err(f) => return unavailable(f),
+        Ok(None) => json!({"network": network.caip2, "state": "unknown"}),
+        Ok(Some(LedgerEntry::InFlight { transaction, .. })) => {
+            json!({"network": network.caip2, "state": "in_flight", "transaction": transaction})
+        }
+        Ok(Some(LedgerEntry::Done { record })) => json!({
+            "network": network.caip2, "state": "done", "success": record.success, "transaction": record.transaction,
+            "errorReason": record.reason, "errorMessage": record.message, "payer": record.payer, "blockNumber": record.block_number,
+        }),
+    };
+    let outcome = body["state"].as_str().unwrap_or_default().to_string();
+    Reply::plain(200, body, &outcome)
+}
+
+fn parse_b256(text: &str) -> Option<alloy_primitives::B256> {
+    let hex = text.strip_prefix("0x")?;
+    let mut bytes = [0u8; 32];
+    hex::decode_to_slice(hex, &mut bytes).ok()?;
+    Some(bytes.into())
+}
+
+/// One query parameter, percent-decoded (`%3A` → `:`); `None` when absent or not valid UTF-8.
+fn query_param(query: &str, name: &str) -> Option<String> {
+    let raw = query.split('&').filter_map(|pair| pair.split_once('=')).find(|(k, _)| *k == name)?.1;
+    let bytes = raw.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let decoded = (bytes[i] == b'%')
+            .then(|| bytes.get(i + 1..i + 3))
+            .flatten()
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match decoded {
+            Some(byte) => {
+                out.push(byte);
+                i += 3;
+            }
+            None => {
+                out.push(if bytes[i] == b'+' { b' ' } else { bytes[i] });
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
 }

@@ -3,6 +3,10 @@
 
 use std::collections::BTreeMap;
 
+use alloy_primitives::B256;
+use serde_json::Value;
+
+use crate::chains::evm::rpc;
 use crate::chains::jsonrpc::JsonRpcClient;
 use crate::config::Config;
 use crate::ledger::{payment_key, Claim, LedgerEntry, LedgerOp, LedgerReply, SettleRecord};
@@ -44,6 +48,15 @@ pub struct Settled {
     pub transaction: String,
     pub payer: String,
     pub block_number: Option<u64>,
+}
+
+/// A transaction as the chain sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TxStatus {
+    Pending,
+    Success { block_number: Option<u64> },
+    Reverted { block_number: Option<u64> },
+    Unknown,
 }
 
 pub struct Facilitator<H, C, L, T> {
@@ -101,13 +114,32 @@ impl<H: HttpTransport, C: Clock, L: Ledger, T: TxSender> Facilitator<H, C, L, T>
         }
     }
 
-    /// The ledger entry of a payment, for `GET /settle/status`.
-    pub async fn settlement_status(&self, request: &PaymentRequest) -> Result<Option<LedgerEntry>, Failure> {
-        match self.ledger.apply(&payment_key(request), LedgerOp::Read).await {
+    /// The ledger entry of a payment identity (see [`crate::ledger::eip3009_key`]).
+    pub async fn ledger_entry(&self, key: &str) -> Result<Option<LedgerEntry>, Failure> {
+        match self.ledger.apply(key, LedgerOp::Read).await {
             Ok(LedgerReply::Entry(entry)) => Ok(entry),
             Ok(_) => Ok(None),
             Err(e) => Err(Failure::new(Reason::UnexpectedSettleError, e.to_string())),
         }
+    }
+
+    /// What the chain says of a transaction: mined (and how), pending, or unknown.
+    pub async fn transaction_status(&self, network: &'static Network, hash: B256) -> Result<TxStatus, Failure> {
+        let config = self.config.evm(network).ok_or_else(|| {
+            Failure::new(Reason::InvalidNetwork, format!("network `{}` is not served here", network.name))
+        })?;
+        let rpc = JsonRpcClient::new(&self.http, &self.clock, &config.rpc_urls);
+        let calls = [rpc::transaction_receipt(hash), rpc::transaction_by_hash(hash)];
+        let fail = |e: crate::chains::jsonrpc::RpcError| Failure::new(Reason::UnexpectedSettleError, e.to_string());
+        let mut results = rpc.batch(&calls).await.map_err(fail)?.into_iter();
+        let receipt = results.next().unwrap_or(Ok(Value::Null)).map_err(fail)?;
+        let transaction = results.next().unwrap_or(Ok(Value::Null)).map_err(fail)?;
+        Ok(match rpc::receipt(&receipt).map_err(fail)? {
+            Some(r) if r.success => TxStatus::Success { block_number: r.block_number },
+            Some(r) => TxStatus::Reverted { block_number: r.block_number },
+            None if transaction.is_null() => TxStatus::Unknown,
+            None => TxStatus::Pending,
+        })
     }
 
     async fn ledger_claim(&self, key: &str) -> Result<Claim, Failure> {

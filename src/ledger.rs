@@ -10,7 +10,10 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::ports::LedgerError;
+use alloy_primitives::{Address, B256};
+
 use crate::protocol::model::{Payload, PaymentRequest};
+use crate::protocol::normalize::parse_evm_address;
 
 /// An in-flight claim without a transaction is taken over after this long (its settle died before
 /// sending anything; a retry re-verifies, and the token refuses a used authorization anyway).
@@ -19,14 +22,18 @@ pub const STALE_CLAIM_MS: u64 = 120_000;
 /// What identifies a payment on chain: EIP-3009 `(chain, asset, from, nonce)`.
 pub fn payment_key(request: &PaymentRequest) -> String {
     match &request.payload {
-        Payload::Eip3009(p) => format!(
-            "{}/{}/{}/{}",
-            request.network.caip2,
-            request.requirements.asset.to_ascii_lowercase(),
-            p.authorization.from.to_string().to_ascii_lowercase(),
-            p.authorization.nonce
-        ),
+        Payload::Eip3009(p) => {
+            let asset = parse_evm_address(&request.requirements.asset)
+                .map(|a| a.to_string())
+                .unwrap_or_else(|| request.requirements.asset.clone());
+            eip3009_key(request.network.caip2, &asset, p.authorization.from, p.authorization.nonce)
+        }
     }
+}
+
+/// The key of an EIP-3009 authorization: `caip2/asset/from/nonce`, lower case.
+pub fn eip3009_key(caip2: &str, asset: &str, from: Address, nonce: B256) -> String {
+    format!("{caip2}/{asset}/{from}/{nonce}").to_ascii_lowercase()
 }
 
 /// A settle's outcome as the ledger keeps it (reason codes in their v2 form).

@@ -264,3 +264,32 @@ fn a_settle_above_the_gas_price_ceiling_is_refused_and_sends_nothing() {
     let (_, settle) = w.facility.post("/settle", &body);
     assert_eq!(settle["success"], true, "{settle}");
 }
+
+#[test]
+fn settle_status_answers_by_payment_identity_and_by_transaction() {
+    let w = world();
+    let a = authorization(KEYS[1], address(KEYS[2]), 900, 51);
+    let body = v2_body(&a, &sign(KEYS[1], &a, w.token, "USD Coin", "2"), w.token, address(KEYS[2]), 900);
+    let identity = format!("network=eip155%3A84532&asset={}&from={}&nonce={}", w.token, a.from, a.nonce);
+
+    let (status, before) = w.facility.get("/settle/status", &identity);
+    assert_eq!((status, before["state"].as_str()), (200, Some("unknown")));
+
+    let (_, settle) = w.facility.post("/settle", &body);
+    let tx = settle["transaction"].as_str().unwrap();
+    let (_, after) = w.facility.get("/settle/status", &identity);
+    assert_eq!(after["state"], "done");
+    assert_eq!(after["success"], true);
+    assert_eq!(after["transaction"], tx);
+    assert_eq!(after["payer"], a.from.to_checksum(None));
+
+    let (_, mined) = w.facility.get("/settle/status", &format!("network=base-sepolia&transaction={tx}"));
+    assert_eq!(mined["state"], "success");
+    assert!(mined["blockNumber"].as_u64().is_some());
+    let unknown = format!("network=base-sepolia&transaction=0x{}", "ab".repeat(32));
+    assert_eq!(w.facility.get("/settle/status", &unknown).1["state"], "unknown");
+
+    assert_eq!(w.facility.get("/settle/status", "network=eip155:1&transaction=0x00").0, 400);
+    assert_eq!(w.facility.get("/settle/status", "network=base-sepolia&transaction=0x00").0, 400);
+    assert_eq!(w.facility.get("/settle/status", "network=base-sepolia").0, 400);
+}

@@ -43,7 +43,8 @@ fn call(
     path: &str,
     body: &[u8],
 ) -> (ApiResponse, Value) {
-    let (response, _) = pollster::block_on(api::handle(f, ApiRequest { method, path, body, request_id: "rid" }));
+    let (response, _) =
+        pollster::block_on(api::handle(f, ApiRequest { method, path, query: "", body, request_id: "rid" }));
     let json = serde_json::from_str(&response.body).unwrap_or(Value::Null);
     (response, json)
 }
@@ -172,6 +173,7 @@ fn the_openapi_document_describes_every_route() {
         "/v2/x402/settle",
         "/v2/x402/supported",
         "/healthcheck",
+        "/settle/status",
     ] {
         assert!(doc["paths"].get(path).is_some(), "{path} is not documented");
     }

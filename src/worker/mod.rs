@@ -79,7 +79,8 @@ fn request_id(req: &Request) -> String {
 #[event(fetch)]
 pub async fn fetch(mut req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
     let method = req.method().to_string();
-    let path = req.url()?.path().to_string();
+    let url = req.url()?;
+    let (path, query) = (url.path().to_string(), url.query().unwrap_or_default().to_string());
     let request_id = request_id(&req);
     let declared_len = req.headers().get("content-length")?.and_then(|l| l.parse::<usize>().ok()).unwrap_or(0);
     // Oversized bodies are not read at all; the API answers 413 for any body above the limit.
@@ -99,7 +100,7 @@ pub async fn fetch(mut req: Request, env: Env, _ctx: Context) -> worker::Result<
         ledger::DurableLedger::new(&env),
         signer::DurableSender::new(&env),
     );
-    let request = ApiRequest { method: &method, path: &path, body: &body, request_id: &request_id };
+    let request = ApiRequest { method: &method, path: &path, query: &query, body: &body, request_id: &request_id };
     let (response, log) = api::handle(&facilitator, request).await;
     console_log!("{}", serde_json::to_string(&log).unwrap_or_default());
     let headers = Headers::new();

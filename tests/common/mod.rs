@@ -276,9 +276,16 @@ impl Facility {
         }
     }
 
+    /// `GET path?query`.
+    pub fn get(&self, path: &str, query: &str) -> (u16, Value) {
+        let request = ApiRequest { method: "GET", path, query, body: b"", request_id: "test" };
+        let (response, _log): (ApiResponse, _) = pollster::block_on(api::handle(&self.facilitator, request));
+        (response.status, serde_json::from_str(&response.body).unwrap())
+    }
+
     pub fn post(&self, path: &str, body: &Value) -> (u16, Value) {
         let text = body.to_string();
-        let request = ApiRequest { method: "POST", path, body: text.as_bytes(), request_id: "test" };
+        let request = ApiRequest { method: "POST", path, query: "", body: text.as_bytes(), request_id: "test" };
         let (response, _log): (ApiResponse, _) = pollster::block_on(api::handle(&self.facilitator, request));
         (response.status, serde_json::from_str(&response.body).unwrap())
     }

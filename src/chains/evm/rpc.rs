@@ -46,6 +46,10 @@ pub fn send_raw_transaction(raw: &[u8]) -> RpcCall {
     RpcCall::new("eth_sendRawTransaction", json!([format!("0x{}", hex::encode(raw))]))
 }
 
+pub fn transaction_by_hash(hash: B256) -> RpcCall {
+    RpcCall::new("eth_getTransactionByHash", json!([hash]))
+}
+
 pub fn transaction_receipt(hash: B256) -> RpcCall {
     RpcCall::new("eth_getTransactionReceipt", json!([hash]))
 }
