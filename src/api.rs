@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use crate::facilitator::{Facilitator, Failure, TxStatus};
 use crate::ledger::{eip3009_key, LedgerEntry};
 use crate::network;
-use crate::ports::{Clock, HttpTransport, Ledger, TxSender};
+use crate::ports::{Clock, Host};
 use crate::protocol::cronos::{iso8601_millis, CronosSettleResponse, CronosVerifyResponse};
 use crate::protocol::model::{Dialect, Payload, PaymentRequest, Version};
 use crate::protocol::normalize::{parse_evm_address, parse_request, Rejection, RequestError};
@@ -79,10 +79,7 @@ impl Reply {
     }
 }
 
-pub async fn handle<H: HttpTransport, C: Clock, L: Ledger, T: TxSender>(
-    facilitator: &Facilitator<H, C, L, T>,
-    request: ApiRequest<'_>,
-) -> (ApiResponse, LogRecord) {
+pub async fn handle<P: Host>(facilitator: &Facilitator<P>, request: ApiRequest<'_>) -> (ApiResponse, LogRecord) {
     let started = facilitator.clock().now_millis();
     let reply = route(facilitator, &request).await;
     let mut headers: Vec<(&'static str, String)> = CORS_HEADERS.iter().map(|(k, v)| (*k, v.to_string())).collect();
@@ -104,10 +101,7 @@ pub async fn handle<H: HttpTransport, C: Clock, L: Ledger, T: TxSender>(
     (ApiResponse { status: reply.status, body, headers }, log)
 }
 
-async fn route<H: HttpTransport, C: Clock, L: Ledger, T: TxSender>(
-    facilitator: &Facilitator<H, C, L, T>,
-    request: &ApiRequest<'_>,
-) -> Reply {
+async fn route<P: Host>(facilitator: &Facilitator<P>, request: &ApiRequest<'_>) -> Reply {
     if request.method == "OPTIONS" {
         return Reply::plain(204, Value::Null, "preflight");
     }
@@ -206,11 +200,7 @@ fn rejected(rejection: &Rejection, endpoint: Endpoint) -> Reply {
 }
 
 /// A served network is checked before any scheme runs: an unserved one is a request error too.
-fn unserved<H: HttpTransport, C: Clock, L: Ledger, T: TxSender>(
-    facilitator: &Facilitator<H, C, L, T>,
-    payment: &PaymentRequest,
-    endpoint: Endpoint,
-) -> Option<Reply> {
+fn unserved<P: Host>(facilitator: &Facilitator<P>, payment: &PaymentRequest, endpoint: Endpoint) -> Option<Reply> {
     if facilitator.serves(payment.network) {
         return None;
     }
@@ -227,29 +217,26 @@ fn unserved<H: HttpTransport, C: Clock, L: Ledger, T: TxSender>(
     Some(reply.about(payment))
 }
 
-async fn verify<H: HttpTransport, C: Clock, L: Ledger, T: TxSender>(
-    facilitator: &Facilitator<H, C, L, T>,
-    payment: PaymentRequest,
-) -> Reply {
+async fn verify<P: Host>(facilitator: &Facilitator<P>, payment: PaymentRequest) -> Reply {
     if let Some(reply) = unserved(facilitator, &payment, Endpoint::Verify) {
         return reply;
     }
     let result = facilitator.verify(&payment).await;
     let outcome = match &result {
         Ok(_) => "valid".to_string(),
-        Err(f) => format!("invalid:{}", f.reason.code(Version::V2)),
+        Err(f) => format!("invalid:{}", f.code(Version::V2)),
     };
     let body = match payment.dialect {
         Dialect::Cronos => json!(CronosVerifyResponse {
             is_valid: result.is_ok(),
-            invalid_reason: result.as_ref().err().map(|f| f.reason.cronos_text().to_string()),
+            invalid_reason: result.as_ref().err().map(Failure::cronos_text),
         }),
         Dialect::Standard => json!(match result {
             Ok(v) =>
                 VerifyResponse { is_valid: true, invalid_reason: None, invalid_message: None, payer: Some(v.payer) },
             Err(f) => VerifyResponse {
                 is_valid: false,
-                invalid_reason: Some(f.reason.code(payment.version).to_string()),
+                invalid_reason: Some(f.code(payment.version)),
                 invalid_message: Some(f.message),
                 payer: Some(payment.payload.payer()),
             },
@@ -258,17 +245,14 @@ async fn verify<H: HttpTransport, C: Clock, L: Ledger, T: TxSender>(
     Reply { status: 200, body, outcome, scheme: None, network: None }.about(&payment)
 }
 
-async fn settle<H: HttpTransport, C: Clock, L: Ledger, T: TxSender>(
-    facilitator: &Facilitator<H, C, L, T>,
-    payment: PaymentRequest,
-) -> Reply {
+async fn settle<P: Host>(facilitator: &Facilitator<P>, payment: PaymentRequest) -> Reply {
     if let Some(reply) = unserved(facilitator, &payment, Endpoint::Settle) {
         return reply;
     }
     let result = facilitator.settle(&payment).await;
     let outcome = match &result {
         Ok(_) => "settled".to_string(),
-        Err(f) => format!("failed:{}", f.reason.code(Version::V2)),
+        Err(f) => format!("failed:{}", f.code(Version::V2)),
     };
     let body = match payment.dialect {
         Dialect::Cronos => json!(cronos_settle(facilitator.clock().now_millis(), &payment, &result)),
@@ -292,7 +276,7 @@ fn standard_settle(payment: &PaymentRequest, result: Result<crate::facilitator::
         },
         Err(f) => SettleResponse {
             success: false,
-            error_reason: Some(f.reason.code(payment.version).to_string()),
+            error_reason: Some(f.code(payment.version)),
             error_message: Some(f.message),
             payer: Some(payment.payload.payer()),
             transaction: f.transaction.unwrap_or_default(),
@@ -324,11 +308,11 @@ fn cronos_settle(
         block_number: settled.and_then(|s| s.block_number),
         network: payment.requirements.network.clone(),
         timestamp: iso8601_millis(now_ms),
-        error: result.as_ref().err().map(|f| f.reason.cronos_text().to_string()),
+        error: result.as_ref().err().map(Failure::cronos_text),
     }
 }
 
-fn health<H: HttpTransport, C: Clock, L: Ledger, T: TxSender>(facilitator: &Facilitator<H, C, L, T>) -> Value {
+fn health<P: Host>(facilitator: &Facilitator<P>) -> Value {
     let config = &facilitator.config;
     let served: Vec<Value> = config
         .evm_networks
@@ -341,10 +325,7 @@ fn health<H: HttpTransport, C: Clock, L: Ledger, T: TxSender>(facilitator: &Faci
 
 /// `GET /settle/status?network=…&transaction=0x…` (what the chain says of a transaction), or
 /// `?network=…&asset=…&from=…&nonce=…` (what the settlement ledger holds for an EIP-3009 payment).
-async fn settle_status<H: HttpTransport, C: Clock, L: Ledger, T: TxSender>(
-    facilitator: &Facilitator<H, C, L, T>,
-    query: &str,
-) -> Reply {
+async fn settle_status<P: Host>(facilitator: &Facilitator<P>, query: &str) -> Reply {
     let bad = |reason: &str, error: &str| Reply::plain(400, json!({"error": error, "reason": reason}), "rejected");
     let param = |name: &str| query_param(query, name);
     let Some(network) = param("network").and_then(|n| network::find(&n)).filter(|n| facilitator.serves(n)) else {

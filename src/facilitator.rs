@@ -11,7 +11,7 @@ use crate::chains::jsonrpc::JsonRpcClient;
 use crate::config::Config;
 use crate::ledger::{payment_key, Claim, LedgerEntry, LedgerOp, LedgerReply, SettleRecord};
 use crate::network::{Family, Network};
-use crate::ports::{Clock, EvmSigner, HttpTransport, Ledger, TxSender};
+use crate::ports::{Clock, EvmSigner, HookDecision, Hooks, Host, Ledger, Ports};
 use crate::protocol::model::PaymentRequest;
 use crate::protocol::response::{SupportedKind, SupportedResponse};
 use crate::protocol::Reason;
@@ -24,17 +24,34 @@ pub struct Failure {
     pub message: String,
     /// The transaction a failed settle concerns, when one was sent.
     pub transaction: Option<String>,
+    /// A hook's own reason code, answered verbatim instead of `reason`'s.
+    pub hook_reason: Option<String>,
 }
 
 impl Failure {
     pub fn new(reason: Reason, message: impl Into<String>) -> Self {
-        Failure { reason, message: message.into(), transaction: None }
+        Failure { reason, message: message.into(), transaction: None, hook_reason: None }
+    }
+
+    /// A payment a before-hook refused.
+    pub fn aborted(reason: String, message: String) -> Self {
+        Failure { hook_reason: Some(reason), ..Failure::new(Reason::InvalidPayload, message) }
+    }
+
+    /// The Cronos dialect's text for this failure (a hook's reason verbatim).
+    pub fn cronos_text(&self) -> String {
+        self.hook_reason.clone().unwrap_or_else(|| self.reason.cronos_text().to_string())
+    }
+
+    /// The reason code to answer with, for a response of `version`.
+    pub fn code(&self, version: crate::protocol::Version) -> String {
+        self.hook_reason.clone().unwrap_or_else(|| self.reason.code(version).to_string())
     }
 }
 
 impl From<ExactEvmError> for Failure {
     fn from(e: ExactEvmError) -> Self {
-        Failure { reason: e.reason(), message: e.to_string(), transaction: e.transaction().map(|h| h.to_string()) }
+        Failure { transaction: e.transaction().map(|h| h.to_string()), ..Failure::new(e.reason(), e.to_string()) }
     }
 }
 
@@ -59,24 +76,30 @@ pub enum TxStatus {
     Unknown,
 }
 
-pub struct Facilitator<H, C, L, T> {
+pub struct Facilitator<P: Host> {
     pub config: Config,
-    http: H,
-    clock: C,
-    ledger: L,
-    sender: T,
+    http: P::Http,
+    clock: P::Clock,
+    ledger: P::Ledger,
+    sender: P::Sender,
+    hooks: P::Hooks,
 }
 
 /// How often a settle that found its payment in flight looks at the ledger again.
 const LEDGER_POLL_MS: u64 = 250;
 
-impl<H: HttpTransport, C: Clock, L: Ledger, T: TxSender> Facilitator<H, C, L, T> {
-    pub fn new(config: Config, http: H, clock: C, ledger: L, sender: T) -> Self {
-        Facilitator { config, http, clock, ledger, sender }
+impl<P: Host> Facilitator<P> {
+    pub fn new(config: Config, ports: Ports<P>) -> Self {
+        let Ports { http, clock, ledger, sender, hooks } = ports;
+        Facilitator { config, http, clock, ledger, sender, hooks }
     }
 
-    pub fn clock(&self) -> &C {
+    pub fn clock(&self) -> &P::Clock {
         &self.clock
+    }
+
+    pub fn hooks(&self) -> &P::Hooks {
+        &self.hooks
     }
 
     /// Whether this facilitator settles on `network` (configured, with a signer).
@@ -84,15 +107,49 @@ impl<H: HttpTransport, C: Clock, L: Ledger, T: TxSender> Facilitator<H, C, L, T>
         self.config.evm(network).is_some()
     }
 
+    /// Verifies a payment, with the hooks around it.
     pub async fn verify(&self, request: &PaymentRequest) -> Result<Verified, Failure> {
+        if let HookDecision::Abort { reason, message } = self.hooks.before_verify(request).await {
+            return Err(Failure::aborted(reason, message));
+        }
+        match self.verify_payment(request).await {
+            Ok(verified) => {
+                self.hooks.after_verify(request, &verified).await;
+                Ok(verified)
+            }
+            Err(failure) => match self.hooks.on_verify_failure(request, &failure).await {
+                Some(recovered) => Ok(recovered),
+                None => Err(failure),
+            },
+        }
+    }
+
+    /// Settles a payment at most once, with the hooks around it.
+    pub async fn settle(&self, request: &PaymentRequest) -> Result<Settled, Failure> {
+        if let HookDecision::Abort { reason, message } = self.hooks.before_settle(request).await {
+            let result = Err(Failure::aborted(reason, message));
+            self.hooks.after_settle(request, &result).await;
+            return result;
+        }
+        let mut result = self.settle_once(request).await;
+        if let Err(failure) = &result {
+            if let Some(recovered) = self.hooks.on_settle_failure(request, failure).await {
+                result = Ok(recovered);
+            }
+        }
+        self.hooks.after_settle(request, &result).await;
+        result
+    }
+
+    async fn verify_payment(&self, request: &PaymentRequest) -> Result<Verified, Failure> {
         let ctx = self.evm_context(request)?;
         let verified = exact_evm::verify(&ctx, request).await?;
         Ok(Verified { payer: verified.payer.to_checksum(None) })
     }
 
-    /// Settles a payment at most once: the ledger entry of its identity decides whether this call
-    /// sends, waits for the settle already running, or returns the first outcome.
-    pub async fn settle(&self, request: &PaymentRequest) -> Result<Settled, Failure> {
+    /// The ledger entry of the payment's identity decides whether this call sends, waits for the
+    /// settle already running, or returns the first outcome.
+    async fn settle_once(&self, request: &PaymentRequest) -> Result<Settled, Failure> {
         let key = payment_key(request);
         let deadline = self.clock.now_millis() + self.config.settings.receipt_timeout_secs * 1000;
         loop {
@@ -103,11 +160,8 @@ impl<H: HttpTransport, C: Clock, L: Ledger, T: TxSender> Facilitator<H, C, L, T>
                     return self.reconcile(&key, request, &tx).await;
                 }
                 Claim::InFlight { transaction, .. } if self.clock.now_millis() >= deadline => {
-                    return Err(Failure {
-                        reason: Reason::DuplicateSettlement,
-                        message: "another settle of this payment is still running; retry to get its outcome".into(),
-                        transaction,
-                    });
+                    let message = "another settle of this payment is still running; retry to get its outcome";
+                    return Err(Failure { transaction, ..Failure::new(Reason::DuplicateSettlement, message) });
                 }
                 Claim::InFlight { .. } => self.clock.sleep_millis(LEDGER_POLL_MS).await,
             }
@@ -257,7 +311,7 @@ impl<H: HttpTransport, C: Clock, L: Ledger, T: TxSender> Facilitator<H, C, L, T>
         response
     }
 
-    fn evm_context(&self, request: &PaymentRequest) -> Result<EvmContext<'_, H, C>, Failure> {
+    fn evm_context(&self, request: &PaymentRequest) -> Result<EvmContext<'_, P::Http, P::Clock>, Failure> {
         let config = self.config.evm(request.network).ok_or_else(|| {
             Failure::new(
                 Reason::InvalidNetwork,
@@ -294,7 +348,7 @@ fn record_result(record: SettleRecord) -> Result<Settled, Failure> {
         });
     }
     let reason = record.reason.as_deref().and_then(Reason::from_v2_code).unwrap_or(Reason::UnexpectedSettleError);
-    Err(Failure { reason, message: record.message.unwrap_or_default(), transaction: record.transaction })
+    Err(Failure { transaction: record.transaction, ..Failure::new(reason, record.message.unwrap_or_default()) })
 }
 
 fn kind(version: u8, network: &str) -> SupportedKind {

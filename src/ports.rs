@@ -3,6 +3,9 @@
 
 use std::future::Future;
 
+use crate::facilitator::{Failure, Settled, Verified};
+use crate::protocol::model::PaymentRequest;
+
 /// A failure to get an HTTP response at all. It must not contain the URL (RPC URLs carry API keys).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TransportError {
@@ -79,4 +82,71 @@ impl TxSender for crate::chains::evm::sender::NonceManagedSender {
     ) -> Result<alloy_primitives::B256, crate::chains::evm::sender::SendError> {
         crate::chains::evm::sender::NonceManagedSender::send(self, rpc, signer, call).await
     }
+}
+
+/// What a before-hook decides.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HookDecision {
+    Continue,
+    /// Refuse the payment with this reason code (returned to the client verbatim) and message.
+    Abort {
+        reason: String,
+        message: String,
+    },
+}
+
+/// Hooks around verify and settle, with the reference (`@x402/core` `x402Facilitator`) semantics:
+/// a before-hook may abort; an after-hook sees successes (after-settle every outcome); a failure hook
+/// may recover with a result of its own. Every method has a do-nothing default.
+pub trait Hooks {
+    fn before_verify(&self, _request: &PaymentRequest) -> impl Future<Output = HookDecision> {
+        async { HookDecision::Continue }
+    }
+    fn after_verify(&self, _request: &PaymentRequest, _verified: &Verified) -> impl Future<Output = ()> {
+        async {}
+    }
+    fn on_verify_failure(
+        &self,
+        _request: &PaymentRequest,
+        _failure: &Failure,
+    ) -> impl Future<Output = Option<Verified>> {
+        async { None }
+    }
+    fn before_settle(&self, _request: &PaymentRequest) -> impl Future<Output = HookDecision> {
+        async { HookDecision::Continue }
+    }
+    fn after_settle(&self, _request: &PaymentRequest, _result: &Result<Settled, Failure>) -> impl Future<Output = ()> {
+        async {}
+    }
+    fn on_settle_failure(
+        &self,
+        _request: &PaymentRequest,
+        _failure: &Failure,
+    ) -> impl Future<Output = Option<Settled>> {
+        async { None }
+    }
+}
+
+/// No hooks.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoHooks;
+
+impl Hooks for NoHooks {}
+
+/// The ports a host provides, named once so the facilitator has one type parameter.
+pub trait Host {
+    type Http: HttpTransport;
+    type Clock: Clock;
+    type Ledger: Ledger;
+    type Sender: TxSender;
+    type Hooks: Hooks;
+}
+
+/// The host's port values.
+pub struct Ports<P: Host> {
+    pub http: P::Http,
+    pub clock: P::Clock,
+    pub ledger: P::Ledger,
+    pub sender: P::Sender,
+    pub hooks: P::Hooks,
 }

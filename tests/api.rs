@@ -2,47 +2,22 @@
 
 use serde_json::{json, Value};
 use x402_edge::api::{self, ApiRequest, ApiResponse, MAX_BODY_BYTES};
-use x402_edge::chains::evm::sender::NonceManagedSender;
-use x402_edge::config::Config;
 use x402_edge::facilitator::Facilitator;
-use x402_edge::ledger::MemoryLedger;
-use x402_edge::ports::{Clock, HttpTransport, TransportError};
 
-struct NoChain;
-impl HttpTransport for NoChain {
-    async fn post_json(&self, _: &str, _: String) -> Result<String, TransportError> {
-        Err(TransportError::Failed("offline".into()))
-    }
-}
+mod common;
 
-struct Fixed;
-impl Clock for Fixed {
-    fn now_millis(&self) -> u64 {
-        1_762_287_551_000
-    }
-    async fn sleep_millis(&self, _: u64) {}
-}
+use common::offline::{offline_facilitator, OfflineHost};
+use x402_edge::ports::{Hooks, NoHooks};
 
+const NOW_MS: u64 = 1_762_287_551_000;
 const KEY: &str = "0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6";
 const SIGNER: &str = "0xa0Ee7A142d267C1f36714E4a8F75612F20a79720";
 
-fn facilitator(vars: &[(&str, &str)]) -> Facilitator<NoChain, Fixed, MemoryLedger, NonceManagedSender> {
-    let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-    Facilitator::new(
-        Config::from_env(|n| vars.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone())),
-        NoChain,
-        Fixed,
-        MemoryLedger::default(),
-        NonceManagedSender::default(),
-    )
+fn facilitator(vars: &[(&str, &str)]) -> Facilitator<OfflineHost> {
+    offline_facilitator(vars, NOW_MS, NoHooks)
 }
 
-fn call(
-    f: &Facilitator<NoChain, Fixed, MemoryLedger, NonceManagedSender>,
-    method: &str,
-    path: &str,
-    body: &[u8],
-) -> (ApiResponse, Value) {
+fn call<K: Hooks>(f: &Facilitator<OfflineHost<K>>, method: &str, path: &str, body: &[u8]) -> (ApiResponse, Value) {
     let (response, _) =
         pollster::block_on(api::handle(f, ApiRequest { method, path, query: "", body, request_id: "rid" }));
     let json = serde_json::from_str(&response.body).unwrap_or(Value::Null);
@@ -53,7 +28,7 @@ fn header<'a>(r: &'a ApiResponse, name: &str) -> Option<&'a str> {
     r.headers.iter().find(|(k, _)| *k == name).map(|(_, v)| v.as_str())
 }
 
-fn default() -> Facilitator<NoChain, Fixed, MemoryLedger, NonceManagedSender> {
+fn default() -> Facilitator<OfflineHost> {
     facilitator(&[("EVM_PRIVATE_KEY", KEY), ("EVM_NETWORKS", "base-sepolia,optimism")])
 }
 
@@ -177,4 +152,75 @@ fn the_openapi_document_describes_every_route() {
     ] {
         assert!(doc["paths"].get(path).is_some(), "{path} is not documented");
     }
+}
+
+/// Hooks that abort, recover and count, per the reference semantics.
+#[derive(Default)]
+struct Policy {
+    abort_verify: bool,
+    recover_verify: bool,
+    abort_settle: bool,
+    after_verify: std::cell::Cell<u32>,
+    after_settle: std::cell::Cell<u32>,
+}
+
+impl Hooks for Policy {
+    async fn before_verify(&self, _: &x402_edge::protocol::PaymentRequest) -> x402_edge::ports::HookDecision {
+        match self.abort_verify {
+            true => x402_edge::ports::HookDecision::Abort {
+                reason: "blocked_by_policy".into(),
+                message: "payer on a deny list".into(),
+            },
+            false => x402_edge::ports::HookDecision::Continue,
+        }
+    }
+    async fn after_verify(&self, _: &x402_edge::protocol::PaymentRequest, _: &x402_edge::facilitator::Verified) {
+        self.after_verify.set(self.after_verify.get() + 1);
+    }
+    async fn on_verify_failure(
+        &self,
+        request: &x402_edge::protocol::PaymentRequest,
+        _: &x402_edge::facilitator::Failure,
+    ) -> Option<x402_edge::facilitator::Verified> {
+        self.recover_verify.then(|| x402_edge::facilitator::Verified { payer: request.payload.payer() })
+    }
+    async fn before_settle(&self, _: &x402_edge::protocol::PaymentRequest) -> x402_edge::ports::HookDecision {
+        match self.abort_settle {
+            true => x402_edge::ports::HookDecision::Abort {
+                reason: "blocked_by_policy".into(),
+                message: "settles paused".into(),
+            },
+            false => x402_edge::ports::HookDecision::Continue,
+        }
+    }
+    async fn after_settle(
+        &self,
+        _: &x402_edge::protocol::PaymentRequest,
+        _: &Result<x402_edge::facilitator::Settled, x402_edge::facilitator::Failure>,
+    ) {
+        self.after_settle.set(self.after_settle.get() + 1);
+    }
+}
+
+#[test]
+fn hooks_abort_recover_and_observe_with_the_reference_semantics() {
+    let examples: Value = serde_json::from_str(include_str!("vectors/api-examples.json")).unwrap();
+    let body = examples["coinbase_v2"]["POST /verify request"].to_string();
+    let vars = [("EVM_PRIVATE_KEY", KEY), ("EVM_NETWORKS", "base-sepolia")];
+
+    let aborting =
+        offline_facilitator(&vars, NOW_MS, Policy { abort_verify: true, abort_settle: true, ..Default::default() });
+    let (_, verify) = call(&aborting, "POST", "/verify", body.as_bytes());
+    assert_eq!(verify["invalidReason"], "blocked_by_policy");
+    assert_eq!(verify["invalidMessage"], "payer on a deny list");
+    let (_, settle) = call(&aborting, "POST", "/settle", body.as_bytes());
+    assert_eq!(settle["errorReason"], "blocked_by_policy");
+    assert_eq!(settle["transaction"], "");
+    assert_eq!(aborting.hooks().after_settle.get(), 1, "after-settle sees every outcome");
+    assert_eq!(aborting.hooks().after_verify.get(), 0, "after-verify sees only successes");
+
+    // The spec example expired long before NOW_MS; a failure hook may still recover it.
+    let recovering = offline_facilitator(&vars, NOW_MS, Policy { recover_verify: true, ..Default::default() });
+    let (_, verify) = call(&recovering, "POST", "/verify", body.as_bytes());
+    assert_eq!(verify, json!({"isValid": true, "payer": "0x857b06519E91e3A54538791bDbb0E22373e36b66"}));
 }

@@ -4,37 +4,22 @@
 use proptest::prelude::*;
 use serde_json::{json, Value};
 use x402_edge::api::{self, ApiRequest};
-use x402_edge::chains::evm::sender::NonceManagedSender;
 use x402_edge::chains::evm::signature::EcdsaSignature;
-use x402_edge::config::Config;
 use x402_edge::facilitator::Facilitator;
-use x402_edge::ledger::MemoryLedger;
-use x402_edge::ports::{Clock, HttpTransport, TransportError};
 use x402_edge::protocol::{header, normalize::parse_request};
 
-/// No chain: every RPC fails, so only the decoders and pure checks run.
-struct NoChain;
-impl HttpTransport for NoChain {
-    async fn post_json(&self, _: &str, _: String) -> Result<String, TransportError> {
-        Err(TransportError::Failed("offline".into()))
-    }
-}
+mod common;
 
-struct Fixed;
-impl Clock for Fixed {
-    fn now_millis(&self) -> u64 {
-        1_740_672_100_000
-    }
-    async fn sleep_millis(&self, _: u64) {}
-}
+use common::offline::{offline_facilitator, OfflineHost};
+use x402_edge::ports::NoHooks;
 
-fn facilitator() -> Facilitator<NoChain, Fixed, MemoryLedger, NonceManagedSender> {
+fn facilitator() -> Facilitator<OfflineHost> {
     let vars = [
         ("EVM_NETWORKS", "base-sepolia,base"),
         ("EVM_PRIVATE_KEY", "0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6"),
     ];
-    let config = Config::from_env(|n| vars.iter().find(|(k, _)| *k == n).map(|(_, v)| v.to_string()));
-    Facilitator::new(config, NoChain, Fixed, MemoryLedger::default(), NonceManagedSender::default())
+    // The spec example's time window: pure checks pass, and the (failing) chain is reached.
+    offline_facilitator(&vars, 1_740_672_100_000, NoHooks)
 }
 
 fn spec_request() -> Value {

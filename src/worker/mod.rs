@@ -9,7 +9,7 @@ use worker::{console_log, event, Context, Date, Delay, Env, Fetch, Headers, Meth
 use crate::api::{self, ApiRequest, MAX_BODY_BYTES};
 use crate::config::Config;
 use crate::facilitator::Facilitator;
-use crate::ports::{Clock, HttpTransport, TransportError};
+use crate::ports::{Clock, Host, HttpTransport, NoHooks, Ports, TransportError};
 
 mod ledger;
 mod signer;
@@ -46,6 +46,17 @@ impl HttpTransport for FetchTransport {
 }
 
 pub(crate) struct WorkerClock;
+
+/// The Worker's ports: fetch, the host clock, and the Durable Objects.
+struct WorkerHost;
+
+impl Host for WorkerHost {
+    type Http = FetchTransport;
+    type Clock = WorkerClock;
+    type Ledger = ledger::DurableLedger;
+    type Sender = signer::DurableSender;
+    type Hooks = NoHooks;
+}
 
 impl Clock for WorkerClock {
     fn now_millis(&self) -> u64 {
@@ -93,13 +104,14 @@ pub async fn fetch(mut req: Request, env: Env, _ctx: Context) -> worker::Result<
     };
     let config = config_from(&env);
     let transport = FetchTransport { timeout: Duration::from_millis(config.settings.rpc_timeout_ms) };
-    let facilitator = Facilitator::new(
-        config,
-        transport,
-        WorkerClock,
-        ledger::DurableLedger::new(&env),
-        signer::DurableSender::new(&env),
-    );
+    let ports = Ports {
+        http: transport,
+        clock: WorkerClock,
+        ledger: ledger::DurableLedger::new(&env),
+        sender: signer::DurableSender::new(&env),
+        hooks: NoHooks,
+    };
+    let facilitator = Facilitator::<WorkerHost>::new(config, ports);
     let request = ApiRequest { method: &method, path: &path, query: &query, body: &body, request_id: &request_id };
     let (response, log) = api::handle(&facilitator, request).await;
     console_log!("{}", serde_json::to_string(&log).unwrap_or_default());

@@ -16,7 +16,7 @@ use x402_edge::chains::evm::signer::LocalEvmSigner;
 use x402_edge::config::Config;
 use x402_edge::facilitator::Facilitator;
 use x402_edge::ledger::MemoryLedger;
-use x402_edge::ports::{Clock, EvmSigner, HttpTransport, TransportError};
+use x402_edge::ports::{Clock, EvmSigner, Host, HttpTransport, NoHooks, Ports, TransportError};
 use x402_edge::protocol::model::Eip3009Authorization;
 use x402_edge::schemes::exact_evm::authorization_digest;
 
@@ -240,8 +240,19 @@ pub fn v2_body(a: &Eip3009Authorization, signature: &str, token: Address, pay_to
     })
 }
 
+/// The native test host: a blocking HTTP client, the system clock, in-memory ledger and nonces.
+pub struct NativeHost;
+
+impl Host for NativeHost {
+    type Http = UreqTransport;
+    type Clock = SystemClock;
+    type Ledger = MemoryLedger;
+    type Sender = NonceManagedSender;
+    type Hooks = NoHooks;
+}
+
 pub struct Facility {
-    pub facilitator: Facilitator<UreqTransport, SystemClock, MemoryLedger, NonceManagedSender>,
+    pub facilitator: Facilitator<NativeHost>,
 }
 
 impl Facility {
@@ -268,10 +279,13 @@ impl Facility {
         Facility {
             facilitator: Facilitator::new(
                 config,
-                UreqTransport,
-                SystemClock,
-                MemoryLedger::default(),
-                NonceManagedSender::default(),
+                Ports {
+                    http: UreqTransport,
+                    clock: SystemClock,
+                    ledger: MemoryLedger::default(),
+                    sender: NonceManagedSender::default(),
+                    hooks: NoHooks,
+                },
             ),
         }
     }
@@ -290,3 +304,4 @@ impl Facility {
         (response.status, serde_json::from_str(&response.body).unwrap())
     }
 }
+pub mod offline;

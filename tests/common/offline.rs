@@ -1,0 +1,51 @@
+//! A facilitator without a chain: every RPC fails, the clock is fixed. For tests of decoding, routing
+//! and pure checks.
+
+use std::marker::PhantomData;
+
+use x402_edge::chains::evm::sender::NonceManagedSender;
+use x402_edge::config::Config;
+use x402_edge::facilitator::Facilitator;
+use x402_edge::ledger::MemoryLedger;
+use x402_edge::ports::{Clock, Hooks, Host, HttpTransport, NoHooks, Ports, TransportError};
+
+pub struct NoChain;
+
+impl HttpTransport for NoChain {
+    async fn post_json(&self, _: &str, _: String) -> Result<String, TransportError> {
+        Err(TransportError::Failed("offline".into()))
+    }
+}
+
+pub struct FixedClock(pub u64);
+
+impl Clock for FixedClock {
+    fn now_millis(&self) -> u64 {
+        self.0
+    }
+    async fn sleep_millis(&self, _: u64) {}
+}
+
+pub struct OfflineHost<K = NoHooks>(PhantomData<K>);
+
+impl<K: Hooks> Host for OfflineHost<K> {
+    type Http = NoChain;
+    type Clock = FixedClock;
+    type Ledger = MemoryLedger;
+    type Sender = NonceManagedSender;
+    type Hooks = K;
+}
+
+/// A facilitator configured by `vars`, at `now_ms`, with `hooks`.
+pub fn offline_facilitator<K: Hooks>(vars: &[(&str, &str)], now_ms: u64, hooks: K) -> Facilitator<OfflineHost<K>> {
+    let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let config = Config::from_env(|n| vars.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone()));
+    let ports = Ports {
+        http: NoChain,
+        clock: FixedClock(now_ms),
+        ledger: MemoryLedger::default(),
+        sender: NonceManagedSender::default(),
+        hooks,
+    };
+    Facilitator::new(config, ports)
+}
