@@ -13,11 +13,8 @@ use x402_edge::protocol::normalize::{parse_evm_address, parse_request};
 use x402_edge::schemes::exact_evm::authorization_digest;
 
 fn spec_body() -> Vec<u8> {
-    let examples: Value =
-        serde_json::from_str(include_str!("../tests/vectors/api-examples.json")).unwrap();
-    examples["coinbase_v2"]["POST /verify request"]
-        .to_string()
-        .into_bytes()
+    let examples: Value = serde_json::from_str(include_str!("../tests/vectors/api-examples.json")).unwrap();
+    examples["coinbase_v2"]["POST /verify request"].to_string().into_bytes()
 }
 
 fn bench(c: &mut Criterion) {
@@ -29,27 +26,17 @@ fn bench(c: &mut Criterion) {
     let signature = EcdsaSignature::parse(&payload.signature).unwrap();
     let digest = authorization_digest(a, "USDC", "2", 84532, asset);
 
-    c.bench_function("eip712_digest", |b| {
-        b.iter(|| authorization_digest(black_box(a), "USDC", "2", 84532, asset))
-    });
-    c.bench_function("recover_direct", |b| {
-        b.iter(|| signature.recover(black_box(&digest)).unwrap())
-    });
+    c.bench_function("eip712_digest", |b| b.iter(|| authorization_digest(black_box(a), "USDC", "2", 84532, asset)));
+    c.bench_function("recover_direct", |b| b.iter(|| signature.recover(black_box(&digest)).unwrap()));
     c.bench_function("recover_k256_verifying", |b| {
         let sig = Signature::from_scalars(signature.r, signature.s).unwrap();
         let id = RecoveryId::new(signature.y_odd, false);
-        b.iter(|| {
-            VerifyingKey::recover_from_prehash(black_box(digest.as_slice()), &sig, id).unwrap()
-        })
+        b.iter(|| VerifyingKey::recover_from_prehash(black_box(digest.as_slice()), &sig, id).unwrap())
     });
     c.bench_function("verify_signature", |b| {
         b.iter(|| {
             let digest = authorization_digest(black_box(a), "USDC", "2", 84532, asset);
-            EcdsaSignature::parse(&payload.signature)
-                .unwrap()
-                .recover(&digest)
-                .unwrap()
-                == a.from
+            EcdsaSignature::parse(&payload.signature).unwrap().recover(&digest).unwrap() == a.from
         })
     });
     c.bench_function("parse_and_verify_signature", |b| {
@@ -57,11 +44,7 @@ fn bench(c: &mut Criterion) {
             let request = parse_request(black_box(&body)).unwrap();
             let Payload::Eip3009(p) = &request.payload;
             let digest = authorization_digest(&p.authorization, "USDC", "2", 84532, asset);
-            EcdsaSignature::parse(&p.signature)
-                .unwrap()
-                .recover(&digest)
-                .unwrap()
-                == p.authorization.from
+            EcdsaSignature::parse(&p.signature).unwrap().recover(&digest).unwrap() == p.authorization.from
         })
     });
 }
