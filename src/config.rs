@@ -7,6 +7,7 @@ use std::fmt;
 
 use crate::chains::evm::signer::LocalEvmSigner;
 use crate::network::{self, Family, Network};
+use crate::ports::EvmSigner;
 
 pub const DEFAULT_EVM_NETWORKS: &str = "base,base-sepolia";
 const DEFAULT_RECEIPT_TIMEOUT_SECS: u64 = 30;
@@ -54,7 +55,8 @@ pub struct Settings {
 #[derive(Debug)]
 pub struct Config {
     pub evm_networks: Vec<EvmNetworkConfig>,
-    pub evm_signer: Option<LocalEvmSigner>,
+    /// The facilitator's EVM accounts (`EVM_PRIVATE_KEY`, comma-separated); settles are spread over them.
+    pub evm_signers: Vec<LocalEvmSigner>,
     pub settings: Settings,
     pub problems: Vec<ConfigProblem>,
 }
@@ -68,13 +70,17 @@ impl Config {
             problems.push(ConfigProblem { variable: variable.to_string(), problem: text })
         };
 
-        let evm_signer = get("EVM_PRIVATE_KEY").and_then(|key| {
-            if key.contains(',') {
-                problem("EVM_PRIVATE_KEY", "holds several keys; one key is supported".into());
-                return None;
+        let mut evm_signers: Vec<LocalEvmSigner> = Vec::new();
+        for (index, key) in get("EVM_PRIVATE_KEY").unwrap_or_default().split(',').map(str::trim).enumerate() {
+            if key.is_empty() {
+                continue;
             }
-            LocalEvmSigner::from_hex(&key).map_err(|e| problem("EVM_PRIVATE_KEY", e.to_string())).ok()
-        });
+            match LocalEvmSigner::from_hex(key) {
+                Ok(signer) if evm_signers.iter().all(|s| s.address() != signer.address()) => evm_signers.push(signer),
+                Ok(_) => problem("EVM_PRIVATE_KEY", format!("key #{} repeats an earlier key", index + 1)),
+                Err(e) => problem("EVM_PRIVATE_KEY", format!("key #{}: {e}", index + 1)),
+            }
+        }
 
         let max_gas_per_settle =
             integer(&get, &mut problem, "EVM_MAX_GAS_PER_SETTLE", DEFAULT_MAX_GAS_PER_SETTLE, 21_000..=30_000_000);
@@ -102,18 +108,18 @@ impl Config {
         let receipt_timeout_secs =
             integer(&get, &mut problem, "EVM_RECEIPT_TIMEOUT_SECONDS", DEFAULT_RECEIPT_TIMEOUT_SECS, 1..=600);
         let rpc_timeout_ms = integer(&get, &mut problem, "EVM_RPC_TIMEOUT_MS", DEFAULT_RPC_TIMEOUT_MS, 100..=120_000);
-        Config { evm_networks, evm_signer, settings: Settings { receipt_timeout_secs, rpc_timeout_ms }, problems }
+        Config { evm_networks, evm_signers, settings: Settings { receipt_timeout_secs, rpc_timeout_ms }, problems }
     }
 
     /// The configuration of a network this facilitator serves, if it does.
     pub fn evm(&self, network: &Network) -> Option<&EvmNetworkConfig> {
-        self.evm_signer.as_ref()?;
+        self.evm_signers.first()?;
         self.evm_networks.iter().find(|c| c.network == network)
     }
 
     /// Networks that are listed but cannot be served, and why.
     pub fn unserved(&self) -> Vec<String> {
-        if self.evm_signer.is_some() {
+        if !self.evm_signers.is_empty() {
             return Vec::new();
         }
         self.evm_networks
@@ -238,6 +244,18 @@ mod tests {
         let c = config(&[("EVM_MAX_GAS_PER_SETTLE", "5"), ("EVM_RPC_TIMEOUT_MS", "0")]);
         let vars: Vec<_> = c.problems.iter().map(|p| p.variable.as_str()).collect();
         assert_eq!(vars, ["EVM_MAX_GAS_PER_SETTLE", "EVM_RPC_TIMEOUT_MS"]);
+    }
+
+    #[test]
+    fn several_keys_make_several_signers() {
+        let other = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
+        let c = config(&[("EVM_PRIVATE_KEY", &format!("{KEY}, {other}"))]);
+        assert!(c.problems.is_empty());
+        assert_eq!(c.evm_signers.len(), 2);
+        let c = config(&[("EVM_PRIVATE_KEY", &format!("{KEY},{KEY},0x12"))]);
+        let problems: Vec<_> = c.problems.iter().map(|p| p.problem.as_str()).collect();
+        assert_eq!(problems, ["key #2 repeats an earlier key", "key #3: not a 32-byte hex secp256k1 private key"]);
+        assert_eq!(c.evm_signers.len(), 1);
     }
 
     #[test]

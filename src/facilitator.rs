@@ -7,6 +7,7 @@ use alloy_primitives::B256;
 use serde_json::Value;
 
 use crate::chains::evm::rpc;
+use crate::chains::evm::signer::LocalEvmSigner;
 use crate::chains::jsonrpc::JsonRpcClient;
 use crate::config::Config;
 use crate::ledger::{payment_key, Claim, LedgerEntry, LedgerOp, LedgerReply, SettleRecord};
@@ -229,7 +230,7 @@ impl<P: Host> Facilitator<P> {
 
     async fn submit_and_confirm(&self, key: &str, request: &PaymentRequest) -> Result<Settled, Failure> {
         let ctx = self.evm_context(request)?;
-        let signer = self.config.evm_signer.as_ref().ok_or_else(|| Failure::from(ExactEvmError::NoSigner))?;
+        let signer = self.signer_for(key).ok_or_else(|| Failure::from(ExactEvmError::NoSigner))?;
         let submitted = exact_evm::submit(&ctx, signer, &self.sender, request).await.map_err(settle_failure)?;
         let transaction = submitted.transaction.to_string();
         let _ = self.ledger.apply(key, LedgerOp::RecordTransaction { transaction }).await;
@@ -293,9 +294,9 @@ impl<P: Host> Facilitator<P> {
     /// One kind per (version, scheme, network) served; signers grouped by CAIP family.
     pub fn supported(&self) -> SupportedResponse {
         let mut response = SupportedResponse::default();
-        let Some(signer) = &self.config.evm_signer else {
+        if self.config.evm_signers.is_empty() {
             return response;
-        };
+        }
         let served: Vec<&Network> = self.config.evm_networks.iter().map(|c| c.network).collect();
         for network in &served {
             response.kinds.push(kind(2, network.caip2));
@@ -304,11 +305,19 @@ impl<P: Host> Facilitator<P> {
             response.kinds.push(kind(1, network.name));
         }
         if !served.is_empty() {
-            let signers =
-                BTreeMap::from([(Family::Evm.caip_family().to_string(), vec![signer.address().to_checksum(None)])]);
-            response.signers = signers;
+            let addresses = self.config.evm_signers.iter().map(|s| s.address().to_checksum(None)).collect();
+            response.signers = BTreeMap::from([(Family::Evm.caip_family().to_string(), addresses)]);
         }
         response
+    }
+
+    /// The account that settles a payment: spread over the signers by the payment's identity, so each
+    /// signer's Durable Object (and nonce sequence) carries a share of the load.
+    fn signer_for(&self, key: &str) -> Option<&LocalEvmSigner> {
+        let signers = &self.config.evm_signers;
+        let hash = alloy_primitives::keccak256(key.as_bytes());
+        let index = u64::from_be_bytes(hash[..8].try_into().unwrap_or_default()) as usize % signers.len().max(1);
+        signers.get(index)
     }
 
     fn evm_context(&self, request: &PaymentRequest) -> Result<EvmContext<'_, P::Http, P::Clock>, Failure> {
@@ -324,7 +333,7 @@ impl<P: Host> Facilitator<P> {
             clock: &self.clock,
             settings: self.config.settings,
             gas: config.gas,
-            facilitator: self.config.evm_signer.as_ref().map(|s| s.address()),
+            facilitator: self.config.evm_signers.first().map(|s| s.address()),
         })
     }
 }

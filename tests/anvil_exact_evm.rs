@@ -293,3 +293,22 @@ fn settle_status_answers_by_payment_identity_and_by_transaction() {
     assert_eq!(w.facility.get("/settle/status", "network=base-sepolia&transaction=0x00").0, 400);
     assert_eq!(w.facility.get("/settle/status", "network=base-sepolia").0, 400);
 }
+
+#[test]
+fn settles_are_spread_over_several_signers() {
+    let w = world();
+    let second = KEYS[8];
+    let keys = format!("{FACILITATOR_KEY},{second}");
+    let facility = Facility::with_vars(&w.anvil.url, &[("EVM_PRIVATE_KEY", &keys)]);
+    let (_, supported) = facility.get("/supported", "");
+    assert_eq!(supported["signers"]["eip155:*"].as_array().unwrap().len(), 2);
+    let signers = [address(FACILITATOR_KEY), address(second)];
+    let before: Vec<u64> = signers.iter().map(|s| w.anvil.nonce(*s)).collect();
+    for nonce in 60..72 {
+        let (_, settle) = facility.post("/settle", &payment(&w, KEYS[1], address(KEYS[2]), 10, nonce));
+        assert_eq!(settle["success"], true, "{settle}");
+    }
+    let sent: Vec<u64> = signers.iter().zip(&before).map(|(s, b)| w.anvil.nonce(*s) - b).collect();
+    assert_eq!(sent.iter().sum::<u64>(), 12);
+    assert!(sent.iter().all(|n| *n > 0), "both signers settle: {sent:?}");
+}

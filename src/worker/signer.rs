@@ -47,7 +47,7 @@ impl EvmSignerObject {
         let unavailable = |what: &str| SendError::Unavailable(what.to_string());
         let network = network::find(&request.network).ok_or_else(|| unavailable("unknown network"))?;
         let evm = config.evm(network).ok_or_else(|| unavailable("network not served"))?;
-        let signer = config.evm_signer.as_ref().filter(|s| s.address() == request.signer);
+        let signer = config.evm_signers.iter().find(|s| s.address() == request.signer);
         let signer = signer.ok_or_else(|| unavailable("no such signer"))?;
         let transport = FetchTransport { timeout: Duration::from_millis(config.settings.rpc_timeout_ms) };
         let rpc = JsonRpcClient::new(&transport, &WorkerClock, &evm.rpc_urls);
