@@ -312,3 +312,45 @@ fn settles_are_spread_over_several_signers() {
     assert_eq!(sent.iter().sum::<u64>(), 12);
     assert!(sent.iter().all(|n| *n > 0), "both signers settle: {sent:?}");
 }
+
+#[test]
+fn a_contract_wallet_pays_with_an_erc1271_signature() {
+    let w = world();
+    let owner = KEYS[3];
+    let wallet = deploy_wallet(&w.anvil, w.token, owner);
+    let pay_to = address(KEYS[2]);
+    let mut a = authorization(owner, pay_to, 3_000, 81);
+    a.from = wallet;
+    // The wallet accepts its owner's ECDSA signature of the EIP-712 digest.
+    let signature = sign(owner, &a, w.token, "USD Coin", "2");
+    let body = v2_body(&a, &signature, w.token, pay_to, 3_000);
+
+    let (_, verify) = w.facility.post("/verify", &body);
+    assert_eq!(verify, json!({"isValid": true, "payer": wallet.to_checksum(None)}));
+    let before = balance(&w.anvil, w.token, pay_to);
+    let (_, settle) = w.facility.post("/settle", &body);
+    assert_eq!(settle["success"], true, "{settle}");
+    assert_eq!(balance(&w.anvil, w.token, pay_to), before + U256::from(3_000));
+    assert_eq!(balance(&w.anvil, w.token, wallet), U256::from(1_000_000_000u64 - 3_000));
+
+    // Someone else's signature: the wallet refuses it, and nothing is sent.
+    let mut b = authorization(owner, pay_to, 3_000, 82);
+    b.from = wallet;
+    let stranger = sign(KEYS[5], &b, w.token, "USD Coin", "2");
+    let sent = w.anvil.nonce(address(FACILITATOR_KEY));
+    for path in ["/verify", "/settle"] {
+        let (_, reply) = w.facility.post(path, &v2_body(&b, &stranger, w.token, pay_to, 3_000));
+        let reason = if path == "/verify" { &reply["invalidReason"] } else { &reply["errorReason"] };
+        assert_eq!(reason, "invalid_exact_evm_signature", "{reply}");
+    }
+    assert_eq!(w.anvil.nonce(address(FACILITATOR_KEY)), sent);
+}
+
+#[test]
+fn a_long_signature_from_an_address_without_code_is_an_undeployed_smart_wallet() {
+    let w = world();
+    let a = authorization(KEYS[1], address(KEYS[2]), 10, 91);
+    let long = format!("{}{}", sign(KEYS[1], &a, w.token, "USD Coin", "2"), "ab".repeat(40));
+    let (_, verify) = w.facility.post("/verify", &v2_body(&a, &long, w.token, address(KEYS[2]), 10));
+    assert_eq!(verify["invalidReason"], "invalid_exact_evm_payload_undeployed_smart_wallet");
+}

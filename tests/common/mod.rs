@@ -168,9 +168,9 @@ impl Drop for Anvil {
     }
 }
 
-/// Compiles the contracts with solc-js when the artifact is missing.
-fn token_artifact() -> Value {
-    let path = root().join("build/contracts/TestUSDC.json");
+/// Compiles the contracts with solc-js when an artifact is missing.
+fn artifact(name: &str) -> Value {
+    let path = root().join(format!("build/contracts/{name}.json"));
     if !path.exists() {
         let status = Command::new("node").arg("scripts/compile-contracts.mjs").current_dir(root()).status().unwrap();
         assert!(status.success(), "compiling the test token failed");
@@ -180,7 +180,7 @@ fn token_artifact() -> Value {
 
 /// Deploys TestUSDC ("USD Coin", version "2", 6 decimals) and mints 1,000 USDC to accounts 0..8.
 pub fn deploy_token(anvil: &Anvil) -> Address {
-    let artifact = token_artifact();
+    let artifact = artifact("TestUSDC");
     let deployer = address(KEYS[0]);
     let mut code = hex::decode(artifact["bytecode"].as_str().unwrap().trim_start_matches("0x")).unwrap();
     let args = ("USD Coin".to_string(), "USDC".to_string(), "2".to_string(), deployer);
@@ -192,6 +192,19 @@ pub fn deploy_token(anvil: &Anvil) -> Address {
         anvil.send(deployer, Some(token), mint.abi_encode());
     }
     token
+}
+
+/// Deploys an ERC-1271 wallet owned by `owner_key` and mints it 1,000 USDC of `token`.
+pub fn deploy_wallet(anvil: &Anvil, token: Address, owner_key: &str) -> Address {
+    let artifact = artifact("TestERC1271Wallet");
+    let deployer = address(KEYS[0]);
+    let mut code = hex::decode(artifact["bytecode"].as_str().unwrap().trim_start_matches("0x")).unwrap();
+    code.extend(address(owner_key).abi_encode());
+    let receipt = anvil.send(deployer, None, code);
+    let wallet: Address = receipt["contractAddress"].as_str().unwrap().parse().unwrap();
+    let mint = ITestToken::mintCall { to: wallet, amount: U256::from(1_000_000_000u64) };
+    anvil.send(deployer, Some(token), mint.abi_encode());
+    wallet
 }
 
 pub fn balance(anvil: &Anvil, token: Address, owner: Address) -> U256 {

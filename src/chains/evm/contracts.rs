@@ -15,6 +15,16 @@ sol! {
     }
 }
 
+sol! {
+    /// ERC-1271: how a contract wallet says a signature is its own.
+    interface IERC1271 {
+        function isValidSignature(bytes32 hash, bytes signature) external view returns (bytes4 magicValue);
+    }
+}
+
+/// What `isValidSignature` returns for a valid signature.
+pub const ERC1271_MAGIC_VALUE: [u8; 4] = [0x16, 0x26, 0xba, 0x7e];
+
 /// The human-readable reason of revert data (`Error(string)`, `Panic(uint256)`, or custom errors by
 /// selector), or its hex when it cannot be decoded.
 pub fn revert_reason(data: &[u8]) -> String {

@@ -22,6 +22,10 @@ pub fn estimate_gas(from: Address, to: Address, data: &[u8]) -> RpcCall {
     RpcCall::new("eth_estimateGas", json!([call_object(Some(from), to, data)]))
 }
 
+pub fn get_code(address: Address) -> RpcCall {
+    RpcCall::new("eth_getCode", json!([address, "latest"]))
+}
+
 pub fn chain_id() -> RpcCall {
     RpcCall::new("eth_chainId", json!([]))
 }

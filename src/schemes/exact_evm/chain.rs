@@ -5,9 +5,9 @@ use alloy_primitives::Address;
 use alloy_sol_types::SolCall;
 use serde_json::Value;
 
-use super::checks::Domain;
+use super::checks::{Domain, SignatureProof};
 use super::{EvmContext, ExactEvmError, Prepared};
-use crate::chains::evm::contracts::{revert_reason, IEip3009Token};
+use crate::chains::evm::contracts::{revert_reason, IEip3009Token, ERC1271_MAGIC_VALUE, IERC1271};
 use crate::chains::evm::rpc;
 use crate::chains::evm::tx::Fees;
 use crate::chains::jsonrpc::{RpcCall, RpcError};
@@ -32,6 +32,8 @@ pub struct ChainReads {
     balance: Result<Value, RpcError>,
     name: Result<Value, RpcError>,
     version: Result<Value, RpcError>,
+    /// `eth_getCode(from)` and `isValidSignature` when the signature is a contract wallet's.
+    wallet: Option<[Result<Value, RpcError>; 2]>,
     /// Present when the reads were made for a settle.
     settle: Option<[Result<Value, RpcError>; 4]>,
 }
@@ -88,6 +90,14 @@ pub async fn read<H: HttpTransport, C: Clock>(
             rpc::estimate_gas(signer, token, &prepared.calldata),
         ]);
     }
+    let wallet = match &prepared.proof {
+        SignatureProof::Contract { digest, .. } => {
+            let check = IERC1271::isValidSignatureCall { hash: *digest, signature: prepared.signature.to_vec().into() };
+            calls.extend([rpc::get_code(a.from), rpc::eth_call(None, a.from, &check.abi_encode())]);
+            true
+        }
+        SignatureProof::Eoa(_) => false,
+    };
     let mut results = ctx.rpc.batch(&calls).await?.into_iter();
     let mut next = || results.next().unwrap_or_else(|| Err(RpcError::Malformed("short batch".into())));
     Ok(ChainReads {
@@ -98,6 +108,7 @@ pub async fn read<H: HttpTransport, C: Clock>(
         name: next(),
         version: next(),
         settle: signer.map(|_| [next(), next(), next(), next()]),
+        wallet: wallet.then(|| [next(), next()]),
     })
 }
 
@@ -121,6 +132,7 @@ impl ChainReads {
         if actual != expected_chain {
             return Err(ExactEvmError::WrongChain { expected: expected_chain, actual });
         }
+        self.check_contract_signature(prepared)?;
         // Checked even when the simulation succeeds: a call to an address without code "succeeds" too,
         // and settling there would report a payment that moved nothing.
         let used = decoded::<IEip3009Token::authorizationStateCall>(&self.authorization_state)
@@ -150,6 +162,20 @@ impl ChainReads {
             _ => error.to_string(),
         };
         Err(ExactEvmError::SimulationFailed(reason))
+    }
+
+    /// A contract wallet's signature: `from` must have code and accept the signature (ERC-1271).
+    fn check_contract_signature(&self, prepared: &Prepared<'_>) -> Result<(), ExactEvmError> {
+        let SignatureProof::Contract { eoa_error, .. } = &prepared.proof else { return Ok(()) };
+        let [code, verdict] = self.wallet.as_ref().ok_or(ExactEvmError::ContractSignatureRejected)?;
+        let code = rpc::data(code.as_ref().map_err(Clone::clone)?)?;
+        if code.is_empty() {
+            return Err(eoa_error.clone());
+        }
+        match decoded::<IERC1271::isValidSignatureCall>(verdict) {
+            Some(magic) if magic.0 == ERC1271_MAGIC_VALUE => Ok(()),
+            _ => Err(ExactEvmError::ContractSignatureRejected),
+        }
     }
 
     /// Fees and gas limit for the settle transaction (after [`Self::diagnose`] passed).

@@ -1,12 +1,12 @@
 //! The pure checks of an `exact` EVM payment, one function per rule, each returning one typed error.
 
-use alloy_primitives::{Address, U256};
+use alloy_primitives::{Address, B256, U256};
 use alloy_sol_types::SolCall;
 
 use super::ExactEvmError;
 use crate::chains::evm::contracts::IEip3009Token;
 use crate::chains::evm::eip3009;
-use crate::chains::evm::signature::{is_erc6492, EcdsaSignature};
+use crate::chains::evm::signature::{is_erc6492, EcdsaSignature, SignatureError};
 use crate::protocol::model::{Dialect, Eip3009Authorization, Eip3009Payload, PaymentRequest, Requirements, Version};
 use crate::protocol::normalize::parse_evm_address;
 
@@ -63,26 +63,45 @@ pub fn check_network(request: &PaymentRequest) -> Result<(), ExactEvmError> {
     Ok(())
 }
 
-/// EOA signatures are recovered and compared with `from`; contract-wallet signatures are refused with
-/// a clear reason until ERC-1271/ERC-6492 support lands.
+/// How the payer's signature is proven.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SignatureProof {
+    /// An EOA signature that recovers to `from`.
+    Eoa(EcdsaSignature),
+    /// Not an EOA signature of `from`: `from` must be a deployed contract wallet whose ERC-1271
+    /// `isValidSignature(digest, signature)` accepts it (checked in the chain round trip). If `from`
+    /// has no code, `eoa_error` is the answer.
+    Contract { digest: B256, eoa_error: ExactEvmError },
+}
+
+/// A 65-byte signature that recovers to `from` is an EOA's. Anything else may be a contract wallet's
+/// (ERC-1271), to be settled through the `bytes` overload; counterfactual (ERC-6492) wallets are
+/// refused with a clear reason until their deployment is supported.
 pub fn check_signature(
     payload: &Eip3009Payload,
     domain: &Domain,
     chain_id: u64,
     asset: Address,
-) -> Result<EcdsaSignature, ExactEvmError> {
+) -> Result<SignatureProof, ExactEvmError> {
     let bytes = payload.signature.as_ref();
-    if bytes.len() > 65 || is_erc6492(bytes) {
-        return Err(ExactEvmError::SmartWalletSignature(bytes.len()));
+    if is_erc6492(bytes) {
+        return Err(ExactEvmError::CounterfactualWallet);
     }
-    let signature = EcdsaSignature::parse(bytes).map_err(ExactEvmError::MalformedSignature)?;
+    if bytes.is_empty() {
+        return Err(ExactEvmError::MalformedSignature(SignatureError::Length(0)));
+    }
     let eip712 = eip3009::domain(&domain.name, &domain.version, chain_id, asset);
     let digest = eip3009::signing_hash(&payload.authorization, &eip712);
-    let recovered = signature.recover(&digest).map_err(ExactEvmError::MalformedSignature)?;
-    if recovered != payload.authorization.from {
-        return Err(ExactEvmError::WrongSigner { recovered });
-    }
-    Ok(signature)
+    let eoa_error = match EcdsaSignature::parse(bytes) {
+        Err(SignatureError::Length(n)) if n > 65 => ExactEvmError::UndeployedSmartWallet(n),
+        Err(e) => ExactEvmError::MalformedSignature(e),
+        Ok(signature) => match signature.recover(&digest) {
+            Ok(recovered) if recovered == payload.authorization.from => return Ok(SignatureProof::Eoa(signature)),
+            Ok(recovered) => ExactEvmError::WrongSigner { recovered },
+            Err(e) => ExactEvmError::MalformedSignature(e),
+        },
+    };
+    Ok(SignatureProof::Contract { digest, eoa_error })
 }
 
 pub fn check_recipient(authorization: &Eip3009Authorization, requirements: &Requirements) -> Result<(), ExactEvmError> {
@@ -114,18 +133,31 @@ pub fn check_amount(authorization: &Eip3009Authorization, requirements: &Require
     Ok(())
 }
 
-/// `transferWithAuthorization(…, v, r, s)`: the overload every FiatToken version has.
-pub fn transfer_calldata(a: &Eip3009Authorization, signature: &EcdsaSignature) -> Vec<u8> {
-    IEip3009Token::transferWithAuthorization_0Call {
-        from: a.from,
-        to: a.to,
-        value: a.value,
-        validAfter: a.valid_after,
-        validBefore: a.valid_before,
-        nonce: a.nonce,
-        v: signature.v(),
-        r: signature.r.into(),
-        s: signature.s.into(),
+/// `transferWithAuthorization(…, v, r, s)` for EOAs (every FiatToken version has it); the `bytes`
+/// overload (FiatToken v2.2) for contract wallets.
+pub fn transfer_calldata(a: &Eip3009Authorization, signature: &[u8], proof: &SignatureProof) -> Vec<u8> {
+    match proof {
+        SignatureProof::Eoa(ecdsa) => IEip3009Token::transferWithAuthorization_0Call {
+            from: a.from,
+            to: a.to,
+            value: a.value,
+            validAfter: a.valid_after,
+            validBefore: a.valid_before,
+            nonce: a.nonce,
+            v: ecdsa.v(),
+            r: ecdsa.r.into(),
+            s: ecdsa.s.into(),
+        }
+        .abi_encode(),
+        SignatureProof::Contract { .. } => IEip3009Token::transferWithAuthorization_1Call {
+            from: a.from,
+            to: a.to,
+            value: a.value,
+            validAfter: a.valid_after,
+            validBefore: a.valid_before,
+            nonce: a.nonce,
+            signature: signature.to_vec().into(),
+        }
+        .abi_encode(),
     }
-    .abi_encode()
 }

@@ -22,8 +22,12 @@ pub enum ExactEvmError {
     MalformedSignature(SignatureError),
     #[error("signature was made by {recovered}, not by authorization.from")]
     WrongSigner { recovered: Address },
-    #[error("smart-wallet signatures (ERC-1271, ERC-6492) are not supported yet ({0} bytes)")]
-    SmartWalletSignature(usize),
+    #[error("a {0}-byte signature needs a smart wallet, but authorization.from has no code")]
+    UndeployedSmartWallet(usize),
+    #[error("counterfactual smart wallets (ERC-6492) are not supported yet")]
+    CounterfactualWallet,
+    #[error("the wallet at authorization.from rejects this signature (ERC-1271)")]
+    ContractSignatureRejected,
     #[error("authorization.to {to} is not paymentRequirements.payTo {pay_to}")]
     RecipientMismatch { to: Address, pay_to: Address },
     #[error("authorization expires at {valid_before}, sooner than 6 s from now ({now})")]
@@ -78,7 +82,10 @@ impl ExactEvmError {
             InvalidAsset | InvalidPayTo => Reason::InvalidPaymentRequirements,
             MissingDomain => Reason::EvmMissingEip712Domain,
             NetworkMismatch { .. } => Reason::EvmNetworkMismatch,
-            MalformedSignature(_) | WrongSigner { .. } | SmartWalletSignature(_) => Reason::EvmSignature,
+            MalformedSignature(_) | WrongSigner { .. } | CounterfactualWallet | ContractSignatureRejected => {
+                Reason::EvmSignature
+            }
+            UndeployedSmartWallet(_) => Reason::EvmUndeployedSmartWallet,
             RecipientMismatch { .. } => Reason::EvmRecipientMismatch,
             Expired { .. } => Reason::EvmValidBefore,
             NotYetValid { .. } => Reason::EvmValidAfter,

@@ -41,8 +41,11 @@ impl<H, C> EvmContext<'_, H, C> {
 /// A payment that passed every pure check, ready for the chain.
 struct Prepared<'r> {
     authorization: &'r Eip3009Authorization,
+    signature: &'r [u8],
     asset: Address,
     domain: Domain,
+    /// How the signature is proven (a contract wallet's is checked with the chain reads).
+    proof: SignatureProof,
     /// Calldata of the `transferWithAuthorization` overload that fits the signature.
     calldata: Vec<u8>,
 }
@@ -78,13 +81,14 @@ async fn prepare<'r, H: HttpTransport, C: Clock>(
         None => chain::read_domain(ctx, asset).await?,
     };
     check_network(request)?;
-    let signature = check_signature(payload, &domain, ctx.chain_id(), asset)?;
+    let proof = check_signature(payload, &domain, ctx.chain_id(), asset)?;
     check_recipient(authorization, requirements)?;
     let now = ctx.clock.now_secs();
     check_valid_before(authorization, now)?;
     check_valid_after(authorization, now)?;
     check_amount(authorization, requirements)?;
-    Ok(Prepared { authorization, asset, domain, calldata: transfer_calldata(authorization, &signature) })
+    let calldata = transfer_calldata(authorization, &payload.signature, &proof);
+    Ok(Prepared { authorization, asset, domain, signature: &payload.signature, proof, calldata })
 }
 
 /// The EIP-712 digest of an authorization under a token's domain (exported for tools and bindings).

@@ -70,11 +70,14 @@ fn abi_string(s: &str) -> String {
 fn chain(simulation_ok: bool, used: bool, balance: u64, name: &'static str) -> impl Fn(&str, &Value) -> Value {
     move |method, params| match method {
         "eth_chainId" => json!("0x14a34"),
+        // The payer is an EOA: no code, and calls to it return nothing.
+        "eth_getCode" => json!("0x"),
+        "eth_call" if params[0]["data"].as_str().unwrap().starts_with("0x1626ba7e") => json!("0x"),
         "eth_call" => {
             let data = params[0]["data"].as_str().unwrap();
             match &data[..10] {
-                "0xe3ee160e" if simulation_ok => json!("0x"),
-                "0xe3ee160e" => json!({"code": 3, "message": "execution reverted", "data": "0x"}),
+                "0xe3ee160e" | "0xcf092995" if simulation_ok => json!("0x"),
+                "0xe3ee160e" | "0xcf092995" => json!({"code": 3, "message": "execution reverted", "data": "0x"}),
                 "0xe94a0102" => json!(abi_word(used as u64)),
                 "0x70a08231" => json!(abi_word(balance)),
                 "0x06fdde03" => json!(abi_string(name)),
@@ -193,11 +196,11 @@ fn signatures_must_be_low_s_65_byte_eoa_signatures() {
         b["paymentPayload"]["payload"]["signature"] = json!(bad);
         assert_eq!(reason(&b, SPEC_NOW), Reason::EvmSignature, "{bad}");
     }
-    // A longer (contract-wallet) signature gets a clear reason, not a panic.
+    // An ERC-6492 (counterfactual wallet) signature gets a clear reason, not a panic.
     let mut b = good.clone();
     b["paymentPayload"]["payload"]["signature"] = json!(format!("{signature}{}", "64926492".repeat(8)));
     let error = verify_with(&b, SPEC_NOW, chain(true, false, 1, "USDC")).unwrap_err();
-    assert!(matches!(error, ExactEvmError::SmartWalletSignature(_)));
+    assert_eq!(error, ExactEvmError::CounterfactualWallet);
     assert_eq!(error.reason(), Reason::EvmSignature);
 }
 
