@@ -4,6 +4,7 @@
 use serde::Serialize;
 use serde_json::{json, Value};
 
+use crate::access::{Decision, Unauthorized};
 use crate::facilitator::{Facilitator, Failure, TxStatus};
 use crate::ledger::{eip3009_key, LedgerEntry};
 use crate::network;
@@ -23,7 +24,7 @@ pub const CORS_HEADERS: [(&str, &str); 5] = [
     ("access-control-allow-origin", "*"),
     ("access-control-allow-methods", "GET, POST, OPTIONS"),
     ("access-control-allow-headers", "content-type, authorization, x402-version, x-payment, payment-signature"),
-    ("access-control-expose-headers", "x-request-id"),
+    ("access-control-expose-headers", "x-request-id, retry-after"),
     ("access-control-max-age", "86400"),
 ];
 
@@ -32,6 +33,10 @@ pub struct ApiRequest<'a> {
     pub path: &'a str,
     /// The query string, without `?` (empty when there is none).
     pub query: &'a str,
+    /// The `Authorization` header, if any.
+    pub authorization: Option<&'a str>,
+    /// The client's address (`cf-connecting-ip` in the Worker), for per-address rate limits.
+    pub client: &'a str,
     pub body: &'a [u8],
     pub request_id: &'a str,
 }
@@ -65,11 +70,12 @@ struct Reply {
     outcome: String,
     scheme: Option<String>,
     network: Option<String>,
+    headers: Vec<(&'static str, String)>,
 }
 
 impl Reply {
     fn plain(status: u16, body: Value, outcome: &str) -> Self {
-        Reply { status, body, outcome: outcome.to_string(), scheme: None, network: None }
+        Reply { status, body, outcome: outcome.to_string(), scheme: None, network: None, headers: Vec::new() }
     }
 
     fn about(mut self, request: &PaymentRequest) -> Self {
@@ -84,6 +90,7 @@ pub async fn handle<P: Host>(facilitator: &Facilitator<P>, request: ApiRequest<'
     let reply = route(facilitator, &request).await;
     let mut headers: Vec<(&'static str, String)> = CORS_HEADERS.iter().map(|(k, v)| (*k, v.to_string())).collect();
     headers.push(("x-request-id", request.request_id.to_string()));
+    headers.extend(reply.headers);
     let body = if reply.status == 204 { String::new() } else { reply.body.to_string() };
     if !body.is_empty() {
         headers.push(("content-type", "application/json".to_string()));
@@ -110,6 +117,15 @@ async fn route<P: Host>(facilitator: &Facilitator<P>, request: &ApiRequest<'_>) 
         return Reply::plain(503, body, "misconfigured");
     }
     let path = request.path.trim_end_matches('/');
+    let guarded = matches!(
+        (request.method, path),
+        ("POST", "/verify" | "/v2/x402/verify" | "/settle" | "/v2/x402/settle") | ("GET", "/settle/status")
+    );
+    if guarded {
+        if let Some(refusal) = guard(facilitator, request).await {
+            return refusal;
+        }
+    }
     match (request.method, path) {
         ("GET", "/health") => Reply::plain(200, health(facilitator), "ok"),
         ("GET", "/healthcheck") => {
@@ -142,6 +158,33 @@ async fn route<P: Host>(facilitator: &Facilitator<P>, request: &ApiRequest<'_>) 
             "not_found",
         ),
     }
+}
+
+/// API keys and rate limits, for the routes that cost the facilitator work or gas.
+async fn guard<P: Host>(facilitator: &Facilitator<P>, request: &ApiRequest<'_>) -> Option<Reply> {
+    let access = &facilitator.config.access;
+    let key_subject = match access.api_keys.authorize(request.authorization) {
+        Ok(subject) => subject,
+        Err(Unauthorized) => {
+            let body =
+                json!({"error": "a valid API key is required: Authorization: Bearer <key>", "reason": "unauthorized"});
+            let mut reply = Reply::plain(401, body, "unauthorized");
+            reply.headers.push(("www-authenticate", "Bearer".into()));
+            return Some(reply);
+        }
+    };
+    let per_minute = access.rate_limit_per_minute?;
+    let subjects = key_subject.into_iter().chain([format!("ip:{}", request.client)]);
+    for subject in subjects {
+        if let Decision::Limited { retry_after_secs } = facilitator.admit(&subject, per_minute).await {
+            let error =
+                format!("rate limit of {per_minute} requests per minute reached; retry in {retry_after_secs} s");
+            let mut reply = Reply::plain(429, json!({"error": error, "reason": "rate_limited"}), "rate_limited");
+            reply.headers.push(("retry-after", retry_after_secs.to_string()));
+            return Some(reply);
+        }
+    }
+    None
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -242,7 +285,7 @@ async fn verify<P: Host>(facilitator: &Facilitator<P>, payment: PaymentRequest) 
             },
         }),
     };
-    Reply { status: 200, body, outcome, scheme: None, network: None }.about(&payment)
+    Reply::plain(200, body, &outcome).about(&payment)
 }
 
 async fn settle<P: Host>(facilitator: &Facilitator<P>, payment: PaymentRequest) -> Reply {
@@ -258,7 +301,7 @@ async fn settle<P: Host>(facilitator: &Facilitator<P>, payment: PaymentRequest) 
         Dialect::Cronos => json!(cronos_settle(facilitator.clock().now_millis(), &payment, &result)),
         Dialect::Standard => json!(standard_settle(&payment, result)),
     };
-    Reply { status: 200, body, outcome, scheme: None, network: None }.about(&payment)
+    Reply::plain(200, body, &outcome).about(&payment)
 }
 
 fn standard_settle(payment: &PaymentRequest, result: Result<crate::facilitator::Settled, Failure>) -> SettleResponse {

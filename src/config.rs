@@ -5,9 +5,12 @@
 
 use std::fmt;
 
+use crate::access::ApiKeys;
 use crate::chains::evm::signer::LocalEvmSigner;
 use crate::network::{self, Family, Network};
 use crate::ports::EvmSigner;
+use crate::protocol::normalize::parse_evm_address;
+use alloy_primitives::Address;
 
 pub const DEFAULT_EVM_NETWORKS: &str = "base,base-sepolia";
 const DEFAULT_RECEIPT_TIMEOUT_SECS: u64 = 30;
@@ -52,8 +55,20 @@ pub struct Settings {
     pub rpc_timeout_ms: u64,
 }
 
+/// Access control; everything off when unset (local development).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Access {
+    /// `FACILITATOR_API_KEYS` (secret): when set, verify, settle and status need one of them.
+    pub api_keys: ApiKeys,
+    /// `RATE_LIMIT_PER_MINUTE`: per API key and per client address.
+    pub rate_limit_per_minute: Option<u32>,
+    /// `PAY_TO_ALLOWLIST`: when set, only these recipients are served.
+    pub pay_to_allowlist: Option<Vec<Address>>,
+}
+
 #[derive(Debug)]
 pub struct Config {
+    pub access: Access,
     pub evm_networks: Vec<EvmNetworkConfig>,
     /// The facilitator's EVM accounts (`EVM_PRIVATE_KEY`, comma-separated); settles are spread over them.
     pub evm_signers: Vec<LocalEvmSigner>,
@@ -108,7 +123,14 @@ impl Config {
         let receipt_timeout_secs =
             integer(&get, &mut problem, "EVM_RECEIPT_TIMEOUT_SECONDS", DEFAULT_RECEIPT_TIMEOUT_SECS, 1..=600);
         let rpc_timeout_ms = integer(&get, &mut problem, "EVM_RPC_TIMEOUT_MS", DEFAULT_RPC_TIMEOUT_MS, 100..=120_000);
-        Config { evm_networks, evm_signers, settings: Settings { receipt_timeout_secs, rpc_timeout_ms }, problems }
+        let access = access(&get, &mut problem);
+        Config {
+            access,
+            evm_networks,
+            evm_signers,
+            settings: Settings { receipt_timeout_secs, rpc_timeout_ms },
+            problems,
+        }
     }
 
     /// The configuration of a network this facilitator serves, if it does.
@@ -127,6 +149,24 @@ impl Config {
             .map(|c| format!("{}: EVM_PRIVATE_KEY is not set, so it cannot settle", c.network.name))
             .collect()
     }
+}
+
+fn access(get: &impl Fn(&str) -> Option<String>, problem: &mut impl FnMut(&str, String)) -> Access {
+    let api_keys = get("FACILITATOR_API_KEYS").unwrap_or_default();
+    let api_keys = ApiKeys::new(api_keys.split(',').map(str::trim).filter(|k| !k.is_empty()));
+    let rate_limit_per_minute =
+        get("RATE_LIMIT_PER_MINUTE").map(|_| integer(get, problem, "RATE_LIMIT_PER_MINUTE", 60, 1..=1_000_000) as u32);
+    let pay_to_allowlist = get("PAY_TO_ALLOWLIST").map(|list| {
+        let mut allowed = Vec::new();
+        for (index, entry) in list.split(',').map(str::trim).filter(|e| !e.is_empty()).enumerate() {
+            match parse_evm_address(entry) {
+                Some(address) => allowed.push(address),
+                None => problem("PAY_TO_ALLOWLIST", format!("entry #{} is not an EVM address", index + 1)),
+            }
+        }
+        allowed
+    });
+    Access { api_keys, rate_limit_per_minute, pay_to_allowlist }
 }
 
 /// An integer variable within `range`, else its default and a problem.

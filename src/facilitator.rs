@@ -6,14 +6,16 @@ use std::collections::BTreeMap;
 use alloy_primitives::B256;
 use serde_json::Value;
 
+use crate::access::Decision;
 use crate::chains::evm::rpc;
 use crate::chains::evm::signer::LocalEvmSigner;
 use crate::chains::jsonrpc::JsonRpcClient;
 use crate::config::Config;
 use crate::ledger::{payment_key, Claim, LedgerEntry, LedgerOp, LedgerReply, SettleRecord};
 use crate::network::{Family, Network};
-use crate::ports::{Clock, EvmSigner, HookDecision, Hooks, Host, Ledger, Ports};
+use crate::ports::{Clock, EvmSigner, HookDecision, Hooks, Host, Ledger, Ports, RateLimiter};
 use crate::protocol::model::PaymentRequest;
+use crate::protocol::normalize::parse_evm_address;
 use crate::protocol::response::{SupportedKind, SupportedResponse};
 use crate::protocol::Reason;
 use crate::schemes::exact_evm::{self, EvmContext, ExactEvmError};
@@ -84,6 +86,7 @@ pub struct Facilitator<P: Host> {
     ledger: P::Ledger,
     sender: P::Sender,
     hooks: P::Hooks,
+    limiter: P::Limiter,
 }
 
 /// How often a settle that found its payment in flight looks at the ledger again.
@@ -91,8 +94,8 @@ const LEDGER_POLL_MS: u64 = 250;
 
 impl<P: Host> Facilitator<P> {
     pub fn new(config: Config, ports: Ports<P>) -> Self {
-        let Ports { http, clock, ledger, sender, hooks } = ports;
-        Facilitator { config, http, clock, ledger, sender, hooks }
+        let Ports { http, clock, ledger, sender, hooks, limiter } = ports;
+        Facilitator { config, http, clock, ledger, sender, hooks, limiter }
     }
 
     pub fn clock(&self) -> &P::Clock {
@@ -101,6 +104,25 @@ impl<P: Host> Facilitator<P> {
 
     pub fn hooks(&self) -> &P::Hooks {
         &self.hooks
+    }
+
+    /// Takes one request from `subject`'s rate limit. A limiter that cannot answer lets requests
+    /// through (availability first); the settlement ledger still guards money.
+    pub async fn admit(&self, subject: &str, per_minute: u32) -> Decision {
+        let now = self.clock.now_millis();
+        self.limiter.take(subject, now, per_minute).await.unwrap_or(Decision::Allowed)
+    }
+
+    /// The `payTo` allowlist, when one is configured.
+    fn check_pay_to_allowed(&self, request: &PaymentRequest) -> Result<(), Failure> {
+        let Some(allowed) = &self.config.access.pay_to_allowlist else { return Ok(()) };
+        match parse_evm_address(&request.requirements.pay_to) {
+            Some(pay_to) if allowed.contains(&pay_to) => Ok(()),
+            _ => Err(Failure::new(
+                Reason::PayToNotAllowed,
+                format!("payTo {} is not on this facilitator's allowlist", request.requirements.pay_to),
+            )),
+        }
     }
 
     /// Whether this facilitator settles on `network` (configured, with a signer).
@@ -143,6 +165,7 @@ impl<P: Host> Facilitator<P> {
     }
 
     async fn verify_payment(&self, request: &PaymentRequest) -> Result<Verified, Failure> {
+        self.check_pay_to_allowed(request)?;
         let ctx = self.evm_context(request)?;
         let verified = exact_evm::verify(&ctx, request).await?;
         Ok(Verified { payer: verified.payer.to_checksum(None) })
@@ -151,6 +174,7 @@ impl<P: Host> Facilitator<P> {
     /// The ledger entry of the payment's identity decides whether this call sends, waits for the
     /// settle already running, or returns the first outcome.
     async fn settle_once(&self, request: &PaymentRequest) -> Result<Settled, Failure> {
+        self.check_pay_to_allowed(request)?;
         let key = payment_key(request);
         let deadline = self.clock.now_millis() + self.config.settings.receipt_timeout_secs * 1000;
         loop {

@@ -4,6 +4,7 @@
 //! of Workers or JavaScript; it reaches the outside world only through the traits in [`ports`]. The
 //! Cloudflare Worker adapter lives in `worker` behind the `worker` feature.
 
+pub mod access;
 pub mod api;
 pub mod chains;
 pub mod config;

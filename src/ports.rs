@@ -140,6 +140,7 @@ pub trait Host {
     type Ledger: Ledger;
     type Sender: TxSender;
     type Hooks: Hooks;
+    type Limiter: RateLimiter;
 }
 
 /// The host's port values.
@@ -149,4 +150,19 @@ pub struct Ports<P: Host> {
     pub ledger: P::Ledger,
     pub sender: P::Sender,
     pub hooks: P::Hooks,
+    pub limiter: P::Limiter,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("rate limiter unavailable: {0}")]
+pub struct LimiterError(pub String);
+
+/// Token buckets per subject (an API key, a client address), shared by every isolate.
+pub trait RateLimiter {
+    fn take(
+        &self,
+        subject: &str,
+        now_ms: u64,
+        per_minute: u32,
+    ) -> impl Future<Output = Result<crate::access::Decision, LimiterError>>;
 }

@@ -18,8 +18,20 @@ fn facilitator(vars: &[(&str, &str)]) -> Facilitator<OfflineHost> {
 }
 
 fn call<K: Hooks>(f: &Facilitator<OfflineHost<K>>, method: &str, path: &str, body: &[u8]) -> (ApiResponse, Value) {
-    let (response, _) =
-        pollster::block_on(api::handle(f, ApiRequest { method, path, query: "", body, request_id: "rid" }));
+    call_as(f, method, path, body, None, "127.0.0.1")
+}
+
+/// A call with an `Authorization` header and from a client address.
+fn call_as<K: Hooks>(
+    f: &Facilitator<OfflineHost<K>>,
+    method: &str,
+    path: &str,
+    body: &[u8],
+    authorization: Option<&str>,
+    client: &str,
+) -> (ApiResponse, Value) {
+    let request = ApiRequest { method, path, query: "", authorization, client, body, request_id: "rid" };
+    let (response, _) = pollster::block_on(api::handle(f, request));
     let json = serde_json::from_str(&response.body).unwrap_or(Value::Null);
     (response, json)
 }
@@ -223,4 +235,51 @@ fn hooks_abort_recover_and_observe_with_the_reference_semantics() {
     let recovering = offline_facilitator(&vars, NOW_MS, Policy { recover_verify: true, ..Default::default() });
     let (_, verify) = call(&recovering, "POST", "/verify", body.as_bytes());
     assert_eq!(verify, json!({"isValid": true, "payer": "0x857b06519E91e3A54538791bDbb0E22373e36b66"}));
+}
+
+#[test]
+fn api_keys_guard_verify_and_settle_but_not_discovery() {
+    let f = facilitator(&[("EVM_PRIVATE_KEY", KEY), ("FACILITATOR_API_KEYS", "fac_live_a, fac_live_b")]);
+    for (auth, status) in
+        [(None, 401), (Some("Bearer nope"), 401), (Some("fac_live_a"), 401), (Some("Bearer fac_live_b"), 400)]
+    {
+        let (response, body) = call_as(&f, "POST", "/verify", b"{}", auth, "1.2.3.4");
+        assert_eq!(response.status, status, "{auth:?}");
+        if status == 401 {
+            assert_eq!(body["reason"], "unauthorized");
+            assert_eq!(header(&response, "www-authenticate"), Some("Bearer"));
+            assert!(!response.body.contains("fac_live"));
+        }
+    }
+    assert_eq!(call(&f, "GET", "/supported", b"").0.status, 200);
+    assert_eq!(call(&f, "GET", "/health", b"").0.status, 200);
+}
+
+#[test]
+fn rate_limits_answer_429_with_retry_after_per_client() {
+    let f = facilitator(&[("EVM_PRIVATE_KEY", KEY), ("RATE_LIMIT_PER_MINUTE", "2")]);
+    let statuses: Vec<u16> = (0..3).map(|_| call_as(&f, "POST", "/settle", b"{}", None, "10.0.0.1").0.status).collect();
+    assert_eq!(statuses, [400, 400, 429]);
+    let (response, body) = call_as(&f, "POST", "/settle", b"{}", None, "10.0.0.1");
+    assert_eq!(body["reason"], "rate_limited");
+    assert_eq!(header(&response, "retry-after"), Some("30"));
+    // Another client has its own bucket.
+    assert_eq!(call_as(&f, "POST", "/settle", b"{}", None, "10.0.0.2").0.status, 400);
+}
+
+#[test]
+fn a_pay_to_off_the_allowlist_is_refused() {
+    let examples: Value = serde_json::from_str(include_str!("vectors/api-examples.json")).unwrap();
+    let body = examples["coinbase_v2"]["POST /verify request"].to_string();
+    let f = facilitator(&[
+        ("EVM_PRIVATE_KEY", KEY),
+        ("EVM_NETWORKS", "base-sepolia"),
+        ("PAY_TO_ALLOWLIST", "0x0000000000000000000000000000000000000001"),
+    ]);
+    let (_, verify) = call(&f, "POST", "/verify", body.as_bytes());
+    assert_eq!(verify["invalidReason"], "pay_to_not_allowed");
+    let (_, settle) = call(&f, "POST", "/settle", body.as_bytes());
+    assert_eq!(settle["errorReason"], "pay_to_not_allowed");
+    let bad = facilitator(&[("PAY_TO_ALLOWLIST", "0x01,nope")]);
+    assert_eq!(call(&bad, "GET", "/supported", b"").0.status, 503);
 }

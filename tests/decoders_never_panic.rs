@@ -29,7 +29,8 @@ fn spec_request() -> Value {
 
 fn answer(path: &str, body: &[u8]) -> (u16, Value) {
     let f = facilitator();
-    let request = ApiRequest { method: "POST", path, query: "", body, request_id: "p" };
+    let request =
+        ApiRequest { method: "POST", path, query: "", authorization: None, client: "127.0.0.1", body, request_id: "p" };
     let (response, log) = pollster::block_on(api::handle(&f, request));
     assert_eq!(log.status, response.status);
     (response.status, serde_json::from_str(&response.body).expect("every answer is JSON"))

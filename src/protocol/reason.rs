@@ -20,6 +20,8 @@ pub enum Reason {
     UnexpectedSettleError,
     /// Another settle of the same payment is still running.
     DuplicateSettlement,
+    /// The requirements' `payTo` is not on this facilitator's allowlist.
+    PayToNotAllowed,
     /// Settling would cost more gas, or a higher gas price, than the facilitator allows.
     GasCeilingExceeded,
     // `exact` on EVM (EIP-3009).
@@ -43,7 +45,7 @@ pub enum Reason {
 
 impl Reason {
     /// Every reason, for tests and documentation.
-    pub const ALL: [Reason; 26] = [
+    pub const ALL: [Reason; 27] = [
         Reason::InvalidPayload,
         Reason::InvalidPaymentRequirements,
         Reason::InvalidNetwork,
@@ -54,6 +56,7 @@ impl Reason {
         Reason::UnexpectedSettleError,
         Reason::DuplicateSettlement,
         Reason::GasCeilingExceeded,
+        Reason::PayToNotAllowed,
         Reason::EvmSchemeMismatch,
         Reason::EvmNetworkMismatch,
         Reason::EvmMissingEip712Domain,
@@ -89,6 +92,7 @@ impl Reason {
             DuplicateSettlement => {
                 ("duplicate_settlement", "duplicate_settlement", "Settlement of this authorization is in progress")
             }
+            PayToNotAllowed => ("pay_to_not_allowed", "invalid_payment_requirements", "Recipient is not allowed"),
             GasCeilingExceeded => {
                 ("gas_ceiling_exceeded", "unexpected_settle_error", "Gas price above the facilitator's ceiling")
             }

@@ -12,6 +12,7 @@ use crate::facilitator::Facilitator;
 use crate::ports::{Clock, Host, HttpTransport, NoHooks, Ports, TransportError};
 
 mod ledger;
+mod limiter;
 mod signer;
 
 /// JSON-RPC over the Workers `fetch`, each request bounded by `timeout` (`EVM_RPC_TIMEOUT_MS`), after
@@ -56,6 +57,7 @@ impl Host for WorkerHost {
     type Ledger = ledger::DurableLedger;
     type Sender = signer::DurableSender;
     type Hooks = NoHooks;
+    type Limiter = limiter::DurableLimiter;
 }
 
 impl Clock for WorkerClock {
@@ -93,6 +95,8 @@ pub async fn fetch(mut req: Request, env: Env, _ctx: Context) -> worker::Result<
     let url = req.url()?;
     let (path, query) = (url.path().to_string(), url.query().unwrap_or_default().to_string());
     let request_id = request_id(&req);
+    let authorization = req.headers().get("authorization")?;
+    let client = req.headers().get("cf-connecting-ip")?.unwrap_or_else(|| "unknown".into());
     let declared_len = req.headers().get("content-length")?.and_then(|l| l.parse::<usize>().ok()).unwrap_or(0);
     // Oversized bodies are not read at all; the API answers 413 for any body above the limit.
     let body = if method == "POST" && declared_len <= MAX_BODY_BYTES {
@@ -110,9 +114,18 @@ pub async fn fetch(mut req: Request, env: Env, _ctx: Context) -> worker::Result<
         ledger: ledger::DurableLedger::new(&env),
         sender: signer::DurableSender::new(&env),
         hooks: NoHooks,
+        limiter: limiter::DurableLimiter::new(&env),
     };
     let facilitator = Facilitator::<WorkerHost>::new(config, ports);
-    let request = ApiRequest { method: &method, path: &path, query: &query, body: &body, request_id: &request_id };
+    let request = ApiRequest {
+        method: &method,
+        path: &path,
+        query: &query,
+        authorization: authorization.as_deref(),
+        client: &client,
+        body: &body,
+        request_id: &request_id,
+    };
     let (response, log) = api::handle(&facilitator, request).await;
     console_log!("{}", serde_json::to_string(&log).unwrap_or_default());
     let headers = Headers::new();

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use alloy_primitives::{Address, B256, U256};
 use alloy_sol_types::{sol, SolCall, SolValue};
 use serde_json::{json, Value};
+use x402_edge::access::MemoryLimiter;
 use x402_edge::api::{self, ApiRequest, ApiResponse};
 use x402_edge::chains::evm::sender::NonceManagedSender;
 use x402_edge::chains::evm::signer::LocalEvmSigner;
@@ -262,6 +263,7 @@ impl Host for NativeHost {
     type Ledger = MemoryLedger;
     type Sender = NonceManagedSender;
     type Hooks = NoHooks;
+    type Limiter = MemoryLimiter;
 }
 
 pub struct Facility {
@@ -298,6 +300,7 @@ impl Facility {
                     ledger: MemoryLedger::default(),
                     sender: NonceManagedSender::default(),
                     hooks: NoHooks,
+                    limiter: MemoryLimiter::default(),
                 },
             ),
         }
@@ -305,14 +308,30 @@ impl Facility {
 
     /// `GET path?query`.
     pub fn get(&self, path: &str, query: &str) -> (u16, Value) {
-        let request = ApiRequest { method: "GET", path, query, body: b"", request_id: "test" };
+        let request = ApiRequest {
+            method: "GET",
+            path,
+            query,
+            authorization: None,
+            client: "127.0.0.1",
+            body: b"",
+            request_id: "test",
+        };
         let (response, _log): (ApiResponse, _) = pollster::block_on(api::handle(&self.facilitator, request));
         (response.status, serde_json::from_str(&response.body).unwrap())
     }
 
     pub fn post(&self, path: &str, body: &Value) -> (u16, Value) {
         let text = body.to_string();
-        let request = ApiRequest { method: "POST", path, query: "", body: text.as_bytes(), request_id: "test" };
+        let request = ApiRequest {
+            method: "POST",
+            path,
+            query: "",
+            authorization: None,
+            client: "127.0.0.1",
+            body: text.as_bytes(),
+            request_id: "test",
+        };
         let (response, _log): (ApiResponse, _) = pollster::block_on(api::handle(&self.facilitator, request));
         (response.status, serde_json::from_str(&response.body).unwrap())
     }

@@ -3,6 +3,7 @@
 
 use std::marker::PhantomData;
 
+use x402_edge::access::MemoryLimiter;
 use x402_edge::chains::evm::sender::NonceManagedSender;
 use x402_edge::config::Config;
 use x402_edge::facilitator::Facilitator;
@@ -34,6 +35,7 @@ impl<K: Hooks> Host for OfflineHost<K> {
     type Ledger = MemoryLedger;
     type Sender = NonceManagedSender;
     type Hooks = K;
+    type Limiter = MemoryLimiter;
 }
 
 /// A facilitator configured by `vars`, at `now_ms`, with `hooks`.
@@ -46,6 +48,7 @@ pub fn offline_facilitator<K: Hooks>(vars: &[(&str, &str)], now_ms: u64, hooks: 
         ledger: MemoryLedger::default(),
         sender: NonceManagedSender::default(),
         hooks,
+        limiter: MemoryLimiter::default(),
     };
     Facilitator::new(config, ports)
 }
