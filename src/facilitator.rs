@@ -11,9 +11,9 @@ use crate::chains::evm::rpc;
 use crate::chains::evm::signer::LocalEvmSigner;
 use crate::chains::jsonrpc::JsonRpcClient;
 use crate::config::Config;
-use crate::ledger::{payment_key, Claim, LedgerEntry, LedgerOp, LedgerReply, SettleRecord};
+use crate::ledger::{payment_key, Claim, LedgerEntry, LedgerOp, LedgerReply, SettleRecord, STALE_CLAIM_MS};
 use crate::network::{Family, Network};
-use crate::ports::{Clock, EvmSigner, HookDecision, Hooks, Host, Ledger, Ports, RateLimiter};
+use crate::ports::{Clock, EvmSigner, HookDecision, Hooks, Host, Journal, Ledger, Ports, RateLimiter};
 use crate::protocol::model::PaymentRequest;
 use crate::protocol::normalize::parse_evm_address;
 use crate::protocol::response::{SupportedKind, SupportedResponse};
@@ -106,6 +106,10 @@ impl<P: Host> Facilitator<P> {
         &self.hooks
     }
 
+    pub fn ledger(&self) -> &P::Ledger {
+        &self.ledger
+    }
+
     /// Takes one request from `subject`'s rate limit. A limiter that cannot answer lets requests
     /// through (availability first); the settlement ledger still guards money.
     pub async fn admit(&self, subject: &str, per_minute: u32) -> Decision {
@@ -176,14 +180,15 @@ impl<P: Host> Facilitator<P> {
     async fn settle_once(&self, request: &PaymentRequest) -> Result<Settled, Failure> {
         self.check_pay_to_allowed(request)?;
         let key = payment_key(request);
-        let deadline = self.clock.now_millis() + self.config.settings.receipt_timeout_secs * 1000;
+        // Long enough for a claim whose owner died before sending to go stale and be taken over.
+        let wait_ms = self.config.settings.receipt_timeout_secs * 1000 + STALE_CLAIM_MS;
+        let deadline = self.clock.now_millis() + wait_ms;
         loop {
             match self.ledger_claim(&key).await? {
                 Claim::Acquired => return self.settle_claimed(&key, request).await,
                 Claim::Done { record } => return record_result(record),
-                Claim::InFlight { since_ms, transaction: Some(tx) } if self.is_overdue(since_ms) => {
-                    return self.reconcile(&key, request, &tx).await;
-                }
+                // Sent (by this isolate or one that died since): the receipt decides, nothing is re-sent.
+                Claim::InFlight { transaction: Some(tx), .. } => return self.reconcile(&key, request, &tx).await,
                 Claim::InFlight { transaction, .. } if self.clock.now_millis() >= deadline => {
                     let message = "another settle of this payment is still running; retry to get its outcome";
                     return Err(Failure { transaction, ..Failure::new(Reason::DuplicateSettlement, message) });
@@ -230,12 +235,6 @@ impl<P: Host> Facilitator<P> {
         }
     }
 
-    /// An in-flight settle whose receipt wait has long passed: its outcome comes from the chain.
-    fn is_overdue(&self, since_ms: u64) -> bool {
-        let wait_ms = self.config.settings.receipt_timeout_secs * 1000;
-        self.clock.now_millis().saturating_sub(since_ms) > 2 * wait_ms
-    }
-
     async fn settle_claimed(&self, key: &str, request: &PaymentRequest) -> Result<Settled, Failure> {
         let result = self.submit_and_confirm(key, request).await;
         let op = match &result {
@@ -255,9 +254,9 @@ impl<P: Host> Facilitator<P> {
     async fn submit_and_confirm(&self, key: &str, request: &PaymentRequest) -> Result<Settled, Failure> {
         let ctx = self.evm_context(request)?;
         let signer = self.signer_for(key).ok_or_else(|| Failure::from(ExactEvmError::NoSigner))?;
-        let submitted = exact_evm::submit(&ctx, signer, &self.sender, request).await.map_err(settle_failure)?;
-        let transaction = submitted.transaction.to_string();
-        let _ = self.ledger.apply(key, LedgerOp::RecordTransaction { transaction }).await;
+        let journal = Journal { ledger: &self.ledger, key };
+        let submitted =
+            exact_evm::submit(&ctx, signer, &self.sender, &journal, request).await.map_err(settle_failure)?;
         let settlement = exact_evm::confirm(&ctx, &submitted).await.map_err(settle_failure)?;
         Ok(Settled {
             transaction: settlement.transaction.to_string(),

@@ -15,9 +15,10 @@ use alloy_primitives::{Address, B256};
 use crate::protocol::model::{Payload, PaymentRequest};
 use crate::protocol::normalize::parse_evm_address;
 
-/// An in-flight claim without a transaction is taken over after this long (its settle died before
-/// sending anything; a retry re-verifies, and the token refuses a used authorization anyway).
-pub const STALE_CLAIM_MS: u64 = 120_000;
+/// An in-flight claim without a transaction is taken over after this long: a live settle records its
+/// transaction within one verify round trip of claiming, so its owner died before sending anything.
+/// (A retry re-verifies, and the token refuses a used authorization anyway.)
+pub const STALE_CLAIM_MS: u64 = 30_000;
 
 /// What identifies a payment on chain: EIP-3009 `(chain, asset, from, nonce)`.
 pub fn payment_key(request: &PaymentRequest) -> String {

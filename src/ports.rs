@@ -63,24 +63,35 @@ pub trait Ledger {
 /// Sends the facilitator's transactions: allocates the nonce, signs with `signer`, broadcasts. In
 /// the Worker a Durable Object per (network, signer) does it, so concurrent settles never collide.
 pub trait TxSender {
-    fn send<H: HttpTransport, C: crate::ports::Clock, S: EvmSigner>(
+    /// Allocates a nonce, signs, records the hash in `journal`, then broadcasts.
+    fn send<H: HttpTransport, C: crate::ports::Clock, S: EvmSigner, L: Ledger>(
         &self,
         rpc: &crate::chains::jsonrpc::JsonRpcClient<'_, H, C>,
         signer: &S,
         network: &'static crate::network::Network,
         call: &crate::chains::evm::sender::UnsignedCall,
+        journal: &Journal<'_, L>,
     ) -> impl Future<Output = Result<alloy_primitives::B256, crate::chains::evm::sender::SendError>>;
 }
 
+/// Where a settle's transaction hash is written before the transaction is broadcast: the payment's
+/// ledger entry. A settle cut off after its broadcast is then reconciled from the receipt, never
+/// reported as failed nor sent again.
+pub struct Journal<'a, L> {
+    pub ledger: &'a L,
+    pub key: &'a str,
+}
+
 impl TxSender for crate::chains::evm::sender::NonceManagedSender {
-    async fn send<H: HttpTransport, C: crate::ports::Clock, S: EvmSigner>(
+    async fn send<H: HttpTransport, C: crate::ports::Clock, S: EvmSigner, L: Ledger>(
         &self,
         rpc: &crate::chains::jsonrpc::JsonRpcClient<'_, H, C>,
         signer: &S,
         _network: &'static crate::network::Network,
         call: &crate::chains::evm::sender::UnsignedCall,
+        journal: &Journal<'_, L>,
     ) -> Result<alloy_primitives::B256, crate::chains::evm::sender::SendError> {
-        crate::chains::evm::sender::NonceManagedSender::send(self, rpc, signer, call).await
+        crate::chains::evm::sender::NonceManagedSender::send(self, rpc, signer, call, journal).await
     }
 }
 

@@ -354,3 +354,47 @@ fn a_long_signature_from_an_address_without_code_is_an_undeployed_smart_wallet()
     let (_, verify) = w.facility.post("/verify", &v2_body(&a, &long, w.token, address(KEYS[2]), 10));
     assert_eq!(verify["invalidReason"], "invalid_exact_evm_payload_undeployed_smart_wallet");
 }
+
+/// A settle cut off after its broadcast (an isolate that died, a restart) left its transaction in the
+/// ledger: the next settle takes the outcome from the receipt and sends nothing.
+#[test]
+fn a_payment_in_flight_with_a_recorded_transaction_is_reconciled_from_its_receipt() {
+    use alloy_sol_types::SolCall;
+    use x402_edge::chains::evm::contracts::IEip3009Token;
+    use x402_edge::ledger::{payment_key, LedgerOp};
+    use x402_edge::ports::Ledger;
+
+    let w = world();
+    let pay_to = address(KEYS[2]);
+    let a = authorization(KEYS[1], pay_to, 1_234, 99);
+    let signature = sign(KEYS[1], &a, w.token, "USD Coin", "2");
+    let body = v2_body(&a, &signature, w.token, pay_to, 1_234);
+    let sig = hex::decode(&signature[2..]).unwrap();
+    let call = IEip3009Token::transferWithAuthorization_0Call {
+        from: a.from,
+        to: a.to,
+        value: a.value,
+        validAfter: a.valid_after,
+        validBefore: a.valid_before,
+        nonce: a.nonce,
+        v: sig[64],
+        r: alloy_primitives::B256::from_slice(&sig[..32]),
+        s: alloy_primitives::B256::from_slice(&sig[32..64]),
+    };
+    let receipt = w.anvil.send(address(KEYS[0]), Some(w.token), call.abi_encode());
+    let tx = receipt["transactionHash"].as_str().unwrap().to_string();
+
+    let request = x402_edge::protocol::normalize::parse_request(body.to_string().as_bytes()).unwrap();
+    let key = payment_key(&request);
+    let ledger = w.facility.facilitator.ledger();
+    pollster::block_on(ledger.apply(&key, LedgerOp::Claim { now_ms: now_secs() * 1000 })).unwrap();
+    pollster::block_on(ledger.apply(&key, LedgerOp::RecordTransaction { transaction: tx.clone() })).unwrap();
+
+    let sent = w.anvil.nonce(address(FACILITATOR_KEY));
+    let (_, settle) = w.facility.post("/settle", &body);
+    assert_eq!(settle["success"], true, "{settle}");
+    assert_eq!(settle["transaction"], tx.as_str());
+    assert_eq!(w.anvil.nonce(address(FACILITATOR_KEY)), sent, "nothing was sent again");
+    let (_, again) = w.facility.post("/settle", &body);
+    assert_eq!(again, settle, "the reconciled outcome is recorded");
+}

@@ -8,11 +8,12 @@ use alloy_primitives::{Address, B256};
 use serde::{Deserialize, Serialize};
 use worker::{durable_object, DurableObject, Env, Method, ObjectNamespace, Request, RequestInit, Response, State};
 
+use super::ledger::DurableLedger;
 use super::{config_from, parse, FetchTransport, WorkerClock};
 use crate::chains::evm::sender::{NonceManagedSender, SendError, UnsignedCall};
 use crate::chains::jsonrpc::JsonRpcClient;
 use crate::network::{self, Network};
-use crate::ports::{Clock, EvmSigner, HttpTransport, TxSender};
+use crate::ports::{Clock, EvmSigner, HttpTransport, Journal, Ledger, TxSender};
 
 /// The binding name in `wrangler.toml`.
 pub const BINDING: &str = "EVM_SIGNER";
@@ -22,6 +23,8 @@ struct SendRequest {
     network: String,
     signer: Address,
     call: UnsignedCall,
+    /// The payment's settlement-ledger key: the hash is recorded there before the broadcast.
+    ledger_key: String,
 }
 
 #[durable_object]
@@ -51,7 +54,9 @@ impl EvmSignerObject {
         let signer = signer.ok_or_else(|| unavailable("no such signer"))?;
         let transport = FetchTransport { timeout: Duration::from_millis(config.settings.rpc_timeout_ms) };
         let rpc = JsonRpcClient::new(&transport, &WorkerClock, &evm.rpc_urls);
-        self.sender.send(&rpc, signer, &request.call).await
+        let ledger = DurableLedger::new(&self.env);
+        let journal = Journal { ledger: &ledger, key: &request.ledger_key };
+        self.sender.send(&rpc, signer, &request.call, &journal).await
     }
 }
 
@@ -67,19 +72,27 @@ impl DurableSender {
 }
 
 impl TxSender for DurableSender {
-    async fn send<H: HttpTransport, C: Clock, S: EvmSigner>(
+    /// The object records the hash in the ledger itself (through its own binding), so `journal`
+    /// only gives the key.
+    async fn send<H: HttpTransport, C: Clock, S: EvmSigner, L: Ledger>(
         &self,
         _rpc: &JsonRpcClient<'_, H, C>,
         signer: &S,
         network: &'static Network,
         call: &UnsignedCall,
+        journal: &Journal<'_, L>,
     ) -> Result<B256, SendError> {
         let missing = || SendError::Unavailable(format!("the {BINDING} Durable Object binding is missing"));
         let namespace = self.namespace.as_ref().ok_or_else(missing)?;
         let fail = |e: worker::Error| SendError::Unavailable(e.to_string());
         let name = format!("{}/{}", network.caip2, signer.address());
         let stub = namespace.id_from_name(&name).map_err(fail)?.get_stub().map_err(fail)?;
-        let request = SendRequest { network: network.name.to_string(), signer: signer.address(), call: call.clone() };
+        let request = SendRequest {
+            network: network.name.to_string(),
+            signer: signer.address(),
+            call: call.clone(),
+            ledger_key: journal.key.to_string(),
+        };
         let body = serde_json::to_string(&request).map_err(|e| SendError::Unavailable(e.to_string()))?;
         let mut init = RequestInit::new();
         init.with_method(Method::Post).with_body(Some(body.into()));

@@ -14,7 +14,8 @@ use serde::{Deserialize, Serialize};
 use super::rpc;
 use super::tx::{self, ContractCall, Fees};
 use crate::chains::jsonrpc::{JsonRpcClient, RpcError};
-use crate::ports::{Clock, EvmSigner, HttpTransport, SignerError};
+use crate::ledger::LedgerOp;
+use crate::ports::{Clock, EvmSigner, HttpTransport, Journal, Ledger, SignerError};
 
 /// Tries of one send when the node reports a nonce conflict (each re-reads the pending nonce).
 const NONCE_CONFLICT_TRIES: usize = 3;
@@ -131,11 +132,12 @@ pub struct NonceManagedSender {
 
 impl NonceManagedSender {
     /// Allocates a nonce, signs, broadcasts; retries with a fresh nonce on a nonce conflict.
-    pub async fn send<H: HttpTransport, C: Clock, S: EvmSigner>(
+    pub async fn send<H: HttpTransport, C: Clock, S: EvmSigner, L: Ledger>(
         &self,
         rpc: &JsonRpcClient<'_, H, C>,
         signer: &S,
         call: &UnsignedCall,
+        journal: &Journal<'_, L>,
     ) -> Result<B256, SendError> {
         let book_key = (call.chain_id, signer.address());
         for _ in 0..NONCE_CONFLICT_TRIES {
@@ -153,6 +155,12 @@ impl NonceManagedSender {
             )
             .await
             .inspect_err(|_| self.with_book(book_key, |b| b.release(nonce)))?;
+            // Recorded before it can exist anywhere else; without the record nothing is sent.
+            let record = LedgerOp::RecordTransaction { transaction: signed.hash.to_string() };
+            if let Err(e) = journal.ledger.apply(journal.key, record).await {
+                self.with_book(book_key, |b| b.release(nonce));
+                return Err(SendError::Unavailable(e.to_string()));
+            }
             let request = rpc::send_raw_transaction(&signed.raw);
             let outcome = match rpc.broadcast(request.method, request.params).await {
                 Ok(_) => Broadcast::Accepted,

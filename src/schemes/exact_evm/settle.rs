@@ -6,7 +6,7 @@ use alloy_primitives::{Address, B256};
 use super::{chain, prepare, EvmContext, ExactEvmError};
 use crate::chains::evm::rpc;
 use crate::chains::evm::sender::UnsignedCall;
-use crate::ports::{Clock, EvmSigner, HttpTransport, TxSender};
+use crate::ports::{Clock, EvmSigner, HttpTransport, Journal, Ledger, TxSender};
 use crate::protocol::model::PaymentRequest;
 
 /// Receipt polling starts fast (local chains mine at once) and backs off to this interval.
@@ -27,10 +27,11 @@ pub struct Settlement {
 }
 
 /// Verifies against the chain, then signs and broadcasts `transferWithAuthorization`.
-pub async fn submit<H: HttpTransport, C: Clock, S: EvmSigner, T: TxSender>(
+pub async fn submit<H: HttpTransport, C: Clock, S: EvmSigner, T: TxSender, L: Ledger>(
     ctx: &EvmContext<'_, H, C>,
     signer: &S,
     sender: &T,
+    journal: &Journal<'_, L>,
     request: &PaymentRequest,
 ) -> Result<Submitted, ExactEvmError> {
     let prepared = prepare(ctx, request).await?;
@@ -45,7 +46,7 @@ pub async fn submit<H: HttpTransport, C: Clock, S: EvmSigner, T: TxSender>(
         to: prepared.asset,
         input: prepared.calldata.clone().into(),
     };
-    let transaction = sender.send(&ctx.rpc, signer, ctx.network, &call).await.map_err(ExactEvmError::Send)?;
+    let transaction = sender.send(&ctx.rpc, signer, ctx.network, &call, journal).await.map_err(ExactEvmError::Send)?;
     Ok(Submitted { transaction, payer: prepared.authorization.from })
 }
 
@@ -75,13 +76,14 @@ pub async fn confirm<H: HttpTransport, C: Clock>(
 }
 
 /// [`submit`] then [`confirm`].
-pub async fn settle<H: HttpTransport, C: Clock, S: EvmSigner, T: TxSender>(
+pub async fn settle<H: HttpTransport, C: Clock, S: EvmSigner, T: TxSender, L: Ledger>(
     ctx: &EvmContext<'_, H, C>,
     signer: &S,
     sender: &T,
+    journal: &Journal<'_, L>,
     request: &PaymentRequest,
 ) -> Result<Settlement, ExactEvmError> {
-    let submitted = submit(ctx, signer, sender, request).await?;
+    let submitted = submit(ctx, signer, sender, journal, request).await?;
     confirm(ctx, &submitted).await
 }
 

@@ -355,7 +355,9 @@ fn settle_with_limits(
         facilitator: None,
     };
     let sender = crate::chains::evm::sender::NonceManagedSender::default();
-    let result = pollster::block_on(settle(&ctx, &signer, &sender, &request));
+    let ledger = crate::ledger::MemoryLedger::default();
+    let journal = crate::ports::Journal { ledger: &ledger, key: "payment" };
+    let result = pollster::block_on(settle(&ctx, &signer, &sender, &journal, &request));
     let posts = transport.posts.borrow().len();
     drop(transport);
     (result, sent.into_inner(), posts)
