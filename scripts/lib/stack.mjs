@@ -274,7 +274,10 @@ async function startWrangler({ port, envFile, persistDir, logDir, timeoutMs, ech
     if (problems) {
       // The worker is up and reports its configuration as broken: waiting will not fix it.
       await stop();
-      throw new Error(`the worker reports an invalid configuration: ${JSON.stringify(problems)} (GET /health: ${last})`);
+      const error = new Error(`the worker reports an invalid configuration: ${JSON.stringify(problems)} (GET /health: ${last})`);
+      // For callers that tell configuration problems apart (e.g. a variable a worker build does not support yet).
+      error.problems = problems;
+      throw error;
     }
     if (Date.now() > deadline) {
       await stop();
@@ -305,7 +308,10 @@ async function startWrangler({ port, envFile, persistDir, logDir, timeoutMs, ech
  * @param {string} [opts.network]          v1 network name the worker serves for the local chain
  * @param {number} [opts.blockTime]        anvil --block-time (default: automine)
  * @param {string} [opts.persistDir]       wrangler --persist-to (default: a temp dir removed by stop())
- * @param {Record<string,string>} [opts.env]  extra worker variables (override the defaults)
+ * @param {Record<string,string> | ((ctx: {rpcUrl: string|null, network: string|null, chainId: number|null}) => Record<string,string>)} [opts.env]
+ *                                         extra worker variables (override the defaults); a function is called
+ *                                         with the local chain's RPC URL, network and chain id (nulls without a
+ *                                         local chain) and returns them, e.g. to list that RPC behind another one
  * @param {number} [opts.timeoutMs=90000]  how long to wait for GET /health
  * @param {boolean} [opts.echo=false]      copy wrangler's output to stderr as it comes
  * @param {(msg: string) => void} [opts.log]
@@ -352,16 +358,18 @@ export async function startStack({
       cleanups.push(() => chain.stop());
       log(`anvil on ${chain.rpcUrl}; deploying TestUSDC`);
       token = await deployTestToken({ rpcUrl: chain.rpcUrl, chainId });
+      const extra = typeof env === 'function' ? env({ rpcUrl: chain.rpcUrl, network, chainId }) : env;
       vars = {
         EVM_NETWORKS: network,
         [rpcVarName(network)]: chain.rpcUrl,
         EVM_PRIVATE_KEY: FACILITATOR_ACCOUNT.privateKey,
-        ...env,
+        ...extra,
       };
     } else {
+      const extra = typeof env === 'function' ? env({ rpcUrl: null, network: network ?? null, chainId: null }) : env;
       vars = {
         ...Object.fromEntries(Object.entries(process.env).filter(([k]) => PASS_THROUGH.test(k))),
-        ...env,
+        ...extra,
       };
     }
 
@@ -383,7 +391,36 @@ export async function startStack({
         if (i + 1 >= attempts || !/address already in use|EADDRINUSE/i.test(e.message)) throw e;
       }
     }
-    cleanups.push(() => wrangler.stop());
+    cleanups.push(() => wrangler?.stop());
+
+    // Output of wrangler processes stopped by stopWorker()/restartWorker(), kept for output()/lines().
+    let earlierOutput = '';
+    let earlierLines = [];
+    let workerRunning = true;
+    /** Stop only `wrangler dev` (anvil and the persisted Durable Object state stay). */
+    const stopWorker = async () => {
+      if (!workerRunning) return;
+      workerRunning = false;
+      await wrangler.stop();
+      earlierOutput = (earlierOutput + wrangler.output()).slice(-20_000);
+      earlierLines = [...earlierLines, ...wrangler.lines()].slice(-5000);
+    };
+    /** Start `wrangler dev` again on the same port, with the same variables and --persist-to directory. */
+    const startWorker = async ({ portWaitMs = 15_000 } = {}) => {
+      if (workerRunning) throw new Error('the worker is already running: stopWorker() first');
+      const port = wrangler.port;
+      // The old workerd may hold the port for a moment after it was killed.
+      const deadline = Date.now() + portWaitMs;
+      while (!(await portIsFree(port))) {
+        if (Date.now() > deadline) throw new Error(`127.0.0.1:${port}: still in use ${portWaitMs / 1000} s after the worker stopped`);
+        await sleep(100);
+      }
+      log(`restarting wrangler dev on 127.0.0.1:${port}`);
+      wrangler = await startWrangler({ port, envFile, persistDir: persist, logDir: tmp, timeoutMs, echo });
+      workerRunning = true;
+      processes.wrangler = wrangler.process;
+    };
+    const processes = chain ? { wrangler: wrangler.process, anvil: chain.process } : { wrangler: wrangler.process };
 
     let facilitatorAddress = null;
     if (vars.EVM_PRIVATE_KEY) {
@@ -406,11 +443,25 @@ export async function startStack({
       accounts: chain ? ANVIL_ACCOUNTS : null,
       facilitatorAddress,
       /** The child processes (wrangler dev, and anvil when local), for callers that watch them. */
-      processes: chain ? { wrangler: wrangler.process, anvil: chain.process } : { wrangler: wrangler.process },
-      /** The last ~20 kB of wrangler's output (worker console lines included). */
-      output: wrangler.output,
-      /** wrangler's output lines so far (the last 5000). */
-      lines: wrangler.lines,
+      processes,
+      /** The last ~20 kB of wrangler's output (worker console lines included), across worker restarts. */
+      output: () => (workerRunning ? (earlierOutput + wrangler.output()).slice(-20_000) : earlierOutput),
+      /** wrangler's output lines so far (the last 5000), across worker restarts. */
+      lines: () => (workerRunning ? [...earlierLines, ...wrangler.lines()].slice(-5000) : earlierLines.slice()),
+      /** The --persist-to directory of the worker's state (Durable Objects). */
+      persistDir: persist,
+      stopWorker,
+      startWorker,
+      /**
+       * Stop only `wrangler dev` and start it again on the same port, with the same variables and the same
+       * --persist-to directory (Durable Object state survives); anvil keeps running. Resolves when the new
+       * worker answers GET /health with 200.
+       */
+      async restartWorker() {
+        if (stopped) throw new Error('the stack is stopped');
+        await stopWorker();
+        await startWorker();
+      },
       async stop() {
         if (stopped) return;
         stopped = true;
