@@ -570,3 +570,14 @@ export async function balanceOf({ rpcUrl, token, owner }) {
   return BigInt(result);
 }
 
+/** EIP-712 types of EIP-3009 `TransferWithAuthorization`, for viem's signTypedData. */
+export const TRANSFER_TYPES = {
+  TransferWithAuthorization: [
+    { name: 'from', type: 'address' },
+    { name: 'to', type: 'address' },
+    { name: 'value', type: 'uint256' },
+    { name: 'validAfter', type: 'uint256' },
+    { name: 'validBefore', type: 'uint256' },
+    { name: 'nonce', type: 'bytes32' },
+  ],
+};

@@ -22,7 +22,7 @@ import { performance } from 'node:perf_hooks';
 import { toFunctionSelector, toHex } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 
-import { ANVIL_ACCOUNTS, balanceOf, rpc } from './chain.mjs';
+import { ANVIL_ACCOUNTS, TRANSFER_TYPES, balanceOf, rpc } from './chain.mjs';
 import { rpcVarName, startStack } from './stack.mjs';
 
 export const CHAIN_ID = 84532;
@@ -30,16 +30,6 @@ export const V2_NETWORK = `eip155:${CHAIN_ID}`;
 const DOMAIN_NAME = 'USD Coin';
 const DOMAIN_VERSION = '2';
 
-const TRANSFER_TYPES = {
-  TransferWithAuthorization: [
-    { name: 'from', type: 'address' },
-    { name: 'to', type: 'address' },
-    { name: 'value', type: 'uint256' },
-    { name: 'validAfter', type: 'uint256' },
-    { name: 'validBefore', type: 'uint256' },
-    { name: 'nonce', type: 'bytes32' },
-  ],
-};
 
 /** Payers: anvil accounts #0-#8 (#9 is the facilitator's key). */
 const PAYERS = ANVIL_ACCOUNTS.slice(0, 9).map((a) => privateKeyToAccount(a.privateKey));

@@ -2,9 +2,9 @@
 //! settles the same payment talks to the same strongly consistent owner. The transitions are
 //! [`crate::ledger::apply`]; this file only stores entries and carries requests.
 
-use worker::{durable_object, DurableObject, Env, Method, ObjectNamespace, Request, RequestInit, Response, State};
+use worker::{durable_object, DurableObject, Env, ObjectNamespace, Request, Response, State};
 
-use super::parse;
+use super::{call_object, parse};
 use crate::ledger::{self, LedgerEntry, LedgerOp, LedgerReply};
 use crate::ports::{Ledger, LedgerError};
 
@@ -55,17 +55,8 @@ impl DurableLedger {
 
 impl Ledger for DurableLedger {
     async fn apply(&self, key: &str, op: LedgerOp) -> Result<LedgerReply, LedgerError> {
-        let namespace = self
-            .namespace
-            .as_ref()
-            .ok_or_else(|| LedgerError(format!("the {BINDING} Durable Object binding is missing")))?;
-        let fail = |e: worker::Error| LedgerError(e.to_string());
-        let stub = namespace.id_from_name(key).map_err(fail)?.get_stub().map_err(fail)?;
-        let body = serde_json::to_string(&op).map_err(|e| LedgerError(e.to_string()))?;
-        let mut init = RequestInit::new();
-        init.with_method(Method::Post).with_body(Some(body.into()));
-        let request = Request::new_with_init("https://ledger.internal/apply", &init).map_err(fail)?;
-        let mut response = stub.fetch_with_request(request).await.map_err(fail)?;
-        parse(&response.text().await.map_err(fail)?).map_err(fail)
+        let missing = || LedgerError(format!("the {BINDING} Durable Object binding is missing"));
+        let namespace = self.namespace.as_ref().ok_or_else(missing)?;
+        call_object(namespace, key, &op).await.map_err(|e| LedgerError(e.to_string()))
     }
 }

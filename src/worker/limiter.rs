@@ -2,9 +2,9 @@
 //! counts against the same bucket. The bucket arithmetic is [`crate::access::take`].
 
 use serde::{Deserialize, Serialize};
-use worker::{durable_object, DurableObject, Env, Method, ObjectNamespace, Request, RequestInit, Response, State};
+use worker::{durable_object, DurableObject, Env, ObjectNamespace, Request, Response, State};
 
-use super::parse;
+use super::{call_object, parse};
 use crate::access::{self, Bucket, Decision};
 use crate::ports::{LimiterError, RateLimiter};
 
@@ -50,15 +50,8 @@ impl DurableLimiter {
 
 impl RateLimiter for DurableLimiter {
     async fn take(&self, subject: &str, now_ms: u64, per_minute: u32) -> Result<Decision, LimiterError> {
-        let namespace =
-            self.namespace.as_ref().ok_or_else(|| LimiterError(format!("the {BINDING} binding is missing")))?;
-        let fail = |e: worker::Error| LimiterError(e.to_string());
-        let stub = namespace.id_from_name(subject).map_err(fail)?.get_stub().map_err(fail)?;
-        let body = serde_json::to_string(&Take { now_ms, per_minute }).map_err(|e| LimiterError(e.to_string()))?;
-        let mut init = RequestInit::new();
-        init.with_method(Method::Post).with_body(Some(body.into()));
-        let request = Request::new_with_init("https://limiter.internal/take", &init).map_err(fail)?;
-        let mut response = stub.fetch_with_request(request).await.map_err(fail)?;
-        parse(&response.text().await.map_err(fail)?).map_err(fail)
+        let missing = || LimiterError(format!("the {BINDING} binding is missing"));
+        let namespace = self.namespace.as_ref().ok_or_else(missing)?;
+        call_object(namespace, subject, &Take { now_ms, per_minute }).await.map_err(|e| LimiterError(e.to_string()))
     }
 }

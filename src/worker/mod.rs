@@ -4,7 +4,10 @@
 use std::time::Duration;
 
 use futures_util::future::{select, Either};
-use worker::{console_log, event, Context, Date, Delay, Env, Fetch, Headers, Method, Request, RequestInit, Response};
+use worker::{
+    console_log, event, Context, Date, Delay, Env, Fetch, Headers, Method, ObjectNamespace, Request, RequestInit,
+    Response,
+};
 
 use crate::api::{self, ApiRequest, MAX_BODY_BYTES};
 use crate::config::Config;
@@ -74,6 +77,20 @@ impl Clock for WorkerClock {
 /// `Request::json` cannot carry u128 (gas prices).
 pub(crate) fn parse<T: serde::de::DeserializeOwned>(text: &str) -> worker::Result<T> {
     serde_json::from_str(text).map_err(|e| worker::Error::RustError(e.to_string()))
+}
+
+/// Sends `request` as JSON to the Durable Object `name` of `namespace` and parses its JSON reply.
+pub(crate) async fn call_object<Q: serde::Serialize, R: serde::de::DeserializeOwned>(
+    namespace: &ObjectNamespace,
+    name: &str,
+    request: &Q,
+) -> worker::Result<R> {
+    let stub = namespace.id_from_name(name)?.get_stub()?;
+    let body = serde_json::to_string(request).map_err(|e| worker::Error::RustError(e.to_string()))?;
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post).with_body(Some(body.into()));
+    let mut response = stub.fetch_with_request(Request::new_with_init("https://object.internal/", &init)?).await?;
+    parse(&response.text().await?)
 }
 
 pub(crate) fn config_from(env: &Env) -> Config {

@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use alloy_primitives::{Address, B256};
 use serde::{Deserialize, Serialize};
-use worker::{durable_object, DurableObject, Env, Method, ObjectNamespace, Request, RequestInit, Response, State};
+use worker::{durable_object, DurableObject, Env, ObjectNamespace, Request, Response, State};
 
 use super::ledger::DurableLedger;
-use super::{config_from, parse, FetchTransport, WorkerClock};
+use super::{call_object, config_from, parse, FetchTransport, WorkerClock};
 use crate::chains::evm::sender::{NonceManagedSender, SendError, UnsignedCall};
 use crate::chains::jsonrpc::JsonRpcClient;
 use crate::network::{self, Network};
@@ -84,20 +84,13 @@ impl TxSender for DurableSender {
     ) -> Result<B256, SendError> {
         let missing = || SendError::Unavailable(format!("the {BINDING} Durable Object binding is missing"));
         let namespace = self.namespace.as_ref().ok_or_else(missing)?;
-        let fail = |e: worker::Error| SendError::Unavailable(e.to_string());
         let name = format!("{}/{}", network.caip2, signer.address());
-        let stub = namespace.id_from_name(&name).map_err(fail)?.get_stub().map_err(fail)?;
         let request = SendRequest {
             network: network.name.to_string(),
             signer: signer.address(),
             call: call.clone(),
             ledger_key: journal.key.to_string(),
         };
-        let body = serde_json::to_string(&request).map_err(|e| SendError::Unavailable(e.to_string()))?;
-        let mut init = RequestInit::new();
-        init.with_method(Method::Post).with_body(Some(body.into()));
-        let request = Request::new_with_init("https://signer.internal/send", &init).map_err(fail)?;
-        let mut response = stub.fetch_with_request(request).await.map_err(fail)?;
-        response.json::<Result<B256, SendError>>().await.map_err(fail)?
+        call_object(namespace, &name, &request).await.map_err(|e| SendError::Unavailable(e.to_string()))?
     }
 }

@@ -17,7 +17,7 @@ import { ExactEvmSchemeV1 } from '@x402/evm/v1';
 import { getAddress, toHex } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 
-import { balanceOf, clients } from '../../scripts/lib/chain.mjs';
+import { TRANSFER_TYPES, balanceOf, clients } from '../../scripts/lib/chain.mjs';
 import { startStack } from '../../scripts/lib/stack.mjs';
 
 const CHAIN_ID = 84532;
@@ -26,16 +26,6 @@ const V1_NETWORK = 'base-sepolia';
 const DOMAIN_NAME = 'USD Coin';
 const DOMAIN_VERSION = '2';
 
-const TRANSFER_TYPES = {
-  TransferWithAuthorization: [
-    { name: 'from', type: 'address' },
-    { name: 'to', type: 'address' },
-    { name: 'value', type: 'uint256' },
-    { name: 'validAfter', type: 'uint256' },
-    { name: 'validBefore', type: 'uint256' },
-    { name: 'nonce', type: 'bytes32' },
-  ],
-};
 
 /** @type {Awaited<ReturnType<typeof startStack>>} */
 let stack;

@@ -27,22 +27,13 @@ import {
   findAnvil,
   rpc,
   startAnvil,
+  TRANSFER_TYPES,
 } from '../../scripts/lib/chain.mjs';
 
 const CHAIN_ID = 84532;
 const FUND = 1_000_000n * 10n ** 6n;
 const SECP256K1_N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
 
-const TRANSFER_TYPES = {
-  TransferWithAuthorization: [
-    { name: 'from', type: 'address' },
-    { name: 'to', type: 'address' },
-    { name: 'value', type: 'uint256' },
-    { name: 'validAfter', type: 'uint256' },
-    { name: 'validBefore', type: 'uint256' },
-    { name: 'nonce', type: 'bytes32' },
-  ],
-};
 const RECEIVE_TYPES = { ReceiveWithAuthorization: TRANSFER_TYPES.TransferWithAuthorization };
 const CANCEL_TYPES = {
   CancelAuthorization: [
