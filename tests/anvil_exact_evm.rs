@@ -195,7 +195,7 @@ fn a_cronos_request_without_extra_reads_the_domain_from_the_token() {
     let a = authorization(KEYS[7], pay_to, 5_000, 3);
     let signature = sign(KEYS[7], &a, w.token, "USD Coin", "2");
     let header = json!({"x402Version": 1, "scheme": "exact", "network": "base-sepolia", "payload": {
-        "from": a.from, "to": a.to, "value": "5000", "validAfter": 0, "validBefore": now_secs() + 3600,
+        "from": a.from, "to": a.to, "value": "5000", "validAfter": 0, "validBefore": a.valid_before.to::<u64>(),
         "nonce": a.nonce, "signature": signature, "asset": w.token}});
     let body = json!({"x402Version": 1, "paymentHeader": x402_edge::protocol::header::encode(&header),
         "paymentRequirements": {"scheme": "exact", "network": "base-sepolia", "payTo": pay_to, "asset": w.token,
