@@ -11,7 +11,7 @@ use crate::network;
 use crate::ports::{Clock, Host};
 use crate::protocol::cronos::{iso8601_millis, CronosSettleResponse, CronosVerifyResponse};
 use crate::protocol::model::{Dialect, Payload, PaymentRequest, Version};
-use crate::protocol::normalize::{parse_evm_address, parse_request, Rejection, RequestError};
+use crate::protocol::normalize::{parse_b256, parse_evm_address, parse_request, Rejection, RequestError};
 use crate::protocol::response::{SettleResponse, VerifyResponse};
 
 /// Requests above this size are refused before parsing; real payments are a few KiB.
@@ -414,13 +414,6 @@ async fn settle_status<P: Host>(facilitator: &Facilitator<P>, query: &str) -> Re
     };
     let outcome = body["state"].as_str().unwrap_or_default().to_string();
     Reply::plain(200, body, &outcome)
-}
-
-fn parse_b256(text: &str) -> Option<alloy_primitives::B256> {
-    let hex = text.strip_prefix("0x")?;
-    let mut bytes = [0u8; 32];
-    hex::decode_to_slice(hex, &mut bytes).ok()?;
-    Some(bytes.into())
 }
 
 /// One query parameter, percent-decoded (`%3A` → `:`); `None` when absent or not valid UTF-8.

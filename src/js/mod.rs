@@ -6,15 +6,8 @@ use wasm_bindgen::prelude::*;
 use crate::chains::evm::signature::EcdsaSignature;
 use crate::protocol::amount::parse_decimal_u256;
 use crate::protocol::model::Eip3009Authorization;
-use crate::protocol::normalize::parse_evm_address;
+use crate::protocol::normalize::{parse_b256, parse_evm_address};
 use crate::schemes::exact_evm::authorization_digest;
-
-fn parse_b256(text: &str) -> Option<alloy_primitives::B256> {
-    let hex = text.strip_prefix("0x")?;
-    let mut bytes = [0u8; 32];
-    hex::decode_to_slice(hex, &mut bytes).ok()?;
-    Some(bytes.into())
-}
 
 /// Recovers the signer of an EIP-3009 `TransferWithAuthorization` (checksummed address), or throws.
 /// Amounts and times are decimal strings, as on the x402 wire.

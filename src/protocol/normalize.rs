@@ -286,7 +286,8 @@ fn parse_address(text: &str, field: &'static str) -> Result<Address, RequestErro
         .ok_or(RequestError::PayloadField { field, problem: "must be a 0x-prefixed 20-byte address" })
 }
 
-fn parse_b256(text: &str) -> Option<B256> {
+/// 32 bytes of `0x` hex (hashes, EIP-3009 nonces).
+pub fn parse_b256(text: &str) -> Option<B256> {
     let hex = text.strip_prefix("0x")?;
     (hex.len() == 64).then(|| B256::from_str(hex).ok()).flatten()
 }
