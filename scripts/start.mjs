@@ -73,6 +73,7 @@ if (stack.local) {
   kv('Token', `${t.address}   ${t.symbol}, 6 decimals, EIP-3009 + EIP-2612`);
   kv('EIP-712 domain', JSON.stringify({ name: t.name, version: t.version, chainId: stack.chainId, verifyingContract: t.address }));
   kv('Facilitator signer', `${stack.facilitatorAddress}   (anvil account #9, pays the gas)`);
+  kv('Wallet factory', `${stack.walletFactory}   (TestWalletFactory: ERC-6492 deployments allowed; Multicall3 at its usual address)`);
   line();
   line('Test accounts (public anvil keys; each holds 1,000,000 test USDC and 10,000 ETH; never use them for real funds):');
   stack.accounts.forEach((a, i) => {

@@ -40,12 +40,18 @@ impl fmt::Debug for EvmNetworkConfig {
 pub struct GasLimits {
     pub max_fee_per_gas_wei: u128,
     pub max_gas_per_settle: u64,
+    /// The gas limit of deploying a payer's counterfactual wallet (ERC-6492), which settles pay first.
+    pub max_gas_per_deployment: u64,
 }
 
 const GWEI: u128 = 1_000_000_000;
 const DEFAULT_MAX_FEE_PER_GAS_GWEI: u64 = 1_000;
 const DEFAULT_MAX_GAS_PER_SETTLE: u64 = 300_000;
+/// Typical ERC-4337 account deployments take 150k to 350k gas.
+const DEFAULT_MAX_GAS_PER_DEPLOYMENT: u64 = 500_000;
 const DEFAULT_RPC_TIMEOUT_MS: u64 = 10_000;
+/// Longer than a block on every chain served (Ethereum's is 12 s), so a bump means the fee was too low.
+const DEFAULT_FEE_BUMP_AFTER_SECS: u64 = 15;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Settings {
@@ -53,6 +59,8 @@ pub struct Settings {
     pub receipt_timeout_secs: u64,
     /// How long one RPC request may take before it fails over to the next endpoint.
     pub rpc_timeout_ms: u64,
+    /// How long a settle's transaction may sit unmined before it is replaced with a fee bump.
+    pub fee_bump_after_secs: u64,
 }
 
 /// Access control; everything off when unset (local development).
@@ -72,6 +80,9 @@ pub struct Config {
     pub evm_networks: Vec<EvmNetworkConfig>,
     /// The facilitator's EVM accounts (`EVM_PRIVATE_KEY`, comma-separated); settles are spread over them.
     pub evm_signers: Vec<LocalEvmSigner>,
+    /// `EIP6492_ALLOWED_FACTORIES`: the only factories through which the facilitator deploys a payer's
+    /// counterfactual wallet (it pays that gas). Empty, the default, refuses every undeployed wallet.
+    pub eip6492_factories: Vec<Address>,
     pub settings: Settings,
     pub problems: Vec<ConfigProblem>,
 }
@@ -99,6 +110,13 @@ impl Config {
 
         let max_gas_per_settle =
             integer(&get, &mut problem, "EVM_MAX_GAS_PER_SETTLE", DEFAULT_MAX_GAS_PER_SETTLE, 21_000..=30_000_000);
+        let max_gas_per_deployment = integer(
+            &get,
+            &mut problem,
+            "EVM_MAX_GAS_PER_DEPLOYMENT",
+            DEFAULT_MAX_GAS_PER_DEPLOYMENT,
+            21_000..=30_000_000,
+        );
         let default_fee_cap =
             integer(&get, &mut problem, "EVM_MAX_FEE_PER_GAS_GWEI", DEFAULT_MAX_FEE_PER_GAS_GWEI, 1..=1_000_000);
         let names = get("EVM_NETWORKS").unwrap_or_else(|| DEFAULT_EVM_NETWORKS.to_string());
@@ -113,7 +131,8 @@ impl Config {
             }
             let fee_cap_variable = format!("EVM_MAX_FEE_PER_GAS_GWEI_{}", network.env_suffix());
             let fee_cap_gwei = integer(&get, &mut problem, &fee_cap_variable, default_fee_cap, 1..=1_000_000);
-            let gas = GasLimits { max_fee_per_gas_wei: u128::from(fee_cap_gwei) * GWEI, max_gas_per_settle };
+            let max_fee_per_gas_wei = u128::from(fee_cap_gwei) * GWEI;
+            let gas = GasLimits { max_fee_per_gas_wei, max_gas_per_settle, max_gas_per_deployment };
             match evm_rpc_urls(network, &get) {
                 Ok(rpc_urls) => evm_networks.push(EvmNetworkConfig { network, gas, rpc_urls }),
                 Err(p) => problem(&p.variable, p.problem),
@@ -123,12 +142,16 @@ impl Config {
         let receipt_timeout_secs =
             integer(&get, &mut problem, "EVM_RECEIPT_TIMEOUT_SECONDS", DEFAULT_RECEIPT_TIMEOUT_SECS, 1..=600);
         let rpc_timeout_ms = integer(&get, &mut problem, "EVM_RPC_TIMEOUT_MS", DEFAULT_RPC_TIMEOUT_MS, 100..=120_000);
+        let fee_bump_after_secs =
+            integer(&get, &mut problem, "EVM_FEE_BUMP_SECONDS", DEFAULT_FEE_BUMP_AFTER_SECS, 1..=600);
         let access = access(&get, &mut problem);
+        let eip6492_factories = addresses(&get, &mut problem, "EIP6492_ALLOWED_FACTORIES").unwrap_or_default();
         Config {
             access,
             evm_networks,
             evm_signers,
-            settings: Settings { receipt_timeout_secs, rpc_timeout_ms },
+            eip6492_factories,
+            settings: Settings { receipt_timeout_secs, rpc_timeout_ms, fee_bump_after_secs },
             problems,
         }
     }
@@ -156,17 +179,26 @@ fn access(get: &impl Fn(&str) -> Option<String>, problem: &mut impl FnMut(&str, 
     let api_keys = ApiKeys::new(api_keys.split(',').map(str::trim).filter(|k| !k.is_empty()));
     let rate_limit_per_minute =
         get("RATE_LIMIT_PER_MINUTE").map(|_| integer(get, problem, "RATE_LIMIT_PER_MINUTE", 60, 1..=1_000_000) as u32);
-    let pay_to_allowlist = get("PAY_TO_ALLOWLIST").map(|list| {
-        let mut allowed = Vec::new();
+    let pay_to_allowlist = addresses(get, problem, "PAY_TO_ALLOWLIST");
+    Access { api_keys, rate_limit_per_minute, pay_to_allowlist }
+}
+
+/// A comma-separated list of EVM addresses, when the variable is set.
+fn addresses(
+    get: &impl Fn(&str) -> Option<String>,
+    problem: &mut impl FnMut(&str, String),
+    variable: &str,
+) -> Option<Vec<Address>> {
+    get(variable).map(|list| {
+        let mut addresses = Vec::new();
         for (index, entry) in list.split(',').map(str::trim).filter(|e| !e.is_empty()).enumerate() {
             match parse_evm_address(entry) {
-                Some(address) => allowed.push(address),
-                None => problem("PAY_TO_ALLOWLIST", format!("entry #{} is not an EVM address", index + 1)),
+                Some(address) => addresses.push(address),
+                None => problem(variable, format!("entry #{} is not an EVM address", index + 1)),
             }
         }
-        allowed
-    });
-    Access { api_keys, rate_limit_per_minute, pay_to_allowlist }
+        addresses
+    })
 }
 
 /// An integer variable within `range`, else its default and a problem.
@@ -279,7 +311,12 @@ mod tests {
             ("EVM_MAX_GAS_PER_SETTLE", "200000"),
         ]);
         assert!(c.problems.is_empty(), "{:?}", c.problems);
-        assert_eq!(c.evm_networks[0].gas, GasLimits { max_fee_per_gas_wei: 1_000 * GWEI, max_gas_per_settle: 200_000 });
+        let gas = GasLimits {
+            max_fee_per_gas_wei: 1_000 * GWEI,
+            max_gas_per_settle: 200_000,
+            max_gas_per_deployment: 500_000,
+        };
+        assert_eq!(c.evm_networks[0].gas, gas);
         assert_eq!(c.evm_networks[1].gas.max_fee_per_gas_wei, 3_000 * GWEI);
         let c = config(&[("EVM_MAX_GAS_PER_SETTLE", "5"), ("EVM_RPC_TIMEOUT_MS", "0")]);
         let vars: Vec<_> = c.problems.iter().map(|p| p.variable.as_str()).collect();

@@ -188,7 +188,9 @@ impl<P: Host> Facilitator<P> {
                 Claim::Acquired => return self.settle_claimed(&key, request).await,
                 Claim::Done { record } => return record_result(record),
                 // Sent (by this isolate or one that died since): the receipt decides, nothing is re-sent.
-                Claim::InFlight { transaction: Some(tx), .. } => return self.reconcile(&key, request, &tx).await,
+                Claim::InFlight { transaction: Some(latest), replaced, .. } => {
+                    return self.reconcile(&key, request, &replaced, &latest).await
+                }
                 Claim::InFlight { transaction, .. } if self.clock.now_millis() >= deadline => {
                     let message = "another settle of this payment is still running; retry to get its outcome";
                     return Err(Failure { transaction, ..Failure::new(Reason::DuplicateSettlement, message) });
@@ -254,10 +256,12 @@ impl<P: Host> Facilitator<P> {
     async fn submit_and_confirm(&self, key: &str, request: &PaymentRequest) -> Result<Settled, Failure> {
         let ctx = self.evm_context(request)?;
         let signer = self.signer_for(key).ok_or_else(|| Failure::from(ExactEvmError::NoSigner))?;
-        let journal = Journal { ledger: &self.ledger, key };
+        let journal = Journal { ledger: &self.ledger, key: Some(key) };
         let submitted =
             exact_evm::submit(&ctx, signer, &self.sender, &journal, request).await.map_err(settle_failure)?;
-        let settlement = exact_evm::confirm(&ctx, &submitted).await.map_err(settle_failure)?;
+        let settlement = exact_evm::confirm_with_fee_bumps(&ctx, signer, &self.sender, &journal, &submitted)
+            .await
+            .map_err(settle_failure)?;
         Ok(Settled {
             transaction: settlement.transaction.to_string(),
             payer: settlement.payer.to_checksum(None),
@@ -265,15 +269,27 @@ impl<P: Host> Facilitator<P> {
         })
     }
 
-    /// Looks up the receipt of a transaction an earlier settle sent, and records its outcome.
-    async fn reconcile(&self, key: &str, request: &PaymentRequest, tx: &str) -> Result<Settled, Failure> {
+    /// Looks up the receipts of the transactions an earlier settle sent (`latest`, and the ones its
+    /// fee bumps replaced), and records the outcome.
+    async fn reconcile(
+        &self,
+        key: &str,
+        request: &PaymentRequest,
+        replaced: &[String],
+        latest: &str,
+    ) -> Result<Settled, Failure> {
         let ctx = self.evm_context(request)?;
-        let hash =
-            tx.parse().map_err(|_| Failure::new(Reason::UnexpectedSettleError, "ledger holds a malformed hash"))?;
+        let malformed = || Failure::new(Reason::UnexpectedSettleError, "ledger holds a malformed hash");
+        let transactions: Vec<B256> = replaced
+            .iter()
+            .map(String::as_str)
+            .chain([latest])
+            .map(|h| h.parse().map_err(|_| malformed()))
+            .collect::<Result<_, _>>()?;
         let payer = match &request.payload {
             crate::protocol::model::Payload::Eip3009(p) => p.authorization.from,
         };
-        let submitted = exact_evm::Submitted { transaction: hash, payer };
+        let submitted = exact_evm::Submitted { transactions, payer, sent: None };
         let result = exact_evm::confirm(&ctx, &submitted).await.map_err(settle_failure).map(|s| Settled {
             transaction: s.transaction.to_string(),
             payer: s.payer.to_checksum(None),
@@ -357,6 +373,7 @@ impl<P: Host> Facilitator<P> {
             settings: self.config.settings,
             gas: config.gas,
             facilitator: self.config.evm_signers.first().map(|s| s.address()),
+            allowed_factories: &self.config.eip6492_factories,
         })
     }
 }

@@ -58,8 +58,13 @@ pub struct SettleRecord {
 pub enum LedgerEntry {
     InFlight {
         since_ms: u64,
+        /// The latest transaction sent for the payment.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         transaction: Option<String>,
+        /// Earlier transactions of the same nonce that fee bumps replaced: any one of them may be the
+        /// one mined.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        replaced: Vec<String>,
     },
     Done {
         record: SettleRecord,
@@ -72,11 +77,14 @@ pub enum LedgerEntry {
 pub enum Claim {
     /// This caller now owns the settle.
     Acquired,
-    /// Another settle of this payment is running (and may have sent `transaction`).
+    /// Another settle of this payment is running (and may have sent `transaction`, replacing the
+    /// `replaced` ones).
     InFlight {
         since_ms: u64,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         transaction: Option<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        replaced: Vec<String>,
     },
     /// Settled (or finally failed) before: its outcome.
     Done { record: SettleRecord },
@@ -95,31 +103,31 @@ pub enum LedgerOp {
 
 /// Applies `op` to the current entry: the reply and the entry to store (`None` deletes it).
 pub fn apply(entry: Option<LedgerEntry>, op: LedgerOp) -> (LedgerReply, Option<LedgerEntry>) {
+    let fresh = |now_ms| LedgerEntry::InFlight { since_ms: now_ms, transaction: None, replaced: Vec::new() };
     match op {
         LedgerOp::Claim { now_ms } => match entry {
-            None => (
-                LedgerReply::Claim(Claim::Acquired),
-                Some(LedgerEntry::InFlight { since_ms: now_ms, transaction: None }),
-            ),
-            Some(LedgerEntry::InFlight { since_ms, transaction: None })
+            None => (LedgerReply::Claim(Claim::Acquired), Some(fresh(now_ms))),
+            Some(LedgerEntry::InFlight { since_ms, transaction: None, .. })
                 if now_ms.saturating_sub(since_ms) >= STALE_CLAIM_MS =>
             {
-                (
-                    LedgerReply::Claim(Claim::Acquired),
-                    Some(LedgerEntry::InFlight { since_ms: now_ms, transaction: None }),
-                )
+                (LedgerReply::Claim(Claim::Acquired), Some(fresh(now_ms)))
             }
-            Some(LedgerEntry::InFlight { since_ms, transaction }) => (
-                LedgerReply::Claim(Claim::InFlight { since_ms, transaction: transaction.clone() }),
-                Some(LedgerEntry::InFlight { since_ms, transaction }),
+            Some(LedgerEntry::InFlight { since_ms, transaction, replaced }) => (
+                LedgerReply::Claim(Claim::InFlight {
+                    since_ms,
+                    transaction: transaction.clone(),
+                    replaced: replaced.clone(),
+                }),
+                Some(LedgerEntry::InFlight { since_ms, transaction, replaced }),
             ),
             Some(LedgerEntry::Done { record }) => {
                 (LedgerReply::Claim(Claim::Done { record: record.clone() }), Some(LedgerEntry::Done { record }))
             }
         },
         LedgerOp::RecordTransaction { transaction } => match entry {
-            Some(LedgerEntry::InFlight { since_ms, .. }) => {
-                (LedgerReply::Ok, Some(LedgerEntry::InFlight { since_ms, transaction: Some(transaction) }))
+            Some(LedgerEntry::InFlight { since_ms, transaction: previous, mut replaced }) => {
+                replaced.extend(previous.filter(|p| *p != transaction));
+                (LedgerReply::Ok, Some(LedgerEntry::InFlight { since_ms, transaction: Some(transaction), replaced }))
             }
             other => (LedgerReply::Ok, other),
         },
@@ -183,10 +191,11 @@ mod tests {
         let (reply, entry) = apply(None, LedgerOp::Claim { now_ms: 1 });
         assert_eq!(reply, LedgerReply::Claim(Claim::Acquired));
         let (reply, entry) = apply(entry, LedgerOp::Claim { now_ms: 2 });
-        assert_eq!(reply, LedgerReply::Claim(Claim::InFlight { since_ms: 1, transaction: None }));
+        assert_eq!(reply, LedgerReply::Claim(Claim::InFlight { since_ms: 1, transaction: None, replaced: vec![] }));
         let (_, entry) = apply(entry, LedgerOp::RecordTransaction { transaction: "0xabc".into() });
         let (reply, entry) = apply(entry, LedgerOp::Claim { now_ms: 1 + STALE_CLAIM_MS });
-        assert_eq!(reply, LedgerReply::Claim(Claim::InFlight { since_ms: 1, transaction: Some("0xabc".into()) }));
+        let in_flight = Claim::InFlight { since_ms: 1, transaction: Some("0xabc".into()), replaced: vec![] };
+        assert_eq!(reply, LedgerReply::Claim(in_flight));
         let (_, entry) = apply(entry, LedgerOp::Complete { record: record(true) });
         let (_, entry) = apply(entry, LedgerOp::Complete { record: record(false) });
         let (_, entry) = apply(entry, LedgerOp::Release);
@@ -205,9 +214,23 @@ mod tests {
     }
 
     #[test]
+    fn a_fee_bump_keeps_every_hash_it_replaced() {
+        let (_, entry) = apply(None, LedgerOp::Claim { now_ms: 1 });
+        let (_, entry) = apply(entry, LedgerOp::RecordTransaction { transaction: "0xa".into() });
+        let (_, entry) = apply(entry, LedgerOp::RecordTransaction { transaction: "0xb".into() });
+        let (_, entry) = apply(entry, LedgerOp::RecordTransaction { transaction: "0xb".into() });
+        let (reply, _) = apply(entry, LedgerOp::Claim { now_ms: 2 });
+        let in_flight = Claim::InFlight { since_ms: 1, transaction: Some("0xb".into()), replaced: vec!["0xa".into()] };
+        assert_eq!(reply, LedgerReply::Claim(in_flight));
+    }
+
+    #[test]
     fn entries_round_trip_through_json() {
+        // An entry written before fee bumps existed reads back with nothing replaced.
+        let old: LedgerEntry = serde_json::from_str(r#"{"state":"in_flight","since_ms":3}"#).unwrap();
+        assert_eq!(old, LedgerEntry::InFlight { since_ms: 3, transaction: None, replaced: vec![] });
         for entry in [
-            LedgerEntry::InFlight { since_ms: 3, transaction: Some("0x1".into()) },
+            LedgerEntry::InFlight { since_ms: 3, transaction: Some("0x1".into()), replaced: vec!["0x0".into()] },
             LedgerEntry::Done { record: record(true) },
         ] {
             let text = serde_json::to_string(&entry).unwrap();

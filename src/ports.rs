@@ -3,7 +3,10 @@
 
 use std::future::Future;
 
+use crate::chains::evm::sender::{NonceManagedSender, SendError, Sent, UnsignedCall};
+use crate::chains::jsonrpc::JsonRpcClient;
 use crate::facilitator::{Failure, Settled, Verified};
+use crate::network::Network;
 use crate::protocol::model::PaymentRequest;
 
 /// A failure to get an HTTP response at all. It must not contain the URL (RPC URLs carry API keys).
@@ -64,34 +67,59 @@ pub trait Ledger {
 /// the Worker a Durable Object per (network, signer) does it, so concurrent settles never collide.
 pub trait TxSender {
     /// Allocates a nonce, signs, records the hash in `journal`, then broadcasts.
-    fn send<H: HttpTransport, C: crate::ports::Clock, S: EvmSigner, L: Ledger>(
+    fn send<H: HttpTransport, C: Clock, S: EvmSigner, L: Ledger>(
         &self,
-        rpc: &crate::chains::jsonrpc::JsonRpcClient<'_, H, C>,
+        rpc: &JsonRpcClient<'_, H, C>,
         signer: &S,
-        network: &'static crate::network::Network,
-        call: &crate::chains::evm::sender::UnsignedCall,
+        network: &'static Network,
+        call: &UnsignedCall,
         journal: &Journal<'_, L>,
-    ) -> impl Future<Output = Result<alloy_primitives::B256, crate::chains::evm::sender::SendError>>;
+    ) -> impl Future<Output = Result<Sent, SendError>>;
+
+    /// Signs `call` at the `nonce` of a stuck transaction (a fee bump), records the hash in `journal`,
+    /// then broadcasts it.
+    fn replace<H: HttpTransport, C: Clock, S: EvmSigner, L: Ledger>(
+        &self,
+        rpc: &JsonRpcClient<'_, H, C>,
+        signer: &S,
+        network: &'static Network,
+        call: &UnsignedCall,
+        nonce: u64,
+        journal: &Journal<'_, L>,
+    ) -> impl Future<Output = Result<alloy_primitives::B256, SendError>>;
 }
 
 /// Where a settle's transaction hash is written before the transaction is broadcast: the payment's
 /// ledger entry. A settle cut off after its broadcast is then reconciled from the receipt, never
-/// reported as failed nor sent again.
+/// reported as failed nor sent again. Without a key (a wallet deployment, not the payment itself)
+/// nothing is written.
 pub struct Journal<'a, L> {
     pub ledger: &'a L,
-    pub key: &'a str,
+    pub key: Option<&'a str>,
 }
 
-impl TxSender for crate::chains::evm::sender::NonceManagedSender {
-    async fn send<H: HttpTransport, C: crate::ports::Clock, S: EvmSigner, L: Ledger>(
+impl TxSender for NonceManagedSender {
+    async fn send<H: HttpTransport, C: Clock, S: EvmSigner, L: Ledger>(
         &self,
-        rpc: &crate::chains::jsonrpc::JsonRpcClient<'_, H, C>,
+        rpc: &JsonRpcClient<'_, H, C>,
         signer: &S,
-        _network: &'static crate::network::Network,
-        call: &crate::chains::evm::sender::UnsignedCall,
+        _network: &'static Network,
+        call: &UnsignedCall,
         journal: &Journal<'_, L>,
-    ) -> Result<alloy_primitives::B256, crate::chains::evm::sender::SendError> {
-        crate::chains::evm::sender::NonceManagedSender::send(self, rpc, signer, call, journal).await
+    ) -> Result<Sent, SendError> {
+        NonceManagedSender::send(self, rpc, signer, call, journal).await
+    }
+
+    async fn replace<H: HttpTransport, C: Clock, S: EvmSigner, L: Ledger>(
+        &self,
+        rpc: &JsonRpcClient<'_, H, C>,
+        signer: &S,
+        _network: &'static Network,
+        call: &UnsignedCall,
+        nonce: u64,
+        journal: &Journal<'_, L>,
+    ) -> Result<alloy_primitives::B256, SendError> {
+        NonceManagedSender::replace(self, rpc, signer, call, nonce, journal).await
     }
 }
 

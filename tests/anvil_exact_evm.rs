@@ -398,3 +398,132 @@ fn a_payment_in_flight_with_a_recorded_transaction_is_reconciled_from_its_receip
     let (_, again) = w.facility.post("/settle", &body);
     assert_eq!(again, settle, "the reconciled outcome is recorded");
 }
+
+/// ERC-6492: a wallet that does not exist yet signs; the facilitator deploys it through an allowed
+/// factory (fail closed) and then settles from it as the ERC-1271 wallet it has become.
+#[test]
+fn a_counterfactual_wallet_is_deployed_through_an_allowed_factory_then_pays() {
+    use alloy_primitives::B256;
+    use alloy_sol_types::SolCall;
+    use x402_edge::chains::evm::signature::Erc6492Signature;
+
+    let w = world();
+    install_multicall3(&w.anvil);
+    let factory = deploy_wallet_factory(&w.anvil);
+    let owner = KEYS[4];
+    let salt = B256::repeat_byte(7);
+    let wallet = counterfactual_wallet(&w.anvil, factory, owner, salt);
+    mint(&w.anvil, w.token, wallet, 50_000);
+    let pay_to = address(KEYS[2]);
+    let wrapped_payment = |value: u64, nonce: u8| {
+        let mut a = authorization(owner, pay_to, value, nonce);
+        a.from = wallet;
+        let inner = sign(owner, &a, w.token, "USD Coin", "2");
+        let create = ITestWalletFactory::createWalletCall { owner: address(owner), salt }.abi_encode();
+        let wrapped = Erc6492Signature {
+            factory,
+            factory_calldata: create.into(),
+            signature: hex::decode(&inner[2..]).unwrap().into(),
+        };
+        v2_body(&a, &format!("0x{}", hex::encode(wrapped.encode())), w.token, pay_to, value)
+    };
+    let body = wrapped_payment(5_000, 120);
+    let facilitator = address(FACILITATOR_KEY);
+
+    // A factory that is not on the allowlist: nothing is deployed, nothing is sent.
+    let elsewhere = Facility::with_vars(&w.anvil.url, &[("EIP6492_ALLOWED_FACTORIES", &address(KEYS[0]).to_string())]);
+    let sent = w.anvil.nonce(facilitator);
+    for path in ["/verify", "/settle"] {
+        let (_, reply) = elsewhere.post(path, &body);
+        let reason = if path == "/verify" { &reply["invalidReason"] } else { &reply["errorReason"] };
+        assert_eq!(reason, "invalid_exact_evm_payload_undeployed_smart_wallet", "{reply}");
+    }
+    assert_eq!(w.anvil.nonce(facilitator), sent);
+    assert_eq!(code_len(&w.anvil, wallet), 0);
+
+    // An allowed factory: verify simulates deployment and payment together and deploys nothing.
+    let allowed = Facility::with_vars(&w.anvil.url, &[("EIP6492_ALLOWED_FACTORIES", &factory.to_string())]);
+    let (_, verify) = allowed.post("/verify", &body);
+    assert_eq!(verify, json!({"isValid": true, "payer": wallet.to_checksum(None)}));
+    assert_eq!(code_len(&w.anvil, wallet), 0);
+    // A tampered inner signature fails the simulation.
+    let mut forged = wrapped_payment(5_000, 120);
+    forged["paymentPayload"]["payload"]["authorization"]["value"] = json!("5001");
+    forged["paymentRequirements"]["amount"] = json!("5001");
+    forged["paymentPayload"]["accepted"]["amount"] = json!("5001");
+    let (_, refused) = allowed.post("/verify", &forged);
+    assert_eq!(refused["invalidReason"], "invalid_exact_evm_transaction_simulation_failed", "{refused}");
+
+    let before = balance(&w.anvil, w.token, pay_to);
+    let (_, settle) = allowed.post("/settle", &body);
+    assert_eq!(settle["success"], true, "{settle}");
+    assert!(code_len(&w.anvil, wallet) > 0, "the wallet is deployed");
+    assert_eq!(balance(&w.anvil, w.token, pay_to), before + U256::from(5_000));
+    assert_eq!(w.anvil.nonce(facilitator), sent + 2, "one deployment, one transfer");
+    let (_, again) = allowed.post("/settle", &body);
+    assert_eq!(again, settle, "a repeated settle answers the first outcome");
+
+    // Deployed now, its wrapped signatures are plain ERC-1271 ones: no factory needs allowing.
+    let (_, next) = elsewhere.post("/settle", &wrapped_payment(1_000, 121));
+    assert_eq!(next["success"], true, "{next}");
+    assert_eq!(balance(&w.anvil, w.token, pay_to), before + U256::from(6_000));
+    assert_eq!(w.anvil.nonce(facilitator), sent + 3);
+}
+
+/// A settle whose transaction sits unmined replaces it with the same call at higher fees; only one
+/// of them can be mined, and the response names the one that was.
+#[test]
+fn a_stuck_settle_is_replaced_with_a_fee_bump_and_pays_once() {
+    let w = world();
+    let pay_to = address(KEYS[2]);
+    let body = payment(&w, KEYS[1], pay_to, 2_500, 130);
+    let facilitator = address(FACILITATOR_KEY);
+    let sent = w.anvil.nonce(facilitator);
+    let before = balance(&w.anvil, w.token, pay_to);
+    rpc(&w.anvil.url, "evm_setAutomine", json!([false]));
+    let facility =
+        Facility::with_vars(&w.anvil.url, &[("EVM_FEE_BUMP_SECONDS", "1"), ("EVM_RECEIPT_TIMEOUT_SECONDS", "20")]);
+
+    // Watches the pool: notes the first transaction, mines once a replacement took its place.
+    let url = w.anvil.url.clone();
+    let miner = std::thread::spawn(move || {
+        let pending = || -> Option<Value> {
+            let pool = rpc(&url, "txpool_content", json!([]));
+            let by_sender = pool["pending"]
+                .as_object()?
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(&facilitator.to_string()))?
+                .1
+                .clone();
+            by_sender.as_object()?.values().next().cloned()
+        };
+        let started = std::time::Instant::now();
+        let mut first: Option<Value> = None;
+        while started.elapsed() < std::time::Duration::from_secs(15) {
+            match (pending(), &first) {
+                (Some(tx), None) => first = Some(tx),
+                (Some(tx), Some(original)) if tx["hash"] != original["hash"] => {
+                    rpc(&url, "evm_mine", json!([]));
+                    return first;
+                }
+                _ => {}
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        rpc(&url, "evm_mine", json!([]));
+        None
+    });
+    let (_, settle) = facility.post("/settle", &body);
+    let original = miner.join().unwrap().expect("the settle's transaction was replaced within 15 s");
+
+    assert_eq!(settle["success"], true, "{settle}");
+    assert_ne!(settle["transaction"], original["hash"], "the replacement was mined");
+    let mined = rpc(&w.anvil.url, "eth_getTransactionByHash", json!([settle["transaction"]]));
+    assert_eq!(mined["nonce"], original["nonce"]);
+    let fee =
+        |tx: &Value| u128::from_str_radix(tx["maxFeePerGas"].as_str().unwrap().trim_start_matches("0x"), 16).unwrap();
+    assert!(fee(&mined) > fee(&original), "{} > {}", fee(&mined), fee(&original));
+    assert!(rpc(&w.anvil.url, "eth_getTransactionReceipt", json!([original["hash"]])).is_null());
+    assert_eq!(balance(&w.anvil, w.token, pay_to), before + U256::from(2_500));
+    assert_eq!(w.anvil.nonce(facilitator), sent + 1);
+}

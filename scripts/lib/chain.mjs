@@ -562,6 +562,25 @@ export async function deployTestToken({
   return { address, abi, chainId, name, symbol, version, accounts: ANVIL_ACCOUNTS, deployer };
 }
 
+/** Multicall3's address, the same on every chain that has it. */
+export const MULTICALL3_ADDRESS = '0xcA11bde05977b3631167028862bE2a173976CA11';
+
+/**
+ * Put the real Multicall3 (viem ships its creation code) at its canonical address, as on the public chains:
+ * the facilitator simulates a counterfactual (ERC-6492) wallet's deployment and payment through it.
+ */
+export async function installMulticall3({ rpcUrl, chainId }) {
+  chainId ??= Number(await rpc(rpcUrl, 'eth_chainId'));
+  const { multicall3Bytecode } = await import('viem/_esm/constants/contracts.js');
+  const { publicClient, walletClient } = clients({ rpcUrl, chainId });
+  const hash = await walletClient.sendTransaction({ data: multicall3Bytecode });
+  const receipt = await publicClient.waitForTransactionReceipt({ hash });
+  if (receipt.status !== 'success' || !receipt.contractAddress) throw new Error(`deploying Multicall3 failed: ${hash}`);
+  const code = await rpc(rpcUrl, 'eth_getCode', [receipt.contractAddress, 'latest']);
+  await rpc(rpcUrl, 'anvil_setCode', [MULTICALL3_ADDRESS, code]);
+  return MULTICALL3_ADDRESS;
+}
+
 /** ERC-20 balance of `owner` at the latest block, as a bigint. */
 export async function balanceOf({ rpcUrl, token, owner }) {
   const data = '0x70a08231' + owner.toLowerCase().replace(/^0x/, '').padStart(64, '0');

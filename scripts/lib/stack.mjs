@@ -19,7 +19,7 @@ import * as path from 'node:path';
 
 import { privateKeyToAccount } from 'viem/accounts';
 
-import { ANVIL_ACCOUNTS, ROOT, deployTestToken, freePort, startAnvil } from './chain.mjs';
+import { ANVIL_ACCOUNTS, ROOT, deployContract, deployTestToken, freePort, installMulticall3, startAnvil } from './chain.mjs';
 
 /** The facilitator key of the local stack: anvil account #9 (a public test key). */
 export const FACILITATOR_ACCOUNT = ANVIL_ACCOUNTS[9];
@@ -37,7 +37,7 @@ const NETWORK_BY_CHAIN_ID = {
 };
 
 /** Worker variables passed through from the caller's environment when the user configured their own RPCs. */
-const PASS_THROUGH = /^(EVM_[A-Z0-9_]+|ALCHEMY_API_KEY|INFURA_API_KEY)$/;
+const PASS_THROUGH = /^(EVM_[A-Z0-9_]+|EIP6492_ALLOWED_FACTORIES|ALCHEMY_API_KEY|INFURA_API_KEY|FACILITATOR_API_KEYS|RATE_LIMIT_PER_MINUTE|PAY_TO_ALLOWLIST)$/;
 
 const WRANGLER_JS = path.join(ROOT, 'node_modules', 'wrangler', 'bin', 'wrangler.js');
 const BIN_DIR = path.join(ROOT, 'node_modules', '.bin');
@@ -349,6 +349,7 @@ export async function startStack({
 
     let chain = null;
     let token = null;
+    let walletFactory = null;
     let vars;
     if (local) {
       network ??= NETWORK_BY_CHAIN_ID[chainId];
@@ -358,11 +359,15 @@ export async function startStack({
       cleanups.push(() => chain.stop());
       log(`anvil on ${chain.rpcUrl}; deploying TestUSDC`);
       token = await deployTestToken({ rpcUrl: chain.rpcUrl, chainId });
+      // Counterfactual (ERC-6492) wallets: Multicall3 as on public chains, and one allowed wallet factory.
+      await installMulticall3({ rpcUrl: chain.rpcUrl, chainId });
+      walletFactory = (await deployContract({ rpcUrl: chain.rpcUrl, chainId, name: 'TestWalletFactory' })).address;
       const extra = typeof env === 'function' ? env({ rpcUrl: chain.rpcUrl, network, chainId }) : env;
       vars = {
         EVM_NETWORKS: network,
         [rpcVarName(network)]: chain.rpcUrl,
         EVM_PRIVATE_KEY: FACILITATOR_ACCOUNT.privateKey,
+        EIP6492_ALLOWED_FACTORIES: walletFactory,
         ...extra,
       };
     } else {
@@ -440,6 +445,8 @@ export async function startStack({
       network: chain ? network : null,
       local,
       token,
+      /** The local chain's TestWalletFactory (CREATE2 ERC-1271 wallets), allowed for ERC-6492 deployment. */
+      walletFactory,
       accounts: chain ? ANVIL_ACCOUNTS : null,
       facilitatorAddress,
       /** The child processes (wrangler dev, and anvil when local), for callers that watch them. */

@@ -10,7 +10,7 @@ use worker::{durable_object, DurableObject, Env, ObjectNamespace, Request, Respo
 
 use super::ledger::DurableLedger;
 use super::{call_object, config_from, parse, FetchTransport, WorkerClock};
-use crate::chains::evm::sender::{NonceManagedSender, SendError, UnsignedCall};
+use crate::chains::evm::sender::{NonceManagedSender, SendError, Sent, UnsignedCall};
 use crate::chains::jsonrpc::JsonRpcClient;
 use crate::network::{self, Network};
 use crate::ports::{Clock, EvmSigner, HttpTransport, Journal, Ledger, TxSender};
@@ -24,7 +24,10 @@ struct SendRequest {
     signer: Address,
     call: UnsignedCall,
     /// The payment's settlement-ledger key: the hash is recorded there before the broadcast.
-    ledger_key: String,
+    ledger_key: Option<String>,
+    /// The nonce of a stuck transaction that `call` replaces (a fee bump); `None` allocates one.
+    #[serde(default)]
+    replaces: Option<u64>,
 }
 
 #[durable_object]
@@ -45,7 +48,7 @@ impl DurableObject for EvmSignerObject {
 }
 
 impl EvmSignerObject {
-    async fn send(&self, request: SendRequest) -> Result<B256, SendError> {
+    async fn send(&self, request: SendRequest) -> Result<Sent, SendError> {
         let config = config_from(&self.env);
         let unavailable = |what: &str| SendError::Unavailable(what.to_string());
         let network = network::find(&request.network).ok_or_else(|| unavailable("unknown network"))?;
@@ -55,8 +58,14 @@ impl EvmSignerObject {
         let transport = FetchTransport { timeout: Duration::from_millis(config.settings.rpc_timeout_ms) };
         let rpc = JsonRpcClient::new(&transport, &WorkerClock, &evm.rpc_urls);
         let ledger = DurableLedger::new(&self.env);
-        let journal = Journal { ledger: &ledger, key: &request.ledger_key };
-        self.sender.send(&rpc, signer, &request.call, &journal).await
+        let journal = Journal { ledger: &ledger, key: request.ledger_key.as_deref() };
+        match request.replaces {
+            None => self.sender.send(&rpc, signer, &request.call, &journal).await,
+            Some(nonce) => {
+                let hash = self.sender.replace(&rpc, signer, &request.call, nonce, &journal).await?;
+                Ok(Sent { hash, nonce })
+            }
+        }
     }
 }
 
@@ -69,19 +78,17 @@ impl DurableSender {
     pub fn new(env: &Env) -> Self {
         DurableSender { namespace: env.durable_object(BINDING).ok() }
     }
-}
 
-impl TxSender for DurableSender {
     /// The object records the hash in the ledger itself (through its own binding), so `journal`
     /// only gives the key.
-    async fn send<H: HttpTransport, C: Clock, S: EvmSigner, L: Ledger>(
+    async fn call<S: EvmSigner, L: Ledger>(
         &self,
-        _rpc: &JsonRpcClient<'_, H, C>,
         signer: &S,
         network: &'static Network,
         call: &UnsignedCall,
+        replaces: Option<u64>,
         journal: &Journal<'_, L>,
-    ) -> Result<B256, SendError> {
+    ) -> Result<Sent, SendError> {
         let missing = || SendError::Unavailable(format!("the {BINDING} Durable Object binding is missing"));
         let namespace = self.namespace.as_ref().ok_or_else(missing)?;
         let name = format!("{}/{}", network.caip2, signer.address());
@@ -89,8 +96,34 @@ impl TxSender for DurableSender {
             network: network.name.to_string(),
             signer: signer.address(),
             call: call.clone(),
-            ledger_key: journal.key.to_string(),
+            ledger_key: journal.key.map(str::to_string),
+            replaces,
         };
         call_object(namespace, &name, &request).await.map_err(|e| SendError::Unavailable(e.to_string()))?
+    }
+}
+
+impl TxSender for DurableSender {
+    async fn send<H: HttpTransport, C: Clock, S: EvmSigner, L: Ledger>(
+        &self,
+        _rpc: &JsonRpcClient<'_, H, C>,
+        signer: &S,
+        network: &'static Network,
+        call: &UnsignedCall,
+        journal: &Journal<'_, L>,
+    ) -> Result<Sent, SendError> {
+        self.call(signer, network, call, None, journal).await
+    }
+
+    async fn replace<H: HttpTransport, C: Clock, S: EvmSigner, L: Ledger>(
+        &self,
+        _rpc: &JsonRpcClient<'_, H, C>,
+        signer: &S,
+        network: &'static Network,
+        call: &UnsignedCall,
+        nonce: u64,
+        journal: &Journal<'_, L>,
+    ) -> Result<B256, SendError> {
+        Ok(self.call(signer, network, call, Some(nonce), journal).await?.hash)
     }
 }

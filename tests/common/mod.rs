@@ -208,6 +208,51 @@ pub fn deploy_wallet(anvil: &Anvil, token: Address, owner_key: &str) -> Address 
     wallet
 }
 
+sol! {
+    interface ITestWalletFactory {
+        function createWallet(address owner, bytes32 salt) external returns (address wallet);
+        function walletAddress(address owner, bytes32 salt) external view returns (address);
+    }
+}
+
+/// Puts the real Multicall3 (viem ships its creation code) at its canonical address, as on every
+/// public chain we serve: counterfactual wallets are simulated through it.
+pub fn install_multicall3(anvil: &Anvil) {
+    let source = std::fs::read_to_string(root().join("node_modules/viem/_esm/constants/contracts.js")).unwrap();
+    let start = source.find("multicall3Bytecode = '0x").unwrap() + "multicall3Bytecode = '0x".len();
+    let end = start + source[start..].find('\'').unwrap();
+    let receipt = anvil.send(address(KEYS[0]), None, hex::decode(&source[start..end]).unwrap());
+    let code = rpc(&anvil.url, "eth_getCode", json!([receipt["contractAddress"], "latest"]));
+    rpc(&anvil.url, "anvil_setCode", json!([x402_edge::chains::evm::contracts::MULTICALL3, code]));
+}
+
+/// Deploys the CREATE2 factory of test wallets.
+pub fn deploy_wallet_factory(anvil: &Anvil) -> Address {
+    let code =
+        hex::decode(artifact("TestWalletFactory")["bytecode"].as_str().unwrap().trim_start_matches("0x")).unwrap();
+    let receipt = anvil.send(address(KEYS[0]), None, code);
+    receipt["contractAddress"].as_str().unwrap().parse().unwrap()
+}
+
+/// The address `factory` will deploy the wallet of `owner_key` with `salt` at.
+pub fn counterfactual_wallet(anvil: &Anvil, factory: Address, owner_key: &str, salt: B256) -> Address {
+    let data = ITestWalletFactory::walletAddressCall { owner: address(owner_key), salt }.abi_encode();
+    let result =
+        rpc(&anvil.url, "eth_call", json!([{"to": factory, "data": format!("0x{}", hex::encode(data))}, "latest"]));
+    Address::from_slice(&hex::decode(result.as_str().unwrap().trim_start_matches("0x")).unwrap()[12..])
+}
+
+/// Mints `amount` of `token` to anyone (a counterfactual wallet can hold tokens before it exists).
+pub fn mint(anvil: &Anvil, token: Address, to: Address, amount: u64) {
+    let call = ITestToken::mintCall { to, amount: U256::from(amount) };
+    anvil.send(address(KEYS[0]), Some(token), call.abi_encode());
+}
+
+pub fn code_len(anvil: &Anvil, account: Address) -> usize {
+    let code = rpc(&anvil.url, "eth_getCode", json!([account, "latest"]));
+    code.as_str().unwrap().len().saturating_sub(2) / 2
+}
+
 pub fn balance(anvil: &Anvil, token: Address, owner: Address) -> U256 {
     let data = ITestToken::balanceOfCall { account: owner }.abi_encode();
     let result =

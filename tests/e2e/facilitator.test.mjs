@@ -14,10 +14,10 @@ import { x402Client } from '@x402/core/client';
 import { HTTPFacilitatorClient } from '@x402/core/http';
 import { ExactEvmScheme, toClientEvmSigner } from '@x402/evm';
 import { ExactEvmSchemeV1 } from '@x402/evm/v1';
-import { getAddress, toHex } from 'viem';
+import { encodeFunctionData, getAddress, serializeErc6492Signature, toHex } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 
-import { TRANSFER_TYPES, balanceOf, clients } from '../../scripts/lib/chain.mjs';
+import { TRANSFER_TYPES, balanceOf, clients, deployContract, loadArtifact } from '../../scripts/lib/chain.mjs';
 import { startStack } from '../../scripts/lib/stack.mjs';
 
 const CHAIN_ID = 84532;
@@ -614,6 +614,50 @@ describe('settlement ledger and signer (Durable Objects)', () => {
     assert.equal(payee1 - payee0, 1001n * BigInt(n));
     const sentAfter = await publicClient.getTransactionCount({ address: stack.facilitatorAddress });
     assert.equal(sentAfter - sentBefore, n, 'consecutive nonces, no gaps, no replacements');
+  });
+
+  test('a counterfactual (ERC-6492) wallet is deployed through the allowed factory, then pays; another factory is refused', async () => {
+    const { abi } = await loadArtifact('TestWalletFactory');
+    const owner = other;
+    const { walletClient: deployer } = clients({ rpcUrl: stack.rpcUrl, chainId: CHAIN_ID });
+    const counterfactual = async (factory, salt) => {
+      const args = [owner.address, salt];
+      const wallet = await publicClient.readContract({ address: factory, abi, functionName: 'walletAddress', args });
+      const mint = await deployer.writeContract({ address: token, abi: stack.token.abi, functionName: 'mint', args: [wallet, 100_000n] });
+      await publicClient.waitForTransactionReceipt({ hash: mint });
+      const data = encodeFunctionData({ abi, functionName: 'createWallet', args });
+      const payment = async (amount) => {
+        const requirements = v2Requirements({ amount });
+        const authorization = {
+          from: wallet, to: payee.address, value: amount, validAfter: '0', validBefore: String(now() + 600), nonce: nonce32(),
+        };
+        const signature = serializeErc6492Signature({ address: factory, data, signature: await signAuthorization(owner, authorization) });
+        const paymentPayload = { x402Version: 2, accepted: requirements, payload: { authorization, signature } };
+        return { x402Version: 2, paymentPayload, paymentRequirements: requirements };
+      };
+      return { wallet, payment };
+    };
+
+    const stranger = (await deployContract({ rpcUrl: stack.rpcUrl, chainId: CHAIN_ID, name: 'TestWalletFactory' })).address;
+    const refused = await counterfactual(stranger, toHex(1, { size: 32 }));
+    await expectRejected(await refused.payment('700'), 'invalid_exact_evm_payload_undeployed_smart_wallet');
+    assert.equal(await publicClient.getCode({ address: refused.wallet }), undefined, 'nothing was deployed');
+
+    const { wallet, payment } = await counterfactual(stack.walletFactory, toHex(2, { size: 32 }));
+    const body = await payment('700');
+    const v = await post('/verify', body);
+    assert.deepEqual(v.json, { isValid: true, payer: getAddress(wallet) }, v.text);
+    const sentBefore = await publicClient.getTransactionCount({ address: stack.facilitatorAddress });
+    const [payee0] = await balances(payee.address);
+    const s = await post('/settle', body);
+    assert.equal(s.json.success, true, s.text);
+    await assertSettlementTx(s.json.transaction);
+    assert.ok((await publicClient.getCode({ address: wallet }))?.length > 2, 'the wallet is deployed');
+    const [payee1] = await balances(payee.address);
+    assert.equal(payee1 - payee0, 700n, 'the amount moved exactly once');
+    const sentAfter = await publicClient.getTransactionCount({ address: stack.facilitatorAddress });
+    assert.equal(sentAfter - sentBefore, 2, 'a deployment and a transfer');
+    assert.deepEqual((await post('/settle', body)).json, s.json, 'a repeated settle answers the first outcome');
   });
 
   test('a settle refused before sending releases its claim: the corrected payment settles', async () => {

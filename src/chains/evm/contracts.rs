@@ -22,6 +22,27 @@ sol! {
     }
 }
 
+sol! {
+    /// Multicall3, deployed at [`MULTICALL3`] on every EVM chain we serve: how a counterfactual wallet's
+    /// deployment and its payment are simulated together in one `eth_call`.
+    interface IMulticall3 {
+        struct Call3 {
+            address target;
+            bool allowFailure;
+            bytes callData;
+        }
+        struct Result {
+            bool success;
+            bytes returnData;
+        }
+        function aggregate3(Call3[] calldata calls) external payable returns (Result[] memory returnData);
+    }
+}
+
+/// Multicall3's address, the same on every chain that has it.
+pub const MULTICALL3: alloy_primitives::Address =
+    alloy_primitives::address!("cA11bde05977b3631167028862bE2a173976CA11");
+
 /// What `isValidSignature` returns for a valid signature.
 pub const ERC1271_MAGIC_VALUE: [u8; 4] = [0x16, 0x26, 0xba, 0x7e];
 

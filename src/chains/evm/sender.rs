@@ -124,6 +124,43 @@ fn classify(error: RpcError) -> Broadcast {
     }
 }
 
+/// A broadcast transaction and its nonce (which a fee bump reuses).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sent {
+    pub hash: B256,
+    pub nonce: u64,
+}
+
+/// Signs `call` at `nonce`, records its hash in `journal`, then broadcasts it. Without the record
+/// nothing is sent.
+async fn sign_and_broadcast<H: HttpTransport, C: Clock, S: EvmSigner, L: Ledger>(
+    rpc: &JsonRpcClient<'_, H, C>,
+    signer: &S,
+    call: &UnsignedCall,
+    nonce: u64,
+    journal: &Journal<'_, L>,
+) -> Result<(B256, Broadcast), SendError> {
+    let contract_call = ContractCall {
+        chain_id: call.chain_id,
+        nonce,
+        gas_limit: call.gas_limit,
+        fees: call.fees,
+        to: call.to,
+        input: call.input.clone(),
+    };
+    let signed = tx::sign(signer, &contract_call).await?;
+    if let Some(key) = journal.key {
+        let record = LedgerOp::RecordTransaction { transaction: signed.hash.to_string() };
+        journal.ledger.apply(key, record).await.map_err(|e| SendError::Unavailable(e.to_string()))?;
+    }
+    let request = rpc::send_raw_transaction(&signed.raw);
+    let outcome = match rpc.broadcast(request.method, request.params).await {
+        Ok(_) => Broadcast::Accepted,
+        Err(e) => classify(e),
+    };
+    Ok((signed.hash, outcome))
+}
+
 /// Sends from the accounts of one process, one [`NonceBook`] per (chain, account).
 #[derive(Debug, Default)]
 pub struct NonceManagedSender {
@@ -138,44 +175,38 @@ impl NonceManagedSender {
         signer: &S,
         call: &UnsignedCall,
         journal: &Journal<'_, L>,
-    ) -> Result<B256, SendError> {
+    ) -> Result<Sent, SendError> {
         let book_key = (call.chain_id, signer.address());
         for _ in 0..NONCE_CONFLICT_TRIES {
             let nonce = self.allocate(rpc, book_key).await?;
-            let signed = tx::sign(
-                signer,
-                &ContractCall {
-                    chain_id: call.chain_id,
-                    nonce,
-                    gas_limit: call.gas_limit,
-                    fees: call.fees,
-                    to: call.to,
-                    input: call.input.clone(),
-                },
-            )
-            .await
-            .inspect_err(|_| self.with_book(book_key, |b| b.release(nonce)))?;
-            // Recorded before it can exist anywhere else; without the record nothing is sent.
-            let record = LedgerOp::RecordTransaction { transaction: signed.hash.to_string() };
-            if let Err(e) = journal.ledger.apply(journal.key, record).await {
-                self.with_book(book_key, |b| b.release(nonce));
-                return Err(SendError::Unavailable(e.to_string()));
-            }
-            let request = rpc::send_raw_transaction(&signed.raw);
-            let outcome = match rpc.broadcast(request.method, request.params).await {
-                Ok(_) => Broadcast::Accepted,
-                Err(e) => classify(e),
-            };
+            let outcome = sign_and_broadcast(rpc, signer, call, nonce, journal).await;
             match outcome {
-                Broadcast::Accepted => return Ok(signed.hash),
-                Broadcast::NonceConflict => self.with_book(book_key, NonceBook::forget),
-                Broadcast::Failed(e) => {
+                Ok((hash, Broadcast::Accepted)) => return Ok(Sent { hash, nonce }),
+                Ok((_, Broadcast::NonceConflict)) => self.with_book(book_key, NonceBook::forget),
+                Ok((_, Broadcast::Failed(e))) | Err(e) => {
                     self.with_book(book_key, |b| b.release(nonce));
                     return Err(e);
                 }
             }
         }
         Err(SendError::Rejected("the account's nonce kept changing; try again".into()))
+    }
+
+    /// Replaces the pending transaction at `nonce` with `call` (the same call with bumped fees).
+    /// A conflict means a transaction of that nonce was mined meanwhile: nothing is replaced.
+    pub async fn replace<H: HttpTransport, C: Clock, S: EvmSigner, L: Ledger>(
+        &self,
+        rpc: &JsonRpcClient<'_, H, C>,
+        signer: &S,
+        call: &UnsignedCall,
+        nonce: u64,
+        journal: &Journal<'_, L>,
+    ) -> Result<B256, SendError> {
+        match sign_and_broadcast(rpc, signer, call, nonce, journal).await? {
+            (hash, Broadcast::Accepted) => Ok(hash),
+            (_, Broadcast::NonceConflict) => Err(SendError::Rejected(format!("nonce {nonce} is already used"))),
+            (_, Broadcast::Failed(e)) => Err(e),
+        }
     }
 
     /// Drops what is known of an account (after a transaction was dropped or replaced elsewhere).

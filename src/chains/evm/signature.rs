@@ -4,7 +4,8 @@
 //! which verifies the signature again after recovering it; that extra verification doubles the cost
 //! of the verify hot path and adds nothing when the caller compares the recovered address anyway.
 
-use alloy_primitives::{keccak256, Address, B256};
+use alloy_primitives::{keccak256, Address, Bytes, B256};
+use alloy_sol_types::SolValue;
 use k256::elliptic_curve::ops::{Invert, LinearCombination, Reduce};
 use k256::elliptic_curve::point::DecompressPoint;
 use k256::elliptic_curve::scalar::IsHigh;
@@ -31,6 +32,8 @@ pub enum SignatureError {
     OutOfRange,
     #[error("no public key recovers from this signature")]
     Unrecoverable,
+    #[error("the ERC-6492 wrapper is not abi.encode(address factory, bytes factoryCalldata, bytes signature)")]
+    Erc6492Wrapper,
 }
 
 /// A 65-byte `r ‖ s ‖ v` signature.
@@ -100,4 +103,51 @@ pub fn address_of(point: &AffinePoint) -> Address {
 /// Whether a signature carries the ERC-6492 wrapper of a counterfactual smart wallet.
 pub fn is_erc6492(signature: &[u8]) -> bool {
     signature.len() > 32 && signature[signature.len() - 32..] == ERC6492_MAGIC_SUFFIX
+}
+
+/// An ERC-6492 signature: `abi.encode(factory, factoryCalldata, signature) ‖ magic suffix`. Calling
+/// `factory` with `factory_calldata` deploys the wallet, which then accepts `signature` (ERC-1271).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Erc6492Signature {
+    pub factory: Address,
+    pub factory_calldata: Bytes,
+    pub signature: Bytes,
+}
+
+impl Erc6492Signature {
+    /// Unwraps a signature for which [`is_erc6492`] holds.
+    pub fn parse(wrapped: &[u8]) -> Result<Self, SignatureError> {
+        let body = wrapped.strip_suffix(&ERC6492_MAGIC_SUFFIX).ok_or(SignatureError::Erc6492Wrapper)?;
+        let (factory, factory_calldata, signature) =
+            <(Address, Bytes, Bytes)>::abi_decode_params(body).map_err(|_| SignatureError::Erc6492Wrapper)?;
+        Ok(Erc6492Signature { factory, factory_calldata, signature })
+    }
+
+    /// The wrapped form, as a counterfactual wallet's owner sends it.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = (self.factory, self.factory_calldata.clone(), self.signature.clone()).abi_encode_params();
+        out.extend_from_slice(&ERC6492_MAGIC_SUFFIX);
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_erc6492_signature_round_trips_and_garbage_is_refused() {
+        let wrapped = Erc6492Signature {
+            factory: Address::repeat_byte(0x11),
+            factory_calldata: vec![1, 2, 3].into(),
+            signature: vec![7; 65].into(),
+        };
+        let bytes = wrapped.encode();
+        assert!(is_erc6492(&bytes));
+        assert_eq!(Erc6492Signature::parse(&bytes), Ok(wrapped));
+        let mut garbage = vec![0xff; 40];
+        garbage.extend_from_slice(&ERC6492_MAGIC_SUFFIX);
+        assert_eq!(Erc6492Signature::parse(&garbage), Err(SignatureError::Erc6492Wrapper));
+        assert_eq!(Erc6492Signature::parse(&[1, 2]), Err(SignatureError::Erc6492Wrapper));
+    }
 }

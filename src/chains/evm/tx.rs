@@ -15,7 +15,34 @@ pub enum Fees {
     Legacy { gas_price: u128 },
 }
 
+/// How much a fee bump raises the fees of a stuck transaction, in percent.
+pub const FEE_BUMP_PERCENT: u128 = 25;
+/// Nodes (geth's default price bump) replace a pending transaction only when every fee rises this much.
+const MIN_REPLACEMENT_PERCENT: u128 = 10;
+
+fn raised(value: u128, percent: u128) -> u128 {
+    value.saturating_add(value.saturating_mul(percent).div_ceil(100))
+}
+
 impl Fees {
+    /// The fees of a replacement: [`FEE_BUMP_PERCENT`] higher, capped at `ceiling` (wei per gas).
+    /// `None` when the cap leaves less than the rise nodes require: the transaction cannot be bumped.
+    pub fn bumped(&self, ceiling: u128) -> Option<Fees> {
+        let enough = |new: u128, old: u128| new >= raised(old, MIN_REPLACEMENT_PERCENT) && (new > old || old == 0);
+        match *self {
+            Fees::Eip1559 { max_fee_per_gas, max_priority_fee_per_gas } => {
+                let max_fee = raised(max_fee_per_gas, FEE_BUMP_PERCENT).min(ceiling);
+                let tip = raised(max_priority_fee_per_gas, FEE_BUMP_PERCENT).min(max_fee);
+                (enough(max_fee, max_fee_per_gas) && enough(tip, max_priority_fee_per_gas))
+                    .then_some(Fees::Eip1559 { max_fee_per_gas: max_fee, max_priority_fee_per_gas: tip })
+            }
+            Fees::Legacy { gas_price } => {
+                let price = raised(gas_price, FEE_BUMP_PERCENT).min(ceiling);
+                enough(price, gas_price).then_some(Fees::Legacy { gas_price: price })
+            }
+        }
+    }
+
     /// The most one unit of gas can cost.
     pub fn max_per_gas(&self) -> u128 {
         match self {
@@ -114,5 +141,17 @@ mod tests {
             let json = serde_json::to_string(&fees).unwrap();
             assert_eq!(serde_json::from_str::<Fees>(&json).unwrap(), fees);
         }
+    }
+
+    #[test]
+    fn a_fee_bump_raises_every_fee_and_stops_at_the_ceiling() {
+        let fees = Fees::Eip1559 { max_fee_per_gas: 1_000, max_priority_fee_per_gas: 100 };
+        assert_eq!(fees.bumped(10_000), Some(Fees::Eip1559 { max_fee_per_gas: 1_250, max_priority_fee_per_gas: 125 }));
+        // Capped at the ceiling while that is still a valid replacement, then no more bumps.
+        assert_eq!(fees.bumped(1_150), Some(Fees::Eip1559 { max_fee_per_gas: 1_150, max_priority_fee_per_gas: 125 }));
+        assert_eq!(fees.bumped(1_050), None);
+        assert_eq!(Fees::Legacy { gas_price: 7 }.bumped(100), Some(Fees::Legacy { gas_price: 9 }));
+        assert_eq!(Fees::Legacy { gas_price: 100 }.bumped(100), None);
+        assert_eq!(Fees::Legacy { gas_price: u128::MAX }.bumped(u128::MAX), None, "no overflow");
     }
 }

@@ -6,7 +6,7 @@ use alloy_sol_types::SolCall;
 use super::ExactEvmError;
 use crate::chains::evm::contracts::IEip3009Token;
 use crate::chains::evm::eip3009;
-use crate::chains::evm::signature::{is_erc6492, EcdsaSignature, SignatureError};
+use crate::chains::evm::signature::{is_erc6492, EcdsaSignature, Erc6492Signature, SignatureError};
 use crate::protocol::model::{Dialect, Eip3009Authorization, Eip3009Payload, PaymentRequest, Requirements, Version};
 use crate::protocol::normalize::parse_evm_address;
 
@@ -72,26 +72,53 @@ pub enum SignatureProof {
     /// `isValidSignature(digest, signature)` accepts it (checked in the chain round trip). If `from`
     /// has no code, `eoa_error` is the answer.
     Contract { digest: B256, eoa_error: ExactEvmError },
+    /// An ERC-6492 signature of a counterfactual wallet. Once `from` has code it is an ERC-1271 wallet
+    /// with the inner signature. Before, it may be deployed only through an allowed factory: the
+    /// simulation then runs the deployment and the payment together (Multicall3), and a settle deploys
+    /// it first.
+    Counterfactual { digest: B256, wrapped: Erc6492Signature, factory_allowed: bool },
 }
 
-/// A 65-byte signature that recovers to `from` is an EOA's. Anything else may be a contract wallet's
-/// (ERC-1271), to be settled through the `bytes` overload; counterfactual (ERC-6492) wallets are
-/// refused with a clear reason until their deployment is supported.
+impl SignatureProof {
+    /// The signature a contract wallet is asked to accept (the inner one of an ERC-6492 wrapper).
+    pub fn wallet_signature<'a>(&'a self, signature: &'a [u8]) -> &'a [u8] {
+        match self {
+            SignatureProof::Counterfactual { wrapped, .. } => &wrapped.signature,
+            _ => signature,
+        }
+    }
+
+    /// The EIP-712 digest a contract wallet is asked about, if the signature is a wallet's.
+    pub fn wallet_digest(&self) -> Option<B256> {
+        match self {
+            SignatureProof::Contract { digest, .. } | SignatureProof::Counterfactual { digest, .. } => Some(*digest),
+            SignatureProof::Eoa(_) => None,
+        }
+    }
+}
+
+/// A 65-byte signature that recovers to `from` is an EOA's. An ERC-6492 wrapper is a counterfactual
+/// wallet's, deployable only through one of `allowed_factories` (fail closed: none when empty).
+/// Anything else may be a deployed contract wallet's (ERC-1271), to be settled through the `bytes`
+/// overload.
 pub fn check_signature(
     payload: &Eip3009Payload,
     domain: &Domain,
     chain_id: u64,
     asset: Address,
+    allowed_factories: &[Address],
 ) -> Result<SignatureProof, ExactEvmError> {
     let bytes = payload.signature.as_ref();
-    if is_erc6492(bytes) {
-        return Err(ExactEvmError::CounterfactualWallet);
-    }
     if bytes.is_empty() {
         return Err(ExactEvmError::MalformedSignature(SignatureError::Length(0)));
     }
     let eip712 = eip3009::domain(&domain.name, &domain.version, chain_id, asset);
     let digest = eip3009::signing_hash(&payload.authorization, &eip712);
+    if is_erc6492(bytes) {
+        let wrapped = Erc6492Signature::parse(bytes).map_err(ExactEvmError::MalformedSignature)?;
+        let factory_allowed = allowed_factories.contains(&wrapped.factory);
+        return Ok(SignatureProof::Counterfactual { digest, wrapped, factory_allowed });
+    }
     let eoa_error = match EcdsaSignature::parse(bytes) {
         Err(SignatureError::Length(n)) if n > 65 => ExactEvmError::UndeployedSmartWallet(n),
         Err(e) => ExactEvmError::MalformedSignature(e),
@@ -134,7 +161,7 @@ pub fn check_amount(authorization: &Eip3009Authorization, requirements: &Require
 }
 
 /// `transferWithAuthorization(…, v, r, s)` for EOAs (every FiatToken version has it); the `bytes`
-/// overload (FiatToken v2.2) for contract wallets.
+/// overload (FiatToken v2.2) for contract wallets, with the inner signature of an ERC-6492 wrapper.
 pub fn transfer_calldata(a: &Eip3009Authorization, signature: &[u8], proof: &SignatureProof) -> Vec<u8> {
     match proof {
         SignatureProof::Eoa(ecdsa) => IEip3009Token::transferWithAuthorization_0Call {
@@ -149,14 +176,16 @@ pub fn transfer_calldata(a: &Eip3009Authorization, signature: &[u8], proof: &Sig
             s: ecdsa.s.into(),
         }
         .abi_encode(),
-        SignatureProof::Contract { .. } => IEip3009Token::transferWithAuthorization_1Call {
-            from: a.from,
-            to: a.to,
-            value: a.value,
-            validAfter: a.valid_after,
-            validBefore: a.valid_before,
-            nonce: a.nonce,
-            signature: signature.to_vec().into(),
+        SignatureProof::Contract { .. } | SignatureProof::Counterfactual { .. } => {
+            IEip3009Token::transferWithAuthorization_1Call {
+                from: a.from,
+                to: a.to,
+                value: a.value,
+                validAfter: a.valid_after,
+                validBefore: a.valid_before,
+                nonce: a.nonce,
+                signature: proof.wallet_signature(signature).to_vec().into(),
+            }
         }
         .abi_encode(),
     }

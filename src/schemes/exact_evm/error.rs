@@ -24,8 +24,8 @@ pub enum ExactEvmError {
     WrongSigner { recovered: Address },
     #[error("a {0}-byte signature needs a smart wallet, but authorization.from has no code")]
     UndeployedSmartWallet(usize),
-    #[error("counterfactual smart wallets (ERC-6492) are not supported yet")]
-    CounterfactualWallet,
+    #[error("the counterfactual wallet's factory {factory} is not on this facilitator's EIP6492_ALLOWED_FACTORIES")]
+    FactoryNotAllowed { factory: Address },
     #[error("the wallet at authorization.from rejects this signature (ERC-1271)")]
     ContractSignatureRejected,
     #[error("authorization.to {to} is not paymentRequirements.payTo {pay_to}")]
@@ -64,6 +64,12 @@ pub enum ExactEvmError {
     GasAboveCeiling { gas_limit: u64, ceiling: u64 },
     #[error("transaction {0} reverted")]
     Reverted(B256),
+    #[error(
+        "deploying the payer's wallet through its ERC-6492 factory reverted (transaction {0}); no payment was sent"
+    )]
+    DeploymentFailed(B256),
+    #[error("the payer's wallet deployment {0} was not mined in time; no payment was sent, retry the settle")]
+    DeploymentPending(B256),
     #[error("no receipt for transaction {hash} within {secs} s; its outcome is not known yet")]
     ReceiptTimeout { hash: B256, secs: u64 },
 }
@@ -82,10 +88,8 @@ impl ExactEvmError {
             InvalidAsset | InvalidPayTo => Reason::InvalidPaymentRequirements,
             MissingDomain => Reason::EvmMissingEip712Domain,
             NetworkMismatch { .. } => Reason::EvmNetworkMismatch,
-            MalformedSignature(_) | WrongSigner { .. } | CounterfactualWallet | ContractSignatureRejected => {
-                Reason::EvmSignature
-            }
-            UndeployedSmartWallet(_) => Reason::EvmUndeployedSmartWallet,
+            MalformedSignature(_) | WrongSigner { .. } | ContractSignatureRejected => Reason::EvmSignature,
+            UndeployedSmartWallet(_) | FactoryNotAllowed { .. } => Reason::EvmUndeployedSmartWallet,
             RecipientMismatch { .. } => Reason::EvmRecipientMismatch,
             Expired { .. } => Reason::EvmValidBefore,
             NotYetValid { .. } => Reason::EvmValidAfter,
@@ -97,13 +101,14 @@ impl ExactEvmError {
             InsufficientBalance { .. } => Reason::EvmInsufficientBalance,
             SimulationFailed(_) => Reason::EvmSimulationFailed,
             WrongChain { .. } | Rpc(_) => Reason::UnexpectedVerifyError,
-            Send(SendError::Rejected(_)) | Reverted(_) => Reason::EvmTransactionFailed,
-            NoSigner | Send(_) | ReceiptTimeout { .. } => Reason::UnexpectedSettleError,
+            Send(SendError::Rejected(_)) | Reverted(_) | DeploymentFailed(_) => Reason::EvmTransactionFailed,
+            NoSigner | Send(_) | ReceiptTimeout { .. } | DeploymentPending(_) => Reason::UnexpectedSettleError,
             GasPriceAboveCeiling { .. } | GasAboveCeiling { .. } => Reason::GasCeilingExceeded,
         }
     }
 
-    /// The transaction this failure concerns, when one was sent.
+    /// The payment's transaction this failure concerns, when one was sent (a wallet deployment is not
+    /// the payment: after a failed one the payment may still be settled).
     pub fn transaction(&self) -> Option<B256> {
         match self {
             ExactEvmError::Reverted(hash) | ExactEvmError::ReceiptTimeout { hash, .. } => Some(*hash),

@@ -12,7 +12,7 @@ mod settle;
 use alloy_primitives::{Address, B256};
 
 pub use error::ExactEvmError;
-pub use settle::{confirm, settle, submit, Settlement, Submitted};
+pub use settle::{confirm, confirm_with_fee_bumps, settle, submit, Settlement, Submitted};
 
 use crate::chains::jsonrpc::JsonRpcClient;
 use crate::config::{GasLimits, Settings};
@@ -30,6 +30,8 @@ pub struct EvmContext<'a, H, C> {
     pub gas: GasLimits,
     /// The facilitator's address, used as the caller of simulations.
     pub facilitator: Option<Address>,
+    /// `EIP6492_ALLOWED_FACTORIES`: the factories through which counterfactual wallets may be deployed.
+    pub allowed_factories: &'a [Address],
 }
 
 impl<H, C> EvmContext<'_, H, C> {
@@ -81,7 +83,7 @@ async fn prepare<'r, H: HttpTransport, C: Clock>(
         None => chain::read_domain(ctx, asset).await?,
     };
     check_network(request)?;
-    let proof = check_signature(payload, &domain, ctx.chain_id(), asset)?;
+    let proof = check_signature(payload, &domain, ctx.chain_id(), asset, ctx.allowed_factories)?;
     check_recipient(authorization, requirements)?;
     let now = ctx.clock.now_secs();
     check_valid_before(authorization, now)?;

@@ -11,8 +11,11 @@ use crate::protocol::normalize::parse_request;
 use crate::protocol::Reason;
 
 /// Generous guard rails (tests that exercise them set their own).
-const GAS: crate::config::GasLimits =
-    crate::config::GasLimits { max_fee_per_gas_wei: 1_000_000_000_000, max_gas_per_settle: 300_000 };
+const GAS: crate::config::GasLimits = crate::config::GasLimits {
+    max_fee_per_gas_wei: 1_000_000_000_000,
+    max_gas_per_settle: 300_000,
+    max_gas_per_deployment: 500_000,
+};
 
 /// The spec example is signed at 1740672089..1740672154.
 const SPEC_NOW: u64 = 1_740_672_100;
@@ -101,9 +104,10 @@ async fn run<F: Fn(&str, &Value) -> Value>(
         network: request.network,
         rpc: JsonRpcClient::new(transport, &clock, &urls),
         clock: &clock,
-        settings: Settings { receipt_timeout_secs: 1, rpc_timeout_ms: 1000 },
+        settings: Settings { receipt_timeout_secs: 1, rpc_timeout_ms: 1000, fee_bump_after_secs: 1 },
         gas: GAS,
         facilitator: None,
+        allowed_factories: &[],
     };
     verify(&ctx, &request).await
 }
@@ -196,11 +200,11 @@ fn signatures_must_be_low_s_65_byte_eoa_signatures() {
         b["paymentPayload"]["payload"]["signature"] = json!(bad);
         assert_eq!(reason(&b, SPEC_NOW), Reason::EvmSignature, "{bad}");
     }
-    // An ERC-6492 (counterfactual wallet) signature gets a clear reason, not a panic.
+    // A signature that ends in the ERC-6492 suffix without the wrapper gets a clear reason, not a panic.
     let mut b = good.clone();
     b["paymentPayload"]["payload"]["signature"] = json!(format!("{signature}{}", "64926492".repeat(8)));
     let error = verify_with(&b, SPEC_NOW, chain(true, false, 1, "USDC")).unwrap_err();
-    assert_eq!(error, ExactEvmError::CounterfactualWallet);
+    assert_eq!(error, ExactEvmError::MalformedSignature(crate::chains::evm::signature::SignatureError::Erc6492Wrapper));
     assert_eq!(error.reason(), Reason::EvmSignature);
 }
 
@@ -241,9 +245,10 @@ fn a_dead_rpc_is_an_unexpected_error() {
         network: request.network,
         rpc: JsonRpcClient::new(&Dead, &clock, &urls),
         clock: &clock,
-        settings: Settings { receipt_timeout_secs: 1, rpc_timeout_ms: 1000 },
+        settings: Settings { receipt_timeout_secs: 1, rpc_timeout_ms: 1000, fee_bump_after_secs: 1 },
         gas: GAS,
         facilitator: None,
+        allowed_factories: &[],
     };
     let error = pollster::block_on(verify(&ctx, &request)).unwrap_err();
     assert_eq!(error.reason(), Reason::UnexpectedVerifyError);
@@ -350,13 +355,14 @@ fn settle_with_limits(
         network: request.network,
         rpc: JsonRpcClient::new(&transport, &clock, &urls),
         clock: &clock,
-        settings: Settings { receipt_timeout_secs: 1, rpc_timeout_ms: 1000 },
+        settings: Settings { receipt_timeout_secs: 1, rpc_timeout_ms: 1000, fee_bump_after_secs: 1 },
         gas,
         facilitator: None,
+        allowed_factories: &[],
     };
     let sender = crate::chains::evm::sender::NonceManagedSender::default();
     let ledger = crate::ledger::MemoryLedger::default();
-    let journal = crate::ports::Journal { ledger: &ledger, key: "payment" };
+    let journal = crate::ports::Journal { ledger: &ledger, key: Some("payment") };
     let result = pollster::block_on(settle(&ctx, &signer, &sender, &journal, &request));
     let posts = transport.posts.borrow().len();
     drop(transport);
@@ -399,17 +405,29 @@ fn settle_uses_a_legacy_transaction_where_the_chain_has_no_base_fee() {
 #[test]
 fn a_settle_above_the_gas_ceilings_sends_nothing() {
     // Base fee 1 gwei, tip 1 gwei: max fee 3 gwei; the estimate is 100,000 gas (125,000 with margin).
-    let low_price = crate::config::GasLimits { max_fee_per_gas_wei: 2_999_999_999, max_gas_per_settle: 300_000 };
+    let low_price = crate::config::GasLimits {
+        max_fee_per_gas_wei: 2_999_999_999,
+        max_gas_per_settle: 300_000,
+        max_gas_per_deployment: 500_000,
+    };
     let (result, sent, _) = settle_with_limits(Some("0x3b9aca00"), low_price);
     assert!(matches!(result, Err(ExactEvmError::GasPriceAboveCeiling { max_fee_per_gas: 3_000_000_000, .. })));
     assert_eq!(result.unwrap_err().reason(), crate::protocol::Reason::GasCeilingExceeded);
     assert!(sent.is_empty());
 
-    let low_gas = crate::config::GasLimits { max_fee_per_gas_wei: 3_000_000_000, max_gas_per_settle: 124_999 };
+    let low_gas = crate::config::GasLimits {
+        max_fee_per_gas_wei: 3_000_000_000,
+        max_gas_per_settle: 124_999,
+        max_gas_per_deployment: 500_000,
+    };
     let (result, sent, _) = settle_with_limits(Some("0x3b9aca00"), low_gas);
     assert!(matches!(result, Err(ExactEvmError::GasAboveCeiling { gas_limit: 125_000, .. })));
     assert!(sent.is_empty());
 
-    let exact = crate::config::GasLimits { max_fee_per_gas_wei: 3_000_000_000, max_gas_per_settle: 125_000 };
+    let exact = crate::config::GasLimits {
+        max_fee_per_gas_wei: 3_000_000_000,
+        max_gas_per_settle: 125_000,
+        max_gas_per_deployment: 500_000,
+    };
     assert!(settle_with_limits(Some("0x3b9aca00"), exact).0.is_ok());
 }
