@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import { createPublicClient, createWalletClient, defineChain, getAddress, http } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
@@ -571,7 +571,9 @@ export const MULTICALL3_ADDRESS = '0xcA11bde05977b3631167028862bE2a173976CA11';
  */
 export async function installMulticall3({ rpcUrl, chainId }) {
   chainId ??= Number(await rpc(rpcUrl, 'eth_chainId'));
-  const { multicall3Bytecode } = await import('viem/_esm/constants/contracts.js');
+  // viem keeps it out of its public exports: import the module by its path.
+  const viemDir = path.dirname(require.resolve('viem/package.json', { paths: [ROOT] }));
+  const { multicall3Bytecode } = await import(pathToFileURL(path.join(viemDir, '_esm/constants/contracts.js')).href);
   const { publicClient, walletClient } = clients({ rpcUrl, chainId });
   const hash = await walletClient.sendTransaction({ data: multicall3Bytecode });
   const receipt = await publicClient.waitForTransactionReceipt({ hash });
