@@ -20,7 +20,7 @@ fn spec_body() -> Vec<u8> {
 fn bench(c: &mut Criterion) {
     let body = spec_body();
     let request = parse_request(&body).unwrap();
-    let Payload::Eip3009(payload) = &request.payload;
+    let Payload::Eip3009(payload) = &request.payload else { panic!("the spec example is an EIP-3009 payment") };
     let asset: Address = parse_evm_address("0x036CbD53842c5426634e7929541eC2318f3dCF7e").unwrap();
     let a = &payload.authorization;
     let signature = EcdsaSignature::parse(&payload.signature).unwrap();
@@ -42,7 +42,7 @@ fn bench(c: &mut Criterion) {
     c.bench_function("parse_and_verify_signature", |b| {
         b.iter(|| {
             let request = parse_request(black_box(&body)).unwrap();
-            let Payload::Eip3009(p) = &request.payload;
+            let Payload::Eip3009(p) = &request.payload else { panic!("the spec example is an EIP-3009 payment") };
             let digest = authorization_digest(&p.authorization, "USDC", "2", 84532, asset);
             EcdsaSignature::parse(&p.signature).unwrap().recover(&digest).unwrap() == p.authorization.from
         })

@@ -5,7 +5,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::access::{Decision, Unauthorized};
-use crate::facilitator::{Facilitator, Failure, TxStatus};
+use crate::facilitator::{session_json, Facilitator, Failure, TxStatus};
 use crate::ledger::{eip3009_key, LedgerEntry};
 use crate::network;
 use crate::ports::{Clock, Host};
@@ -13,6 +13,7 @@ use crate::protocol::cronos::{iso8601_millis, CronosSettleResponse, CronosVerify
 use crate::protocol::model::{Dialect, Payload, PaymentRequest, Version};
 use crate::protocol::normalize::{parse_b256, parse_evm_address, parse_request, Rejection, RequestError};
 use crate::protocol::response::{SettleResponse, VerifyResponse};
+use crate::protocol::Reason;
 
 /// Requests above this size are refused before parsing; real payments are a few KiB.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -120,7 +121,7 @@ async fn route<P: Host>(facilitator: &Facilitator<P>, request: &ApiRequest<'_>) 
     let guarded = matches!(
         (request.method, path),
         ("POST", "/verify" | "/v2/x402/verify" | "/settle" | "/v2/x402/settle") | ("GET", "/settle/status")
-    );
+    ) || upto_session_path(path).is_some();
     if guarded {
         if let Some(refusal) = guard(facilitator, request).await {
             return refusal;
@@ -139,6 +140,12 @@ async fn route<P: Host>(facilitator: &Facilitator<P>, request: &ApiRequest<'_>) 
             Reply::plain(200, json!({"kinds": supported.kinds}), "ok")
         }
         ("GET", "/settle/status") => settle_status(facilitator, request.query).await,
+        ("GET", path) if upto_session_path(path).is_some_and(|(_, close)| !close) => {
+            upto_session(facilitator, upto_session_path(path).map(|(id, _)| id).unwrap_or_default()).await
+        }
+        ("POST", path) if upto_session_path(path).is_some_and(|(_, close)| close) => {
+            upto_close(facilitator, upto_session_path(path).map(|(id, _)| id).unwrap_or_default()).await
+        }
         ("GET", "/openapi.json") => Reply::plain(200, serde_json::from_str(OPENAPI_JSON).unwrap_or(Value::Null), "ok"),
         ("POST", "/verify" | "/v2/x402/verify") => {
             with_payment(request, |p| verify(facilitator, p), Endpoint::Verify).await
@@ -297,11 +304,73 @@ async fn settle<P: Host>(facilitator: &Facilitator<P>, payment: PaymentRequest) 
         Ok(_) => "settled".to_string(),
         Err(f) => format!("failed:{}", f.code(Version::V2)),
     };
-    let body = match payment.dialect {
+    let status = match &result {
+        Err(f) => session_refusal_status(f.reason).unwrap_or(200),
+        Ok(_) => 200,
+    };
+    let session_id = result.as_ref().err().and_then(|f| f.session_id.clone());
+    let mut body = match payment.dialect {
         Dialect::Cronos => json!(cronos_settle(facilitator.clock().now_millis(), &payment, &result)),
         Dialect::Standard => json!(standard_settle(&payment, result)),
     };
-    Reply::plain(200, body, &outcome).about(&payment)
+    if status != 200 {
+        // As the daydreams upto module answers: `{error, message, sessionId}` beside the settle fields.
+        body["error"] = body["errorReason"].clone();
+        body["message"] = body["errorMessage"].clone();
+        body["sessionId"] = json!(session_id);
+    }
+    Reply::plain(status, body, &outcome).about(&payment)
+}
+
+/// The HTTP status of an `upto` session's refusal of a payment (daydreams `upto/tracking.ts`).
+fn session_refusal_status(reason: Reason) -> Option<u16> {
+    match reason {
+        Reason::UptoCapExhausted | Reason::UptoSessionClosed => Some(402),
+        Reason::UptoSettlingInProgress => Some(409),
+        _ => None,
+    }
+}
+
+/// `/upto/sessions/{id}` (false) or `/upto/sessions/{id}/close` (true).
+fn upto_session_path(path: &str) -> Option<(&str, bool)> {
+    let rest = path.strip_prefix("/upto/sessions/")?;
+    let (id, close) = match rest.strip_suffix("/close") {
+        Some(id) => (id, true),
+        None => (rest, false),
+    };
+    (!id.is_empty() && !id.contains('/') && id.len() <= 128).then_some((id, close))
+}
+
+async fn upto_session<P: Host>(facilitator: &Facilitator<P>, id: &str) -> Reply {
+    match facilitator.session(id).await {
+        Ok(Some(session)) => Reply::plain(200, session_json(&session), "ok"),
+        Ok(None) => unknown_session(id),
+        Err(f) => Reply::plain(503, json!({"error": f.message, "reason": f.reason.code(Version::V2)}), "error"),
+    }
+}
+
+/// Settles the session's pending spend now and closes it.
+async fn upto_close<P: Host>(facilitator: &Facilitator<P>, id: &str) -> Reply {
+    match facilitator.close_session(id).await {
+        Ok((session, batch)) => {
+            let mut body = session_json(&session);
+            if let Some(Err(f)) = &batch {
+                body["error"] = json!(f.code(Version::V2));
+                body["message"] = json!(f.message);
+            }
+            let settlement = batch.as_ref().map(|b| b.as_ref().map(|s| s.transaction.clone()).ok());
+            body["transaction"] = json!(settlement.flatten().unwrap_or_default());
+            let outcome = if matches!(batch, Some(Err(_))) { "settle_failed" } else { "closed" };
+            Reply::plain(200, body, outcome)
+        }
+        Err(f) if f.reason == Reason::UptoUnknownSession => unknown_session(id),
+        Err(f) => Reply::plain(503, json!({"error": f.message, "reason": f.reason.code(Version::V2)}), "error"),
+    }
+}
+
+fn unknown_session(id: &str) -> Reply {
+    let body = json!({"error": "session_not_found", "message": "No such upto session", "sessionId": id});
+    Reply::plain(404, body, "not_found")
 }
 
 fn standard_settle(payment: &PaymentRequest, result: Result<crate::facilitator::Settled, Failure>) -> SettleResponse {
@@ -315,7 +384,7 @@ fn standard_settle(payment: &PaymentRequest, result: Result<crate::facilitator::
             transaction: s.transaction,
             network,
             amount: None,
-            extensions: None,
+            extensions: s.extensions,
         },
         Err(f) => SettleResponse {
             success: false,
@@ -335,20 +404,22 @@ fn cronos_settle(
     payment: &PaymentRequest,
     result: &Result<crate::facilitator::Settled, Failure>,
 ) -> CronosSettleResponse {
-    let Payload::Eip3009(p) = &payment.payload;
-    let a = &p.authorization;
-    let settled = result.as_ref().ok();
+    // The Cronos dialect carries only EIP-3009 payments.
+    let settled = match &payment.payload {
+        Payload::Eip3009(p) => result.as_ref().ok().map(|s| (s, &p.authorization)),
+        Payload::Permit(_) => None,
+    };
     CronosSettleResponse {
         x402_version: 1,
-        event: if settled.is_some() { "payment.settled" } else { "payment.failed" },
+        event: if result.is_ok() { "payment.settled" } else { "payment.failed" },
         tx_hash: match result {
             Ok(s) => Some(s.transaction.clone()),
             Err(f) => f.transaction.clone(),
         },
-        from: settled.map(|_| a.from.to_checksum(None)),
-        to: settled.map(|_| a.to.to_checksum(None)),
-        value: settled.map(|_| a.value.to_string()),
-        block_number: settled.and_then(|s| s.block_number),
+        from: settled.map(|(_, a)| a.from.to_checksum(None)),
+        to: settled.map(|(_, a)| a.to.to_checksum(None)),
+        value: settled.map(|(_, a)| a.value.to_string()),
+        block_number: settled.and_then(|(s, _)| s.block_number),
         network: payment.requirements.network.clone(),
         timestamp: iso8601_millis(now_ms),
         error: result.as_ref().err().map(Failure::cronos_text),

@@ -74,8 +74,24 @@ pub struct Access {
     pub pay_to_allowlist: Option<Vec<Address>>,
 }
 
+/// What `/settle` of an `upto` payment does (`UPTO_SETTLE_MODE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UptoSettleMode {
+    /// Capture the amount into the session; the sweeper settles batches (the default).
+    Capture,
+    /// Settle the amount on chain at once, for resource servers that keep their own sessions.
+    Immediate,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UptoConfig {
+    pub mode: UptoSettleMode,
+    pub thresholds: crate::upto::Thresholds,
+}
+
 #[derive(Debug)]
 pub struct Config {
+    pub upto: UptoConfig,
     pub access: Access,
     pub evm_networks: Vec<EvmNetworkConfig>,
     /// The facilitator's EVM accounts (`EVM_PRIVATE_KEY`, comma-separated); settles are spread over them.
@@ -145,8 +161,10 @@ impl Config {
         let fee_bump_after_secs =
             integer(&get, &mut problem, "EVM_FEE_BUMP_SECONDS", DEFAULT_FEE_BUMP_AFTER_SECS, 1..=600);
         let access = access(&get, &mut problem);
+        let upto = upto(&get, &mut problem);
         let eip6492_factories = addresses(&get, &mut problem, "EIP6492_ALLOWED_FACTORIES").unwrap_or_default();
         Config {
+            upto,
             access,
             evm_networks,
             evm_signers,
@@ -181,6 +199,33 @@ fn access(get: &impl Fn(&str) -> Option<String>, problem: &mut impl FnMut(&str, 
         get("RATE_LIMIT_PER_MINUTE").map(|_| integer(get, problem, "RATE_LIMIT_PER_MINUTE", 60, 1..=1_000_000) as u32);
     let pay_to_allowlist = addresses(get, problem, "PAY_TO_ALLOWLIST");
     Access { api_keys, rate_limit_per_minute, pay_to_allowlist }
+}
+
+fn upto(get: &impl Fn(&str) -> Option<String>, problem: &mut impl FnMut(&str, String)) -> UptoConfig {
+    let mode = match get("UPTO_SETTLE_MODE").as_deref() {
+        None | Some("capture") => UptoSettleMode::Capture,
+        Some("immediate") => UptoSettleMode::Immediate,
+        Some(_) => {
+            problem("UPTO_SETTLE_MODE", "must be `capture` or `immediate`".into());
+            UptoSettleMode::Capture
+        }
+    };
+    let d = crate::upto::Thresholds::default();
+    let mut secs =
+        |variable: &str, default_ms: u64| integer(get, problem, variable, default_ms / 1000, 1..=86_400) * 1000;
+    let idle_settle_ms = secs("UPTO_IDLE_SETTLE_SECONDS", d.idle_settle_ms);
+    let long_idle_close_ms = secs("UPTO_LONG_IDLE_CLOSE_SECONDS", d.long_idle_close_ms);
+    let settling_timeout_ms = secs("UPTO_SETTLING_TIMEOUT_SECONDS", d.settling_timeout_ms);
+    let deadline_buffer_secs = secs("UPTO_DEADLINE_BUFFER_SECONDS", d.deadline_buffer_secs * 1000) / 1000;
+    let cap_percent = integer(get, problem, "UPTO_CAP_THRESHOLD_PERCENT", d.cap_percent, 1..=100);
+    let thresholds = crate::upto::Thresholds {
+        idle_settle_ms,
+        deadline_buffer_secs,
+        cap_percent,
+        long_idle_close_ms,
+        settling_timeout_ms,
+    };
+    UptoConfig { mode, thresholds }
 }
 
 /// A comma-separated list of EVM addresses, when the variable is set.
@@ -333,6 +378,26 @@ mod tests {
         let problems: Vec<_> = c.problems.iter().map(|p| p.problem.as_str()).collect();
         assert_eq!(problems, ["key #2 repeats an earlier key", "key #3: not a 32-byte hex secp256k1 private key"]);
         assert_eq!(c.evm_signers.len(), 1);
+    }
+
+    #[test]
+    fn upto_thresholds_default_to_the_daydreams_values_and_can_be_set() {
+        let c = config(&[]);
+        assert_eq!(
+            c.upto,
+            UptoConfig { mode: UptoSettleMode::Capture, thresholds: crate::upto::Thresholds::default() }
+        );
+        let c = config(&[
+            ("UPTO_SETTLE_MODE", "immediate"),
+            ("UPTO_IDLE_SETTLE_SECONDS", "5"),
+            ("UPTO_CAP_THRESHOLD_PERCENT", "50"),
+        ]);
+        assert!(c.problems.is_empty(), "{:?}", c.problems);
+        assert_eq!(c.upto.mode, UptoSettleMode::Immediate);
+        assert_eq!((c.upto.thresholds.idle_settle_ms, c.upto.thresholds.cap_percent), (5_000, 50));
+        let c = config(&[("UPTO_SETTLE_MODE", "later"), ("UPTO_CAP_THRESHOLD_PERCENT", "0")]);
+        let vars: Vec<_> = c.problems.iter().map(|p| p.variable.as_str()).collect();
+        assert_eq!(vars, ["UPTO_SETTLE_MODE", "UPTO_CAP_THRESHOLD_PERCENT"]);
     }
 
     #[test]

@@ -11,14 +11,20 @@ use crate::chains::evm::rpc;
 use crate::chains::evm::signer::LocalEvmSigner;
 use crate::chains::jsonrpc::JsonRpcClient;
 use crate::config::Config;
+use crate::config::UptoSettleMode;
 use crate::ledger::{payment_key, Claim, LedgerEntry, LedgerOp, LedgerReply, SettleRecord, STALE_CLAIM_MS};
 use crate::network::{Family, Network};
-use crate::ports::{Clock, EvmSigner, HookDecision, Hooks, Host, Journal, Ledger, Ports, RateLimiter};
+use crate::ports::{Clock, EvmSigner, HookDecision, Hooks, Host, Journal, Ledger, Ports, RateLimiter, Sessions};
 use crate::protocol::model::PaymentRequest;
+use crate::protocol::model::{Payload, PermitPayload};
 use crate::protocol::normalize::parse_evm_address;
 use crate::protocol::response::{SupportedKind, SupportedResponse};
 use crate::protocol::Reason;
-use crate::schemes::exact_evm::{self, EvmContext, ExactEvmError};
+use crate::schemes::evm_tx::{self, EvmContext, TxError};
+use crate::schemes::exact_evm::{self, ExactEvmError};
+use crate::schemes::upto_evm::{self, UptoError};
+use crate::upto::{BatchOutcome, Refusal, Session, SessionOp, SessionReply, Status as UptoStatus, SweepAction};
+use alloy_primitives::U256;
 
 /// Why a payment was refused or not settled: one reason code and a message for humans.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,11 +35,13 @@ pub struct Failure {
     pub transaction: Option<String>,
     /// A hook's own reason code, answered verbatim instead of `reason`'s.
     pub hook_reason: Option<String>,
+    /// The `upto` session a refusal concerns.
+    pub session_id: Option<String>,
 }
 
 impl Failure {
     pub fn new(reason: Reason, message: impl Into<String>) -> Self {
-        Failure { reason, message: message.into(), transaction: None, hook_reason: None }
+        Failure { reason, message: message.into(), transaction: None, hook_reason: None, session_id: None }
     }
 
     /// A payment a before-hook refused.
@@ -52,6 +60,12 @@ impl Failure {
     }
 }
 
+impl From<UptoError> for Failure {
+    fn from(e: UptoError) -> Self {
+        Failure { transaction: e.transaction().map(|h| h.to_string()), ..Failure::new(e.reason(), e.to_string()) }
+    }
+}
+
 impl From<ExactEvmError> for Failure {
     fn from(e: ExactEvmError) -> Self {
         Failure { transaction: e.transaction().map(|h| h.to_string()), ..Failure::new(e.reason(), e.to_string()) }
@@ -63,11 +77,22 @@ pub struct Verified {
     pub payer: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Settled {
     pub transaction: String,
     pub payer: String,
     pub block_number: Option<u64>,
+    /// The response's `extensions` (an `upto` capture reports its session there).
+    pub extensions: Option<Value>,
+}
+
+/// What one pass of the sweeper did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct SweepReport {
+    pub sessions: usize,
+    pub settled: usize,
+    pub failed: usize,
+    pub closed: usize,
 }
 
 /// A transaction as the chain sees it.
@@ -84,6 +109,7 @@ pub struct Facilitator<P: Host> {
     http: P::Http,
     clock: P::Clock,
     ledger: P::Ledger,
+    sessions: P::Sessions,
     sender: P::Sender,
     hooks: P::Hooks,
     limiter: P::Limiter,
@@ -94,8 +120,8 @@ const LEDGER_POLL_MS: u64 = 250;
 
 impl<P: Host> Facilitator<P> {
     pub fn new(config: Config, ports: Ports<P>) -> Self {
-        let Ports { http, clock, ledger, sender, hooks, limiter } = ports;
-        Facilitator { config, http, clock, ledger, sender, hooks, limiter }
+        let Ports { http, clock, ledger, sessions, sender, hooks, limiter } = ports;
+        Facilitator { config, http, clock, ledger, sessions, sender, hooks, limiter }
     }
 
     pub fn clock(&self) -> &P::Clock {
@@ -170,26 +196,73 @@ impl<P: Host> Facilitator<P> {
 
     async fn verify_payment(&self, request: &PaymentRequest) -> Result<Verified, Failure> {
         self.check_pay_to_allowed(request)?;
-        let ctx = self.evm_context(request)?;
-        let verified = exact_evm::verify(&ctx, request).await?;
-        Ok(Verified { payer: verified.payer.to_checksum(None) })
+        match &request.payload {
+            Payload::Eip3009(_) => {
+                let ctx = self.evm_context(request.network)?;
+                let verified = exact_evm::verify(&ctx, request).await?;
+                Ok(Verified { payer: verified.payer.to_checksum(None) })
+            }
+            Payload::Permit(permit) => {
+                let verified = self.verify_permit(request, permit)?;
+                let check = SessionOp::Check { amount: request.requirements.amount, pay_to: verified.pay_to };
+                match self.session_op(&permit.session_id, check).await? {
+                    SessionReply::Refused { refusal, .. } => Err(refused(refusal, &permit.session_id)),
+                    _ => Ok(Verified { payer: permit.owner.to_checksum(None) }),
+                }
+            }
+        }
     }
 
-    /// The ledger entry of the payment's identity decides whether this call sends, waits for the
-    /// settle already running, or returns the first outcome.
+    /// An `exact` payment is settled once through the ledger; an `upto` one is captured into its
+    /// session (or, with `UPTO_SETTLE_MODE=immediate`, captured and settled at once).
     async fn settle_once(&self, request: &PaymentRequest) -> Result<Settled, Failure> {
         self.check_pay_to_allowed(request)?;
-        let key = payment_key(request);
+        let permit = match &request.payload {
+            Payload::Eip3009(p) => {
+                let key = payment_key(request);
+                let payer = p.authorization.from.to_checksum(None);
+                let send = || self.submit_and_confirm(&key, request);
+                return self.settle_idempotently(&key, request.network, &payer, exact_tx_failure, send).await;
+            }
+            Payload::Permit(permit) => permit,
+        };
+        let session = self.capture(request, permit).await?;
+        if self.config.upto.mode == UptoSettleMode::Capture {
+            return Ok(captured(&session, String::new()));
+        }
+        let now_ms = self.clock.now_millis();
+        let (session, batch) = self.settle_session(&permit.session_id, now_ms, "immediate", false).await?;
+        match batch {
+            Some(Ok(settled)) => Ok(captured(&session, settled.transaction)),
+            Some(Err(failure)) => Err(Failure { session_id: Some(session.id.clone()), ..failure }),
+            None => Ok(captured(&session, String::new())),
+        }
+    }
+
+    /// The ledger entry under `key` decides whether `send` runs, a settle already running is waited
+    /// for, or the first outcome is returned. A sent transaction is reconciled from its receipts.
+    async fn settle_idempotently<F, Fut>(
+        &self,
+        key: &str,
+        network: &'static Network,
+        payer: &str,
+        tx_failure: fn(TxError) -> Failure,
+        send: F,
+    ) -> Result<Settled, Failure>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<Settled, Failure>>,
+    {
         // Long enough for a claim whose owner died before sending to go stale and be taken over.
         let wait_ms = self.config.settings.receipt_timeout_secs * 1000 + STALE_CLAIM_MS;
         let deadline = self.clock.now_millis() + wait_ms;
         loop {
-            match self.ledger_claim(&key).await? {
-                Claim::Acquired => return self.settle_claimed(&key, request).await,
+            match self.ledger_claim(key).await? {
+                Claim::Acquired => return self.settle_claimed(key, payer, send).await,
                 Claim::Done { record } => return record_result(record),
                 // Sent (by this isolate or one that died since): the receipt decides, nothing is re-sent.
                 Claim::InFlight { transaction: Some(latest), replaced, .. } => {
-                    return self.reconcile(&key, request, &replaced, &latest).await
+                    return self.reconcile(key, network, payer, tx_failure, &replaced, &latest).await
                 }
                 Claim::InFlight { transaction, .. } if self.clock.now_millis() >= deadline => {
                     let message = "another settle of this payment is still running; retry to get its outcome";
@@ -198,6 +271,165 @@ impl<P: Host> Facilitator<P> {
                 Claim::InFlight { .. } => self.clock.sleep_millis(LEDGER_POLL_MS).await,
             }
         }
+    }
+
+    /// The pure checks of an `upto` payment.
+    fn verify_permit(&self, request: &PaymentRequest, permit: &PermitPayload) -> Result<upto_evm::Verified, Failure> {
+        let spenders: Vec<_> = self.config.evm_signers.iter().map(|s| s.address()).collect();
+        Ok(upto_evm::verify(request, permit, &spenders, self.clock.now_secs())?)
+    }
+
+    /// Verifies an `upto` payment and captures its amount into its session atomically (opening the
+    /// session on its first payment). No chain call.
+    async fn capture(&self, request: &PaymentRequest, permit: &PermitPayload) -> Result<Session, Failure> {
+        let verified = self.verify_permit(request, permit)?;
+        let now_ms = self.clock.now_millis();
+        let opening = Session {
+            id: permit.session_id.clone(),
+            network: request.network.caip2.to_string(),
+            asset: verified.asset,
+            owner: permit.owner,
+            spender: permit.spender,
+            pay_to: verified.pay_to,
+            cap: permit.cap,
+            deadline: u64::try_from(permit.deadline).unwrap_or(u64::MAX),
+            permit_nonce: permit.nonce,
+            signature: permit.signature.clone(),
+            name: verified.name,
+            version: verified.version,
+            pending: U256::ZERO,
+            settled: U256::ZERO,
+            status: UptoStatus::Open,
+            created_ms: now_ms,
+            last_activity_ms: now_ms,
+            batches: 0,
+            settling: None,
+            last_settlement: None,
+        };
+        let op = SessionOp::Capture { amount: request.requirements.amount, now_ms, opening: Box::new(opening) };
+        let session = match self.session_op(&permit.session_id, op).await? {
+            SessionReply::Session { session } => *session,
+            SessionReply::Refused { refusal, .. } => return Err(refused(refusal, &permit.session_id)),
+            other => return Err(store_failure(format!("session store answered {other:?}"))),
+        };
+        if session.created_ms == session.last_activity_ms {
+            // The first payment: the sweeper must know of the session from now on.
+            self.sessions.index(&session.id, true).await.map_err(|e| store_failure(e.to_string()))?;
+        }
+        Ok(session)
+    }
+
+    /// An `upto` session's state.
+    pub async fn session(&self, id: &str) -> Result<Option<Session>, Failure> {
+        match self.session_op(id, SessionOp::Read).await? {
+            SessionReply::Session { session } => Ok(Some(*session)),
+            _ => Ok(None),
+        }
+    }
+
+    /// Settles a session's pending spend now and closes it (`POST /upto/sessions/{id}/close`).
+    pub async fn close_session(&self, id: &str) -> Result<(Session, Option<Result<Settled, Failure>>), Failure> {
+        self.settle_session(id, self.clock.now_millis(), "manual", true).await
+    }
+
+    /// One pass of the cron sweeper as of `now_ms` (the cron event's scheduled time): settles or
+    /// closes each indexed session as [`crate::upto::due`] decides.
+    pub async fn sweep(&self, now_ms: u64) -> Result<SweepReport, Failure> {
+        let ids = self.sessions.indexed().await.map_err(|e| store_failure(e.to_string()))?;
+        let mut report = SweepReport { sessions: ids.len(), ..SweepReport::default() };
+        for id in ids {
+            let Some(session) = self.session(&id).await? else {
+                let _ = self.sessions.index(&id, false).await;
+                continue;
+            };
+            match crate::upto::due(&session, now_ms, &self.config.upto.thresholds) {
+                SweepAction::Settle { reason, close_after } => {
+                    match self.settle_session(&id, now_ms, reason, close_after).await?.1 {
+                        Some(Ok(_)) => report.settled += 1,
+                        Some(Err(_)) => report.failed += 1,
+                        None => {}
+                    }
+                }
+                SweepAction::Close => {
+                    self.session_op(&id, SessionOp::Close { now_ms }).await?;
+                    let _ = self.sessions.index(&id, false).await;
+                    report.closed += 1;
+                }
+                SweepAction::Forget => {
+                    let _ = self.sessions.index(&id, false).await;
+                }
+                SweepAction::Nothing => {}
+            }
+        }
+        Ok(report)
+    }
+
+    /// Begins a batch of the session's pending spend, settles it through the ledger (so a batch
+    /// retried after a crash is reconciled, not sent again) and records its outcome. Answers the
+    /// session after, and the batch's result when there was one.
+    async fn settle_session(
+        &self,
+        id: &str,
+        now_ms: u64,
+        reason: &str,
+        close_after: bool,
+    ) -> Result<(Session, Option<Result<Settled, Failure>>), Failure> {
+        let thresholds = self.config.upto.thresholds;
+        let begin = SessionOp::Begin {
+            now_ms,
+            reason: reason.to_string(),
+            close_after,
+            stale_after_ms: thresholds.settling_timeout_ms,
+        };
+        let (batch, session) = match self.session_op(id, begin).await? {
+            SessionReply::Batch { batch: Some(batch), session } => (batch, *session),
+            SessionReply::Batch { batch: None, session } => return Ok((*session, None)),
+            _ => return Err(refused(Refusal::Unknown, id)),
+        };
+        let result = self.settle_batch(&session, &batch).await;
+        let outcome = match &result {
+            Ok(settled) => BatchOutcome::Settled { transaction: settled.transaction.clone() },
+            Err(f) if f.transaction.is_some() && f.reason.outcome_unknown() => BatchOutcome::Unknown,
+            Err(f) => {
+                BatchOutcome::Failed { error: f.code(crate::protocol::Version::V2), transaction: f.transaction.clone() }
+            }
+        };
+        let finish = SessionOp::Finish {
+            seq: batch.seq,
+            now_ms,
+            outcome,
+            deadline_buffer_secs: thresholds.deadline_buffer_secs,
+        };
+        let session = match self.session_op(id, finish).await? {
+            SessionReply::Session { session } => *session,
+            _ => session,
+        };
+        if session.status == UptoStatus::Closed {
+            let _ = self.sessions.index(id, false).await;
+        }
+        Ok((session, Some(result)))
+    }
+
+    /// One batch on chain, made idempotent by the ledger under `upto/{session}/{seq}`.
+    async fn settle_batch(&self, session: &Session, batch: &crate::upto::Batch) -> Result<Settled, Failure> {
+        let key = format!("upto/{}/{}", session.id, batch.seq);
+        let network = crate::network::find(&session.network)
+            .ok_or_else(|| Failure::new(Reason::InvalidNetwork, "the session's network is unknown"))?;
+        let payer = session.owner.to_checksum(None);
+        let send = || async {
+            let ctx = self.evm_context(network)?;
+            let signer = self.config.evm_signers.iter().find(|s| s.address() == session.spender);
+            let signer = signer.ok_or_else(|| Failure::from(UptoError::SpenderNotFacilitator(session.spender)))?;
+            let journal = Journal { ledger: &self.ledger, key: Some(&key) };
+            let mined = upto_evm::settle_batch(&ctx, signer, &self.sender, &journal, session, batch.amount).await?;
+            let transaction = mined.transaction.to_string();
+            Ok(Settled { transaction, payer: payer.clone(), block_number: mined.block_number, extensions: None })
+        };
+        self.settle_idempotently(&key, network, &payer, upto_tx_failure, send).await
+    }
+
+    async fn session_op(&self, id: &str, op: SessionOp) -> Result<SessionReply, Failure> {
+        self.sessions.apply(id, op).await.map_err(|e| store_failure(e.to_string()))
     }
 
     /// The ledger entry of a payment identity (see [`crate::ledger::eip3009_key`]).
@@ -237,13 +469,17 @@ impl<P: Host> Facilitator<P> {
         }
     }
 
-    async fn settle_claimed(&self, key: &str, request: &PaymentRequest) -> Result<Settled, Failure> {
-        let result = self.submit_and_confirm(key, request).await;
+    async fn settle_claimed<F, Fut>(&self, key: &str, payer: &str, send: F) -> Result<Settled, Failure>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<Settled, Failure>>,
+    {
+        let result = send().await;
         let op = match &result {
             Ok(settled) => Some(LedgerOp::Complete { record: self.success_record(settled) }),
             // Sent but not seen mined: stays in flight with its transaction, to be reconciled.
-            Err(f) if f.reason == Reason::UnexpectedSettleError && f.transaction.is_some() => None,
-            Err(f) if f.transaction.is_some() => Some(LedgerOp::Complete { record: self.failure_record(request, f) }),
+            Err(f) if f.reason.outcome_unknown() && f.transaction.is_some() => None,
+            Err(f) if f.transaction.is_some() => Some(LedgerOp::Complete { record: self.failure_record(payer, f) }),
             Err(_) => Some(LedgerOp::Release),
         };
         if let Some(op) = op {
@@ -254,7 +490,7 @@ impl<P: Host> Facilitator<P> {
     }
 
     async fn submit_and_confirm(&self, key: &str, request: &PaymentRequest) -> Result<Settled, Failure> {
-        let ctx = self.evm_context(request)?;
+        let ctx = self.evm_context(request.network)?;
         let signer = self.signer_for(key).ok_or_else(|| Failure::from(ExactEvmError::NoSigner))?;
         let journal = Journal { ledger: &self.ledger, key: Some(key) };
         let submitted =
@@ -266,6 +502,7 @@ impl<P: Host> Facilitator<P> {
             transaction: settlement.transaction.to_string(),
             payer: settlement.payer.to_checksum(None),
             block_number: settlement.block_number,
+            extensions: None,
         })
     }
 
@@ -274,31 +511,30 @@ impl<P: Host> Facilitator<P> {
     async fn reconcile(
         &self,
         key: &str,
-        request: &PaymentRequest,
+        network: &'static Network,
+        payer: &str,
+        tx_failure: fn(TxError) -> Failure,
         replaced: &[String],
         latest: &str,
     ) -> Result<Settled, Failure> {
-        let ctx = self.evm_context(request)?;
+        let ctx = self.evm_context(network)?;
         let malformed = || Failure::new(Reason::UnexpectedSettleError, "ledger holds a malformed hash");
-        let transactions: Vec<B256> = replaced
+        let transactions = replaced
             .iter()
             .map(String::as_str)
             .chain([latest])
             .map(|h| h.parse().map_err(|_| malformed()))
-            .collect::<Result<_, _>>()?;
-        let payer = match &request.payload {
-            crate::protocol::model::Payload::Eip3009(p) => p.authorization.from,
-        };
-        let submitted = exact_evm::Submitted { transactions, payer, sent: None };
-        let result = exact_evm::confirm(&ctx, &submitted).await.map_err(settle_failure).map(|s| Settled {
-            transaction: s.transaction.to_string(),
-            payer: s.payer.to_checksum(None),
-            block_number: s.block_number,
+            .collect::<Result<Vec<B256>, _>>()?;
+        let result = evm_tx::confirm(&ctx, &transactions).await.map_err(tx_failure).map(|mined| Settled {
+            transaction: mined.transaction.to_string(),
+            payer: payer.to_string(),
+            block_number: mined.block_number,
+            extensions: None,
         });
         let record = match &result {
             Ok(settled) => Some(self.success_record(settled)),
-            Err(f) if f.reason == Reason::UnexpectedSettleError => None,
-            Err(f) => Some(self.failure_record(request, f)),
+            Err(f) if f.reason.outcome_unknown() => None,
+            Err(f) => Some(self.failure_record(payer, f)),
         };
         if let Some(record) = record {
             let _ = self.ledger.apply(key, LedgerOp::Complete { record }).await;
@@ -318,13 +554,13 @@ impl<P: Host> Facilitator<P> {
         }
     }
 
-    fn failure_record(&self, request: &PaymentRequest, failure: &Failure) -> SettleRecord {
+    fn failure_record(&self, payer: &str, failure: &Failure) -> SettleRecord {
         SettleRecord {
             success: false,
             reason: Some(failure.reason.code(crate::protocol::Version::V2).to_string()),
             message: Some(failure.message.clone()),
             transaction: failure.transaction.clone(),
-            payer: request.payload.payer(),
+            payer: payer.to_string(),
             block_number: None,
             at_ms: self.clock.now_millis(),
         }
@@ -338,10 +574,14 @@ impl<P: Host> Facilitator<P> {
         }
         let served: Vec<&Network> = self.config.evm_networks.iter().map(|c| c.network).collect();
         for network in &served {
-            response.kinds.push(kind(2, network.caip2));
+            response.kinds.push(kind(2, "exact", network.caip2));
         }
         for network in served.iter().filter(|n| n.v1) {
-            response.kinds.push(kind(1, network.name));
+            response.kinds.push(kind(1, "exact", network.name));
+        }
+        // The spender a daydreams upto client signs for is `signers["eip155:*"][0]`.
+        for network in &served {
+            response.kinds.push(kind(2, "upto", network.caip2));
         }
         if !served.is_empty() {
             let addresses = self.config.evm_signers.iter().map(|s| s.address().to_checksum(None)).collect();
@@ -359,12 +599,9 @@ impl<P: Host> Facilitator<P> {
         signers.get(index)
     }
 
-    fn evm_context(&self, request: &PaymentRequest) -> Result<EvmContext<'_, P::Http, P::Clock>, Failure> {
-        let config = self.config.evm(request.network).ok_or_else(|| {
-            Failure::new(
-                Reason::InvalidNetwork,
-                format!("network `{}` is not served here", request.requirements.network),
-            )
+    fn evm_context(&self, network: &'static Network) -> Result<EvmContext<'_, P::Http, P::Clock>, Failure> {
+        let config = self.config.evm(network).ok_or_else(|| {
+            Failure::new(Reason::InvalidNetwork, format!("network `{}` is not served here", network.name))
         })?;
         Ok(EvmContext {
             network: config.network,
@@ -394,12 +631,71 @@ fn record_result(record: SettleRecord) -> Result<Settled, Failure> {
             transaction: record.transaction.unwrap_or_default(),
             payer: record.payer,
             block_number: record.block_number,
+            extensions: None,
         });
     }
     let reason = record.reason.as_deref().and_then(Reason::from_v2_code).unwrap_or(Reason::UnexpectedSettleError);
     Err(Failure { transaction: record.transaction, ..Failure::new(reason, record.message.unwrap_or_default()) })
 }
 
-fn kind(version: u8, network: &str) -> SupportedKind {
-    SupportedKind { x402_version: version, scheme: "exact".into(), network: network.into(), extra: None }
+fn kind(version: u8, scheme: &str, network: &str) -> SupportedKind {
+    SupportedKind { x402_version: version, scheme: scheme.into(), network: network.into(), extra: None }
+}
+
+/// An `exact` transaction failure, as a settle answers it.
+fn exact_tx_failure(e: TxError) -> Failure {
+    settle_failure(ExactEvmError::from(e))
+}
+
+fn upto_tx_failure(e: TxError) -> Failure {
+    Failure::from(UptoError::from(e))
+}
+
+fn store_failure(message: String) -> Failure {
+    Failure::new(Reason::UnexpectedSettleError, message)
+}
+
+/// A session's refusal of a payment, with the session it concerns.
+fn refused(refusal: Refusal, session_id: &str) -> Failure {
+    let (reason, message) = match refusal {
+        Refusal::CapExhausted => (Reason::UptoCapExhausted, "Upto cap exhausted, reauthorize with higher max"),
+        Refusal::Closed => (Reason::UptoSessionClosed, "Session closed. Reauthorize a new upto cap"),
+        Refusal::Settling => (Reason::UptoSettlingInProgress, "Session is settling a batch, retry shortly"),
+        Refusal::Mismatch => (Reason::UptoPayload, "This session pays another recipient or asset; sign a new permit"),
+        Refusal::Unknown => (Reason::UptoUnknownSession, "No such upto session"),
+    };
+    Failure { session_id: Some(session_id.to_string()), ..Failure::new(reason, message) }
+}
+
+/// A successful `upto` settle: the session's state in `extensions.upto`.
+fn captured(session: &Session, transaction: String) -> Settled {
+    Settled {
+        transaction,
+        payer: session.owner.to_checksum(None),
+        block_number: None,
+        extensions: Some(serde_json::json!({"upto": session_json(session)})),
+    }
+}
+
+/// A session as the API shows it.
+pub fn session_json(session: &Session) -> Value {
+    serde_json::json!({
+        "sessionId": session.id,
+        "status": session.status,
+        "network": session.network,
+        "asset": session.asset.to_checksum(None),
+        "owner": session.owner.to_checksum(None),
+        "spender": session.spender.to_checksum(None),
+        "payTo": session.pay_to.to_checksum(None),
+        "cap": session.cap.to_string(),
+        "pending": session.pending.to_string(),
+        "settled": session.settled.to_string(),
+        "remaining": session.remaining().to_string(),
+        "deadline": session.deadline,
+        "lastActivityMs": session.last_activity_ms,
+        "lastSettlement": session.last_settlement.as_ref().map(|l| serde_json::json!({
+            "atMs": l.at_ms, "reason": l.reason, "success": l.success, "amount": l.amount.to_string(),
+            "transaction": l.transaction, "error": l.error,
+        })),
+    })
 }

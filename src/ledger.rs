@@ -29,6 +29,8 @@ pub fn payment_key(request: &PaymentRequest) -> String {
                 .unwrap_or_else(|| request.requirements.asset.clone());
             eip3009_key(request.network.caip2, &asset, p.authorization.from, p.authorization.nonce)
         }
+        // An upto payment is captured into its session; its batches have keys of their own.
+        Payload::Permit(p) => format!("upto/{}", p.session_id),
     }
 }
 

@@ -1,6 +1,6 @@
 //! x402-edge: an x402 payment facilitator.
 //!
-//! The pure core (`protocol`, `network`, `config`, `chains`, `schemes`, `facilitator`, `api`) knows nothing
+//! The pure core (`protocol`, `network`, `config`, `chains`, `schemes`, `upto`, `facilitator`, `api`) knows nothing
 //! of Workers or JavaScript; it reaches the outside world only through the traits in [`ports`]. The
 //! Cloudflare Worker adapter lives in `worker` behind the `worker` feature.
 
@@ -14,6 +14,7 @@ pub mod network;
 pub mod ports;
 pub mod protocol;
 pub mod schemes;
+pub mod upto;
 
 #[cfg(feature = "js")]
 pub mod js;

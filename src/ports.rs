@@ -172,11 +172,30 @@ pub struct NoHooks;
 
 impl Hooks for NoHooks {}
 
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("upto session store unavailable: {0}")]
+pub struct SessionStoreError(pub String);
+
+/// `upto` sessions: one record per session id, each operation applied atomically (a Durable Object
+/// per session in the Worker), and the index of sessions the sweeper still looks at.
+pub trait Sessions {
+    fn apply(
+        &self,
+        id: &str,
+        op: crate::upto::SessionOp,
+    ) -> impl Future<Output = Result<crate::upto::SessionReply, SessionStoreError>>;
+    /// Adds (`true`) or removes a session from the sweeper's index.
+    fn index(&self, id: &str, open: bool) -> impl Future<Output = Result<(), SessionStoreError>>;
+    /// The ids in the sweeper's index.
+    fn indexed(&self) -> impl Future<Output = Result<Vec<String>, SessionStoreError>>;
+}
+
 /// The ports a host provides, named once so the facilitator has one type parameter.
 pub trait Host {
     type Http: HttpTransport;
     type Clock: Clock;
     type Ledger: Ledger;
+    type Sessions: Sessions;
     type Sender: TxSender;
     type Hooks: Hooks;
     type Limiter: RateLimiter;
@@ -187,6 +206,7 @@ pub struct Ports<P: Host> {
     pub http: P::Http,
     pub clock: P::Clock,
     pub ledger: P::Ledger,
+    pub sessions: P::Sessions,
     pub sender: P::Sender,
     pub hooks: P::Hooks,
     pub limiter: P::Limiter,

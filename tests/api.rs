@@ -55,6 +55,8 @@ fn supported_lists_one_kind_per_version_and_network_with_signers() {
                 {"x402Version": 2, "scheme": "exact", "network": "eip155:84532"},
                 {"x402Version": 2, "scheme": "exact", "network": "eip155:10"},
                 {"x402Version": 1, "scheme": "exact", "network": "base-sepolia"},
+                {"x402Version": 2, "scheme": "upto", "network": "eip155:84532"},
+                {"x402Version": 2, "scheme": "upto", "network": "eip155:10"},
             ],
             "extensions": [],
             "signers": {"eip155:*": [SIGNER]},

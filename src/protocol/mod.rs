@@ -8,6 +8,7 @@ pub mod model;
 pub mod normalize;
 pub mod reason;
 pub mod response;
+pub mod upto;
 pub mod v1;
 pub mod v2;
 

@@ -53,6 +53,8 @@ impl Requirements {
 pub struct Accepted {
     pub scheme: String,
     pub network: String,
+    /// v2 `accepted.asset`.
+    pub asset: Option<String>,
 }
 
 /// An EIP-3009 `TransferWithAuthorization` as signed by the payer.
@@ -72,10 +74,25 @@ pub struct Eip3009Payload {
     pub authorization: Eip3009Authorization,
 }
 
+/// An EIP-2612 `Permit` as the daydreams `upto` scheme carries it: the payer lets the facilitator
+/// (`spender`) pull up to `cap` until `deadline`, and the facilitator settles a session's spend in batches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PermitPayload {
+    pub signature: Bytes,
+    pub owner: Address,
+    pub spender: Address,
+    pub cap: U256,
+    pub deadline: U256,
+    pub nonce: U256,
+    /// The session id, derived as the daydreams facilitator does from the fields as the client sent them.
+    pub session_id: String,
+}
+
 /// The scheme-specific payload, decoded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Payload {
     Eip3009(Eip3009Payload),
+    Permit(PermitPayload),
 }
 
 impl Payload {
@@ -83,6 +100,7 @@ impl Payload {
     pub fn payer(&self) -> String {
         match self {
             Payload::Eip3009(p) => p.authorization.from.to_checksum(None),
+            Payload::Permit(p) => p.owner.to_checksum(None),
         }
     }
 }

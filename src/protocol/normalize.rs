@@ -45,6 +45,8 @@ pub enum RequestError {
     PayloadField { field: &'static str, problem: &'static str },
     #[error("paymentRequirements field `{field}`: {problem}")]
     RequirementsField { field: &'static str, problem: &'static str },
+    #[error("upto payload field `{field}` {problem}")]
+    UptoPayloadField { field: &'static str, problem: &'static str },
 }
 
 impl RequestError {
@@ -59,6 +61,7 @@ impl RequestError {
             UnknownNetwork(_) | NotAV1Network(_) => Reason::InvalidNetwork,
             UnsupportedScheme { .. } => Reason::UnsupportedScheme,
             UnsupportedPayloadType(_) => Reason::UnsupportedPayloadType,
+            UptoPayloadField { .. } => Reason::UptoPayload,
         }
     }
 }
@@ -131,17 +134,21 @@ fn parse_standard(mut value: Value, version: Version) -> Result<PaymentRequest, 
         Version::V1 => {
             let p: PaymentPayloadV1 = from_value(payload_json).map_err(payload_err)?;
             let r: PaymentRequirementsV1 = from_value(requirements_json).map_err(requirements_err)?;
-            (Accepted { scheme: p.scheme, network: p.network }, p.payload, requirements_from_v1(r)?)
+            (Accepted { scheme: p.scheme, network: p.network, asset: None }, p.payload, requirements_from_v1(r)?)
         }
         Version::V2 => {
             let p: PaymentPayloadV2 = from_value(payload_json).map_err(payload_err)?;
             let r: PaymentRequirementsV2 = from_value(requirements_json).map_err(requirements_err)?;
-            let accepted = Accepted { scheme: p.accepted.scheme, network: p.accepted.network };
+            let accepted =
+                Accepted { scheme: p.accepted.scheme, network: p.accepted.network, asset: Some(p.accepted.asset) };
             (accepted, p.payload, requirements_from_v2(r)?)
         }
     };
     let network = resolve_network(&requirements.network, version)?;
-    let payload = decode_payload(network.family, &requirements, raw_payload)?;
+    let payload = match (network.family, requirements.scheme.as_str(), version) {
+        (Family::Evm, "upto", Version::V2) => decode_permit(&accepted, raw_payload)?,
+        _ => decode_payload(network.family, &requirements, raw_payload)?,
+    };
     Ok(PaymentRequest { version, dialect: Dialect::Standard, network, accepted, requirements, payload })
 }
 
@@ -169,7 +176,7 @@ fn parse_cronos(value: Value) -> Result<PaymentRequest, RequestError> {
             nonce: flat.nonce,
         },
     })?);
-    let accepted = Accepted { scheme: header.scheme, network: header.network };
+    let accepted = Accepted { scheme: header.scheme, network: header.network, asset: None };
     Ok(PaymentRequest { version: Version::V1, dialect: Dialect::Cronos, network, accepted, requirements, payload })
 }
 
@@ -230,6 +237,44 @@ fn decode_payload(family: Family, requirements: &Requirements, raw: Value) -> Re
         problem: "must be {signature, authorization: {from, to, value, validAfter, validBefore, nonce}}",
     })?;
     Ok(Payload::Eip3009(eip3009_from_wire(wire)?))
+}
+
+/// The daydreams `upto` payload: `{authorization: {from, to, value, validBefore, nonce}, signature}`
+/// (`to` is the spender; `value` the cap; `validBefore` the permit deadline; `nonce` the owner's
+/// EIP-2612 nonce). Fields keep their wire form for the session id.
+fn decode_permit(accepted: &Accepted, raw: Value) -> Result<Payload, RequestError> {
+    let field = |field, problem| RequestError::UptoPayloadField { field, problem };
+    let auth = raw.get("authorization").filter(|a| a.is_object()).ok_or(field("authorization", "is missing"))?;
+    let signature = raw.get("signature").and_then(Value::as_str).ok_or(field("signature", "is missing"))?;
+    let text = |key: &str| auth.get(key).filter(|v| !v.is_null());
+    let int = |key, name| {
+        text(key)
+            .and_then(|v| serde_json::from_value::<IntText>(v.clone()).ok())
+            .and_then(|t| t.to_u256())
+            .ok_or(field(name, "must be a decimal integer"))
+    };
+    let address = |key, name| {
+        text(key).and_then(Value::as_str).and_then(parse_evm_address).ok_or(field(name, "must be an EVM address"))
+    };
+    let permit = PermitPayload {
+        signature: parse_hex_bytes(signature).ok_or(field("signature", "must be 0x-prefixed hex"))?,
+        owner: address("from", "authorization.from")?,
+        spender: address("to", "authorization.to")?,
+        cap: int("value", "authorization.value")?,
+        deadline: int("validBefore", "authorization.validBefore")?,
+        nonce: int("nonce", "authorization.nonce")?,
+        session_id: super::upto::session_id(&[
+            ("network", Some(&Value::String(accepted.network.clone()))),
+            ("asset", accepted.asset.clone().map(Value::String).as_ref()),
+            ("owner", text("from")),
+            ("spender", text("to")),
+            ("cap", text("value")),
+            ("nonce", text("nonce")),
+            ("deadline", text("validBefore")),
+            ("signature", raw.get("signature")),
+        ]),
+    };
+    Ok(Payload::Permit(permit))
 }
 
 #[derive(Deserialize)]
@@ -342,9 +387,28 @@ mod tests {
             "asset":"0xc01efAaF7C5C61bEbFAeb358E1161b537b8bC0e0","maxAmountRequired":"1000000","maxTimeoutSeconds":300}});
         let r = parse(&body).unwrap();
         assert_eq!((r.version, r.dialect), (Version::V1, Dialect::Cronos));
-        let Payload::Eip3009(p) = &r.payload;
+        let Payload::Eip3009(p) = &r.payload else { panic!("an EIP-3009 payload") };
         assert_eq!(p.authorization.valid_before, alloy_primitives::U256::from(1735689551u64));
         assert_eq!(r.network.chain_id, Some(338));
+    }
+
+    #[test]
+    fn parses_the_daydreams_upto_payload_and_derives_its_session_id() {
+        let vectors: Value =
+            serde_json::from_str(include_str!("../../tests/vectors/generated-evm-signatures.json")).unwrap();
+        let v = &vectors["eip2612PermitForDaydreamsUpto"];
+        let payload = v["v2PaymentPayload"].clone();
+        let body = json!({"x402Version": 2, "paymentPayload": payload, "paymentRequirements": payload["accepted"]});
+        let r = parse(&body).unwrap();
+        let Payload::Permit(p) = &r.payload else { panic!("a permit payload") };
+        assert_eq!(p.session_id, v["sessionId"].as_str().unwrap());
+        assert_eq!((p.cap, p.nonce), (alloy_primitives::U256::from(1_000_000), alloy_primitives::U256::ZERO));
+        assert_eq!(r.payload.payer(), "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266");
+        for missing in ["from", "to", "value", "validBefore", "nonce"] {
+            let mut b = body.clone();
+            b["paymentPayload"]["payload"]["authorization"].as_object_mut().unwrap().remove(missing);
+            assert_eq!(reason_of(b), Reason::UptoPayload, "{missing}");
+        }
     }
 
     fn reason_of(body: Value) -> Reason {
@@ -366,8 +430,13 @@ mod tests {
         assert_eq!(reason_of(b), Reason::InvalidNetwork);
 
         let mut b = good.clone();
-        b["paymentRequirements"]["scheme"] = json!("upto");
+        b["paymentRequirements"]["scheme"] = json!("flexible");
         assert_eq!(reason_of(b), Reason::UnsupportedScheme);
+
+        // An EIP-3009 payload under `upto`: its nonce is no EIP-2612 nonce.
+        let mut b = good.clone();
+        b["paymentRequirements"]["scheme"] = json!("upto");
+        assert_eq!(reason_of(b), Reason::UptoPayload);
 
         let mut b = good.clone();
         b["paymentRequirements"]["amount"] = json!("-5");

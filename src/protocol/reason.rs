@@ -41,11 +41,32 @@ pub enum Reason {
     EvmNonceAlreadyUsed,
     EvmInsufficientBalance,
     EvmSimulationFailed,
+    // `upto` on EVM (the daydreams EIP-2612 scheme, protocol digest §6.2).
+    UptoPayload,
+    UptoNetworkMismatch,
+    UptoMissingEip712Domain,
+    UptoSpenderNotFacilitator,
+    UptoCapTooLow,
+    UptoCapBelowRequiredMax,
+    UptoAuthorizationExpired,
+    UptoInvalidChainId,
+    UptoPermitSignature,
+    UptoUnsupportedSignatureType,
+    UptoInsufficientAllowance,
+    UptoInsufficientBalance,
+    UptoPermitFailed,
+    UptoTransactionReverted,
+    UptoTransactionFailed,
+    UptoReceiptUnavailable,
+    UptoCapExhausted,
+    UptoSessionClosed,
+    UptoSettlingInProgress,
+    UptoUnknownSession,
 }
 
 impl Reason {
     /// Every reason, for tests and documentation.
-    pub const ALL: [Reason; 27] = [
+    pub const ALL: [Reason; 47] = [
         Reason::InvalidPayload,
         Reason::InvalidPaymentRequirements,
         Reason::InvalidNetwork,
@@ -73,6 +94,26 @@ impl Reason {
         Reason::EvmNonceAlreadyUsed,
         Reason::EvmInsufficientBalance,
         Reason::EvmSimulationFailed,
+        Reason::UptoPayload,
+        Reason::UptoNetworkMismatch,
+        Reason::UptoMissingEip712Domain,
+        Reason::UptoSpenderNotFacilitator,
+        Reason::UptoCapTooLow,
+        Reason::UptoCapBelowRequiredMax,
+        Reason::UptoAuthorizationExpired,
+        Reason::UptoInvalidChainId,
+        Reason::UptoPermitSignature,
+        Reason::UptoUnsupportedSignatureType,
+        Reason::UptoInsufficientAllowance,
+        Reason::UptoInsufficientBalance,
+        Reason::UptoPermitFailed,
+        Reason::UptoTransactionReverted,
+        Reason::UptoTransactionFailed,
+        Reason::UptoReceiptUnavailable,
+        Reason::UptoCapExhausted,
+        Reason::UptoSessionClosed,
+        Reason::UptoSettlingInProgress,
+        Reason::UptoUnknownSession,
     ];
 
     /// `(v2 code, v1 code, Cronos text)`.
@@ -154,7 +195,46 @@ impl Reason {
                 "invalid_transaction_state",
                 "Transaction simulation failed",
             ),
+            UptoPayload => ("invalid_upto_evm_payload", "invalid_payload", "Invalid upto payment payload"),
+            UptoNetworkMismatch => ("network_mismatch", "invalid_network", "Unsupported network"),
+            UptoMissingEip712Domain => {
+                ("missing_eip712_domain", "invalid_payment_requirements", "Missing EIP-712 domain")
+            }
+            UptoSpenderNotFacilitator => ("spender_not_facilitator", "invalid_payload", "Invalid upto payment payload"),
+            UptoCapTooLow => ("cap_too_low", "invalid_payment_requirements", "Upto cap below the amount"),
+            UptoCapBelowRequiredMax => {
+                ("cap_below_required_max", "invalid_payment_requirements", "Upto cap below the required maximum")
+            }
+            UptoAuthorizationExpired => ("authorization_expired", "invalid_payload", "Authorization expired"),
+            UptoInvalidChainId => ("invalid_chain_id", "invalid_network", "Unsupported network"),
+            UptoPermitSignature => ("invalid_permit_signature", "invalid_payload", "Invalid permit signature"),
+            UptoUnsupportedSignatureType => {
+                ("unsupported_signature_type", "invalid_payload", "Invalid permit signature")
+            }
+            UptoInsufficientAllowance => ("insufficient_allowance", "insufficient_funds", "Insufficient allowance"),
+            UptoInsufficientBalance => {
+                ("insufficient_balance", "insufficient_funds", "ERC20: transfer amount exceeds balance")
+            }
+            UptoPermitFailed => ("permit_failed", "invalid_transaction_state", "Permit failed"),
+            UptoTransactionReverted => {
+                ("invalid_transaction_state", "invalid_transaction_state", "Transaction failed on-chain")
+            }
+            UptoTransactionFailed => ("transaction_failed", "unexpected_settle_error", "Transaction failed"),
+            UptoReceiptUnavailable => {
+                ("settlement_receipt_unavailable", "unexpected_settle_error", "Settlement outcome unknown")
+            }
+            UptoCapExhausted => ("cap_exhausted", "invalid_payload", "Upto cap exhausted, reauthorize with higher max"),
+            UptoSessionClosed => ("session_closed", "invalid_payload", "Session closed. Reauthorize a new upto cap"),
+            UptoSettlingInProgress => {
+                ("settling_in_progress", "invalid_payload", "Session is settling a batch, retry shortly")
+            }
+            UptoUnknownSession => ("session_not_found", "invalid_payload", "Unknown upto session"),
         }
+    }
+
+    /// A settle that sent a transaction and did not see its outcome: it stays recoverable.
+    pub const fn outcome_unknown(self) -> bool {
+        matches!(self, Reason::UnexpectedSettleError | Reason::UptoReceiptUnavailable)
     }
 
     /// The reason code for a response of the given protocol version.

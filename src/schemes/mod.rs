@@ -1,3 +1,5 @@
 //! The rules of each payment scheme, on the normalized model. Schemes know no host.
 
+pub mod evm_tx;
 pub mod exact_evm;
+pub mod upto_evm;

@@ -6,7 +6,7 @@ use std::time::Duration;
 use futures_util::future::{select, Either};
 use worker::{
     console_log, event, Context, Date, Delay, Env, Fetch, Headers, Method, ObjectNamespace, Request, RequestInit,
-    Response,
+    Response, ScheduleContext, ScheduledEvent,
 };
 
 use crate::api::{self, ApiRequest, MAX_BODY_BYTES};
@@ -16,6 +16,7 @@ use crate::ports::{Clock, Host, HttpTransport, NoHooks, Ports, TransportError};
 
 mod ledger;
 mod limiter;
+mod sessions;
 mod signer;
 
 /// JSON-RPC over the Workers `fetch`, each request bounded by `timeout` (`EVM_RPC_TIMEOUT_MS`), after
@@ -58,6 +59,7 @@ impl Host for WorkerHost {
     type Http = FetchTransport;
     type Clock = WorkerClock;
     type Ledger = ledger::DurableLedger;
+    type Sessions = sessions::DurableSessions;
     type Sender = signer::DurableSender;
     type Hooks = NoHooks;
     type Limiter = limiter::DurableLimiter;
@@ -106,6 +108,35 @@ fn request_id(req: &Request) -> String {
     }
 }
 
+/// The facilitator over this Worker's ports.
+fn facilitator(env: &Env) -> Facilitator<WorkerHost> {
+    let config = config_from(env);
+    let transport = FetchTransport { timeout: Duration::from_millis(config.settings.rpc_timeout_ms) };
+    let ports = Ports {
+        http: transport,
+        clock: WorkerClock,
+        ledger: ledger::DurableLedger::new(env),
+        sessions: sessions::DurableSessions::new(env),
+        sender: signer::DurableSender::new(env),
+        hooks: NoHooks,
+        limiter: limiter::DurableLimiter::new(env),
+    };
+    Facilitator::new(config, ports)
+}
+
+/// The `upto` sweeper, on the cron trigger. "Now" is the event's scheduled time: set by the platform
+/// in production, and by the caller of `wrangler dev`'s `/cdn-cgi/handler/scheduled?time=` in tests.
+#[event(scheduled)]
+pub async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
+    let facilitator = facilitator(&env);
+    let now_ms = event.schedule() as u64;
+    let line = match facilitator.sweep(now_ms).await {
+        Ok(report) => serde_json::json!({"event": "upto_sweep", "now_ms": now_ms, "report": report}),
+        Err(f) => serde_json::json!({"event": "upto_sweep", "now_ms": now_ms, "error": f.message}),
+    };
+    console_log!("{line}");
+}
+
 #[event(fetch)]
 pub async fn fetch(mut req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
     let method = req.method().to_string();
@@ -123,17 +154,7 @@ pub async fn fetch(mut req: Request, env: Env, _ctx: Context) -> worker::Result<
     } else {
         Vec::new()
     };
-    let config = config_from(&env);
-    let transport = FetchTransport { timeout: Duration::from_millis(config.settings.rpc_timeout_ms) };
-    let ports = Ports {
-        http: transport,
-        clock: WorkerClock,
-        ledger: ledger::DurableLedger::new(&env),
-        sender: signer::DurableSender::new(&env),
-        hooks: NoHooks,
-        limiter: limiter::DurableLimiter::new(&env),
-    };
-    let facilitator = Facilitator::<WorkerHost>::new(config, ports);
+    let facilitator = facilitator(&env);
     let request = ApiRequest {
         method: &method,
         path: &path,

@@ -306,6 +306,7 @@ impl Host for NativeHost {
     type Http = UreqTransport;
     type Clock = SystemClock;
     type Ledger = MemoryLedger;
+    type Sessions = x402_edge::upto::MemorySessions;
     type Sender = NonceManagedSender;
     type Hooks = NoHooks;
     type Limiter = MemoryLimiter;
@@ -343,6 +344,7 @@ impl Facility {
                     http: UreqTransport,
                     clock: SystemClock,
                     ledger: MemoryLedger::default(),
+                    sessions: x402_edge::upto::MemorySessions::default(),
                     sender: NonceManagedSender::default(),
                     hooks: NoHooks,
                     limiter: MemoryLimiter::default(),

@@ -33,6 +33,7 @@ impl<K: Hooks> Host for OfflineHost<K> {
     type Http = NoChain;
     type Clock = FixedClock;
     type Ledger = MemoryLedger;
+    type Sessions = x402_edge::upto::MemorySessions;
     type Sender = NonceManagedSender;
     type Hooks = K;
     type Limiter = MemoryLimiter;
@@ -46,6 +47,7 @@ pub fn offline_facilitator<K: Hooks>(vars: &[(&str, &str)], now_ms: u64, hooks: 
         http: NoChain,
         clock: FixedClock(now_ms),
         ledger: MemoryLedger::default(),
+        sessions: x402_edge::upto::MemorySessions::default(),
         sender: NonceManagedSender::default(),
         hooks,
         limiter: MemoryLimiter::default(),

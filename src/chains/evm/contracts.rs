@@ -16,6 +16,18 @@ sol! {
 }
 
 sol! {
+    /// EIP-2612 and the ERC-20 calls the `upto` scheme settles with: `permit` once per session (the
+    /// allowance), then `transferFrom` of each batch by the spender.
+    interface IEip2612Token {
+        function permit(address owner, address spender, uint256 value, uint256 deadline, uint8 v, bytes32 r, bytes32 s) external;
+        function nonces(address owner) external view returns (uint256);
+        function allowance(address owner, address spender) external view returns (uint256);
+        function transferFrom(address from, address to, uint256 value) external returns (bool);
+        function balanceOf(address account) external view returns (uint256);
+    }
+}
+
+sol! {
     /// ERC-1271: how a contract wallet says a signature is its own.
     interface IERC1271 {
         function isValidSignature(bytes32 hash, bytes signature) external view returns (bytes4 magicValue);

@@ -15,21 +15,7 @@ use crate::chains::evm::signature::Erc6492Signature;
 use crate::chains::evm::tx::Fees;
 use crate::chains::jsonrpc::{RpcCall, RpcError};
 use crate::ports::{Clock, HttpTransport};
-
-/// Gas limit = estimate plus this margin, in percent.
-const GAS_MARGIN_PERCENT: u64 = 25;
-/// Fallback tip when the node has no `eth_maxPriorityFeePerGas`.
-const FALLBACK_TIP_WEI: u128 = 1_000_000_000;
-
-/// What a settle needs beyond the verify reads.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SettleReads {
-    pub fees: Fees,
-    pub gas_limit: u64,
-}
-
-/// One read of the batch: its result, or why it has none.
-type Read = Result<Value, RpcError>;
+use crate::schemes::evm_tx::{self, Read};
 
 pub struct ChainReads {
     chain_id: Result<Value, RpcError>,
@@ -129,12 +115,8 @@ pub async fn read<H: HttpTransport, C: Clock>(
         rpc::eth_call(None, token, &IEip3009Token::versionCall {}.abi_encode()),
     ];
     if let Some(signer) = signer {
-        calls.extend([
-            rpc::latest_block(),
-            rpc::max_priority_fee(),
-            rpc::gas_price(),
-            rpc::estimate_gas(signer, token, &prepared.calldata),
-        ]);
+        calls.extend(evm_tx::fee_calls());
+        calls.push(rpc::estimate_gas(signer, token, &prepared.calldata));
     }
     let digest = prepared.proof.wallet_digest();
     if let Some(hash) = digest {
@@ -263,44 +245,20 @@ impl ChainReads {
     }
 
     /// Fees and gas limit for the settle transaction (after [`Self::diagnose`] passed).
-    pub fn settle_reads(&self) -> Result<SettleReads, ExactEvmError> {
+    pub fn settle_reads(&self) -> Result<(Fees, u64), ExactEvmError> {
         let [_, _, _, estimate] = self.settle.as_ref().ok_or(ExactEvmError::NoSigner)?;
-        Ok(SettleReads { fees: self.fees()?, gas_limit: gas_limit(estimate)? })
+        Ok((self.fees()?, evm_tx::gas_limit(estimate)?))
     }
 
     /// Fees and gas limit for deploying an undeployed wallet through its factory.
-    pub fn deployment_reads(&self) -> Result<SettleReads, ExactEvmError> {
+    pub fn deployment_reads(&self) -> Result<(Fees, u64), ExactEvmError> {
         let estimate = self.deployment.as_ref().and_then(|(_, estimate)| estimate.as_ref());
         let estimate = estimate.ok_or(ExactEvmError::NoSigner)?;
-        Ok(SettleReads { fees: self.fees()?, gas_limit: gas_limit(estimate)? })
+        Ok((self.fees()?, evm_tx::gas_limit(estimate)?))
     }
 
     fn fees(&self) -> Result<Fees, ExactEvmError> {
         let [block, tip, gas_price, _] = self.settle.as_ref().ok_or(ExactEvmError::NoSigner)?;
-        let gas_price = gas_price.as_ref().ok().map(rpc::quantity).transpose()?;
-        Ok(match rpc::base_fee(block.as_ref().map_err(Clone::clone)?)? {
-            Some(base) => {
-                let tip = match tip {
-                    Ok(v) => rpc::quantity(v)?,
-                    Err(_) => gas_price.map(|p| p.saturating_sub(base)).unwrap_or(FALLBACK_TIP_WEI),
-                };
-                Fees::Eip1559 {
-                    max_fee_per_gas: base.saturating_mul(2).saturating_add(tip),
-                    max_priority_fee_per_gas: tip,
-                }
-            }
-            None => Fees::Legacy {
-                gas_price: gas_price.ok_or_else(|| RpcError::Malformed("no gas price for a legacy chain".into()))?,
-            },
-        })
+        Ok(evm_tx::fees(block, tip, gas_price)?)
     }
-}
-
-/// The estimate plus the margin; a failed estimate means the transaction would fail.
-fn gas_limit(estimate: &Result<Value, RpcError>) -> Result<u64, ExactEvmError> {
-    let estimate = match estimate {
-        Ok(v) => rpc::quantity_u64(v)?,
-        Err(e) => return Err(ExactEvmError::SimulationFailed(format!("gas estimation failed: {e}"))),
-    };
-    Ok(estimate.saturating_add(estimate * GAS_MARGIN_PERCENT / 100))
 }

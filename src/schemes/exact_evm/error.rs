@@ -4,6 +4,7 @@ use crate::chains::evm::sender::SendError;
 use crate::chains::evm::signature::SignatureError;
 use crate::chains::jsonrpc::RpcError;
 use crate::protocol::Reason;
+use crate::schemes::evm_tx::TxError;
 
 /// Why an `exact` EVM payment is refused or could not be settled. Each variant maps to one reason.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -72,6 +73,22 @@ pub enum ExactEvmError {
     DeploymentPending(B256),
     #[error("no receipt for transaction {hash} within {secs} s; its outcome is not known yet")]
     ReceiptTimeout { hash: B256, secs: u64 },
+}
+
+impl From<TxError> for ExactEvmError {
+    fn from(e: TxError) -> Self {
+        match e {
+            TxError::Estimate(reason) => ExactEvmError::SimulationFailed(format!("gas estimation failed: {reason}")),
+            TxError::GasPriceAboveCeiling { max_fee_per_gas, ceiling } => {
+                ExactEvmError::GasPriceAboveCeiling { max_fee_per_gas, ceiling }
+            }
+            TxError::GasAboveCeiling { gas_limit, ceiling } => ExactEvmError::GasAboveCeiling { gas_limit, ceiling },
+            TxError::Send(e) => ExactEvmError::Send(e),
+            TxError::Rpc(e) => ExactEvmError::Rpc(e),
+            TxError::Reverted(hash) => ExactEvmError::Reverted(hash),
+            TxError::ReceiptTimeout { hash, secs } => ExactEvmError::ReceiptTimeout { hash, secs },
+        }
+    }
 }
 
 impl From<RpcError> for ExactEvmError {

@@ -14,31 +14,10 @@ use alloy_primitives::{Address, B256};
 pub use error::ExactEvmError;
 pub use settle::{confirm, confirm_with_fee_bumps, settle, submit, Settlement, Submitted};
 
-use crate::chains::jsonrpc::JsonRpcClient;
-use crate::config::{GasLimits, Settings};
-use crate::network::Network;
 use crate::ports::{Clock, HttpTransport};
 use crate::protocol::model::{Eip3009Authorization, Payload, PaymentRequest};
+pub use crate::schemes::evm_tx::EvmContext;
 use checks::*;
-
-/// What a scheme call needs from its host, borrowed for one request.
-pub struct EvmContext<'a, H, C> {
-    pub network: &'static Network,
-    pub rpc: JsonRpcClient<'a, H, C>,
-    pub clock: &'a C,
-    pub settings: Settings,
-    pub gas: GasLimits,
-    /// The facilitator's address, used as the caller of simulations.
-    pub facilitator: Option<Address>,
-    /// `EIP6492_ALLOWED_FACTORIES`: the factories through which counterfactual wallets may be deployed.
-    pub allowed_factories: &'a [Address],
-}
-
-impl<H, C> EvmContext<'_, H, C> {
-    fn chain_id(&self) -> u64 {
-        self.network.chain_id.unwrap_or_default()
-    }
-}
 
 /// A payment that passed every pure check, ready for the chain.
 struct Prepared<'r> {
@@ -73,7 +52,12 @@ async fn prepare<'r, H: HttpTransport, C: Clock>(
     ctx: &EvmContext<'_, H, C>,
     request: &'r PaymentRequest,
 ) -> Result<Prepared<'r>, ExactEvmError> {
-    let Payload::Eip3009(payload) = &request.payload;
+    let Payload::Eip3009(payload) = &request.payload else {
+        return Err(ExactEvmError::SchemeMismatch {
+            accepted: request.accepted.scheme.clone(),
+            required: "exact".into(),
+        });
+    };
     let authorization = &payload.authorization;
     let requirements = &request.requirements;
     check_scheme(request)?;

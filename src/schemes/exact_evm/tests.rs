@@ -6,6 +6,8 @@ use std::cell::RefCell;
 use serde_json::{json, Value};
 
 use super::*;
+use crate::chains::jsonrpc::JsonRpcClient;
+use crate::config::Settings;
 use crate::ports::TransportError;
 use crate::protocol::normalize::parse_request;
 use crate::protocol::Reason;
@@ -259,7 +261,7 @@ fn the_spec_digest_matches_the_vector() {
     let vector: Value =
         serde_json::from_str(include_str!("../../../tests/vectors/exact-evm-eip3009-spec-example.json")).unwrap();
     let request = parse_request(spec_request().to_string().as_bytes()).unwrap();
-    let crate::protocol::model::Payload::Eip3009(p) = &request.payload;
+    let crate::protocol::model::Payload::Eip3009(p) = &request.payload else { panic!("an EIP-3009 payload") };
     for case in vector["domainCases"].as_array().unwrap() {
         let d = &case["domain"];
         let asset = crate::protocol::normalize::parse_evm_address(d["verifyingContract"].as_str().unwrap()).unwrap();
@@ -285,7 +287,7 @@ fn generated_signatures_recover_to_anvil_account_zero() {
         let d = &case["domain"];
         let body = json!({"paymentPayload": case["v2PaymentPayload"], "paymentRequirements": case["v2PaymentPayload"]["accepted"]});
         let request = parse_request(body.to_string().as_bytes()).unwrap();
-        let crate::protocol::model::Payload::Eip3009(p) = &request.payload;
+        let crate::protocol::model::Payload::Eip3009(p) = &request.payload else { panic!("an EIP-3009 payload") };
         let asset = crate::protocol::normalize::parse_evm_address(d["verifyingContract"].as_str().unwrap()).unwrap();
         let digest = authorization_digest(
             &p.authorization,

@@ -1,0 +1,270 @@
+//! What every EVM scheme does to get one of the facilitator's transactions mined: fees from the
+//! batch of reads, the gas guard rails, sending through the [`TxSender`], and waiting for the receipt,
+//! replacing a stuck transaction with a fee bump within the ceiling.
+
+use alloy_primitives::{Address, B256};
+use serde_json::Value;
+
+use crate::chains::evm::rpc;
+use crate::chains::evm::sender::{SendError, UnsignedCall};
+use crate::chains::evm::tx::Fees;
+use crate::chains::jsonrpc::{JsonRpcClient, RpcCall, RpcError};
+use crate::config::{GasLimits, Settings};
+use crate::network::Network;
+use crate::ports::{Clock, EvmSigner, HttpTransport, Journal, Ledger, TxSender};
+
+/// Gas limit = estimate plus this margin, in percent.
+const GAS_MARGIN_PERCENT: u64 = 25;
+/// Fallback tip when the node has no `eth_maxPriorityFeePerGas`.
+const FALLBACK_TIP_WEI: u128 = 1_000_000_000;
+/// Receipt polling starts fast (local chains mine at once) and backs off to this interval.
+const MAX_POLL_INTERVAL_MS: u64 = 1_000;
+
+/// One read of a batch: its result, or why it has none.
+pub type Read = Result<Value, RpcError>;
+
+/// What a scheme call needs from its host, borrowed for one request.
+pub struct EvmContext<'a, H, C> {
+    pub network: &'static Network,
+    pub rpc: JsonRpcClient<'a, H, C>,
+    pub clock: &'a C,
+    pub settings: Settings,
+    pub gas: GasLimits,
+    /// The facilitator's address, used as the caller of simulations.
+    pub facilitator: Option<Address>,
+    /// `EIP6492_ALLOWED_FACTORIES`: the factories through which counterfactual wallets may be deployed.
+    pub allowed_factories: &'a [Address],
+}
+
+impl<H, C> EvmContext<'_, H, C> {
+    pub fn chain_id(&self) -> u64 {
+        self.network.chain_id.unwrap_or_default()
+    }
+}
+
+/// Why a transaction of the facilitator's was not sent or not seen mined.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum TxError {
+    #[error("gas estimation failed: {0}")]
+    Estimate(String),
+    #[error(
+        "the gas price ({max_fee_per_gas} wei) is above this facilitator's ceiling ({ceiling} wei); nothing was sent"
+    )]
+    GasPriceAboveCeiling { max_fee_per_gas: u128, ceiling: u128 },
+    #[error("the transaction needs {gas_limit} gas, above this facilitator's ceiling of {ceiling}; nothing was sent")]
+    GasAboveCeiling { gas_limit: u64, ceiling: u64 },
+    #[error(transparent)]
+    Send(SendError),
+    #[error("chain RPC failed: {0}")]
+    Rpc(RpcError),
+    #[error("transaction {0} reverted")]
+    Reverted(B256),
+    #[error("no receipt for transaction {hash} within {secs} s; its outcome is not known yet")]
+    ReceiptTimeout { hash: B256, secs: u64 },
+}
+
+impl From<RpcError> for TxError {
+    fn from(e: RpcError) -> Self {
+        TxError::Rpc(e)
+    }
+}
+
+/// The reads fees are computed from, to append to a scheme's batch: latest block, tip, gas price.
+pub fn fee_calls() -> [RpcCall; 3] {
+    [rpc::latest_block(), rpc::max_priority_fee(), rpc::gas_price()]
+}
+
+/// EIP-1559 fees (twice the base fee plus the tip) where the chain has a base fee, else legacy.
+pub fn fees(block: &Read, tip: &Read, gas_price: &Read) -> Result<Fees, RpcError> {
+    let gas_price = gas_price.as_ref().ok().map(rpc::quantity).transpose()?;
+    Ok(match rpc::base_fee(block.as_ref().map_err(Clone::clone)?)? {
+        Some(base) => {
+            let tip = match tip {
+                Ok(v) => rpc::quantity(v)?,
+                Err(_) => gas_price.map(|p| p.saturating_sub(base)).unwrap_or(FALLBACK_TIP_WEI),
+            };
+            Fees::Eip1559 { max_fee_per_gas: base.saturating_mul(2).saturating_add(tip), max_priority_fee_per_gas: tip }
+        }
+        None => Fees::Legacy {
+            gas_price: gas_price.ok_or_else(|| RpcError::Malformed("no gas price for a legacy chain".into()))?,
+        },
+    })
+}
+
+/// The estimate plus the margin; a failed estimate means the transaction would fail.
+pub fn gas_limit(estimate: &Read) -> Result<u64, TxError> {
+    let estimate = match estimate {
+        Ok(v) => rpc::quantity_u64(v)?,
+        Err(e) => return Err(TxError::Estimate(e.to_string())),
+    };
+    Ok(estimate.saturating_add(estimate * GAS_MARGIN_PERCENT / 100))
+}
+
+/// A transaction to `to` within the guard rails: the network's fee ceiling and at most `max_gas`.
+/// Refused before anything is signed.
+pub fn unsigned_call<H, C>(
+    ctx: &EvmContext<'_, H, C>,
+    to: Address,
+    input: Vec<u8>,
+    fees: Fees,
+    gas_limit: u64,
+    max_gas: u64,
+) -> Result<UnsignedCall, TxError> {
+    let ceiling = ctx.gas.max_fee_per_gas_wei;
+    if fees.max_per_gas() > ceiling {
+        return Err(TxError::GasPriceAboveCeiling { max_fee_per_gas: fees.max_per_gas(), ceiling });
+    }
+    if gas_limit > max_gas {
+        return Err(TxError::GasAboveCeiling { gas_limit, ceiling: max_gas });
+    }
+    Ok(UnsignedCall { chain_id: ctx.chain_id(), gas_limit, fees, to, input: input.into() })
+}
+
+/// The transactions sent for one purpose: latest last, all of one nonce (fee bumps replace), so at
+/// most one is mined.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sent {
+    pub transactions: Vec<B256>,
+    /// The call as sent and its nonce, when this process sent it (so it can bump its fees).
+    pub call: Option<(UnsignedCall, u64)>,
+}
+
+/// A mined, successful transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Mined {
+    pub transaction: B256,
+    pub block_number: Option<u64>,
+}
+
+/// Sends `call` through `sender` (which journals its hash under `journal`'s key first).
+pub async fn send<H: HttpTransport, C: Clock, S: EvmSigner, T: TxSender, L: Ledger>(
+    ctx: &EvmContext<'_, H, C>,
+    signer: &S,
+    sender: &T,
+    journal: &Journal<'_, L>,
+    call: UnsignedCall,
+) -> Result<Sent, TxError> {
+    let sent = sender.send(&ctx.rpc, signer, ctx.network, &call, journal).await.map_err(TxError::Send)?;
+    Ok(Sent { transactions: vec![sent.hash], call: Some((call, sent.nonce)) })
+}
+
+/// Waits for the receipt of any of `transactions`.
+pub async fn confirm<H: HttpTransport, C: Clock>(
+    ctx: &EvmContext<'_, H, C>,
+    transactions: &[B256],
+) -> Result<Mined, TxError> {
+    wait_for_receipt(ctx, transactions, NoReplacement).await
+}
+
+/// Waits for the receipt like [`confirm`], and every `EVM_FEE_BUMP_SECONDS` without one replaces the
+/// transaction with the same call at higher fees, up to the network's fee ceiling.
+pub async fn confirm_with_fee_bumps<H: HttpTransport, C: Clock, S: EvmSigner, T: TxSender, L: Ledger>(
+    ctx: &EvmContext<'_, H, C>,
+    signer: &S,
+    sender: &T,
+    journal: &Journal<'_, L>,
+    sent: &Sent,
+) -> Result<Mined, TxError> {
+    let Some((call, nonce)) = sent.call.clone() else { return confirm(ctx, &sent.transactions).await };
+    let bump = FeeBump { ctx, signer, sender, journal, call, nonce, exhausted: false };
+    wait_for_receipt(ctx, &sent.transactions, bump).await
+}
+
+/// What a wait does when a transaction sits unmined: replace it, or not.
+trait Replacement {
+    /// The hash of a replacement now broadcast, if one could be.
+    fn replace(&mut self) -> impl std::future::Future<Output = Option<B256>>;
+}
+
+struct NoReplacement;
+
+impl Replacement for NoReplacement {
+    async fn replace(&mut self) -> Option<B256> {
+        None
+    }
+}
+
+/// Replaces a stuck transaction with the same call at bumped fees, until the ceiling leaves no room
+/// or a replacement is refused (then a transaction of that nonce was mined, or the node will not
+/// take more).
+struct FeeBump<'a, H, C, S, T, L> {
+    ctx: &'a EvmContext<'a, H, C>,
+    signer: &'a S,
+    sender: &'a T,
+    journal: &'a Journal<'a, L>,
+    call: UnsignedCall,
+    nonce: u64,
+    exhausted: bool,
+}
+
+impl<H: HttpTransport, C: Clock, S: EvmSigner, T: TxSender, L: Ledger> Replacement for FeeBump<'_, H, C, S, T, L> {
+    async fn replace(&mut self) -> Option<B256> {
+        if self.exhausted {
+            return None;
+        }
+        let Some(fees) = self.call.fees.bumped(self.ctx.gas.max_fee_per_gas_wei) else {
+            self.exhausted = true;
+            return None;
+        };
+        let mut call = self.call.clone();
+        call.fees = fees;
+        let sent = self.sender.replace(&self.ctx.rpc, self.signer, self.ctx.network, &call, self.nonce, self.journal);
+        match sent.await {
+            Ok(hash) => {
+                self.call = call;
+                Some(hash)
+            }
+            Err(_) => {
+                self.exhausted = true;
+                None
+            }
+        }
+    }
+}
+
+/// Polls the receipts of `transactions` until one is mined or the configured timeout passes,
+/// replacing the latest every `fee_bump_after_secs`.
+async fn wait_for_receipt<H: HttpTransport, C: Clock, R: Replacement>(
+    ctx: &EvmContext<'_, H, C>,
+    transactions: &[B256],
+    mut replacement: R,
+) -> Result<Mined, TxError> {
+    let mut hashes = transactions.to_vec();
+    let secs = ctx.settings.receipt_timeout_secs;
+    let bump_every_ms = ctx.settings.fee_bump_after_secs * 1000;
+    let start = ctx.clock.now_millis();
+    let (deadline, mut next_bump) = (start + secs * 1000, start + bump_every_ms);
+    let mut interval = 50;
+    loop {
+        if let Some(outcome) = mined(ctx, &hashes).await {
+            return outcome;
+        }
+        let now = ctx.clock.now_millis();
+        let latest = hashes.last().copied().unwrap_or_default();
+        if now >= deadline {
+            return Err(TxError::ReceiptTimeout { hash: latest, secs });
+        }
+        if now >= next_bump {
+            hashes.extend(replacement.replace().await);
+            next_bump = now + bump_every_ms;
+        }
+        ctx.clock.sleep_millis(interval).await;
+        interval = (interval * 2).min(MAX_POLL_INTERVAL_MS);
+    }
+}
+
+/// The outcome of whichever of `hashes` is mined, if one is. A failed poll is not an outcome.
+async fn mined<H: HttpTransport, C: Clock>(
+    ctx: &EvmContext<'_, H, C>,
+    hashes: &[B256],
+) -> Option<Result<Mined, TxError>> {
+    let calls: Vec<_> = hashes.iter().map(|h| rpc::transaction_receipt(*h)).collect();
+    let results = ctx.rpc.batch(&calls).await.ok()?;
+    hashes.iter().zip(results).find_map(|(hash, result)| match result.and_then(|v| rpc::receipt(&v)) {
+        Ok(Some(receipt)) if receipt.success => {
+            Some(Ok(Mined { transaction: *hash, block_number: receipt.block_number }))
+        }
+        Ok(Some(_)) => Some(Err(TxError::Reverted(*hash))),
+        _ => None,
+    })
+}

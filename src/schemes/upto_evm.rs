@@ -1,0 +1,361 @@
+//! `upto` on EVM, the daydreams scheme (protocol digest §6.2): the payer signs one EIP-2612 permit
+//! with the facilitator as spender and a cap; payments under it are captured into a session and the
+//! facilitator settles the pending sum in batches: `permit` once (when the allowance is not there
+//! yet), then `transferFrom` of exactly the batch.
+//!
+//! Verify is pure (the checks of `upto/evm/verification.ts`, in order), so a capture on a known session
+//! needs no RPC at all.
+
+use alloy_primitives::{Address, U256};
+use alloy_sol_types::SolCall;
+
+use crate::chains::evm::contracts::IEip2612Token;
+use crate::chains::evm::signature::{EcdsaSignature, SignatureError};
+use crate::chains::evm::{eip2612, eip3009, rpc};
+use crate::chains::jsonrpc::RpcError;
+use crate::ports::{Clock, EvmSigner, HttpTransport, Journal, Ledger, TxSender};
+use crate::protocol::amount::parse_decimal_u256;
+use crate::protocol::model::{PaymentRequest, PermitPayload};
+use crate::protocol::normalize::parse_evm_address;
+use crate::protocol::Reason;
+use crate::schemes::evm_tx::{self, EvmContext, Mined, Read, TxError};
+use crate::upto::Session;
+
+/// The reference keeps the same 6-second buffer as `exact` on the permit deadline.
+const DEADLINE_BUFFER_SECS: u64 = 6;
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum UptoError {
+    #[error("payload scheme `{accepted}` and requirements scheme `{required}` must both be `upto`")]
+    SchemeMismatch { accepted: String, required: String },
+    #[error("payload network `{accepted}` differs from requirements network `{required}`")]
+    NetworkMismatch { accepted: String, required: String },
+    #[error("paymentRequirements.extra must give the token's EIP-712 domain as `name` and `version`")]
+    MissingDomain,
+    #[error("paymentRequirements.{0} is not an EVM address")]
+    InvalidRequirements(&'static str),
+    #[error("the permit's spender {0} is not this facilitator")]
+    SpenderNotFacilitator(Address),
+    #[error("the permit's cap {cap} is below the amount {amount}")]
+    CapTooLow { cap: U256, amount: U256 },
+    #[error("the permit's cap {cap} is below the required maximum {max}")]
+    CapBelowRequiredMax { cap: U256, max: U256 },
+    #[error("the permit expires at {deadline}, sooner than 6 s from now ({now})")]
+    Expired { deadline: U256, now: u64 },
+    #[error("the network has no EVM chain id")]
+    InvalidChainId,
+    #[error("the permit signature was not made by the owner: {0}")]
+    Signature(String),
+    #[error("only 65-byte ECDSA permit signatures are supported (got {0} bytes)")]
+    UnsupportedSignatureType(usize),
+    #[error("the owner's allowance {allowance} for the facilitator is below the batch {amount}, and the permit was already used")]
+    InsufficientAllowance { allowance: U256, amount: U256 },
+    #[error("the owner's balance {balance} is below the batch {amount}")]
+    InsufficientBalance { balance: U256, amount: U256 },
+    #[error("the permit could not be submitted: {0}")]
+    PermitFailed(String),
+    #[error("the RPC endpoint serves chain {actual}, not {expected}")]
+    WrongChain { expected: u64, actual: u64 },
+    #[error(transparent)]
+    Tx(TxError),
+}
+
+impl From<TxError> for UptoError {
+    fn from(e: TxError) -> Self {
+        UptoError::Tx(e)
+    }
+}
+
+impl From<RpcError> for UptoError {
+    fn from(e: RpcError) -> Self {
+        UptoError::Tx(TxError::Rpc(e))
+    }
+}
+
+impl UptoError {
+    pub fn reason(&self) -> Reason {
+        use UptoError::*;
+        match self {
+            SchemeMismatch { .. } => Reason::UnsupportedScheme,
+            NetworkMismatch { .. } => Reason::UptoNetworkMismatch,
+            MissingDomain => Reason::UptoMissingEip712Domain,
+            InvalidRequirements(_) => Reason::InvalidPaymentRequirements,
+            SpenderNotFacilitator(_) => Reason::UptoSpenderNotFacilitator,
+            CapTooLow { .. } => Reason::UptoCapTooLow,
+            CapBelowRequiredMax { .. } => Reason::UptoCapBelowRequiredMax,
+            Expired { .. } => Reason::UptoAuthorizationExpired,
+            InvalidChainId => Reason::UptoInvalidChainId,
+            Signature(_) => Reason::UptoPermitSignature,
+            UnsupportedSignatureType(_) => Reason::UptoUnsupportedSignatureType,
+            InsufficientAllowance { .. } => Reason::UptoInsufficientAllowance,
+            InsufficientBalance { .. } => Reason::UptoInsufficientBalance,
+            PermitFailed(_) => Reason::UptoPermitFailed,
+            WrongChain { .. } | Tx(TxError::Rpc(_)) => Reason::UnexpectedSettleError,
+            Tx(TxError::GasPriceAboveCeiling { .. } | TxError::GasAboveCeiling { .. }) => Reason::GasCeilingExceeded,
+            Tx(TxError::Reverted(_)) => Reason::UptoTransactionReverted,
+            Tx(TxError::ReceiptTimeout { .. }) => Reason::UptoReceiptUnavailable,
+            Tx(TxError::Estimate(_) | TxError::Send(_)) => Reason::UptoTransactionFailed,
+        }
+    }
+
+    /// Whether the batch's transaction may have been sent and its outcome is not known yet.
+    pub fn outcome_unknown(&self) -> bool {
+        matches!(self, UptoError::Tx(TxError::ReceiptTimeout { .. }))
+    }
+
+    /// The batch transaction this failure concerns, when one was sent.
+    pub fn transaction(&self) -> Option<alloy_primitives::B256> {
+        match self {
+            UptoError::Tx(TxError::Reverted(hash) | TxError::ReceiptTimeout { hash, .. }) => Some(*hash),
+            _ => None,
+        }
+    }
+}
+
+/// A payment under a valid permit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    pub owner: Address,
+    pub asset: Address,
+    pub pay_to: Address,
+    /// The token's EIP-712 domain.
+    pub name: String,
+    pub version: String,
+}
+
+/// The checks of the daydreams verifier, in its order. `facilitators` are the spenders this
+/// facilitator settles as.
+pub fn verify(
+    request: &PaymentRequest,
+    permit: &PermitPayload,
+    facilitators: &[Address],
+    now_secs: u64,
+) -> Result<Verified, UptoError> {
+    let requirements = &request.requirements;
+    if request.accepted.scheme != "upto" || requirements.scheme != "upto" {
+        return Err(UptoError::SchemeMismatch {
+            accepted: request.accepted.scheme.clone(),
+            required: requirements.scheme.clone(),
+        });
+    }
+    if crate::network::find(&request.accepted.network) != Some(request.network) {
+        return Err(UptoError::NetworkMismatch {
+            accepted: request.accepted.network.clone(),
+            required: requirements.network.clone(),
+        });
+    }
+    let (Some(name), Some(version)) = (requirements.extra_str("name"), requirements.extra_str("version")) else {
+        return Err(UptoError::MissingDomain);
+    };
+    if !facilitators.contains(&permit.spender) {
+        return Err(UptoError::SpenderNotFacilitator(permit.spender));
+    }
+    if permit.cap < requirements.amount {
+        return Err(UptoError::CapTooLow { cap: permit.cap, amount: requirements.amount });
+    }
+    let max =
+        ["maxAmountRequired", "maxAmount"].iter().find_map(|k| requirements.extra_str(k)).and_then(parse_decimal_u256);
+    if let Some(max) = max.filter(|m| !m.is_zero() && permit.cap < *m) {
+        return Err(UptoError::CapBelowRequiredMax { cap: permit.cap, max });
+    }
+    if permit.deadline < U256::from(now_secs) + U256::from(DEADLINE_BUFFER_SECS) {
+        return Err(UptoError::Expired { deadline: permit.deadline, now: now_secs });
+    }
+    let chain_id = request.network.chain_id.ok_or(UptoError::InvalidChainId)?;
+    let asset = parse_evm_address(&requirements.asset).ok_or(UptoError::InvalidRequirements("asset"))?;
+    let pay_to = parse_evm_address(&requirements.pay_to).ok_or(UptoError::InvalidRequirements("payTo"))?;
+    check_permit_signature(permit, name, version, chain_id, asset)?;
+    Ok(Verified { owner: permit.owner, asset, pay_to, name: name.to_string(), version: version.to_string() })
+}
+
+fn check_permit_signature(
+    permit: &PermitPayload,
+    name: &str,
+    version: &str,
+    chain_id: u64,
+    asset: Address,
+) -> Result<(), UptoError> {
+    let signature = match EcdsaSignature::parse(&permit.signature) {
+        Ok(signature) => signature,
+        Err(SignatureError::Length(n)) if n > 65 => return Err(UptoError::UnsupportedSignatureType(n)),
+        Err(e) => return Err(UptoError::Signature(e.to_string())),
+    };
+    let digest = eip2612::signing_hash(permit, &eip3009::domain(name, version, chain_id, asset));
+    match signature.recover(&digest) {
+        Ok(signer) if signer == permit.owner => Ok(()),
+        Ok(signer) => Err(UptoError::Signature(format!("it recovers to {signer}"))),
+        Err(e) => Err(UptoError::Signature(e.to_string())),
+    }
+}
+
+/// Settles `amount` of `session` on chain: `permit` when the allowance is not there yet (a used
+/// permit is fine when the allowance covers the batch), then `transferFrom(owner, payTo, amount)`,
+/// journaled under the batch's ledger key and confirmed with fee bumps.
+pub async fn settle_batch<H: HttpTransport, C: Clock, S: EvmSigner, T: TxSender, L: Ledger>(
+    ctx: &EvmContext<'_, H, C>,
+    signer: &S,
+    sender: &T,
+    journal: &Journal<'_, L>,
+    session: &Session,
+    amount: U256,
+) -> Result<Mined, UptoError> {
+    let (owner, spender, token) = (session.owner, session.spender, session.asset);
+    let mut calls = vec![
+        rpc::chain_id(),
+        rpc::eth_call(None, token, &IEip2612Token::allowanceCall { owner, spender }.abi_encode()),
+        rpc::eth_call(None, token, &IEip2612Token::noncesCall { owner }.abi_encode()),
+        rpc::eth_call(None, token, &IEip2612Token::balanceOfCall { account: owner }.abi_encode()),
+    ];
+    calls.extend(evm_tx::fee_calls());
+    let reads = ctx.rpc.batch(&calls).await?;
+    let [chain, allowance, nonce, balance, block, tip, gas_price] =
+        <[Read; 7]>::try_from(reads).map_err(|_| RpcError::Malformed("short batch".into()))?;
+    let actual = rpc::quantity_u64(&chain?)?;
+    if actual != ctx.chain_id() {
+        return Err(UptoError::WrongChain { expected: ctx.chain_id(), actual });
+    }
+    let word = |read: Read| -> Result<U256, UptoError> {
+        let data = rpc::data(&read?)?;
+        Ok(U256::try_from_be_slice(&data)
+            .filter(|_| data.len() == 32)
+            .ok_or_else(|| RpcError::Malformed("not a uint256".into()))?)
+    };
+    let balance = word(balance)?;
+    if balance < amount {
+        return Err(UptoError::InsufficientBalance { balance, amount });
+    }
+    let fees = evm_tx::fees(&block, &tip, &gas_price)?;
+    let allowance = word(allowance)?;
+    if allowance < amount {
+        if word(nonce)? != session.permit_nonce {
+            return Err(UptoError::InsufficientAllowance { allowance, amount });
+        }
+        submit_permit(ctx, signer, sender, journal.ledger, session, fees).await?;
+    }
+    let transfer = IEip2612Token::transferFromCall { from: owner, to: session.pay_to, value: amount }.abi_encode();
+    let gas_limit = evm_tx::gas_limit(&estimate_gas(ctx, signer.address(), token, &transfer).await)?;
+    let call = evm_tx::unsigned_call(ctx, token, transfer, fees, gas_limit, ctx.gas.max_gas_per_settle)?;
+    let sent = evm_tx::send(ctx, signer, sender, journal, call).await?;
+    Ok(evm_tx::confirm_with_fee_bumps(ctx, signer, sender, journal, &sent).await?)
+}
+
+/// Sends the session's permit and waits for it. Not journaled as the batch's transaction: a lost
+/// permit is seen in the allowance (or the nonce) by the retry.
+async fn submit_permit<H: HttpTransport, C: Clock, S: EvmSigner, T: TxSender, L: Ledger>(
+    ctx: &EvmContext<'_, H, C>,
+    signer: &S,
+    sender: &T,
+    ledger: &L,
+    session: &Session,
+    fees: crate::chains::evm::tx::Fees,
+) -> Result<(), UptoError> {
+    if session.deadline <= ctx.clock.now_secs() {
+        return Err(UptoError::PermitFailed("the permit's deadline has passed".into()));
+    }
+    let signature = EcdsaSignature::parse(&session.signature)
+        .map_err(|_| UptoError::UnsupportedSignatureType(session.signature.len()))?;
+    let permit = IEip2612Token::permitCall {
+        owner: session.owner,
+        spender: session.spender,
+        value: session.cap,
+        deadline: U256::from(session.deadline),
+        v: signature.v(),
+        r: signature.r.into(),
+        s: signature.s.into(),
+    }
+    .abi_encode();
+    let estimate = estimate_gas(ctx, signer.address(), session.asset, &permit).await;
+    let gas_limit = evm_tx::gas_limit(&estimate).map_err(|e| UptoError::PermitFailed(e.to_string()))?;
+    let call = evm_tx::unsigned_call(ctx, session.asset, permit, fees, gas_limit, ctx.gas.max_gas_per_settle)?;
+    let untracked = Journal { ledger, key: None };
+    let sent = evm_tx::send(ctx, signer, sender, &untracked, call).await?;
+    match evm_tx::confirm(ctx, &sent.transactions).await {
+        Ok(_) => Ok(()),
+        Err(e) => Err(UptoError::PermitFailed(e.to_string())),
+    }
+}
+
+async fn estimate_gas<H: HttpTransport, C: Clock>(
+    ctx: &EvmContext<'_, H, C>,
+    from: Address,
+    to: Address,
+    data: &[u8],
+) -> Read {
+    let call = rpc::estimate_gas(from, to, data);
+    ctx.rpc.call(call.method, call.params).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::model::Payload;
+    use crate::protocol::normalize::parse_request;
+    use serde_json::{json, Value};
+
+    const NOW: u64 = 1_800_000_000;
+
+    fn vector_body() -> Value {
+        let vectors: Value =
+            serde_json::from_str(include_str!("../../tests/vectors/generated-evm-signatures.json")).unwrap();
+        let payload = vectors["eip2612PermitForDaydreamsUpto"]["v2PaymentPayload"].clone();
+        json!({"x402Version": 2, "paymentPayload": payload, "paymentRequirements": payload["accepted"]})
+    }
+
+    /// The vector's spender, Hardhat account #1, is the facilitator.
+    fn spender() -> Address {
+        "0x70997970C51812dc3A010C7d01b50e0d17dc79C8".parse().unwrap()
+    }
+
+    fn check(body: &Value, facilitators: &[Address], now: u64) -> Result<Verified, UptoError> {
+        let request = parse_request(body.to_string().as_bytes()).unwrap();
+        let Payload::Permit(permit) = &request.payload else { panic!("a permit payload") };
+        verify(&request, permit, facilitators, now)
+    }
+
+    fn reason(body: &Value) -> Reason {
+        check(body, &[spender()], NOW).unwrap_err().reason()
+    }
+
+    #[test]
+    fn the_vector_permit_verifies() {
+        let verified = check(&vector_body(), &[spender()], NOW).unwrap();
+        assert_eq!(verified.owner, "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266".parse::<Address>().unwrap());
+        assert_eq!((verified.name.as_str(), verified.version.as_str()), ("USD Coin", "2"));
+    }
+
+    #[test]
+    fn each_rule_returns_its_reason_in_the_reference_order() {
+        let good = vector_body();
+        let with = |path: &[&str], value: Value| {
+            let mut b = good.clone();
+            let mut at = &mut b;
+            for key in &path[..path.len() - 1] {
+                at = &mut at[*key];
+            }
+            at[path[path.len() - 1]] = value;
+            b
+        };
+        assert_eq!(reason(&with(&["paymentPayload", "accepted", "scheme"], json!("exact"))), Reason::UnsupportedScheme);
+        assert_eq!(
+            reason(&with(&["paymentPayload", "accepted", "network"], json!("eip155:84532"))),
+            Reason::UptoNetworkMismatch
+        );
+        assert_eq!(reason(&with(&["paymentRequirements", "extra"], json!({}))), Reason::UptoMissingEip712Domain);
+        assert_eq!(
+            check(&good, &[Address::repeat_byte(9)], NOW).unwrap_err().reason(),
+            Reason::UptoSpenderNotFacilitator
+        );
+        assert_eq!(reason(&with(&["paymentRequirements", "amount"], json!("1000001"))), Reason::UptoCapTooLow);
+        let above_cap = json!({"name": "USD Coin", "version": "2", "maxAmountRequired": "2000000"});
+        assert_eq!(reason(&with(&["paymentRequirements", "extra"], above_cap)), Reason::UptoCapBelowRequiredMax);
+        assert_eq!(check(&good, &[spender()], 4_102_444_795).unwrap_err().reason(), Reason::UptoAuthorizationExpired);
+        assert!(check(&good, &[spender()], 4_102_444_794).is_ok(), "the 6 s buffer");
+        // Any signed field changed: the signature no longer recovers to the owner.
+        let cap = with(&["paymentPayload", "payload", "authorization", "value"], json!("1000001"));
+        assert_eq!(reason(&cap), Reason::UptoPermitSignature);
+        let long = with(&["paymentPayload", "payload", "signature"], json!(format!("0x{}", "ab".repeat(100))));
+        assert_eq!(reason(&long), Reason::UptoUnsupportedSignatureType);
+        let short = with(&["paymentPayload", "payload", "signature"], json!("0x1234"));
+        assert_eq!(reason(&short), Reason::UptoPermitSignature);
+    }
+}

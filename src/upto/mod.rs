@@ -1,0 +1,47 @@
+//! `upto` sessions (the daydreams EIP-2612 scheme, protocol digest §6.2): one permit opens a session
+//! with a cap; payments capture into its pending spend; batches settle the pending sum on chain. The
+//! state machine and the sweeper's policy are pure functions of the session and the time; a host
+//! stores sessions (a Durable Object per session in the Worker) and applies operations atomically.
+
+mod session;
+mod sweeper;
+
+pub use session::{apply, Batch, BatchOutcome, LastSettlement, Refusal, Session, SessionOp, SessionReply, Status};
+pub use sweeper::{due, SweepAction, Thresholds};
+
+use std::cell::RefCell;
+use std::collections::{BTreeSet, HashMap};
+
+use crate::ports::SessionStoreError;
+
+/// Sessions in one process's memory: for tests and single-process embedders, not for Workers.
+#[derive(Debug, Default)]
+pub struct MemorySessions {
+    sessions: RefCell<HashMap<String, Session>>,
+    index: RefCell<BTreeSet<String>>,
+}
+
+impl crate::ports::Sessions for MemorySessions {
+    async fn apply(&self, id: &str, op: SessionOp) -> Result<SessionReply, SessionStoreError> {
+        let mut sessions = self.sessions.borrow_mut();
+        let (reply, next) = apply(sessions.remove(id), op);
+        if let Some(next) = next {
+            sessions.insert(id.to_string(), next);
+        }
+        Ok(reply)
+    }
+
+    async fn index(&self, id: &str, open: bool) -> Result<(), SessionStoreError> {
+        let mut index = self.index.borrow_mut();
+        if open {
+            index.insert(id.to_string());
+        } else {
+            index.remove(id);
+        }
+        Ok(())
+    }
+
+    async fn indexed(&self) -> Result<Vec<String>, SessionStoreError> {
+        Ok(self.index.borrow().iter().cloned().collect())
+    }
+}
