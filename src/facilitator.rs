@@ -92,6 +92,8 @@ pub struct SweepReport {
     pub sessions: usize,
     pub settled: usize,
     pub failed: usize,
+    /// Batches sent whose receipt did not come in time: reconciled by a later pass.
+    pub in_flight: usize,
     pub closed: usize,
 }
 
@@ -346,6 +348,7 @@ impl<P: Host> Facilitator<P> {
                 SweepAction::Settle { reason, close_after } => {
                     match self.settle_session(&id, now_ms, reason, close_after).await?.1 {
                         Some(Ok(_)) => report.settled += 1,
+                        Some(Err(f)) if f.reason.outcome_unknown() && f.transaction.is_some() => report.in_flight += 1,
                         Some(Err(_)) => report.failed += 1,
                         None => {}
                     }

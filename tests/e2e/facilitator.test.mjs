@@ -541,10 +541,16 @@ describe('malformed and unsupported requests: HTTP 400 with the reason', () => {
     await expectBadRequest(body, 'invalid_network');
   });
 
-  test('scheme "upto" -> unsupported_scheme', async () => {
-    const requirements = v2Requirements({ scheme: 'upto' });
+  test('scheme "flexible" -> unsupported_scheme', async () => {
+    const requirements = v2Requirements({ scheme: 'flexible' });
     const body = await v2Payment({ requirements });
     await expectBadRequest(body, 'unsupported_scheme');
+  });
+
+  test('an EIP-3009 payload under scheme "upto" -> invalid_upto_evm_payload', async () => {
+    const requirements = v2Requirements({ scheme: 'upto' });
+    const body = await v2Payment({ requirements });
+    await expectBadRequest(body, 'invalid_upto_evm_payload');
   });
 
   test('body over 64 KiB -> 413', async () => {

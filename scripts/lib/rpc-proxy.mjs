@@ -1,0 +1,47 @@
+// A JSON-RPC proxy on loopback that forwards every request to `target` and counts the calls by method
+// (each call of a batch counts). Tests put it between the facilitator and anvil to prove which requests
+// make no chain call at all.
+
+import * as http from 'node:http';
+
+/**
+ * @param {{target?: string}} [opts]  `target` may also be set later (before the first request)
+ * @returns {Promise<{url: string, target: string|undefined, calls: Map<string, number>, total: () => number, reset: () => void, close: () => Promise<void>}>}
+ */
+export async function startRpcProxy({ target } = {}) {
+  const calls = new Map();
+  const proxy = {
+    url: '',
+    target,
+    calls,
+    total: () => [...calls.values()].reduce((a, b) => a + b, 0),
+    reset: () => calls.clear(),
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+  const server = http.createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', async () => {
+      const body = Buffer.concat(chunks).toString('utf8');
+      try {
+        const parsed = JSON.parse(body);
+        for (const call of Array.isArray(parsed) ? parsed : [parsed]) {
+          calls.set(call.method, (calls.get(call.method) ?? 0) + 1);
+        }
+      } catch {
+        calls.set('<unparsable>', (calls.get('<unparsable>') ?? 0) + 1);
+      }
+      try {
+        const upstream = await fetch(proxy.target, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+        res.writeHead(upstream.status, { 'content-type': 'application/json' });
+        res.end(await upstream.text());
+      } catch {
+        res.writeHead(502);
+        res.end();
+      }
+    });
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  proxy.url = `http://127.0.0.1:${server.address().port}`;
+  return proxy;
+}
