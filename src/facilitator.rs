@@ -309,16 +309,11 @@ impl<P: Host> Facilitator<P> {
             last_settlement: None,
         };
         let op = SessionOp::Capture { amount: request.requirements.amount, now_ms, opening: Box::new(opening) };
-        let session = match self.session_op(&permit.session_id, op).await? {
-            SessionReply::Session { session } => *session,
-            SessionReply::Refused { refusal, .. } => return Err(refused(refusal, &permit.session_id)),
-            other => return Err(store_failure(format!("session store answered {other:?}"))),
-        };
-        if session.created_ms == session.last_activity_ms {
-            // The first payment: the sweeper must know of the session from now on.
-            self.sessions.index(&session.id, true).await.map_err(|e| store_failure(e.to_string()))?;
+        match self.session_op(&permit.session_id, op).await? {
+            SessionReply::Session { session } => Ok(*session),
+            SessionReply::Refused { refusal, .. } => Err(refused(refusal, &permit.session_id)),
+            other => Err(store_failure(format!("session store answered {other:?}"))),
         }
-        Ok(session)
     }
 
     /// An `upto` session's state.
@@ -340,10 +335,9 @@ impl<P: Host> Facilitator<P> {
         let ids = self.sessions.indexed().await.map_err(|e| store_failure(e.to_string()))?;
         let mut report = SweepReport { sessions: ids.len(), ..SweepReport::default() };
         for id in ids {
-            let Some(session) = self.session(&id).await? else {
-                let _ = self.sessions.index(&id, false).await;
-                continue;
-            };
+            // An id without a session (its creation failed after indexing) is left alone: removing it
+            // could race a creation in flight.
+            let Some(session) = self.session(&id).await? else { continue };
             match crate::upto::due(&session, now_ms, &self.config.upto.thresholds) {
                 SweepAction::Settle { reason, close_after } => {
                     match self.settle_session(&id, now_ms, reason, close_after).await?.1 {

@@ -177,7 +177,9 @@ impl Hooks for NoHooks {}
 pub struct SessionStoreError(pub String);
 
 /// `upto` sessions: one record per session id, each operation applied atomically (a Durable Object
-/// per session in the Worker), and the index of sessions the sweeper still looks at.
+/// per session in the Worker), and the index of sessions the sweeper still looks at. An operation
+/// that creates a session indexes it before storing it: a session the sweeper cannot find never
+/// exists.
 pub trait Sessions {
     fn apply(
         &self,

@@ -153,6 +153,30 @@ fn a_batch_the_owner_cannot_pay_fails_and_keeps_its_spend() {
     assert_eq!(state["pending"], "1000000001", "the spend stays pending");
 }
 
+/// For resource servers that keep their own sessions: each /settle settles its amount on chain at once,
+/// within the cap the session still counts.
+#[test]
+fn in_immediate_mode_each_settle_pays_on_chain_at_once() {
+    let w = world();
+    let facility = Facility::with_vars(&w.anvil.url, &[("UPTO_SETTLE_MODE", "immediate")]);
+    let (owner, pay_to) = (KEYS[4], address(KEYS[2]));
+    let facilitator = address(FACILITATOR_KEY);
+    let body = upto_body(&w, owner, pay_to, 1_000, 400, 0);
+    let (sent, before) = (w.anvil.nonce(facilitator), balance(&w.anvil, w.token, pay_to));
+    let (_, first) = facility.post("/settle", &body);
+    assert_eq!(first["success"], true, "{first}");
+    assert!(first["transaction"].as_str().unwrap().starts_with("0x"), "{first}");
+    assert_eq!(first["extensions"]["upto"]["settled"], "400");
+    assert_eq!(w.anvil.nonce(facilitator), sent + 2, "permit, then transferFrom");
+    let (_, second) = facility.post("/settle", &body);
+    assert_eq!(second["extensions"]["upto"]["settled"], "800", "{second}");
+    assert_eq!(w.anvil.nonce(facilitator), sent + 3, "the allowance is reused");
+    assert_eq!(balance(&w.anvil, w.token, pay_to), before + U256::from(800));
+    let (status, refused) = facility.post("/settle", &body);
+    assert_eq!((status, refused["error"].as_str()), (402, Some("cap_exhausted")), "{refused}");
+    assert_eq!(w.anvil.nonce(facilitator), sent + 3, "nothing is sent beyond the cap");
+}
+
 alloy_sol_types::sol! {
     interface ITransfer {
         function transfer(address to, uint256 amount) external returns (bool);

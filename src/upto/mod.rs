@@ -24,8 +24,13 @@ pub struct MemorySessions {
 impl crate::ports::Sessions for MemorySessions {
     async fn apply(&self, id: &str, op: SessionOp) -> Result<SessionReply, SessionStoreError> {
         let mut sessions = self.sessions.borrow_mut();
-        let (reply, next) = apply(sessions.remove(id), op);
+        let stored = sessions.remove(id);
+        let created = stored.is_none();
+        let (reply, next) = apply(stored, op);
         if let Some(next) = next {
+            if created {
+                self.index.borrow_mut().insert(id.to_string());
+            }
             sessions.insert(id.to_string(), next);
         }
         Ok(reply)

@@ -239,6 +239,8 @@ fn begin(
             None
         }
         _ => {
+            // A closed session's pending spend is still collected, and the session stays closed.
+            let close_after = close_after || session.status == Status::Closed;
             let batch = Batch { seq: session.batches, amount: session.pending, since_ms: now_ms, reason, close_after };
             session.batches += 1;
             Some(batch)
@@ -391,6 +393,21 @@ pub(crate) mod tests {
         let settled = BatchOutcome::Settled { transaction: "0x1".into() };
         let (_, s) = apply(s, SessionOp::Finish { seq: 1, now_ms: 7, outcome: settled, deadline_buffer_secs: 60 });
         assert_eq!(s.unwrap().status, Status::Closed);
+    }
+
+    #[test]
+    fn a_closed_session_with_pending_spend_settles_it_and_stays_closed() {
+        let (_, s) = capture(None, 30, 1);
+        let mut s = s.unwrap();
+        s.status = Status::Closed;
+        let begin =
+            SessionOp::Begin { now_ms: 5, reason: "retry_closed".into(), close_after: false, stale_after_ms: 300 };
+        let (reply, s) = apply(Some(s), begin);
+        assert!(matches!(reply, SessionReply::Batch { batch: Some(Batch { close_after: true, .. }), .. }));
+        let settled = BatchOutcome::Settled { transaction: "0x1".into() };
+        let (_, s) = apply(s, SessionOp::Finish { seq: 0, now_ms: 6, outcome: settled, deadline_buffer_secs: 60 });
+        let s = s.unwrap();
+        assert_eq!((s.status, s.settled), (Status::Closed, U256::from(30)));
     }
 
     #[test]

@@ -72,6 +72,14 @@ pub fn due(session: &Session, now_ms: u64, t: &Thresholds) -> SweepAction {
             }
             return SweepAction::Nothing;
         }
+        // A closing batch that failed: retry it now and then until the session is long idle.
+        Status::Closed if !session.pending.is_zero() && idle_ms < t.long_idle_close_ms => {
+            let last_try = session.last_settlement.as_ref().map_or(0, |l| l.at_ms);
+            if now_ms.saturating_sub(last_try) >= t.idle_settle_ms {
+                return SweepAction::Settle { reason: "retry_closed", close_after: true };
+            }
+            return SweepAction::Nothing;
+        }
         _ => {}
     }
     let finished = idle_ms >= t.long_idle_close_ms || deadline_ms <= now_ms || session.settled >= session.cap;
@@ -119,6 +127,23 @@ mod tests {
         assert_eq!(due(&open(0, 100, 0), 1, &t), SweepAction::Close, "the cap is spent");
         // Long idle with spend pending: settle it and close.
         assert_eq!(due(&open(10, 0, 0), 1_800_000, &t), settle("idle_timeout", true));
+    }
+
+    #[test]
+    fn the_pending_spend_of_a_closed_session_is_retried_until_it_is_long_idle() {
+        let t = Thresholds::default();
+        let mut s = session(10, 0, 0, Status::Closed);
+        s.last_settlement = Some(crate::upto::LastSettlement {
+            at_ms: 100_000,
+            reason: "deadline_buffer".into(),
+            success: false,
+            amount: U256::from(10),
+            transaction: None,
+            error: Some("unexpected_settle_error".into()),
+        });
+        assert_eq!(due(&s, 219_999, &t), SweepAction::Nothing);
+        assert_eq!(due(&s, 220_000, &t), SweepAction::Settle { reason: "retry_closed", close_after: true });
+        assert_eq!(due(&s, 1_800_000, &t), SweepAction::Forget);
     }
 
     #[test]

@@ -21,15 +21,17 @@ const INDEX_PREFIX: &str = "s:";
 #[durable_object]
 pub struct UptoSession {
     state: State,
+    env: Env,
 }
 
 impl DurableObject for UptoSession {
-    fn new(state: State, _env: Env) -> Self {
-        UptoSession { state }
+    fn new(state: State, env: Env) -> Self {
+        UptoSession { state, env }
     }
 
     /// Applies one operation. Storage reads and writes close the object's input gate, so no other
-    /// request interleaves between the read and the write: captures never race past the cap.
+    /// request interleaves between the read and the write: captures never race past the cap. A new
+    /// session is indexed before it is stored.
     async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
         let op: SessionOp = parse(&req.text().await?)?;
         let storage = self.state.storage();
@@ -37,6 +39,10 @@ impl DurableObject for UptoSession {
         let unchanged = stored.clone();
         let (reply, next) = upto::apply(stored, op);
         if let Some(next) = next.filter(|n| Some(n) != unchanged.as_ref()) {
+            if unchanged.is_none() {
+                let namespace = self.env.durable_object(INDEX_BINDING)?;
+                let _: Vec<String> = call_object(&namespace, INDEX_NAME, &IndexOp::Add { id: next.id.clone() }).await?;
+            }
             storage.put(SESSION_KEY, &next).await?;
         }
         Response::from_json(&reply)
