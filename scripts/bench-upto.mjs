@@ -6,8 +6,7 @@
 
 import { privateKeyToAccount } from 'viem/accounts';
 
-import { startRpcProxy } from './lib/rpc-proxy.mjs';
-import { startStack } from './lib/stack.mjs';
+import { startStackBehindProxy } from './lib/rpc-proxy.mjs';
 import { UptoClient } from './lib/upto-client.mjs';
 
 const arg = (name, fallback) => {
@@ -17,17 +16,7 @@ const arg = (name, fallback) => {
 const count = Math.min(arg('--count', 300), 5000);
 const CHAIN_ID = 84532;
 
-const proxy = await startRpcProxy();
-const stack = await startStack({
-  local: true,
-  chainPort: 0,
-  workerPort: 0,
-  chainId: CHAIN_ID,
-  env: ({ rpcUrl }) => {
-    proxy.target = rpcUrl;
-    return { EVM_RPC_URL_BASE_SEPOLIA: proxy.url };
-  },
-});
+const { stack, proxy } = await startStackBehindProxy();
 try {
   const account = privateKeyToAccount(stack.accounts[1].privateKey);
   const client = new UptoClient({ facilitatorUrl: stack.facilitatorUrl, rpcUrl: stack.rpcUrl, account, chainId: CHAIN_ID });
@@ -53,5 +42,4 @@ try {
   console.log(JSON.stringify({ count, p50Ms: at(50), p95Ms: at(95), rpcCalls: proxy.total() }));
 } finally {
   await stack.stop();
-  await proxy.close();
 }

@@ -7,19 +7,6 @@ use alloy_primitives::{Address, U256};
 use common::*;
 use serde_json::{json, Value};
 
-struct World {
-    anvil: Anvil,
-    token: Address,
-    facility: Facility,
-}
-
-fn world() -> World {
-    let anvil = Anvil::start();
-    let token = deploy_token(&anvil);
-    let facility = Facility::new(&anvil);
-    World { anvil, token, facility }
-}
-
 fn payment(w: &World, payer: &str, pay_to: Address, value: u64, nonce: u8) -> Value {
     let a = authorization(payer, pay_to, value, nonce);
     let signature = sign(payer, &a, w.token, "USD Coin", "2");

@@ -10,19 +10,6 @@ use x402_edge::chains::evm::{eip2612, eip3009};
 use x402_edge::ports::EvmSigner;
 use x402_edge::protocol::model::PermitPayload;
 
-struct World {
-    anvil: Anvil,
-    token: Address,
-    facility: Facility,
-}
-
-fn world() -> World {
-    let anvil = Anvil::start();
-    let token = deploy_token(&anvil);
-    let facility = Facility::new(&anvil);
-    World { anvil, token, facility }
-}
-
 /// A permit from `owner_key` for the facilitator (spender) with `cap`, and a v2 upto body paying `amount`.
 fn upto_body(w: &World, owner_key: &str, pay_to: Address, cap: u64, amount: u64, nonce: u64) -> Value {
     let deadline = now_secs() + 3_600;

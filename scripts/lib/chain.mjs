@@ -591,6 +591,17 @@ export async function balanceOf({ rpcUrl, token, owner }) {
   return BigInt(result);
 }
 
+/** EIP-712 types of EIP-2612 `Permit`, for viem's signTypedData. */
+export const PERMIT_TYPES = {
+  Permit: [
+    { name: 'owner', type: 'address' },
+    { name: 'spender', type: 'address' },
+    { name: 'value', type: 'uint256' },
+    { name: 'nonce', type: 'uint256' },
+    { name: 'deadline', type: 'uint256' },
+  ],
+};
+
 /** EIP-712 types of EIP-3009 `TransferWithAuthorization`, for viem's signTypedData. */
 export const TRANSFER_TYPES = {
   TransferWithAuthorization: [

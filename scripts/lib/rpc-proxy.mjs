@@ -4,6 +4,8 @@
 
 import * as http from 'node:http';
 
+import { startStack } from './stack.mjs';
+
 /**
  * @param {{target?: string}} [opts]  `target` may also be set later (before the first request)
  * @returns {Promise<{url: string, target: string|undefined, calls: Map<string, number>, total: () => number, reset: () => void, close: () => Promise<void>}>}
@@ -44,4 +46,33 @@ export async function startRpcProxy({ target } = {}) {
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   proxy.url = `http://127.0.0.1:${server.address().port}`;
   return proxy;
+}
+
+/**
+ * A local stack whose worker reaches anvil only through a counting proxy. Both stop with `stop()`.
+ * @param {Record<string, string>} [env]  more worker variables
+ */
+export async function startStackBehindProxy(env = {}) {
+  const proxy = await startRpcProxy();
+  try {
+    const stack = await startStack({
+      local: true,
+      chainPort: 0,
+      workerPort: 0,
+      chainId: 84532,
+      env: ({ rpcUrl }) => {
+        proxy.target = rpcUrl;
+        return { EVM_RPC_URL_BASE_SEPOLIA: proxy.url, ...env };
+      },
+    });
+    const stopStack = stack.stop;
+    stack.stop = async () => {
+      await stopStack();
+      await proxy.close();
+    };
+    return { stack, proxy };
+  } catch (e) {
+    await proxy.close();
+    throw e;
+  }
 }

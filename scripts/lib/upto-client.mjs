@@ -4,15 +4,8 @@
 // `session_closed`, and waits and retries on `settling_in_progress`. Test tooling: it pays through the
 // facilitator's /settle directly, standing in for the resource server.
 
-const PERMIT_TYPES = {
-  Permit: [
-    { name: 'owner', type: 'address' },
-    { name: 'spender', type: 'address' },
-    { name: 'value', type: 'uint256' },
-    { name: 'nonce', type: 'uint256' },
-    { name: 'deadline', type: 'uint256' },
-  ],
-};
+import { PERMIT_TYPES } from './chain.mjs';
+
 const NONCES_SELECTOR = '0x7ecebe00';
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 

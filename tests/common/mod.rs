@@ -384,3 +384,17 @@ impl Facility {
     }
 }
 pub mod offline;
+
+/// A fresh anvil with the test token and a facilitator on it.
+pub struct World {
+    pub anvil: Anvil,
+    pub token: Address,
+    pub facility: Facility,
+}
+
+pub fn world() -> World {
+    let anvil = Anvil::start();
+    let token = deploy_token(&anvil);
+    let facility = Facility::new(&anvil);
+    World { anvil, token, facility }
+}

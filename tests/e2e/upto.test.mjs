@@ -11,8 +11,7 @@ import { after, before, test } from 'node:test';
 import { privateKeyToAccount } from 'viem/accounts';
 
 import { balanceOf, rpc } from '../../scripts/lib/chain.mjs';
-import { startRpcProxy } from '../../scripts/lib/rpc-proxy.mjs';
-import { startStack } from '../../scripts/lib/stack.mjs';
+import { startStackBehindProxy } from '../../scripts/lib/rpc-proxy.mjs';
 import { UptoClient } from '../../scripts/lib/upto-client.mjs';
 
 const CHAIN_ID = 84532;
@@ -26,24 +25,13 @@ let proxy;
 
 before(
   async () => {
-    proxy = await startRpcProxy();
-    stack = await startStack({
-      local: true,
-      chainPort: 0,
-      workerPort: 0,
-      chainId: CHAIN_ID,
-      env: ({ rpcUrl }) => {
-        proxy.target = rpcUrl;
-        return { EVM_RPC_URL_BASE_SEPOLIA: proxy.url, EVM_RECEIPT_TIMEOUT_SECONDS: '3' };
-      },
-    });
+    ({ stack, proxy } = await startStackBehindProxy({ EVM_RECEIPT_TIMEOUT_SECONDS: '3' }));
   },
   { timeout: 150_000 },
 );
 
 after(async () => {
   await stack?.stop();
-  await proxy?.close();
 });
 
 const now = () => Date.now();

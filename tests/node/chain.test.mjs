@@ -26,6 +26,7 @@ import {
   deployTestToken,
   findAnvil,
   rpc,
+  PERMIT_TYPES,
   startAnvil,
   TRANSFER_TYPES,
 } from '../../scripts/lib/chain.mjs';
@@ -39,15 +40,6 @@ const CANCEL_TYPES = {
   CancelAuthorization: [
     { name: 'authorizer', type: 'address' },
     { name: 'nonce', type: 'bytes32' },
-  ],
-};
-const PERMIT_TYPES = {
-  Permit: [
-    { name: 'owner', type: 'address' },
-    { name: 'spender', type: 'address' },
-    { name: 'value', type: 'uint256' },
-    { name: 'nonce', type: 'uint256' },
-    { name: 'deadline', type: 'uint256' },
   ],
 };
 
