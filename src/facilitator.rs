@@ -262,9 +262,15 @@ impl<P: Host> Facilitator<P> {
             match self.ledger_claim(key).await? {
                 Claim::Acquired => return self.settle_claimed(key, payer, send).await,
                 Claim::Done { record } => return record_result(record),
-                // Sent (by this isolate or one that died since): the receipt decides, nothing is re-sent.
-                Claim::InFlight { transaction: Some(latest), replaced, .. } => {
-                    return self.reconcile(key, network, payer, tx_failure, &replaced, &latest).await
+                // Sent (by this isolate or one that died since): the receipt decides, nothing is re-sent,
+                // unless the transaction can never be mined (cut off before its broadcast).
+                Claim::InFlight { transaction: Some(latest), replaced, raw, .. } => {
+                    let transactions = parse_hashes(&replaced, &latest)?;
+                    if self.never_mined(network, &transactions, raw.as_deref()).await {
+                        let _ = self.ledger.apply(key, LedgerOp::Abandon { transaction: latest }).await;
+                        continue;
+                    }
+                    return self.reconcile(key, network, payer, tx_failure, &transactions).await;
                 }
                 Claim::InFlight { transaction, .. } if self.clock.now_millis() >= deadline => {
                     let message = "another settle of this payment is still running; retry to get its outcome";
@@ -503,7 +509,19 @@ impl<P: Host> Facilitator<P> {
         })
     }
 
-    /// Looks up the receipts of the transactions an earlier settle sent (`latest`, and the ones its
+    /// Whether the recorded transactions can never be mined (see [`evm_tx::is_dead`]); `false` when
+    /// that cannot be told (no signed bytes recorded, the chain unreachable).
+    async fn never_mined(&self, network: &'static Network, transactions: &[B256], raw: Option<&str>) -> bool {
+        let Some(raw) = raw.and_then(|r| r.strip_prefix("0x")).and_then(|r| hex::decode(r).ok()) else {
+            return false;
+        };
+        match self.evm_context(network) {
+            Ok(ctx) => evm_tx::is_dead(&ctx, transactions, &raw).await,
+            Err(_) => false,
+        }
+    }
+
+    /// Looks up the receipts of the transactions an earlier settle sent (the latest, and the ones its
     /// fee bumps replaced), and records the outcome.
     async fn reconcile(
         &self,
@@ -511,18 +529,10 @@ impl<P: Host> Facilitator<P> {
         network: &'static Network,
         payer: &str,
         tx_failure: fn(TxError) -> Failure,
-        replaced: &[String],
-        latest: &str,
+        transactions: &[B256],
     ) -> Result<Settled, Failure> {
         let ctx = self.evm_context(network)?;
-        let malformed = || Failure::new(Reason::UnexpectedSettleError, "ledger holds a malformed hash");
-        let transactions = replaced
-            .iter()
-            .map(String::as_str)
-            .chain([latest])
-            .map(|h| h.parse().map_err(|_| malformed()))
-            .collect::<Result<Vec<B256>, _>>()?;
-        let result = evm_tx::confirm(&ctx, &transactions).await.map_err(tx_failure).map(|mined| Settled {
+        let result = evm_tx::confirm(&ctx, transactions).await.map_err(tx_failure).map(|mined| Settled {
             transaction: mined.transaction.to_string(),
             payer: payer.to_string(),
             block_number: mined.block_number,
@@ -619,6 +629,12 @@ fn settle_failure(e: ExactEvmError) -> Failure {
         failure.reason = Reason::UnexpectedSettleError;
     }
     failure
+}
+
+/// The hashes a ledger entry records, earliest first.
+fn parse_hashes(replaced: &[String], latest: &str) -> Result<Vec<B256>, Failure> {
+    let malformed = || Failure::new(Reason::UnexpectedSettleError, "ledger holds a malformed hash");
+    replaced.iter().map(String::as_str).chain([latest]).map(|h| h.parse().map_err(|_| malformed())).collect()
 }
 
 /// The response a recorded outcome stands for.

@@ -67,6 +67,10 @@ pub enum LedgerEntry {
         /// one mined.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         replaced: Vec<String>,
+        /// The signed bytes of `transaction` (hex): a settle cut off before its broadcast left a
+        /// transaction no node knows, and the same bytes can be broadcast again.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        raw: Option<String>,
     },
     Done {
         record: SettleRecord,
@@ -87,6 +91,8 @@ pub enum Claim {
         transaction: Option<String>,
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         replaced: Vec<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        raw: Option<String>,
     },
     /// Settled (or finally failed) before: its outcome.
     Done { record: SettleRecord },
@@ -96,16 +102,29 @@ pub enum Claim {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum LedgerOp {
-    Claim { now_ms: u64 },
-    RecordTransaction { transaction: String },
-    Complete { record: SettleRecord },
+    Claim {
+        now_ms: u64,
+    },
+    RecordTransaction {
+        transaction: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        raw: Option<String>,
+    },
+    /// The recorded `transaction` (and every one it replaced) can never be mined: its nonce went to
+    /// another transaction. The claim is dropped, so the payment can be settled anew.
+    Abandon {
+        transaction: String,
+    },
+    Complete {
+        record: SettleRecord,
+    },
     Release,
     Read,
 }
 
 /// Applies `op` to the current entry: the reply and the entry to store (`None` deletes it).
 pub fn apply(entry: Option<LedgerEntry>, op: LedgerOp) -> (LedgerReply, Option<LedgerEntry>) {
-    let fresh = |now_ms| LedgerEntry::InFlight { since_ms: now_ms, transaction: None, replaced: Vec::new() };
+    let fresh = |now_ms| LedgerEntry::InFlight { since_ms: now_ms, transaction: None, replaced: Vec::new(), raw: None };
     match op {
         LedgerOp::Claim { now_ms } => match entry {
             None => (LedgerReply::Claim(Claim::Acquired), Some(fresh(now_ms))),
@@ -114,22 +133,30 @@ pub fn apply(entry: Option<LedgerEntry>, op: LedgerOp) -> (LedgerReply, Option<L
             {
                 (LedgerReply::Claim(Claim::Acquired), Some(fresh(now_ms)))
             }
-            Some(LedgerEntry::InFlight { since_ms, transaction, replaced }) => (
+            Some(LedgerEntry::InFlight { since_ms, transaction, replaced, raw }) => (
                 LedgerReply::Claim(Claim::InFlight {
                     since_ms,
                     transaction: transaction.clone(),
                     replaced: replaced.clone(),
+                    raw: raw.clone(),
                 }),
-                Some(LedgerEntry::InFlight { since_ms, transaction, replaced }),
+                Some(LedgerEntry::InFlight { since_ms, transaction, replaced, raw }),
             ),
             Some(LedgerEntry::Done { record }) => {
                 (LedgerReply::Claim(Claim::Done { record: record.clone() }), Some(LedgerEntry::Done { record }))
             }
         },
-        LedgerOp::RecordTransaction { transaction } => match entry {
-            Some(LedgerEntry::InFlight { since_ms, transaction: previous, mut replaced }) => {
+        LedgerOp::RecordTransaction { transaction, raw } => match entry {
+            Some(LedgerEntry::InFlight { since_ms, transaction: previous, mut replaced, .. }) => {
                 replaced.extend(previous.filter(|p| *p != transaction));
-                (LedgerReply::Ok, Some(LedgerEntry::InFlight { since_ms, transaction: Some(transaction), replaced }))
+                let entry = LedgerEntry::InFlight { since_ms, transaction: Some(transaction), replaced, raw };
+                (LedgerReply::Ok, Some(entry))
+            }
+            other => (LedgerReply::Ok, other),
+        },
+        LedgerOp::Abandon { transaction } => match entry {
+            Some(LedgerEntry::InFlight { transaction: Some(recorded), .. }) if recorded == transaction => {
+                (LedgerReply::Ok, None)
             }
             other => (LedgerReply::Ok, other),
         },
@@ -193,10 +220,11 @@ mod tests {
         let (reply, entry) = apply(None, LedgerOp::Claim { now_ms: 1 });
         assert_eq!(reply, LedgerReply::Claim(Claim::Acquired));
         let (reply, entry) = apply(entry, LedgerOp::Claim { now_ms: 2 });
-        assert_eq!(reply, LedgerReply::Claim(Claim::InFlight { since_ms: 1, transaction: None, replaced: vec![] }));
-        let (_, entry) = apply(entry, LedgerOp::RecordTransaction { transaction: "0xabc".into() });
+        let in_flight = Claim::InFlight { since_ms: 1, transaction: None, replaced: vec![], raw: None };
+        assert_eq!(reply, LedgerReply::Claim(in_flight));
+        let (_, entry) = apply(entry, LedgerOp::RecordTransaction { transaction: "0xabc".into(), raw: None });
         let (reply, entry) = apply(entry, LedgerOp::Claim { now_ms: 1 + STALE_CLAIM_MS });
-        let in_flight = Claim::InFlight { since_ms: 1, transaction: Some("0xabc".into()), replaced: vec![] };
+        let in_flight = Claim::InFlight { since_ms: 1, transaction: Some("0xabc".into()), replaced: vec![], raw: None };
         assert_eq!(reply, LedgerReply::Claim(in_flight));
         let (_, entry) = apply(entry, LedgerOp::Complete { record: record(true) });
         let (_, entry) = apply(entry, LedgerOp::Complete { record: record(false) });
@@ -218,21 +246,34 @@ mod tests {
     #[test]
     fn a_fee_bump_keeps_every_hash_it_replaced() {
         let (_, entry) = apply(None, LedgerOp::Claim { now_ms: 1 });
-        let (_, entry) = apply(entry, LedgerOp::RecordTransaction { transaction: "0xa".into() });
-        let (_, entry) = apply(entry, LedgerOp::RecordTransaction { transaction: "0xb".into() });
-        let (_, entry) = apply(entry, LedgerOp::RecordTransaction { transaction: "0xb".into() });
-        let (reply, _) = apply(entry, LedgerOp::Claim { now_ms: 2 });
-        let in_flight = Claim::InFlight { since_ms: 1, transaction: Some("0xb".into()), replaced: vec!["0xa".into()] };
+        let (_, entry) = apply(entry, LedgerOp::RecordTransaction { transaction: "0xa".into(), raw: None });
+        let (_, entry) =
+            apply(entry, LedgerOp::RecordTransaction { transaction: "0xb".into(), raw: Some("0x02".into()) });
+        let (_, entry) =
+            apply(entry, LedgerOp::RecordTransaction { transaction: "0xb".into(), raw: Some("0x02".into()) });
+        let (reply, entry) = apply(entry, LedgerOp::Claim { now_ms: 2 });
+        let (latest, raw) = (Some("0xb".into()), Some("0x02".into()));
+        let in_flight = Claim::InFlight { since_ms: 1, transaction: latest, replaced: vec!["0xa".into()], raw };
         assert_eq!(reply, LedgerReply::Claim(in_flight));
+        // Abandoning names the latest transaction: a stale abandon changes nothing.
+        let (_, entry) = apply(entry, LedgerOp::Abandon { transaction: "0xa".into() });
+        assert!(entry.is_some());
+        let (_, entry) = apply(entry, LedgerOp::Abandon { transaction: "0xb".into() });
+        assert_eq!(entry, None, "the payment may be settled anew");
     }
 
     #[test]
     fn entries_round_trip_through_json() {
         // An entry written before fee bumps existed reads back with nothing replaced.
         let old: LedgerEntry = serde_json::from_str(r#"{"state":"in_flight","since_ms":3}"#).unwrap();
-        assert_eq!(old, LedgerEntry::InFlight { since_ms: 3, transaction: None, replaced: vec![] });
+        assert_eq!(old, LedgerEntry::InFlight { since_ms: 3, transaction: None, replaced: vec![], raw: None });
         for entry in [
-            LedgerEntry::InFlight { since_ms: 3, transaction: Some("0x1".into()), replaced: vec!["0x0".into()] },
+            LedgerEntry::InFlight {
+                since_ms: 3,
+                transaction: Some("0x1".into()),
+                replaced: vec!["0x0".into()],
+                raw: Some("0x02f8".into()),
+            },
             LedgerEntry::Done { record: record(true) },
         ] {
             let text = serde_json::to_string(&entry).unwrap();

@@ -375,7 +375,7 @@ fn a_payment_in_flight_with_a_recorded_transaction_is_reconciled_from_its_receip
     let key = payment_key(&request);
     let ledger = w.facility.facilitator.ledger();
     pollster::block_on(ledger.apply(&key, LedgerOp::Claim { now_ms: now_secs() * 1000 })).unwrap();
-    pollster::block_on(ledger.apply(&key, LedgerOp::RecordTransaction { transaction: tx.clone() })).unwrap();
+    pollster::block_on(ledger.apply(&key, LedgerOp::RecordTransaction { transaction: tx.clone(), raw: None })).unwrap();
 
     let sent = w.anvil.nonce(address(FACILITATOR_KEY));
     let (_, settle) = w.facility.post("/settle", &body);
@@ -513,4 +513,66 @@ fn a_stuck_settle_is_replaced_with_a_fee_bump_and_pays_once() {
     assert!(rpc(&w.anvil.url, "eth_getTransactionReceipt", json!([original["hash"]])).is_null());
     assert_eq!(balance(&w.anvil, w.token, pay_to), before + U256::from(2_500));
     assert_eq!(w.anvil.nonce(facilitator), sent + 1);
+}
+
+/// A settle cut off between recording its transaction and broadcasting it: the ledger holds a hash no
+/// node knows. The next settle broadcasts the same signed bytes again (it cannot pay twice: same
+/// nonce, same hash); and when that nonce went to another transaction meanwhile, the recorded one can
+/// never be mined, so the payment is settled anew. Either way it moves exactly once.
+#[test]
+fn a_recorded_transaction_that_was_never_broadcast_is_revived_or_replaced() {
+    use alloy_sol_types::SolCall;
+    use x402_edge::chains::evm::contracts::IEip3009Token;
+    use x402_edge::chains::evm::tx::{self, ContractCall, Fees};
+    use x402_edge::ledger::{payment_key, LedgerOp};
+    use x402_edge::ports::Ledger;
+
+    let w = world();
+    let facilitator = address(FACILITATOR_KEY);
+    let pay_to = address(KEYS[2]);
+    for (nonce_byte, taken_meanwhile) in [(140u8, false), (141u8, true)] {
+        let a = authorization(KEYS[1], pay_to, 2_000, nonce_byte);
+        let signature = sign(KEYS[1], &a, w.token, "USD Coin", "2");
+        let body = v2_body(&a, &signature, w.token, pay_to, 2_000);
+        let sig = hex::decode(&signature[2..]).unwrap();
+        let input = IEip3009Token::transferWithAuthorization_0Call {
+            from: a.from,
+            to: a.to,
+            value: a.value,
+            validAfter: a.valid_after,
+            validBefore: a.valid_before,
+            nonce: a.nonce,
+            v: sig[64],
+            r: alloy_primitives::B256::from_slice(&sig[..32]),
+            s: alloy_primitives::B256::from_slice(&sig[32..64]),
+        }
+        .abi_encode();
+        let nonce = w.anvil.nonce(facilitator);
+        let fees = Fees::Eip1559 { max_fee_per_gas: 10_000_000_000, max_priority_fee_per_gas: 1_000_000_000 };
+        let call =
+            ContractCall { chain_id: CHAIN_ID, nonce, gas_limit: 200_000, fees, to: w.token, input: input.into() };
+        let signed = pollster::block_on(tx::sign(&signer(FACILITATOR_KEY), &call)).unwrap();
+
+        // The ledger holds the transaction, which was never broadcast.
+        let request = x402_edge::protocol::normalize::parse_request(body.to_string().as_bytes()).unwrap();
+        let key = payment_key(&request);
+        let ledger = w.facility.facilitator.ledger();
+        pollster::block_on(ledger.apply(&key, LedgerOp::Claim { now_ms: now_secs() * 1000 })).unwrap();
+        let raw = Some(format!("0x{}", hex::encode(&signed.raw)));
+        let record = LedgerOp::RecordTransaction { transaction: signed.hash.to_string(), raw };
+        pollster::block_on(ledger.apply(&key, record)).unwrap();
+        if taken_meanwhile {
+            // Another transaction of the facilitator's takes that nonce.
+            w.anvil.send(facilitator, Some(address(KEYS[0])), Vec::new());
+        }
+
+        let before = balance(&w.anvil, w.token, pay_to);
+        let (_, settle) = w.facility.post("/settle", &body);
+        assert_eq!(settle["success"], true, "{settle}");
+        assert_eq!(balance(&w.anvil, w.token, pay_to), before + U256::from(2_000), "moved exactly once");
+        let revived = settle["transaction"] == signed.hash.to_string();
+        assert_eq!(revived, !taken_meanwhile, "{settle}");
+        let (_, again) = w.facility.post("/settle", &body);
+        assert_eq!(again, settle);
+    }
 }

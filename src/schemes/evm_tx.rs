@@ -170,6 +170,34 @@ pub async fn confirm_with_fee_bumps<H: HttpTransport, C: Clock, S: EvmSigner, T:
     wait_for_receipt(ctx, &sent.transactions, bump).await
 }
 
+/// Whether none of `transactions` (one nonce, `raw` the signed bytes of the latest) can ever be
+/// mined: no node knows them, and broadcasting the same bytes again is refused because their nonce
+/// went to another transaction. That happens when a settle was cut off between recording its
+/// transaction and broadcasting it. A transaction that is mined, pending, or accepted again is alive.
+pub async fn is_dead<H: HttpTransport, C: Clock>(
+    ctx: &EvmContext<'_, H, C>,
+    transactions: &[B256],
+    raw: &[u8],
+) -> bool {
+    if mined(ctx, transactions).await.is_some() {
+        return false;
+    }
+    let lookups: Vec<_> = transactions.iter().map(|h| rpc::transaction_by_hash(*h)).collect();
+    let known = match ctx.rpc.batch(&lookups).await {
+        Ok(results) => results.iter().any(|r| !matches!(r, Ok(Value::Null))),
+        Err(_) => return false,
+    };
+    if known {
+        return false;
+    }
+    let send = rpc::send_raw_transaction(raw);
+    match ctx.rpc.broadcast(send.method, send.params).await {
+        // Its nonce is used; unless by one of these very transactions, mined meanwhile.
+        Err(e) if crate::chains::evm::sender::nonce_used(&e) => mined(ctx, transactions).await.is_none(),
+        _ => false,
+    }
+}
+
 /// What a wait does when a transaction sits unmined: replace it, or not.
 trait Replacement {
     /// The hash of a replacement now broadcast, if one could be.

@@ -105,15 +105,18 @@ enum Broadcast {
     Failed(SendError),
 }
 
+/// Whether a node refused a transaction because its nonce was already mined (by any transaction).
+pub fn nonce_used(error: &RpcError) -> bool {
+    let lower = error.to_string().to_ascii_lowercase();
+    lower.contains("nonce too low") || lower.contains("nonce has already been used")
+}
+
 fn classify(error: RpcError) -> Broadcast {
     let text = error.to_string();
     let lower = text.to_ascii_lowercase();
     if lower.contains("already known") {
         Broadcast::Accepted
-    } else if lower.contains("nonce too low")
-        || lower.contains("replacement transaction underpriced")
-        || lower.contains("nonce has already been used")
-    {
+    } else if nonce_used(&error) || lower.contains("replacement transaction underpriced") {
         Broadcast::NonceConflict
     } else if lower.contains("insufficient funds") {
         Broadcast::Failed(SendError::Funds(text))
@@ -150,7 +153,8 @@ async fn sign_and_broadcast<H: HttpTransport, C: Clock, S: EvmSigner, L: Ledger>
     };
     let signed = tx::sign(signer, &contract_call).await?;
     if let Some(key) = journal.key {
-        let record = LedgerOp::RecordTransaction { transaction: signed.hash.to_string() };
+        let raw = Some(format!("0x{}", hex::encode(&signed.raw)));
+        let record = LedgerOp::RecordTransaction { transaction: signed.hash.to_string(), raw };
         journal.ledger.apply(key, record).await.map_err(|e| SendError::Unavailable(e.to_string()))?;
     }
     let request = rpc::send_raw_transaction(&signed.raw);
