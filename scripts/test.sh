@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `npm test`: the whole suite, from a fresh clone. Installs what it needs (idempotently), then runs
 # the Rust unit, property and anvil integration tests, builds the Worker, and runs the node tests:
-# the test token on anvil, and end to end through `wrangler dev` (workerd) with the official x402 SDK.
+# the test token on anvil, and end to end through `wrangler dev` (workerd) with the official x402 SDK;
+# then the npm package (pkg/): its node tests, its types against @x402/core's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/ensure.sh
@@ -20,3 +21,10 @@ bash scripts/build-worker.sh
 
 log "node tests (chain tooling, end to end through wrangler dev)"
 "$NODE" --test --test-concurrency=1 tests/node/*.test.mjs tests/e2e/*.test.mjs
+
+log "building the npm package (pkg/)"
+bash scripts/build-pkg.sh
+
+log "npm package: types against @x402/core (tsc), node tests (node --test)"
+"$NODE" node_modules/typescript/bin/tsc -p tests/pkg
+"$NODE" --test --test-concurrency=1 tests/pkg/node.test.mjs

@@ -11,7 +11,8 @@ wasm_bindgen_version() {
   awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' "$ROOT/Cargo.lock"
 }
 
-ensure_rust_tools() {
+# The wasm32 target and the wasm-bindgen CLI (what the npm package needs; the Worker also needs worker-build).
+ensure_wasm_bindgen() {
   if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
     log "adding the wasm32-unknown-unknown target"
     rustup target add wasm32-unknown-unknown >&2
@@ -22,6 +23,10 @@ ensure_rust_tools() {
     # Not --locked: with it, a locked dependency is missing from the registry (see shared/TOOLCHAIN.md).
     cargo install wasm-bindgen-cli --version "$want" --force >&2
   fi
+}
+
+ensure_rust_tools() {
+  ensure_wasm_bindgen
   # worker-build prints its bare version ("0.8.7").
   if ! worker-build --version 2>/dev/null | grep -qw '0\.8\.7'; then
     log "installing worker-build 0.8.7 (several minutes, once)"
@@ -39,4 +44,16 @@ ensure_npm_packages() {
   log "installing npm packages"
   (cd "$ROOT" && npm install --no-audit --no-fund >&2)
   touch "$stamp"
+}
+
+# Headless Chromium for the npm package's browser test (Debian's package; playwright-core drives it).
+ensure_chromium() {
+  if [ -x /usr/bin/chromium ]; then
+    return
+  fi
+  log "installing chromium (apt-get)"
+  local sudo=""
+  if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
+  $sudo apt-get update >&2
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y chromium >&2
 }

@@ -7,11 +7,13 @@
 mod chain;
 mod checks;
 mod error;
+mod offline;
 mod settle;
 
 use alloy_primitives::{Address, B256};
 
 pub use error::ExactEvmError;
+pub use offline::{verify_offline, OfflineVerdict};
 pub use settle::{confirm, confirm_with_fee_bumps, settle, submit, Settlement, Submitted};
 
 use crate::ports::{Clock, HttpTransport};

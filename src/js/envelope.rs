@@ -1,0 +1,59 @@
+//! The answer envelope and the one error type of the bindings, mapped to wire codes through
+//! [`Reason`] (never a second table).
+
+use serde_json::{json, Value};
+
+use crate::chains::evm::signature::SignatureError;
+use crate::protocol::normalize::RequestError;
+use crate::protocol::{Reason, Version};
+
+/// Why a binding refused its input. Each variant maps to one [`Reason`].
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum BindingError {
+    /// The request could not be normalized (the facilitator answers these with HTTP 400).
+    #[error(transparent)]
+    Request(#[from] RequestError),
+    #[error("{0} is not valid JSON")]
+    NotJson(&'static str),
+    #[error("invalid {0}")]
+    Field(&'static str),
+    #[error("invalid signature: {0}")]
+    Signature(#[from] SignatureError),
+    /// A scheme the facilitator serves but this package does not verify yet.
+    #[error("`{0}` payments are not verified by this package yet; the facilitator verifies them")]
+    NotInPackage(String),
+}
+
+impl BindingError {
+    pub fn reason(&self) -> Reason {
+        match self {
+            BindingError::Request(e) => e.reason(),
+            BindingError::NotJson(_) | BindingError::Field(_) => Reason::InvalidPayload,
+            BindingError::Signature(_) => Reason::EvmSignature,
+            BindingError::NotInPackage(_) => Reason::UnsupportedScheme,
+        }
+    }
+}
+
+/// `{"ok":true,"value":…}`.
+pub fn ok(value: Value) -> String {
+    json!({"ok": true, "value": value}).to_string()
+}
+
+/// `{"ok":false,"reason":…,"message":…}` with the reason code of `version`.
+pub fn err(error: &BindingError, version: Version) -> String {
+    json!({"ok": false, "reason": error.reason().code(version), "message": error.to_string()}).to_string()
+}
+
+/// Either envelope.
+pub fn answer(result: Result<Value, BindingError>, version: Version) -> String {
+    match result {
+        Ok(value) => ok(value),
+        Err(e) => err(&e, version),
+    }
+}
+
+/// JSON text from the wrapper (it always sends `JSON.stringify` output, but trust nothing).
+pub fn parse_json(text: &str, what: &'static str) -> Result<Value, BindingError> {
+    serde_json::from_str(text).map_err(|_| BindingError::NotJson(what))
+}
