@@ -2,12 +2,13 @@
 # `npm test`: the whole suite, from a fresh clone. Installs what it needs (idempotently), then runs
 # the Rust unit, property and anvil integration tests, builds the Worker, and runs the node tests:
 # the test token on anvil, and end to end through `wrangler dev` (workerd) with the official x402 SDK;
-# then the npm package (pkg/): its node tests, its types against @x402/core's.
+# then the npm package (pkg/): its types against @x402/core's, node tests, a page in headless Chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/ensure.sh
 ensure_npm_packages
 ensure_rust_tools
+ensure_chromium
 NODE="$PWD/node_modules/.bin/node"
 
 log "compiling the test contracts (solc-js)"
@@ -25,6 +26,6 @@ log "node tests (chain tooling, end to end through wrangler dev)"
 log "building the npm package (pkg/)"
 bash scripts/build-pkg.sh
 
-log "npm package: types against @x402/core (tsc), node tests (node --test)"
+log "npm package: types against @x402/core (tsc), node tests, headless Chromium"
 "$NODE" node_modules/typescript/bin/tsc -p tests/pkg
-"$NODE" --test --test-concurrency=1 tests/pkg/node.test.mjs
+"$NODE" --test --test-concurrency=1 tests/pkg/node.test.mjs tests/pkg/browser.test.mjs
