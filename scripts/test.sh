@@ -2,7 +2,8 @@
 # `npm test`: the whole suite, from a fresh clone. Installs what it needs (idempotently), then runs
 # the Rust unit, property and anvil integration tests, builds the Worker, and runs the node tests:
 # the test token on anvil, and end to end through `wrangler dev` (workerd) with the official x402 SDK;
-# then the npm package (pkg/): its types against @x402/core's, node tests, a page in headless Chromium.
+# then the npm package (pkg/): its types against @x402/core's, node tests, a page in headless Chromium,
+# a JS Worker in workerd.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/ensure.sh
@@ -26,6 +27,6 @@ log "node tests (chain tooling, end to end through wrangler dev)"
 log "building the npm package (pkg/)"
 bash scripts/build-pkg.sh
 
-log "npm package: types against @x402/core (tsc), node tests, headless Chromium"
+log "npm package: types against @x402/core (tsc), node tests, headless Chromium, a JS Worker in workerd"
 "$NODE" node_modules/typescript/bin/tsc -p tests/pkg
-"$NODE" --test --test-concurrency=1 tests/pkg/node.test.mjs tests/pkg/browser.test.mjs
+"$NODE" --test --test-concurrency=1 tests/pkg/node.test.mjs tests/pkg/browser.test.mjs tests/pkg/workerd.test.mjs
