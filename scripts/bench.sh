@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Benchmarks (not tests): the verify hot path natively (criterion), the same functions in wasm beside
-# viem in node, and the worker's size. Reports ratios; absolute numbers vary with the machine.
+# Benchmarks (not tests): the verify hot path natively (criterion), the npm package (wasm) beside viem
+# and @noble/curves in node, cold import times, the package's and the worker's sizes. Reports ratios;
+# absolute numbers vary with the machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/ensure.sh
@@ -13,13 +14,9 @@ cargo bench --bench verify -- --noplot 2>&1 | grep -E '^[a-z_]+ +time:|^[a-z_]+$
 ns() { python3 -c "import json,sys; print(json.load(open('target/criterion/$1/new/estimates.json'))['mean']['point_estimate'])"; }
 native_ops=$(python3 -c "print(1e9/$(ns verify_signature))")
 
-log "wasm (wasm-bindgen, nodejs) beside viem"
-cargo build --release --target wasm32-unknown-unknown --features js --lib
-wasm-bindgen --target nodejs --out-dir target/bench-wasm target/wasm32-unknown-unknown/release/x402_edge.wasm
-echo '{"type":"commonjs"}' > target/bench-wasm/package.json
-# As worker-build does for the Worker.
-node_modules/binaryen/bin/wasm-opt -O3 target/bench-wasm/x402_edge_bg.wasm -o target/bench-wasm/x402_edge_bg.wasm
-out=$("$NODE" benches/wasm/verify.bench.mjs target/bench-wasm "${BENCH_SECONDS:-3}")
+log "the npm package (pkg/, wasm) beside viem and @noble/curves, and cold imports"
+bash scripts/build-pkg.sh
+out=$("$NODE" benches/wasm/verify.bench.mjs pkg "${BENCH_SECONDS:-3}" "${BENCH_COLD_RUNS:-7}")
 echo "$out" | grep -v '^{'
 json=$(echo "$out" | grep '^{')
 
@@ -27,11 +24,15 @@ python3 - "$native_ops" "$json" <<'PY'
 import json, sys
 native = float(sys.argv[1]); r = json.loads(sys.argv[2])
 wasm, viem = r["wasmOpsPerCpuSecond"], r["viemOpsPerCpuSecond"]
+package = r["packageVerifyOpsPerCpuSecond"]
 print(f"\nverify (EIP-712 digest + recovery), ops per CPU-second on this machine:")
 print(f"  native {native:8.0f}   wasm {wasm:8.0f}   viem {viem:8.0f}")
-print(f"  native/wasm {native/wasm:.2f}x   wasm/viem {wasm/viem:.1f}x (target >= 10x)")
+print(f"  native/wasm {native/wasm:.2f}x   wasm/viem {wasm/viem:.1f}x   package verifyPayment/viem {package/viem:.1f}x (target >= 10x)")
 PY
 if [ -f build/index_bg.wasm ]; then
   printf 'worker wasm: %s bytes raw, %s bytes gzip (limit 1 MB gzip)\n' \
     "$(wc -c < build/index_bg.wasm)" "$(gzip -9 -c build/index_bg.wasm | wc -c)"
 fi
+printf 'npm package: wasm %s bytes raw, %s gzip; JS %s bytes raw, %s gzip\n' \
+  "$(wc -c < pkg/wasm/x402_edge_bg.wasm)" "$(gzip -9 -c pkg/wasm/x402_edge_bg.wasm | wc -c)" \
+  "$(cat pkg/wasm/x402_edge.js pkg/dist/*.js | wc -c)" "$(cat pkg/wasm/x402_edge.js pkg/dist/*.js | gzip -9 | wc -c)"

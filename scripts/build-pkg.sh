@@ -10,7 +10,7 @@ ensure_wasm_bindgen
 ensure_npm_packages
 NODE="$PWD/node_modules/.bin/node"
 STAGE=target/pkg-build
-OUT=pkg
+OUT="${PKG_OUT:-pkg}"
 LEVEL="${WASM_OPT_LEVEL:-Oz}"
 
 log "building the wasm (features: js)"

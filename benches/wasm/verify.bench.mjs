@@ -1,24 +1,32 @@
-// The verify hot path (EIP-712 digest + signer recovery of an EIP-3009 authorization) in wasm, beside
-// viem's verifyTypedData, in one node process. Prints ops/s and the ratio; not a test.
-// Usage: node benches/wasm/verify.bench.mjs <dir of the wasm-bindgen nodejs build> [seconds]
-import { createRequire } from 'node:module';
+// Benchmark, not a test: EIP-3009 verify with the npm package (@x402-edge/verify, built in pkg/) beside
+// viem's verifyTypedData and @noble/curves (secp256k1 recovery over a keccak EIP-712 digest, as viem does it
+// underneath), all in this node process; then the cold import time of the package against `import('viem')`,
+// each in a fresh node process. Prints a table and the ratios, then one JSON line for scripts/bench.sh.
+// Usage: node benches/wasm/verify.bench.mjs [pkg dir] [seconds per case] [cold runs]
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+import { secp256k1 } from '@noble/curves/secp256k1';
+import { keccak_256 } from '@noble/hashes/sha3';
 import { verifyTypedData } from 'viem';
 
-const require = createRequire(import.meta.url);
-const wasmDir = path.resolve(process.argv[2] ?? 'target/bench-wasm');
+const pkgDir = path.resolve(process.argv[2] ?? 'pkg');
 const seconds = Number(process.argv[3] ?? 2);
-const wasm = require(path.join(wasmDir, 'x402_edge.js'));
+const coldRuns = Number(process.argv[4] ?? 7);
+const entry = pathToFileURL(path.join(pkgDir, 'dist', 'node.js')).href;
+const x402 = await import(entry);
+// The positional export of the same wasm (instantiated by the entry above): no JSON on the way in.
+const raw = await import(pathToFileURL(path.join(pkgDir, 'wasm', 'x402_edge.js')).href);
 
+// The signed spec example (a real signature) and its own clock, as requirements and payload.
 const vector = JSON.parse(readFileSync(new URL('../../tests/vectors/exact-evm-eip3009-spec-example.json', import.meta.url)));
+const examples = JSON.parse(readFileSync(new URL('../../tests/vectors/api-examples.json', import.meta.url)));
+const request = examples.coinbase_v2['POST /verify request'];
+const SPEC_NOW = 1740672100;
 const a = vector.authorization;
 const d = vector.domainCases[0].domain;
-
-function viaWasm() {
-  return wasm.recoverEip3009Signer(a.from, a.to, a.value, a.validAfter, a.validBefore, a.nonce, vector.signature,
-    d.name, d.version, d.chainId, d.verifyingContract) === a.from;
-}
 
 const types = {
   TransferWithAuthorization: [
@@ -27,12 +35,38 @@ const types = {
   ],
 };
 const message = { ...a, value: BigInt(a.value), validAfter: BigInt(a.validAfter), validBefore: BigInt(a.validBefore) };
-function viaViem() {
-  return verifyTypedData({ address: a.from, domain: d, types, primaryType: 'TransferWithAuthorization', message, signature: vector.signature });
+
+// @noble: EIP-712 by hand (domain separator and struct hash each time, as a verifier must), then recovery.
+const te = new TextEncoder();
+const hex = (s) => Uint8Array.from(Buffer.from(s.replace(/^0x/, ''), 'hex'));
+const word = (n) => hex(BigInt(n).toString(16).padStart(64, '0'));
+const addr = (s) => word(BigInt(s));
+const cat = (...parts) => { const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0)); let o = 0; for (const p of parts) { out.set(p, o); o += p.length; } return out; };
+const DOMAIN_TYPEHASH = keccak_256(te.encode('EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)'));
+const TRANSFER_TYPEHASH = keccak_256(te.encode('TransferWithAuthorization(address from,address to,uint256 value,uint256 validAfter,uint256 validBefore,bytes32 nonce)'));
+const sigBytes = hex(vector.signature);
+function viaNoble() {
+  const domain = keccak_256(cat(DOMAIN_TYPEHASH, keccak_256(te.encode(d.name)), keccak_256(te.encode(d.version)), word(d.chainId), addr(d.verifyingContract)));
+  const struct = keccak_256(cat(TRANSFER_TYPEHASH, addr(a.from), addr(a.to), word(a.value), word(a.validAfter), word(a.validBefore), hex(a.nonce)));
+  const digest = keccak_256(cat(new Uint8Array([0x19, 0x01]), domain, struct));
+  const v = sigBytes[64];
+  const signature = secp256k1.Signature.fromCompact(sigBytes.subarray(0, 64)).addRecoveryBit(v >= 27 ? v - 27 : v);
+  const pub = signature.recoverPublicKey(digest).toRawBytes(false);
+  const address = keccak_256(pub.subarray(1)).subarray(12);
+  return Buffer.from(address).toString('hex') === a.from.slice(2).toLowerCase();
 }
+
+const cases = [
+  ['package verifyPayment (offline: parse + every check)', () => x402.verifyPaymentOffline(request.paymentPayload, request.paymentRequirements, { now: SPEC_NOW }).isValid],
+  ['package recoverAuthorizationSigner (digest + recover)', () => x402.recoverAuthorizationSigner(a, vector.signature, d) === a.from],
+  ['wasm recoverEip3009Signer (positional)', () => raw.recoverEip3009Signer(a.from, a.to, a.value, a.validAfter, a.validBefore, a.nonce, vector.signature, d.name, d.version, d.chainId, d.verifyingContract) === a.from],
+  ['viem verifyTypedData', () => verifyTypedData({ address: a.from, domain: d, types, primaryType: 'TransferWithAuthorization', message, signature: vector.signature })],
+  ['@noble/curves recover + keccak EIP-712', viaNoble],
+];
 
 async function measure(name, fn) {
   if (!(await fn())) throw new Error(`${name} did not verify the spec vector`);
+  for (let i = 0; i < 200; i++) await fn(); // warm up
   const until = performance.now() + seconds * 1000;
   const cpuStart = process.cpuUsage();
   let n = 0;
@@ -41,7 +75,40 @@ async function measure(name, fn) {
   return { name, ops: n / ((cpu.user + cpu.system) / 1e6) };
 }
 
-const results = [await measure('wasm (x402-edge)', viaWasm), await measure('viem verifyTypedData', viaViem)];
-for (const r of results) console.log(`${r.name.padEnd(24)} ${r.ops.toFixed(0).padStart(8)} verifies per CPU-second`);
-console.log(`ratio wasm/viem: ${(results[0].ops / results[1].ops).toFixed(1)}x`);
-console.log(JSON.stringify({ wasmOpsPerCpuSecond: results[0].ops, viemOpsPerCpuSecond: results[1].ops }));
+const results = [];
+for (const [name, fn] of cases) results.push(await measure(name, fn));
+const ops = Object.fromEntries(results.map((r) => [r.name, r.ops]));
+const viem = ops['viem verifyTypedData'];
+const noble = ops['@noble/curves recover + keccak EIP-712'];
+console.log(`\nEIP-3009 verify, operations per CPU-second (node ${process.version}, ${seconds} s per case):`);
+console.log(`${'case'.padEnd(54)} ${'ops/s'.padStart(9)} ${'vs viem'.padStart(8)} ${'vs noble'.padStart(9)}`);
+for (const r of results) {
+  console.log(`${r.name.padEnd(54)} ${r.ops.toFixed(0).padStart(9)} ${(r.ops / viem).toFixed(1).padStart(7)}x ${(r.ops / noble).toFixed(1).padStart(8)}x`);
+}
+
+// Cold import: a fresh node process per run; the time from before `import()` to after it resolves.
+const median = (xs) => { const s = [...xs].sort((p, q) => p - q); return s[Math.floor(s.length / 2)]; };
+function coldImport(specifier) {
+  const code = `const t = performance.now(); await import(${JSON.stringify(specifier)}); console.log(performance.now() - t);`;
+  const times = [];
+  for (let i = 0; i < coldRuns; i++) {
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', code], { cwd: path.dirname(new URL(import.meta.url).pathname), encoding: 'utf8' });
+    times.push(Number(out.trim()));
+  }
+  return median(times);
+}
+const coldPkg = coldImport(entry);
+const coldViem = coldImport('viem');
+const coldNoble = coldImport('@noble/curves/secp256k1');
+console.log(`\ncold import, median of ${coldRuns} fresh node processes:`);
+console.log(`  @x402-edge/verify (node entry, wasm compiled and instantiated)  ${coldPkg.toFixed(1).padStart(7)} ms`);
+console.log(`  viem                                                            ${coldViem.toFixed(1).padStart(7)} ms   (${(coldViem / coldPkg).toFixed(1)}x the package)`);
+console.log(`  @noble/curves/secp256k1                                         ${coldNoble.toFixed(1).padStart(7)} ms`);
+console.log('\nNot measured: EIP-2612 and Solana verify (not built yet).');
+console.log(JSON.stringify({
+  wasmOpsPerCpuSecond: ops['wasm recoverEip3009Signer (positional)'],
+  packageVerifyOpsPerCpuSecond: ops['package verifyPayment (offline: parse + every check)'],
+  viemOpsPerCpuSecond: viem,
+  nobleOpsPerCpuSecond: noble,
+  coldImportMs: { package: coldPkg, viem: coldViem, noble: coldNoble },
+}));
