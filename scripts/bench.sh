@@ -16,7 +16,7 @@ native_ops=$(python3 -c "print(1e9/$(ns verify_signature))")
 
 log "the npm package (pkg/, wasm) beside viem and @noble/curves, and cold imports"
 bash scripts/build-pkg.sh
-out=$("$NODE" benches/wasm/verify.bench.mjs pkg "${BENCH_SECONDS:-3}" "${BENCH_COLD_RUNS:-7}")
+out=$("$NODE" benches/wasm/verify.bench.mjs pkg "${BENCH_SECONDS:-1}" "${BENCH_COLD_RUNS:-7}" "${BENCH_ROUNDS:-7}")
 echo "$out" | grep -v '^{'
 json=$(echo "$out" | grep '^{')
 

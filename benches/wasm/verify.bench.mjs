@@ -2,7 +2,7 @@
 // viem's verifyTypedData and @noble/curves (secp256k1 recovery over a keccak EIP-712 digest, as viem does it
 // underneath), all in this node process; then the cold import time of the package against `import('viem')`,
 // each in a fresh node process. Prints a table and the ratios, then one JSON line for scripts/bench.sh.
-// Usage: node benches/wasm/verify.bench.mjs [pkg dir] [seconds per case] [cold runs]
+// Usage: node benches/wasm/verify.bench.mjs [pkg dir] [seconds per sample] [cold runs] [rounds]
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -15,6 +15,8 @@ import { verifyTypedData } from 'viem';
 const pkgDir = path.resolve(process.argv[2] ?? 'pkg');
 const seconds = Number(process.argv[3] ?? 2);
 const coldRuns = Number(process.argv[4] ?? 7);
+const rounds = Number(process.argv[5] ?? 5);
+const median = (xs) => { const s = [...xs].sort((p, q) => p - q); return s[Math.floor(s.length / 2)]; };
 const entry = pathToFileURL(path.join(pkgDir, 'dist', 'node.js')).href;
 const x402 = await import(entry);
 // The positional export of the same wasm (instantiated by the entry above): no JSON on the way in.
@@ -75,19 +77,23 @@ async function measure(name, fn) {
   return { name, ops: n / ((cpu.user + cpu.system) / 1e6) };
 }
 
-const results = [];
-for (const [name, fn] of cases) results.push(await measure(name, fn));
+// Rounds interleave the cases, and each case reports its median round: a shared machine's load then
+// weighs on every case alike instead of on whichever ran during a burst.
+const samples = Object.fromEntries(cases.map(([name]) => [name, []]));
+for (let round = 0; round < rounds; round++) {
+  for (const [name, fn] of cases) samples[name].push((await measure(name, fn)).ops);
+}
+const results = cases.map(([name]) => ({ name, ops: median(samples[name]) }));
 const ops = Object.fromEntries(results.map((r) => [r.name, r.ops]));
 const viem = ops['viem verifyTypedData'];
 const noble = ops['@noble/curves recover + keccak EIP-712'];
-console.log(`\nEIP-3009 verify, operations per CPU-second (node ${process.version}, ${seconds} s per case):`);
+console.log(`\nEIP-3009 verify, operations per CPU-second, median of ${rounds} interleaved rounds of ${seconds} s (node ${process.version}):`);
 console.log(`${'case'.padEnd(54)} ${'ops/s'.padStart(9)} ${'vs viem'.padStart(8)} ${'vs noble'.padStart(9)}`);
 for (const r of results) {
   console.log(`${r.name.padEnd(54)} ${r.ops.toFixed(0).padStart(9)} ${(r.ops / viem).toFixed(1).padStart(7)}x ${(r.ops / noble).toFixed(1).padStart(8)}x`);
 }
 
 // Cold import: a fresh node process per run; the time from before `import()` to after it resolves.
-const median = (xs) => { const s = [...xs].sort((p, q) => p - q); return s[Math.floor(s.length / 2)]; };
 function coldImport(specifier) {
   const code = `const t = performance.now(); await import(${JSON.stringify(specifier)}); console.log(performance.now() - t);`;
   const times = [];
