@@ -140,10 +140,30 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 export function verifyPaymentOffline(
   payload: PaymentPayload | PaymentPayloadV1 | string,
   requirements: PaymentRequirements | PaymentRequirementsV1,
-  options: Pick<VerifyOptions, 'now'> = {},
+  options: Pick<VerifyOptions, 'now' | 'spenders'> = {},
 ): VerifyResult {
   const now = nowSeconds(options.now);
+  if (isUpto(requirements)) return verifyUpto(payload, requirements, now, options.spenders);
   return unwrap(wasm.verifyOffline(json(payload, 'payload'), json(requirements, 'requirements'), now));
+}
+
+function isUpto(requirements: unknown): boolean {
+  return (requirements as { scheme?: unknown } | null)?.scheme === 'upto';
+}
+
+/**
+ * `upto` (the daydreams EIP-2612 scheme): the facilitator's own checks of the permit (scheme, network,
+ * EIP-712 domain, spender, cap, deadline, signature). They need no chain, as in the facilitator; the
+ * session's headroom is the facilitator's to judge.
+ */
+function verifyUpto(payload: unknown, requirements: unknown, now: number, spenders: string[] | undefined): VerifyResult {
+  const spendersJson = json(spenders ?? null, 'spenders');
+  return unwrap(wasm.verifyUpto(json(payload, 'payload'), json(requirements, 'requirements'), now, spendersJson));
+}
+
+/** The session id an `upto` payment payload (v2) opens, as the facilitator and daydreams clients derive it. */
+export function uptoSessionId(payload: PaymentPayload): string {
+  return unwrap(wasm.uptoSessionId(json(payload, 'payload')));
 }
 
 /**
@@ -164,7 +184,7 @@ export async function verifyPayment(
   requirements: PaymentRequirements | PaymentRequirementsV1,
   options: VerifyOptions = {},
 ): Promise<VerifyResult> {
-  if (options.rpcUrl === undefined) return verifyPaymentOffline(payload, requirements, options);
+  if (options.rpcUrl === undefined || isUpto(requirements)) return verifyPaymentOffline(payload, requirements, options);
   const now = options.now === undefined ? Date.now() : nowSeconds(options.now) * 1000;
   const urls = Array.isArray(options.rpcUrl) ? options.rpcUrl : [options.rpcUrl];
   const fetchFn = options.fetch ?? globalThis.fetch.bind(globalThis);

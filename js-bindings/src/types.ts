@@ -113,6 +113,11 @@ export interface VerifyOptions {
    * facilitator's `EIP6492_ALLOWED_FACTORIES` (default none: such wallets are refused until deployed).
    */
   allowedFactories?: string[];
+  /**
+   * `upto` payments: the facilitator's addresses (its `/supported` signers) that a permit's spender
+   * must be one of. Without it the spender is not checked (`spenderChecked: false`).
+   */
+  spenders?: string[];
   /** How long one RPC request may take, in ms (default 10000). */
   timeoutMs?: number;
   /** The fetch to use (default `globalThis.fetch`). */
@@ -132,6 +137,10 @@ export interface VerifyResult {
    * shows nothing more. Pass `rpcUrl` to decide.
    */
   needsChain: boolean;
-  /** Whether the chain checks ran (`rpcUrl` was given). */
+  /** Whether the chain checks ran (`rpcUrl` was given; `upto` verify makes no chain call). */
   chainChecked: boolean;
+  /** `upto`: the session the permit opens, as the facilitator names it. */
+  sessionId?: string;
+  /** `upto`: whether the permit's spender was checked against `options.spenders`. */
+  spenderChecked?: boolean;
 }

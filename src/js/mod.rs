@@ -11,6 +11,7 @@ mod envelope;
 mod evm;
 mod headers;
 mod ports;
+mod upto;
 mod verify;
 
 pub use envelope::BindingError;

@@ -52,20 +52,21 @@ fn request_body(payload: Value, requirements: Value) -> Result<Vec<u8>, BindingE
     Ok(body.to_string().into_bytes())
 }
 
-/// Normalizes the inputs, or the error envelope to answer with.
-fn normalize(payload_json: &str, requirements_json: &str) -> Result<PaymentRequest, String> {
+/// Normalizes the inputs as the facilitator does, or the error envelope to answer with.
+pub(super) fn normalize_any(payload_json: &str, requirements_json: &str) -> Result<PaymentRequest, String> {
     let body = parse_json(payload_json, "payload")
         .and_then(|p| Ok((p, parse_json(requirements_json, "requirements")?)))
         .and_then(|(p, r)| request_body(p, r))
         .map_err(|e| err(&e, Version::V2))?;
-    let request =
-        parse_request(&body).map_err(|rejection| err(&BindingError::Request(rejection.error), rejection.version))?;
+    parse_request(&body).map_err(|rejection| err(&BindingError::Request(rejection.error), rejection.version))
+}
+
+/// An `exact` request (`upto` ones go to [`super::upto`]).
+fn normalize(payload_json: &str, requirements_json: &str) -> Result<PaymentRequest, String> {
+    let request = normalize_any(payload_json, requirements_json)?;
     match request.payload {
         Payload::Eip3009(_) => Ok(request),
-        // `upto` (EIP-2612 sessions) comes to the package with its own entry point.
-        Payload::Permit(_) => {
-            Err(err(&BindingError::NotInPackage(request.requirements.scheme.clone()), request.version))
-        }
+        Payload::Permit(_) => Err(err(&BindingError::NotInPackage("upto (use verifyUpto)".into()), request.version)),
     }
 }
 

@@ -219,10 +219,33 @@ describe('malformed input is a typed error', () => {
     await rejects(() => offline(v1onV2only), 'invalid_network');
   });
 
-  test('an upto (EIP-2612 session) payment is refused clearly: this package verifies exact only', async () => {
-    const upto = vectors('generated-evm-signatures.json').eip2612PermitForDaydreamsUpto.v2PaymentPayload;
-    await rejects(() => x402.verifyPayment(upto, upto.accepted, { now: NOW }), 'unsupported_scheme');
-    await rejects(() => x402.verifyPayment(upto, upto.accepted, { now: NOW, rpcUrl: 'http://127.0.0.1:1' }), 'unsupported_scheme');
+  test('an upto (EIP-2612 session) payment: the facilitator checks and codes, and its session id', async () => {
+    const vector = vectors('generated-evm-signatures.json').eip2612PermitForDaydreamsUpto;
+    const upto = vector.v2PaymentPayload;
+    const spender = upto.payload.authorization.to;
+    const valid = await x402.verifyPayment(upto, upto.accepted, { now: NOW, spenders: [spender] });
+    assert.deepEqual(valid, {
+      isValid: true, payer: upto.payload.authorization.from, sessionId: vector.sessionId,
+      spenderChecked: true, needsChain: false, chainChecked: false,
+    });
+    // The same with an rpcUrl: upto verify makes no chain call (nothing listens on port 1).
+    const online = await x402.verifyPayment(upto, upto.accepted, { now: NOW, rpcUrl: 'http://127.0.0.1:1' });
+    assert.equal(online.isValid, true);
+    assert.equal(online.spenderChecked, false);
+    assert.equal(x402.uptoSessionId(upto), vector.sessionId);
+
+    const wrongSpender = await x402.verifyPayment(upto, upto.accepted, { now: NOW, spenders: [stranger.address] });
+    assert.equal(wrongSpender.invalidReason, 'spender_not_facilitator');
+    const tooMuch = await x402.verifyPayment(upto, { ...upto.accepted, amount: '1000001' }, { now: NOW });
+    assert.equal(tooMuch.invalidReason, 'cap_too_low');
+    const expired = await x402.verifyPayment(upto, upto.accepted, { now: 4_102_444_795 });
+    assert.equal(expired.invalidReason, 'authorization_expired');
+    const forged = structuredClone(upto);
+    forged.payload.authorization.value = '2000000';
+    const forgedReply = await x402.verifyPayment(forged, upto.accepted, { now: NOW });
+    assert.equal(forgedReply.invalidReason, 'invalid_permit_signature');
+    assert.notEqual(forgedReply.sessionId, vector.sessionId, 'another permit, another session');
+    await rejects(() => x402.verifyPayment(upto, upto.accepted, { spenders: ['0x12'] }), 'invalid_payload');
   });
 
   test('values that are not JSON, missing or of the wrong type', async () => {

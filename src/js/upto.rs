@@ -1,0 +1,79 @@
+//! `upto` (the daydreams EIP-2612 scheme): the facilitator's verify of a permit payment is pure (it
+//! makes no chain call), so the package runs exactly it; and the session id a permit opens.
+
+use alloy_primitives::Address;
+use serde_json::{json, Value};
+use wasm_bindgen::prelude::*;
+
+use super::envelope::{answer, err, parse_json, BindingError};
+use super::verify::normalize_any;
+use crate::protocol::model::{Payload, Version};
+use crate::protocol::normalize::parse_evm_address;
+use crate::schemes::upto_evm;
+
+/// `options.spenders`: the facilitator's addresses (its `/supported` signers); `null` leaves the
+/// spender unchecked (`spenderChecked: false` in the result).
+fn spenders(json_text: &str) -> Result<Option<Vec<Address>>, BindingError> {
+    let field = BindingError::Field("spenders (a list of addresses)");
+    let texts: Option<Vec<String>> =
+        serde_json::from_value(parse_json(json_text, "spenders")?).map_err(|_| field.clone())?;
+    texts.map(|texts| texts.iter().map(|t| parse_evm_address(t).ok_or(field.clone())).collect()).transpose()
+}
+
+/// The daydreams checks of an `upto` payment at unix time `now_secs`, with the facilitator's reason codes.
+#[wasm_bindgen(js_name = verifyUpto)]
+pub fn verify_upto(payload_json: &str, requirements_json: &str, now_secs: f64, spenders_json: &str) -> String {
+    let request = match normalize_any(payload_json, requirements_json) {
+        Ok(request) => request,
+        Err(envelope) => return envelope,
+    };
+    let Payload::Permit(permit) = &request.payload else {
+        return err(&BindingError::NotInPackage("exact (use verifyPayment)".into()), request.version);
+    };
+    if !(now_secs.is_finite() && now_secs >= 0.0) {
+        return err(&BindingError::Field("options.now"), request.version);
+    }
+    let spenders = match spenders(spenders_json) {
+        Ok(spenders) => spenders,
+        Err(e) => return err(&e, request.version),
+    };
+    let checked = spenders.is_some();
+    let spenders = spenders.unwrap_or_else(|| vec![permit.spender]);
+    let mut out = json!({
+        "isValid": true,
+        "payer": request.payload.payer(),
+        "sessionId": permit.session_id,
+        "spenderChecked": checked,
+        "needsChain": false,
+        "chainChecked": false,
+    });
+    if let Err(e) = upto_evm::verify(&request, permit, &spenders, now_secs as u64) {
+        out["isValid"] = json!(false);
+        out["invalidReason"] = json!(e.reason().code(request.version));
+        out["invalidMessage"] = json!(e.to_string());
+    }
+    answer(Ok(out), request.version)
+}
+
+/// The session id of an `upto` payment payload (v2), as the facilitator and the daydreams clients
+/// derive it.
+#[wasm_bindgen(js_name = uptoSessionId)]
+pub fn upto_session_id(payload_json: &str) -> String {
+    let result = parse_json(payload_json, "payload").and_then(|payload| {
+        let auth = payload.pointer("/payload/authorization").filter(|a| a.is_object());
+        let auth = auth.ok_or(BindingError::Field("payload.payload.authorization"))?;
+        let field = |key: &str| auth.get(key).filter(|v| !v.is_null());
+        let id = crate::protocol::upto::session_id(&[
+            ("network", payload.pointer("/accepted/network")),
+            ("asset", payload.pointer("/accepted/asset")),
+            ("owner", field("from")),
+            ("spender", field("to")),
+            ("cap", field("value")),
+            ("nonce", field("nonce")),
+            ("deadline", field("validBefore")),
+            ("signature", payload.pointer("/payload/signature")),
+        ]);
+        Ok(Value::String(id))
+    });
+    answer(result, Version::V2)
+}
