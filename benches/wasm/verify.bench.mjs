@@ -66,6 +66,23 @@ const cases = [
   ['@noble/curves recover + keccak EIP-712', viaNoble],
 ];
 
+// EIP-2612: the signed daydreams upto permit of the generated vectors, as an upto payment.
+const permitVector = JSON.parse(readFileSync(new URL('../../tests/vectors/generated-evm-signatures.json', import.meta.url)))
+  .eip2612PermitForDaydreamsUpto;
+const upto = permitVector.v2PaymentPayload;
+const pm = permitVector.message;
+const permitTypes = {
+  Permit: [
+    { name: 'owner', type: 'address' }, { name: 'spender', type: 'address' }, { name: 'value', type: 'uint256' },
+    { name: 'nonce', type: 'uint256' }, { name: 'deadline', type: 'uint256' },
+  ],
+};
+const permitMessage = { ...pm, value: BigInt(pm.value), nonce: BigInt(pm.nonce), deadline: BigInt(pm.deadline) };
+const permitCases = [
+  ['package verifyPayment, upto (parse + every check)', () => x402.verifyPaymentOffline(upto, upto.accepted, { now: SPEC_NOW, spenders: [pm.spender] }).isValid],
+  ['viem verifyTypedData (Permit)', () => verifyTypedData({ address: pm.owner, domain: permitVector.domain, types: permitTypes, primaryType: 'Permit', message: permitMessage, signature: permitVector.signature })],
+];
+
 async function measure(name, fn) {
   if (!(await fn())) throw new Error(`${name} did not verify the spec vector`);
   for (let i = 0; i < 200; i++) await fn(); // warm up
@@ -79,9 +96,9 @@ async function measure(name, fn) {
 
 // Rounds interleave the cases, and each case reports its median round: a shared machine's load then
 // weighs on every case alike instead of on whichever ran during a burst.
-const samples = Object.fromEntries(cases.map(([name]) => [name, []]));
+const samples = Object.fromEntries([...cases, ...permitCases].map(([name]) => [name, []]));
 for (let round = 0; round < rounds; round++) {
-  for (const [name, fn] of cases) samples[name].push((await measure(name, fn)).ops);
+  for (const [name, fn] of [...cases, ...permitCases]) samples[name].push((await measure(name, fn)).ops);
 }
 const results = cases.map(([name]) => ({ name, ops: median(samples[name]) }));
 const ops = Object.fromEntries(results.map((r) => [r.name, r.ops]));
@@ -91,6 +108,13 @@ console.log(`\nEIP-3009 verify, operations per CPU-second, median of ${rounds} i
 console.log(`${'case'.padEnd(54)} ${'ops/s'.padStart(9)} ${'vs viem'.padStart(8)} ${'vs noble'.padStart(9)}`);
 for (const r of results) {
   console.log(`${r.name.padEnd(54)} ${r.ops.toFixed(0).padStart(9)} ${(r.ops / viem).toFixed(1).padStart(7)}x ${(r.ops / noble).toFixed(1).padStart(8)}x`);
+}
+
+const permitOps = Object.fromEntries(permitCases.map(([name]) => [name, median(samples[name])]));
+const viemPermit = permitOps['viem verifyTypedData (Permit)'];
+console.log(`\nEIP-2612 (upto permit) verify, operations per CPU-second:`);
+for (const [name, n] of Object.entries(permitOps)) {
+  console.log(`${name.padEnd(54)} ${n.toFixed(0).padStart(9)} ${(n / viemPermit).toFixed(1).padStart(7)}x`);
 }
 
 // Cold import: a fresh node process per run; the time from before `import()` to after it resolves.
@@ -110,7 +134,7 @@ console.log(`\ncold import, median of ${coldRuns} fresh node processes:`);
 console.log(`  @x402-edge/verify (node entry, wasm compiled and instantiated)  ${coldPkg.toFixed(1).padStart(7)} ms`);
 console.log(`  viem                                                            ${coldViem.toFixed(1).padStart(7)} ms   (${(coldViem / coldPkg).toFixed(1)}x the package)`);
 console.log(`  @noble/curves/secp256k1                                         ${coldNoble.toFixed(1).padStart(7)} ms`);
-console.log('\nNot measured: EIP-2612 and Solana verify (not built yet).');
+console.log('\nNot measured: Solana verify (not built yet).');
 console.log(JSON.stringify({
   wasmOpsPerCpuSecond: ops['wasm recoverEip3009Signer (positional)'],
   packageVerifyOpsPerCpuSecond: ops['package verifyPayment (offline: parse + every check)'],
