@@ -13,6 +13,8 @@ pub enum PubkeyError {
     NotBase58(String),
     #[error("a public key is 32 bytes, this base58 text decodes to {0}")]
     WrongLength(usize),
+    #[error("a public key is at most 44 base58 characters, this text has {0}")]
+    TooLong(usize),
 }
 
 /// The longest base58 text of 32 bytes is 44 characters; anything longer is refused before decoding.
@@ -34,7 +36,7 @@ impl Pubkey {
     /// Parses base58 text (what `FromStr` does).
     pub fn from_base58(text: &str) -> Result<Self, PubkeyError> {
         if text.len() > MAX_BASE58_LEN {
-            return Err(PubkeyError::WrongLength(text.len()));
+            return Err(PubkeyError::TooLong(text.len()));
         }
         let mut out = [0u8; 32];
         let written = bs58::decode(text).onto(&mut out[..]).map_err(|e| match e {
@@ -124,6 +126,6 @@ mod tests {
         assert!(matches!("".parse::<Pubkey>(), Err(PubkeyError::WrongLength(0))));
         let long = "z".repeat(44);
         assert!(matches!(long.parse::<Pubkey>(), Err(PubkeyError::WrongLength(_))));
-        assert!(matches!("1".repeat(45).parse::<Pubkey>(), Err(PubkeyError::WrongLength(45))));
+        assert_eq!("1".repeat(45).parse::<Pubkey>(), Err(PubkeyError::TooLong(45)));
     }
 }
