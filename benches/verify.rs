@@ -1,5 +1,5 @@
 //! The verify hot path natively: the EIP-712 digest of an EIP-3009 authorization and the recovery of
-//! its signer. `scripts/bench.sh` runs this and the same functions compiled to wasm (beside viem) and
+//! its signer, and the pure `exact` Solana verify. `scripts/bench.sh` runs this and the same functions compiled to wasm (beside viem) and
 //! reports the ratios.
 
 use alloy_primitives::Address;
@@ -11,6 +11,7 @@ use x402_edge::chains::evm::signature::EcdsaSignature;
 use x402_edge::protocol::model::Payload;
 use x402_edge::protocol::normalize::{parse_evm_address, parse_request};
 use x402_edge::schemes::exact_evm::authorization_digest;
+use x402_edge::schemes::exact_svm::{verify_transaction, SvmRequirements};
 
 fn spec_body() -> Vec<u8> {
     let examples: Value = serde_json::from_str(include_str!("../tests/vectors/api-examples.json")).unwrap();
@@ -49,5 +50,26 @@ fn bench(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, bench);
+/// The pure `exact` Solana verify of the independently generated v0 payment: base64 and wire decode,
+/// the instruction checks, the ATA derivation and the client's ed25519 signature.
+fn bench_svm(c: &mut Criterion) {
+    let vectors: Value = serde_json::from_str(include_str!("../tests/vectors/svm-exact-v0.json")).unwrap();
+    let v = &vectors["transferV0"];
+    let s = |k: &str| v[k].as_str().unwrap().to_string();
+    let (transaction, amount, mint, pay_to, fee_payer, memo) =
+        (s("transaction"), s("amount"), s("mint"), s("payTo"), s("feePayer"), s("memo"));
+    let requirements = SvmRequirements {
+        amount: &amount,
+        asset: &mint,
+        pay_to: &pay_to,
+        fee_payer: Some(&fee_payer),
+        memo: Some(&memo),
+    };
+    let managed = [fee_payer.parse().unwrap()];
+    c.bench_function("svm_verify_exact", |b| {
+        b.iter(|| verify_transaction(black_box(&transaction), &requirements, &managed).unwrap())
+    });
+}
+
+criterion_group!(benches, bench, bench_svm);
 criterion_main!(benches);

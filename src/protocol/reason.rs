@@ -62,11 +62,33 @@ pub enum Reason {
     UptoSessionClosed,
     UptoSettlingInProgress,
     UptoUnknownSession,
+    // `exact` on Solana (protocol digest §5).
+    SvmMissingFeePayer,
+    SvmFeePayerNotManaged,
+    SvmTransactionCouldNotBeDecoded,
+    /// The transaction is well formed but not acceptable as signed: a signature does not verify, or the
+    /// fee payer slot is not the facilitator's.
+    SvmTransaction,
+    SvmInstructionsLength,
+    SvmComputeLimitInstruction,
+    SvmComputePriceInstruction,
+    SvmComputePriceTooHigh,
+    SvmNoTransferInstruction,
+    SvmFeePayerTransferringFunds,
+    SvmFeePayerInInstructionAccounts,
+    SvmMintMismatch,
+    SvmRecipientMismatch,
+    SvmAmountMismatch,
+    SvmUnknownFourthInstruction,
+    SvmUnknownFifthInstruction,
+    SvmUnknownSixthInstruction,
+    SvmMemoCount,
+    SvmMemoMismatch,
 }
 
 impl Reason {
     /// Every reason, for tests and documentation.
-    pub const ALL: [Reason; 47] = [
+    pub const ALL: [Reason; 66] = [
         Reason::InvalidPayload,
         Reason::InvalidPaymentRequirements,
         Reason::InvalidNetwork,
@@ -114,6 +136,25 @@ impl Reason {
         Reason::UptoSessionClosed,
         Reason::UptoSettlingInProgress,
         Reason::UptoUnknownSession,
+        Reason::SvmMissingFeePayer,
+        Reason::SvmFeePayerNotManaged,
+        Reason::SvmTransactionCouldNotBeDecoded,
+        Reason::SvmTransaction,
+        Reason::SvmInstructionsLength,
+        Reason::SvmComputeLimitInstruction,
+        Reason::SvmComputePriceInstruction,
+        Reason::SvmComputePriceTooHigh,
+        Reason::SvmNoTransferInstruction,
+        Reason::SvmFeePayerTransferringFunds,
+        Reason::SvmFeePayerInInstructionAccounts,
+        Reason::SvmMintMismatch,
+        Reason::SvmRecipientMismatch,
+        Reason::SvmAmountMismatch,
+        Reason::SvmUnknownFourthInstruction,
+        Reason::SvmUnknownFifthInstruction,
+        Reason::SvmUnknownSixthInstruction,
+        Reason::SvmMemoCount,
+        Reason::SvmMemoMismatch,
     ];
 
     /// `(v2 code, v1 code, Cronos text)`.
@@ -229,6 +270,105 @@ impl Reason {
                 ("settling_in_progress", "invalid_payload", "Session is settling a batch, retry shortly")
             }
             UptoUnknownSession => ("session_not_found", "invalid_payload", "Unknown upto session"),
+            // v2: the inline strings of `@x402/svm` `exact/facilitator/scheme.ts`; v1: the legacy enum.
+            SvmMissingFeePayer => (
+                "invalid_exact_svm_payload_missing_fee_payer",
+                "invalid_payment_requirements",
+                "Missing feePayer in payment requirements",
+            ),
+            SvmFeePayerNotManaged => (
+                "fee_payer_not_managed_by_facilitator",
+                "invalid_payment_requirements",
+                "Fee payer is not managed by this facilitator",
+            ),
+            SvmTransactionCouldNotBeDecoded => (
+                "invalid_exact_svm_payload_transaction_could_not_be_decoded",
+                "invalid_exact_svm_payload_transaction",
+                "Invalid Solana transaction",
+            ),
+            // Not a TS v2 string: the legacy enum's (and Go's `invalid_exact_solana_payload_transaction`).
+            SvmTransaction => (
+                "invalid_exact_svm_payload_transaction",
+                "invalid_exact_svm_payload_transaction",
+                "Invalid Solana transaction signature",
+            ),
+            SvmInstructionsLength => (
+                "invalid_exact_svm_payload_transaction_instructions_length",
+                "invalid_exact_svm_payload_transaction_instructions_length",
+                "Unexpected number of instructions",
+            ),
+            SvmComputeLimitInstruction => (
+                "invalid_exact_svm_payload_transaction_instructions_compute_limit_instruction",
+                "invalid_exact_svm_payload_transaction_instructions_compute_limit_instruction",
+                "Invalid compute unit limit instruction",
+            ),
+            SvmComputePriceInstruction => (
+                "invalid_exact_svm_payload_transaction_instructions_compute_price_instruction",
+                "invalid_exact_svm_payload_transaction_instructions_compute_price_instruction",
+                "Invalid compute unit price instruction",
+            ),
+            SvmComputePriceTooHigh => (
+                "invalid_exact_svm_payload_transaction_instructions_compute_price_instruction_too_high",
+                "invalid_exact_svm_payload_transaction_instructions_compute_price_instruction_too_high",
+                "Compute unit price too high",
+            ),
+            SvmNoTransferInstruction => (
+                "invalid_exact_svm_payload_no_transfer_instruction",
+                "invalid_exact_svm_payload_transaction_not_a_transfer_instruction",
+                "No TransferChecked instruction",
+            ),
+            SvmFeePayerTransferringFunds => (
+                "invalid_exact_svm_payload_transaction_fee_payer_transferring_funds",
+                "invalid_exact_svm_payload_transaction_fee_payer_transferring_funds",
+                "Fee payer must not transfer funds",
+            ),
+            // The current TS v2 dropped this check; the legacy code is the only string for it.
+            SvmFeePayerInInstructionAccounts => (
+                "invalid_exact_svm_payload_transaction_fee_payer_included_in_instruction_accounts",
+                "invalid_exact_svm_payload_transaction_fee_payer_included_in_instruction_accounts",
+                "Fee payer must not appear in instruction accounts",
+            ),
+            // Legacy v1 derived the destination from the asset: a wrong mint was a wrong ATA.
+            SvmMintMismatch => (
+                "invalid_exact_svm_payload_mint_mismatch",
+                "invalid_exact_svm_payload_transaction_transfer_to_incorrect_ata",
+                "Token mint does not match the asset",
+            ),
+            SvmRecipientMismatch => (
+                "invalid_exact_svm_payload_recipient_mismatch",
+                "invalid_exact_svm_payload_transaction_transfer_to_incorrect_ata",
+                "Recipient does not match payTo address",
+            ),
+            SvmAmountMismatch => (
+                "invalid_exact_svm_payload_amount_mismatch",
+                "invalid_exact_svm_payload_transaction_amount_mismatch",
+                "Invalid amount",
+            ),
+            SvmUnknownFourthInstruction => (
+                "invalid_exact_svm_payload_unknown_fourth_instruction",
+                "invalid_exact_svm_payload_transaction_instructions",
+                "Unexpected fourth instruction",
+            ),
+            SvmUnknownFifthInstruction => (
+                "invalid_exact_svm_payload_unknown_fifth_instruction",
+                "invalid_exact_svm_payload_transaction_instructions",
+                "Unexpected fifth instruction",
+            ),
+            SvmUnknownSixthInstruction => (
+                "invalid_exact_svm_payload_unknown_sixth_instruction",
+                "invalid_exact_svm_payload_transaction_instructions",
+                "Unexpected sixth instruction",
+            ),
+            SvmMemoCount => (
+                "invalid_exact_svm_payload_memo_count",
+                "invalid_exact_svm_payload_transaction_instructions",
+                "Expected exactly one memo instruction",
+            ),
+            SvmMemoMismatch => (
+                "invalid_exact_svm_payload_memo_mismatch",
+                "invalid_exact_svm_payload_transaction_instructions",
+                "Memo does not match the required memo",
+            ),
         }
     }
 
@@ -280,6 +420,18 @@ mod tests {
         "unexpected_verify_error",
         "unexpected_settle_error",
         "duplicate_settlement",
+        // The legacy enum's SVM codes (protocol digest §9), those this facilitator answers with.
+        "invalid_exact_svm_payload_transaction",
+        "invalid_exact_svm_payload_transaction_amount_mismatch",
+        "invalid_exact_svm_payload_transaction_instructions",
+        "invalid_exact_svm_payload_transaction_instructions_length",
+        "invalid_exact_svm_payload_transaction_instructions_compute_limit_instruction",
+        "invalid_exact_svm_payload_transaction_instructions_compute_price_instruction",
+        "invalid_exact_svm_payload_transaction_instructions_compute_price_instruction_too_high",
+        "invalid_exact_svm_payload_transaction_fee_payer_included_in_instruction_accounts",
+        "invalid_exact_svm_payload_transaction_fee_payer_transferring_funds",
+        "invalid_exact_svm_payload_transaction_not_a_transfer_instruction",
+        "invalid_exact_svm_payload_transaction_transfer_to_incorrect_ata",
     ];
 
     #[test]

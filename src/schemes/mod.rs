@@ -2,4 +2,5 @@
 
 pub mod evm_tx;
 pub mod exact_evm;
+pub mod exact_svm;
 pub mod upto_evm;

@@ -1,0 +1,89 @@
+use crate::chains::svm::{DecodeError, PdaError, Pubkey, SignatureError};
+use crate::protocol::Reason;
+
+/// Why an `exact` Solana payment is refused. Each variant maps to one reason.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ExactSvmError {
+    #[error("paymentRequirements.extra.feePayer is missing")]
+    MissingFeePayer,
+    #[error("paymentRequirements.extra.feePayer `{0}` is not a fee payer of this facilitator")]
+    FeePayerNotManaged(String),
+    #[error("paymentRequirements.amount `{0}` is not an integer token amount (u64)")]
+    InvalidAmount(String),
+    #[error("paymentRequirements.asset `{0}` is not a Solana address")]
+    InvalidAsset(String),
+    #[error("paymentRequirements.payTo `{0}` is not a Solana address")]
+    InvalidPayTo(String),
+    #[error("the transaction could not be decoded: {0}")]
+    Undecodable(DecodeError),
+    #[error("the transaction loads accounts through {0} address lookup table(s); this facilitator accepts static account keys only")]
+    AddressLookupTables(usize),
+    #[error("the transaction has {0} instructions; 3 to 6 are allowed")]
+    InstructionCount(usize),
+    #[error("instruction 1 must be ComputeBudget SetComputeUnitLimit: {0}")]
+    ComputeLimit(String),
+    #[error("instruction 2 must be ComputeBudget SetComputeUnitPrice: {0}")]
+    ComputePrice(String),
+    #[error("the compute unit price of {micro_lamports} micro-lamports is above the cap of {cap}")]
+    ComputePriceTooHigh { micro_lamports: u64, cap: u64 },
+    #[error("instruction 3 must be an SPL Token or Token-2022 TransferChecked: {0}")]
+    NoTransferInstruction(String),
+    #[error("the transfer authority {0} is a fee payer of this facilitator")]
+    FeePayerTransferringFunds(Pubkey),
+    #[error("fee payer {fee_payer} appears in the accounts of instruction {instruction}")]
+    FeePayerInInstructionAccounts { fee_payer: Pubkey, instruction: usize },
+    #[error("the transfer's mint {mint} is not paymentRequirements.asset {asset}")]
+    MintMismatch { mint: Pubkey, asset: Pubkey },
+    #[error("the transfer's destination {destination} is not payTo's associated token account {expected}")]
+    RecipientMismatch { destination: Pubkey, expected: Pubkey },
+    #[error("the payTo associated token account cannot be derived: {0}")]
+    Ata(PdaError),
+    #[error("the transfer amount {amount} differs from the required amount {required}")]
+    AmountMismatch { amount: u64, required: u64 },
+    /// `position` is 4, 5 or 6.
+    #[error("instruction {position} calls {program}; only Lighthouse or Memo may follow the transfer")]
+    UnknownInstruction { position: usize, program: Pubkey },
+    #[error("extra.memo is set: exactly one Memo instruction is required, found {0}")]
+    MemoCount(usize),
+    #[error("the Memo instruction's text differs from extra.memo")]
+    MemoMismatch,
+    #[error("the transaction's fee payer is {actual}, not paymentRequirements.extra.feePayer {expected}")]
+    FeePayerMismatch { actual: Pubkey, expected: Pubkey },
+    #[error("the transfer authority {0} does not sign the transaction")]
+    AuthorityNotSigner(Pubkey),
+    #[error("invalid transaction signature: {0}")]
+    Signature(SignatureError),
+    #[error("the signing key {actual} is not the transaction's fee payer {expected}")]
+    WrongFeePayerKey { actual: Pubkey, expected: Pubkey },
+}
+
+impl ExactSvmError {
+    pub fn reason(&self) -> Reason {
+        use ExactSvmError::*;
+        match self {
+            MissingFeePayer => Reason::SvmMissingFeePayer,
+            FeePayerNotManaged(_) => Reason::SvmFeePayerNotManaged,
+            InvalidAmount(_) | InvalidAsset(_) | InvalidPayTo(_) => Reason::InvalidPaymentRequirements,
+            // The reference decompiles with static accounts only, so a lookup table fails its decode
+            // too: the same code, with a message that says why.
+            Undecodable(_) | AddressLookupTables(_) => Reason::SvmTransactionCouldNotBeDecoded,
+            InstructionCount(_) => Reason::SvmInstructionsLength,
+            ComputeLimit(_) => Reason::SvmComputeLimitInstruction,
+            ComputePrice(_) => Reason::SvmComputePriceInstruction,
+            ComputePriceTooHigh { .. } => Reason::SvmComputePriceTooHigh,
+            NoTransferInstruction(_) => Reason::SvmNoTransferInstruction,
+            FeePayerTransferringFunds(_) => Reason::SvmFeePayerTransferringFunds,
+            FeePayerInInstructionAccounts { .. } => Reason::SvmFeePayerInInstructionAccounts,
+            MintMismatch { .. } => Reason::SvmMintMismatch,
+            RecipientMismatch { .. } | Ata(_) => Reason::SvmRecipientMismatch,
+            AmountMismatch { .. } => Reason::SvmAmountMismatch,
+            UnknownInstruction { position: 4, .. } => Reason::SvmUnknownFourthInstruction,
+            UnknownInstruction { position: 5, .. } => Reason::SvmUnknownFifthInstruction,
+            UnknownInstruction { .. } => Reason::SvmUnknownSixthInstruction,
+            MemoCount(_) => Reason::SvmMemoCount,
+            MemoMismatch => Reason::SvmMemoMismatch,
+            FeePayerMismatch { .. } | AuthorityNotSigner(_) | Signature(_) => Reason::SvmTransaction,
+            WrongFeePayerKey { .. } => Reason::UnexpectedSettleError,
+        }
+    }
+}
