@@ -346,8 +346,6 @@ fn a_long_signature_from_an_address_without_code_is_an_undeployed_smart_wallet()
 /// ledger: the next settle takes the outcome from the receipt and sends nothing.
 #[test]
 fn a_payment_in_flight_with_a_recorded_transaction_is_reconciled_from_its_receipt() {
-    use alloy_sol_types::SolCall;
-    use x402_edge::chains::evm::contracts::IEip3009Token;
     use x402_edge::ledger::{payment_key, LedgerOp};
     use x402_edge::ports::Ledger;
 
@@ -356,19 +354,7 @@ fn a_payment_in_flight_with_a_recorded_transaction_is_reconciled_from_its_receip
     let a = authorization(KEYS[1], pay_to, 1_234, 99);
     let signature = sign(KEYS[1], &a, w.token, "USD Coin", "2");
     let body = v2_body(&a, &signature, w.token, pay_to, 1_234);
-    let sig = hex::decode(&signature[2..]).unwrap();
-    let call = IEip3009Token::transferWithAuthorization_0Call {
-        from: a.from,
-        to: a.to,
-        value: a.value,
-        validAfter: a.valid_after,
-        validBefore: a.valid_before,
-        nonce: a.nonce,
-        v: sig[64],
-        r: alloy_primitives::B256::from_slice(&sig[..32]),
-        s: alloy_primitives::B256::from_slice(&sig[32..64]),
-    };
-    let receipt = w.anvil.send(address(KEYS[0]), Some(w.token), call.abi_encode());
+    let receipt = w.anvil.send(address(KEYS[0]), Some(w.token), transfer_calldata(&a, &signature));
     let tx = receipt["transactionHash"].as_str().unwrap().to_string();
 
     let request = x402_edge::protocol::normalize::parse_request(body.to_string().as_bytes()).unwrap();
@@ -521,8 +507,6 @@ fn a_stuck_settle_is_replaced_with_a_fee_bump_and_pays_once() {
 /// never be mined, so the payment is settled anew. Either way it moves exactly once.
 #[test]
 fn a_recorded_transaction_that_was_never_broadcast_is_revived_or_replaced() {
-    use alloy_sol_types::SolCall;
-    use x402_edge::chains::evm::contracts::IEip3009Token;
     use x402_edge::chains::evm::tx::{self, ContractCall, Fees};
     use x402_edge::ledger::{payment_key, LedgerOp};
     use x402_edge::ports::Ledger;
@@ -534,19 +518,7 @@ fn a_recorded_transaction_that_was_never_broadcast_is_revived_or_replaced() {
         let a = authorization(KEYS[1], pay_to, 2_000, nonce_byte);
         let signature = sign(KEYS[1], &a, w.token, "USD Coin", "2");
         let body = v2_body(&a, &signature, w.token, pay_to, 2_000);
-        let sig = hex::decode(&signature[2..]).unwrap();
-        let input = IEip3009Token::transferWithAuthorization_0Call {
-            from: a.from,
-            to: a.to,
-            value: a.value,
-            validAfter: a.valid_after,
-            validBefore: a.valid_before,
-            nonce: a.nonce,
-            v: sig[64],
-            r: alloy_primitives::B256::from_slice(&sig[..32]),
-            s: alloy_primitives::B256::from_slice(&sig[32..64]),
-        }
-        .abi_encode();
+        let input = transfer_calldata(&a, &signature);
         let nonce = w.anvil.nonce(facilitator);
         let fees = Fees::Eip1559 { max_fee_per_gas: 10_000_000_000, max_priority_fee_per_gas: 1_000_000_000 };
         let call =

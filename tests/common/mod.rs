@@ -279,6 +279,23 @@ pub fn sign(key: &str, a: &Eip3009Authorization, token: Address, name: &str, ver
     format!("0x{}", hex::encode(signature.as_bytes()))
 }
 
+/// `transferWithAuthorization(…, v, r, s)` calldata for an EOA's 0x-hex signature of `a`.
+pub fn transfer_calldata(a: &Eip3009Authorization, signature: &str) -> Vec<u8> {
+    let sig = hex::decode(&signature[2..]).unwrap();
+    x402_edge::chains::evm::contracts::IEip3009Token::transferWithAuthorization_0Call {
+        from: a.from,
+        to: a.to,
+        value: a.value,
+        validAfter: a.valid_after,
+        validBefore: a.valid_before,
+        nonce: a.nonce,
+        v: sig[64],
+        r: B256::from_slice(&sig[..32]),
+        s: B256::from_slice(&sig[32..64]),
+    }
+    .abi_encode()
+}
+
 pub fn authorization_json(a: &Eip3009Authorization) -> Value {
     json!({
         "from": a.from, "to": a.to, "value": a.value.to_string(), "validAfter": a.valid_after.to_string(),

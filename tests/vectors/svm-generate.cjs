@@ -7,7 +7,7 @@
 // check) and @scure/base (base58), all dependencies of viem already in node_modules.
 //
 // Run from a checkout with node_modules (or point NODE_PATH at one):
-//   NODE_PATH=/work/main/node_modules node tests/vectors/svm-generate.cjs > tests/vectors/svm-exact-v0.json
+//   NODE_PATH=$PWD/node_modules node tests/vectors/svm-generate.cjs > tests/vectors/svm-exact-v0.json
 "use strict";
 const { ed25519 } = require("@noble/curves/ed25519");
 const { sha256 } = require("@noble/hashes/sha2");
