@@ -1,0 +1,240 @@
+// A local Solana JSON-RPC endpoint for development and tests, on loopback: npm `litesvm` runs the real
+// SPL Token program (and System, Associated Token) in process, and this small server speaks the
+// JSON-RPC methods the facilitator and x402 clients use. No validator can be had here (see the
+// workspace TOOLCHAIN notes).
+//
+// What it does NOT model (keep tests honest about it):
+// - every transaction is final at once (`finalized`, one slot per transaction): no forks, no
+//   confirmation delay, no `confirmed` window;
+// - compute-unit figures and fees are litesvm's, not mainnet's; priority fees are not auctioned;
+// - `simulateTransaction` always verifies signatures and never replaces the blockhash (as the
+//   facilitator asks), whatever the options say;
+// - blockhashes do not expire unless `expireBlockhash()` is called; there are no subscriptions
+//   (websocket), no address lookup tables, and no history beyond the signatures sent here.
+
+import * as http from 'node:http';
+
+import { FailedTransactionMetadata, LiteSVM } from 'litesvm';
+import {
+  address,
+  generateKeyPairSigner,
+  getBase58Decoder,
+  getBase64Decoder,
+  getBase64Encoder,
+  getTransactionDecoder,
+  lamports,
+  none,
+  some,
+} from '@solana/kit';
+import { findAssociatedTokenPda, getMintEncoder, getTokenDecoder, getTokenEncoder, TOKEN_PROGRAM_ADDRESS } from '@solana-program/token';
+
+const MINT_SIZE = 82n;
+const TOKEN_ACCOUNT_SIZE = 165n;
+const base58 = getBase58Decoder();
+const base64ToBytes = (text) => getBase64Encoder().encode(text);
+const bytesToBase64 = (bytes) => getBase64Decoder().decode(bytes);
+
+/** JSON with bigints as numbers (the RPC's u64 fields), never as strings. */
+const toJson = (value) => JSON.stringify(value, (_, v) => (typeof v === 'bigint' ? Number(v) : v));
+
+class RpcError extends Error {
+  constructor(code, message, data) {
+    super(message);
+    Object.assign(this, { code, data });
+  }
+}
+
+/**
+ * Starts the server. `mint` is created with `decimals` and `mintAuthority` (a fresh key when absent);
+ * each of `fund` (`{owner, amount}`) gets an associated token account holding `amount`, and SOL.
+ * @returns {Promise<{url: string, svm: LiteSVM, mint: string, mintAuthority: any, tokenAccount: (owner: string) => Promise<string>, fundToken: (owner: string, amount: bigint) => Promise<string>, airdrop: (owner: string, sol: bigint) => void, close: () => Promise<void>}>}
+ */
+export async function startSvmRpc({ port = 0, decimals = 6, fund = [] } = {}) {
+  const svm = new LiteSVM().withSigverify(true);
+  const mintAuthority = await generateKeyPairSigner();
+  const mint = (await generateKeyPairSigner()).address;
+  let supply = 0n;
+  const rent = (size) => svm.minimumBalanceForRentExemption(size);
+  const writeMint = () =>
+    svm.setAccount({
+      address: mint,
+      data: getMintEncoder().encode({
+        mintAuthority: some(mintAuthority.address),
+        supply,
+        decimals,
+        isInitialized: true,
+        freezeAuthority: none(),
+      }),
+      executable: false,
+      lamports: lamports(rent(MINT_SIZE)),
+      programAddress: TOKEN_PROGRAM_ADDRESS,
+      space: MINT_SIZE,
+    });
+  writeMint();
+
+  const tokenAccount = async (owner) =>
+    (await findAssociatedTokenPda({ owner: address(owner), mint, tokenProgram: TOKEN_PROGRAM_ADDRESS }))[0];
+  const airdrop = (owner, sol) => svm.airdrop(address(owner), lamports(sol * 1_000_000_000n));
+  /** Creates (or tops up) `owner`'s associated token account with `amount` more units. */
+  const fundToken = async (owner, amount) => {
+    const ata = await tokenAccount(owner);
+    const existing = svm.getAccount(ata);
+    const held = existing.exists ? getTokenDecoder().decode(existing.data).amount : 0n;
+    supply += amount;
+    svm.setAccount({
+      address: ata,
+      data: getTokenEncoder().encode({
+        mint,
+        owner: address(owner),
+        amount: held + amount,
+        delegate: none(),
+        state: 1, // initialized
+        isNative: none(),
+        delegatedAmount: 0n,
+        closeAuthority: none(),
+      }),
+      executable: false,
+      lamports: lamports(rent(TOKEN_ACCOUNT_SIZE)),
+      programAddress: TOKEN_PROGRAM_ADDRESS,
+      space: TOKEN_ACCOUNT_SIZE,
+    });
+    writeMint();
+    return ata;
+  };
+  for (const { owner, amount, sol = 10n } of fund) {
+    airdrop(owner, sol);
+    await fundToken(owner, amount);
+  }
+
+  /** Signatures sent here, with the slot and error of each. */
+  const sent = new Map();
+  let slot = 1n;
+  const context = () => ({ apiVersion: '2.0.0', slot: Number(slot) });
+
+  const decodeTx = (params) => {
+    const [encoded, options = {}] = params ?? [];
+    if (typeof encoded !== 'string') throw new RpcError(-32602, 'params[0] must be an encoded transaction');
+    if ((options.encoding ?? 'base58') !== 'base64') throw new RpcError(-32602, 'only base64 encoding is served here');
+    try {
+      return getTransactionDecoder().decode(base64ToBytes(encoded));
+    } catch (e) {
+      throw new RpcError(-32602, `failed to deserialize the transaction: ${e.message}`);
+    }
+  };
+  const txError = (failed) => {
+    const err = failed.err();
+    return typeof err === 'object' && err !== null ? JSON.parse(toJson(err)) : err ?? 'TransactionFailed';
+  };
+  const encodedAccount = (addr) => {
+    const account = svm.getAccount(address(addr));
+    if (!account.exists) return null;
+    return {
+      data: [bytesToBase64(account.data), 'base64'],
+      executable: account.executable,
+      lamports: Number(account.lamports),
+      owner: account.programAddress,
+      rentEpoch: 0,
+      space: Number(account.space),
+    };
+  };
+
+  const methods = {
+    getHealth: () => 'ok',
+    getVersion: () => ({ 'solana-core': '2.0.0-litesvm', 'feature-set': 0 }),
+    getSlot: () => Number(slot),
+    getBlockHeight: () => Number(slot),
+    getGenesisHash: () => 'EtWTRABZaYq6iMfeYKouRu166VU2xqa1',
+    getLatestBlockhash: () => ({
+      context: context(),
+      value: { blockhash: svm.latestBlockhash(), lastValidBlockHeight: Number(slot) + 150 },
+    }),
+    isBlockhashValid: () => ({ context: context(), value: true }),
+    getMinimumBalanceForRentExemption: ([size]) => Number(rent(BigInt(size ?? 0))),
+    getBalance: ([addr]) => ({ context: context(), value: Number(svm.getBalance(address(addr)) ?? 0n) }),
+    getAccountInfo: ([addr]) => ({ context: context(), value: encodedAccount(addr) }),
+    getMultipleAccounts: ([addrs]) => ({ context: context(), value: (addrs ?? []).map(encodedAccount) }),
+    getTokenAccountBalance: ([addr]) => {
+      const account = svm.getAccount(address(addr));
+      if (!account.exists) throw new RpcError(-32602, 'Invalid param: could not find account');
+      const amount = getTokenDecoder().decode(account.data).amount;
+      return {
+        context: context(),
+        value: { amount: amount.toString(), decimals, uiAmount: Number(amount) / 10 ** decimals, uiAmountString: String(Number(amount) / 10 ** decimals) },
+      };
+    },
+    getFeeForMessage: () => ({ context: context(), value: 5000 }),
+    getRecentPrioritizationFees: () => [],
+    requestAirdrop: ([addr, amount]) => {
+      const result = svm.airdrop(address(addr), lamports(BigInt(amount)));
+      if (!result || result instanceof FailedTransactionMetadata) throw new RpcError(-32603, 'airdrop failed');
+      return base58.decode(result.signature());
+    },
+    simulateTransaction: (params) => {
+      const result = svm.simulateTransaction(decodeTx(params));
+      if (result instanceof FailedTransactionMetadata) {
+        const meta = result.meta();
+        return { context: context(), value: { err: txError(result), logs: meta.logs(), unitsConsumed: Number(meta.computeUnitsConsumed()) } };
+      }
+      const meta = result.meta();
+      return { context: context(), value: { err: null, logs: meta.logs(), unitsConsumed: Number(meta.computeUnitsConsumed()) } };
+    },
+    sendTransaction: (params) => {
+      const result = svm.sendTransaction(decodeTx(params));
+      if (result instanceof FailedTransactionMetadata) {
+        const logs = result.meta().logs();
+        throw new RpcError(-32002, `Transaction simulation failed: ${result.toString()}`, { err: txError(result), logs });
+      }
+      const signature = base58.decode(result.signature());
+      slot += 1n;
+      sent.set(signature, { slot });
+      svm.expireBlockhash(); // a new blockhash per slot, as a real chain
+      return signature;
+    },
+    getSignatureStatuses: ([signatures]) => ({
+      context: context(),
+      value: (signatures ?? []).map((s) => {
+        const status = sent.get(s);
+        return status ? { slot: Number(status.slot), confirmations: null, err: null, confirmationStatus: 'finalized', status: { Ok: null } } : null;
+      }),
+    }),
+  };
+
+  const handle = (call) => {
+    const reply = (body) => ({ jsonrpc: '2.0', id: call?.id ?? null, ...body });
+    const method = methods[call?.method];
+    if (!method) return reply({ error: { code: -32601, message: `Method not found: ${call?.method}` } });
+    try {
+      return reply({ result: method(call.params ?? []) });
+    } catch (e) {
+      const error = e instanceof RpcError ? { code: e.code, message: e.message, data: e.data } : { code: -32603, message: String(e?.message ?? e) };
+      return reply({ error });
+    }
+  };
+
+  const server = http.createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      let body;
+      try {
+        const parsed = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+        body = Array.isArray(parsed) ? parsed.map(handle) : handle(parsed);
+      } catch {
+        body = { jsonrpc: '2.0', id: null, error: { code: -32700, message: 'Parse error' } };
+      }
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(toJson(body));
+    });
+  });
+  await new Promise((resolve) => server.listen(port, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${server.address().port}`,
+    svm,
+    mint,
+    mintAuthority,
+    tokenAccount,
+    fundToken,
+    airdrop,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
