@@ -127,6 +127,11 @@ async fn route<P: Host>(facilitator: &Facilitator<P>, request: &ApiRequest<'_>) 
             return refusal;
         }
     }
+    match (request.method, upto_session_path(path)) {
+        ("GET", Some((id, false))) => return upto_session(facilitator, id).await,
+        ("POST", Some((id, true))) => return upto_close(facilitator, id).await,
+        _ => {}
+    }
     match (request.method, path) {
         ("GET", "/health") => Reply::plain(200, health(facilitator), "ok"),
         ("GET", "/healthcheck") => {
@@ -140,12 +145,6 @@ async fn route<P: Host>(facilitator: &Facilitator<P>, request: &ApiRequest<'_>) 
             Reply::plain(200, json!({"kinds": supported.kinds}), "ok")
         }
         ("GET", "/settle/status") => settle_status(facilitator, request.query).await,
-        ("GET", path) if upto_session_path(path).is_some_and(|(_, close)| !close) => {
-            upto_session(facilitator, upto_session_path(path).map(|(id, _)| id).unwrap_or_default()).await
-        }
-        ("POST", path) if upto_session_path(path).is_some_and(|(_, close)| close) => {
-            upto_close(facilitator, upto_session_path(path).map(|(id, _)| id).unwrap_or_default()).await
-        }
         ("GET", "/openapi.json") => Reply::plain(200, serde_json::from_str(OPENAPI_JSON).unwrap_or(Value::Null), "ok"),
         ("POST", "/verify" | "/v2/x402/verify") => {
             with_payment(request, |p| verify(facilitator, p), Endpoint::Verify).await

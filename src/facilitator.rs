@@ -355,11 +355,11 @@ impl<P: Host> Facilitator<P> {
                 }
                 SweepAction::Close => {
                     self.session_op(&id, SessionOp::Close { now_ms }).await?;
-                    let _ = self.sessions.index(&id, false).await;
+                    let _ = self.sessions.unindex(&id).await;
                     report.closed += 1;
                 }
                 SweepAction::Forget => {
-                    let _ = self.sessions.index(&id, false).await;
+                    let _ = self.sessions.unindex(&id).await;
                 }
                 SweepAction::Nothing => {}
             }
@@ -408,7 +408,7 @@ impl<P: Host> Facilitator<P> {
             _ => session,
         };
         if session.status == UptoStatus::Closed {
-            let _ = self.sessions.index(id, false).await;
+            let _ = self.sessions.unindex(id).await;
         }
         Ok((session, Some(result)))
     }

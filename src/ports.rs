@@ -186,8 +186,8 @@ pub trait Sessions {
         id: &str,
         op: crate::upto::SessionOp,
     ) -> impl Future<Output = Result<crate::upto::SessionReply, SessionStoreError>>;
-    /// Adds (`true`) or removes a session from the sweeper's index.
-    fn index(&self, id: &str, open: bool) -> impl Future<Output = Result<(), SessionStoreError>>;
+    /// Removes a session from the sweeper's index (a closed one it need not look at again).
+    fn unindex(&self, id: &str) -> impl Future<Output = Result<(), SessionStoreError>>;
     /// The ids in the sweeper's index.
     fn indexed(&self) -> impl Future<Output = Result<Vec<String>, SessionStoreError>>;
 }

@@ -13,7 +13,8 @@ fn vector() -> Value {
     vectors["transferV0"].clone()
 }
 
-fn check(transaction: &str, v: &Value) {
+/// The vector's requirements and the facilitator's one fee payer.
+fn requirements(v: &Value) -> (SvmRequirements<'_>, [Pubkey; 1]) {
     let s = |k: &str| v[k].as_str().unwrap();
     let requirements = SvmRequirements {
         amount: s("amount"),
@@ -22,7 +23,12 @@ fn check(transaction: &str, v: &Value) {
         fee_payer: Some(s("feePayer")),
         memo: Some(s("memo")),
     };
-    let managed: [Pubkey; 1] = [s("feePayer").parse().unwrap()];
+    (requirements, [s("feePayer").parse().unwrap()])
+}
+
+fn check(transaction: &str, v: &Value) {
+    let s = |k: &str| v[k].as_str().unwrap();
+    let (requirements, managed) = requirements(v);
     if let Ok(verified) = verify_transaction(transaction, &requirements, &managed) {
         assert_eq!(verified.payer.to_string(), s("authority"));
     }
@@ -32,14 +38,7 @@ fn check(transaction: &str, v: &Value) {
 fn the_vector_verifies() {
     let v = vector();
     let s = |k: &str| v[k].as_str().unwrap();
-    let requirements = SvmRequirements {
-        amount: s("amount"),
-        asset: s("mint"),
-        pay_to: s("payTo"),
-        fee_payer: Some(s("feePayer")),
-        memo: Some(s("memo")),
-    };
-    let managed: [Pubkey; 1] = [s("feePayer").parse().unwrap()];
+    let (requirements, managed) = requirements(&v);
     let verified = verify_transaction(s("transaction"), &requirements, &managed).unwrap();
     assert_eq!(verified.payer.to_string(), s("authority"));
 }

@@ -9,19 +9,8 @@ use super::envelope::{answer, parse_json, BindingError};
 use crate::chains::evm::signature::EcdsaSignature;
 use crate::protocol::amount::{parse_decimal_u256, IntText};
 use crate::protocol::model::{Eip3009Authorization, Version};
-use crate::protocol::normalize::{parse_b256, parse_evm_address};
+use crate::protocol::normalize::{parse_b256, parse_eip3009_authorization, parse_evm_address};
 use crate::schemes::exact_evm::authorization_digest;
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct AuthorizationJs {
-    from: String,
-    to: String,
-    value: IntText,
-    valid_after: IntText,
-    valid_before: IntText,
-    nonce: String,
-}
 
 /// An EIP-712 domain as viem and ethers write it.
 #[derive(Deserialize)]
@@ -33,17 +22,9 @@ struct DomainJs {
     verifying_contract: String,
 }
 
+/// The facilitator's own parsing of an authorization, so both answer the same for the same input.
 fn authorization(json: &str) -> Result<Eip3009Authorization, BindingError> {
-    let a: AuthorizationJs = serde_json::from_value(parse_json(json, "authorization")?)
-        .map_err(|_| BindingError::Field("authorization: {from, to, value, validAfter, validBefore, nonce}"))?;
-    Ok(Eip3009Authorization {
-        from: parse_evm_address(&a.from).ok_or(BindingError::Field("authorization.from"))?,
-        to: parse_evm_address(&a.to).ok_or(BindingError::Field("authorization.to"))?,
-        value: a.value.to_u256().ok_or(BindingError::Field("authorization.value"))?,
-        valid_after: a.valid_after.to_u256().ok_or(BindingError::Field("authorization.validAfter"))?,
-        valid_before: a.valid_before.to_u256().ok_or(BindingError::Field("authorization.validBefore"))?,
-        nonce: parse_b256(&a.nonce).ok_or(BindingError::Field("authorization.nonce"))?,
-    })
+    Ok(parse_eip3009_authorization(parse_json(json, "authorization")?)?)
 }
 
 fn digest(authorization_json: &str, domain_json: &str) -> Result<alloy_primitives::B256, BindingError> {

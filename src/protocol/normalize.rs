@@ -296,24 +296,37 @@ struct AuthorizationWire {
 }
 
 fn eip3009_from_wire(w: Eip3009Wire) -> Result<Eip3009Payload, RequestError> {
-    let a = w.authorization;
-    let int = |t: &IntText, field| {
-        t.to_u256().ok_or(RequestError::PayloadField { field, problem: "must be a decimal integer" })
-    };
     Ok(Eip3009Payload {
         signature: parse_hex_bytes(&w.signature)
             .ok_or(RequestError::PayloadField { field: "signature", problem: "must be 0x-prefixed hex" })?,
-        authorization: Eip3009Authorization {
-            from: parse_address(&a.from, "authorization.from")?,
-            to: parse_address(&a.to, "authorization.to")?,
-            value: int(&a.value, "authorization.value")?,
-            valid_after: int(&a.valid_after, "authorization.validAfter")?,
-            valid_before: int(&a.valid_before, "authorization.validBefore")?,
-            nonce: parse_b256(&a.nonce).ok_or(RequestError::PayloadField {
-                field: "authorization.nonce",
-                problem: "must be 32 bytes of 0x hex",
-            })?,
-        },
+        authorization: authorization_from_wire(w.authorization)?,
+    })
+}
+
+/// An EIP-3009 authorization as JSON (`{from, to, value, validAfter, validBefore, nonce}`), checked
+/// field by field as a payload's is.
+pub fn parse_eip3009_authorization(value: Value) -> Result<Eip3009Authorization, RequestError> {
+    let wire: AuthorizationWire = from_value(value).map_err(|_| RequestError::PayloadField {
+        field: "authorization",
+        problem: "must be {from, to, value, validAfter, validBefore, nonce}",
+    })?;
+    authorization_from_wire(wire)
+}
+
+fn authorization_from_wire(a: AuthorizationWire) -> Result<Eip3009Authorization, RequestError> {
+    let int = |t: &IntText, field| {
+        t.to_u256().ok_or(RequestError::PayloadField { field, problem: "must be a decimal integer" })
+    };
+    Ok(Eip3009Authorization {
+        from: parse_address(&a.from, "authorization.from")?,
+        to: parse_address(&a.to, "authorization.to")?,
+        value: int(&a.value, "authorization.value")?,
+        valid_after: int(&a.valid_after, "authorization.validAfter")?,
+        valid_before: int(&a.valid_before, "authorization.validBefore")?,
+        nonce: parse_b256(&a.nonce).ok_or(RequestError::PayloadField {
+            field: "authorization.nonce",
+            problem: "must be 32 bytes of 0x hex",
+        })?,
     })
 }
 

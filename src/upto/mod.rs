@@ -36,13 +36,8 @@ impl crate::ports::Sessions for MemorySessions {
         Ok(reply)
     }
 
-    async fn index(&self, id: &str, open: bool) -> Result<(), SessionStoreError> {
-        let mut index = self.index.borrow_mut();
-        if open {
-            index.insert(id.to_string());
-        } else {
-            index.remove(id);
-        }
+    async fn unindex(&self, id: &str) -> Result<(), SessionStoreError> {
+        self.index.borrow_mut().remove(id);
         Ok(())
     }
 

@@ -118,9 +118,8 @@ impl Sessions for DurableSessions {
         call_object(namespace, id, &op).await.map_err(|e| SessionStoreError(e.to_string()))
     }
 
-    async fn index(&self, id: &str, open: bool) -> Result<(), SessionStoreError> {
-        let op = if open { IndexOp::Add { id: id.to_string() } } else { IndexOp::Remove { id: id.to_string() } };
-        self.index_op(&op).await.map(|_| ())
+    async fn unindex(&self, id: &str) -> Result<(), SessionStoreError> {
+        self.index_op(&IndexOp::Remove { id: id.to_string() }).await.map(|_| ())
     }
 
     async fn indexed(&self) -> Result<Vec<String>, SessionStoreError> {
