@@ -141,7 +141,9 @@ async fn route<P: Host>(facilitator: &Facilitator<P>, request: &ApiRequest<'_>) 
         ("GET", "/supported") => Reply::plain(200, json!(facilitator.supported()), "ok"),
         ("GET", "/v2/x402/supported") => {
             let mut supported = facilitator.supported();
-            supported.kinds.retain(|k| k.x402_version == 1);
+            // The Cronos dialect carries EIP-3009 payments only.
+            let evm = |id: &str| network::find(id).is_some_and(|n| n.family == network::Family::Evm);
+            supported.kinds.retain(|k| k.x402_version == 1 && evm(&k.network));
             Reply::plain(200, json!({"kinds": supported.kinds}), "ok")
         }
         ("GET", "/settle/status") => settle_status(facilitator, request.query).await,
@@ -406,7 +408,7 @@ fn cronos_settle(
     // The Cronos dialect carries only EIP-3009 payments.
     let settled = match &payment.payload {
         Payload::Eip3009(p) => result.as_ref().ok().map(|s| (s, &p.authorization)),
-        Payload::Permit(_) => None,
+        Payload::Permit(_) | Payload::Svm(_) => None,
     };
     CronosSettleResponse {
         x402_version: 1,
@@ -427,12 +429,7 @@ fn cronos_settle(
 
 fn health<P: Host>(facilitator: &Facilitator<P>) -> Value {
     let config = &facilitator.config;
-    let served: Vec<Value> = config
-        .evm_networks
-        .iter()
-        .filter(|c| facilitator.serves(c.network))
-        .map(|c| json!({"network": c.network.name, "caip2": c.network.caip2}))
-        .collect();
+    let served: Vec<Value> = config.served().iter().map(|n| json!({"network": n.name, "caip2": n.caip2})).collect();
     json!({"status": "ok", "service": "x402-edge", "version": env!("CARGO_PKG_VERSION"), "networks": served, "unserved": config.unserved()})
 }
 

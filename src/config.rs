@@ -7,12 +7,14 @@ use std::fmt;
 
 use crate::access::ApiKeys;
 use crate::chains::evm::signer::LocalEvmSigner;
+use crate::chains::svm::{Keypair, Pubkey};
 use crate::network::{self, Family, Network};
 use crate::ports::EvmSigner;
 use crate::protocol::normalize::parse_evm_address;
 use alloy_primitives::Address;
 
 pub const DEFAULT_EVM_NETWORKS: &str = "base,base-sepolia";
+pub const DEFAULT_SVM_NETWORKS: &str = "solana-devnet";
 const DEFAULT_RECEIPT_TIMEOUT_SECS: u64 = 30;
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -34,6 +36,34 @@ impl fmt::Debug for EvmNetworkConfig {
         write!(f, "EvmNetworkConfig({}, rpc: <redacted>)", self.network.name)
     }
 }
+
+/// One Solana network the facilitator serves.
+pub struct SvmNetworkConfig {
+    pub network: &'static Network,
+    /// Endpoints in order of preference. May carry API keys: never log them.
+    pub rpc_urls: Vec<String>,
+}
+
+impl fmt::Debug for SvmNetworkConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SvmNetworkConfig({}, rpc: <redacted>)", self.network.name)
+    }
+}
+
+/// What the facilitator pays for as a Solana fee payer, and how long it waits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SvmSettings {
+    /// The highest compute unit limit a payment may ask for: with the spec's price cap (5 lamports
+    /// per unit) it bounds the priority fee the fee payer pays per transaction.
+    pub max_compute_unit_limit: u32,
+    /// How long a settle polls `getSignatureStatuses` before answering that the outcome is unknown.
+    pub confirm_timeout_secs: u64,
+}
+
+/// A TransferChecked uses about 6k compute units, 30k with Token-2022 extensions; `@x402/svm` asks for 20k.
+const DEFAULT_SVM_MAX_COMPUTE_UNIT_LIMIT: u64 = 400_000;
+/// The reference polls once a second, 30 times (digest §5.3).
+const DEFAULT_SVM_CONFIRM_TIMEOUT_SECS: u64 = 30;
 
 /// Guard rails on what one settle may spend in gas: a transaction above either is never sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,7 +101,24 @@ pub struct Access {
     /// `RATE_LIMIT_PER_MINUTE`: per API key and per client address.
     pub rate_limit_per_minute: Option<u32>,
     /// `PAY_TO_ALLOWLIST`: when set, only these recipients are served.
-    pub pay_to_allowlist: Option<Vec<Address>>,
+    pub pay_to_allowlist: Option<PayToAllowlist>,
+}
+
+/// Recipients a facilitator serves: EVM addresses and Solana wallets, in one comma-separated list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PayToAllowlist {
+    pub evm: Vec<Address>,
+    pub solana: Vec<Pubkey>,
+}
+
+impl PayToAllowlist {
+    pub fn allows(&self, family: Family, pay_to: &str) -> bool {
+        match family {
+            Family::Evm => parse_evm_address(pay_to).is_some_and(|a| self.evm.contains(&a)),
+            Family::Solana => pay_to.parse::<Pubkey>().is_ok_and(|k| self.solana.contains(&k)),
+            Family::Starknet => false,
+        }
+    }
 }
 
 /// What `/settle` of an `upto` payment does (`UPTO_SETTLE_MODE`).
@@ -100,6 +147,10 @@ pub struct Config {
     /// counterfactual wallet (it pays that gas). Empty, the default, refuses every undeployed wallet.
     pub eip6492_factories: Vec<Address>,
     pub settings: Settings,
+    pub svm_networks: Vec<SvmNetworkConfig>,
+    /// The facilitator's Solana fee payers (`SVM_PRIVATE_KEY`, comma-separated base58 secret keys).
+    pub svm_fee_payers: Vec<Keypair>,
+    pub svm: SvmSettings,
     pub problems: Vec<ConfigProblem>,
 }
 
@@ -163,6 +214,24 @@ impl Config {
         let access = access(&get, &mut problem);
         let upto = upto(&get, &mut problem);
         let eip6492_factories = addresses(&get, &mut problem, "EIP6492_ALLOWED_FACTORIES").unwrap_or_default();
+        let svm_fee_payers = svm_fee_payers(&get, &mut problem);
+        let svm_networks = svm_networks(&get, &mut problem);
+        let svm = SvmSettings {
+            max_compute_unit_limit: integer(
+                &get,
+                &mut problem,
+                "SVM_MAX_COMPUTE_UNIT_LIMIT",
+                DEFAULT_SVM_MAX_COMPUTE_UNIT_LIMIT,
+                1..=1_400_000,
+            ) as u32,
+            confirm_timeout_secs: integer(
+                &get,
+                &mut problem,
+                "SVM_CONFIRM_TIMEOUT_SECONDS",
+                DEFAULT_SVM_CONFIRM_TIMEOUT_SECS,
+                1..=600,
+            ),
+        };
         Config {
             upto,
             access,
@@ -170,6 +239,9 @@ impl Config {
             evm_signers,
             eip6492_factories,
             settings: Settings { receipt_timeout_secs, rpc_timeout_ms, fee_bump_after_secs },
+            svm_networks,
+            svm_fee_payers,
+            svm,
             problems,
         }
     }
@@ -180,14 +252,32 @@ impl Config {
         self.evm_networks.iter().find(|c| c.network == network)
     }
 
+    /// The configuration of a Solana network this facilitator serves (it has a fee payer), if it does.
+    pub fn svm(&self, network: &Network) -> Option<&SvmNetworkConfig> {
+        self.svm_fee_payers.first()?;
+        self.svm_networks.iter().find(|c| c.network == network)
+    }
+
+    /// Whether this facilitator settles on `network` (configured, with a key to settle with).
+    pub fn serves(&self, network: &Network) -> bool {
+        self.evm(network).is_some() || self.svm(network).is_some()
+    }
+
+    /// The networks served, EVM first, in configuration order.
+    pub fn served(&self) -> Vec<&'static Network> {
+        let evm = self.evm_networks.iter().map(|c| c.network);
+        let svm = self.svm_networks.iter().map(|c| c.network);
+        evm.chain(svm).filter(|n| self.serves(n)).collect()
+    }
+
     /// Networks that are listed but cannot be served, and why.
     pub fn unserved(&self) -> Vec<String> {
-        if !self.evm_signers.is_empty() {
-            return Vec::new();
-        }
-        self.evm_networks
-            .iter()
-            .map(|c| format!("{}: EVM_PRIVATE_KEY is not set, so it cannot settle", c.network.name))
+        let missing =
+            |network: &Network, variable: &str| format!("{}: {variable} is not set, so it cannot settle", network.name);
+        let evm = self.evm_networks.iter().filter(|_| self.evm_signers.is_empty());
+        let svm = self.svm_networks.iter().filter(|_| self.svm_fee_payers.is_empty());
+        evm.map(|c| missing(c.network, "EVM_PRIVATE_KEY"))
+            .chain(svm.map(|c| missing(c.network, "SVM_PRIVATE_KEY")))
             .collect()
     }
 }
@@ -197,7 +287,19 @@ fn access(get: &impl Fn(&str) -> Option<String>, problem: &mut impl FnMut(&str, 
     let api_keys = ApiKeys::new(api_keys.split(',').map(str::trim).filter(|k| !k.is_empty()));
     let rate_limit_per_minute =
         get("RATE_LIMIT_PER_MINUTE").map(|_| integer(get, problem, "RATE_LIMIT_PER_MINUTE", 60, 1..=1_000_000) as u32);
-    let pay_to_allowlist = addresses(get, problem, "PAY_TO_ALLOWLIST");
+    let pay_to_allowlist = get("PAY_TO_ALLOWLIST").map(|list| {
+        let mut allowlist = PayToAllowlist::default();
+        for (index, entry) in list.split(',').map(str::trim).filter(|e| !e.is_empty()).enumerate() {
+            if let Some(address) = parse_evm_address(entry) {
+                allowlist.evm.push(address);
+            } else if let Ok(key) = entry.parse::<Pubkey>() {
+                allowlist.solana.push(key);
+            } else {
+                problem("PAY_TO_ALLOWLIST", format!("entry #{} is not an EVM or Solana address", index + 1));
+            }
+        }
+        allowlist
+    });
     Access { api_keys, rate_limit_per_minute, pay_to_allowlist }
 }
 
@@ -263,19 +365,71 @@ fn integer(
     }
 }
 
+fn svm_fee_payers(get: &impl Fn(&str) -> Option<String>, problem: &mut impl FnMut(&str, String)) -> Vec<Keypair> {
+    let mut fee_payers: Vec<Keypair> = Vec::new();
+    for (index, key) in get("SVM_PRIVATE_KEY").unwrap_or_default().split(',').map(str::trim).enumerate() {
+        if key.is_empty() {
+            continue;
+        }
+        match Keypair::from_secret(key) {
+            Ok(k) if fee_payers.iter().all(|f| f.pubkey() != k.pubkey()) => fee_payers.push(k),
+            Ok(_) => problem("SVM_PRIVATE_KEY", format!("key #{} repeats an earlier key", index + 1)),
+            Err(e) => problem("SVM_PRIVATE_KEY", format!("key #{}: {e}", index + 1)),
+        }
+    }
+    fee_payers
+}
+
+/// `SVM_NETWORKS` (default `solana-devnet`), each on `SVM_RPC_URL_<NAME>`, else Helius with
+/// `HELIUS_API_KEY`, else the public RPC.
+fn svm_networks(
+    get: &impl Fn(&str) -> Option<String>,
+    problem: &mut impl FnMut(&str, String),
+) -> Vec<SvmNetworkConfig> {
+    let names = get("SVM_NETWORKS").unwrap_or_else(|| DEFAULT_SVM_NETWORKS.to_string());
+    let mut networks: Vec<SvmNetworkConfig> = Vec::new();
+    for name in names.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        let Some(network) = network::find(name).filter(|n| n.family == Family::Solana) else {
+            problem("SVM_NETWORKS", format!("`{name}` is not a known Solana network"));
+            continue;
+        };
+        if networks.iter().any(|c| c.network == network) {
+            continue;
+        }
+        let variable = format!("SVM_RPC_URL_{}", network.env_suffix());
+        let rpc_urls = match get(&variable) {
+            Some(list) => match url_list(&list) {
+                Some(urls) => urls,
+                None => {
+                    problem(&variable, URL_LIST_PROBLEM.into());
+                    continue;
+                }
+            },
+            None => match (get("HELIUS_API_KEY"), network.helius) {
+                (Some(key), Some(host)) => vec![format!("https://{host}/?api-key={key}")],
+                _ => vec![network.public_rpc.to_string()],
+            },
+        };
+        networks.push(SvmNetworkConfig { network, rpc_urls });
+    }
+    networks
+}
+
+const URL_LIST_PROBLEM: &str = "must be http:// or https:// URLs, comma-separated";
+
+/// A comma-separated list of http(s) URLs; `None` when empty or when one is not http(s).
+fn url_list(list: &str) -> Option<Vec<String>> {
+    let urls: Vec<String> = list.split(',').map(str::trim).filter(|u| !u.is_empty()).map(String::from).collect();
+    let valid = !urls.is_empty() && urls.iter().all(|u| u.starts_with("http://") || u.starts_with("https://"));
+    valid.then_some(urls)
+}
+
 /// `EVM_RPC_URL_<NAME>` (a comma-separated list: the first is preferred, the others are failovers),
 /// else Alchemy, else Infura, else the network's public RPC.
 fn evm_rpc_urls(network: &Network, get: &impl Fn(&str) -> Option<String>) -> Result<Vec<String>, ConfigProblem> {
     let variable = format!("EVM_RPC_URL_{}", network.env_suffix());
     if let Some(list) = get(&variable) {
-        let urls: Vec<String> = list.split(',').map(str::trim).filter(|u| !u.is_empty()).map(String::from).collect();
-        if urls.is_empty() || !urls.iter().all(|u| u.starts_with("http://") || u.starts_with("https://")) {
-            return Err(ConfigProblem {
-                variable,
-                problem: "must be http:// or https:// URLs, comma-separated".into(),
-            });
-        }
-        return Ok(urls);
+        return url_list(&list).ok_or(ConfigProblem { variable, problem: URL_LIST_PROBLEM.into() });
     }
     if let (Some(key), Some(host)) = (get("ALCHEMY_API_KEY"), network.alchemy) {
         return Ok(vec![format!("https://{host}/{key}")]);
@@ -400,12 +554,82 @@ mod tests {
         assert_eq!(vars, ["UPTO_SETTLE_MODE", "UPTO_CAP_THRESHOLD_PERCENT"]);
     }
 
+    /// A public test keypair (seed 7×32), base58 of seed ‖ public key.
+    fn svm_key() -> (String, Pubkey) {
+        let keypair = Keypair::from_seed(&[7u8; 32]);
+        let mut bytes = vec![7u8; 32];
+        bytes.extend(keypair.pubkey().0);
+        (bs58::encode(bytes).into_string(), keypair.pubkey())
+    }
+
+    #[test]
+    fn solana_defaults_to_devnet_and_takes_rpcs_explicit_then_helius_then_public() {
+        let (secret, pubkey) = svm_key();
+        let c = config(&[("SVM_PRIVATE_KEY", &secret)]);
+        assert!(c.problems.is_empty(), "{:?}", c.problems);
+        assert_eq!(c.svm_fee_payers[0].pubkey(), pubkey);
+        let devnet = network::find("solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1").unwrap();
+        assert_eq!(c.svm(devnet).unwrap().rpc_urls, ["https://api.devnet.solana.com"]);
+        assert_eq!(c.served().iter().map(|n| n.name).collect::<Vec<_>>(), ["solana-devnet"]);
+        let c = config(&[
+            ("SVM_PRIVATE_KEY", &secret),
+            ("SVM_NETWORKS", "solana,solana-devnet,solana-testnet"),
+            ("SVM_RPC_URL_SOLANA_DEVNET", "http://127.0.0.1:8899"),
+            ("HELIUS_API_KEY", "hk"),
+        ]);
+        let urls: Vec<_> = c.svm_networks.iter().map(|n| n.rpc_urls[0].as_str()).collect();
+        assert_eq!(
+            urls,
+            ["https://mainnet.helius-rpc.com/?api-key=hk", "http://127.0.0.1:8899", "https://api.testnet.solana.com"]
+        );
+        assert_eq!(c.svm.max_compute_unit_limit, 400_000);
+        assert_eq!(c.svm.confirm_timeout_secs, 30);
+    }
+
+    #[test]
+    fn bad_solana_settings_are_problems_that_never_echo_the_key() {
+        let (secret, _) = svm_key();
+        let truncated = &secret[..20];
+        let c = config(&[
+            ("SVM_PRIVATE_KEY", &format!("{secret},{truncated},{secret}")),
+            ("SVM_NETWORKS", "solana-devnet,base"),
+            ("SVM_RPC_URL_SOLANA_DEVNET", "ftp://x"),
+            ("SVM_MAX_COMPUTE_UNIT_LIMIT", "2000000"),
+        ]);
+        let vars: Vec<_> = c.problems.iter().map(|p| p.variable.as_str()).collect();
+        assert_eq!(
+            vars,
+            [
+                "SVM_PRIVATE_KEY",
+                "SVM_PRIVATE_KEY",
+                "SVM_RPC_URL_SOLANA_DEVNET",
+                "SVM_NETWORKS",
+                "SVM_MAX_COMPUTE_UNIT_LIMIT"
+            ]
+        );
+        assert!(c.problems.iter().all(|p| !p.problem.contains(truncated)));
+        assert_eq!(c.svm_fee_payers.len(), 1);
+    }
+
+    #[test]
+    fn the_pay_to_allowlist_takes_evm_and_solana_addresses() {
+        let (_, pubkey) = svm_key();
+        let list = format!("0x0000000000000000000000000000000000000001, {pubkey}, nope");
+        let c = config(&[("PAY_TO_ALLOWLIST", &list)]);
+        let allowlist = c.access.pay_to_allowlist.as_ref().unwrap();
+        assert!(allowlist.allows(Family::Solana, &pubkey.to_base58()));
+        assert!(allowlist.allows(Family::Evm, "0x0000000000000000000000000000000000000001"));
+        assert!(!allowlist.allows(Family::Solana, "0x0000000000000000000000000000000000000001"));
+        assert_eq!(c.problems.len(), 1);
+    }
+
     #[test]
     fn without_a_key_nothing_is_served() {
         let c = config(&[]);
         assert!(c.problems.is_empty());
         assert!(c.evm(network::find("base").unwrap()).is_none());
-        assert_eq!(c.unserved().len(), 2);
+        assert!(c.svm(network::find("solana-devnet").unwrap()).is_none());
+        assert_eq!(c.unserved().len(), 3, "base, base-sepolia and solana-devnet");
         let c = config(&[("EVM_PRIVATE_KEY", KEY)]);
         assert!(c.evm(network::find("base").unwrap()).is_some());
         assert!(c.evm(network::find("polygon").unwrap()).is_none());

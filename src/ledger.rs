@@ -31,7 +31,17 @@ pub fn payment_key(request: &PaymentRequest) -> String {
         }
         // An upto payment is captured into its session; its batches have keys of their own.
         Payload::Permit(p) => format!("upto/{}", p.session_id),
+        Payload::Svm(p) => match crate::chains::svm::Transaction::from_base64(&p.transaction) {
+            Ok(transaction) => svm_key(request.network.caip2, &transaction),
+            Err(_) => format!("svm/{}/undecodable", request.network.caip2),
+        },
     }
+}
+
+/// The key of a Solana payment: `caip2/<sha256 of the message>`, so a re-signed or re-encoded copy
+/// of the same payment is the same entry.
+pub fn svm_key(caip2: &str, transaction: &crate::chains::svm::Transaction) -> String {
+    format!("svm/{caip2}/{}", crate::schemes::exact_svm::duplicate_key(transaction))
 }
 
 /// The key of an EIP-3009 authorization: `caip2/asset/from/nonce`, lower case.
@@ -67,8 +77,9 @@ pub enum LedgerEntry {
         /// one mined.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         replaced: Vec<String>,
-        /// The signed bytes of `transaction` (hex): a settle cut off before its broadcast left a
-        /// transaction no node knows, and the same bytes can be broadcast again.
+        /// The signed bytes of `transaction` (EVM: `0x` hex; Solana: the base64 wire transaction): a
+        /// settle cut off before its broadcast left a transaction no node knows, and the same bytes can
+        /// be broadcast again.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         raw: Option<String>,
     },

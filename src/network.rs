@@ -46,6 +46,8 @@ pub struct Network {
     pub alchemy: Option<&'static str>,
     /// `https://<infura>/<INFURA_API_KEY>`.
     pub infura: Option<&'static str>,
+    /// Solana: `https://<helius>/?api-key=<HELIUS_API_KEY>`.
+    pub helius: Option<&'static str>,
     pub public_rpc: &'static str,
 }
 
@@ -91,6 +93,29 @@ const fn evm(
         asset,
         alchemy,
         infura,
+        helius: None,
+        public_rpc,
+    }
+}
+
+const fn solana(
+    name: &'static str,
+    caip2: &'static str,
+    usdc_mint: &'static str,
+    helius: Option<&'static str>,
+    public_rpc: &'static str,
+) -> Network {
+    Network {
+        name,
+        aliases: &[],
+        caip2,
+        family: Family::Solana,
+        chain_id: None,
+        v1: true,
+        asset: usdc(usdc_mint, "USD Coin", None),
+        alchemy: None,
+        infura: None,
+        helius,
         public_rpc,
     }
 }
@@ -106,6 +131,7 @@ const fn other(name: &'static str, aliases: &'static [&'static str], caip2: &'st
         asset: None,
         alchemy: None,
         infura: None,
+        helius: None,
         public_rpc: "",
     }
 }
@@ -269,9 +295,28 @@ pub static NETWORKS: &[Network] = &[
     // version is assumed; v1 requests without `extra` get the token's own `name()`/`version()`.
     evm("cronos", &["cronos-mainnet"], "eip155:25", 25, true, None, None, None, "https://evm.cronos.org"),
     evm("cronos-testnet", &[], "eip155:338", 338, true, None, None, None, "https://evm-t3.cronos.org"),
-    other("solana", &[], "solana:5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp", Family::Solana),
-    other("solana-devnet", &[], "solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1", Family::Solana),
-    other("solana-testnet", &[], "solana:4uhcVJyU9pJkvQyS88uRDiswHXSCkY3z", Family::Solana),
+    // USDC mints: `@x402/svm` constants (digest §3.2); RPCs: the daydreams facilitator's order.
+    solana(
+        "solana",
+        "solana:5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp",
+        "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v",
+        Some("mainnet.helius-rpc.com"),
+        "https://api.mainnet-beta.solana.com",
+    ),
+    solana(
+        "solana-devnet",
+        "solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1",
+        "4zMMC9srt5Ri5X14GAgXhaHii3GnPAEERYPJgZJDncDU",
+        Some("devnet.helius-rpc.com"),
+        "https://api.devnet.solana.com",
+    ),
+    solana(
+        "solana-testnet",
+        "solana:4uhcVJyU9pJkvQyS88uRDiswHXSCkY3z",
+        "4zMMC9srt5Ri5X14GAgXhaHii3GnPAEERYPJgZJDncDU",
+        None,
+        "https://api.testnet.solana.com",
+    ),
     other("starknet-mainnet", &["starknet:mainnet"], "starknet:SN_MAIN", Family::Starknet),
     other("starknet-sepolia", &["starknet:sepolia"], "starknet:SN_SEPOLIA", Family::Starknet),
 ];

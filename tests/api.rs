@@ -73,7 +73,7 @@ fn without_a_signer_nothing_is_supported_and_health_says_why() {
     assert_eq!(body, json!({"kinds": [], "extensions": [], "signers": {}}));
     let (_, health) = call(&f, "GET", "/health", b"");
     assert_eq!(health["status"], "ok");
-    assert_eq!(health["unserved"].as_array().unwrap().len(), 2);
+    assert_eq!(health["unserved"].as_array().unwrap().len(), 3, "base, base-sepolia and solana-devnet");
 }
 
 #[test]
@@ -284,4 +284,58 @@ fn a_pay_to_off_the_allowlist_is_refused() {
     assert_eq!(settle["errorReason"], "pay_to_not_allowed");
     let bad = facilitator(&[("PAY_TO_ALLOWLIST", "0x01,nope")]);
     assert_eq!(call(&bad, "GET", "/supported", b"").0.status, 503);
+}
+
+/// A public Solana test key: base58 of seed (7×32) ‖ its public key.
+fn svm_secret() -> (String, String) {
+    let keypair = x402_edge::chains::svm::Keypair::from_seed(&[7u8; 32]);
+    let mut bytes = vec![7u8; 32];
+    bytes.extend(keypair.pubkey().0);
+    (bs58::encode(bytes).into_string(), keypair.pubkey().to_base58())
+}
+
+#[test]
+fn solana_kinds_advertise_the_fee_payer_and_stay_out_of_the_cronos_dialect() {
+    let (secret, fee_payer) = svm_secret();
+    let f = facilitator(&[("SVM_PRIVATE_KEY", &secret), ("SVM_NETWORKS", "solana-devnet,solana")]);
+    let (_, body) = call(&f, "GET", "/supported", b"");
+    let extra = json!({"feePayer": fee_payer});
+    assert_eq!(
+        body,
+        json!({
+            "kinds": [
+                {"x402Version": 2, "scheme": "exact", "network": "solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1", "extra": extra},
+                {"x402Version": 2, "scheme": "exact", "network": "solana:5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp", "extra": extra},
+                {"x402Version": 1, "scheme": "exact", "network": "solana-devnet", "extra": extra},
+                {"x402Version": 1, "scheme": "exact", "network": "solana", "extra": extra},
+            ],
+            "extensions": [],
+            "signers": {"solana:*": [fee_payer]},
+        })
+    );
+    let (_, cronos) = call(&f, "GET", "/v2/x402/supported", b"");
+    assert_eq!(cronos, json!({"kinds": []}));
+}
+
+#[test]
+fn a_solana_payload_is_checked_by_the_scheme_before_any_rpc() {
+    let (secret, fee_payer) = svm_secret();
+    let f = facilitator(&[("SVM_PRIVATE_KEY", &secret)]);
+    let requirements = json!({
+        "scheme": "exact", "network": "solana-devnet", "maxAmountRequired": "1000", "resource": "http://r",
+        "description": "", "mimeType": "", "payTo": fee_payer, "maxTimeoutSeconds": 60,
+        "asset": "4zMMC9srt5Ri5X14GAgXhaHii3GnPAEERYPJgZJDncDU", "extra": {"feePayer": fee_payer},
+    });
+    let request = |transaction: Value| {
+        json!({"x402Version": 1, "paymentPayload": {"x402Version": 1, "scheme": "exact", "network": "solana-devnet",
+            "payload": {"transaction": transaction}}, "paymentRequirements": requirements})
+    };
+    let (_, body) = call(&f, "POST", "/verify", request(json!("AQID")).to_string().as_bytes());
+    assert_eq!(body["isValid"], false);
+    assert_eq!(body["invalidReason"], "invalid_exact_svm_payload_transaction", "{body}");
+    let (response, body) = call(&f, "POST", "/settle", request(json!(42)).to_string().as_bytes());
+    assert_eq!((response.status, body["errorReason"].as_str()), (400, Some("invalid_payload")), "{body}");
+    let cronos = json!({"x402Version": 1, "paymentHeader": "e30=", "paymentRequirements": requirements});
+    let (_, body) = call(&f, "POST", "/verify", cronos.to_string().as_bytes());
+    assert_eq!(body["isValid"], false, "{body}");
 }

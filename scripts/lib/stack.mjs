@@ -17,9 +17,13 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
+import { createHash } from 'node:crypto';
+
+import { createKeyPairSignerFromPrivateKeyBytes, getAddressEncoder, getBase58Decoder } from '@solana/kit';
 import { privateKeyToAccount } from 'viem/accounts';
 
 import { ANVIL_ACCOUNTS, ROOT, deployContract, deployTestToken, freePort, installMulticall3, startAnvil } from './chain.mjs';
+import { startSvmRpc } from './svm-rpc.mjs';
 
 /** The facilitator key of the local stack: anvil account #9 (a public test key). */
 export const FACILITATOR_ACCOUNT = ANVIL_ACCOUNTS[9];
@@ -38,6 +42,40 @@ const NETWORK_BY_CHAIN_ID = {
 
 /** Worker variables passed through from the caller's environment when the user configured their own RPCs. */
 const PASS_THROUGH = /^(EVM_[A-Z0-9_]+|EIP6492_ALLOWED_FACTORIES|ALCHEMY_API_KEY|INFURA_API_KEY|FACILITATOR_API_KEYS|RATE_LIMIT_PER_MINUTE|PAY_TO_ALLOWLIST)$/;
+const SVM_PASS_THROUGH = /^(SVM_[A-Z0-9_]+|HELIUS_API_KEY)$/;
+
+/**
+ * A Solana test key from a fixed seed (sha256 of `label`): the same address on every run, public, for
+ * local use only. `secret` is the base58 64-byte keypair, as `SVM_PRIVATE_KEY` takes it.
+ */
+export async function svmTestKey(label) {
+  const seed = createHash('sha256').update(`x402-edge local ${label}`).digest();
+  const signer = await createKeyPairSignerFromPrivateKeyBytes(new Uint8Array(seed));
+  const keypair = new Uint8Array([...seed, ...getAddressEncoder().encode(signer.address)]);
+  return { address: signer.address, secret: getBase58Decoder().decode(keypair), signer };
+}
+
+/** The local Solana payers' test USDC, in base units (6 decimals): 1,000,000 each. */
+const SVM_PAYER_FUNDS = 1_000_000_000_000n;
+
+/** Whether the caller configured a Solana RPC in the environment (then no local Solana RPC is started). */
+export function userConfiguredSvmRpc(env = process.env) {
+  return Object.keys(env).some((k) => k.startsWith('SVM_RPC_URL_') && env[k]?.trim());
+}
+
+/**
+ * The local Solana cluster (litesvm behind JSON-RPC, as `solana-devnet`): a test USDC mint, the
+ * facilitator's fee payer with SOL, and `payers` test wallets with SOL and test USDC.
+ */
+async function startLocalSvm({ payers = 4 } = {}) {
+  const feePayer = await svmTestKey('fee payer');
+  const wallets = await Promise.all(Array.from({ length: payers }, (_, i) => svmTestKey(`payer ${i}`)));
+  const rpc = await startSvmRpc({
+    fund: [{ owner: feePayer.address, amount: null }, ...wallets.map((w) => ({ owner: w.address, amount: SVM_PAYER_FUNDS }))],
+  });
+  const vars = { SVM_NETWORKS: 'solana-devnet', SVM_RPC_URL_SOLANA_DEVNET: rpc.url, SVM_PRIVATE_KEY: feePayer.secret };
+  return { rpc, vars, info: { rpcUrl: rpc.url, network: 'solana-devnet', caip2: 'solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1', mint: rpc.mint, feePayer: feePayer.address, payers: wallets } };
+}
 
 const WRANGLER_JS = path.join(ROOT, 'node_modules', 'wrangler', 'bin', 'wrangler.js');
 const BIN_DIR = path.join(ROOT, 'node_modules', '.bin');
@@ -302,6 +340,8 @@ async function startWrangler({ port, envFile, persistDir, logDir, timeoutMs, ech
  * @param {object} [opts]
  * @param {boolean} [opts.local]           force (true) or forbid (false) the local chain; default: local unless
  *                                         EVM_RPC_URL_* is set in process.env (tests pass true)
+ * @param {boolean} [opts.localSvm]        the same for the local Solana RPC (litesvm, served as solana-devnet);
+ *                                         default: local unless SVM_RPC_URL_* is set in process.env
  * @param {number} [opts.chainPort=8545]   0 = a free port
  * @param {number} [opts.workerPort=8787]  0 = a free port
  * @param {number} [opts.chainId=84532]
@@ -318,6 +358,7 @@ async function startWrangler({ port, envFile, persistDir, logDir, timeoutMs, ech
  */
 export async function startStack({
   local = !userConfiguredRpc(),
+  localSvm = !userConfiguredSvmRpc(),
   chainPort = 8545,
   workerPort = 8787,
   chainId = 84532,
@@ -376,6 +417,17 @@ export async function startStack({
         ...Object.fromEntries(Object.entries(process.env).filter(([k]) => PASS_THROUGH.test(k))),
         ...extra,
       };
+    }
+
+    let svm = null;
+    if (localSvm) {
+      log('starting the local Solana RPC (litesvm)');
+      const local = await startLocalSvm();
+      cleanups.push(() => local.rpc.close());
+      svm = local.info;
+      vars = { ...local.vars, ...vars };
+    } else {
+      vars = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => SVM_PASS_THROUGH.test(k))), ...vars };
     }
 
     const envFile = path.join(tmp, 'worker.env');
@@ -445,6 +497,11 @@ export async function startStack({
       network: chain ? network : null,
       local,
       token,
+      /**
+       * The local Solana cluster, when started: `{rpcUrl, network, caip2, mint, feePayer, payers}`
+       * (`payers`: test wallets `{address, secret, signer}` holding SOL and test USDC).
+       */
+      svm,
       /** The local chain's TestWalletFactory (CREATE2 ERC-1271 wallets), allowed for ERC-6492 deployment. */
       walletFactory,
       accounts: chain ? ANVIL_ACCOUNTS : null,

@@ -9,8 +9,11 @@
 // - compute-unit figures and fees are litesvm's, not mainnet's; priority fees are not auctioned;
 // - `simulateTransaction` always verifies signatures and never replaces the blockhash (as the
 //   facilitator asks), whatever the options say;
-// - blockhashes do not expire unless `expireBlockhash()` is called; there are no subscriptions
-//   (websocket), no address lookup tables, and no history beyond the signatures sent here.
+// - one blockhash is valid at a time: it changes only when `expireBlockhash()` is called (then every
+//   transaction built on the old one is refused, and `isBlockhashValid` answers false for it), not
+//   every 150 slots; the same signature is refused the second time (litesvm's transaction history);
+// - there are no subscriptions (websocket), no address lookup tables, and no history beyond the
+//   signatures sent here.
 
 import * as http from 'node:http';
 
@@ -101,9 +104,10 @@ export async function startSvmRpc({ port = 0, decimals = 6, fund = [] } = {}) {
     writeMint();
     return ata;
   };
+  // `amount: null` funds SOL only (a fee payer needs no token account).
   for (const { owner, amount, sol = 10n } of fund) {
     airdrop(owner, sol);
-    await fundToken(owner, amount);
+    if (amount !== null) await fundToken(owner, amount);
   }
 
   /** Signatures sent here, with the slot and error of each. */
@@ -140,6 +144,11 @@ export async function startSvmRpc({ port = 0, decimals = 6, fund = [] } = {}) {
 
   const methods = {
     getHealth: () => 'ok',
+    // Not Solana's: the handle tests in other processes have on blockhash expiry (see the top).
+    x402edge_expireBlockhash: () => {
+      svm.expireBlockhash();
+      return svm.latestBlockhash();
+    },
     getVersion: () => ({ 'solana-core': '2.0.0-litesvm', 'feature-set': 0 }),
     getSlot: () => Number(slot),
     getBlockHeight: () => Number(slot),
@@ -148,7 +157,7 @@ export async function startSvmRpc({ port = 0, decimals = 6, fund = [] } = {}) {
       context: context(),
       value: { blockhash: svm.latestBlockhash(), lastValidBlockHeight: Number(slot) + 150 },
     }),
-    isBlockhashValid: () => ({ context: context(), value: true }),
+    isBlockhashValid: ([blockhash]) => ({ context: context(), value: blockhash === svm.latestBlockhash() }),
     getMinimumBalanceForRentExemption: ([size]) => Number(rent(BigInt(size ?? 0))),
     getBalance: ([addr]) => ({ context: context(), value: Number(svm.getBalance(address(addr)) ?? 0n) }),
     getAccountInfo: ([addr]) => ({ context: context(), value: encodedAccount(addr) }),
@@ -187,7 +196,6 @@ export async function startSvmRpc({ port = 0, decimals = 6, fund = [] } = {}) {
       const signature = base58.decode(result.signature());
       slot += 1n;
       sent.set(signature, { slot });
-      svm.expireBlockhash(); // a new blockhash per slot, as a real chain
       return signature;
     },
     getSignatureStatuses: ([signatures]) => ({
@@ -235,6 +243,8 @@ export async function startSvmRpc({ port = 0, decimals = 6, fund = [] } = {}) {
     tokenAccount,
     fundToken,
     airdrop,
+    /** A new latest blockhash: transactions built on the old one can no longer land. */
+    expireBlockhash: () => svm.expireBlockhash(),
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }

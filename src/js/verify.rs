@@ -67,6 +67,7 @@ fn normalize(payload_json: &str, requirements_json: &str) -> Result<PaymentReque
     match request.payload {
         Payload::Eip3009(_) => Ok(request),
         Payload::Permit(_) => Err(err(&BindingError::NotInPackage("upto (use verifyUpto)".into()), request.version)),
+        Payload::Svm(_) => Err(err(&BindingError::NotInPackage("Solana".into()), request.version)),
     }
 }
 

@@ -88,11 +88,33 @@ pub struct PermitPayload {
     pub session_id: String,
 }
 
+/// An `exact` Solana payment: the client's partially signed transaction, kept as sent (the scheme
+/// decodes and checks it), and its payer when the transaction names one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SvmPayload {
+    /// Standard base64 of the wire transaction.
+    pub transaction: String,
+    /// The first token instruction's authority, as the reference reports the payer; `None` when the
+    /// transaction does not decode or has no token instruction.
+    pub payer: Option<String>,
+}
+
+impl SvmPayload {
+    pub fn new(transaction: String) -> SvmPayload {
+        let payer = crate::chains::svm::Transaction::from_base64(&transaction)
+            .ok()
+            .and_then(|tx| crate::chains::svm::token_payer(tx.message()))
+            .map(|key| key.to_base58());
+        SvmPayload { transaction, payer }
+    }
+}
+
 /// The scheme-specific payload, decoded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Payload {
     Eip3009(Eip3009Payload),
     Permit(PermitPayload),
+    Svm(SvmPayload),
 }
 
 impl Payload {
@@ -101,6 +123,7 @@ impl Payload {
         match self {
             Payload::Eip3009(p) => p.authorization.from.to_checksum(None),
             Payload::Permit(p) => p.owner.to_checksum(None),
+            Payload::Svm(p) => p.payer.clone().unwrap_or_default(),
         }
     }
 }

@@ -163,6 +163,10 @@ fn parse_cronos(value: Value) -> Result<PaymentRequest, RequestError> {
     }
     let requirements = requirements_from_v1(request.payment_requirements)?;
     let network = resolve_network(&requirements.network, Version::V1)?;
+    // The Cronos dialect carries EIP-3009 authorizations only.
+    if network.family != Family::Evm {
+        return Err(RequestError::UnsupportedScheme { scheme: requirements.scheme, network: requirements.network });
+    }
     check_scheme_supported(network.family, &requirements)?;
     let flat = header.payload;
     let payload = Payload::Eip3009(eip3009_from_wire(Eip3009Wire {
@@ -219,7 +223,7 @@ fn resolve_network(id: &str, version: Version) -> Result<&'static network::Netwo
 
 fn check_scheme_supported(family: Family, requirements: &Requirements) -> Result<(), RequestError> {
     match (family, requirements.scheme.as_str()) {
-        (Family::Evm, "exact") => Ok(()),
+        (Family::Evm | Family::Solana, "exact") => Ok(()),
         _ => Err(RequestError::UnsupportedScheme {
             scheme: requirements.scheme.clone(),
             network: requirements.network.clone(),
@@ -229,6 +233,9 @@ fn check_scheme_supported(family: Family, requirements: &Requirements) -> Result
 
 fn decode_payload(family: Family, requirements: &Requirements, raw: Value) -> Result<Payload, RequestError> {
     check_scheme_supported(family, requirements)?;
+    if family == Family::Solana {
+        return decode_svm(raw);
+    }
     if raw.get("permit2Authorization").is_some() {
         return Err(RequestError::UnsupportedPayloadType("exact EVM via Permit2"));
     }
@@ -237,6 +244,17 @@ fn decode_payload(family: Family, requirements: &Requirements, raw: Value) -> Re
         problem: "must be {signature, authorization: {from, to, value, validAfter, validBefore, nonce}}",
     })?;
     Ok(Payload::Eip3009(eip3009_from_wire(wire)?))
+}
+
+/// The `exact` Solana payload: `{transaction: <base64>}`; the scheme decodes the transaction itself,
+/// so an undecodable one gets the scheme's own code.
+fn decode_svm(raw: Value) -> Result<Payload, RequestError> {
+    match raw.get("transaction") {
+        Some(Value::String(transaction)) if !transaction.is_empty() => {
+            Ok(Payload::Svm(SvmPayload::new(transaction.clone())))
+        }
+        _ => Err(RequestError::PayloadField { field: "payload.transaction", problem: "must be a base64 transaction" }),
+    }
 }
 
 /// The daydreams `upto` payload: `{authorization: {from, to, value, validBefore, nonce}, signature}`

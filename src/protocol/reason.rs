@@ -20,6 +20,8 @@ pub enum Reason {
     UnexpectedSettleError,
     /// Another settle of the same payment is still running.
     DuplicateSettlement,
+    /// The payload's `accepted` network is not the requirements' (upto, Solana: `network_mismatch`).
+    NetworkMismatch,
     /// The requirements' `payTo` is not on this facilitator's allowlist.
     PayToNotAllowed,
     /// Settling would cost more gas, or a higher gas price, than the facilitator allows.
@@ -43,7 +45,6 @@ pub enum Reason {
     EvmSimulationFailed,
     // `upto` on EVM (the daydreams EIP-2612 scheme, protocol digest §6.2).
     UptoPayload,
-    UptoNetworkMismatch,
     UptoMissingEip712Domain,
     UptoSpenderNotFacilitator,
     UptoCapTooLow,
@@ -56,7 +57,8 @@ pub enum Reason {
     UptoInsufficientBalance,
     UptoPermitFailed,
     UptoTransactionReverted,
-    UptoTransactionFailed,
+    /// A sent transaction failed (an `upto` batch, a Solana payment): the reference's `transaction_failed`.
+    TransactionFailed,
     UptoReceiptUnavailable,
     UptoCapExhausted,
     UptoSessionClosed,
@@ -84,11 +86,16 @@ pub enum Reason {
     SvmUnknownSixthInstruction,
     SvmMemoCount,
     SvmMemoMismatch,
+    SvmSimulationFailed,
+    /// Sent, and its blockhash expired before it landed.
+    SvmBlockHeightExceeded,
+    /// Sent, and not seen confirmed in time (the outcome is unknown).
+    SvmConfirmationTimedOut,
 }
 
 impl Reason {
     /// Every reason, for tests and documentation.
-    pub const ALL: [Reason; 66] = [
+    pub const ALL: [Reason; 69] = [
         Reason::InvalidPayload,
         Reason::InvalidPaymentRequirements,
         Reason::InvalidNetwork,
@@ -117,7 +124,7 @@ impl Reason {
         Reason::EvmInsufficientBalance,
         Reason::EvmSimulationFailed,
         Reason::UptoPayload,
-        Reason::UptoNetworkMismatch,
+        Reason::NetworkMismatch,
         Reason::UptoMissingEip712Domain,
         Reason::UptoSpenderNotFacilitator,
         Reason::UptoCapTooLow,
@@ -130,7 +137,7 @@ impl Reason {
         Reason::UptoInsufficientBalance,
         Reason::UptoPermitFailed,
         Reason::UptoTransactionReverted,
-        Reason::UptoTransactionFailed,
+        Reason::TransactionFailed,
         Reason::UptoReceiptUnavailable,
         Reason::UptoCapExhausted,
         Reason::UptoSessionClosed,
@@ -155,6 +162,9 @@ impl Reason {
         Reason::SvmUnknownSixthInstruction,
         Reason::SvmMemoCount,
         Reason::SvmMemoMismatch,
+        Reason::SvmSimulationFailed,
+        Reason::SvmBlockHeightExceeded,
+        Reason::SvmConfirmationTimedOut,
     ];
 
     /// `(v2 code, v1 code, Cronos text)`.
@@ -237,7 +247,7 @@ impl Reason {
                 "Transaction simulation failed",
             ),
             UptoPayload => ("invalid_upto_evm_payload", "invalid_payload", "Invalid upto payment payload"),
-            UptoNetworkMismatch => ("network_mismatch", "invalid_network", "Unsupported network"),
+            NetworkMismatch => ("network_mismatch", "invalid_network", "Unsupported network"),
             UptoMissingEip712Domain => {
                 ("missing_eip712_domain", "invalid_payment_requirements", "Missing EIP-712 domain")
             }
@@ -260,7 +270,7 @@ impl Reason {
             UptoTransactionReverted => {
                 ("invalid_transaction_state", "invalid_transaction_state", "Transaction failed on-chain")
             }
-            UptoTransactionFailed => ("transaction_failed", "unexpected_settle_error", "Transaction failed"),
+            TransactionFailed => ("transaction_failed", "unexpected_settle_error", "Transaction failed"),
             UptoReceiptUnavailable => {
                 ("settlement_receipt_unavailable", "unexpected_settle_error", "Settlement outcome unknown")
             }
@@ -369,12 +379,28 @@ impl Reason {
                 "invalid_exact_svm_payload_transaction_instructions",
                 "Memo does not match the required memo",
             ),
+            SvmSimulationFailed => (
+                "transaction_simulation_failed",
+                "invalid_exact_svm_payload_transaction_simulation_failed",
+                "Transaction simulation failed",
+            ),
+            // The legacy v1 settle's codes (digest §5.3); TS v2 answers `transaction_failed` for both.
+            SvmBlockHeightExceeded => (
+                "settle_exact_svm_block_height_exceeded",
+                "settle_exact_svm_block_height_exceeded",
+                "Transaction expired before it landed",
+            ),
+            SvmConfirmationTimedOut => (
+                "settle_exact_svm_transaction_confirmation_timed_out",
+                "settle_exact_svm_transaction_confirmation_timed_out",
+                "Transaction confirmation timed out",
+            ),
         }
     }
 
     /// A settle that sent a transaction and did not see its outcome: it stays recoverable.
     pub const fn outcome_unknown(self) -> bool {
-        matches!(self, Reason::UnexpectedSettleError | Reason::UptoReceiptUnavailable)
+        matches!(self, Reason::UnexpectedSettleError | Reason::UptoReceiptUnavailable | Reason::SvmConfirmationTimedOut)
     }
 
     /// The reason code for a response of the given protocol version.
@@ -432,6 +458,9 @@ mod tests {
         "invalid_exact_svm_payload_transaction_fee_payer_transferring_funds",
         "invalid_exact_svm_payload_transaction_not_a_transfer_instruction",
         "invalid_exact_svm_payload_transaction_transfer_to_incorrect_ata",
+        "invalid_exact_svm_payload_transaction_simulation_failed",
+        "settle_exact_svm_block_height_exceeded",
+        "settle_exact_svm_transaction_confirmation_timed_out",
     ];
 
     #[test]

@@ -77,7 +77,7 @@ impl UptoError {
         use UptoError::*;
         match self {
             SchemeMismatch { .. } => Reason::UnsupportedScheme,
-            NetworkMismatch { .. } => Reason::UptoNetworkMismatch,
+            NetworkMismatch { .. } => Reason::NetworkMismatch,
             MissingDomain => Reason::UptoMissingEip712Domain,
             InvalidRequirements(_) => Reason::InvalidPaymentRequirements,
             SpenderNotFacilitator(_) => Reason::UptoSpenderNotFacilitator,
@@ -94,7 +94,7 @@ impl UptoError {
             Tx(TxError::GasPriceAboveCeiling { .. } | TxError::GasAboveCeiling { .. }) => Reason::GasCeilingExceeded,
             Tx(TxError::Reverted(_)) => Reason::UptoTransactionReverted,
             Tx(TxError::ReceiptTimeout { .. }) => Reason::UptoReceiptUnavailable,
-            Tx(TxError::Estimate(_) | TxError::Send(_)) => Reason::UptoTransactionFailed,
+            Tx(TxError::Estimate(_) | TxError::Send(_)) => Reason::TransactionFailed,
         }
     }
 
@@ -338,7 +338,7 @@ mod tests {
         assert_eq!(reason(&with(&["paymentPayload", "accepted", "scheme"], json!("exact"))), Reason::UnsupportedScheme);
         assert_eq!(
             reason(&with(&["paymentPayload", "accepted", "network"], json!("eip155:84532"))),
-            Reason::UptoNetworkMismatch
+            Reason::NetworkMismatch
         );
         assert_eq!(reason(&with(&["paymentRequirements", "extra"], json!({}))), Reason::UptoMissingEip712Domain);
         assert_eq!(

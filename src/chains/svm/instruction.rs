@@ -122,3 +122,16 @@ impl TransferChecked {
 pub fn parse_memo(data: &[u8]) -> Result<&str, InstructionError> {
     std::str::from_utf8(data).map_err(|_| InstructionError::MemoNotUtf8)
 }
+
+/// Who pays a token transfer, read as the reference reads it (`getTokenPayerFromTransaction`): the
+/// fourth account (the owner or authority) of the first SPL Token or Token-2022 instruction.
+pub fn token_payer(message: &super::Message) -> Option<Pubkey> {
+    use super::pubkey::programs;
+    message.instructions.iter().find_map(|ix| {
+        let program = message.program_id(ix)?;
+        if *program != programs::TOKEN && *program != programs::TOKEN_2022 {
+            return None;
+        }
+        message.static_key(*ix.accounts.get(3)?).copied()
+    })
+}

@@ -12,16 +12,17 @@
 pub mod instruction;
 pub mod pda;
 pub mod pubkey;
+pub mod rpc;
 pub mod signature;
 pub mod transaction;
 
 #[cfg(test)]
 mod tests;
 
-pub use instruction::{parse_memo, ComputeBudgetInstruction, InstructionError, TransferChecked};
+pub use instruction::{parse_memo, token_payer, ComputeBudgetInstruction, InstructionError, TransferChecked};
 pub use pda::{associated_token_address, create_program_address, find_program_address, PdaError};
 pub use pubkey::{Pubkey, PubkeyError};
-pub use signature::{verify_signature, Keypair, SignatureError};
+pub use signature::{verify_signature, KeyError, Keypair, SignatureError};
 pub use transaction::{
     AddressTableLookup, CompiledInstruction, DecodeError, Message, MessageHeader, MessageVersion, Transaction,
 };

@@ -14,6 +14,17 @@ pub enum SignatureError {
     NotASigner(Pubkey),
 }
 
+/// Why a secret key could not be read (never echoing it).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyError {
+    #[error("not base58 or a JSON byte array")]
+    Format,
+    #[error("{0} bytes; a Solana secret key is 64 bytes (or a 32-byte seed)")]
+    Length(usize),
+    #[error("its public half does not match its seed")]
+    PublicKeyMismatch,
+}
+
 /// Verifies `signature` by `key` over `message` with `verify_strict` (rejects small-order keys and
 /// non-canonical signatures, unlike plain `verify`).
 pub fn verify_signature(key: &Pubkey, message: &[u8], signature: &[u8; 64]) -> Result<(), SignatureError> {
@@ -28,6 +39,27 @@ pub struct Keypair(SigningKey);
 impl Keypair {
     pub fn from_seed(seed: &[u8; 32]) -> Keypair {
         Keypair(SigningKey::from_bytes(seed))
+    }
+
+    /// A secret key as Solana tools write it: base58 of the 64-byte keypair (seed then public key, as
+    /// Phantom and `solana-keygen` export it), of the 32-byte seed alone, or the CLI key file's JSON
+    /// byte array. A 64-byte form whose public half does not match its seed is refused. Errors never
+    /// contain the key.
+    pub fn from_secret(text: &str) -> Result<Keypair, KeyError> {
+        let text = text.trim();
+        let bytes = if text.starts_with('[') {
+            serde_json::from_str::<Vec<u8>>(text).map_err(|_| KeyError::Format)?
+        } else {
+            bs58::decode(text).into_vec().map_err(|_| KeyError::Format)?
+        };
+        let seed: [u8; 32] = bytes.get(..32).and_then(|s| s.try_into().ok()).ok_or(KeyError::Length(bytes.len()))?;
+        let keypair = Keypair::from_seed(&seed);
+        match bytes.len() {
+            32 => Ok(keypair),
+            64 if bytes[32..] == keypair.pubkey().0 => Ok(keypair),
+            64 => Err(KeyError::PublicKeyMismatch),
+            n => Err(KeyError::Length(n)),
+        }
     }
 
     pub fn pubkey(&self) -> Pubkey {
@@ -82,5 +114,22 @@ mod tests {
             .find(|k| curve25519_dalek::edwards::CompressedEdwardsY(k.0).decompress().is_none())
             .unwrap();
         assert_eq!(verify_signature(&key, b"m", &[0u8; 64]), Err(SignatureError::InvalidPublicKey(key)));
+    }
+
+    #[test]
+    fn secret_keys_are_read_in_every_form_solana_tools_write() {
+        let keypair = Keypair::from_seed(&[7u8; 32]);
+        let mut full = vec![7u8; 32];
+        full.extend(keypair.pubkey().0);
+        let as_json = serde_json::to_string(&full).unwrap();
+        for text in [bs58::encode(&full).into_string(), bs58::encode([7u8; 32]).into_string(), as_json] {
+            assert_eq!(Keypair::from_secret(&text).unwrap().pubkey(), keypair.pubkey(), "{text}");
+        }
+        full[40] ^= 1;
+        assert_eq!(Keypair::from_secret(&bs58::encode(&full).into_string()).unwrap_err(), KeyError::PublicKeyMismatch);
+        assert_eq!(Keypair::from_secret("0OIl").unwrap_err(), KeyError::Format);
+        assert_eq!(Keypair::from_secret(&bs58::encode([1u8; 40]).into_string()).unwrap_err(), KeyError::Length(40));
+        assert_eq!(Keypair::from_secret(&bs58::encode([1u8; 3]).into_string()).unwrap_err(), KeyError::Length(3));
+        assert!(!format!("{:?}", Keypair::from_seed(&[9u8; 32])).contains("0909"));
     }
 }

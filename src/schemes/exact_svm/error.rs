@@ -4,6 +4,10 @@ use crate::protocol::Reason;
 /// Why an `exact` Solana payment is refused. Each variant maps to one reason.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ExactSvmError {
+    #[error("payload scheme `{accepted}` and requirements scheme `{required}` must both be `exact`")]
+    SchemeMismatch { accepted: String, required: String },
+    #[error("payload network `{accepted}` differs from requirements network `{required}`")]
+    NetworkMismatch { accepted: String, required: String },
     #[error("paymentRequirements.extra.feePayer is missing")]
     MissingFeePayer,
     #[error("paymentRequirements.extra.feePayer `{0}` is not a fee payer of this facilitator")]
@@ -55,12 +59,32 @@ pub enum ExactSvmError {
     Signature(SignatureError),
     #[error("the signing key {actual} is not the transaction's fee payer {expected}")]
     WrongFeePayerKey { actual: Pubkey, expected: Pubkey },
+    #[error("the compute unit limit of {units} is above this facilitator's cap of {cap} (SVM_MAX_COMPUTE_UNIT_LIMIT)")]
+    ComputeLimitTooHigh { units: u32, cap: u32 },
+    #[error("the transaction fails in simulation: {0}")]
+    SimulationFailed(String),
+    #[error("Solana RPC: {0}")]
+    Rpc(String),
+    /// Sent, and the cluster answered with an error for it.
+    #[error("transaction {signature} failed on chain: {err}")]
+    TransactionFailed { signature: String, err: String },
+    /// Sent, never landed, and its blockhash expired: it never can land.
+    #[error("transaction {0} expired (its blockhash is no longer valid) without landing")]
+    Expired(String),
+    /// Sent, and not seen confirmed in time: its outcome is unknown and a retry reconciles it.
+    #[error("transaction {0} was not confirmed in time; retry the settle to learn its outcome")]
+    ConfirmationTimedOut(String),
+    /// The same payment is being settled right now.
+    #[error("this transaction is already being settled")]
+    InFlight(Option<String>),
 }
 
 impl ExactSvmError {
     pub fn reason(&self) -> Reason {
         use ExactSvmError::*;
         match self {
+            SchemeMismatch { .. } => Reason::UnsupportedScheme,
+            NetworkMismatch { .. } => Reason::NetworkMismatch,
             MissingFeePayer => Reason::SvmMissingFeePayer,
             FeePayerNotManaged(_) => Reason::SvmFeePayerNotManaged,
             InvalidAmount(_) | InvalidAsset(_) | InvalidPayTo(_) => Reason::InvalidPaymentRequirements,
@@ -84,6 +108,25 @@ impl ExactSvmError {
             MemoMismatch => Reason::SvmMemoMismatch,
             FeePayerMismatch { .. } | AuthorityNotSigner(_) | Signature(_) => Reason::SvmTransaction,
             WrongFeePayerKey { .. } => Reason::UnexpectedSettleError,
+            ComputeLimitTooHigh { .. } => Reason::SvmComputeLimitInstruction,
+            SimulationFailed(_) => Reason::SvmSimulationFailed,
+            Rpc(_) => Reason::UnexpectedVerifyError,
+            TransactionFailed { .. } => Reason::TransactionFailed,
+            Expired(_) => Reason::SvmBlockHeightExceeded,
+            ConfirmationTimedOut(_) => Reason::SvmConfirmationTimedOut,
+            InFlight(_) => Reason::DuplicateSettlement,
+        }
+    }
+
+    /// The transaction a settle failure concerns, when one was sent.
+    pub fn transaction(&self) -> Option<&str> {
+        use ExactSvmError::*;
+        match self {
+            TransactionFailed { signature, .. } | Expired(signature) | ConfirmationTimedOut(signature) => {
+                Some(signature)
+            }
+            InFlight(signature) => signature.as_deref(),
+            _ => None,
         }
     }
 }

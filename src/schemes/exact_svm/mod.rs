@@ -5,6 +5,7 @@
 //! The entry point takes plain inputs (the payload's base64 transaction, the requirements' fields, the
 //! facilitator's fee payers), so it can be wired to the normalized model without changes.
 
+pub mod chain;
 mod checks;
 mod error;
 
@@ -12,6 +13,8 @@ pub use checks::{MAX_COMPUTE_UNIT_PRICE_MICRO_LAMPORTS, MAX_INSTRUCTIONS, MIN_IN
 pub use error::ExactSvmError;
 
 use crate::chains::svm::{Keypair, Pubkey, Transaction, TransferChecked};
+use crate::network::Network;
+use crate::protocol::model::Accepted;
 use checks::*;
 
 /// The fields of `paymentRequirements` an `exact` Solana payment is checked against.
@@ -65,6 +68,23 @@ impl VerifiedSvm {
 /// (a re-encoded or re-signed copy cannot settle twice).
 pub fn duplicate_key(transaction: &Transaction) -> String {
     hex::encode(transaction.message_hash())
+}
+
+/// The payload's `accepted` scheme and network are the requirements' (reference step 1).
+pub fn check_accepted(accepted: &Accepted, required_scheme: &str, network: &Network) -> Result<(), ExactSvmError> {
+    if accepted.scheme != "exact" || required_scheme != "exact" {
+        return Err(ExactSvmError::SchemeMismatch {
+            accepted: accepted.scheme.clone(),
+            required: required_scheme.to_string(),
+        });
+    }
+    if crate::network::find(&accepted.network) != Some(network) {
+        return Err(ExactSvmError::NetworkMismatch {
+            accepted: accepted.network.clone(),
+            required: network.caip2.to_string(),
+        });
+    }
+    Ok(())
 }
 
 /// Verifies a client's `exact` payment transaction (the payload's base64 `transaction`) against the

@@ -631,6 +631,9 @@ fn every_svm_error_has_its_own_code() {
         ExactSvmError::UnknownInstruction { position: 6, program: key },
         ExactSvmError::MemoCount(0),
         ExactSvmError::MemoMismatch,
+        ExactSvmError::SimulationFailed(String::new()),
+        ExactSvmError::Expired(String::new()),
+        ExactSvmError::ConfirmationTimedOut(String::new()),
     ];
     let codes: std::collections::HashSet<&str> = errors.iter().map(|e| e.reason().code(Version::V2)).collect();
     assert_eq!(codes.len(), errors.len());

@@ -1,7 +1,7 @@
 //! The facilitator: picks the scheme for a normalized request and runs verify, settle and supported.
 //! Host-neutral; the worker and the native tests give it their transport and clock.
 
-use std::collections::BTreeMap;
+mod svm;
 
 use alloy_primitives::B256;
 use serde_json::Value;
@@ -17,7 +17,6 @@ use crate::network::{Family, Network};
 use crate::ports::{Clock, EvmSigner, HookDecision, Hooks, Host, Journal, Ledger, Ports, RateLimiter, Sessions};
 use crate::protocol::model::PaymentRequest;
 use crate::protocol::model::{Payload, PermitPayload};
-use crate::protocol::normalize::parse_evm_address;
 use crate::protocol::response::{SupportedKind, SupportedResponse};
 use crate::protocol::Reason;
 use crate::schemes::evm_tx::{self, EvmContext, TxError};
@@ -148,18 +147,18 @@ impl<P: Host> Facilitator<P> {
     /// The `payTo` allowlist, when one is configured.
     fn check_pay_to_allowed(&self, request: &PaymentRequest) -> Result<(), Failure> {
         let Some(allowed) = &self.config.access.pay_to_allowlist else { return Ok(()) };
-        match parse_evm_address(&request.requirements.pay_to) {
-            Some(pay_to) if allowed.contains(&pay_to) => Ok(()),
-            _ => Err(Failure::new(
-                Reason::PayToNotAllowed,
-                format!("payTo {} is not on this facilitator's allowlist", request.requirements.pay_to),
-            )),
+        if allowed.allows(request.network.family, &request.requirements.pay_to) {
+            return Ok(());
         }
+        Err(Failure::new(
+            Reason::PayToNotAllowed,
+            format!("payTo {} is not on this facilitator's allowlist", request.requirements.pay_to),
+        ))
     }
 
     /// Whether this facilitator settles on `network` (configured, with a signer).
     pub fn serves(&self, network: &Network) -> bool {
-        self.config.evm(network).is_some()
+        self.config.serves(network)
     }
 
     /// Verifies a payment, with the hooks around it.
@@ -212,6 +211,7 @@ impl<P: Host> Facilitator<P> {
                     _ => Ok(Verified { payer: permit.owner.to_checksum(None) }),
                 }
             }
+            Payload::Svm(payload) => self.verify_svm(request, payload).await,
         }
     }
 
@@ -227,6 +227,7 @@ impl<P: Host> Facilitator<P> {
                 return self.settle_idempotently(&key, request.network, &payer, exact_tx_failure, send).await;
             }
             Payload::Permit(permit) => permit,
+            Payload::Svm(payload) => return self.settle_svm(request, payload).await,
         };
         let session = self.capture(request, permit).await?;
         if self.config.upto.mode == UptoSettleMode::Capture {
@@ -576,24 +577,23 @@ impl<P: Host> Facilitator<P> {
     /// One kind per (version, scheme, network) served; signers grouped by CAIP family.
     pub fn supported(&self) -> SupportedResponse {
         let mut response = SupportedResponse::default();
-        if self.config.evm_signers.is_empty() {
-            return response;
-        }
-        let served: Vec<&Network> = self.config.evm_networks.iter().map(|c| c.network).collect();
-        for network in &served {
+        let evm: Vec<&Network> =
+            self.config.evm_networks.iter().map(|c| c.network).filter(|n| self.serves(n)).collect();
+        for network in &evm {
             response.kinds.push(kind(2, "exact", network.caip2));
         }
-        for network in served.iter().filter(|n| n.v1) {
+        for network in evm.iter().filter(|n| n.v1) {
             response.kinds.push(kind(1, "exact", network.name));
         }
         // The spender a daydreams upto client signs for is `signers["eip155:*"][0]`.
-        for network in &served {
+        for network in &evm {
             response.kinds.push(kind(2, "upto", network.caip2));
         }
-        if !served.is_empty() {
+        if !evm.is_empty() {
             let addresses = self.config.evm_signers.iter().map(|s| s.address().to_checksum(None)).collect();
-            response.signers = BTreeMap::from([(Family::Evm.caip_family().to_string(), addresses)]);
+            response.signers.insert(Family::Evm.caip_family().to_string(), addresses);
         }
+        self.supported_svm(&mut response);
         response
     }
 

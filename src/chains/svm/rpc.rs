@@ -1,0 +1,120 @@
+//! Typed Solana JSON-RPC requests and result decoding: what settling an `exact` payment needs
+//! (simulate, send, signature statuses, blockhash validity) and a token balance read for tools.
+
+use serde_json::{json, Value};
+
+use crate::chains::jsonrpc::{RpcCall, RpcError};
+
+/// Simulates with signature verification and the transaction's own blockhash, as the reference
+/// facilitator does (protocol digest §5.2 step 13): a simulation that passes is the signed bytes.
+pub fn simulate_transaction(wire_base64: &str) -> RpcCall {
+    let options =
+        json!({"sigVerify": true, "replaceRecentBlockhash": false, "commitment": "confirmed", "encoding": "base64"});
+    RpcCall::new("simulateTransaction", json!([wire_base64, options]))
+}
+
+/// Sends after preflight at `confirmed`: a transaction the node refuses outright never lands.
+pub fn send_transaction(wire_base64: &str) -> RpcCall {
+    let options = json!({"encoding": "base64", "preflightCommitment": "confirmed", "maxRetries": 5});
+    RpcCall::new("sendTransaction", json!([wire_base64, options]))
+}
+
+pub fn signature_status(signature: &str) -> RpcCall {
+    RpcCall::new("getSignatureStatuses", json!([[signature], {"searchTransactionHistory": true}]))
+}
+
+/// At `processed`, the most permissive level: a blockhash valid anywhere may still land.
+pub fn is_blockhash_valid(blockhash: &str) -> RpcCall {
+    RpcCall::new("isBlockhashValid", json!([blockhash, {"commitment": "processed"}]))
+}
+
+/// What a simulation found: `err` is the transaction error, as JSON, when it would fail.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Simulation {
+    pub err: Option<Value>,
+    pub logs: Vec<String>,
+}
+
+pub fn simulation(result: &Value) -> Result<Simulation, RpcError> {
+    let value = result.get("value").filter(|v| v.is_object()).ok_or_else(|| malformed("simulateTransaction"))?;
+    let err = value.get("err").filter(|e| !e.is_null()).cloned();
+    let logs = value
+        .get("logs")
+        .and_then(Value::as_array)
+        .map(|logs| logs.iter().filter_map(Value::as_str).map(str::to_string).collect())
+        .unwrap_or_default();
+    Ok(Simulation { err, logs })
+}
+
+/// A transaction the cluster has seen, at `confirmed` or better, or not (yet).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Landed {
+    /// Not seen, or seen only at `processed` (it may still be dropped with its fork).
+    NotYet,
+    Succeeded {
+        slot: u64,
+    },
+    Failed {
+        slot: u64,
+        err: Value,
+    },
+}
+
+pub fn landed(result: &Value) -> Result<Landed, RpcError> {
+    let statuses = result.get("value").and_then(Value::as_array).ok_or_else(|| malformed("getSignatureStatuses"))?;
+    let Some(status) = statuses.first().filter(|s| !s.is_null()) else { return Ok(Landed::NotYet) };
+    let slot = status.get("slot").and_then(Value::as_u64).unwrap_or_default();
+    let level = status.get("confirmationStatus").and_then(Value::as_str);
+    // Nodes without `confirmationStatus` report `confirmations: null` once a block is rooted.
+    let confirmed = match level {
+        Some(level) => level == "confirmed" || level == "finalized",
+        None => status.get("confirmations").is_some_and(Value::is_null),
+    };
+    if !confirmed {
+        return Ok(Landed::NotYet);
+    }
+    Ok(match status.get("err").filter(|e| !e.is_null()) {
+        Some(err) => Landed::Failed { slot, err: err.clone() },
+        None => Landed::Succeeded { slot },
+    })
+}
+
+pub fn blockhash_valid(result: &Value) -> Result<bool, RpcError> {
+    result.get("value").and_then(Value::as_bool).ok_or_else(|| malformed("isBlockhashValid"))
+}
+
+/// The signature `sendTransaction` answered (base58).
+pub fn sent_signature(result: &Value) -> Result<String, RpcError> {
+    result.as_str().map(str::to_string).ok_or_else(|| malformed("sendTransaction"))
+}
+
+fn malformed(method: &str) -> RpcError {
+    RpcError::Malformed(format!("unexpected {method} result"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_below_confirmed_have_not_landed() {
+        let at =
+            |level: &str| json!({"value": [{"slot": 7, "confirmations": 1, "err": null, "confirmationStatus": level}]});
+        assert_eq!(landed(&at("processed")).unwrap(), Landed::NotYet);
+        assert_eq!(landed(&at("confirmed")).unwrap(), Landed::Succeeded { slot: 7 });
+        assert_eq!(landed(&at("finalized")).unwrap(), Landed::Succeeded { slot: 7 });
+        assert_eq!(landed(&json!({"value": [null]})).unwrap(), Landed::NotYet);
+        let failed = json!({"value": [{"slot": 9, "confirmations": null, "err": {"InstructionError": [2, "Custom"]}}]});
+        assert!(matches!(landed(&failed).unwrap(), Landed::Failed { slot: 9, .. }));
+        assert!(landed(&json!({"nope": 1})).is_err());
+    }
+
+    #[test]
+    fn simulation_errors_and_logs_are_read() {
+        let ok = json!({"value": {"err": null, "logs": ["a", "b"]}});
+        assert_eq!(simulation(&ok).unwrap(), Simulation { err: None, logs: vec!["a".into(), "b".into()] });
+        let failed = json!({"value": {"err": "BlockhashNotFound", "logs": null}});
+        assert_eq!(simulation(&failed).unwrap().err, Some(json!("BlockhashNotFound")));
+        assert!(simulation(&json!(null)).is_err());
+    }
+}

@@ -1,0 +1,178 @@
+//! `exact` on Solana in the facilitator: verify with the fee payer's co-signature simulated, and
+//! settle at most once through the ledger, keyed by the message hash.
+//!
+//! A Solana transaction is its own replay protection: the same signed bytes land at most once. The
+//! ledger makes the *answers* right across isolates: a payment in flight gets `duplicate_settlement`,
+//! a settled one its first outcome, and a settle cut off mid-way is reconciled from the chain.
+
+use serde_json::json;
+
+use super::{kind, record_result, Facilitator, Failure, Settled, Verified};
+use crate::chains::jsonrpc::JsonRpcClient;
+use crate::chains::svm::Transaction;
+use crate::ledger::{svm_key, Claim, LedgerOp};
+use crate::network::{Family, Network};
+use crate::ports::{Clock, Host, Ledger};
+use crate::protocol::model::{PaymentRequest, SvmPayload};
+use crate::protocol::response::SupportedResponse;
+use crate::protocol::Reason;
+use crate::schemes::exact_svm::chain::{self, Fate, Signed, SvmContext};
+use crate::schemes::exact_svm::{check_accepted, ExactSvmError, SvmRequirements};
+
+impl From<ExactSvmError> for Failure {
+    fn from(e: ExactSvmError) -> Self {
+        Failure { transaction: e.transaction().map(str::to_string), ..Failure::new(e.reason(), e.to_string()) }
+    }
+}
+
+/// In a settle, a failing RPC read is a settle error.
+fn settle_failure(e: ExactSvmError) -> Failure {
+    let mut failure = Failure::from(e);
+    if failure.reason == Reason::UnexpectedVerifyError {
+        failure.reason = Reason::UnexpectedSettleError;
+    }
+    failure
+}
+
+impl<P: Host> Facilitator<P> {
+    pub(super) async fn verify_svm(&self, request: &PaymentRequest, payload: &SvmPayload) -> Result<Verified, Failure> {
+        let ctx = self.svm_context(request.network)?;
+        let signed = self.verify_svm_signed(&ctx, request, payload).await?;
+        Ok(Verified { payer: signed.verified.payer.to_base58() })
+    }
+
+    async fn verify_svm_signed(
+        &self,
+        ctx: &SvmContext<'_, P::Http, P::Clock>,
+        request: &PaymentRequest,
+        payload: &SvmPayload,
+    ) -> Result<Signed, ExactSvmError> {
+        check_accepted(&request.accepted, &request.requirements.scheme, request.network)?;
+        let amount = request.requirements.amount.to_string();
+        let requirements = SvmRequirements {
+            amount: &amount,
+            asset: &request.requirements.asset,
+            pay_to: &request.requirements.pay_to,
+            fee_payer: request.requirements.extra_str("feePayer"),
+            memo: request.requirements.extra_str("memo"),
+        };
+        chain::verify(ctx, &payload.transaction, &requirements, &self.config.svm_fee_payers).await
+    }
+
+    /// Claims the payment's message hash in the ledger, then verifies, records the co-signed bytes,
+    /// sends and confirms. A claim held elsewhere is answered from the chain or as a duplicate.
+    pub(super) async fn settle_svm(&self, request: &PaymentRequest, payload: &SvmPayload) -> Result<Settled, Failure> {
+        let ctx = self.svm_context(request.network)?;
+        let transaction = Transaction::from_base64(&payload.transaction).map_err(ExactSvmError::Undecodable)?;
+        let key = svm_key(request.network.caip2, &transaction);
+        let payer = payload.payer.clone().unwrap_or_default();
+        match self.ledger_claim(&key).await? {
+            Claim::Acquired => {
+                let send = || self.send_svm(&ctx, &key, request, payload);
+                self.settle_claimed(&key, &payer, send).await
+            }
+            Claim::Done { record } => record_result(record),
+            Claim::InFlight { transaction: Some(signature), raw, since_ms, .. } => {
+                let blockhash = crate::chains::svm::Pubkey(transaction.message().recent_blockhash).to_base58();
+                self.reconcile_svm(&ctx, &key, &payer, &signature, &blockhash, raw.as_deref(), since_ms).await
+            }
+            Claim::InFlight { transaction: None, .. } => Err(Failure::from(ExactSvmError::InFlight(None))),
+        }
+    }
+
+    async fn send_svm(
+        &self,
+        ctx: &SvmContext<'_, P::Http, P::Clock>,
+        key: &str,
+        request: &PaymentRequest,
+        payload: &SvmPayload,
+    ) -> Result<Settled, Failure> {
+        let signed = self.verify_svm_signed(ctx, request, payload).await.map_err(settle_failure)?;
+        // Recorded before the broadcast: a settle cut off after it is found and reconciled.
+        let record =
+            LedgerOp::RecordTransaction { transaction: signed.signature.clone(), raw: Some(signed.wire.clone()) };
+        self.ledger.apply(key, record).await.map_err(|e| Failure::new(Reason::UnexpectedSettleError, e.to_string()))?;
+        chain::broadcast(ctx, &signed).await.map_err(settle_failure)?;
+        let slot = chain::confirm(ctx, &signed.signature, &signed.blockhash).await.map_err(settle_failure)?;
+        Ok(Settled {
+            transaction: signed.signature,
+            payer: signed.verified.payer.to_base58(),
+            block_number: Some(slot),
+            extensions: None,
+        })
+    }
+
+    /// A payment another settle sent: the chain decides. A transaction still pending whose settle has
+    /// been silent for longer than a confirmation takes (its isolate died) is broadcast again from the
+    /// recorded bytes, which is the same transaction, never a second payment.
+    #[allow(clippy::too_many_arguments)]
+    async fn reconcile_svm(
+        &self,
+        ctx: &SvmContext<'_, P::Http, P::Clock>,
+        key: &str,
+        payer: &str,
+        signature: &str,
+        blockhash: &str,
+        raw: Option<&str>,
+        since_ms: u64,
+    ) -> Result<Settled, Failure> {
+        let result = match chain::fate(ctx, signature, blockhash).await {
+            Ok(Fate::Landed { slot }) => Ok(Settled {
+                transaction: signature.to_string(),
+                payer: payer.to_string(),
+                block_number: Some(slot),
+                extensions: None,
+            }),
+            Ok(Fate::Pending) => {
+                let silent_ms = self.clock.now_millis().saturating_sub(since_ms);
+                if let Some(wire) = raw.filter(|_| silent_ms > ctx.settings.confirm_timeout_secs * 1000) {
+                    let call = crate::chains::svm::rpc::send_transaction(wire);
+                    let _ = ctx.rpc.broadcast(call.method, call.params).await;
+                }
+                return Err(Failure::from(ExactSvmError::InFlight(Some(signature.to_string()))));
+            }
+            Err(ExactSvmError::Rpc(message)) => {
+                let failure =
+                    Failure::new(Reason::DuplicateSettlement, format!("in flight; its status is unknown: {message}"));
+                return Err(Failure { transaction: Some(signature.to_string()), ..failure });
+            }
+            Err(e) => Err(Failure::from(e)),
+        };
+        let record = match &result {
+            Ok(settled) => self.success_record(settled),
+            Err(failure) => self.failure_record(payer, failure),
+        };
+        let _ = self.ledger.apply(key, LedgerOp::Complete { record }).await;
+        result
+    }
+
+    /// The Solana kinds, each advertising its fee payer in `extra.feePayer`, and the fee payers under
+    /// `solana:*`.
+    pub(super) fn supported_svm(&self, response: &mut SupportedResponse) {
+        let Some(fee_payer) = self.config.svm_fee_payers.first().map(|k| k.pubkey().to_base58()) else { return };
+        let served: Vec<&Network> = self.config.svm_networks.iter().map(|c| c.network).collect();
+        let with_fee_payer = |version, id| {
+            let mut kind = kind(version, "exact", id);
+            kind.extra = Some(json!({"feePayer": fee_payer}));
+            kind
+        };
+        response.kinds.extend(served.iter().map(|n| with_fee_payer(2, n.caip2)));
+        response.kinds.extend(served.iter().filter(|n| n.v1).map(|n| with_fee_payer(1, n.name)));
+        if !served.is_empty() {
+            let fee_payers = self.config.svm_fee_payers.iter().map(|k| k.pubkey().to_base58()).collect();
+            response.signers.insert(Family::Solana.caip_family().to_string(), fee_payers);
+        }
+    }
+
+    fn svm_context(&self, network: &'static Network) -> Result<SvmContext<'_, P::Http, P::Clock>, Failure> {
+        let config = self.config.svm(network).ok_or_else(|| {
+            Failure::new(Reason::InvalidNetwork, format!("network `{}` is not served here", network.name))
+        })?;
+        Ok(SvmContext {
+            network: config.network,
+            rpc: JsonRpcClient::new(&self.http, &self.clock, &config.rpc_urls),
+            clock: &self.clock,
+            settings: self.config.svm,
+        })
+    }
+}

@@ -1,0 +1,148 @@
+//! `exact` on Solana against a cluster: the fee payer's co-signature checked by a simulation with
+//! signature verification (verify), then the broadcast and the confirmation poll (settle). Which
+//! settle may send is decided by the caller's ledger; this module only talks to the RPC.
+
+use crate::chains::jsonrpc::{JsonRpcClient, RpcCall, RpcError};
+use crate::chains::svm::rpc::{self, Landed};
+use crate::chains::svm::{Keypair, Pubkey};
+use crate::config::SvmSettings;
+use crate::network::Network;
+use crate::ports::{Clock, HttpTransport};
+
+use super::{verify_transaction, ExactSvmError, SvmRequirements, VerifiedSvm};
+
+/// How often a settle asks for its signature's status (the reference asks every second; a slot is 400 ms).
+const STATUS_POLL_MS: u64 = 500;
+
+pub struct SvmContext<'a, H, C> {
+    pub network: &'static Network,
+    pub rpc: JsonRpcClient<'a, H, C>,
+    pub clock: &'a C,
+    pub settings: SvmSettings,
+}
+
+/// A payment that passed every check, co-signed by the fee payer and simulated as signed.
+#[derive(Debug, Clone)]
+pub struct Signed {
+    pub verified: VerifiedSvm,
+    /// The wire transaction with both signatures (base64): what is broadcast.
+    pub wire: String,
+    /// The transaction id: the fee payer's signature, base58.
+    pub signature: String,
+    /// The message's recent blockhash, base58: the transaction dies with it.
+    pub blockhash: String,
+}
+
+/// Every pure check, the compute cap, the fee payer's signature and a simulation with signature
+/// verification: what `/verify` answers and what `/settle` re-runs before it sends.
+pub async fn verify<H: HttpTransport, C: Clock>(
+    ctx: &SvmContext<'_, H, C>,
+    transaction: &str,
+    requirements: &SvmRequirements<'_>,
+    fee_payers: &[Keypair],
+) -> Result<Signed, ExactSvmError> {
+    let managed: Vec<Pubkey> = fee_payers.iter().map(Keypair::pubkey).collect();
+    let mut verified = verify_transaction(transaction, requirements, &managed)?;
+    let cap = ctx.settings.max_compute_unit_limit;
+    if verified.compute_unit_limit > cap {
+        return Err(ExactSvmError::ComputeLimitTooHigh { units: verified.compute_unit_limit, cap });
+    }
+    let key = fee_payers.iter().find(|k| k.pubkey() == verified.fee_payer);
+    let key = key.ok_or_else(|| ExactSvmError::FeePayerNotManaged(verified.fee_payer.to_base58()))?;
+    let wire = verified.co_sign(key)?;
+    simulate(ctx, &wire).await?;
+    let signature = verified.transaction.id();
+    let blockhash = Pubkey(verified.transaction.message().recent_blockhash).to_base58();
+    Ok(Signed { verified, wire, signature, blockhash })
+}
+
+async fn simulate<H: HttpTransport, C: Clock>(ctx: &SvmContext<'_, H, C>, wire: &str) -> Result<(), ExactSvmError> {
+    let result = call(ctx, rpc::simulate_transaction(wire)).await?;
+    let simulation = rpc::simulation(&result).map_err(rpc_error)?;
+    match simulation.err {
+        None => Ok(()),
+        Some(err) => {
+            let last_log = simulation.logs.last().map(|l| format!(" ({l})")).unwrap_or_default();
+            Err(ExactSvmError::SimulationFailed(format!("{err}{last_log}")))
+        }
+    }
+}
+
+/// Broadcasts the co-signed bytes. A refusal by the node's own preflight means the transaction
+/// cannot land as it is; a transport failure leaves its fate unknown (the caller reconciles).
+pub async fn broadcast<H: HttpTransport, C: Clock>(
+    ctx: &SvmContext<'_, H, C>,
+    signed: &Signed,
+) -> Result<(), ExactSvmError> {
+    let call = rpc::send_transaction(&signed.wire);
+    match ctx.rpc.broadcast(call.method, call.params).await {
+        Ok(result) => match rpc::sent_signature(&result) {
+            Ok(sent) if sent == signed.signature => Ok(()),
+            Ok(other) => Err(ExactSvmError::Rpc(format!("sendTransaction answered signature {other}"))),
+            Err(e) => Err(rpc_error(e)),
+        },
+        Err(RpcError::Server { message, .. }) => Err(ExactSvmError::SimulationFailed(message)),
+        Err(_) => Err(ExactSvmError::ConfirmationTimedOut(signed.signature.clone())),
+    }
+}
+
+/// What the cluster says of a sent transaction now.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Fate {
+    Landed {
+        slot: u64,
+    },
+    /// Still able to land (its blockhash is valid), not seen confirmed yet.
+    Pending,
+}
+
+/// Looks the signature up; a transaction not seen whose blockhash expired never can land. The
+/// blockhash is asked first: once it is invalid, a status read after it is final.
+pub async fn fate<H: HttpTransport, C: Clock>(
+    ctx: &SvmContext<'_, H, C>,
+    signature: &str,
+    blockhash: &str,
+) -> Result<Fate, ExactSvmError> {
+    let valid = rpc::blockhash_valid(&call(ctx, rpc::is_blockhash_valid(blockhash)).await?).map_err(rpc_error)?;
+    match rpc::landed(&call(ctx, rpc::signature_status(signature)).await?).map_err(rpc_error)? {
+        Landed::Succeeded { slot } => Ok(Fate::Landed { slot }),
+        Landed::Failed { err, .. } => {
+            Err(ExactSvmError::TransactionFailed { signature: signature.to_string(), err: err.to_string() })
+        }
+        Landed::NotYet if valid => Ok(Fate::Pending),
+        Landed::NotYet => Err(ExactSvmError::Expired(signature.to_string())),
+    }
+}
+
+/// Polls until the transaction lands (its slot), fails, expires, or the confirmation timeout passes.
+pub async fn confirm<H: HttpTransport, C: Clock>(
+    ctx: &SvmContext<'_, H, C>,
+    signature: &str,
+    blockhash: &str,
+) -> Result<u64, ExactSvmError> {
+    let deadline = ctx.clock.now_millis() + ctx.settings.confirm_timeout_secs * 1000;
+    loop {
+        match fate(ctx, signature, blockhash).await {
+            Ok(Fate::Landed { slot }) => return Ok(slot),
+            // A failing status read is no answer: keep asking until the deadline.
+            Ok(Fate::Pending) | Err(ExactSvmError::Rpc(_)) if ctx.clock.now_millis() < deadline => {
+                ctx.clock.sleep_millis(STATUS_POLL_MS).await;
+            }
+            Ok(Fate::Pending) | Err(ExactSvmError::Rpc(_)) => {
+                return Err(ExactSvmError::ConfirmationTimedOut(signature.to_string()))
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+async fn call<H: HttpTransport, C: Clock>(
+    ctx: &SvmContext<'_, H, C>,
+    call: RpcCall,
+) -> Result<serde_json::Value, ExactSvmError> {
+    ctx.rpc.call(call.method, call.params).await.map_err(rpc_error)
+}
+
+fn rpc_error(e: RpcError) -> ExactSvmError {
+    ExactSvmError::Rpc(e.to_string())
+}

@@ -1,0 +1,325 @@
+// End to end on Solana: the built worker in `wrangler dev` against the local Solana RPC (litesvm with
+// the real SPL Token program, scripts/lib/svm-rpc.mjs). Payments are made by the official client
+// (@x402/core + @x402/svm) for v2 and v1, and built by hand with @solana/kit for every attack. Balances
+// read over the RPC prove each transfer, once; an attack moves no token and costs the fee payer nothing.
+//
+// Run: node --test tests/e2e/svm.test.mjs   (needs build/index_bg.wasm; see tests/e2e/README.md)
+
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+
+import {
+  AccountRole,
+  address,
+  appendTransactionMessageInstructions,
+  createNoopSigner,
+  createTransactionMessage,
+  generateKeyPairSigner,
+  getBase64EncodedWireTransaction,
+  partiallySignTransactionMessageWithSigners,
+  pipe,
+  setTransactionMessageFeePayerSigner,
+  setTransactionMessageLifetimeUsingBlockhash,
+} from '@solana/kit';
+import { findAssociatedTokenPda, getTransferCheckedInstruction, TOKEN_PROGRAM_ADDRESS } from '@solana-program/token';
+import { x402Client } from '@x402/core/client';
+import { HTTPFacilitatorClient } from '@x402/core/http';
+import { ExactSvmScheme, toClientSvmSigner } from '@x402/svm';
+import { ExactSvmSchemeV1 } from '@x402/svm/v1';
+
+import { startStack } from '../../scripts/lib/stack.mjs';
+
+const COMPUTE_BUDGET = address('ComputeBudget111111111111111111111111111111');
+const MEMO = address('MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr');
+
+/** @type {Awaited<ReturnType<typeof startStack>>} */
+let stack;
+let svm; // stack.svm
+let feePayer; // the facilitator's fee payer, as /supported advertises it
+let payer, payee, other; // local test wallets (kit signers)
+
+before(
+  async () => {
+    stack = await startStack({ local: true, localSvm: true, chainPort: 0, workerPort: 0 });
+    svm = stack.svm;
+    [payer, payee, other] = svm.payers.map((w) => w.signer);
+    const supported = await (await fetch(`${stack.facilitatorUrl}/supported`)).json();
+    feePayer = supported.kinds.find((k) => k.network === svm.caip2)?.extra?.feePayer;
+  },
+  { timeout: 150_000 },
+);
+
+after(async () => {
+  await stack?.stop();
+});
+
+// ---------------------------------------------------------------------------------------------------
+// helpers
+
+async function rpc(method, params = []) {
+  const res = await fetch(svm.rpcUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
+  });
+  const body = await res.json();
+  if (body.error) throw new Error(`${method}: ${JSON.stringify(body.error)}`);
+  return body.result;
+}
+
+const ata = async (owner, mint = svm.mint) =>
+  (await findAssociatedTokenPda({ owner: address(owner), mint: address(mint), tokenProgram: TOKEN_PROGRAM_ADDRESS }))[0];
+const tokens = async (owner) => BigInt((await rpc('getTokenAccountBalance', [await ata(owner)])).value.amount);
+const lamports = async (owner) => BigInt((await rpc('getBalance', [owner])).value);
+
+/** Token balances of the payer and the payee, and the fee payer's SOL. */
+const snapshot = async () => ({
+  payer: await tokens(payer.address),
+  payee: await tokens(payee.address),
+  feePayerSol: await lamports(feePayer),
+});
+
+async function post(path, body) {
+  const res = await fetch(`${stack.facilitatorUrl}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  return { status: res.status, json: await res.json() };
+}
+
+function v2Requirements({ amount = '10000', payTo = payee.address, extra = {} } = {}) {
+  return { scheme: 'exact', network: svm.caip2, amount, asset: svm.mint, payTo, maxTimeoutSeconds: 60, extra: { feePayer, ...extra } };
+}
+
+function sdkClient() {
+  const signer = toClientSvmSigner(payer);
+  return new x402Client()
+    .register('solana:*', new ExactSvmScheme(signer, { rpcUrl: svm.rpcUrl }))
+    .registerV1(svm.network, new ExactSvmSchemeV1(signer, { rpcUrl: svm.rpcUrl }))
+    .setSpendControls({ allowedAssets: [{ network: svm.caip2, asset: svm.mint }, { network: svm.network, asset: svm.mint }] });
+}
+
+const u32 = (n) => new Uint8Array(new Uint32Array([n]).buffer);
+const u64 = (n) => new Uint8Array(new BigUint64Array([BigInt(n)]).buffer);
+const computeLimit = (units) => ({ programAddress: COMPUTE_BUDGET, accounts: [], data: new Uint8Array([2, ...u32(units)]) });
+const computePrice = (microLamports) => ({ programAddress: COMPUTE_BUDGET, accounts: [], data: new Uint8Array([3, ...u64(microLamports)]) });
+const memo = (text, accounts = []) => ({ programAddress: MEMO, accounts, data: new TextEncoder().encode(text) });
+
+/**
+ * A payment transaction built by hand (the client's layout unless told otherwise), partially signed by
+ * its authority, with the facilitator as fee payer. `edit(instructions)` may change the instructions.
+ */
+async function handBuilt({
+  amount = 10_000n,
+  authority = payer,
+  to = payee.address,
+  mint = svm.mint,
+  price = 1,
+  memoText = 'a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5',
+  edit = (ixs) => ixs,
+} = {}) {
+  const { value } = await rpc('getLatestBlockhash');
+  const transfer = getTransferCheckedInstruction({
+    source: await ata(authority.address, mint),
+    mint: address(mint),
+    destination: await ata(to, mint),
+    authority,
+    amount,
+    decimals: 6,
+  });
+  const instructions = edit([computeLimit(20_000), computePrice(price), transfer, memo(memoText)]);
+  const message = pipe(
+    createTransactionMessage({ version: 0 }),
+    (m) => setTransactionMessageFeePayerSigner(createNoopSigner(address(feePayer)), m),
+    (m) => setTransactionMessageLifetimeUsingBlockhash({ blockhash: value.blockhash, lastValidBlockHeight: BigInt(value.lastValidBlockHeight) }, m),
+    (m) => appendTransactionMessageInstructions(instructions, m),
+  );
+  return getBase64EncodedWireTransaction(await partiallySignTransactionMessageWithSigners(message));
+}
+
+const v2Payload = (transaction, requirements) => ({ x402Version: 2, accepted: requirements, payload: { transaction } });
+
+// ---------------------------------------------------------------------------------------------------
+
+describe('Solana exact through wrangler dev', () => {
+  test('/supported lists the Solana kinds with extra.feePayer and the fee payer under solana:*', async () => {
+    const supported = await new HTTPFacilitatorClient({ url: stack.facilitatorUrl }).getSupported();
+    const solana = supported.kinds.filter((k) => k.network.startsWith('solana'));
+    assert.deepEqual(
+      solana.map(({ x402Version, scheme, network }) => ({ x402Version, scheme, network })),
+      [
+        { x402Version: 2, scheme: 'exact', network: svm.caip2 },
+        { x402Version: 1, scheme: 'exact', network: 'solana-devnet' },
+      ],
+    );
+    for (const kind of solana) assert.deepEqual(kind.extra, { feePayer: svm.feePayer });
+    assert.deepEqual(supported.signers['solana:*'], [svm.feePayer]);
+  });
+
+  test('v2 (official client): verify, settle moves exactly the amount once, a retry answers the first outcome', async () => {
+    const facilitator = new HTTPFacilitatorClient({ url: stack.facilitatorUrl });
+    const requirements = v2Requirements({ amount: '1234567' });
+    const paymentPayload = await sdkClient().createPaymentPayload({
+      x402Version: 2,
+      resource: { url: 'http://resource.test/sol', description: 'e2e solana v2', mimeType: 'application/json' },
+      accepts: [requirements],
+    });
+    const verified = await facilitator.verify(paymentPayload, requirements);
+    assert.equal(verified.isValid, true, JSON.stringify(verified));
+    assert.equal(verified.payer, payer.address);
+
+    const before = await snapshot();
+    const settled = await facilitator.settle(paymentPayload, requirements);
+    assert.equal(settled.success, true, JSON.stringify(settled));
+    assert.equal(settled.network, svm.caip2);
+    assert.equal(settled.payer, payer.address);
+    const status = await rpc('getSignatureStatuses', [[settled.transaction]]);
+    assert.equal(status.value[0]?.err, null, 'the settled signature landed without error');
+    const afterSettle = await snapshot();
+    assert.equal(before.payer - afterSettle.payer, 1_234_567n, 'the payer paid exactly the amount');
+    assert.equal(afterSettle.payee - before.payee, 1_234_567n, 'payTo received exactly the amount');
+    assert.ok(afterSettle.feePayerSol < before.feePayerSol, 'the fee payer paid the fee');
+
+    const replay = await facilitator.settle(paymentPayload, requirements);
+    assert.deepEqual(replay, settled, 'a retried settle returns the first outcome');
+    assert.deepEqual(await snapshot(), afterSettle, 'nothing moved the second time');
+    const reverify = await facilitator.verify(paymentPayload, requirements);
+    assert.equal(reverify.isValid, false);
+    assert.equal(reverify.invalidReason, 'transaction_simulation_failed', JSON.stringify(reverify));
+  });
+
+  test('v1 (official client, solana-devnet): verify and settle move exactly the amount once', async () => {
+    const facilitator = new HTTPFacilitatorClient({ url: stack.facilitatorUrl });
+    const requirements = {
+      scheme: 'exact',
+      network: svm.network,
+      maxAmountRequired: '250000',
+      resource: 'http://resource.test/sol-v1',
+      description: 'e2e solana v1',
+      mimeType: 'application/json',
+      outputSchema: null,
+      payTo: payee.address,
+      maxTimeoutSeconds: 60,
+      asset: svm.mint,
+      extra: { feePayer },
+    };
+    const paymentPayload = await sdkClient().createPaymentPayload({ x402Version: 1, error: 'X-PAYMENT header is required', accepts: [requirements] });
+    assert.deepEqual([paymentPayload.x402Version, paymentPayload.network], [1, svm.network]);
+    const verified = await facilitator.verify(paymentPayload, requirements);
+    assert.equal(verified.isValid, true, JSON.stringify(verified));
+
+    const before = await snapshot();
+    const settled = await facilitator.settle(paymentPayload, requirements);
+    assert.equal(settled.success, true, JSON.stringify(settled));
+    assert.equal(settled.network, svm.network);
+    const afterSettle = await snapshot();
+    assert.equal(before.payer - afterSettle.payer, 250_000n);
+    assert.equal(afterSettle.payee - before.payee, 250_000n);
+    assert.deepEqual(await facilitator.settle(paymentPayload, requirements), settled);
+    assert.deepEqual(await snapshot(), afterSettle);
+  });
+
+  test('20 concurrent settles of one transaction: one transfer; the others name it or answer duplicate_settlement', async () => {
+    const requirements = v2Requirements({ amount: '7777' });
+    const body = { x402Version: 2, paymentPayload: v2Payload(await handBuilt({ amount: 7777n }), requirements), paymentRequirements: requirements };
+    const before = await snapshot();
+    const responses = await Promise.all(Array.from({ length: 20 }, () => post('/settle', body)));
+    const succeeded = responses.filter((r) => r.json.success);
+    assert.ok(succeeded.length >= 1, JSON.stringify(responses.map((r) => r.json)));
+    assert.equal(new Set(succeeded.map((r) => r.json.transaction)).size, 1, 'every success names the same transaction');
+    for (const r of responses.filter((r) => !r.json.success)) {
+      assert.equal(r.json.errorReason, 'duplicate_settlement', JSON.stringify(r.json));
+    }
+    const afterSettle = await snapshot();
+    assert.equal(before.payer - afterSettle.payer, 7777n, 'exactly one transfer');
+    assert.equal(afterSettle.payee - before.payee, 7777n);
+    // Once settled, every retry gets the outcome.
+    const retry = await post('/settle', body);
+    assert.equal(retry.json.transaction, succeeded[0].json.transaction);
+  });
+
+  test('a hand-built payment in the client layout verifies (the attacks below differ from it in one thing)', async () => {
+    const requirements = v2Requirements();
+    const { json } = await post('/verify', { x402Version: 2, paymentPayload: v2Payload(await handBuilt(), requirements), paymentRequirements: requirements });
+    assert.equal(json.isValid, true, JSON.stringify(json));
+  });
+
+  const attacks = [
+    ['the fee payer as the transfer authority', 'invalid_exact_svm_payload_transaction_fee_payer_transferring_funds', async () => {
+      const { value } = await rpc('getLatestBlockhash');
+      const fee = createNoopSigner(address(feePayer));
+      const transfer = getTransferCheckedInstruction({ source: await ata(feePayer), mint: address(svm.mint), destination: await ata(payee.address), authority: fee, amount: 10_000n, decimals: 6 });
+      const message = pipe(
+        createTransactionMessage({ version: 0 }),
+        (m) => setTransactionMessageFeePayerSigner(fee, m),
+        (m) => setTransactionMessageLifetimeUsingBlockhash({ blockhash: value.blockhash, lastValidBlockHeight: BigInt(value.lastValidBlockHeight) }, m),
+        (m) => appendTransactionMessageInstructions([computeLimit(20_000), computePrice(1), transfer, memo('x'.repeat(32))], m),
+      );
+      return getBase64EncodedWireTransaction(await partiallySignTransactionMessageWithSigners(message));
+    }],
+    ['the fee payer in another instruction’s accounts', 'invalid_exact_svm_payload_transaction_fee_payer_included_in_instruction_accounts',
+      () => handBuilt({ edit: (ixs) => [...ixs.slice(0, 3), memo('m'.repeat(32), [{ address: address(feePayer), role: AccountRole.READONLY }])] })],
+    ['an extra instruction after the transfer', 'invalid_exact_svm_payload_unknown_fifth_instruction',
+      () => handBuilt({ edit: (ixs) => [...ixs, computePrice(1)] })],
+    ['reordered compute budget instructions', 'invalid_exact_svm_payload_transaction_instructions_compute_limit_instruction',
+      () => handBuilt({ edit: ([limit, price, ...rest]) => [price, limit, ...rest] })],
+    ['the transfer moved after the memo', 'invalid_exact_svm_payload_no_transfer_instruction',
+      () => handBuilt({ edit: ([limit, price, transfer, m]) => [limit, price, m, transfer] })],
+    ['a compute price above 5 lamports per unit', 'invalid_exact_svm_payload_transaction_instructions_compute_price_instruction_too_high',
+      () => handBuilt({ price: 5_000_001 })],
+    ['a wrong mint', 'invalid_exact_svm_payload_mint_mismatch', async () => handBuilt({ mint: (await generateKeyPairSigner()).address })],
+    ['a wrong destination', 'invalid_exact_svm_payload_recipient_mismatch', () => handBuilt({ to: other.address })],
+    ['a wrong amount', 'invalid_exact_svm_payload_amount_mismatch', () => handBuilt({ amount: 9_999n })],
+    ['a tampered client signature', 'invalid_exact_svm_payload_transaction', async () => {
+      const wire = Buffer.from(await handBuilt(), 'base64');
+      wire[1 + 64 + 7] ^= 0x01; // the payer's signature: the second slot, after the fee payer's
+      return wire.toString('base64');
+    }],
+  ];
+  for (const [name, code, build] of attacks) {
+    test(`refused with its code, nothing sent: ${name}`, async () => {
+      const requirements = v2Requirements();
+      const body = { x402Version: 2, paymentPayload: v2Payload(await build(), requirements), paymentRequirements: requirements };
+      const before = await snapshot();
+      const verified = (await post('/verify', body)).json;
+      assert.equal(verified.isValid, false, JSON.stringify(verified));
+      assert.equal(verified.invalidReason, code, JSON.stringify(verified));
+      const settled = (await post('/settle', body)).json;
+      assert.equal(settled.success, false);
+      assert.equal(settled.errorReason, code, JSON.stringify(settled));
+      assert.equal(settled.transaction, '');
+      assert.deepEqual(await snapshot(), before, 'no token moved and the fee payer paid nothing');
+    });
+  }
+
+  test('memo rules: with extra.memo, a missing memo and a wrong memo are refused; the right one settles', async () => {
+    const requirements = v2Requirements({ extra: { memo: 'order-42' } });
+    const check = async (transaction) => (await post('/settle', { x402Version: 2, paymentPayload: v2Payload(transaction, requirements), paymentRequirements: requirements })).json;
+    const before = await snapshot();
+    assert.equal((await check(await handBuilt({ edit: (ixs) => ixs.slice(0, 3) }))).errorReason, 'invalid_exact_svm_payload_memo_count');
+    assert.equal((await check(await handBuilt({ memoText: 'order-43' }))).errorReason, 'invalid_exact_svm_payload_memo_mismatch');
+    assert.deepEqual(await snapshot(), before);
+    const settled = await check(await handBuilt({ memoText: 'order-42' }));
+    assert.equal(settled.success, true, JSON.stringify(settled));
+  });
+
+  test('a payer without the tokens fails simulation and nothing is sent', async () => {
+    const requirements = v2Requirements({ amount: '999999999999999' });
+    const body = { x402Version: 2, paymentPayload: v2Payload(await handBuilt({ amount: 999_999_999_999_999n }), requirements), paymentRequirements: requirements };
+    const before = await snapshot();
+    const { json } = await post('/settle', body);
+    assert.equal(json.errorReason, 'transaction_simulation_failed', JSON.stringify(json));
+    assert.deepEqual(await snapshot(), before);
+  });
+
+  test('a feePayer that is not the facilitator’s and a network mismatch are refused', async () => {
+    const stranger = (await generateKeyPairSigner()).address;
+    const requirements = v2Requirements({ extra: { feePayer: stranger } });
+    const body = { x402Version: 2, paymentPayload: v2Payload(await handBuilt(), requirements), paymentRequirements: requirements };
+    assert.equal((await post('/verify', body)).json.invalidReason, 'fee_payer_not_managed_by_facilitator');
+    const good = v2Requirements();
+    const mismatched = { x402Version: 2, paymentPayload: v2Payload(await handBuilt(), { ...good, network: 'solana:5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp' }), paymentRequirements: good };
+    assert.equal((await post('/verify', mismatched)).json.invalidReason, 'network_mismatch');
+  });
+});

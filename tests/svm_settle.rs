@@ -1,0 +1,234 @@
+//! Solana settles natively against the local Solana RPC (npm litesvm with the real SPL Token program,
+//! `scripts/lib/svm-rpc.mjs`, started in a node child process): the paths a worker dying mid-settle
+//! leaves behind. The end-to-end flow through workerd is in `tests/e2e/svm.test.mjs`.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use serde_json::{json, Value};
+use x402_edge::chains::svm::pubkey::programs;
+use x402_edge::chains::svm::{
+    associated_token_address, CompiledInstruction, ComputeBudgetInstruction, Keypair, Message, MessageHeader,
+    MessageVersion, Pubkey, Transaction, TransferChecked,
+};
+use x402_edge::ledger::{svm_key, LedgerOp};
+use x402_edge::ports::{Clock, Ledger};
+use x402_edge::schemes::exact_svm::{verify_transaction, SvmRequirements};
+
+use common::{rpc, Facility, SystemClock};
+
+const DEVNET: &str = "solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1";
+const AMOUNT: u64 = 4_321;
+
+/// The local Solana RPC in a node process, with a test mint, `payer` funded with tokens and `pay_to`
+/// with an empty token account, and SOL for the fee payer.
+struct LocalSolana {
+    child: Child,
+    url: String,
+    mint: Pubkey,
+}
+
+impl LocalSolana {
+    fn start(fee_payer: &Pubkey, payer: &Pubkey, pay_to: &Pubkey) -> LocalSolana {
+        let root = common::root();
+        let script = format!(
+            "import {{ startSvmRpc }} from {module:?};
+             const s = await startSvmRpc({{ fund: [
+               {{ owner: {fee_payer:?}, amount: null }}, {{ owner: {payer:?}, amount: 1000000n }}, {{ owner: {pay_to:?}, amount: 0n }} ] }});
+             console.log(JSON.stringify({{ url: s.url, mint: s.mint }}));",
+            module = root.join("scripts/lib/svm-rpc.mjs").to_string_lossy(),
+            fee_payer = fee_payer.to_base58(),
+            payer = payer.to_base58(),
+            pay_to = pay_to.to_base58(),
+        );
+        let mut child = Command::new(root.join("node_modules/.bin/node"))
+            .args(["--input-type=module", "-e", &script])
+            .current_dir(&root)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("node from node_modules (run `npm install`)");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let started: Value = serde_json::from_str(&line).unwrap_or_else(|_| panic!("svm-rpc did not start: {line}"));
+        LocalSolana {
+            child,
+            url: started["url"].as_str().unwrap().to_string(),
+            mint: started["mint"].as_str().unwrap().parse().unwrap(),
+        }
+    }
+
+    fn tokens(&self, owner: &Pubkey) -> u64 {
+        let account = associated_token_address(owner, &self.mint, &programs::TOKEN).unwrap();
+        let result = rpc(&self.url, "getTokenAccountBalance", json!([account.to_base58()]));
+        result["value"]["amount"].as_str().unwrap().parse().unwrap()
+    }
+
+    fn blockhash(&self) -> [u8; 32] {
+        let text = rpc(&self.url, "getLatestBlockhash", json!([]))["value"]["blockhash"].as_str().unwrap().to_string();
+        text.parse::<Pubkey>().unwrap().0
+    }
+}
+
+impl Drop for LocalSolana {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+struct Parties {
+    fee_payer: Keypair,
+    payer: Keypair,
+    pay_to: Pubkey,
+}
+
+fn parties() -> Parties {
+    Parties {
+        fee_payer: Keypair::from_seed(&[21; 32]),
+        payer: Keypair::from_seed(&[22; 32]),
+        pay_to: Keypair::from_seed(&[23; 32]).pubkey(),
+    }
+}
+
+/// The client's payment in the `@x402/svm` layout, signed by the payer: compute limit, price,
+/// TransferChecked, memo; the facilitator as fee payer.
+fn payment(solana: &LocalSolana, p: &Parties, memo: &str) -> Transaction {
+    let ata = |owner: &Pubkey| associated_token_address(owner, &solana.mint, &programs::TOKEN).unwrap();
+    let keys = vec![
+        p.fee_payer.pubkey(),
+        p.payer.pubkey(),
+        ata(&p.payer.pubkey()),
+        ata(&p.pay_to),
+        solana.mint,
+        programs::COMPUTE_BUDGET,
+        programs::TOKEN,
+        programs::MEMO,
+    ];
+    let ix = |program, accounts: Vec<u8>, data| CompiledInstruction { program_id_index: program, accounts, data };
+    let message = Message {
+        version: MessageVersion::V0,
+        header: MessageHeader { num_required_signatures: 2, num_readonly_signed_accounts: 1, num_readonly_unsigned_accounts: 4 },
+        account_keys: keys,
+        recent_blockhash: solana.blockhash(),
+        instructions: vec![
+            ix(5, vec![], ComputeBudgetInstruction::SetComputeUnitLimit(20_000).encode()),
+            ix(5, vec![], ComputeBudgetInstruction::SetComputeUnitPrice(1).encode()),
+            ix(6, vec![2, 4, 3, 1], TransferChecked::encode_data(AMOUNT, 6)),
+            ix(7, vec![], memo.as_bytes().to_vec()),
+        ],
+        address_table_lookups: vec![],
+    };
+    let mut transaction = Transaction::new_unsigned(message);
+    transaction.sign(&p.payer).unwrap();
+    transaction
+}
+
+fn facility(solana: &LocalSolana, p: &Parties) -> Facility {
+    let mut secret = p.fee_payer.pubkey().0.to_vec();
+    secret.splice(0..0, [21u8; 32]);
+    let secret = bs58::encode(secret).into_string();
+    Facility::with_vars(
+        "http://127.0.0.1:9",
+        &[
+            ("SVM_RPC_URL_SOLANA_DEVNET", &solana.url),
+            ("SVM_PRIVATE_KEY", &secret),
+            ("SVM_CONFIRM_TIMEOUT_SECONDS", "2"),
+        ],
+    )
+}
+
+fn settle_body(solana: &LocalSolana, p: &Parties, transaction: &Transaction) -> Value {
+    let requirements = json!({
+        "scheme": "exact", "network": DEVNET, "amount": AMOUNT.to_string(), "asset": solana.mint.to_base58(),
+        "payTo": p.pay_to.to_base58(), "maxTimeoutSeconds": 60, "extra": {"feePayer": p.fee_payer.pubkey().to_base58()},
+    });
+    json!({
+        "x402Version": 2,
+        "paymentPayload": {"x402Version": 2, "accepted": requirements, "payload": {"transaction": transaction.to_base64()}},
+        "paymentRequirements": requirements,
+    })
+}
+
+/// What a settle records before its broadcast: the co-signed wire transaction and its signature, as if
+/// the worker died right after (a claim `age_ms` old).
+fn record_unsent(f: &Facility, solana: &LocalSolana, p: &Parties, transaction: &Transaction, age_ms: u64) -> String {
+    let requirements = SvmRequirements {
+        amount: &AMOUNT.to_string(),
+        asset: &solana.mint.to_base58(),
+        pay_to: &p.pay_to.to_base58(),
+        fee_payer: Some(&p.fee_payer.pubkey().to_base58()),
+        memo: None,
+    };
+    let mut verified = verify_transaction(&transaction.to_base64(), &requirements, &[p.fee_payer.pubkey()]).unwrap();
+    let wire = verified.co_sign(&p.fee_payer).unwrap();
+    let signature = verified.transaction.id();
+    let key = svm_key(DEVNET, transaction);
+    let ledger = f.facilitator.ledger();
+    let claimed_at = SystemClock.now_millis() - age_ms;
+    pollster::block_on(ledger.apply(&key, LedgerOp::Claim { now_ms: claimed_at })).unwrap();
+    let record = LedgerOp::RecordTransaction { transaction: signature.clone(), raw: Some(wire) };
+    pollster::block_on(ledger.apply(&key, record)).unwrap();
+    signature
+}
+
+#[test]
+fn a_settle_cut_off_before_its_broadcast_is_broadcast_again_and_pays_once() {
+    let p = parties();
+    let solana = LocalSolana::start(&p.fee_payer.pubkey(), &p.payer.pubkey(), &p.pay_to);
+    let f = facility(&solana, &p);
+    let transaction = payment(&solana, &p, "cut-off-0123456789abcdef");
+    let signature = record_unsent(&f, &solana, &p, &transaction, 60_000);
+    let body = settle_body(&solana, &p, &transaction);
+
+    // Silent for longer than a confirmation takes: the recorded bytes go out again; still in flight.
+    let (_, first) = f.post("/settle", &body);
+    assert_eq!((first["success"].as_bool(), first["errorReason"].as_str()), (Some(false), Some("duplicate_settlement")), "{first}");
+    assert_eq!(first["transaction"], signature.as_str());
+    // The next settle finds it landed and answers it; every later one answers the record.
+    let (_, second) = f.post("/settle", &body);
+    assert_eq!(second["success"], true, "{second}");
+    assert_eq!(second["transaction"], signature.as_str());
+    let (_, third) = f.post("/settle", &body);
+    assert_eq!(third, second);
+    assert_eq!(solana.tokens(&p.pay_to), AMOUNT, "paid exactly once");
+    assert_eq!(solana.tokens(&p.payer.pubkey()), 1_000_000 - AMOUNT);
+}
+
+#[test]
+fn a_recorded_transaction_whose_blockhash_expired_is_final_and_moves_nothing() {
+    let p = parties();
+    let solana = LocalSolana::start(&p.fee_payer.pubkey(), &p.payer.pubkey(), &p.pay_to);
+    let f = facility(&solana, &p);
+    let transaction = payment(&solana, &p, "expired-0123456789abcdef");
+    let signature = record_unsent(&f, &solana, &p, &transaction, 1_000);
+    rpc(&solana.url, "x402edge_expireBlockhash", json!([]));
+
+    let body = settle_body(&solana, &p, &transaction);
+    let (_, first) = f.post("/settle", &body);
+    assert_eq!(first["errorReason"], "settle_exact_svm_block_height_exceeded", "{first}");
+    assert_eq!(first["transaction"], signature.as_str());
+    let (_, again) = f.post("/settle", &body);
+    assert_eq!(again, first, "the record answers");
+    assert_eq!(solana.tokens(&p.pay_to), 0);
+}
+
+#[test]
+fn a_claim_without_a_transaction_is_a_duplicate_and_a_fresh_payment_settles_beside_it() {
+    let p = parties();
+    let solana = LocalSolana::start(&p.fee_payer.pubkey(), &p.payer.pubkey(), &p.pay_to);
+    let f = facility(&solana, &p);
+    let busy = payment(&solana, &p, "busy-0123456789abcdef0123");
+    let key = svm_key(DEVNET, &busy);
+    pollster::block_on(f.facilitator.ledger().apply(&key, LedgerOp::Claim { now_ms: SystemClock.now_millis() })).unwrap();
+    let (_, refused) = f.post("/settle", &settle_body(&solana, &p, &busy));
+    assert_eq!(refused["errorReason"], "duplicate_settlement", "{refused}");
+    assert_eq!(refused["transaction"], "");
+    assert_eq!(solana.tokens(&p.pay_to), 0, "nothing sent");
+
+    let (_, settled) = f.post("/settle", &settle_body(&solana, &p, &payment(&solana, &p, "free-0123456789abcdef0123")));
+    assert_eq!(settled["success"], true, "{settled}");
+    assert_eq!(solana.tokens(&p.pay_to), AMOUNT);
+}
