@@ -110,7 +110,11 @@ fn payment(solana: &LocalSolana, p: &Parties, memo: &str) -> Transaction {
     let ix = |program, accounts: Vec<u8>, data| CompiledInstruction { program_id_index: program, accounts, data };
     let message = Message {
         version: MessageVersion::V0,
-        header: MessageHeader { num_required_signatures: 2, num_readonly_signed_accounts: 1, num_readonly_unsigned_accounts: 4 },
+        header: MessageHeader {
+            num_required_signatures: 2,
+            num_readonly_signed_accounts: 1,
+            num_readonly_unsigned_accounts: 4,
+        },
         account_keys: keys,
         recent_blockhash: solana.blockhash(),
         instructions: vec![
@@ -185,7 +189,11 @@ fn a_settle_cut_off_before_its_broadcast_is_broadcast_again_and_pays_once() {
 
     // Silent for longer than a confirmation takes: the recorded bytes go out again; still in flight.
     let (_, first) = f.post("/settle", &body);
-    assert_eq!((first["success"].as_bool(), first["errorReason"].as_str()), (Some(false), Some("duplicate_settlement")), "{first}");
+    assert_eq!(
+        (first["success"].as_bool(), first["errorReason"].as_str()),
+        (Some(false), Some("duplicate_settlement")),
+        "{first}"
+    );
     assert_eq!(first["transaction"], signature.as_str());
     // The next settle finds it landed and answers it; every later one answers the record.
     let (_, second) = f.post("/settle", &body);
@@ -222,7 +230,8 @@ fn a_claim_without_a_transaction_is_a_duplicate_and_a_fresh_payment_settles_besi
     let f = facility(&solana, &p);
     let busy = payment(&solana, &p, "busy-0123456789abcdef0123");
     let key = svm_key(DEVNET, &busy);
-    pollster::block_on(f.facilitator.ledger().apply(&key, LedgerOp::Claim { now_ms: SystemClock.now_millis() })).unwrap();
+    pollster::block_on(f.facilitator.ledger().apply(&key, LedgerOp::Claim { now_ms: SystemClock.now_millis() }))
+        .unwrap();
     let (_, refused) = f.post("/settle", &settle_body(&solana, &p, &busy));
     assert_eq!(refused["errorReason"], "duplicate_settlement", "{refused}");
     assert_eq!(refused["transaction"], "");
