@@ -1,10 +1,13 @@
-// `npm start`: the local stack in the foreground (anvil + TestUSDC + `wrangler dev` serving build/), with
+// `npm start`: the local stack in the foreground (anvil + TestUSDC, the local Solana RPC + a test mint,
+// `wrangler dev` serving build/), with
 // everything needed to try it printed. Ctrl-C stops it all. Run through scripts/start.sh, which installs
 // missing tools and builds the worker when it is missing or older than its sources.
 //
-// Options: --port N (worker, default 8787), --chain-port N (anvil, default 8545), --block-time S,
+// Options: --port N (worker, default 8787), --chain-port N (anvil, default 8545), --svm-port N (the local
+// Solana RPC, default 8899), --block-time S,
 // --persist-to DIR (wrangler state; default: a temp dir), --verbose (echo wrangler's output as it comes).
-// With EVM_RPC_URL_* set in the environment no chain is started and the EVM_* variables configure the worker.
+// With EVM_RPC_URL_* set in the environment no chain is started and the EVM_* variables configure the worker;
+// likewise SVM_RPC_URL_* for the local Solana RPC (litesvm) and the SVM_* variables.
 
 import { parseArgs } from 'node:util';
 
@@ -14,6 +17,7 @@ const { values: opts } = parseArgs({
   options: {
     port: { type: 'string', default: '8787' },
     'chain-port': { type: 'string', default: '8545' },
+    'svm-port': { type: 'string', default: '8899' },
     'block-time': { type: 'string' },
     'persist-to': { type: 'string' },
     verbose: { type: 'boolean', default: false },
@@ -22,7 +26,7 @@ const { values: opts } = parseArgs({
 });
 if (opts.help) {
   console.log(
-    'usage: npm start -- [--port 8787] [--chain-port 8545] [--block-time S] [--persist-to DIR] [--verbose]',
+    'usage: npm start -- [--port 8787] [--chain-port 8545] [--svm-port 8899] [--block-time S] [--persist-to DIR] [--verbose]',
   );
   process.exit(0);
 }
@@ -47,6 +51,7 @@ try {
   stack = await startStack({
     workerPort: Number(opts.port),
     chainPort: Number(opts['chain-port']),
+    svmPort: Number(opts['svm-port']),
     blockTime: opts['block-time'] === undefined ? undefined : Number(opts['block-time']),
     persistDir: opts['persist-to'],
     echo: opts.verbose,
@@ -88,6 +93,20 @@ if (stack.local) {
 } else {
   kv('Chain', 'none started: EVM_RPC_URL_* is set, so the worker runs on your EVM_* configuration');
   if (stack.facilitatorAddress) kv('Facilitator signer', stack.facilitatorAddress);
+}
+line();
+if (stack.svm) {
+  const s = stack.svm;
+  kv('Solana RPC', `${s.rpcUrl}   (litesvm with the real SPL Token program, served as ${s.network})`);
+  kv('Solana networks', `${s.network} (v1), ${s.caip2} (v2)`);
+  kv('Solana test mint', `${s.mint}   6 decimals, SPL Token`);
+  kv('Solana fee payer', `${s.feePayer}   (the facilitator's; extra.feePayer)`);
+  line('Solana test wallets (public local keys; each holds 1,000,000 test tokens and 10 SOL):');
+  s.payers.forEach((w, i) => line(`  #${i}  ${w.address}  ${w.secret}`));
+  line('Solana payment requirements (v2):');
+  line(`  ${JSON.stringify({ scheme: 'exact', network: s.caip2, amount: '10000', asset: s.mint, payTo: s.payers[1].address, maxTimeoutSeconds: 60, extra: { feePayer: s.feePayer } })}`);
+} else {
+  kv('Solana', 'no local RPC started: SVM_RPC_URL_* is set, so the worker runs on your SVM_* configuration');
 }
 line();
 line('Try it:');

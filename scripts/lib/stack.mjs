@@ -67,10 +67,11 @@ export function userConfiguredSvmRpc(env = process.env) {
  * The local Solana cluster (litesvm behind JSON-RPC, as `solana-devnet`): a test USDC mint, the
  * facilitator's fee payer with SOL, and `payers` test wallets with SOL and test USDC.
  */
-async function startLocalSvm({ payers = 4 } = {}) {
+async function startLocalSvm({ port = 0, payers = 4 } = {}) {
   const feePayer = await svmTestKey('fee payer');
   const wallets = await Promise.all(Array.from({ length: payers }, (_, i) => svmTestKey(`payer ${i}`)));
   const rpc = await startSvmRpc({
+    port,
     fund: [{ owner: feePayer.address, amount: null }, ...wallets.map((w) => ({ owner: w.address, amount: SVM_PAYER_FUNDS }))],
   });
   const vars = { SVM_NETWORKS: 'solana-devnet', SVM_RPC_URL_SOLANA_DEVNET: rpc.url, SVM_PRIVATE_KEY: feePayer.secret };
@@ -342,6 +343,7 @@ async function startWrangler({ port, envFile, persistDir, logDir, timeoutMs, ech
  *                                         EVM_RPC_URL_* is set in process.env (tests pass true)
  * @param {boolean} [opts.localSvm]        the same for the local Solana RPC (litesvm, served as solana-devnet);
  *                                         default: local unless SVM_RPC_URL_* is set in process.env
+ * @param {number} [opts.svmPort=0]        the local Solana RPC's port (0 = a free port)
  * @param {number} [opts.chainPort=8545]   0 = a free port
  * @param {number} [opts.workerPort=8787]  0 = a free port
  * @param {number} [opts.chainId=84532]
@@ -359,6 +361,7 @@ async function startWrangler({ port, envFile, persistDir, logDir, timeoutMs, ech
 export async function startStack({
   local = !userConfiguredRpc(),
   localSvm = !userConfiguredSvmRpc(),
+  svmPort = 0,
   chainPort = 8545,
   workerPort = 8787,
   chainId = 84532,
@@ -422,7 +425,7 @@ export async function startStack({
     let svm = null;
     if (localSvm) {
       log('starting the local Solana RPC (litesvm)');
-      const local = await startLocalSvm();
+      const local = await startLocalSvm({ port: svmPort });
       cleanups.push(() => local.rpc.close());
       svm = local.info;
       vars = { ...local.vars, ...vars };
