@@ -13,6 +13,7 @@ log "native (criterion)"
 cargo bench --bench verify -- --noplot 2>&1 | grep -E '^[a-z_]+ +time:|^[a-z_]+$|time:' || true
 ns() { python3 -c "import json,sys; print(json.load(open('target/criterion/$1/new/estimates.json'))['mean']['point_estimate'])"; }
 native_ops=$(python3 -c "print(1e9/$(ns verify_signature))")
+native_svm_ops=$(python3 -c "print(1e9/$(ns svm_verify_exact))")
 
 log "the npm package (pkg/, wasm) beside viem and @noble/curves, and cold imports"
 bash scripts/build-pkg.sh
@@ -20,14 +21,18 @@ out=$("$NODE" benches/wasm/verify.bench.mjs pkg "${BENCH_SECONDS:-1}" "${BENCH_C
 echo "$out" | grep -v '^{'
 json=$(echo "$out" | grep '^{')
 
-python3 - "$native_ops" "$json" <<'PY'
+python3 - "$native_ops" "$json" "$native_svm_ops" <<'PY'
 import json, sys
-native = float(sys.argv[1]); r = json.loads(sys.argv[2])
+native = float(sys.argv[1]); r = json.loads(sys.argv[2]); native_svm = float(sys.argv[3])
 wasm, viem = r["wasmOpsPerCpuSecond"], r["viemOpsPerCpuSecond"]
 package = r["packageVerifyOpsPerCpuSecond"]
 print(f"\nverify (EIP-712 digest + recovery), ops per CPU-second on this machine:")
 print(f"  native {native:8.0f}   wasm {wasm:8.0f}   viem {viem:8.0f}")
 print(f"  native/wasm {native/wasm:.2f}x   wasm/viem {wasm/viem:.1f}x   package verifyPayment/viem {package/viem:.1f}x (target >= 10x)")
+svm, noble_ed = r["packageSvmVerifyOpsPerCpuSecond"], r["nobleEd25519OpsPerCpuSecond"]
+print(f"Solana exact verify (decode + every pure check + ed25519), ops per CPU-second:")
+print(f"  native {native_svm:8.0f}   package (wasm) {svm:8.0f}   @noble ed25519 alone {noble_ed:8.0f}")
+print(f"  native/wasm {native_svm/svm:.2f}x   package/noble {svm/noble_ed:.1f}x")
 PY
 if [ -f build/index_bg.wasm ]; then
   printf 'worker wasm: %s bytes raw, %s bytes gzip (limit 1 MB gzip)\n' \

@@ -14,12 +14,12 @@ OUT="${PKG_OUT:-pkg}"
 LEVEL="${WASM_OPT_LEVEL:-Oz}"
 
 log "building the wasm (features: js)"
-cargo build --release --target wasm32-unknown-unknown --features js --lib
+cargo build --profile pkg --target wasm32-unknown-unknown --features js --lib
 
 rm -rf "$STAGE" "$OUT"
 mkdir -p "$STAGE" "$OUT/wasm"
 wasm-bindgen --target web --out-dir "$STAGE/wasm" --out-name x402_edge \
-  target/wasm32-unknown-unknown/release/x402_edge.wasm
+  target/wasm32-unknown-unknown/pkg/x402_edge.wasm
 log "wasm-opt -$LEVEL"
 node_modules/binaryen/bin/wasm-opt "-$LEVEL" "$STAGE/wasm/x402_edge_bg.wasm" -o "$OUT/wasm/x402_edge_bg.wasm"
 cp "$STAGE/wasm/x402_edge.js" "$OUT/wasm/"

@@ -29,5 +29,5 @@ bash scripts/build-pkg.sh
 
 log "npm package: types against @x402/core (tsc), node tests, headless Chromium, a JS Worker in workerd, the packed tarball"
 "$NODE" node_modules/typescript/bin/tsc -p tests/pkg
-"$NODE" --test --test-concurrency=1 tests/pkg/node.test.mjs tests/pkg/browser.test.mjs tests/pkg/workerd.test.mjs \
+"$NODE" --test --test-concurrency=1 tests/pkg/node.test.mjs tests/pkg/svm.test.mjs tests/pkg/browser.test.mjs tests/pkg/workerd.test.mjs \
   tests/pkg/pack.test.mjs

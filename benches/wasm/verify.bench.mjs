@@ -1,14 +1,18 @@
 // Benchmark, not a test: EIP-3009 verify with the npm package (@x402-edge/verify, built in pkg/) beside
 // viem's verifyTypedData and @noble/curves (secp256k1 recovery over a keccak EIP-712 digest, as viem does it
-// underneath), all in this node process; then the cold import time of the package against `import('viem')`,
-// each in a fresh node process. Prints a table and the ratios, then one JSON line for scripts/bench.sh.
+// underneath), EIP-2612 likewise, and Solana `exact` verify beside @noble/curves' ed25519 (with and
+// without @solana/kit's transaction decoder), all in this node process; then the cold import time of the
+// package against `import('viem')`, each in a fresh node process. Prints a table and the ratios, then
+// one JSON line for scripts/bench.sh.
 // Usage: node benches/wasm/verify.bench.mjs [pkg dir] [seconds per sample] [cold runs] [rounds]
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
+import { ed25519 } from '@noble/curves/ed25519';
 import { secp256k1 } from '@noble/curves/secp256k1';
+import { getAddressEncoder, getBase64Encoder, getTransactionDecoder } from '@solana/kit';
 import { keccak_256 } from '@noble/hashes/sha3';
 import { verifyTypedData } from 'viem';
 
@@ -83,6 +87,32 @@ const permitCases = [
   ['viem verifyTypedData (Permit)', () => verifyTypedData({ address: pm.owner, domain: permitVector.domain, types: permitTypes, primaryType: 'Permit', message: permitMessage, signature: permitVector.signature })],
 ];
 
+// Solana: the independently generated v0 payment (tests/vectors/svm-exact-v0.json) as a v2 payment.
+const sv = JSON.parse(readFileSync(new URL('../../tests/vectors/svm-exact-v0.json', import.meta.url))).transferV0;
+const svmRequirements = {
+  scheme: 'exact', network: 'solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1', amount: sv.amount, asset: sv.mint, payTo: sv.payTo,
+  maxTimeoutSeconds: 60, extra: { feePayer: sv.feePayer, memo: sv.memo },
+};
+const svmPayload = { x402Version: 2, accepted: svmRequirements, payload: { transaction: sv.transaction } };
+const authorityKey = getAddressEncoder().encode(sv.authority);
+const decoder = getTransactionDecoder();
+const wireOf = (text) => getBase64Encoder().encode(text);
+// The bare signature check: the message bytes follow the two signatures (1 length byte + 2 × 64).
+function nobleEd25519() {
+  const wire = wireOf(sv.transaction);
+  return ed25519.verify(wire.subarray(65, 129), wire.subarray(129), authorityKey);
+}
+// What a JS verifier does at least: decode the transaction, then check the client's signature.
+function kitAndNoble() {
+  const tx = decoder.decode(wireOf(sv.transaction));
+  return ed25519.verify(tx.signatures[sv.authority], tx.messageBytes, authorityKey);
+}
+const svmCases = [
+  ['package verifyPayment, Solana (parse + every check)', () => x402.verifyPaymentOffline(svmPayload, svmRequirements, { feePayers: [sv.feePayer] }).isValid],
+  ['@solana/kit decode + @noble ed25519 verify', kitAndNoble],
+  ['@noble/curves ed25519 verify (signature only)', nobleEd25519],
+];
+
 async function measure(name, fn) {
   if (!(await fn())) throw new Error(`${name} did not verify the spec vector`);
   for (let i = 0; i < 200; i++) await fn(); // warm up
@@ -96,9 +126,10 @@ async function measure(name, fn) {
 
 // Rounds interleave the cases, and each case reports its median round: a shared machine's load then
 // weighs on every case alike instead of on whichever ran during a burst.
-const samples = Object.fromEntries([...cases, ...permitCases].map(([name]) => [name, []]));
+const all = [...cases, ...permitCases, ...svmCases];
+const samples = Object.fromEntries(all.map(([name]) => [name, []]));
 for (let round = 0; round < rounds; round++) {
-  for (const [name, fn] of [...cases, ...permitCases]) samples[name].push((await measure(name, fn)).ops);
+  for (const [name, fn] of all) samples[name].push((await measure(name, fn)).ops);
 }
 const results = cases.map(([name]) => ({ name, ops: median(samples[name]) }));
 const ops = Object.fromEntries(results.map((r) => [r.name, r.ops]));
@@ -115,6 +146,15 @@ const viemPermit = permitOps['viem verifyTypedData (Permit)'];
 console.log(`\nEIP-2612 (upto permit) verify, operations per CPU-second:`);
 for (const [name, n] of Object.entries(permitOps)) {
   console.log(`${name.padEnd(54)} ${n.toFixed(0).padStart(9)} ${(n / viemPermit).toFixed(1).padStart(7)}x`);
+}
+
+const svmOps = Object.fromEntries(svmCases.map(([name]) => [name, median(samples[name])]));
+const nobleEd = svmOps['@noble/curves ed25519 verify (signature only)'];
+const kit = svmOps['@solana/kit decode + @noble ed25519 verify'];
+console.log(`\nSolana exact verify, operations per CPU-second:`);
+console.log(`${'case'.padEnd(54)} ${'ops/s'.padStart(9)} ${'vs kit'.padStart(8)} ${'vs noble'.padStart(9)}`);
+for (const [name, n] of Object.entries(svmOps)) {
+  console.log(`${name.padEnd(54)} ${n.toFixed(0).padStart(9)} ${(n / kit).toFixed(1).padStart(7)}x ${(n / nobleEd).toFixed(1).padStart(8)}x`);
 }
 
 // Cold import: a fresh node process per run; the time from before `import()` to after it resolves.
@@ -134,11 +174,12 @@ console.log(`\ncold import, median of ${coldRuns} fresh node processes:`);
 console.log(`  @x402-edge/verify (node entry, wasm compiled and instantiated)  ${coldPkg.toFixed(1).padStart(7)} ms`);
 console.log(`  viem                                                            ${coldViem.toFixed(1).padStart(7)} ms   (${(coldViem / coldPkg).toFixed(1)}x the package)`);
 console.log(`  @noble/curves/secp256k1                                         ${coldNoble.toFixed(1).padStart(7)} ms`);
-console.log('\nNot measured: Solana verify (not built yet).');
 console.log(JSON.stringify({
   wasmOpsPerCpuSecond: ops['wasm recoverEip3009Signer (positional)'],
   packageVerifyOpsPerCpuSecond: ops['package verifyPayment (offline: parse + every check)'],
   viemOpsPerCpuSecond: viem,
   nobleOpsPerCpuSecond: noble,
+  packageSvmVerifyOpsPerCpuSecond: svmOps['package verifyPayment, Solana (parse + every check)'],
+  nobleEd25519OpsPerCpuSecond: nobleEd,
   coldImportMs: { package: coldPkg, viem: coldViem, noble: coldNoble },
 }));

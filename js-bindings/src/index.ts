@@ -140,15 +140,24 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 export function verifyPaymentOffline(
   payload: PaymentPayload | PaymentPayloadV1 | string,
   requirements: PaymentRequirements | PaymentRequirementsV1,
-  options: Pick<VerifyOptions, 'now' | 'spenders'> = {},
+  options: Pick<VerifyOptions, 'now' | 'spenders' | 'feePayers'> = {},
 ): VerifyResult {
   const now = nowSeconds(options.now);
   if (isUpto(requirements)) return verifyUpto(payload, requirements, now, options.spenders);
+  if (isSolana(requirements)) {
+    return unwrap(wasm.verifySvm(json(payload, 'payload'), json(requirements, 'requirements'), json(options.feePayers ?? null, 'feePayers')));
+  }
   return unwrap(wasm.verifyOffline(json(payload, 'payload'), json(requirements, 'requirements'), now));
 }
 
 function isUpto(requirements: unknown): boolean {
   return (requirements as { scheme?: unknown } | null)?.scheme === 'upto';
+}
+
+/** Solana networks: v1 names (`solana`, `solana-devnet`, …) and CAIP-2 ids (`solana:…`). */
+function isSolana(requirements: unknown): boolean {
+  const network = (requirements as { network?: unknown } | null)?.network;
+  return typeof network === 'string' && network.startsWith('solana');
 }
 
 /**
@@ -168,7 +177,9 @@ export function uptoSessionId(payload: PaymentPayload): string {
 
 /**
  * Verifies an x402 payment as the facilitator does, with the same reason codes. `payload` is the
- * payment payload object (v1, v2, or a decoded Cronos header) or its header text.
+ * payment payload object (v1, v2, or a decoded Cronos header) or its header text. Covers `exact` on
+ * EVM (EIP-3009), `upto` (EIP-2612 permits) and `exact` on Solana (the client's partially signed
+ * transaction: layout, fee-payer rules, mint, destination, amount, memo and its signatures).
  *
  * Without `options.rpcUrl`, every check that needs no chain runs: scheme, EIP-712 domain, network,
  * signature, recipient, time window, amount. A signature that only the chain can judge (a contract
@@ -189,6 +200,10 @@ export async function verifyPayment(
   const urls = Array.isArray(options.rpcUrl) ? options.rpcUrl : [options.rpcUrl];
   const fetchFn = options.fetch ?? globalThis.fetch.bind(globalThis);
   const post = fetchTransport(fetchFn, options.timeoutMs ?? 10_000);
+  if (isSolana(requirements)) {
+    const feePayers = json(options.feePayers ?? null, 'feePayers');
+    return unwrap(await wasm.verifySvmOnline(json(payload, 'payload'), json(requirements, 'requirements'), now, json(urls, 'rpcUrl'), feePayers, post, sleep));
+  }
   const answer = await wasm.verifyOnline(
     json(payload, 'payload'),
     json(requirements, 'requirements'),

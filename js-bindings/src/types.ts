@@ -106,6 +106,8 @@ export interface VerifyOptions {
    * A JSON-RPC endpoint (or several, tried in order) of the payment's chain. With it, the chain checks
    * run too, exactly as the facilitator runs them (one batched JSON-RPC request): the token, the
    * nonce, the balance, a simulation of the transfer, and contract-wallet signatures (ERC-1271).
+   * Solana: a `simulateTransaction` of the client's transaction (without signature verification:
+   * the fee payer has not signed yet; the client's signatures are checked offline).
    */
   rpcUrl?: string | string[];
   /**
@@ -118,6 +120,12 @@ export interface VerifyOptions {
    * must be one of. Without it the spender is not checked (`spenderChecked: false`).
    */
   spenders?: string[];
+  /**
+   * Solana payments: the facilitator's fee payers (its `/supported` `signers["solana:*"]`) that
+   * `extra.feePayer` must be one of. Without it `extra.feePayer` is taken as given
+   * (`feePayerChecked: false`); the fee-payer rules are checked against it either way.
+   */
+  feePayers?: string[];
   /** How long one RPC request may take, in ms (default 10000). */
   timeoutMs?: number;
   /** The fetch to use (default `globalThis.fetch`). */
@@ -143,4 +151,6 @@ export interface VerifyResult {
   sessionId?: string;
   /** `upto`: whether the permit's spender was checked against `options.spenders`. */
   spenderChecked?: boolean;
+  /** Solana: whether `extra.feePayer` was checked against `options.feePayers`. */
+  feePayerChecked?: boolean;
 }

@@ -7,8 +7,8 @@
 // - every transaction is final at once (`finalized`, one slot per transaction): no forks, no
 //   confirmation delay, no `confirmed` window;
 // - compute-unit figures and fees are litesvm's, not mainnet's; priority fees are not auctioned;
-// - `simulateTransaction` always verifies signatures and never replaces the blockhash (as the
-//   facilitator asks), whatever the options say;
+// - `simulateTransaction` verifies signatures only when asked (`sigVerify`, false by default as on
+//   Solana's RPC) and never replaces the blockhash, whatever the options say;
 // - one blockhash is valid at a time: it changes only when `expireBlockhash()` is called (then every
 //   transaction built on the old one is refused, and `isBlockhashValid` answers false for it), not
 //   every 150 slots; the same signature is refused the second time (litesvm's transaction history);
@@ -179,7 +179,14 @@ export async function startSvmRpc({ port = 0, decimals = 6, fund = [] } = {}) {
       return base58.decode(result.signature());
     },
     simulateTransaction: (params) => {
-      const result = svm.simulateTransaction(decodeTx(params));
+      const tx = decodeTx(params);
+      svm.withSigverify(params?.[1]?.sigVerify === true);
+      let result;
+      try {
+        result = svm.simulateTransaction(tx);
+      } finally {
+        svm.withSigverify(true);
+      }
       if (result instanceof FailedTransactionMetadata) {
         const meta = result.meta();
         return { context: context(), value: { err: txError(result), logs: meta.logs(), unitsConsumed: Number(meta.computeUnitsConsumed()) } };

@@ -11,6 +11,7 @@ mod envelope;
 mod evm;
 mod headers;
 mod ports;
+mod svm;
 mod upto;
 mod verify;
 

@@ -67,7 +67,7 @@ fn normalize(payload_json: &str, requirements_json: &str) -> Result<PaymentReque
     match request.payload {
         Payload::Eip3009(_) => Ok(request),
         Payload::Permit(_) => Err(err(&BindingError::NotInPackage("upto (use verifyUpto)".into()), request.version)),
-        Payload::Svm(_) => Err(err(&BindingError::NotInPackage("Solana".into()), request.version)),
+        Payload::Svm(_) => Err(err(&BindingError::NotInPackage("Solana (use verifySvm)".into()), request.version)),
     }
 }
 
@@ -126,7 +126,7 @@ fn factories(json_text: &str) -> Result<Vec<Address>, BindingError> {
         .collect()
 }
 
-fn rpc_urls(json_text: &str) -> Result<Vec<String>, BindingError> {
+pub(super) fn rpc_urls(json_text: &str) -> Result<Vec<String>, BindingError> {
     let urls: Vec<String> =
         serde_json::from_value(parse_json(json_text, "rpcUrl")?).map_err(|_| BindingError::Field("rpcUrl"))?;
     let well_formed = |u: &String| u.starts_with("http://") || u.starts_with("https://");

@@ -1,15 +1,17 @@
-//! Typed Solana JSON-RPC requests and result decoding: what settling an `exact` payment needs
-//! (simulate, send, signature statuses, blockhash validity) and a token balance read for tools.
+//! Typed Solana JSON-RPC requests and result decoding: what verifying and settling an `exact` payment
+//! needs (simulate, send, signature statuses, blockhash validity).
 
 use serde_json::{json, Value};
 
 use crate::chains::jsonrpc::{RpcCall, RpcError};
 
-/// Simulates with signature verification and the transaction's own blockhash, as the reference
-/// facilitator does (protocol digest §5.2 step 13): a simulation that passes is the signed bytes.
-pub fn simulate_transaction(wire_base64: &str) -> RpcCall {
-    let options =
-        json!({"sigVerify": true, "replaceRecentBlockhash": false, "commitment": "confirmed", "encoding": "base64"});
+/// Simulates with the transaction's own blockhash. The facilitator verifies signatures too, as the
+/// reference does (protocol digest §5.2 step 13), so a simulation that passes is the signed bytes; a
+/// verifier without the fee payer's key cannot (`sig_verify: false`).
+pub fn simulate_transaction(wire_base64: &str, sig_verify: bool) -> RpcCall {
+    let options = json!({
+        "sigVerify": sig_verify, "replaceRecentBlockhash": false, "commitment": "confirmed", "encoding": "base64",
+    });
     RpcCall::new("simulateTransaction", json!([wire_base64, options]))
 }
 

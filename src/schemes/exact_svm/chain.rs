@@ -50,14 +50,19 @@ pub async fn verify<H: HttpTransport, C: Clock>(
     let key = fee_payers.iter().find(|k| k.pubkey() == verified.fee_payer);
     let key = key.ok_or_else(|| ExactSvmError::FeePayerNotManaged(verified.fee_payer.to_base58()))?;
     let wire = verified.co_sign(key)?;
-    simulate(ctx, &wire).await?;
+    simulate(ctx, &wire, true).await?;
     let signature = verified.transaction.id();
     let blockhash = Pubkey(verified.transaction.message().recent_blockhash).to_base58();
     Ok(Signed { verified, wire, signature, blockhash })
 }
 
-async fn simulate<H: HttpTransport, C: Clock>(ctx: &SvmContext<'_, H, C>, wire: &str) -> Result<(), ExactSvmError> {
-    let result = call(ctx, rpc::simulate_transaction(wire)).await?;
+/// Simulates `wire` (base64); `sig_verify` also checks every signature (the fee payer's included).
+pub async fn simulate<H: HttpTransport, C: Clock>(
+    ctx: &SvmContext<'_, H, C>,
+    wire: &str,
+    sig_verify: bool,
+) -> Result<(), ExactSvmError> {
+    let result = call(ctx, rpc::simulate_transaction(wire, sig_verify)).await?;
     let simulation = rpc::simulation(&result).map_err(rpc_error)?;
     match simulation.err {
         None => Ok(()),
