@@ -330,6 +330,94 @@ function revision1(label) {
   return typedDataCase(label, data, s.address());
 }
 
+/** Values at the edges of starknet.js's `BigInt`/short-string reading, revision 0. */
+function revision0Edges(label) {
+  const s = new Stream(label);
+  const field = (name, type, contains) => ({ name, type, ...(contains ? { contains } : {}) });
+  const data = {
+    types: {
+      StarkNetDomain: REV0_DOMAIN,
+      Edges: [
+        field('numbers', 'felt*'),
+        field('words', 'string*'),
+        field('flags', 'bool*'),
+        field('selectors', 'selector*'),
+        field('max', 'felt'),
+        field('one_leaf', 'merkletree', 'felt'),
+        field('two_leaves', 'merkletree', 'felt'),
+        field('three_leaves', 'merkletree', 'felt'),
+        field('empty', 'felt*'),
+      ],
+    },
+    primaryType: 'Edges',
+    domain: { name: 'edges', version: 1, chainId: 1 },
+    message: {
+      numbers: ['12', ' 0x1f ', '0o17', '0B101', '-0', '+5', '', ' ', '\u00a012\u2028', 0, 2 ** 60, 1e21, true, false],
+      words: ['SN_MAIN', '0x', 'Infinity', '1e3', 'hello world', '12', '', '0x1g', '-', 'a'.repeat(31)],
+      flags: [true, false, '0x1', 1, '0'],
+      selectors: ['transfer', '0xABC', '', '0x0', 'balance_of', ' 0x1'],
+      max: hex(PRIME - 1n),
+      one_leaf: [s.felt()],
+      two_leaves: [s.felt(), s.felt()],
+      three_leaves: [s.felt(), s.felt(), s.felt()],
+      empty: [],
+    },
+  };
+  return typedDataCase(label, data, s.address());
+}
+
+/** Values at the edges of every revision-1 basic type's range and reading. */
+function revision1Edges(label) {
+  const s = new Stream(label);
+  const field = (name, type, contains) => ({ name, type, ...(contains ? { contains } : {}) });
+  const data = {
+    types: {
+      StarknetDomain: REV1_DOMAIN,
+      Edges: [
+        field('Felts', 'felt*'),
+        field('Short', 'shortstring*'),
+        field('Unsigned', 'u128*'),
+        field('Signed', 'i128*'),
+        field('Times', 'timestamp*'),
+        field('Addresses', 'ContractAddress*'),
+        field('Classes', 'ClassHash*'),
+        field('Flags', 'bool*'),
+        field('Texts', 'string*'),
+        field('Selectors', 'selector*'),
+        field('One', 'merkletree', 'u128'),
+        field('Five', 'merkletree', 'u256'),
+        field('Amounts', 'TokenAmount*'),
+        field('Nothing', 'u256*'),
+        field('Choice', 'enum', 'Choice'),
+      ],
+      Choice: [
+        { name: 'None', type: '()' },
+        { name: 'Nested', type: '(u256*,TokenAmount,bool)' },
+      ],
+    },
+    primaryType: 'Edges',
+    domain: { name: 'edges', version: '1', chainId: 'SN_MAIN', revision: '1' },
+    message: {
+      Felts: ['12', '0x', ' 0x1f ', '', 'SN_MAIN', 1e21, true, hex(PRIME - 1n)],
+      Short: ['SN_SEPOLIA', '7', '', '~'.repeat(31)],
+      Unsigned: ['0', (2n ** 128n - 1n).toString(10), hex(2n ** 128n - 1n), 5, true],
+      Signed: [(-(2n ** 127n)).toString(10), (2n ** 127n - 1n).toString(10), -5, '-0', '0x10', '-1'],
+      Times: [0, '1700000000', '0x6553f100'],
+      Addresses: ['0', '12345678901234567890', '0X1ABC', hex(PRIME - 1n)],
+      Classes: [s.felt()],
+      Flags: [true, false],
+      Texts: ['', 'a', 'x'.repeat(31), 'y'.repeat(62), `${'z'.repeat(62)}!`, '12', '0x12'],
+      Selectors: ['', '0x0', 'transfer', '0XfF'],
+      One: [7],
+      Five: Array.from({ length: 5 }, () => ({ low: hex(s.u128()), high: hex(s.u128()) })),
+      Amounts: [{ token_address: STRK, amount: { low: '1', high: '0' } }],
+      Nothing: [],
+      Choice: { Nested: [[{ low: 1, high: 2 }], { token_address: USDC, amount: { low: 3, high: 4 } }, false] },
+    },
+  };
+  return typedDataCase(label, data, s.address());
+}
+
 /** A SNIP-9 v2 message written by hand the way paymasters send it: integer version and revision,
  * selectors by name, decimal timestamps. */
 function handWrittenV2(label) {
@@ -421,6 +509,8 @@ const vectors = {
     revision0('rev0 mail', {}),
     revision0('rev0 mail explicit revision', { revision: '0' }),
     revision0('rev0 mail 3', {}),
+    revision0Edges('rev0 edge values'),
+    revision1Edges('rev1 edge values'),
     revision1('rev1 order 1'),
     revision1('rev1 order 2'),
     revision1('rev1 order 3'),

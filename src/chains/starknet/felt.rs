@@ -4,7 +4,8 @@
 //! Typed data writes a felt as a hex string, a decimal string, a JSON number or (where the type allows
 //! it) a short string. starknet.js reads the first three with JavaScript's `BigInt(value)`, so
 //! [`integer_from_json`] follows that grammar exactly (surrounding whitespace, `0x`/`0o`/`0b`, a sign
-//! on decimals, the empty string as zero): the hash we compute is then the hash a wallet signed.
+//! on decimals, the empty string as zero, JSON numbers as doubles): the hash we compute is then the
+//! hash a wallet signed.
 
 use alloy_primitives::{keccak256, U256};
 use serde_json::Value;
@@ -174,15 +175,10 @@ fn parse_digits(digits: &str, radix: u32) -> Result<Option<U256>, FeltError> {
     Ok(Some(value))
 }
 
-/// A JSON number as `BigInt(number)` sees it: JavaScript holds it as a double, so a large literal
-/// is the double's exact value (serde_json rounds it to the same double).
+/// A JSON number as `BigInt(number)` sees it after `JSON.parse`: JavaScript holds every number as a
+/// double, so an integer literal past 2^53 is the nearest double's exact value (`as_f64` rounds the
+/// same way), not the literal: `1152921504606847000` is 2^60.
 fn integer_from_number(number: &serde_json::Number) -> Result<Integer, FeltError> {
-    if let Some(unsigned) = number.as_u64() {
-        return Ok(Integer::non_negative(U256::from(unsigned)));
-    }
-    if let Some(signed) = number.as_i64() {
-        return Ok(Integer::signed(signed < 0, U256::from(signed.unsigned_abs())));
-    }
     let double = number.as_f64().ok_or_else(|| FeltError::NotAnInteger(number.to_string()))?;
     integer_from_f64(double).ok_or_else(|| FeltError::NotAnInteger(number.to_string()))
 }
@@ -299,8 +295,13 @@ mod tests {
         assert_eq!(int(json!(false)), n(0));
         assert_eq!(int(json!(-3)), Integer { negative: true, magnitude: U256::from(3) });
         assert_eq!(int(json!(1.0)), n(1));
-        // 1e30 is held as a double: BigInt(1e30) is the double's exact value.
+        // Numbers are doubles in JavaScript: BigInt(1e30) is the double's exact value, and an integer
+        // literal past 2^53 is rounded to the nearest double.
         assert_eq!(int(json!(1e30)).magnitude, "1000000000000000019884624838656".parse::<U256>().unwrap());
+        let literal: Value = serde_json::from_str("1152921504606847000").unwrap();
+        assert_eq!(int(literal), n(1 << 60));
+        assert_eq!(int(json!(u64::MAX)).magnitude, U256::from(1u8) << 64usize);
+        assert_eq!(int(json!(9007199254740993u64)), n(9007199254740992));
         for bad in [json!("-0x5"), json!("0x"), json!("1 2"), json!("abc"), json!("\u{85}1")] {
             assert!(matches!(integer_from_json(&bad), Err(FeltError::NotANumber(_))), "{bad}");
         }
