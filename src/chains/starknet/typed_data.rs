@@ -1,15 +1,19 @@
 //! SNIP-12 typed-data hashing (Starknet's EIP-712), revisions 0 and 1, from the standard typed-data
 //! JSON (`types`, `primaryType`, `domain`, `message`) that starknet.js's `typedData` takes.
 //!
-//! Where the SNIP text and starknet.js 10.8 differ, this follows starknet.js, since that is what the
-//! wallets sign with: an enum is `hash(variant index, encoded args…)` (no enum type hash) and a unit
-//! variant `()` hashes one zero argument; an enum variant's encode_type is `"name":("T1","T2")`; names
-//! are quoted but not JSON-escaped in revision 1; `merkletree`'s `contains` type is not part of the
-//! encode_type. It is stricter than starknet.js where that only refuses malformed input: revision 0
+//! Where the SNIP text and starknet.js 10.8 differ, this follows starknet.js, since that is what dapps
+//! and most wallets hash with: an enum is `hash(variant index, encoded args…)` (the SNIP also hashes
+//! the enum's type hash first) and a unit variant `()` hashes one zero argument; an enum variant's
+//! encode_type is `"name":("T1","T2")` (the SNIP has no colon); names are quoted but not JSON-escaped
+//! in revision 1; a hex selector is that felt (the SNIP always hashes the name); `domain.revision` may
+//! be the string "1" too; `merkletree`'s `contains` type is not part of the encode_type; and the SNIP's
+//! rules on user types (no dangling types, …) are not enforced. It is stricter than starknet.js where that only refuses malformed input: revision 0
 //! knows the SNIP's basic types only (`felt`, `bool`, `string`, `selector`, `merkletree`; starknet.js
-//! reads any other name as a felt), a selector or felt must be below the prime (starknet.js reduces a
-//! revision-1 selector modulo the prime), an enum value has exactly one variant with exactly its
-//! arguments, and a user type may not take a basic type's name.
+//! reads any other name as a felt), a selector is a string below the prime if hex (starknet.js hashes
+//! the text of any value and reduces a revision-1 hex selector modulo the prime), a felt is never
+//! read from an array (JavaScript's `BigInt([5])` is 5), an enum value has exactly one variant with
+//! exactly its arguments, a user type may not take a basic type's name, and a short string's control
+//! characters are two hex digits each (starknet.js writes one digit below 0x10, and fails on `\n`).
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
