@@ -180,32 +180,27 @@ fn parse_digits(digits: &str, radix: u32) -> Result<Option<U256>, FeltError> {
 /// same way), not the literal: `1152921504606847000` is 2^60.
 fn integer_from_number(number: &serde_json::Number) -> Result<Integer, FeltError> {
     let double = number.as_f64().ok_or_else(|| FeltError::NotAnInteger(number.to_string()))?;
-    integer_from_f64(double).ok_or_else(|| FeltError::NotAnInteger(number.to_string()))
+    if !double.is_finite() || double.fract() != 0.0 {
+        return Err(FeltError::NotAnInteger(number.to_string()));
+    }
+    integer_from_f64(double).ok_or_else(|| FeltError::OutOfRange(number.to_string()))
 }
 
-/// The exact integer value of an integral double, `None` for fractions and non-finite values.
+/// The exact value of an integral, finite double; `None` from 2^256 up (never a felt).
 fn integer_from_f64(double: f64) -> Option<Integer> {
-    if !double.is_finite() || double.fract() != 0.0 {
-        return None;
-    }
     let bits = double.abs().to_bits();
     let exponent = ((bits >> 52) & 0x7ff) as i64;
     if exponent == 0 {
         // Zero (an integral subnormal is impossible).
         return Some(Integer::non_negative(U256::ZERO));
     }
+    // value = mantissa · 2^(exponent − 1075), the mantissa 53 bits with its implicit one.
     let mantissa = U256::from((bits & ((1u64 << 52) - 1)) | (1u64 << 52));
-    // value = mantissa · 2^(exponent − 1075); a finite double is below 2^1024, so the shift may
-    // overflow 256 bits: such a number can never be a felt.
     let shift = exponent - 1075;
-    let magnitude = if shift >= 0 {
-        if shift > 203 {
-            U256::MAX
-        } else {
-            mantissa << (shift as usize)
-        }
-    } else {
-        mantissa >> ((-shift) as usize)
+    let magnitude = match shift {
+        ..0 => mantissa >> shift.unsigned_abs() as usize,
+        0..=203 => mantissa << shift as usize,
+        _ => return None,
     };
     Some(Integer::signed(double < 0.0, magnitude))
 }
@@ -309,7 +304,10 @@ mod tests {
         assert!(matches!(integer_from_json(&json!(null)), Err(FeltError::WrongJsonType("null"))));
         assert!(matches!(integer_from_json(&json!([1])), Err(FeltError::WrongJsonType("an array"))));
         assert!(matches!(felt_from_json(&json!(-1)), Err(FeltError::Negative(_))));
-        assert!(matches!(felt_from_json(&json!(1e300)), Err(FeltError::OutOfRange(_))));
+        assert!(matches!(felt_from_json(&json!(1e300)), Err(FeltError::OutOfRange(text)) if text.starts_with("1e")));
+        let largest = 2f64.powi(256) - 2f64.powi(203);
+        assert_eq!(int(json!(largest)).magnitude, U256::MAX - ((U256::from(1u8) << 203usize) - U256::from(1u8)));
+        assert!(matches!(integer_from_json(&json!(2f64.powi(256))), Err(FeltError::OutOfRange(_))));
         assert!(matches!(felt_from_json(&json!(format!("0x{}", "f".repeat(65)))), Err(FeltError::OutOfRange(_))));
     }
 
