@@ -1,6 +1,7 @@
 //! Property tests for the Starknet decoders through the public API: no JSON value, mutated outside
 //! execution, made-up type system or text makes typed-data hashing, SNIP-9 parsing, felt parsing or
 //! signature verification panic; each is a typed error or a result.
+#![cfg(feature = "starknet")]
 
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
