@@ -13,8 +13,8 @@ STAGE=target/pkg-build
 OUT="${PKG_OUT:-pkg}"
 LEVEL="${WASM_OPT_LEVEL:-Oz}"
 
-log "building the wasm (features: js)"
-cargo build --profile pkg --target wasm32-unknown-unknown --features js --lib
+log "building the wasm (features: js only, no Starknet)"
+cargo build --profile pkg --target wasm32-unknown-unknown --no-default-features --features js --lib
 
 rm -rf "$STAGE" "$OUT"
 mkdir -p "$STAGE" "$OUT/wasm"

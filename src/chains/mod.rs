@@ -2,4 +2,6 @@
 
 pub mod evm;
 pub mod jsonrpc;
+#[cfg(feature = "starknet")]
+pub mod starknet;
 pub mod svm;
