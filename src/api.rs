@@ -408,7 +408,7 @@ fn cronos_settle(
     // The Cronos dialect carries only EIP-3009 payments.
     let settled = match &payment.payload {
         Payload::Eip3009(p) => result.as_ref().ok().map(|s| (s, &p.authorization)),
-        Payload::Permit(_) | Payload::Svm(_) => None,
+        Payload::Permit(_) | Payload::Svm(_) | Payload::Starknet(_) => None,
     };
     CronosSettleResponse {
         x402_version: 1,

@@ -50,6 +50,37 @@ impl fmt::Debug for SvmNetworkConfig {
     }
 }
 
+/// How a Starknet network's payments are submitted.
+#[cfg(feature = "starknet")]
+pub enum StarknetSettlement {
+    /// The facilitator's own account submits `execute_from_outside_v2` and pays the fee.
+    SelfSponsored { key: crate::chains::starknet::StarkKey },
+    /// A SNIP-29 paymaster executes the signed typed data (`paymaster_executeTransaction`).
+    Paymaster { endpoint: String, api_key: Option<String> },
+}
+
+/// One Starknet network the facilitator serves.
+#[cfg(feature = "starknet")]
+pub struct StarknetNetworkConfig {
+    pub network: &'static Network,
+    /// Endpoints in order of preference. May carry API keys: never log them.
+    pub rpc_urls: Vec<String>,
+    /// `STARKNET_SPONSOR_ADDRESS`: the account that submits (self-sponsored) or that `/supported` names.
+    pub sponsor_address: crate::chains::starknet::Felt,
+    pub settlement: StarknetSettlement,
+}
+
+#[cfg(feature = "starknet")]
+impl fmt::Debug for StarknetNetworkConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mode = match self.settlement {
+            StarknetSettlement::SelfSponsored { .. } => "self-sponsored",
+            StarknetSettlement::Paymaster { .. } => "paymaster",
+        };
+        write!(f, "StarknetNetworkConfig({}, {mode}, rpc: <redacted>)", self.network.name)
+    }
+}
+
 /// What the facilitator pays for as a Solana fee payer, and how long it waits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SvmSettings {
@@ -151,6 +182,11 @@ pub struct Config {
     /// The facilitator's Solana fee payers (`SVM_PRIVATE_KEY`, comma-separated base58 secret keys).
     pub svm_fee_payers: Vec<Keypair>,
     pub svm: SvmSettings,
+    /// `STARKNET_NETWORKS` (opt-in: none by default), each with its sponsor and settlement mode.
+    #[cfg(feature = "starknet")]
+    pub starknet_networks: Vec<StarknetNetworkConfig>,
+    /// `STARKNET_CONFIRM_TIMEOUT_SECONDS`: how long a settle waits for `ACCEPTED_ON_L2`.
+    pub starknet_confirm_timeout_secs: u64,
     pub problems: Vec<ConfigProblem>,
 }
 
@@ -232,6 +268,10 @@ impl Config {
                 1..=600,
             ),
         };
+        #[cfg(feature = "starknet")]
+        let starknet_networks = starknet_networks(&get, &mut problem);
+        let starknet_confirm_timeout_secs =
+            integer(&get, &mut problem, "STARKNET_CONFIRM_TIMEOUT_SECONDS", 60, 1..=600);
         Config {
             upto,
             access,
@@ -242,6 +282,9 @@ impl Config {
             svm_networks,
             svm_fee_payers,
             svm,
+            #[cfg(feature = "starknet")]
+            starknet_networks,
+            starknet_confirm_timeout_secs,
             problems,
         }
     }
@@ -258,16 +301,37 @@ impl Config {
         self.svm_networks.iter().find(|c| c.network == network)
     }
 
-    /// Whether this facilitator settles on `network` (configured, with a key to settle with).
-    pub fn serves(&self, network: &Network) -> bool {
-        self.evm(network).is_some() || self.svm(network).is_some()
+    /// The configuration of a Starknet network this facilitator serves, if it does.
+    #[cfg(feature = "starknet")]
+    pub fn starknet(&self, network: &Network) -> Option<&StarknetNetworkConfig> {
+        self.starknet_networks.iter().find(|c| c.network == network)
     }
 
-    /// The networks served, EVM first, in configuration order.
+    #[cfg(feature = "starknet")]
+    fn serves_starknet(&self, network: &Network) -> bool {
+        self.starknet(network).is_some()
+    }
+
+    /// Built without Starknet, no Starknet network is served.
+    #[cfg(not(feature = "starknet"))]
+    fn serves_starknet(&self, _network: &Network) -> bool {
+        false
+    }
+
+    /// Whether this facilitator settles on `network` (configured, with a key to settle with).
+    pub fn serves(&self, network: &Network) -> bool {
+        self.evm(network).is_some() || self.svm(network).is_some() || self.serves_starknet(network)
+    }
+
+    /// The networks served, EVM first, then Solana, then Starknet, in configuration order.
     pub fn served(&self) -> Vec<&'static Network> {
         let evm = self.evm_networks.iter().map(|c| c.network);
         let svm = self.svm_networks.iter().map(|c| c.network);
-        evm.chain(svm).filter(|n| self.serves(n)).collect()
+        #[cfg(feature = "starknet")]
+        let starknet: Vec<&'static Network> = self.starknet_networks.iter().map(|c| c.network).collect();
+        #[cfg(not(feature = "starknet"))]
+        let starknet: Vec<&'static Network> = Vec::new();
+        evm.chain(svm).chain(starknet).filter(|n| self.serves(n)).collect()
     }
 
     /// Networks that are listed but cannot be served, and why.
@@ -411,6 +475,85 @@ fn svm_networks(
             },
         };
         networks.push(SvmNetworkConfig { network, rpc_urls });
+    }
+    networks
+}
+
+/// `STARKNET_NETWORKS` (none by default). Each network needs `STARKNET_SPONSOR_ADDRESS[_<NAME>]` and
+/// either `STARKNET_PAYMASTER_ENDPOINT[_<NAME>]` (a SNIP-29 paymaster executes) or
+/// `STARKNET_SPONSOR_PRIVATE_KEY[_<NAME>]` (the sponsor account submits itself); RPCs from
+/// `STARKNET_RPC_URL_<NAME>`, else Alchemy, else the public endpoint.
+#[cfg(feature = "starknet")]
+fn starknet_networks(
+    get: &impl Fn(&str) -> Option<String>,
+    problem: &mut impl FnMut(&str, String),
+) -> Vec<StarknetNetworkConfig> {
+    use crate::chains::starknet::{parse_felt, StarkKey};
+    let mut networks: Vec<StarknetNetworkConfig> = Vec::new();
+    for name in get("STARKNET_NETWORKS").unwrap_or_default().split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        let Some(network) = network::find(name).filter(|n| n.family == Family::Starknet) else {
+            problem("STARKNET_NETWORKS", format!("`{name}` is not a known Starknet network"));
+            continue;
+        };
+        if networks.iter().any(|c| c.network == network) {
+            continue;
+        }
+        let suffix = network.env_suffix();
+        // The per-network variable, else the shared one; reported under the name that was read.
+        let scoped = |base: &str| {
+            let own = format!("{base}_{suffix}");
+            match get(&own) {
+                Some(value) => Some((own, value)),
+                None => get(base).map(|value| (base.to_string(), value)),
+            }
+        };
+        let rpc_variable = format!("STARKNET_RPC_URL_{suffix}");
+        let rpc_urls = match get(&rpc_variable) {
+            Some(list) => match url_list(&list) {
+                Some(urls) => urls,
+                None => {
+                    problem(&rpc_variable, URL_LIST_PROBLEM.into());
+                    continue;
+                }
+            },
+            None => match (get("ALCHEMY_API_KEY"), network.alchemy) {
+                (Some(key), Some(host)) => vec![format!("https://{host}/{key}")],
+                _ => vec![network.public_rpc.to_string()],
+            },
+        };
+        let Some((variable, address)) = scoped("STARKNET_SPONSOR_ADDRESS") else {
+            problem("STARKNET_SPONSOR_ADDRESS", format!("is required to serve {}", network.name));
+            continue;
+        };
+        let Ok(sponsor_address) = parse_felt(&address) else {
+            problem(&variable, "is not a Starknet address".into());
+            continue;
+        };
+        let settlement = match (scoped("STARKNET_PAYMASTER_ENDPOINT"), scoped("STARKNET_SPONSOR_PRIVATE_KEY")) {
+            (Some((variable, endpoint)), _) => match url_list(&endpoint).filter(|u| u.len() == 1) {
+                Some(mut urls) => StarknetSettlement::Paymaster {
+                    endpoint: urls.remove(0),
+                    api_key: scoped("STARKNET_PAYMASTER_API_KEY").map(|(_, key)| key),
+                },
+                None => {
+                    problem(&variable, "must be one http:// or https:// URL".into());
+                    continue;
+                }
+            },
+            (None, Some((variable, key))) => match StarkKey::from_text(&key) {
+                Ok(key) => StarknetSettlement::SelfSponsored { key },
+                Err(_) => {
+                    problem(&variable, "is not a Stark private key".into());
+                    continue;
+                }
+            },
+            (None, None) => {
+                let text = "is required (or STARKNET_PAYMASTER_ENDPOINT, to settle through a paymaster)";
+                problem("STARKNET_SPONSOR_PRIVATE_KEY", format!("{text} to serve {}", network.name));
+                continue;
+            }
+        };
+        networks.push(StarknetNetworkConfig { network, rpc_urls, sponsor_address, settlement });
     }
     networks
 }

@@ -35,6 +35,8 @@ pub fn payment_key(request: &PaymentRequest) -> String {
             Ok(transaction) => svm_key(request.network.caip2, &transaction),
             Err(_) => format!("svm/{}/undecodable", request.network.caip2),
         },
+        // The scheme keys a Starknet payment once its fields are read (`exact_starknet::ledger_key`).
+        Payload::Starknet(p) => format!("starknet/{}/{}/unverified", request.network.caip2, p.from),
     }
 }
 

@@ -120,19 +120,25 @@ const fn solana(
     }
 }
 
-const fn other(name: &'static str, aliases: &'static [&'static str], caip2: &'static str, family: Family) -> Network {
+const fn starknet(
+    name: &'static str,
+    aliases: &'static [&'static str],
+    caip2: &'static str,
+    alchemy: &'static str,
+    public_rpc: &'static str,
+) -> Network {
     Network {
         name,
         aliases,
         caip2,
-        family,
+        family: Family::Starknet,
         chain_id: None,
         v1: true,
         asset: None,
-        alchemy: None,
+        alchemy: Some(alchemy),
         infura: None,
         helius: None,
-        public_rpc: "",
+        public_rpc,
     }
 }
 
@@ -317,8 +323,21 @@ pub static NETWORKS: &[Network] = &[
         None,
         "https://api.testnet.solana.com",
     ),
-    other("starknet-mainnet", &["starknet:mainnet"], "starknet:SN_MAIN", Family::Starknet),
-    other("starknet-sepolia", &["starknet:sepolia"], "starknet:SN_SEPOLIA", Family::Starknet),
+    // The daydreams canonical ids, with x402-starknet's as aliases (digest §3.3). RPC 0.8 paths.
+    starknet(
+        "starknet-mainnet",
+        &["starknet:mainnet"],
+        "starknet:SN_MAIN",
+        "starknet-mainnet.g.alchemy.com/starknet/version/rpc/v0_8",
+        "https://starknet-mainnet.public.blastapi.io/rpc/v0_8",
+    ),
+    starknet(
+        "starknet-sepolia",
+        &["starknet:sepolia"],
+        "starknet:SN_SEPOLIA",
+        "starknet-sepolia.g.alchemy.com/starknet/version/rpc/v0_8",
+        "https://starknet-sepolia.public.blastapi.io/rpc/v0_8",
+    ),
 ];
 
 /// Finds a network by v1 name, alias or CAIP-2 id (case-sensitive, as the wire is).

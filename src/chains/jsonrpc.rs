@@ -75,8 +75,13 @@ impl Envelope {
                 message: e.message,
                 data: e.data.map(|d| match d {
                     Value::String(s) => s,
-                    // Some nodes nest the revert data: {"data": "0x…"} or {"data": {"data": "0x…"}}.
-                    other => other.get("data").and_then(Value::as_str).map(str::to_string).unwrap_or_default(),
+                    // Some nodes nest the revert data: {"data": "0x…"} or {"data": {"data": "0x…"}};
+                    // other structured data (Starknet's execution errors) is kept as its JSON text.
+                    other => other
+                        .get("data")
+                        .and_then(Value::as_str)
+                        .map(str::to_string)
+                        .unwrap_or_else(|| other.to_string()),
                 }),
             }),
             (None, Some(result)) => Ok(result),

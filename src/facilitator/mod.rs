@@ -1,6 +1,8 @@
 //! The facilitator: picks the scheme for a normalized request and runs verify, settle and supported.
 //! Host-neutral; the worker and the native tests give it their transport and clock.
 
+#[cfg(feature = "starknet")]
+mod starknet;
 mod svm;
 
 use alloy_primitives::B256;
@@ -212,6 +214,7 @@ impl<P: Host> Facilitator<P> {
                 }
             }
             Payload::Svm(payload) => self.verify_svm(request, payload).await,
+            Payload::Starknet(payload) => self.verify_starknet(request, payload).await,
         }
     }
 
@@ -228,6 +231,7 @@ impl<P: Host> Facilitator<P> {
             }
             Payload::Permit(permit) => permit,
             Payload::Svm(payload) => return self.settle_svm(request, payload).await,
+            Payload::Starknet(payload) => return self.settle_starknet(request, payload).await,
         };
         let session = self.capture(request, permit).await?;
         if self.config.upto.mode == UptoSettleMode::Capture {
@@ -594,6 +598,7 @@ impl<P: Host> Facilitator<P> {
             response.signers.insert(Family::Evm.caip_family().to_string(), addresses);
         }
         self.supported_svm(&mut response);
+        self.supported_starknet(&mut response);
         response
     }
 
@@ -620,6 +625,28 @@ impl<P: Host> Facilitator<P> {
             allowed_factories: &self.config.eip6492_factories,
         })
     }
+}
+
+/// Built without the `starknet` feature: Starknet payments are refused, and nothing is advertised.
+#[cfg(not(feature = "starknet"))]
+impl<P: Host> Facilitator<P> {
+    async fn verify_starknet(
+        &self,
+        _: &PaymentRequest,
+        _: &crate::protocol::model::StarknetPayload,
+    ) -> Result<Verified, Failure> {
+        Err(Failure::new(Reason::InvalidNetwork, "this build serves no Starknet network"))
+    }
+
+    async fn settle_starknet(
+        &self,
+        _: &PaymentRequest,
+        _: &crate::protocol::model::StarknetPayload,
+    ) -> Result<Settled, Failure> {
+        Err(Failure::new(Reason::InvalidNetwork, "this build serves no Starknet network"))
+    }
+
+    fn supported_starknet(&self, _: &mut SupportedResponse) {}
 }
 
 /// In a settle, a failing chain read is a settle error.

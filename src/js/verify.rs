@@ -68,6 +68,7 @@ fn normalize(payload_json: &str, requirements_json: &str) -> Result<PaymentReque
         Payload::Eip3009(_) => Ok(request),
         Payload::Permit(_) => Err(err(&BindingError::NotInPackage("upto (use verifyUpto)".into()), request.version)),
         Payload::Svm(_) => Err(err(&BindingError::NotInPackage("Solana (use verifySvm)".into()), request.version)),
+        Payload::Starknet(_) => Err(err(&BindingError::NotInPackage("Starknet".into()), request.version)),
     }
 }
 

@@ -109,12 +109,30 @@ impl SvmPayload {
     }
 }
 
+/// An `exact` Starknet payment as x402-starknet and the daydreams client send it: the authorization
+/// fields, the account's signature, and the SNIP-12 typed data of the SNIP-9 outside execution it
+/// signed. Kept as sent: the scheme reads the felts and binds the typed data (what executes).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StarknetPayload {
+    /// `payload.authorization.from`: the paying account.
+    pub from: String,
+    /// `payload.authorization`: `{from, to, amount, token, nonce, validUntil}`.
+    pub authorization: Value,
+    /// `payload.signature`: `{r, s}` or the account's signature felts.
+    pub signature: Value,
+    /// `typedData` beside `payload` (or inside it).
+    pub typed_data: Option<Value>,
+    /// `paymasterEndpoint` beside `payload`, where the client built the typed data.
+    pub paymaster_endpoint: Option<String>,
+}
+
 /// The scheme-specific payload, decoded.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Payload {
     Eip3009(Eip3009Payload),
     Permit(PermitPayload),
     Svm(SvmPayload),
+    Starknet(StarknetPayload),
 }
 
 impl Payload {
@@ -124,6 +142,7 @@ impl Payload {
             Payload::Eip3009(p) => p.authorization.from.to_checksum(None),
             Payload::Permit(p) => p.owner.to_checksum(None),
             Payload::Svm(p) => p.payer.clone().unwrap_or_default(),
+            Payload::Starknet(p) => p.from.clone(),
         }
     }
 }

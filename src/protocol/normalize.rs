@@ -127,6 +127,11 @@ fn from_value<T: DeserializeOwned>(value: Value) -> Result<T, String> {
 fn parse_standard(mut value: Value, version: Version) -> Result<PaymentRequest, RequestError> {
     let payload_json = take(&mut value, "paymentPayload")?;
     let requirements_json = take(&mut value, "paymentRequirements")?;
+    // Starknet clients put the typed data they signed beside `payload`.
+    let beside = StarknetExtras {
+        typed_data: payload_json.get("typedData").filter(|t| t.is_object()).cloned(),
+        paymaster_endpoint: payload_json.get("paymasterEndpoint").and_then(Value::as_str).map(str::to_string),
+    };
     let v = version.number();
     let payload_err = |detail| RequestError::Payload { version: v, detail };
     let requirements_err = |detail| RequestError::Requirements { version: v, detail };
@@ -147,6 +152,10 @@ fn parse_standard(mut value: Value, version: Version) -> Result<PaymentRequest, 
     let network = resolve_network(&requirements.network, version)?;
     let payload = match (network.family, requirements.scheme.as_str(), version) {
         (Family::Evm, "upto", Version::V2) => decode_permit(&accepted, raw_payload)?,
+        (Family::Starknet, _, _) => {
+            check_scheme_supported(network.family, &requirements)?;
+            decode_starknet(raw_payload, beside)?
+        }
         _ => decode_payload(network.family, &requirements, raw_payload)?,
     };
     Ok(PaymentRequest { version, dialect: Dialect::Standard, network, accepted, requirements, payload })
@@ -223,7 +232,7 @@ fn resolve_network(id: &str, version: Version) -> Result<&'static network::Netwo
 
 fn check_scheme_supported(family: Family, requirements: &Requirements) -> Result<(), RequestError> {
     match (family, requirements.scheme.as_str()) {
-        (Family::Evm | Family::Solana, "exact") => Ok(()),
+        (Family::Evm | Family::Solana | Family::Starknet, "exact") => Ok(()),
         _ => Err(RequestError::UnsupportedScheme {
             scheme: requirements.scheme.clone(),
             network: requirements.network.clone(),
@@ -255,6 +264,38 @@ fn decode_svm(raw: Value) -> Result<Payload, RequestError> {
         }
         _ => Err(RequestError::PayloadField { field: "payload.transaction", problem: "must be a base64 transaction" }),
     }
+}
+
+/// What a Starknet payment payload carries beside `payload`.
+struct StarknetExtras {
+    typed_data: Option<Value>,
+    paymaster_endpoint: Option<String>,
+}
+
+/// The `exact` Starknet payload: `{signature, authorization: {from, …}}`, with the typed data beside
+/// it or inside it. Only its shape is checked here; the scheme reads the values.
+fn decode_starknet(raw: Value, beside: StarknetExtras) -> Result<Payload, RequestError> {
+    let field = |field, problem| RequestError::PayloadField { field, problem };
+    let authorization = raw
+        .get("authorization")
+        .filter(|a| a.is_object())
+        .ok_or(field("payload.authorization", "must be {from, to, amount, token, nonce, validUntil}"))?;
+    let from = authorization
+        .get("from")
+        .and_then(Value::as_str)
+        .ok_or(field("payload.authorization.from", "must be the paying account's address"))?;
+    let signature = raw
+        .get("signature")
+        .filter(|s| s.is_object() || s.is_array())
+        .ok_or(field("payload.signature", "must be {r, s} or a list of felts"))?;
+    let typed_data = beside.typed_data.or_else(|| raw.get("typedData").filter(|t| t.is_object()).cloned());
+    Ok(Payload::Starknet(StarknetPayload {
+        from: from.to_string(),
+        authorization: authorization.clone(),
+        signature: signature.clone(),
+        typed_data,
+        paymaster_endpoint: beside.paymaster_endpoint,
+    }))
 }
 
 /// The daydreams `upto` payload: `{authorization: {from, to, value, validBefore, nonce}, signature}`

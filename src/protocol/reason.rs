@@ -91,11 +91,20 @@ pub enum Reason {
     SvmBlockHeightExceeded,
     /// Sent, and not seen confirmed in time (the outcome is unknown).
     SvmConfirmationTimedOut,
+    // `exact` on Starknet (x402-starknet's reason schema, protocol digest §7.2, §9).
+    StarknetTokenMismatch,
+    StarknetRecipientMismatch,
+    StarknetAuthorizationValue,
+    StarknetValidUntil,
+    StarknetSignature,
+    StarknetNonceUsed,
+    /// The payer's balance is below the amount (x402-starknet's `insufficient_funds`).
+    InsufficientFunds,
 }
 
 impl Reason {
     /// Every reason, for tests and documentation.
-    pub const ALL: [Reason; 69] = [
+    pub const ALL: [Reason; 76] = [
         Reason::InvalidPayload,
         Reason::InvalidPaymentRequirements,
         Reason::InvalidNetwork,
@@ -165,6 +174,13 @@ impl Reason {
         Reason::SvmSimulationFailed,
         Reason::SvmBlockHeightExceeded,
         Reason::SvmConfirmationTimedOut,
+        Reason::StarknetTokenMismatch,
+        Reason::StarknetRecipientMismatch,
+        Reason::StarknetAuthorizationValue,
+        Reason::StarknetValidUntil,
+        Reason::StarknetSignature,
+        Reason::StarknetNonceUsed,
+        Reason::InsufficientFunds,
     ];
 
     /// `(v2 code, v1 code, Cronos text)`.
@@ -395,6 +411,38 @@ impl Reason {
                 "settle_exact_svm_transaction_confirmation_timed_out",
                 "Transaction confirmation timed out",
             ),
+            // x402-starknet uses one table for v1 and v2.
+            StarknetTokenMismatch => (
+                "invalid_exact_starknet_payload_token_mismatch",
+                "invalid_exact_starknet_payload_token_mismatch",
+                "Token does not match the asset",
+            ),
+            StarknetRecipientMismatch => (
+                "invalid_exact_starknet_payload_recipient_mismatch",
+                "invalid_exact_starknet_payload_recipient_mismatch",
+                "Recipient does not match payTo",
+            ),
+            StarknetAuthorizationValue => (
+                "invalid_exact_starknet_payload_authorization_value",
+                "invalid_exact_starknet_payload_authorization_value",
+                "Invalid amount",
+            ),
+            StarknetValidUntil => (
+                "invalid_exact_starknet_payload_authorization_valid_until",
+                "invalid_exact_starknet_payload_authorization_valid_until",
+                "Authorization expired or not yet valid",
+            ),
+            StarknetSignature => (
+                "invalid_exact_starknet_payload_signature",
+                "invalid_exact_starknet_payload_signature",
+                "Invalid signature",
+            ),
+            StarknetNonceUsed => (
+                "invalid_exact_starknet_payload_nonce_used",
+                "invalid_exact_starknet_payload_nonce_used",
+                "Outside execution nonce already used",
+            ),
+            InsufficientFunds => ("insufficient_funds", "insufficient_funds", "Insufficient funds"),
         }
     }
 
@@ -461,6 +509,13 @@ mod tests {
         "invalid_exact_svm_payload_transaction_simulation_failed",
         "settle_exact_svm_block_height_exceeded",
         "settle_exact_svm_transaction_confirmation_timed_out",
+        // x402-starknet's reason schema (its v1 clients validate against it, protocol digest §9).
+        "invalid_exact_starknet_payload_token_mismatch",
+        "invalid_exact_starknet_payload_recipient_mismatch",
+        "invalid_exact_starknet_payload_authorization_value",
+        "invalid_exact_starknet_payload_authorization_valid_until",
+        "invalid_exact_starknet_payload_signature",
+        "invalid_exact_starknet_payload_nonce_used",
     ];
 
     #[test]

@@ -2,5 +2,7 @@
 
 pub mod evm_tx;
 pub mod exact_evm;
+#[cfg(feature = "starknet")]
+pub mod exact_starknet;
 pub mod exact_svm;
 pub mod upto_evm;

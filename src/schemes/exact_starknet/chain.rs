@@ -1,0 +1,293 @@
+//! `exact` on Starknet against a node: the account itself judges its signature (SNIP-6
+//! `is_valid_signature`) and its outside-execution nonce, the token the balance; then the settle
+//! submits `execute_from_outside_v2` from the sponsor account in an INVOKE v3 transaction signed here,
+//! and waits until it is accepted on L2. An RPC that fails is an error, never a pass.
+
+use alloy_primitives::U256;
+use serde_json::{json, Value};
+
+use super::{ExactStarknetError, VerifiedStarknet};
+use crate::chains::jsonrpc::{JsonRpcClient, RpcCall, RpcError};
+use crate::chains::starknet::felt::felt_to_u256;
+use crate::chains::starknet::{
+    execute_calldata, parse_felt, selector, AllResourceBounds, DataAvailabilityMode, Felt, InvokeTransactionV3,
+    ResourceBounds, StarkKey,
+};
+use crate::ports::{Clock, HttpTransport};
+
+/// `'VALID'`: what a SNIP-6 account's `is_valid_signature` answers (older accounts answer 1).
+const VALID: Felt = Felt::from_hex_unchecked("0x56414c4944");
+/// How often a settle asks for its transaction's status.
+const STATUS_POLL_MS: u64 = 1_000;
+/// Fee estimates are multiplied by this (in percent) for the resource bounds, as wallets do.
+const FEE_MARGIN_PERCENT: u128 = 150;
+
+pub struct StarknetContext<'a, H, C> {
+    pub rpc: JsonRpcClient<'a, H, C>,
+    pub clock: &'a C,
+    pub chain_id: Felt,
+    /// How long a settle waits for `ACCEPTED_ON_L2`.
+    pub confirm_timeout_secs: u64,
+}
+
+fn call_request(contract: Felt, entry_point: &str, calldata: &[Felt]) -> RpcCall {
+    let calldata: Vec<String> = calldata.iter().map(|f| format!("{f:#x}")).collect();
+    let request = json!({"contract_address": format!("{contract:#x}"), "entry_point_selector": format!("{:#x}", selector(entry_point)), "calldata": calldata});
+    RpcCall::new("starknet_call", json!({"request": request, "block_id": "latest"}))
+}
+
+/// The chain's reads of a verify, in one batch: the signature, the nonce, the balance.
+pub async fn check_on_chain<H: HttpTransport, C: Clock>(
+    ctx: &StarknetContext<'_, H, C>,
+    verified: &VerifiedStarknet,
+) -> Result<(), ExactStarknetError> {
+    let mut signature_args = vec![verified.message_hash, Felt::from(verified.signature.len())];
+    signature_args.extend_from_slice(&verified.signature);
+    let calls = [
+        call_request(verified.account, "is_valid_signature", &signature_args),
+        call_request(verified.account, "is_valid_outside_execution_nonce", &[verified.execution.nonce]),
+        call_request(verified.token, "balance_of", &[verified.account]),
+    ];
+    let mut results = ctx.rpc.batch(&calls).await.map_err(rpc_error)?.into_iter();
+    let mut next = || results.next().unwrap_or_else(|| Err(RpcError::Malformed("missing batch answer".into())));
+    check_signature(next())?;
+    let (nonce, balance) = (next(), next());
+    if felts(&nonce.map_err(rpc_error)?)?.first() != Some(&Felt::ONE) {
+        return Err(ExactStarknetError::NonceUsed);
+    }
+    check_balance(&felts(&balance.map_err(rpc_error)?)?, verified.amount)
+}
+
+/// `VALID` (or 1) passes; a zero answer or the account's own refusal (a contract error) is an
+/// invalid signature; anything else (no answer, a node error) is an RPC failure, never a pass.
+fn check_signature(result: Result<Value, RpcError>) -> Result<(), ExactStarknetError> {
+    match result {
+        Ok(value) => match felts(&value)?.first() {
+            Some(answer) if *answer == VALID || *answer == Felt::ONE => Ok(()),
+            _ => Err(ExactStarknetError::InvalidSignature(String::new())),
+        },
+        // Starknet JSON-RPC: 20 contract not found, 40 contract error (the account reverted).
+        Err(RpcError::Server { code: 20, .. }) => {
+            Err(ExactStarknetError::InvalidSignature(" (the account is not deployed)".into()))
+        }
+        Err(RpcError::Server { code: 40, message, .. }) => {
+            Err(ExactStarknetError::InvalidSignature(format!(" (the account reverted: {message})")))
+        }
+        Err(e) => Err(rpc_error(e)),
+    }
+}
+
+fn check_balance(balance: &[Felt], amount: U256) -> Result<(), ExactStarknetError> {
+    let [low, high] = balance else {
+        return Err(ExactStarknetError::Rpc(format!("balance_of answered {} felts, not a u256", balance.len())));
+    };
+    let balance: U256 = (felt_to_u256(high) << 128usize) | felt_to_u256(low);
+    if balance < amount {
+        return Err(ExactStarknetError::InsufficientFunds { balance: balance.to_string(), amount: amount.to_string() });
+    }
+    Ok(())
+}
+
+/// A `starknet_call` result: hex felts.
+fn felts(value: &Value) -> Result<Vec<Felt>, ExactStarknetError> {
+    let items = value.as_array().ok_or_else(|| ExactStarknetError::Rpc("starknet_call answered no list".into()))?;
+    items
+        .iter()
+        .map(|item| {
+            let text =
+                item.as_str().ok_or_else(|| ExactStarknetError::Rpc("starknet_call answered a non-felt".into()))?;
+            parse_felt(text).map_err(|e| ExactStarknetError::Rpc(format!("starknet_call answered {e}")))
+        })
+        .collect()
+}
+
+/// The sponsor account that submits outside executions and pays their fees.
+pub struct Sponsor<'a> {
+    pub address: Felt,
+    pub key: &'a StarkKey,
+}
+
+/// A signed INVOKE v3, ready to broadcast (and to broadcast again: the same nonce, the same hash).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SignedInvoke {
+    pub hash: Felt,
+    /// The `starknet_addInvokeTransaction` parameter.
+    pub json: Value,
+}
+
+/// Builds, prices and signs the sponsor's transaction running the payer's outside execution.
+pub async fn sponsor_transaction<H: HttpTransport, C: Clock>(
+    ctx: &StarknetContext<'_, H, C>,
+    sponsor: &Sponsor<'_>,
+    verified: &VerifiedStarknet,
+) -> Result<SignedInvoke, ExactStarknetError> {
+    let call = verified.execution.to_call(verified.account, &verified.signature);
+    let nonce_result = ctx
+        .rpc
+        .call("starknet_getNonce", json!({"block_id": "latest", "contract_address": format!("{:#x}", sponsor.address)}))
+        .await
+        .map_err(rpc_error)?;
+    let nonce = felt_text(&nonce_result)?;
+    let mut tx = InvokeTransactionV3 {
+        sender_address: sponsor.address,
+        calldata: execute_calldata(&[call]),
+        chain_id: ctx.chain_id,
+        nonce,
+        resource_bounds: AllResourceBounds::default(),
+        tip: 0,
+        paymaster_data: Vec::new(),
+        account_deployment_data: Vec::new(),
+        nonce_data_availability_mode: DataAvailabilityMode::L1,
+        fee_data_availability_mode: DataAvailabilityMode::L1,
+    };
+    let estimate = ctx
+        .rpc
+        .call(
+            "starknet_estimateFee",
+            json!({"request": [invoke_json(&tx, &[], true)], "simulation_flags": ["SKIP_VALIDATE"], "block_id": "latest"}),
+        )
+        .await
+        .map_err(|e| match e {
+            // 52, or an execution error naming the nonce: another transaction of the sponsor took it.
+            RpcError::Server { code: 52, .. } => ExactStarknetError::StaleNonce,
+            RpcError::Server { data: Some(data), .. } if data.to_ascii_lowercase().contains("nonce is invalid") => {
+                ExactStarknetError::StaleNonce
+            }
+            // The execution itself fails (the account refuses the outside execution): nothing to send.
+            RpcError::Server { code: 41 | 40, message, data } => {
+                ExactStarknetError::Rpc(format!("the transaction would fail: {message} {}", data.unwrap_or_default()))
+            }
+            other => rpc_error(other),
+        })?;
+    tx.resource_bounds = bounds_from_estimate(&estimate)?;
+    let hash = tx.hash();
+    let signature = sponsor.key.sign(&hash).map_err(|e| ExactStarknetError::Rpc(e.to_string()))?;
+    Ok(SignedInvoke { hash, json: invoke_json(&tx, &[signature.r, signature.s], false) })
+}
+
+/// Sends a signed transaction; a transport failure leaves its fate to the status poll. A refusal
+/// (the node's validation, a stale sponsor nonce) means nothing was accepted.
+pub async fn broadcast<H: HttpTransport, C: Clock>(
+    ctx: &StarknetContext<'_, H, C>,
+    signed: &SignedInvoke,
+) -> Result<(), ExactStarknetError> {
+    let params = json!({"invoke_transaction": signed.json});
+    match ctx.rpc.broadcast("starknet_addInvokeTransaction", params).await {
+        Ok(result) => match result.get("transaction_hash").and_then(Value::as_str).map(parse_felt) {
+            Some(Ok(hash)) if hash == signed.hash => Ok(()),
+            _ => Err(ExactStarknetError::Rpc(format!("starknet_addInvokeTransaction answered {result}"))),
+        },
+        // 52: INVALID_TRANSACTION_NONCE (another transaction of the sponsor took it).
+        Err(RpcError::Server { code: 52, .. }) => Err(ExactStarknetError::StaleNonce),
+        Err(RpcError::Server { message, data, .. }) => {
+            Err(ExactStarknetError::Refused(format!("{message} {}", data.unwrap_or_default()).trim().to_string()))
+        }
+        Err(_) => Err(ExactStarknetError::NotAcceptedInTime(format!("{:#x}", signed.hash))),
+    }
+}
+
+/// What the node says of a transaction now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Status {
+    Accepted,
+    Pending,
+    Unknown,
+}
+
+pub async fn status<H: HttpTransport, C: Clock>(
+    ctx: &StarknetContext<'_, H, C>,
+    hash: &str,
+) -> Result<Status, ExactStarknetError> {
+    let result = ctx.rpc.call("starknet_getTransactionStatus", json!({"transaction_hash": hash})).await;
+    let value = match result {
+        Ok(value) => value,
+        // 29: TXN_HASH_NOT_FOUND.
+        Err(RpcError::Server { code: 29, .. }) => return Ok(Status::Unknown),
+        Err(e) => return Err(rpc_error(e)),
+    };
+    let finality = value.get("finality_status").and_then(Value::as_str).unwrap_or_default();
+    let execution = value.get("execution_status").and_then(Value::as_str).unwrap_or_default();
+    match (finality, execution) {
+        (_, "REVERTED") | ("REJECTED", _) => Err(ExactStarknetError::TransactionFailed {
+            hash: hash.to_string(),
+            reason: value.get("failure_reason").and_then(Value::as_str).unwrap_or("reverted").to_string(),
+        }),
+        ("ACCEPTED_ON_L2" | "ACCEPTED_ON_L1", _) => Ok(Status::Accepted),
+        _ => Ok(Status::Pending),
+    }
+}
+
+/// Polls until the transaction is accepted on L2, reverted, or the timeout passes.
+pub async fn confirm<H: HttpTransport, C: Clock>(
+    ctx: &StarknetContext<'_, H, C>,
+    hash: &str,
+) -> Result<(), ExactStarknetError> {
+    let deadline = ctx.clock.now_millis() + ctx.confirm_timeout_secs * 1000;
+    loop {
+        match status(ctx, hash).await {
+            Ok(Status::Accepted) => return Ok(()),
+            Ok(_) | Err(ExactStarknetError::Rpc(_)) if ctx.clock.now_millis() < deadline => {
+                ctx.clock.sleep_millis(STATUS_POLL_MS).await
+            }
+            Ok(_) | Err(ExactStarknetError::Rpc(_)) => return Err(ExactStarknetError::NotAcceptedInTime(hash.into())),
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// The INVOKE v3 as JSON-RPC takes it (`query`: the estimate-only version).
+fn invoke_json(tx: &InvokeTransactionV3, signature: &[Felt], query: bool) -> Value {
+    let hex = |f: &Felt| format!("{f:#x}");
+    let bound = |b: &ResourceBounds| json!({"max_amount": format!("{:#x}", b.max_amount), "max_price_per_unit": format!("{:#x}", b.max_price_per_unit)});
+    let mode = |m: DataAvailabilityMode| if m == DataAvailabilityMode::L1 { "L1" } else { "L2" };
+    let b = &tx.resource_bounds;
+    json!({
+        "type": "INVOKE",
+        "version": if query { "0x100000000000000000000000000000003" } else { "0x3" },
+        "sender_address": hex(&tx.sender_address),
+        "calldata": tx.calldata.iter().map(hex).collect::<Vec<_>>(),
+        "signature": signature.iter().map(hex).collect::<Vec<_>>(),
+        "nonce": hex(&tx.nonce),
+        "resource_bounds": {"l1_gas": bound(&b.l1_gas), "l2_gas": bound(&b.l2_gas), "l1_data_gas": bound(&b.l1_data_gas)},
+        "tip": format!("{:#x}", tx.tip),
+        "paymaster_data": [],
+        "account_deployment_data": [],
+        "nonce_data_availability_mode": mode(tx.nonce_data_availability_mode),
+        "fee_data_availability_mode": mode(tx.fee_data_availability_mode),
+    })
+}
+
+/// Each resource's bounds: the estimated amount and price with a margin.
+fn bounds_from_estimate(estimate: &Value) -> Result<AllResourceBounds, ExactStarknetError> {
+    let fee = estimate.get(0).ok_or_else(|| ExactStarknetError::Rpc("starknet_estimateFee answered nothing".into()))?;
+    let number = |key: &str| -> Result<u128, ExactStarknetError> {
+        let value = fee.get(key).ok_or_else(|| ExactStarknetError::Rpc(format!("the fee estimate has no {key}")))?;
+        let felt = match value {
+            Value::String(text) => parse_felt(text).map_err(|e| ExactStarknetError::Rpc(e.to_string()))?,
+            Value::Number(n) => Felt::from(n.as_u64().unwrap_or_default()),
+            _ => return Err(ExactStarknetError::Rpc(format!("the fee estimate's {key} is not a number"))),
+        };
+        u128::try_from(felt_to_u256(&felt)).map_err(|_| ExactStarknetError::Rpc(format!("{key} is out of range")))
+    };
+    let bound = |amount: &str, price: &str| -> Result<ResourceBounds, ExactStarknetError> {
+        let amount = number(amount)?.saturating_mul(FEE_MARGIN_PERCENT) / 100;
+        Ok(ResourceBounds {
+            max_amount: u64::try_from(amount).unwrap_or(u64::MAX),
+            max_price_per_unit: number(price)?.saturating_mul(FEE_MARGIN_PERCENT) / 100,
+        })
+    };
+    Ok(AllResourceBounds {
+        l1_gas: bound("l1_gas_consumed", "l1_gas_price")?,
+        l2_gas: bound("l2_gas_consumed", "l2_gas_price")?,
+        l1_data_gas: bound("l1_data_gas_consumed", "l1_data_gas_price")?,
+    })
+}
+
+fn felt_text(value: &Value) -> Result<Felt, ExactStarknetError> {
+    let text = value.as_str().ok_or_else(|| ExactStarknetError::Rpc(format!("expected a felt, got {value}")))?;
+    parse_felt(text).map_err(|e| ExactStarknetError::Rpc(e.to_string()))
+}
+
+fn rpc_error(e: RpcError) -> ExactStarknetError {
+    ExactStarknetError::Rpc(e.to_string())
+}

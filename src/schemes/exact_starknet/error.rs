@@ -1,0 +1,114 @@
+use crate::chains::starknet::{FeltError, OutsideExecutionError, TypedDataError};
+use crate::protocol::Reason;
+
+/// Why an `exact` Starknet payment is refused or not settled. Each variant maps to one reason.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ExactStarknetError {
+    #[error("payload scheme `{accepted}` and requirements scheme `{required}` must both be `exact`")]
+    SchemeMismatch { accepted: String, required: String },
+    #[error("payload network `{accepted}` differs from requirements network `{required}`")]
+    NetworkMismatch { accepted: String, required: String },
+    #[error("payload field `{field}`: {problem}")]
+    Field { field: &'static str, problem: String },
+    #[error("paymentRequirements field `{field}`: {problem}")]
+    Requirement { field: &'static str, problem: String },
+    #[error("typedData is missing: the facilitator binds the payment to the outside execution the account signed")]
+    MissingTypedData,
+    #[error("typedData is not a SNIP-9 outside execution: {0}")]
+    NotOutsideExecution(OutsideExecutionError),
+    #[error("the typed data is for chain {actual:#x}, not this network's {expected:#x}")]
+    WrongChain { actual: crate::chains::starknet::Felt, expected: crate::chains::starknet::Felt },
+    #[error("authorization.token {token} is not paymentRequirements.asset {asset}")]
+    TokenMismatch { token: String, asset: String },
+    #[error("authorization.to {to} is not paymentRequirements.payTo {pay_to}")]
+    RecipientMismatch { to: String, pay_to: String },
+    #[error("authorization.amount {amount} differs from the required amount {required}")]
+    AmountMismatch { amount: String, required: String },
+    #[error("the signed outside execution makes {0} calls; exactly one transfer is allowed")]
+    CallCount(usize),
+    #[error("the signed call is not `transfer(recipient, amount)` on paymentRequirements.asset: {0}")]
+    NotATransfer(String),
+    #[error("the signed transfer pays {0}, not paymentRequirements.payTo")]
+    SignedRecipientMismatch(String),
+    #[error("the signed transfer moves {signed}, not the required {required}")]
+    SignedAmountMismatch { signed: String, required: String },
+    #[error("the signed transfer is on token {0}, not paymentRequirements.asset")]
+    SignedTokenMismatch(String),
+    #[error("authorization.{field} does not match the signed outside execution")]
+    AuthorizationDisagrees { field: &'static str },
+    #[error("the outside execution may only be submitted by {0:#x}, not by this facilitator")]
+    WrongCaller(crate::chains::starknet::Felt),
+    #[error("the authorization expired at {execute_before} (now {now}, {margin} s of margin)")]
+    Expired { execute_before: u64, now: u64, margin: u64 },
+    #[error("the authorization is valid only after {execute_after} (now {now})")]
+    NotYetValid { execute_after: u64, now: u64 },
+    #[error("the typed data cannot be hashed: {0}")]
+    Hash(TypedDataError),
+    #[error("the account's is_valid_signature refused the signature{0}")]
+    InvalidSignature(String),
+    #[error("the outside execution nonce was already used")]
+    NonceUsed,
+    #[error("balance {balance} is below the amount {amount}")]
+    InsufficientFunds { balance: String, amount: String },
+    #[error("Starknet RPC: {0}")]
+    Rpc(String),
+    /// Sent, and the sequencer reverted it (or refused it after accepting it).
+    #[error("transaction {hash} failed: {reason}")]
+    TransactionFailed { hash: String, reason: String },
+    /// The node refused the transaction outright: nothing was accepted.
+    #[error("the node refused the sponsor's transaction: {0}")]
+    Refused(String),
+    /// The sponsor's nonce was taken by another of its transactions meanwhile.
+    #[error("the sponsor's nonce was taken by another transaction; retry")]
+    StaleNonce,
+    /// Sent, and not seen accepted in time: its outcome is unknown and a retry reconciles it.
+    #[error("transaction {0} was not accepted on L2 in time; retry the settle to learn its outcome")]
+    NotAcceptedInTime(String),
+    #[error("this facilitator settles Starknet with {0}, which is not configured")]
+    NotConfigured(&'static str),
+    #[error("the paymaster refused the transaction: {0}")]
+    Paymaster(String),
+}
+
+impl ExactStarknetError {
+    pub fn reason(&self) -> Reason {
+        use ExactStarknetError::*;
+        match self {
+            SchemeMismatch { .. } => Reason::UnsupportedScheme,
+            NetworkMismatch { .. } | WrongChain { .. } => Reason::InvalidNetwork,
+            Field { .. }
+            | MissingTypedData
+            | NotOutsideExecution(_)
+            | CallCount(_)
+            | NotATransfer(_)
+            | AuthorizationDisagrees { .. }
+            | WrongCaller(_)
+            | Hash(_) => Reason::InvalidPayload,
+            Requirement { .. } => Reason::InvalidPaymentRequirements,
+            TokenMismatch { .. } | SignedTokenMismatch(_) => Reason::StarknetTokenMismatch,
+            RecipientMismatch { .. } | SignedRecipientMismatch(_) => Reason::StarknetRecipientMismatch,
+            AmountMismatch { .. } | SignedAmountMismatch { .. } => Reason::StarknetAuthorizationValue,
+            Expired { .. } | NotYetValid { .. } => Reason::StarknetValidUntil,
+            InvalidSignature(_) => Reason::StarknetSignature,
+            NonceUsed => Reason::StarknetNonceUsed,
+            InsufficientFunds { .. } => Reason::InsufficientFunds,
+            Rpc(_) => Reason::UnexpectedVerifyError,
+            TransactionFailed { .. } | Paymaster(_) | Refused(_) => Reason::TransactionFailed,
+            NotAcceptedInTime(_) | NotConfigured(_) | StaleNonce => Reason::UnexpectedSettleError,
+        }
+    }
+
+    /// The transaction a settle failure concerns, when one was sent.
+    pub fn transaction(&self) -> Option<&str> {
+        match self {
+            ExactStarknetError::TransactionFailed { hash, .. } | ExactStarknetError::NotAcceptedInTime(hash) => {
+                Some(hash)
+            }
+            _ => None,
+        }
+    }
+
+    pub(super) fn field(field: &'static str, e: FeltError) -> ExactStarknetError {
+        ExactStarknetError::Field { field, problem: e.to_string() }
+    }
+}

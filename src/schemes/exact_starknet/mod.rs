@@ -1,0 +1,47 @@
+//! `exact` on Starknet: the payer's account signed a SNIP-9 outside execution as SNIP-12 typed data,
+//! and someone else submits it. The pure checks bind the payment to what actually executes
+//! ([`checks`]); the chain checks ask the account and the token ([`chain`]); the settle submits it
+//! from the facilitator's sponsor account.
+
+pub mod chain;
+mod checks;
+mod error;
+
+pub use checks::{verify_payload, Policy, StarknetRequirements, VerifiedStarknet, EXPIRY_MARGIN_SECS};
+pub use error::ExactStarknetError;
+
+use crate::chains::starknet::{encode_short_string, Felt};
+use crate::network::Network;
+use crate::protocol::model::Accepted;
+
+/// A Starknet network's chain id: the short string of its CAIP-2 reference (`SN_MAIN`, `SN_SEPOLIA`).
+pub fn chain_id(network: &Network) -> Option<Felt> {
+    let reference = network.caip2.strip_prefix("starknet:")?;
+    encode_short_string(reference).ok()
+}
+
+/// The payload's `accepted` scheme and network are the requirements' (x402-starknet step 2).
+pub fn check_accepted(accepted: &Accepted, required_scheme: &str, network: &Network) -> Result<(), ExactStarknetError> {
+    if accepted.scheme != "exact" || required_scheme != "exact" {
+        return Err(ExactStarknetError::SchemeMismatch {
+            accepted: accepted.scheme.clone(),
+            required: required_scheme.to_string(),
+        });
+    }
+    if crate::network::find(&accepted.network) != Some(network) {
+        return Err(ExactStarknetError::NetworkMismatch {
+            accepted: accepted.network.clone(),
+            required: network.caip2.to_string(),
+        });
+    }
+    Ok(())
+}
+
+/// The settlement ledger's key: the account and its outside-execution nonce, which the account
+/// accepts once.
+pub fn ledger_key(network: &Network, verified: &VerifiedStarknet) -> String {
+    format!("starknet/{}/{:#x}/{:#x}", network.caip2, verified.account, verified.execution.nonce)
+}
+
+#[cfg(test)]
+mod tests;

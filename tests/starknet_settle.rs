@@ -1,0 +1,284 @@
+//! Starknet `exact` natively against starknet-devnet 0.10.1 (real Cairo accounts and STRK token): a
+//! predeployed account signs a SNIP-9 v2 outside execution (signed here with the Rust STARK ECDSA;
+//! starknet.js signs them in the end-to-end test), the facilitator verifies it by asking the account
+//! and settles it from its sponsor account; balances read from the chain prove it. Then every way the
+//! binding can be broken.
+//!
+//! The devnet binary: `STARKNET_DEVNET` (scripts/test.sh sets it), else `starknet-devnet` on PATH.
+#![cfg(feature = "starknet")]
+
+mod common;
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use x402_edge::chains::starknet::{message_hash, parse_felt, selector, StarkKey};
+
+use common::{now_secs, rpc, Facility};
+
+const STRK: &str = "0x4718f5a0fc34cc1af16a1cdee98ffb20c31f5cd61d6ab07201858f4287c938d";
+const NETWORK: &str = "starknet:SN_SEPOLIA";
+
+struct Devnet {
+    child: Child,
+    url: String,
+    accounts: Vec<(String, String)>,
+}
+
+impl Devnet {
+    fn start() -> Devnet {
+        let bin = std::env::var("STARKNET_DEVNET").unwrap_or_else(|_| "starknet-devnet".into());
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = Command::new(&bin)
+            .args(["--host", "127.0.0.1", "--port", &port.to_string(), "--seed", "0"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{bin}: {e} (set STARKNET_DEVNET; scripts/test.sh does)"));
+        let url = format!("http://127.0.0.1:{port}");
+        let started = Instant::now();
+        let body = json!({"jsonrpc": "2.0", "id": 1, "method": "starknet_chainId", "params": []}).to_string();
+        while ureq::post(&url).header("content-type", "application/json").send(&body).is_err() {
+            assert!(started.elapsed() < Duration::from_secs(30), "starknet-devnet did not start");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let accounts = rpc(&url, "devnet_getPredeployedAccounts", json!({}))
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| (a["address"].as_str().unwrap().to_string(), a["private_key"].as_str().unwrap().to_string()))
+            .collect();
+        Devnet { child, url, accounts }
+    }
+
+    fn strk(&self, owner: &str) -> u128 {
+        let request = json!({"contract_address": STRK, "entry_point_selector": format!("{:#x}", selector("balance_of")), "calldata": [owner]});
+        let result = rpc(&self.url, "starknet_call", json!({"request": request, "block_id": "latest"}));
+        let low = parse_felt(result[0].as_str().unwrap()).unwrap();
+        u128::from_str_radix(&format!("{low:x}"), 16).unwrap()
+    }
+}
+
+impl Drop for Devnet {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A SNIP-9 v2 outside execution of `calls`, as starknet.js builds it.
+fn typed_data(caller: &str, nonce: &str, after: u64, before: u64, calls: Vec<Value>) -> Value {
+    json!({
+        "types": {
+            "StarknetDomain": [
+                {"name": "name", "type": "shortstring"}, {"name": "version", "type": "shortstring"},
+                {"name": "chainId", "type": "shortstring"}, {"name": "revision", "type": "shortstring"}],
+            "OutsideExecution": [
+                {"name": "Caller", "type": "ContractAddress"}, {"name": "Nonce", "type": "felt"},
+                {"name": "Execute After", "type": "u128"}, {"name": "Execute Before", "type": "u128"},
+                {"name": "Calls", "type": "Call*"}],
+            "Call": [
+                {"name": "To", "type": "ContractAddress"}, {"name": "Selector", "type": "selector"},
+                {"name": "Calldata", "type": "felt*"}],
+        },
+        "primaryType": "OutsideExecution",
+        "domain": {"name": "Account.execute_from_outside", "version": "2", "chainId": "SN_SEPOLIA", "revision": "1"},
+        "message": {"Caller": caller, "Nonce": nonce, "Execute After": after, "Execute Before": before, "Calls": calls},
+    })
+}
+
+fn transfer(token: &str, to: &str, amount: u128) -> Value {
+    json!({"To": token, "Selector": "transfer", "Calldata": [to, format!("{amount:#x}"), "0x0"]})
+}
+
+struct Payment {
+    payer: (String, String),
+    pay_to: String,
+    amount: u128,
+    caller: String,
+    nonce: String,
+    window: (u64, u64),
+    calls: Option<Vec<Value>>,
+}
+
+impl Payment {
+    fn new(devnet: &Devnet, amount: u128, nonce: u64) -> Payment {
+        let now = now_secs();
+        Payment {
+            payer: devnet.accounts[0].clone(),
+            pay_to: devnet.accounts[2].0.clone(),
+            amount,
+            caller: "0x414e595f43414c4c4552".into(), // 'ANY_CALLER'
+            nonce: format!("{:#x}", 0xabc000 + nonce),
+            window: (now - 60, now + 300),
+            calls: None,
+        }
+    }
+
+    fn requirements(&self) -> Value {
+        json!({"scheme": "exact", "network": NETWORK, "amount": self.amount.to_string(), "asset": STRK,
+            "payTo": self.pay_to, "maxTimeoutSeconds": 300})
+    }
+
+    /// The `/verify` and `/settle` body, signed by the payer's key (or `signer`).
+    fn body_signed_by(&self, signer: &str) -> Value {
+        let calls = self.calls.clone().unwrap_or_else(|| vec![transfer(STRK, &self.pay_to, self.amount)]);
+        let typed = typed_data(&self.caller, &self.nonce, self.window.0, self.window.1, calls);
+        let account = parse_felt(&self.payer.0).unwrap();
+        let hash = message_hash(&typed, account).unwrap();
+        let signature = StarkKey::from_text(signer).unwrap().sign(&hash).unwrap();
+        let requirements = self.requirements();
+        json!({
+            "x402Version": 2,
+            "paymentPayload": {
+                "x402Version": 2,
+                "accepted": requirements,
+                "payload": {
+                    "signature": {"r": format!("{:#x}", signature.r), "s": format!("{:#x}", signature.s)},
+                    "authorization": {"from": self.payer.0, "to": self.pay_to, "amount": self.amount.to_string(),
+                        "token": STRK, "nonce": self.nonce, "validUntil": self.window.1.to_string()},
+                },
+                "typedData": typed,
+            },
+            "paymentRequirements": requirements,
+        })
+    }
+
+    fn body(&self) -> Value {
+        self.body_signed_by(&self.payer.1)
+    }
+}
+
+fn facility(devnet: &Devnet) -> Facility {
+    let (sponsor, key) = &devnet.accounts[1];
+    Facility::with_vars(
+        "http://127.0.0.1:9",
+        &[
+            ("STARKNET_NETWORKS", "starknet-sepolia"),
+            ("STARKNET_RPC_URL_STARKNET_SEPOLIA", &devnet.url),
+            ("STARKNET_SPONSOR_ADDRESS", sponsor),
+            ("STARKNET_SPONSOR_PRIVATE_KEY", key),
+        ],
+    )
+}
+
+#[test]
+fn a_signed_outside_execution_verifies_settles_once_and_is_refused_again() {
+    let devnet = Devnet::start();
+    let f = facility(&devnet);
+    let payment = Payment::new(&devnet, 1_234_567, 1);
+    let body = payment.body();
+
+    let (_, verified) = f.post("/verify", &body);
+    assert_eq!(verified["isValid"], true, "{verified}");
+    assert_eq!(parse_felt(verified["payer"].as_str().unwrap()).unwrap(), parse_felt(&payment.payer.0).unwrap());
+
+    let (payer0, payee0) = (devnet.strk(&payment.payer.0), devnet.strk(&payment.pay_to));
+    let (_, settled) = f.post("/settle", &body);
+    assert_eq!(settled["success"], true, "{settled}");
+    assert_eq!(settled["network"], NETWORK);
+    let hash = settled["transaction"].as_str().unwrap();
+    let receipt = rpc(&devnet.url, "starknet_getTransactionReceipt", json!({"transaction_hash": hash}));
+    assert_eq!(receipt["execution_status"], "SUCCEEDED", "{receipt}");
+    assert_eq!(devnet.strk(&payment.pay_to) - payee0, 1_234_567, "payTo received exactly the amount");
+    assert_eq!(payer0 - devnet.strk(&payment.payer.0), 1_234_567, "the payer paid exactly the amount, no fee");
+
+    let (_, replay) = f.post("/settle", &body);
+    assert_eq!(replay, settled, "a retried settle answers the first outcome");
+    assert_eq!(devnet.strk(&payment.pay_to) - payee0, 1_234_567, "nothing moved twice");
+    let (_, reverify) = f.post("/verify", &body);
+    assert_eq!(reverify["invalidReason"], "invalid_exact_starknet_payload_nonce_used", "{reverify}");
+    // A second facilitator (another isolate, no shared ledger) cannot pay it twice either: the account refuses.
+    let (_, elsewhere) = facility(&devnet).post("/settle", &body);
+    assert_eq!(elsewhere["success"], false, "{elsewhere}");
+    assert_eq!(devnet.strk(&payment.pay_to) - payee0, 1_234_567);
+}
+
+#[test]
+fn every_broken_binding_is_refused_with_its_code_and_nothing_moves() {
+    let devnet = Devnet::start();
+    let f = facility(&devnet);
+    let stranger = devnet.accounts[3].clone();
+    let mut cases: Vec<(&str, Payment, Option<String>)> = Vec::new();
+    let base = |n| Payment::new(&devnet, 5_000, n);
+
+    let p = base(10);
+    cases.push(("invalid_exact_starknet_payload_signature", p, Some(stranger.1.clone())));
+    let mut p = base(11);
+    p.caller = stranger.0.clone();
+    cases.push(("invalid_payload", p, None));
+    let mut p = base(12);
+    p.window = (now_secs() - 600, now_secs() - 1);
+    cases.push(("invalid_exact_starknet_payload_authorization_valid_until", p, None));
+    let mut p = base(13);
+    p.calls = Some(vec![transfer(STRK, &p.pay_to, 5_000), transfer(STRK, &stranger.0, 1)]);
+    cases.push(("invalid_payload", p, None));
+    let mut p = base(14);
+    p.calls = Some(vec![transfer(STRK, &stranger.0, 5_000)]);
+    cases.push(("invalid_exact_starknet_payload_recipient_mismatch", p, None));
+    let mut p = base(15);
+    p.calls = Some(vec![transfer(STRK, &p.pay_to, 50_000)]);
+    cases.push(("invalid_exact_starknet_payload_authorization_value", p, None));
+    let mut p = base(16);
+    p.calls =
+        Some(vec![transfer("0x49d36570d4e46f48e99674bd3fcc84644ddd6b96f7c741b1562b82f9e004dc7", &p.pay_to, 5_000)]);
+    cases.push(("invalid_exact_starknet_payload_token_mismatch", p, None));
+    let mut p = base(17);
+    p.amount = 10u128.pow(30);
+    cases.push(("insufficient_funds", p, None));
+
+    for (code, payment, signer) in &cases {
+        let body = payment.body_signed_by(signer.as_deref().unwrap_or(&payment.payer.1));
+        let payee0 = devnet.strk(&payment.pay_to);
+        let (_, verified) = f.post("/verify", &body);
+        assert_eq!(verified["invalidReason"], *code, "{verified}");
+        let (_, settled) = f.post("/settle", &body);
+        assert_eq!(
+            (settled["success"].as_bool(), settled["errorReason"].as_str()),
+            (Some(false), Some(*code)),
+            "{settled}"
+        );
+        assert_eq!(settled["transaction"], "");
+        assert_eq!(devnet.strk(&payment.pay_to), payee0, "{code}: nothing moved");
+    }
+}
+
+#[test]
+fn supported_lists_the_starknet_kinds_with_the_sponsor() {
+    let devnet = Devnet::start();
+    let (_, supported) = facility(&devnet).get("/supported", "");
+    let sponsor = format!("{:#x}", parse_felt(&devnet.accounts[1].0).unwrap());
+    let starknet: Vec<&Value> = supported["kinds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|k| k["network"].as_str().unwrap().starts_with("starknet"))
+        .collect();
+    assert_eq!(starknet.len(), 2, "{supported}");
+    assert_eq!(starknet[0]["network"], NETWORK);
+    assert_eq!(starknet[1]["network"], "starknet-sepolia");
+    assert_eq!(starknet[0]["extra"], json!({"sponsorAddress": sponsor}));
+    assert_eq!(supported["signers"]["starknet:*"], json!([sponsor]));
+}
+
+#[test]
+fn concurrent_settles_from_one_sponsor_all_land_once() {
+    let devnet = Devnet::start();
+    let payee0 = devnet.strk(&devnet.accounts[2].0);
+    let bodies: Vec<Value> = (0..6).map(|n| Payment::new(&devnet, 1_000 + n as u128, 100 + n).body()).collect();
+    let results: Vec<Value> = std::thread::scope(|scope| {
+        let handles: Vec<_> = bodies
+            .iter()
+            // One facilitator per thread, as separate isolates: they share only the chain.
+            .map(|body| scope.spawn(|| facility(&devnet).post("/settle", body).1))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for settled in &results {
+        assert_eq!(settled["success"], true, "{settled}");
+    }
+    let expected: u128 = (0..6).map(|n| 1_000 + n as u128).sum();
+    assert_eq!(devnet.strk(&devnet.accounts[2].0) - payee0, expected, "every payment landed exactly once");
+}
