@@ -56,7 +56,8 @@ export function toOutsideCall(call) {
  * it: version '2' is SNIP-12 revision 1 (`StarknetDomain`, domain `version: '2'`, `revision: '1'`, message
  * `{Caller, Nonce, 'Execute After', 'Execute Before', Calls: [{To, Selector, Calldata}]}`); version '1' is
  * revision 0 (`StarkNetDomain`, message `{caller, nonce, execute_after, execute_before, calls_len,
- * calls: [{to, selector, calldata_len, calldata}]}`). Every number is a hex string.
+ * calls: [{to, selector, calldata_len, calldata}]}`). Every felt is a hex string (v1's `calls_len` and
+ * `calldata_len` are numbers, as starknet.js makes them).
  *
  * @param {object} o
  * @param {'1'|'2'} [o.version='2']

@@ -1,13 +1,17 @@
 // A local Starknet for tests and the dev stack: find (or unpack, or build) `starknet-devnet` 0.10.1 and run
-// it on loopback with its predeployed OpenZeppelin-style accounts and the STRK/ETH fee tokens.
+// it on loopback with its predeployed accounts and the STRK/ETH fee tokens.
 //
-// What the devnet models: Starknet JSON-RPC (spec 0.10.2) over a real Cairo VM (blockifier), real
-// account contracts (SNIP-6 `is_valid_signature`, SNIP-9 `execute_from_outside_v2`, nonces) and real
-// ERC-20 fee tokens. What it does NOT model (keep tests honest about it):
+// What the devnet models: Starknet JSON-RPC (spec 0.10.2) over a real Cairo VM, real OpenZeppelin account
+// contracts (SNIP-6 `is_valid_signature`, SNIP-9 v2 `execute_from_outside_v2` and
+// `is_valid_outside_execution_nonce`, account nonces) and real ERC-20 fee tokens. What it does NOT model
+// (keep tests honest about it):
 // - a block per transaction (`--block-generation-on transaction`, the default here): every accepted
 //   transaction is ACCEPTED_ON_L2 at once, nothing is ever reverted by a reorg, L1 acceptance never comes;
-// - its chain id is SN_SEPOLIA (0x534e5f5345504f4c4941) by default, so signatures made for it are valid on
-//   Sepolia's chain id as far as SNIP-12 is concerned;
+// - its chain id is SN_SEPOLIA (0x534e5f5345504f4c4941) by default: typed data signed for it names
+//   Sepolia's chain id;
+// - the accounts implement SNIP-9 v2 only (no v1 `execute_from_outside`) and do not announce it through SRC5
+//   (`supports_interface` answers 0 for both SNIP-9 interface ids), so starknet.js's `getSnip9Version` calls
+//   them unsupported and `executePaymasterTransaction` refuses them; pass version '2' explicitly;
 // - fees are devnet's fixed gas prices; `devnet_mint` creates tokens from nothing (no bridge);
 // - block timestamps follow the wall clock of this machine.
 //
