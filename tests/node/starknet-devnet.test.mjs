@@ -4,7 +4,7 @@
 // executes them and refuses what AVNU would. The Rust facilitator is not involved.
 // Run: node_modules/.bin/node --test tests/node/starknet-devnet.test.mjs
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -125,7 +125,9 @@ describe('the devnet binary and process', () => {
     await d.stop();
     assert.equal(alive(pid), false);
 
-    for (const how of ['exit', 'SIGKILL']) {
+    // Surviving a SIGKILLed parent needs `setpriv --pdeathsig` (util-linux); without it only 'exit' is checked.
+    const pdeathsig = spawnSync('setpriv', ['--pdeathsig', 'TERM', 'true'], { stdio: 'ignore' }).status === 0;
+    for (const how of pdeathsig ? ['exit', 'SIGKILL'] : ['exit']) {
       const child = spawn(
         process.execPath,
         ['--input-type=module', '-e', `import { startDevnet } from ${JSON.stringify(DEVNET_MODULE)};
