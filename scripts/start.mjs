@@ -7,7 +7,8 @@
 // Solana RPC, default 8899), --block-time S,
 // --persist-to DIR (wrangler state; default: a temp dir), --verbose (echo wrangler's output as it comes).
 // With EVM_RPC_URL_* set in the environment no chain is started and the EVM_* variables configure the worker;
-// likewise SVM_RPC_URL_* for the local Solana RPC (litesvm) and the SVM_* variables.
+// likewise SVM_RPC_URL_* for the local Solana RPC (litesvm) and the SVM_* variables, and STARKNET_RPC_URL_*
+// for the local starknet-devnet and the STARKNET_* variables.
 
 import { parseArgs } from 'node:util';
 
@@ -107,6 +108,20 @@ if (stack.svm) {
   line(`  ${JSON.stringify({ scheme: 'exact', network: s.caip2, amount: '10000', asset: s.mint, payTo: s.payers[1].address, maxTimeoutSeconds: 60, extra: { feePayer: s.feePayer } })}`);
 } else {
   kv('Solana', 'no local RPC started: SVM_RPC_URL_* is set, so the worker runs on your SVM_* configuration');
+}
+line();
+if (stack.starknet) {
+  const k = stack.starknet;
+  kv('Starknet RPC', `${k.rpcUrl}   (starknet-devnet 0.10.1, served as ${k.network})`);
+  kv('Starknet networks', `${k.network} (v1), ${k.caip2} (v2)`);
+  kv('Starknet token', `${k.token}   STRK, 18 decimals`);
+  kv('Starknet sponsor', `${k.sponsor}   (devnet account #0: submits outside executions and pays their fees)`);
+  line('Starknet test accounts (public devnet keys, seed 0):');
+  k.payers.slice(0, 3).forEach((a, i) => line(`  #${i + 1}  ${a.address}  ${a.privateKey}`));
+  line('Starknet payment requirements (v2); the payer signs a SNIP-9 v2 outside execution of transfer(payTo, amount):');
+  line(`  ${JSON.stringify({ scheme: 'exact', network: k.caip2, amount: '1000000000000000', asset: k.token, payTo: k.payers[1].address, maxTimeoutSeconds: 300 })}`);
+} else {
+  kv('Starknet', 'no devnet started: STARKNET_RPC_URL_* is set, so the worker runs on your STARKNET_* configuration');
 }
 line();
 line('Try it:');

@@ -15,7 +15,11 @@ NODE="$PWD/node_modules/.bin/node"
 log "compiling the test contracts (solc-js)"
 "$NODE" scripts/compile-contracts.mjs
 
-log "Rust tests (unit, property, anvil integration)"
+log "starknet-devnet 0.10.1 (PATH, else the prebuilt in ../shared/tools, else cargo install: about an hour)"
+STARKNET_DEVNET_BIN="$("$NODE" --input-type=module -e "import { findDevnet } from './scripts/lib/starknet-devnet.mjs'; console.log(findDevnet())")"
+export STARKNET_DEVNET_BIN
+
+log "Rust tests (unit, property, anvil, litesvm and starknet-devnet integration)"
 cargo test --all-targets
 
 log "building the Worker"

@@ -4,7 +4,8 @@
 //! and settles it from its sponsor account; balances read from the chain prove it. Then every way the
 //! binding can be broken.
 //!
-//! The devnet binary: `STARKNET_DEVNET` (scripts/test.sh sets it), else `starknet-devnet` on PATH.
+//! The devnet binary: `STARKNET_DEVNET_BIN` (scripts/test.sh sets it), else the one
+//! `scripts/lib/starknet-devnet.mjs` unpacked into `node_modules/.cache`, else `starknet-devnet` on PATH.
 #![cfg(feature = "starknet")]
 
 mod common;
@@ -29,14 +30,16 @@ struct Devnet {
 
 impl Devnet {
     fn start() -> Devnet {
-        let bin = std::env::var("STARKNET_DEVNET").unwrap_or_else(|_| "starknet-devnet".into());
+        let cached = common::root().join("node_modules/.cache/x402-edge/starknet-devnet-0.10.1/starknet-devnet");
+        let fallback = if cached.exists() { cached.to_string_lossy().into_owned() } else { "starknet-devnet".into() };
+        let bin = std::env::var("STARKNET_DEVNET_BIN").unwrap_or(fallback);
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let child = Command::new(&bin)
             .args(["--host", "127.0.0.1", "--port", &port.to_string(), "--seed", "0"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .unwrap_or_else(|e| panic!("{bin}: {e} (set STARKNET_DEVNET; scripts/test.sh does)"));
+            .unwrap_or_else(|e| panic!("{bin}: {e} (set STARKNET_DEVNET_BIN; scripts/test.sh does)"));
         let url = format!("http://127.0.0.1:{port}");
         let started = Instant::now();
         let body = json!({"jsonrpc": "2.0", "id": 1, "method": "starknet_chainId", "params": []}).to_string();

@@ -23,6 +23,7 @@ import { createKeyPairSignerFromPrivateKeyBytes, getAddressEncoder, getBase58Dec
 import { privateKeyToAccount } from 'viem/accounts';
 
 import { ANVIL_ACCOUNTS, ROOT, deployContract, deployTestToken, freePort, installMulticall3, startAnvil } from './chain.mjs';
+import { startDevnet } from './starknet-devnet.mjs';
 import { startSvmRpc } from './svm-rpc.mjs';
 
 /** The facilitator key of the local stack: anvil account #9 (a public test key). */
@@ -61,6 +62,31 @@ const SVM_PAYER_FUNDS = 1_000_000_000_000n;
 /** Whether the caller configured a Solana RPC in the environment (then no local Solana RPC is started). */
 export function userConfiguredSvmRpc(env = process.env) {
   return Object.keys(env).some((k) => k.startsWith('SVM_RPC_URL_') && env[k]?.trim());
+}
+
+const STARKNET_PASS_THROUGH = /^(STARKNET_[A-Z0-9_]+)$/;
+
+/** Whether the caller configured a Starknet RPC in the environment (then no local devnet is started). */
+export function userConfiguredStarknetRpc(env = process.env) {
+  return Object.keys(env).some((k) => k.startsWith('STARKNET_RPC_URL_') && env[k]?.trim());
+}
+
+/**
+ * The local Starknet chain: starknet-devnet 0.10.1 (chain id SN_SEPOLIA, so served as
+ * `starknet-sepolia`), its predeployed account #0 as the facilitator's sponsor (self-sponsored
+ * settlement) and the others as payers; STRK as the test token.
+ */
+async function startLocalStarknet({ log }) {
+  const devnet = await startDevnet({ log });
+  const [sponsor, ...payers] = devnet.accounts;
+  const vars = {
+    STARKNET_NETWORKS: 'starknet-sepolia',
+    STARKNET_RPC_URL_STARKNET_SEPOLIA: devnet.url,
+    STARKNET_SPONSOR_ADDRESS: sponsor.address,
+    STARKNET_SPONSOR_PRIVATE_KEY: sponsor.privateKey,
+  };
+  const info = { rpcUrl: devnet.url, network: 'starknet-sepolia', caip2: 'starknet:SN_SEPOLIA', token: devnet.strk, sponsor: sponsor.address, payers, devnet };
+  return { devnet, vars, info };
 }
 
 /**
@@ -344,6 +370,8 @@ async function startWrangler({ port, envFile, persistDir, logDir, timeoutMs, ech
  * @param {boolean} [opts.localSvm]        the same for the local Solana RPC (litesvm, served as solana-devnet);
  *                                         default: local unless SVM_RPC_URL_* is set in process.env
  * @param {number} [opts.svmPort=0]        the local Solana RPC's port (0 = a free port)
+ * @param {boolean} [opts.localStarknet]   the same for a local starknet-devnet (served as starknet-sepolia);
+ *                                         default: local unless STARKNET_RPC_URL_* is set in process.env
  * @param {number} [opts.chainPort=8545]   0 = a free port
  * @param {number} [opts.workerPort=8787]  0 = a free port
  * @param {number} [opts.chainId=84532]
@@ -362,6 +390,7 @@ export async function startStack({
   local = !userConfiguredRpc(),
   localSvm = !userConfiguredSvmRpc(),
   svmPort = 0,
+  localStarknet = !userConfiguredStarknetRpc(),
   chainPort = 8545,
   workerPort = 8787,
   chainId = 84532,
@@ -433,6 +462,17 @@ export async function startStack({
       vars = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => SVM_PASS_THROUGH.test(k))), ...vars };
     }
 
+    let starknet = null;
+    if (localStarknet) {
+      log('starting starknet-devnet');
+      const local = await startLocalStarknet({ log });
+      cleanups.push(() => local.devnet.stop());
+      starknet = local.info;
+      vars = { ...local.vars, ...vars };
+    } else {
+      vars = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => STARKNET_PASS_THROUGH.test(k))), ...vars };
+    }
+
     const envFile = path.join(tmp, 'worker.env');
     fs.writeFileSync(envFile, dotenv(vars), { mode: 0o600 });
     const persist = persistDir ?? path.join(tmp, 'state');
@@ -481,6 +521,7 @@ export async function startStack({
       processes.wrangler = wrangler.process;
     };
     const processes = chain ? { wrangler: wrangler.process, anvil: chain.process } : { wrangler: wrangler.process };
+    if (starknet) processes['starknet-devnet'] = starknet.devnet.process;
 
     let facilitatorAddress = null;
     if (vars.EVM_PRIVATE_KEY) {
@@ -505,6 +546,11 @@ export async function startStack({
        * (`payers`: test wallets `{address, secret, signer}` holding SOL and test USDC).
        */
       svm,
+      /**
+       * The local starknet-devnet, when started: `{rpcUrl, network, caip2, token (STRK), sponsor, payers, devnet}`
+       * (`payers`: predeployed accounts `{address, privateKey, publicKey}`; `devnet`: its handle, see starknet-devnet.mjs).
+       */
+      starknet,
       /** The local chain's TestWalletFactory (CREATE2 ERC-1271 wallets), allowed for ERC-6492 deployment. */
       walletFactory,
       accounts: chain ? ANVIL_ACCOUNTS : null,

@@ -1,0 +1,131 @@
+// End to end on Starknet: the built worker in `wrangler dev` against starknet-devnet 0.10.1. A payer
+// account signs a SNIP-9 v2 outside execution with starknet.js (scripts/lib/starknet-client.mjs, an
+// independent implementation of the hashing and signing); the facilitator verifies it by asking the
+// account, and settles it from its sponsor account (self-sponsored mode). Balances read from the
+// devnet prove each transfer, once; every broken binding is refused with its code and moves nothing.
+//
+// Run: node --test tests/e2e/starknet.test.mjs   (needs build/index_bg.wasm; see tests/e2e/README.md)
+
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+
+import { createPayment } from '../../scripts/lib/starknet-client.mjs';
+import { startStack } from '../../scripts/lib/stack.mjs';
+
+/** @type {Awaited<ReturnType<typeof startStack>>} */
+let stack;
+let sn; // stack.starknet
+let payer, payee, stranger;
+
+before(
+  async () => {
+    stack = await startStack({ local: true, localSvm: false, localStarknet: true, chainPort: 0, workerPort: 0 });
+    sn = stack.starknet;
+    [payer, payee, stranger] = sn.payers;
+  },
+  { timeout: 150_000 },
+);
+
+after(async () => {
+  await stack?.stop();
+});
+
+async function post(path, body) {
+  const res = await fetch(`${stack.facilitatorUrl}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  return { status: res.status, json: await res.json() };
+}
+
+const requirements = (amount = '1000000000000000') => ({
+  scheme: 'exact', network: sn.caip2, amount, asset: sn.token, payTo: payee.address, maxTimeoutSeconds: 300,
+});
+const body = (paymentPayload, paymentRequirements) => ({ x402Version: 2, paymentPayload, paymentRequirements });
+const balances = async () => ({ payer: await sn.devnet.balance('STRK', payer.address), payee: await sn.devnet.balance('STRK', payee.address) });
+
+describe('Starknet exact through wrangler dev (self-sponsored)', () => {
+  test('/supported lists the Starknet kinds with the sponsor', async () => {
+    const supported = await (await fetch(`${stack.facilitatorUrl}/supported`)).json();
+    const kinds = supported.kinds.filter((k) => k.network.startsWith('starknet'));
+    assert.deepEqual(kinds.map((k) => [k.x402Version, k.network]), [[2, sn.caip2], [1, sn.network]]);
+    assert.equal(BigInt(kinds[0].extra.sponsorAddress), BigInt(sn.sponsor));
+    assert.deepEqual(supported.signers['starknet:*'].map(BigInt), [BigInt(sn.sponsor)]);
+  });
+
+  test('a payment signed with starknet.js verifies, settles exactly once, and is refused again', async () => {
+    const req = requirements('1234567890');
+    const payload = await createPayment({ account: payer, requirements: req });
+    const verified = (await post('/verify', body(payload, req))).json;
+    assert.equal(verified.isValid, true, JSON.stringify(verified));
+    assert.equal(BigInt(verified.payer), BigInt(payer.address));
+
+    const before = await balances();
+    const settled = (await post('/settle', body(payload, req))).json;
+    assert.equal(settled.success, true, JSON.stringify(settled));
+    assert.equal(settled.network, sn.caip2);
+    const afterSettle = await balances();
+    assert.equal(afterSettle.payee - before.payee, 1234567890n, 'payTo received exactly the amount');
+    assert.equal(before.payer - afterSettle.payer, 1234567890n, 'the payer paid exactly the amount and no fee');
+
+    assert.deepEqual((await post('/settle', body(payload, req))).json, settled, 'a retry answers the first outcome');
+    // A re-signed copy of the same outside execution (same account and nonce) is the same payment.
+    const copy = await createPayment({ account: payer, requirements: req, nonce: payload.payload.authorization.nonce, validSeconds: 600 });
+    assert.deepEqual((await post('/settle', body(copy, req))).json, settled, 'a copy answers the first outcome too');
+    assert.deepEqual(await balances(), afterSettle, 'nothing moved twice');
+    for (const replay of [payload, copy]) {
+      const again = (await post('/verify', body(replay, req))).json;
+      assert.equal(again.invalidReason, 'invalid_exact_starknet_payload_nonce_used', JSON.stringify(again));
+    }
+  });
+
+  test('10 concurrent settles of one payment: one transfer, every success names the same transaction', async () => {
+    const req = requirements('777');
+    const payload = await createPayment({ account: payer, requirements: req });
+    const before = await balances();
+    const responses = await Promise.all(Array.from({ length: 10 }, () => post('/settle', body(payload, req))));
+    const succeeded = responses.filter((r) => r.json.success);
+    assert.ok(succeeded.length >= 1, JSON.stringify(responses.map((r) => r.json)));
+    assert.equal(new Set(succeeded.map((r) => r.json.transaction)).size, 1);
+    for (const r of responses.filter((r) => !r.json.success)) assert.equal(r.json.errorReason, 'duplicate_settlement', JSON.stringify(r.json));
+    assert.equal((await balances()).payee - before.payee, 777n, 'exactly one transfer');
+  });
+
+  const attacks = [
+    ['a recipient the typed data changes', 'invalid_exact_starknet_payload_recipient_mismatch',
+      (req) => createPayment({ account: payer, requirements: req, transfer: { to: stranger.address } })],
+    ['an amount the typed data changes', 'invalid_exact_starknet_payload_authorization_value',
+      (req) => createPayment({ account: payer, requirements: req, transfer: { amount: BigInt(req.amount) * 10n } })],
+    ['a token the typed data changes', 'invalid_exact_starknet_payload_token_mismatch',
+      (req) => createPayment({ account: payer, requirements: req, transfer: { token: sn.devnet.eth } })],
+    ['an extra call', 'invalid_payload',
+      (req) => createPayment({ account: payer, requirements: req, extraCalls: [{ contractAddress: sn.token, entrypoint: 'transfer', calldata: [stranger.address, '1', '0'] }] })],
+    ['an expired window', 'invalid_exact_starknet_payload_authorization_valid_until',
+      (req) => createPayment({ account: payer, requirements: req, validSeconds: -30 })],
+    ['a caller that is not the facilitator', 'invalid_payload',
+      (req) => createPayment({ account: payer, requirements: req, caller: stranger.address })],
+    ['a tampered signature', 'invalid_exact_starknet_payload_signature',
+      (req) => createPayment({ account: payer, requirements: req, tamperSignature: true })],
+    ['a signature by another account', 'invalid_exact_starknet_payload_signature', async (req) => {
+      const payload = await createPayment({ account: stranger, requirements: req });
+      payload.payload.authorization.from = payer.address;
+      return payload;
+    }],
+  ];
+  for (const [name, code, build] of attacks) {
+    test(`refused with its code, nothing moves: ${name}`, async () => {
+      const req = requirements('4242');
+      const payload = await build(req);
+      const before = await balances();
+      const verified = (await post('/verify', body(payload, req))).json;
+      assert.equal(verified.isValid, false, JSON.stringify(verified));
+      assert.equal(verified.invalidReason, code, JSON.stringify(verified));
+      const settled = (await post('/settle', body(payload, req))).json;
+      assert.equal(settled.success, false);
+      assert.equal(settled.errorReason, code, JSON.stringify(settled));
+      assert.equal(settled.transaction, '');
+      assert.deepEqual(await balances(), before, 'no token moved');
+    });
+  }
+});
