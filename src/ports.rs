@@ -20,9 +20,15 @@ pub enum TransportError {
     Timeout,
 }
 
-/// POSTs a JSON body and returns the response body. One implementation per host.
+/// POSTs a JSON body, with `headers` beside `content-type` (a paymaster's API key), and returns the
+/// response body. One implementation per host.
 pub trait HttpTransport {
-    fn post_json(&self, url: &str, body: String) -> impl Future<Output = Result<String, TransportError>>;
+    fn post_json(
+        &self,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: String,
+    ) -> impl Future<Output = Result<String, TransportError>>;
 }
 
 /// Time, as a parameter: production reads the host clock, tests fix it.

@@ -109,14 +109,17 @@ function nowSeconds(now: VerifyOptions['now']): number {
   throw new X402Error('invalid_payload', 'options.now must be unix seconds or a Date');
 }
 
-/** `(url, body) => Promise<string>` over fetch; rejects with the HTTP status, 'timeout', or a short text. */
+/**
+ * `(url, body, headers) => Promise<string>` over fetch (`headers`: JSON of extra headers); rejects with
+ * the HTTP status, 'timeout', or a short text.
+ */
 function fetchTransport(fetchFn: typeof globalThis.fetch, timeoutMs: number) {
-  return async (url: string, body: string): Promise<string> => {
+  return async (url: string, body: string, headers = '{}'): Promise<string> => {
     let response: Response;
     try {
       response = await fetchFn(url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { ...(JSON.parse(headers) as Record<string, string>), 'content-type': 'application/json' },
         body,
         signal: AbortSignal.timeout(timeoutMs),
       });

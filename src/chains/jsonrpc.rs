@@ -102,11 +102,18 @@ pub struct JsonRpcClient<'a, H, C> {
     http: &'a H,
     clock: &'a C,
     urls: &'a [String],
+    headers: Vec<(&'a str, &'a str)>,
 }
 
 impl<'a, H: HttpTransport, C: Clock> JsonRpcClient<'a, H, C> {
     pub fn new(http: &'a H, clock: &'a C, urls: &'a [String]) -> Self {
-        JsonRpcClient { http, clock, urls }
+        JsonRpcClient { http, clock, urls, headers: Vec::new() }
+    }
+
+    /// Sends `name: value` with every request (a paymaster's API key). Never logged.
+    pub fn with_header(mut self, name: &'a str, value: &'a str) -> Self {
+        self.headers.push((name, value));
+        self
     }
 
     /// POSTs `body`, failing over across endpoints for `rounds` rounds.
@@ -117,7 +124,7 @@ impl<'a, H: HttpTransport, C: Clock> JsonRpcClient<'a, H, C> {
                 self.clock.sleep_millis(BACKOFF_MS * round).await;
             }
             for url in self.urls {
-                match self.http.post_json(url, body.clone()).await {
+                match self.http.post_json(url, &self.headers, body.clone()).await {
                     Ok(text) => return Ok(text),
                     Err(e) if is_transient(&e) => last = e,
                     Err(e) => return Err(e.into()),
@@ -204,7 +211,7 @@ mod tests {
     }
 
     impl HttpTransport for Endpoints {
-        async fn post_json(&self, url: &str, _body: String) -> Result<String, TransportError> {
+        async fn post_json(&self, url: &str, _: &[(&str, &str)], _body: String) -> Result<String, TransportError> {
             self.seen.borrow_mut().push(url.to_string());
             match self.dead.iter().find(|(u, _)| *u == url) {
                 Some((_, e)) => Err(e.clone()),

@@ -100,7 +100,7 @@ impl<P: Host> Facilitator<P> {
         let payer = format!("{:#x}", verified.account);
         match self.ledger_claim(&key).await? {
             Claim::Acquired => {
-                let send = || self.send_starknet(&ctx, config, &key, &verified);
+                let send = || self.send_starknet(&ctx, config, &key, &verified, payload);
                 self.settle_claimed(&key, &payer, send).await
             }
             Claim::Done { record } => record_result(record),
@@ -117,27 +117,27 @@ impl<P: Host> Facilitator<P> {
         config: &StarknetNetworkConfig,
         key: &str,
         verified: &VerifiedStarknet,
+        payload: &StarknetPayload,
     ) -> Result<Settled, Failure> {
-        let StarknetSettlement::SelfSponsored { key: sponsor_key } = &config.settlement else {
-            return Err(Failure::from(ExactStarknetError::NotConfigured("a SNIP-29 paymaster client")));
-        };
         chain::check_on_chain(ctx, verified).await.map_err(settle_failure)?;
-        let sponsor = Sponsor { address: config.sponsor_address, key: sponsor_key };
-        let mut attempts = 0;
-        let hash = loop {
-            let sent = match chain::sponsor_transaction(ctx, &sponsor, verified).await {
-                Ok(signed) => self.record_and_broadcast(ctx, key, &signed).await,
-                Err(e) => Err(e),
-            };
-            match sent {
-                Ok(hash) => break hash,
-                // Another transaction of the sponsor took the nonce: sign again with a fresh one,
-                // after a pause that differs between payments so that racing settles spread out.
-                Err(ExactStarknetError::StaleNonce) if attempts < MAX_NONCE_RETRIES => {
-                    attempts += 1;
-                    self.clock.sleep_millis(nonce_retry_pause_ms(key, attempts)).await;
+        let hash = match &config.settlement {
+            StarknetSettlement::SelfSponsored { key: sponsor_key } => {
+                let sponsor = Sponsor { address: config.sponsor_address, key: sponsor_key };
+                self.submit_sponsored(ctx, &sponsor, key, verified).await?
+            }
+            StarknetSettlement::Paymaster { endpoint, api_key } => {
+                let typed_data = payload.typed_data.as_ref().ok_or(ExactStarknetError::MissingTypedData)?;
+                let endpoints = std::slice::from_ref(endpoint);
+                let mut paymaster = JsonRpcClient::new(&self.http, &self.clock, endpoints);
+                if let Some(api_key) = api_key {
+                    paymaster = paymaster.with_header("x-paymaster-api-key", api_key);
                 }
-                Err(e) => return Err(settle_failure(e)),
+                let hash = chain::paymaster_execute(&paymaster, verified, typed_data).await.map_err(settle_failure)?;
+                let hash = format!("{hash:#x}");
+                // Known only once the paymaster answers: recorded before the wait for acceptance.
+                let record = LedgerOp::RecordTransaction { transaction: hash.clone(), raw: None };
+                let _ = self.ledger.apply(key, record).await;
+                hash
             }
         };
         chain::confirm(ctx, &hash).await.map_err(settle_failure)?;
@@ -147,6 +147,34 @@ impl<P: Host> Facilitator<P> {
             block_number: None,
             extensions: None,
         })
+    }
+
+    /// The sponsor's own INVOKE v3 running the outside execution: priced, signed, recorded and sent,
+    /// signed again with a fresh nonce when another of its transactions took the nonce.
+    async fn submit_sponsored(
+        &self,
+        ctx: &StarknetContext<'_, P::Http, P::Clock>,
+        sponsor: &Sponsor<'_>,
+        key: &str,
+        verified: &VerifiedStarknet,
+    ) -> Result<String, Failure> {
+        let mut attempts = 0;
+        loop {
+            let sent = match chain::sponsor_transaction(ctx, sponsor, verified).await {
+                Ok(signed) => self.record_and_broadcast(ctx, key, &signed).await,
+                Err(e) => Err(e),
+            };
+            match sent {
+                Ok(hash) => return Ok(hash),
+                // Another transaction of the sponsor took the nonce: sign again with a fresh one,
+                // after a pause that differs between payments so that racing settles spread out.
+                Err(ExactStarknetError::StaleNonce) if attempts < MAX_NONCE_RETRIES => {
+                    attempts += 1;
+                    self.clock.sleep_millis(nonce_retry_pause_ms(key, attempts)).await;
+                }
+                Err(e) => return Err(settle_failure(e)),
+            }
+        }
     }
 
     /// Records the signed transaction in the ledger, then broadcasts it: a settle cut off between the

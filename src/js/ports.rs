@@ -46,8 +46,11 @@ async fn settle(returned: Result<JsValue, JsValue>) -> Result<JsValue, JsValue> 
 }
 
 impl HttpTransport for JsTransport {
-    async fn post_json(&self, url: &str, body: String) -> Result<String, TransportError> {
-        let returned = self.post.call2(&JsValue::NULL, &JsValue::from_str(url), &JsValue::from_str(&body));
+    async fn post_json(&self, url: &str, headers: &[(&str, &str)], body: String) -> Result<String, TransportError> {
+        let headers: serde_json::Map<String, serde_json::Value> =
+            headers.iter().map(|(k, v)| (k.to_string(), serde_json::Value::from(*v))).collect();
+        let headers = JsValue::from_str(&serde_json::Value::Object(headers).to_string());
+        let returned = self.post.call3(&JsValue::NULL, &JsValue::from_str(url), &JsValue::from_str(&body), &headers);
         let value = settle(returned).await.map_err(|e| transport_error(&e))?;
         value.as_string().ok_or_else(|| TransportError::Failed("the transport did not resolve to text".into()))
     }

@@ -26,10 +26,13 @@ pub(crate) struct FetchTransport {
 }
 
 impl HttpTransport for FetchTransport {
-    async fn post_json(&self, url: &str, body: String) -> Result<String, TransportError> {
+    async fn post_json(&self, url: &str, extra: &[(&str, &str)], body: String) -> Result<String, TransportError> {
         let headers = Headers::new();
         // Setting a constant, valid header on a fresh Headers object cannot fail.
         let _ = headers.set("content-type", "application/json");
+        for (name, value) in extra {
+            headers.set(name, value).map_err(|_| TransportError::Failed(format!("invalid header {name}")))?;
+        }
         let mut init = RequestInit::new();
         init.with_method(Method::Post).with_headers(headers).with_body(Some(body.into()));
         // Errors are reported without their text: it may contain the URL, which may contain an API key.

@@ -65,17 +65,17 @@ pub fn now_secs() -> u64 {
 pub struct UreqTransport;
 
 impl HttpTransport for UreqTransport {
-    async fn post_json(&self, url: &str, body: String) -> Result<String, TransportError> {
+    async fn post_json(&self, url: &str, headers: &[(&str, &str)], body: String) -> Result<String, TransportError> {
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .timeout_global(Some(Duration::from_secs(15)))
             .http_status_as_error(false)
             .build()
             .into();
-        let mut response = agent
-            .post(url)
-            .header("content-type", "application/json")
-            .send(body)
-            .map_err(|e| TransportError::Failed(e.to_string()))?;
+        let mut request = agent.post(url).header("content-type", "application/json");
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let mut response = request.send(body).map_err(|e| TransportError::Failed(e.to_string()))?;
         if response.status().as_u16() >= 400 {
             return Err(TransportError::Status(response.status().as_u16()));
         }
@@ -96,7 +96,7 @@ impl Clock for SystemClock {
 
 pub fn rpc(url: &str, method: &str, params: Value) -> Value {
     let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).to_string();
-    let text = pollster::block_on(UreqTransport.post_json(url, body)).unwrap();
+    let text = pollster::block_on(UreqTransport.post_json(url, &[], body)).unwrap();
     let reply: Value = serde_json::from_str(&text).unwrap();
     assert!(reply.get("error").is_none(), "{method}: {reply}");
     reply["result"].clone()
@@ -130,7 +130,7 @@ impl Anvil {
         let url = format!("http://127.0.0.1:{port}");
         let started = Instant::now();
         let body = json!({"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}).to_string();
-        while pollster::block_on(UreqTransport.post_json(&url, body.clone())).is_err() {
+        while pollster::block_on(UreqTransport.post_json(&url, &[], body.clone())).is_err() {
             assert!(started.elapsed() < Duration::from_secs(20), "anvil did not start");
             std::thread::sleep(Duration::from_millis(50));
         }

@@ -13,7 +13,7 @@ use x402_edge::ports::{Clock, Hooks, Host, HttpTransport, NoHooks, Ports, Transp
 pub struct NoChain;
 
 impl HttpTransport for NoChain {
-    async fn post_json(&self, _: &str, _: String) -> Result<String, TransportError> {
+    async fn post_json(&self, _: &str, _: &[(&str, &str)], _: String) -> Result<String, TransportError> {
         Err(TransportError::Failed("offline".into()))
     }
 }

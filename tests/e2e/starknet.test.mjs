@@ -129,3 +129,82 @@ describe('Starknet exact through wrangler dev (self-sponsored)', () => {
     });
   }
 });
+
+// The paymaster mode: a SNIP-29 paymaster (scripts/lib/paymaster.mjs, a stand-in for AVNU that checks
+// the request shapes it gets and executes through its own devnet relayer) builds the typed data the
+// payer signs, and the facilitator hands the signed typed data to `paymaster_executeTransaction`.
+describe('Starknet exact through wrangler dev (SNIP-29 paymaster)', () => {
+  const API_KEY = 'test-paymaster-key';
+  let pmStack, devnet, paymaster;
+  before(
+    async () => {
+      const { startDevnet } = await import('../../scripts/lib/starknet-devnet.mjs');
+      const { startPaymaster } = await import('../../scripts/lib/paymaster.mjs');
+      devnet = await startDevnet({});
+      const relayer = devnet.accounts[0];
+      paymaster = await startPaymaster({ rpcUrl: devnet.url, relayer, apiKey: API_KEY });
+      pmStack = await startStack({
+        local: true, localSvm: false, localStarknet: false, chainPort: 0, workerPort: 0,
+        env: {
+          STARKNET_NETWORKS: 'starknet-sepolia',
+          STARKNET_RPC_URL_STARKNET_SEPOLIA: devnet.url,
+          STARKNET_SPONSOR_ADDRESS: relayer.address,
+          STARKNET_PAYMASTER_ENDPOINT: paymaster.url,
+          STARKNET_PAYMASTER_API_KEY: API_KEY,
+        },
+      });
+    },
+    { timeout: 150_000 },
+  );
+  after(async () => {
+    await pmStack?.stop();
+    await paymaster?.close();
+    await devnet?.stop();
+  });
+
+  const pmPost = async (path, payload, req) => {
+    const res = await fetch(`${pmStack.facilitatorUrl}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body(payload, req)),
+    });
+    return res.json();
+  };
+
+  test('/supported names the paymaster; a payment built by it settles once through paymaster_executeTransaction', async () => {
+    const supported = await (await fetch(`${pmStack.facilitatorUrl}/supported`)).json();
+    const kind = supported.kinds.find((k) => k.network === 'starknet:SN_SEPOLIA');
+    assert.equal(kind.extra.paymasterEndpoint, paymaster.url);
+
+    const [, payer, payee] = devnet.accounts;
+    const req = { scheme: 'exact', network: 'starknet:SN_SEPOLIA', amount: '5550000', asset: devnet.strk, payTo: payee.address, maxTimeoutSeconds: 300 };
+    const payload = await createPayment({ account: payer, requirements: req, paymaster: { url: paymaster.url, apiKey: API_KEY }, paymasterEndpoint: paymaster.url });
+    const verified = await pmPost('/verify', payload, req);
+    assert.equal(verified.isValid, true, JSON.stringify(verified));
+
+    paymaster.clearRequests();
+    const before = await devnet.balance('STRK', payee.address);
+    const settled = await pmPost('/settle', payload, req);
+    assert.equal(settled.success, true, JSON.stringify(settled));
+    assert.equal((await devnet.balance('STRK', payee.address)) - before, 5550000n, 'payTo received exactly the amount');
+
+    // The request the facilitator sent, as SNIP-29 (types-js) and x402-starknet shape it.
+    const executes = paymaster.requests().filter((r) => r.method === 'paymaster_executeTransaction');
+    assert.equal(executes.length, 1, JSON.stringify(paymaster.requests().map((r) => r.method)));
+    const [request] = executes;
+    assert.equal(request.headers['x-paymaster-api-key'], API_KEY);
+    assert.equal(request.status, 200, JSON.stringify(request.response));
+    assert.deepEqual(Object.keys(request.params).sort(), ['parameters', 'transaction']);
+    assert.deepEqual(request.params.parameters, { version: '0x1', fee_mode: { mode: 'sponsored' } });
+    assert.equal(request.params.transaction.type, 'invoke');
+    const invoke = request.params.transaction.invoke;
+    assert.deepEqual(Object.keys(invoke).sort(), ['signature', 'typed_data', 'user_address']);
+    assert.equal(BigInt(invoke.user_address), BigInt(payer.address));
+    assert.deepEqual(invoke.typed_data, payload.typedData);
+    assert.deepEqual(invoke.signature.map(BigInt), [BigInt(payload.payload.signature.r), BigInt(payload.payload.signature.s)]);
+    assert.equal(BigInt(settled.transaction), BigInt(request.response.result.transaction_hash));
+
+    assert.deepEqual(await pmPost('/settle', payload, req), settled, 'a retry answers the first outcome');
+    assert.equal(paymaster.requests().filter((r) => r.method === 'paymaster_executeTransaction').length, 1, 'and sends nothing');
+  });
+});

@@ -38,7 +38,7 @@ struct Recording<F> {
 }
 
 impl<F: Fn(&str, &Value) -> Value> HttpTransport for Recording<F> {
-    async fn post_json(&self, _url: &str, body: String) -> Result<String, TransportError> {
+    async fn post_json(&self, _url: &str, _: &[(&str, &str)], body: String) -> Result<String, TransportError> {
         let request: Value = serde_json::from_str(&body).unwrap();
         self.posts.borrow_mut().push(request.clone());
         let reply = |call: &Value| {
@@ -236,7 +236,7 @@ fn an_rpc_for_the_wrong_chain_is_an_error_not_a_pass() {
 fn a_dead_rpc_is_an_unexpected_error() {
     struct Dead;
     impl HttpTransport for Dead {
-        async fn post_json(&self, _: &str, _: String) -> Result<String, TransportError> {
+        async fn post_json(&self, _: &str, _: &[(&str, &str)], _: String) -> Result<String, TransportError> {
             Err(TransportError::Timeout)
         }
     }

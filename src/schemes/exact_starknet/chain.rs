@@ -186,6 +186,31 @@ pub async fn broadcast<H: HttpTransport, C: Clock>(
     }
 }
 
+/// Hands the signed outside execution to a SNIP-29 paymaster (`paymaster_executeTransaction`, sponsored
+/// fee mode, as x402-starknet calls it) and answers the transaction hash it submitted. Refusals keep
+/// the paymaster's code; a read retry is safe because the account accepts the nonce once.
+pub async fn paymaster_execute<H: HttpTransport, C: Clock>(
+    paymaster: &JsonRpcClient<'_, H, C>,
+    verified: &VerifiedStarknet,
+    typed_data: &Value,
+) -> Result<Felt, ExactStarknetError> {
+    let signature: Vec<String> = verified.signature.iter().map(|f| format!("{f:#x}")).collect();
+    let params = json!({
+        "transaction": {"type": "invoke", "invoke": {
+            "user_address": format!("{:#x}", verified.account), "typed_data": typed_data, "signature": signature,
+        }},
+        "parameters": {"version": "0x1", "fee_mode": {"mode": "sponsored"}},
+    });
+    match paymaster.call("paymaster_executeTransaction", params).await {
+        Ok(result) => match result.get("transaction_hash").and_then(Value::as_str).map(parse_felt) {
+            Some(Ok(hash)) => Ok(hash),
+            _ => Err(ExactStarknetError::Paymaster(format!("it answered without a transaction hash: {result}"))),
+        },
+        Err(RpcError::Server { code, message, .. }) => Err(ExactStarknetError::Paymaster(format!("{code} {message}"))),
+        Err(e) => Err(ExactStarknetError::Paymaster(e.to_string())),
+    }
+}
+
 /// What the node says of a transaction now.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Status {
