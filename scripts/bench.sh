@@ -35,7 +35,7 @@ print(f"  native {native_svm:8.0f}   package (wasm) {svm:8.0f}   @noble ed25519 
 print(f"  native/wasm {native_svm/svm:.2f}x   package/noble {svm/noble_ed:.1f}x")
 PY
 if [ -f build/index_bg.wasm ]; then
-  printf 'worker wasm: %s bytes raw, %s bytes gzip (limit 1 MB gzip)\n' \
+  printf 'worker wasm: %s bytes raw, %s bytes gzip (the Workers limit is 3 MB gzip on the free plan, 10 MB paid)\n' \
     "$(wc -c < build/index_bg.wasm)" "$(gzip -9 -c build/index_bg.wasm | wc -c)"
 fi
 printf 'npm package: wasm %s bytes raw, %s gzip; JS %s bytes raw, %s gzip\n' \
