@@ -249,6 +249,33 @@ fn every_broken_binding_is_refused_with_its_code_and_nothing_moves() {
 }
 
 #[test]
+fn an_rpc_that_fails_is_an_error_never_a_pass() {
+    let devnet = Devnet::start();
+    let body = Payment::new(&devnet, 1_000, 30).body();
+    let (sponsor, key) = &devnet.accounts[1];
+    let dead = Facility::with_vars(
+        "http://127.0.0.1:9",
+        &[
+            ("STARKNET_NETWORKS", "starknet-sepolia"),
+            ("STARKNET_RPC_URL_STARKNET_SEPOLIA", "http://127.0.0.1:9"),
+            ("STARKNET_SPONSOR_ADDRESS", sponsor),
+            ("STARKNET_SPONSOR_PRIVATE_KEY", key),
+        ],
+    );
+    let (_, verified) = dead.post("/verify", &body);
+    assert_eq!(
+        (verified["isValid"].as_bool(), verified["invalidReason"].as_str()),
+        (Some(false), Some("unexpected_verify_error")),
+        "{verified}"
+    );
+    let (_, settled) = dead.post("/settle", &body);
+    assert_eq!(settled["errorReason"], "unexpected_settle_error", "{settled}");
+    // Nothing was claimed for good: the same payment settles once the RPC answers.
+    let (_, ok) = facility(&devnet).post("/settle", &body);
+    assert_eq!(ok["success"], true, "{ok}");
+}
+
+#[test]
 fn supported_lists_the_starknet_kinds_with_the_sponsor() {
     let devnet = Devnet::start();
     let (_, supported) = facility(&devnet).get("/supported", "");
