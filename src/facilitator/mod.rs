@@ -543,6 +543,16 @@ impl<P: Host> Facilitator<P> {
             block_number: mined.block_number,
             extensions: None,
         });
+        self.record_outcome(key, payer, result).await
+    }
+
+    /// Records what reconciling found (an outcome still unknown stays in flight) and answers it.
+    async fn record_outcome(
+        &self,
+        key: &str,
+        payer: &str,
+        result: Result<Settled, Failure>,
+    ) -> Result<Settled, Failure> {
         let record = match &result {
             Ok(settled) => Some(self.success_record(settled)),
             Err(f) if f.reason.outcome_unknown() => None,
@@ -649,9 +659,9 @@ impl<P: Host> Facilitator<P> {
     fn supported_starknet(&self, _: &mut SupportedResponse) {}
 }
 
-/// In a settle, a failing chain read is a settle error.
-fn settle_failure(e: ExactEvmError) -> Failure {
-    let mut failure = Failure::from(e);
+/// In a settle, a failing chain read is a settle error (any scheme's error).
+fn settle_failure(e: impl Into<Failure>) -> Failure {
+    let mut failure = e.into();
     if failure.reason == Reason::UnexpectedVerifyError {
         failure.reason = Reason::UnexpectedSettleError;
     }

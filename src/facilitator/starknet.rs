@@ -4,7 +4,7 @@
 
 use serde_json::json;
 
-use super::{kind, record_result, Facilitator, Failure, Settled, Verified};
+use super::{kind, record_result, settle_failure, Facilitator, Failure, Settled, Verified};
 use crate::chains::jsonrpc::JsonRpcClient;
 use crate::chains::starknet::Felt;
 use crate::config::{StarknetNetworkConfig, StarknetSettlement};
@@ -24,15 +24,6 @@ impl From<ExactStarknetError> for Failure {
     fn from(e: ExactStarknetError) -> Self {
         Failure { transaction: e.transaction().map(str::to_string), ..Failure::new(e.reason(), e.to_string()) }
     }
-}
-
-/// In a settle, a failing RPC read is a settle error.
-fn settle_failure(e: ExactStarknetError) -> Failure {
-    let mut failure = Failure::from(e);
-    if failure.reason == Reason::UnexpectedVerifyError {
-        failure.reason = Reason::UnexpectedSettleError;
-    }
-    failure
 }
 
 impl<P: Host> Facilitator<P> {
@@ -224,12 +215,7 @@ impl<P: Host> Facilitator<P> {
             }
             Err(e) => Err(Failure::from(e)),
         };
-        let record = match &result {
-            Ok(settled) => self.success_record(settled),
-            Err(failure) => self.failure_record(payer, failure),
-        };
-        let _ = self.ledger.apply(key, LedgerOp::Complete { record }).await;
-        result
+        self.record_outcome(key, payer, result).await
     }
 
     /// The Starknet kinds, with `extra` as the daydreams facilitator gives it (the sponsor, and the

@@ -7,7 +7,7 @@
 
 use serde_json::json;
 
-use super::{kind, record_result, Facilitator, Failure, Settled, Verified};
+use super::{kind, record_result, settle_failure, Facilitator, Failure, Settled, Verified};
 use crate::chains::jsonrpc::JsonRpcClient;
 use crate::chains::svm::Transaction;
 use crate::ledger::{svm_key, Claim, LedgerOp};
@@ -23,15 +23,6 @@ impl From<ExactSvmError> for Failure {
     fn from(e: ExactSvmError) -> Self {
         Failure { transaction: e.transaction().map(str::to_string), ..Failure::new(e.reason(), e.to_string()) }
     }
-}
-
-/// In a settle, a failing RPC read is a settle error.
-fn settle_failure(e: ExactSvmError) -> Failure {
-    let mut failure = Failure::from(e);
-    if failure.reason == Reason::UnexpectedVerifyError {
-        failure.reason = Reason::UnexpectedSettleError;
-    }
-    failure
 }
 
 impl<P: Host> Facilitator<P> {
@@ -138,12 +129,7 @@ impl<P: Host> Facilitator<P> {
             }
             Err(e) => Err(Failure::from(e)),
         };
-        let record = match &result {
-            Ok(settled) => self.success_record(settled),
-            Err(failure) => self.failure_record(payer, failure),
-        };
-        let _ = self.ledger.apply(key, LedgerOp::Complete { record }).await;
-        result
+        self.record_outcome(key, payer, result).await
     }
 
     /// The Solana kinds, each advertising its fee payer in `extra.feePayer`, and the fee payers under
