@@ -766,6 +766,51 @@ mod tests {
         assert_eq!(c.problems.len(), 1);
     }
 
+    #[cfg(feature = "starknet")]
+    #[test]
+    fn starknet_is_opt_in_and_each_network_needs_a_sponsor_and_a_way_to_settle() {
+        let c = config(&[]);
+        assert!(c.starknet_networks.is_empty() && c.problems.is_empty());
+        let key = "0x71d7bb07b9a64f6f78ac4c816aff4da9";
+        let c = config(&[
+            ("STARKNET_NETWORKS", "starknet:SN_SEPOLIA,starknet-mainnet"),
+            ("STARKNET_SPONSOR_ADDRESS", "0x64b4"),
+            ("STARKNET_SPONSOR_PRIVATE_KEY_STARKNET_SEPOLIA", key),
+            ("STARKNET_PAYMASTER_ENDPOINT_STARKNET_MAINNET", "https://starknet.paymaster.avnu.fi"),
+            ("STARKNET_PAYMASTER_API_KEY", "pk"),
+            ("ALCHEMY_API_KEY", "alk"),
+        ]);
+        assert!(c.problems.is_empty(), "{:?}", c.problems);
+        let [sepolia, mainnet] = c.starknet_networks.as_slice() else { panic!("two networks") };
+        assert!(matches!(sepolia.settlement, StarknetSettlement::SelfSponsored { .. }));
+        assert!(matches!(&mainnet.settlement, StarknetSettlement::Paymaster { api_key: Some(k), .. } if k == "pk"));
+        assert!(sepolia.rpc_urls[0].ends_with("/alk"));
+        assert!(!format!("{sepolia:?}").contains(key), "the key is never printed");
+        // No EVM or Solana key: only the Starknet networks are served.
+        assert_eq!(c.served().iter().map(|n| n.name).collect::<Vec<_>>(), ["starknet-sepolia", "starknet-mainnet"]);
+    }
+
+    #[cfg(feature = "starknet")]
+    #[test]
+    fn bad_starknet_settings_are_problems_by_name() {
+        let c = config(&[("STARKNET_NETWORKS", "starknet-sepolia,moon")]);
+        let vars: Vec<_> = c.problems.iter().map(|p| p.variable.as_str()).collect();
+        assert_eq!(vars, ["STARKNET_SPONSOR_ADDRESS", "STARKNET_NETWORKS"]);
+        let c = config(&[("STARKNET_NETWORKS", "starknet-sepolia"), ("STARKNET_SPONSOR_ADDRESS", "0x1")]);
+        assert_eq!(c.problems[0].variable, "STARKNET_SPONSOR_PRIVATE_KEY");
+        let c =
+            config(&[("STARKNET_NETWORKS", "starknet-sepolia"), ("STARKNET_SPONSOR_ADDRESS_STARKNET_SEPOLIA", "nope")]);
+        assert_eq!(c.problems[0].variable, "STARKNET_SPONSOR_ADDRESS_STARKNET_SEPOLIA");
+        let c = config(&[
+            ("STARKNET_NETWORKS", "starknet-sepolia"),
+            ("STARKNET_SPONSOR_ADDRESS", "0x1"),
+            ("STARKNET_SPONSOR_PRIVATE_KEY", "0xsecret-but-not-hex"),
+        ]);
+        assert_eq!(c.problems[0].variable, "STARKNET_SPONSOR_PRIVATE_KEY");
+        assert!(!c.problems[0].problem.contains("secret"));
+        assert!(c.starknet_networks.is_empty());
+    }
+
     #[test]
     fn without_a_key_nothing_is_served() {
         let c = config(&[]);

@@ -539,4 +539,32 @@ mod tests {
         b["paymentRequirements"]["network"] = json!("optimism");
         assert_eq!(reason_of(b), Reason::InvalidNetwork);
     }
+
+    /// x402-starknet's shape: typed data beside `payload`; the v2 text's: inside it. Both normalize
+    /// alike; a payload without an authorization or a signature is refused before any scheme.
+    #[test]
+    fn starknet_payloads_keep_their_typed_data_wherever_it_is() {
+        let requirements = json!({"scheme": "exact", "network": "starknet:sepolia", "amount": "5", "asset": "0x4718",
+            "payTo": "0x1", "maxTimeoutSeconds": 60});
+        let inner = json!({"signature": ["0x1", "0x2"], "authorization": {"from": "0xabc", "to": "0x1",
+            "amount": "5", "token": "0x4718", "nonce": "0x9", "validUntil": "0"}});
+        let typed = json!({"primaryType": "OutsideExecution"});
+        let beside = json!({"x402Version": 2, "paymentPayload": {"x402Version": 2, "accepted": requirements,
+            "payload": inner, "typedData": typed, "paymasterEndpoint": "https://pm"}, "paymentRequirements": requirements});
+        let mut inside = beside.clone();
+        inside["paymentPayload"].as_object_mut().unwrap().remove("typedData");
+        inside["paymentPayload"]["payload"]["typedData"] = typed.clone();
+        for (body, endpoint) in [(beside, Some("https://pm")), (inside, Some("https://pm"))] {
+            let r = parse(&body).unwrap();
+            let Payload::Starknet(p) = &r.payload else { panic!("a Starknet payload") };
+            assert_eq!((p.typed_data.as_ref(), p.paymaster_endpoint.as_deref()), (Some(&typed), endpoint));
+            assert_eq!((r.network.name, r.payload.payer()), ("starknet-sepolia", "0xabc".to_string()));
+        }
+        let mut broken = json!({"x402Version": 2, "paymentPayload": {"x402Version": 2, "accepted": requirements,
+            "payload": {"signature": "0x1"}}, "paymentRequirements": requirements});
+        assert_eq!(parse(&broken).unwrap_err().error.reason(), Reason::InvalidPayload);
+        broken["paymentPayload"]["payload"] = inner;
+        broken["paymentRequirements"]["scheme"] = json!("upto");
+        assert_eq!(parse(&broken).unwrap_err().error.reason(), Reason::UnsupportedScheme);
+    }
 }

@@ -70,6 +70,11 @@ fn the_signed_vector_passes_and_hashes_as_starknet_js() {
     assert_eq!(format!("{:#x}", verified.message_hash), vector()["messageHash"].as_str().unwrap());
     assert_eq!(verified.signature.len(), 2);
     assert_eq!(verified.amount, U256::from(12345));
+    // The signature as the account's felts (what Argent and multisig accounts send) reads the same.
+    let mut c = case();
+    let v = vector();
+    c.payload.signature = json!([v["signature"]["r"], v["signature"]["s"]]);
+    assert_eq!(run(&c).unwrap().signature, verified.signature);
 }
 
 #[test]
