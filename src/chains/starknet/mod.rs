@@ -12,6 +12,7 @@ pub mod call;
 pub mod ecdsa;
 pub mod felt;
 pub mod outside_execution;
+pub mod pedersen;
 pub mod transaction;
 pub mod typed_data;
 

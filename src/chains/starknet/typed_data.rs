@@ -18,8 +18,9 @@
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::pedersen::{pedersen_array, pedersen_hash};
 use serde_json::{Map, Value};
-use starknet_crypto::{pedersen_hash, poseidon_hash, poseidon_hash_many, PedersenHasher};
+use starknet_crypto::{poseidon_hash, poseidon_hash_many};
 
 use super::felt::{
     encode_short_string, excerpt, felt_or_short_string_from_json, integer_from_json, json_type, selector,
@@ -377,11 +378,7 @@ impl<'a> TypedData<'a> {
     /// Pedersen over the elements then their count (revision 0), or Poseidon over them (revision 1).
     pub fn hash_array(&self, elements: &[Felt]) -> Felt {
         match self.revision {
-            Revision::V0 => {
-                let mut hasher = PedersenHasher::new();
-                elements.iter().for_each(|e| hasher.update(*e));
-                hasher.finalize()
-            }
+            Revision::V0 => pedersen_array(elements),
             Revision::V1 => poseidon_hash_many(elements),
         }
     }
