@@ -29,6 +29,10 @@ fn bench(c: &mut Criterion) {
 
     c.bench_function("eip712_digest", |b| b.iter(|| authorization_digest(black_box(a), "USDC", "2", 84532, asset)));
     c.bench_function("recover_direct", |b| b.iter(|| signature.recover(black_box(&digest)).unwrap()));
+    // The same recovery through k256's constant-time lincomb (the path before recover_vartime).
+    c.bench_function("recover_k256_lincomb", |b| {
+        b.iter(|| signature.recover_k256_lincomb(black_box(&digest)).unwrap())
+    });
     c.bench_function("recover_k256_verifying", |b| {
         let sig = Signature::from_scalars(signature.r, signature.s).unwrap();
         let id = RecoveryId::new(signature.y_odd, false);
