@@ -24,8 +24,11 @@
 use k256::elliptic_curve::ops::{LinearCombination, Reduce};
 use k256::elliptic_curve::scalar::IsHigh;
 use k256::elliptic_curve::sec1::{EncodedPoint, FromEncodedPoint, ToEncodedPoint};
+use k256::elliptic_curve::PrimeField;
 use k256::{AffinePoint, FieldBytes, FieldElement, ProjectivePoint, Scalar, Secp256k1, U256};
 use std::sync::OnceLock;
+
+mod modinv;
 
 /// The wNAF window of R's two halves: a table of 2^(W_R − 2) = 8 odd multiples per call.
 const W_R: usize = 5;
@@ -121,8 +124,7 @@ pub(crate) fn lincomb_vartime_inner(u1: &Scalar, r: &AffinePoint, u2: &Scalar) -
     }
     // The accumulator lives on the isomorphic curve: its real Z is its Z times the global Z.
     let z = acc.z * global_z;
-    let z_inv: Option<FieldElement> = z.invert().into();
-    let z_inv = z_inv?;
+    let z_inv = invert_field_vartime(&z)?;
     let z_inv2 = z_inv.square();
     let x = (acc.x * z_inv2).normalize();
     let y = (acc.y * (z_inv2 * z_inv)).normalize();
@@ -130,6 +132,25 @@ pub(crate) fn lincomb_vartime_inner(u1: &Scalar, r: &AffinePoint, u2: &Scalar) -
     let encoded = EncodedPoint::<Secp256k1>::from_affine_coordinates(&x.to_bytes(), &y.to_bytes(), false);
     let point: Option<AffinePoint> = AffinePoint::from_encoded_point(&encoded).into();
     Some(Some(point?))
+}
+
+/// `k⁻¹ mod n` in variable time (safegcd); `None` for zero.
+pub fn invert_scalar_vartime(k: &Scalar) -> Option<Scalar> {
+    if bool::from(k.is_zero()) {
+        return None;
+    }
+    let inverse = modinv::invert(&k.to_bytes().into(), &modinv::N);
+    Option::from(Scalar::from_repr(FieldBytes::from(inverse)))
+}
+
+/// `x⁻¹ mod p` in variable time (safegcd); `None` for zero.
+fn invert_field_vartime(x: &FieldElement) -> Option<FieldElement> {
+    let x = x.normalize();
+    if bool::from(x.is_zero()) {
+        return None;
+    }
+    let inverse = modinv::invert(&x.to_bytes().into(), &modinv::P);
+    Option::from(FieldElement::from_bytes(&FieldBytes::from(inverse)))
 }
 
 /// An affine point; both coordinates have magnitude 1, or y magnitude 2 once negated by [`select`].

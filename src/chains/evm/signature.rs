@@ -6,7 +6,7 @@
 //! `u1·G + u2·R` itself is variable-time (`recover_vartime`), about twice as fast as k256's
 //! constant-time `lincomb`.
 
-use super::recover_vartime::{k256_lincomb, lincomb_vartime};
+use super::recover_vartime::{invert_scalar_vartime, k256_lincomb, lincomb_vartime};
 use alloy_primitives::{keccak256, Address, Bytes, B256};
 use alloy_sol_types::SolValue;
 use k256::elliptic_curve::ops::{Invert, Reduce};
@@ -69,21 +69,22 @@ impl EcdsaSignature {
 
     /// Recovers the signing address of `prehash`, refusing high-s signatures.
     ///
-    /// `u1·G + u2·R` is computed in variable time ([`lincomb_vartime`]): signatures, digests and the
-    /// recovered key are public.
+    /// `r⁻¹` and `u1·G + u2·R` are computed in variable time ([`invert_scalar_vartime`],
+    /// [`lincomb_vartime`]): signatures, digests and the recovered key are public.
     pub fn recover(&self, prehash: &B256) -> Result<Address, SignatureError> {
-        self.recover_with(prehash, lincomb_vartime)
+        self.recover_with(prehash, invert_scalar_vartime, lincomb_vartime)
     }
 
-    /// [`recover`](Self::recover) through k256's constant-time `lincomb`: the reference that the tests
-    /// and the benchmarks compare the variable-time path with.
+    /// [`recover`](Self::recover) through k256 alone (its `invert_vartime` and constant-time `lincomb`):
+    /// the reference that the tests and the benchmarks compare the variable-time path with.
     pub fn recover_k256_lincomb(&self, prehash: &B256) -> Result<Address, SignatureError> {
-        self.recover_with(prehash, k256_lincomb)
+        self.recover_with(prehash, |r| Invert::invert_vartime(r).into(), k256_lincomb)
     }
 
     fn recover_with(
         &self,
         prehash: &B256,
+        invert: fn(&Scalar) -> Option<Scalar>,
         lincomb: fn(&Scalar, &AffinePoint, &Scalar) -> Option<AffinePoint>,
     ) -> Result<Address, SignatureError> {
         let r = nonzero_scalar(&self.r)?;
@@ -96,8 +97,7 @@ impl EcdsaSignature {
         let big_r = big_r.ok_or(SignatureError::Unrecoverable)?;
         let z = <Scalar as Reduce<k256::U256>>::reduce_bytes(&FieldBytes::from(prehash.0));
         // Variable time is fine: signatures are public.
-        let r_inv: Option<Scalar> = Invert::invert_vartime(&r).into();
-        let r_inv = r_inv.ok_or(SignatureError::OutOfRange)?;
+        let r_inv = invert(&r).ok_or(SignatureError::OutOfRange)?;
         let u1 = -(r_inv * z);
         let u2 = r_inv * s;
         // `None`: Q is the point at infinity.

@@ -356,3 +356,53 @@ proptest! {
         check_lincomb(&scalar_bytes(u1), &r.unwrap(), &scalar_bytes(u2));
     }
 }
+
+fn check_inversions(bytes: [u8; 32]) {
+    let k = scalar_bytes(bytes);
+    let expected: Option<Scalar> = k.invert().into();
+    assert_eq!(invert_scalar_vartime(&k), expected, "{k:?}");
+    let x: Option<FieldElement> = FieldElement::from_bytes(&FieldBytes::from(bytes)).into();
+    if let Some(x) = x {
+        let expected: Option<FieldElement> = x.invert().into();
+        let got = invert_field_vartime(&x);
+        assert_eq!(got.is_some(), expected.is_some());
+        if let (Some(got), Some(expected)) = (got, expected) {
+            assert!(fe_eq(&got, &expected), "{x:?}");
+        }
+    }
+}
+
+#[test]
+fn the_safegcd_inversions_match_k256_on_edge_values() {
+    let mut edges = vec![
+        [0u8; 32],
+        [0xff; 32],
+        hex32(N),
+        hex32("fffffffffffffffffffffffffffffffffffffffffffffffffffffffefffffc2f"),
+    ];
+    for small in [1u64, 2, 3, 0x3fff_ffff, 0x4000_0000, u64::MAX] {
+        let mut b = [0u8; 32];
+        b[24..].copy_from_slice(&small.to_be_bytes());
+        edges.push(b);
+    }
+    // n − 1, n − 2, p − 1, p − 2, 2^255, 2^128, 2^128 − 1.
+    edges.push(hex32("fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364140"));
+    edges.push(hex32("fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd036413f"));
+    edges.push(hex32("fffffffffffffffffffffffffffffffffffffffffffffffffffffffefffffc2e"));
+    edges.push(hex32("fffffffffffffffffffffffffffffffffffffffffffffffffffffffefffffc2d"));
+    edges.push(hex32("8000000000000000000000000000000000000000000000000000000000000000"));
+    edges.push(hex32("0000000000000000000000000000000100000000000000000000000000000000"));
+    edges.push(hex32("00000000000000000000000000000000ffffffffffffffffffffffffffffffff"));
+    for b in edges {
+        check_inversions(b);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn the_safegcd_inversions_match_k256(bytes in any::<[u8; 32]>()) {
+        check_inversions(bytes);
+    }
+}
