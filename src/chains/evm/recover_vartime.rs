@@ -190,6 +190,7 @@ impl Jacobian {
 
     /// `2·self`, dbl-2009-l for a = 0 (1M + 5S). No point of the curve but infinity has y = 0, so the
     /// double of a finite point is finite.
+    #[inline(never)]
     fn double(&self) -> Jacobian {
         if self.infinity {
             return *self;
@@ -211,6 +212,7 @@ impl Jacobian {
     }
 
     /// `self + b` for an affine b.
+    #[inline(never)]
     fn add_affine(&self, b: &Affine) -> Jacobian {
         if self.infinity {
             return Jacobian::from_affine(b);
@@ -225,6 +227,7 @@ impl Jacobian {
     /// `zinv` (there, b is the Jacobian point `(b.x : b.y : 1/zinv)`). Multiplying both Zs by `zinv`
     /// makes b affine; the result's Z is then kept without that factor (libsecp256k1's
     /// `secp256k1_gej_add_zinv_var`). 9M + 3S.
+    #[inline(never)]
     fn add_affine_zinv(&self, b: &Affine, zinv: &FieldElement) -> Jacobian {
         if self.infinity {
             let zinv2 = zinv.square();
@@ -259,6 +262,7 @@ impl Jacobian {
     }
 
     /// The rest of madd-2004-hmv once `h = U2 − X1 ≠ 0` and `r = S2 − Y1` are known; `Z3 = Z1·h`.
+    #[inline(never)]
     fn add_finish(&self, h: &FieldElement, r: &FieldElement) -> Jacobian {
         let z = self.z * h;
         let hh = h.square();
