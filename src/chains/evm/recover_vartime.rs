@@ -18,8 +18,10 @@
 //!   explicit, variable-time handling of the doubling and infinity cases;
 //! - one field inversion at the end.
 //!
-//! Magnitudes (k256's lazy reduction): every stored coordinate has magnitude 1 (`normalize_weak`
-//! after each formula); a negated table point's y has magnitude 2, which the formulas accept.
+//! Magnitudes (k256's lazy reduction; the 10x26 backend allows 31, a multiplication's inputs 8): stored
+//! X and Y have magnitude 1 (`normalize_weak` after each formula), a Jacobian Z at most 2, a negated
+//! table point's y 2; no intermediate exceeds 10. k256's debug layer checks the multiplication bounds
+//! in the tests.
 
 use k256::elliptic_curve::ops::{LinearCombination, Reduce};
 use k256::elliptic_curve::scalar::IsHigh;
@@ -171,7 +173,7 @@ impl Affine {
     }
 }
 
-/// A Jacobian point `(X : Y : Z)` = affine `(X/Z², Y/Z³)`; coordinates of magnitude 1.
+/// A Jacobian point `(X : Y : Z)` = affine `(X/Z², Y/Z³)`; X and Y of magnitude 1, Z at most 2.
 #[derive(Clone, Copy, Debug)]
 struct Jacobian {
     x: FieldElement,
@@ -198,8 +200,8 @@ impl Jacobian {
         let a = self.x.square();
         let b = self.y.square();
         let c = b.square();
-        // D/2 = (X + B)² − A − C: magnitude 1 + 2 + 2.
-        let half_d = ((self.x + b).square() + a.negate(1) + c.negate(1)).normalize_weak();
+        // D/2 = (X + B)² − (A + C): magnitude 1 + 3.
+        let half_d = ((self.x + b).square() + (a + c).negate(2)).normalize_weak();
         let d = half_d.double();
         let e = a.mul_single(3);
         let f = e.square();
@@ -207,7 +209,8 @@ impl Jacobian {
         let x = (f + d.double().negate(4)).normalize_weak();
         // Y3 = E·(D − X3) − 8C: magnitude 1 + 9.
         let y = (e * (d + x.negate(1)) + c.mul_single(8).negate(8)).normalize_weak();
-        let z = (self.y * self.z).double().normalize_weak();
+        // Z3 = 2·Y1·Z1: magnitude 2.
+        let z = (self.y * self.z).double();
         Jacobian { x, y, z, infinity: false }
     }
 
@@ -268,8 +271,8 @@ impl Jacobian {
         let hh = h.square();
         let hhh = hh * h;
         let v = self.x * hh;
-        // X3 = r² − 2V − H³: magnitude 1 + 3 + 2.
-        let x = (r.square() + v.double().negate(2) + hhh.negate(1)).normalize_weak();
+        // X3 = r² − (2V + H³): magnitude 1 + 4.
+        let x = (r.square() + (v.double() + hhh).negate(3)).normalize_weak();
         // Y3 = r·(V − X3) − Y1·H³: magnitude 1 + 2.
         let y = ((v + x.negate(1)) * r + (hhh * self.y).negate(1)).normalize_weak();
         Jacobian { x, y, z, infinity: false }
@@ -446,6 +449,7 @@ fn bits(k: &[u64; 4], bit: usize, count: usize) -> u32 {
 /// The width-w NAF of a 256-bit value into `out` (odd digits in ±(2^(w−1) − 1), zeros elsewhere);
 /// returns the number of positions used (the highest non-zero digit + 1, 0 for zero).
 /// libsecp256k1's `secp256k1_ecmult_wnaf`.
+#[inline(never)]
 fn wnaf(k: &[u64; 4], w: usize, out: &mut [i16; NAF_LEN]) -> usize {
     let mut bit = 0;
     let mut carry = 0u32;
