@@ -33,10 +33,6 @@ fn bench(c: &mut Criterion) {
     c.bench_function("recover_k256_lincomb", |b| {
         b.iter(|| signature.recover_k256_lincomb(black_box(&digest)).unwrap())
     });
-    // The same recovery through k256's constant-time lincomb (the path before recover_vartime).
-    c.bench_function("recover_k256_lincomb", |b| {
-        b.iter(|| signature.recover_k256_lincomb(black_box(&digest)).unwrap())
-    });
     {
         // u1·G + u2·R alone: the variable-time path and k256's constant-time lincomb.
         use k256::elliptic_curve::ops::Reduce;
