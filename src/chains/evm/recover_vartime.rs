@@ -55,17 +55,17 @@ const G2: [u64; 4] = limbs(hex32("e4437ed6010e88286f547fa90abfe4c4221208ac9df506
 
 /// `u1·G + u2·R` for a point R of the curve, in variable time; `None` is the point at infinity.
 ///
-/// Total: should the per-call table of R degenerate (an addition meeting a doubling or infinity while
-/// building `R, 3R, …, 15R`, which cannot happen for a point of prime order n, as every point of the
-/// curve but infinity is), the result comes from k256's constant-time `lincomb` instead.
+/// `None` also when the computation cannot go on, which no input reaches: R at infinity (a decompressed
+/// R never is), an addition meeting a doubling or infinity while building `R, 3R, …, 15R` (impossible
+/// for a point of prime order n, as every other point of the curve is), a zero final Z, or a result off
+/// the curve (a last guard against a bug). Recovery then refuses the signature (`Unrecoverable`): a
+/// refusal, never a wrong key. There is no fallback to k256 here: it would keep k256's whole `lincomb`
+/// in the npm package (9 KB gzip) for cases that do not occur.
 pub fn lincomb_vartime(u1: &Scalar, r: &AffinePoint, u2: &Scalar) -> Option<AffinePoint> {
-    match lincomb_vartime_inner(u1, r, u2) {
-        Some(result) => result,
-        None => k256_lincomb(u1, r, u2),
-    }
+    lincomb_vartime_inner(u1, r, u2).flatten()
 }
 
-/// k256's constant-time `u1·G + u2·R` (the reference, and the fallback of [`lincomb_vartime`]).
+/// k256's constant-time `u1·G + u2·R`: the reference of the tests and the benchmarks.
 pub fn k256_lincomb(u1: &Scalar, r: &AffinePoint, u2: &Scalar) -> Option<AffinePoint> {
     let q = ProjectivePoint::lincomb(&ProjectivePoint::GENERATOR, u1, &ProjectivePoint::from(*r), u2);
     if q == ProjectivePoint::IDENTITY {
@@ -75,8 +75,8 @@ pub fn k256_lincomb(u1: &Scalar, r: &AffinePoint, u2: &Scalar) -> Option<AffineP
     }
 }
 
-/// The variable-time path alone: `None` when it cannot answer (R is infinity or its table
-/// degenerated), `Some(None)` for the point at infinity.
+/// The variable-time path: `Some(None)` for the point at infinity, `None` when it cannot answer (see
+/// [`lincomb_vartime`]).
 pub(crate) fn lincomb_vartime_inner(u1: &Scalar, r: &AffinePoint, u2: &Scalar) -> Option<Option<AffinePoint>> {
     let t = tables();
     if !t.valid {
@@ -130,7 +130,7 @@ pub(crate) fn lincomb_vartime_inner(u1: &Scalar, r: &AffinePoint, u2: &Scalar) -
     let z_inv2 = z_inv.square();
     let x = (acc.x * z_inv2).normalize();
     let y = (acc.y * (z_inv2 * z_inv)).normalize();
-    // The on-curve check of the decoding is a last guard: a point off the curve falls back to k256.
+    // The on-curve check of the decoding is a last guard: a point off the curve is no answer.
     let encoded = EncodedPoint::<Secp256k1>::from_affine_coordinates(&x.to_bytes(), &y.to_bytes(), false);
     let point: Option<AffinePoint> = AffinePoint::from_encoded_point(&encoded).into();
     Some(Some(point?))
@@ -341,7 +341,7 @@ fn select<const N: usize>(table: &[Affine; N], digit: i16, negated: bool) -> Aff
 
 /// The static tables and constants, built once.
 struct Tables {
-    /// False if building them failed (it cannot: G has prime order); every call then falls back to k256.
+    /// False if building them failed (it cannot: G has prime order); every call then refuses.
     valid: bool,
     beta: FieldElement,
     minus_lambda: Scalar,

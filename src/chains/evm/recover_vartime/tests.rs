@@ -406,3 +406,10 @@ proptest! {
         check_inversions(bytes);
     }
 }
+
+#[test]
+fn r_at_infinity_is_no_answer() {
+    let u = scalar_hex("1234");
+    assert_eq!(lincomb_vartime_inner(&u, &AffinePoint::IDENTITY, &u), None);
+    assert_eq!(lincomb_vartime(&u, &AffinePoint::IDENTITY, &u), None);
+}
