@@ -29,6 +29,24 @@ fn bench(c: &mut Criterion) {
 
     c.bench_function("eip712_digest", |b| b.iter(|| authorization_digest(black_box(a), "USDC", "2", 84532, asset)));
     c.bench_function("recover_direct", |b| b.iter(|| signature.recover(black_box(&digest)).unwrap()));
+    // The same recovery through k256 alone (the path before recover_vartime).
+    c.bench_function("recover_k256_lincomb", |b| {
+        b.iter(|| signature.recover_k256_lincomb(black_box(&digest)).unwrap())
+    });
+    {
+        // u1·G + u2·R alone: the variable-time path and k256's constant-time lincomb.
+        use k256::elliptic_curve::ops::Reduce;
+        use k256::elliptic_curve::point::DecompressPoint;
+        use k256::elliptic_curve::subtle::Choice;
+        use k256::{AffinePoint, FieldBytes, Scalar};
+        use x402_edge::chains::evm::recover_vartime::{k256_lincomb, lincomb_vartime};
+        let x = FieldBytes::from(signature.r);
+        let big_r = AffinePoint::decompress(&x, Choice::from(u8::from(signature.y_odd))).unwrap();
+        let u1 = <Scalar as Reduce<k256::U256>>::reduce_bytes(&FieldBytes::from(digest.0));
+        let u2 = <Scalar as Reduce<k256::U256>>::reduce_bytes(&FieldBytes::from(signature.s));
+        c.bench_function("lincomb_vartime", |b| b.iter(|| lincomb_vartime(black_box(&u1), &big_r, &u2).unwrap()));
+        c.bench_function("lincomb_k256", |b| b.iter(|| k256_lincomb(black_box(&u1), &big_r, &u2).unwrap()));
+    }
     c.bench_function("recover_k256_verifying", |b| {
         let sig = Signature::from_scalars(signature.r, signature.s).unwrap();
         let id = RecoveryId::new(signature.y_odd, false);

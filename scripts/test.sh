@@ -3,7 +3,8 @@
 # the Rust unit, property and anvil integration tests, builds the Worker, and runs the node tests:
 # the test token on anvil, and end to end through `wrangler dev` (workerd) with the official x402 SDK;
 # then the npm package (pkg/): its types against @x402/core's, node tests, a page in headless Chromium,
-# a JS Worker in workerd, and the packed tarball installed into a scratch project.
+# signer recovery against viem on random keys and signatures, a JS Worker in workerd, and the packed
+# tarball installed into a scratch project.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/ensure.sh
@@ -33,5 +34,6 @@ bash scripts/build-pkg.sh
 
 log "npm package: types against @x402/core (tsc), node tests, headless Chromium, a JS Worker in workerd, the packed tarball"
 "$NODE" node_modules/typescript/bin/tsc -p tests/pkg
-"$NODE" --test --test-concurrency=1 tests/pkg/node.test.mjs tests/pkg/svm.test.mjs tests/pkg/browser.test.mjs tests/pkg/workerd.test.mjs \
+"$NODE" --test --test-concurrency=1 tests/pkg/node.test.mjs tests/pkg/svm.test.mjs tests/pkg/recover.test.mjs \
+  tests/pkg/browser.test.mjs tests/pkg/workerd.test.mjs \
   tests/pkg/pack.test.mjs

@@ -3,6 +3,7 @@
 pub mod contracts;
 pub mod eip2612;
 pub mod eip3009;
+pub mod recover_vartime;
 pub mod rpc;
 pub mod sender;
 pub mod signature;

@@ -3,16 +3,19 @@
 //! Recovery is done directly (`Q = r⁻¹(sR − zG)`) instead of through k256's `recover_from_prehash`,
 //! which verifies the signature again after recovering it; that extra verification doubles the cost
 //! of the verify hot path and adds nothing when the caller compares the recovered address anyway.
+//! `u1·G + u2·R` itself is variable-time (`recover_vartime`), about twice as fast as k256's
+//! constant-time `lincomb`.
 
+use super::recover_vartime::{invert_scalar_vartime, k256_lincomb, lincomb_vartime};
 use alloy_primitives::{keccak256, Address, Bytes, B256};
 use alloy_sol_types::SolValue;
-use k256::elliptic_curve::ops::{Invert, LinearCombination, Reduce};
+use k256::elliptic_curve::ops::{Invert, Reduce};
 use k256::elliptic_curve::point::DecompressPoint;
 use k256::elliptic_curve::scalar::IsHigh;
 use k256::elliptic_curve::sec1::ToEncodedPoint;
 use k256::elliptic_curve::subtle::Choice;
 use k256::elliptic_curve::PrimeField;
-use k256::{AffinePoint, FieldBytes, ProjectivePoint, Scalar};
+use k256::{AffinePoint, FieldBytes, Scalar};
 
 /// An ERC-6492 wrapped signature ends with these 32 bytes.
 pub const ERC6492_MAGIC_SUFFIX: [u8; 32] = [
@@ -65,7 +68,25 @@ impl EcdsaSignature {
     }
 
     /// Recovers the signing address of `prehash`, refusing high-s signatures.
+    ///
+    /// `r⁻¹` and `u1·G + u2·R` are computed in variable time ([`invert_scalar_vartime`],
+    /// [`lincomb_vartime`]): signatures, digests and the recovered key are public.
     pub fn recover(&self, prehash: &B256) -> Result<Address, SignatureError> {
+        self.recover_with(prehash, invert_scalar_vartime, lincomb_vartime)
+    }
+
+    /// [`recover`](Self::recover) through k256 alone (its `invert_vartime` and constant-time `lincomb`):
+    /// the reference that the tests and the benchmarks compare the variable-time path with.
+    pub fn recover_k256_lincomb(&self, prehash: &B256) -> Result<Address, SignatureError> {
+        self.recover_with(prehash, |r| Invert::invert_vartime(r).into(), k256_lincomb)
+    }
+
+    fn recover_with(
+        &self,
+        prehash: &B256,
+        invert: fn(&Scalar) -> Option<Scalar>,
+        lincomb: fn(&Scalar, &AffinePoint, &Scalar) -> Option<AffinePoint>,
+    ) -> Result<Address, SignatureError> {
         let r = nonzero_scalar(&self.r)?;
         let s = nonzero_scalar(&self.s)?;
         if bool::from(s.is_high()) {
@@ -76,15 +97,12 @@ impl EcdsaSignature {
         let big_r = big_r.ok_or(SignatureError::Unrecoverable)?;
         let z = <Scalar as Reduce<k256::U256>>::reduce_bytes(&FieldBytes::from(prehash.0));
         // Variable time is fine: signatures are public.
-        let r_inv: Option<Scalar> = Invert::invert_vartime(&r).into();
-        let r_inv = r_inv.ok_or(SignatureError::OutOfRange)?;
+        let r_inv = invert(&r).ok_or(SignatureError::OutOfRange)?;
         let u1 = -(r_inv * z);
         let u2 = r_inv * s;
-        let q = ProjectivePoint::lincomb(&ProjectivePoint::GENERATOR, &u1, &ProjectivePoint::from(big_r), &u2);
-        if q == ProjectivePoint::IDENTITY {
-            return Err(SignatureError::Unrecoverable);
-        }
-        Ok(address_of(&q.to_affine()))
+        // `None`: Q is the point at infinity.
+        let q = lincomb(&u1, &big_r, &u2).ok_or(SignatureError::Unrecoverable)?;
+        Ok(address_of(&q))
     }
 }
 
