@@ -21,7 +21,7 @@ STARKNET_DEVNET_BIN="$("$NODE" --input-type=module -e "import { findDevnet } fro
 export STARKNET_DEVNET_BIN
 
 log "Rust tests (unit, property, anvil, litesvm and starknet-devnet integration)"
-cargo test --all-targets
+cargo test --workspace --all-targets
 
 log "building the Worker"
 bash scripts/build-worker.sh
