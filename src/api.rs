@@ -474,7 +474,7 @@ async fn settle_status<P: Host>(facilitator: &Facilitator<P>, query: &str) -> Re
         Ok(Some(LedgerEntry::InFlight { transaction, .. })) => {
             json!({"network": network.caip2, "state": "in_flight", "transaction": transaction})
         }
-        Ok(Some(LedgerEntry::Done { record })) => json!({
+        Ok(Some(LedgerEntry::Done { record, .. })) => json!({
             "network": network.caip2, "state": "done", "success": record.success, "transaction": record.transaction,
             "errorReason": record.reason, "errorMessage": record.message, "payer": record.payer, "blockNumber": record.block_number,
         }),

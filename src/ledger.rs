@@ -51,6 +51,25 @@ pub fn eip3009_key(caip2: &str, asset: &str, from: Address, nonce: B256) -> Stri
     format!("{caip2}/{asset}/{from}/{nonce}").to_ascii_lowercase()
 }
 
+/// What exactly a settle claims: the requirements that decide what was owed (network, scheme, asset,
+/// payTo, amount) and the scheme's signed payment (`identity`), hashed. A Done or in-flight entry
+/// answers only a request with the same fingerprint, so a different payment reusing an identity (the
+/// same EIP-3009 nonce with another amount, a settled Solana transaction against higher
+/// requirements) never gets another payment's success.
+pub fn fingerprint(request: &PaymentRequest, identity: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let r = &request.requirements;
+    let amount = r.amount.to_string();
+    let parts =
+        [request.network.caip2, r.scheme.as_str(), r.asset.as_str(), r.pay_to.as_str(), amount.as_str(), identity];
+    let mut hasher = Sha256::new();
+    for part in parts {
+        hasher.update((part.len() as u64).to_be_bytes());
+        hasher.update(part.as_bytes());
+    }
+    hex::encode(hasher.finalize())
+}
+
 /// A settle's outcome as the ledger keeps it (reason codes in their v2 form).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SettleRecord {
@@ -84,9 +103,14 @@ pub enum LedgerEntry {
         /// be broadcast again.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         raw: Option<String>,
+        /// What exactly was claimed (see [`fingerprint`]).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        fingerprint: Option<String>,
     },
     Done {
         record: SettleRecord,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        fingerprint: Option<String>,
     },
 }
 
@@ -109,6 +133,9 @@ pub enum Claim {
     },
     /// Settled (or finally failed) before: its outcome.
     Done { record: SettleRecord },
+    /// The key is held by a different payment (another signature, amount or recipient under the
+    /// same identity): its outcome is not this request's to answer.
+    Conflict,
 }
 
 /// The request a ledger host applies atomically to one key.
@@ -117,6 +144,9 @@ pub enum Claim {
 pub enum LedgerOp {
     Claim {
         now_ms: u64,
+        /// The claiming request's [`fingerprint`]; `None` for keys only the facilitator makes.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        fingerprint: Option<String>,
     },
     RecordTransaction {
         transaction: String,
@@ -137,32 +167,49 @@ pub enum LedgerOp {
 
 /// Applies `op` to the current entry: the reply and the entry to store (`None` deletes it).
 pub fn apply(entry: Option<LedgerEntry>, op: LedgerOp) -> (LedgerReply, Option<LedgerEntry>) {
-    let fresh = |now_ms| LedgerEntry::InFlight { since_ms: now_ms, transaction: None, replaced: Vec::new(), raw: None };
+    let fresh = |now_ms, fingerprint| LedgerEntry::InFlight {
+        since_ms: now_ms,
+        transaction: None,
+        replaced: Vec::new(),
+        raw: None,
+        fingerprint,
+    };
     match op {
-        LedgerOp::Claim { now_ms } => match entry {
-            None => (LedgerReply::Claim(Claim::Acquired), Some(fresh(now_ms))),
-            Some(LedgerEntry::InFlight { since_ms, transaction: None, .. })
-                if now_ms.saturating_sub(since_ms) >= STALE_CLAIM_MS =>
-            {
-                (LedgerReply::Claim(Claim::Acquired), Some(fresh(now_ms)))
+        LedgerOp::Claim { now_ms, fingerprint } => {
+            let differs = |stored: &Option<String>| matches!((stored, &fingerprint), (Some(a), Some(b)) if a != b);
+            match entry {
+                None => (LedgerReply::Claim(Claim::Acquired), Some(fresh(now_ms, fingerprint))),
+                // Its owner died before sending anything: whoever claims next settles (the chain
+                // refuses a second use of the identity anyway).
+                Some(LedgerEntry::InFlight { since_ms, transaction: None, .. })
+                    if now_ms.saturating_sub(since_ms) >= STALE_CLAIM_MS =>
+                {
+                    (LedgerReply::Claim(Claim::Acquired), Some(fresh(now_ms, fingerprint)))
+                }
+                Some(
+                    LedgerEntry::InFlight { fingerprint: ref stored, .. }
+                    | LedgerEntry::Done { fingerprint: ref stored, .. },
+                ) if differs(stored) => (LedgerReply::Claim(Claim::Conflict), entry),
+                Some(LedgerEntry::InFlight { since_ms, transaction, replaced, raw, fingerprint: stored }) => (
+                    LedgerReply::Claim(Claim::InFlight {
+                        since_ms,
+                        transaction: transaction.clone(),
+                        replaced: replaced.clone(),
+                        raw: raw.clone(),
+                    }),
+                    Some(LedgerEntry::InFlight { since_ms, transaction, replaced, raw, fingerprint: stored }),
+                ),
+                Some(LedgerEntry::Done { record, fingerprint: stored }) => (
+                    LedgerReply::Claim(Claim::Done { record: record.clone() }),
+                    Some(LedgerEntry::Done { record, fingerprint: stored }),
+                ),
             }
-            Some(LedgerEntry::InFlight { since_ms, transaction, replaced, raw }) => (
-                LedgerReply::Claim(Claim::InFlight {
-                    since_ms,
-                    transaction: transaction.clone(),
-                    replaced: replaced.clone(),
-                    raw: raw.clone(),
-                }),
-                Some(LedgerEntry::InFlight { since_ms, transaction, replaced, raw }),
-            ),
-            Some(LedgerEntry::Done { record }) => {
-                (LedgerReply::Claim(Claim::Done { record: record.clone() }), Some(LedgerEntry::Done { record }))
-            }
-        },
+        }
         LedgerOp::RecordTransaction { transaction, raw } => match entry {
-            Some(LedgerEntry::InFlight { since_ms, transaction: previous, mut replaced, .. }) => {
+            Some(LedgerEntry::InFlight { since_ms, transaction: previous, mut replaced, fingerprint, .. }) => {
                 replaced.extend(previous.filter(|p| *p != transaction));
-                let entry = LedgerEntry::InFlight { since_ms, transaction: Some(transaction), replaced, raw };
+                let entry =
+                    LedgerEntry::InFlight { since_ms, transaction: Some(transaction), replaced, raw, fingerprint };
                 (LedgerReply::Ok, Some(entry))
             }
             other => (LedgerReply::Ok, other),
@@ -176,7 +223,10 @@ pub fn apply(entry: Option<LedgerEntry>, op: LedgerOp) -> (LedgerReply, Option<L
         LedgerOp::Complete { record } => match entry {
             // The first final outcome stands.
             Some(done @ LedgerEntry::Done { .. }) => (LedgerReply::Ok, Some(done)),
-            _ => (LedgerReply::Ok, Some(LedgerEntry::Done { record })),
+            Some(LedgerEntry::InFlight { fingerprint, .. }) => {
+                (LedgerReply::Ok, Some(LedgerEntry::Done { record, fingerprint }))
+            }
+            None => (LedgerReply::Ok, Some(LedgerEntry::Done { record, fingerprint: None })),
         },
         LedgerOp::Release => match entry {
             Some(LedgerEntry::InFlight { transaction: None, .. }) | None => (LedgerReply::Ok, None),
@@ -230,41 +280,41 @@ mod tests {
 
     #[test]
     fn the_first_claim_wins_and_the_first_outcome_stands() {
-        let (reply, entry) = apply(None, LedgerOp::Claim { now_ms: 1 });
+        let (reply, entry) = apply(None, LedgerOp::Claim { now_ms: 1, fingerprint: None });
         assert_eq!(reply, LedgerReply::Claim(Claim::Acquired));
-        let (reply, entry) = apply(entry, LedgerOp::Claim { now_ms: 2 });
+        let (reply, entry) = apply(entry, LedgerOp::Claim { now_ms: 2, fingerprint: None });
         let in_flight = Claim::InFlight { since_ms: 1, transaction: None, replaced: vec![], raw: None };
         assert_eq!(reply, LedgerReply::Claim(in_flight));
         let (_, entry) = apply(entry, LedgerOp::RecordTransaction { transaction: "0xabc".into(), raw: None });
-        let (reply, entry) = apply(entry, LedgerOp::Claim { now_ms: 1 + STALE_CLAIM_MS });
+        let (reply, entry) = apply(entry, LedgerOp::Claim { now_ms: 1 + STALE_CLAIM_MS, fingerprint: None });
         let in_flight = Claim::InFlight { since_ms: 1, transaction: Some("0xabc".into()), replaced: vec![], raw: None };
         assert_eq!(reply, LedgerReply::Claim(in_flight));
         let (_, entry) = apply(entry, LedgerOp::Complete { record: record(true) });
         let (_, entry) = apply(entry, LedgerOp::Complete { record: record(false) });
         let (_, entry) = apply(entry, LedgerOp::Release);
-        let (reply, _) = apply(entry, LedgerOp::Claim { now_ms: 9 });
+        let (reply, _) = apply(entry, LedgerOp::Claim { now_ms: 9, fingerprint: None });
         assert_eq!(reply, LedgerReply::Claim(Claim::Done { record: record(true) }));
     }
 
     #[test]
     fn a_release_frees_a_claim_that_sent_nothing_and_stale_claims_are_taken_over() {
-        let (_, entry) = apply(None, LedgerOp::Claim { now_ms: 1 });
+        let (_, entry) = apply(None, LedgerOp::Claim { now_ms: 1, fingerprint: None });
         let (_, entry) = apply(entry, LedgerOp::Release);
         assert_eq!(entry, None);
-        let (_, entry) = apply(None, LedgerOp::Claim { now_ms: 1 });
-        let (reply, _) = apply(entry, LedgerOp::Claim { now_ms: 1 + STALE_CLAIM_MS });
+        let (_, entry) = apply(None, LedgerOp::Claim { now_ms: 1, fingerprint: None });
+        let (reply, _) = apply(entry, LedgerOp::Claim { now_ms: 1 + STALE_CLAIM_MS, fingerprint: None });
         assert_eq!(reply, LedgerReply::Claim(Claim::Acquired));
     }
 
     #[test]
     fn a_fee_bump_keeps_every_hash_it_replaced() {
-        let (_, entry) = apply(None, LedgerOp::Claim { now_ms: 1 });
+        let (_, entry) = apply(None, LedgerOp::Claim { now_ms: 1, fingerprint: None });
         let (_, entry) = apply(entry, LedgerOp::RecordTransaction { transaction: "0xa".into(), raw: None });
         let (_, entry) =
             apply(entry, LedgerOp::RecordTransaction { transaction: "0xb".into(), raw: Some("0x02".into()) });
         let (_, entry) =
             apply(entry, LedgerOp::RecordTransaction { transaction: "0xb".into(), raw: Some("0x02".into()) });
-        let (reply, entry) = apply(entry, LedgerOp::Claim { now_ms: 2 });
+        let (reply, entry) = apply(entry, LedgerOp::Claim { now_ms: 2, fingerprint: None });
         let (latest, raw) = (Some("0xb".into()), Some("0x02".into()));
         let in_flight = Claim::InFlight { since_ms: 1, transaction: latest, replaced: vec!["0xa".into()], raw };
         assert_eq!(reply, LedgerReply::Claim(in_flight));
@@ -276,18 +326,42 @@ mod tests {
     }
 
     #[test]
+    fn a_different_payment_under_a_claimed_key_gets_a_conflict_never_the_outcome() {
+        let claim = |fp: Option<&str>, now_ms| LedgerOp::Claim { now_ms, fingerprint: fp.map(str::to_string) };
+        let (_, entry) = apply(None, claim(Some("a"), 1));
+        let (reply, entry) = apply(entry, claim(Some("b"), 2));
+        assert_eq!(reply, LedgerReply::Claim(Claim::Conflict), "in flight");
+        let (_, entry) = apply(entry, LedgerOp::RecordTransaction { transaction: "0x1".into(), raw: None });
+        let (_, entry) = apply(entry, LedgerOp::Complete { record: record(true) });
+        let (reply, entry) = apply(entry, claim(Some("b"), 3));
+        assert_eq!(reply, LedgerReply::Claim(Claim::Conflict), "done");
+        let (reply, entry) = apply(entry, claim(Some("a"), 4));
+        assert_eq!(
+            reply,
+            LedgerReply::Claim(Claim::Done { record: record(true) }),
+            "the same payment gets its outcome"
+        );
+        // Entries written before fingerprints, and the facilitator's own keys, match anything.
+        let (reply, _) = apply(entry, claim(None, 5));
+        assert!(matches!(reply, LedgerReply::Claim(Claim::Done { .. })));
+    }
+
+    #[test]
     fn entries_round_trip_through_json() {
         // An entry written before fee bumps existed reads back with nothing replaced.
         let old: LedgerEntry = serde_json::from_str(r#"{"state":"in_flight","since_ms":3}"#).unwrap();
-        assert_eq!(old, LedgerEntry::InFlight { since_ms: 3, transaction: None, replaced: vec![], raw: None });
+        let fresh =
+            LedgerEntry::InFlight { since_ms: 3, transaction: None, replaced: vec![], raw: None, fingerprint: None };
+        assert_eq!(old, fresh);
         for entry in [
             LedgerEntry::InFlight {
                 since_ms: 3,
                 transaction: Some("0x1".into()),
                 replaced: vec!["0x0".into()],
                 raw: Some("0x02f8".into()),
+                fingerprint: Some("ab".into()),
             },
-            LedgerEntry::Done { record: record(true) },
+            LedgerEntry::Done { record: record(true), fingerprint: None },
         ] {
             let text = serde_json::to_string(&entry).unwrap();
             assert_eq!(serde_json::from_str::<LedgerEntry>(&text).unwrap(), entry);

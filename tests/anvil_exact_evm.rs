@@ -51,6 +51,18 @@ fn verify_then_settle_moves_the_amount_exactly_once() {
 
     let (_, verify) = w.facility.post("/verify", &body);
     assert_eq!(verify["invalidReason"], "invalid_exact_evm_nonce_already_used");
+
+    // Another payment under the same identity (payer and nonce) never gets this one's success: not the
+    // same authorization against higher requirements, not a re-signed one for more.
+    let mut higher = body.clone();
+    higher["paymentRequirements"]["amount"] = json!("9000000");
+    let bigger = payment(&w, KEYS[1], pay_to, 9_000_000, 1);
+    for other in [higher, bigger] {
+        let (_, answer) = w.facility.post("/settle", &other);
+        assert_eq!(answer["success"], false, "{answer}");
+        assert_eq!(answer["errorReason"], "duplicate_settlement", "{answer}");
+    }
+    assert_eq!(balance(&w.anvil, w.token, pay_to), before_payee + amount);
 }
 
 #[test]
@@ -360,7 +372,7 @@ fn a_payment_in_flight_with_a_recorded_transaction_is_reconciled_from_its_receip
     let request = x402_edge::protocol::normalize::parse_request(body.to_string().as_bytes()).unwrap();
     let key = payment_key(&request);
     let ledger = w.facility.facilitator.ledger();
-    pollster::block_on(ledger.apply(&key, LedgerOp::Claim { now_ms: now_secs() * 1000 })).unwrap();
+    pollster::block_on(ledger.apply(&key, LedgerOp::Claim { now_ms: now_secs() * 1000, fingerprint: None })).unwrap();
     pollster::block_on(ledger.apply(&key, LedgerOp::RecordTransaction { transaction: tx.clone(), raw: None })).unwrap();
 
     let sent = w.anvil.nonce(address(FACILITATOR_KEY));
@@ -529,7 +541,8 @@ fn a_recorded_transaction_that_was_never_broadcast_is_revived_or_replaced() {
         let request = x402_edge::protocol::normalize::parse_request(body.to_string().as_bytes()).unwrap();
         let key = payment_key(&request);
         let ledger = w.facility.facilitator.ledger();
-        pollster::block_on(ledger.apply(&key, LedgerOp::Claim { now_ms: now_secs() * 1000 })).unwrap();
+        pollster::block_on(ledger.apply(&key, LedgerOp::Claim { now_ms: now_secs() * 1000, fingerprint: None }))
+            .unwrap();
         let raw = Some(format!("0x{}", hex::encode(&signed.raw)));
         let record = LedgerOp::RecordTransaction { transaction: signed.hash.to_string(), raw };
         pollster::block_on(ledger.apply(&key, record)).unwrap();

@@ -172,7 +172,7 @@ fn record_unsent(f: &Facility, solana: &LocalSolana, p: &Parties, transaction: &
     let key = svm_key(DEVNET, transaction);
     let ledger = f.facilitator.ledger();
     let claimed_at = SystemClock.now_millis() - age_ms;
-    pollster::block_on(ledger.apply(&key, LedgerOp::Claim { now_ms: claimed_at })).unwrap();
+    pollster::block_on(ledger.apply(&key, LedgerOp::Claim { now_ms: claimed_at, fingerprint: None })).unwrap();
     let record = LedgerOp::RecordTransaction { transaction: signature.clone(), raw: Some(wire) };
     pollster::block_on(ledger.apply(&key, record)).unwrap();
     signature
@@ -230,8 +230,10 @@ fn a_claim_without_a_transaction_is_a_duplicate_and_a_fresh_payment_settles_besi
     let f = facility(&solana, &p);
     let busy = payment(&solana, &p, "busy-0123456789abcdef0123");
     let key = svm_key(DEVNET, &busy);
-    pollster::block_on(f.facilitator.ledger().apply(&key, LedgerOp::Claim { now_ms: SystemClock.now_millis() }))
-        .unwrap();
+    pollster::block_on(
+        f.facilitator.ledger().apply(&key, LedgerOp::Claim { now_ms: SystemClock.now_millis(), fingerprint: None }),
+    )
+    .unwrap();
     let (_, refused) = f.post("/settle", &settle_body(&solana, &p, &busy));
     assert_eq!(refused["errorReason"], "duplicate_settlement", "{refused}");
     assert_eq!(refused["transaction"], "");

@@ -14,7 +14,9 @@ use crate::chains::evm::signer::LocalEvmSigner;
 use crate::chains::jsonrpc::JsonRpcClient;
 use crate::config::Config;
 use crate::config::UptoSettleMode;
-use crate::ledger::{payment_key, Claim, LedgerEntry, LedgerOp, LedgerReply, SettleRecord, STALE_CLAIM_MS};
+use crate::ledger::{
+    fingerprint, payment_key, Claim, LedgerEntry, LedgerOp, LedgerReply, SettleRecord, STALE_CLAIM_MS,
+};
 use crate::network::{Family, Network};
 use crate::ports::{Clock, EvmSigner, HookDecision, Hooks, Host, Journal, Ledger, Ports, RateLimiter, Sessions};
 use crate::protocol::model::PaymentRequest;
@@ -225,9 +227,15 @@ impl<P: Host> Facilitator<P> {
         let permit = match &request.payload {
             Payload::Eip3009(p) => {
                 let key = payment_key(request);
-                let payer = p.authorization.from.to_checksum(None);
+                let a = &p.authorization;
+                let identity = format!(
+                    "{}/{}/{}/{}/{}/{}/{}",
+                    a.from, a.to, a.value, a.valid_after, a.valid_before, a.nonce, p.signature
+                );
+                let claim = Some(fingerprint(request, &identity));
+                let payer = a.from.to_checksum(None);
                 let send = || self.submit_and_confirm(&key, request);
-                return self.settle_idempotently(&key, request.network, &payer, exact_tx_failure, send).await;
+                return self.settle_idempotently(&key, claim, request.network, &payer, exact_tx_failure, send).await;
             }
             Payload::Permit(permit) => permit,
             Payload::Svm(payload) => return self.settle_svm(request, payload).await,
@@ -251,6 +259,7 @@ impl<P: Host> Facilitator<P> {
     async fn settle_idempotently<F, Fut>(
         &self,
         key: &str,
+        fingerprint: Option<String>,
         network: &'static Network,
         payer: &str,
         tx_failure: fn(TxError) -> Failure,
@@ -264,8 +273,9 @@ impl<P: Host> Facilitator<P> {
         let wait_ms = self.config.settings.receipt_timeout_secs * 1000 + STALE_CLAIM_MS;
         let deadline = self.clock.now_millis() + wait_ms;
         loop {
-            match self.ledger_claim(key).await? {
+            match self.ledger_claim(key, fingerprint.clone()).await? {
                 Claim::Acquired => return self.settle_claimed(key, payer, send).await,
+                Claim::Conflict => return Err(conflict()),
                 Claim::Done { record } => return record_result(record),
                 // Sent (by this isolate or one that died since): the receipt decides, nothing is re-sent,
                 // unless the transaction can never be mined (cut off before its broadcast).
@@ -433,7 +443,8 @@ impl<P: Host> Facilitator<P> {
             let transaction = mined.transaction.to_string();
             Ok(Settled { transaction, payer: payer.clone(), block_number: mined.block_number, extensions: None })
         };
-        self.settle_idempotently(&key, network, &payer, upto_tx_failure, send).await
+        // The key is the facilitator's own (a batch of a session): no request to tell apart.
+        self.settle_idempotently(&key, None, network, &payer, upto_tx_failure, send).await
     }
 
     async fn session_op(&self, id: &str, op: SessionOp) -> Result<SessionReply, Failure> {
@@ -468,9 +479,12 @@ impl<P: Host> Facilitator<P> {
         })
     }
 
-    async fn ledger_claim(&self, key: &str) -> Result<Claim, Failure> {
+    /// Claims `key` for the request whose [`crate::ledger::fingerprint`] is `fingerprint` (a key held
+    /// by a different payment answers [`Claim::Conflict`], see [`conflict`]).
+    async fn ledger_claim(&self, key: &str, fingerprint: Option<String>) -> Result<Claim, Failure> {
         // Without the ledger nothing is sent: a settle that cannot be made idempotent is refused.
-        match self.ledger.apply(key, LedgerOp::Claim { now_ms: self.clock.now_millis() }).await {
+        let op = LedgerOp::Claim { now_ms: self.clock.now_millis(), fingerprint };
+        match self.ledger.apply(key, op).await {
             Ok(LedgerReply::Claim(claim)) => Ok(claim),
             Ok(other) => Err(Failure::new(Reason::UnexpectedSettleError, format!("ledger answered {other:?}"))),
             Err(e) => Err(Failure::new(Reason::UnexpectedSettleError, e.to_string())),
@@ -699,6 +713,15 @@ fn exact_tx_failure(e: TxError) -> Failure {
 
 fn upto_tx_failure(e: TxError) -> Failure {
     Failure::from(UptoError::from(e))
+}
+
+/// A different payment holds the key: its outcome is not this request's to answer.
+fn conflict() -> Failure {
+    Failure::new(
+        Reason::DuplicateSettlement,
+        "a different payment under the same identity (payer and nonce, or transaction) was settled or is being \
+         settled; its outcome is not this payment's",
+    )
 }
 
 fn store_failure(message: String) -> Failure {

@@ -4,11 +4,11 @@
 
 use serde_json::json;
 
-use super::{kind, record_result, settle_failure, Facilitator, Failure, Settled, Verified};
+use super::{conflict, kind, record_result, settle_failure, Facilitator, Failure, Settled, Verified};
 use crate::chains::jsonrpc::JsonRpcClient;
 use crate::chains::starknet::Felt;
 use crate::config::{StarknetNetworkConfig, StarknetSettlement};
-use crate::ledger::{Claim, LedgerOp};
+use crate::ledger::{fingerprint, Claim, LedgerOp};
 use crate::network::{Family, Network};
 use crate::ports::{Clock, Host, Ledger};
 use crate::protocol::model::{PaymentRequest, StarknetPayload};
@@ -89,7 +89,11 @@ impl<P: Host> Facilitator<P> {
         let ctx = self.starknet_context(config)?;
         let key = ledger_key(config.network, &verified);
         let payer = format!("{:#x}", verified.account);
-        match self.ledger_claim(&key).await? {
+        // What the account signed (the typed data's hash) and the signature itself.
+        let signature: Vec<String> = verified.signature.iter().map(|f| format!("{f:#x}")).collect();
+        let identity = format!("{key}/{:#x}/{}", verified.message_hash, signature.join(","));
+        match self.ledger_claim(&key, Some(fingerprint(request, &identity))).await? {
+            Claim::Conflict => Err(conflict()),
             Claim::Acquired => {
                 let send = || self.send_starknet(&ctx, config, &key, &verified, payload);
                 self.settle_claimed(&key, &payer, send).await

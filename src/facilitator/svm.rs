@@ -7,10 +7,10 @@
 
 use serde_json::json;
 
-use super::{kind, record_result, settle_failure, Facilitator, Failure, Settled, Verified};
+use super::{conflict, kind, record_result, settle_failure, Facilitator, Failure, Settled, Verified};
 use crate::chains::jsonrpc::JsonRpcClient;
 use crate::chains::svm::Transaction;
-use crate::ledger::{svm_key, Claim, LedgerOp};
+use crate::ledger::{fingerprint, svm_key, Claim, LedgerOp};
 use crate::network::{Family, Network};
 use crate::ports::{Clock, Host, Ledger};
 use crate::protocol::model::{PaymentRequest, SvmPayload};
@@ -57,7 +57,10 @@ impl<P: Host> Facilitator<P> {
         let transaction = Transaction::from_base64(&payload.transaction).map_err(ExactSvmError::Undecodable)?;
         let key = svm_key(request.network.caip2, &transaction);
         let payer = payload.payer.clone().unwrap_or_default();
-        match self.ledger_claim(&key).await? {
+        // The key (the message hash) is the identity; the fingerprint adds the requirements.
+        let claim = Some(fingerprint(request, &key));
+        match self.ledger_claim(&key, claim).await? {
+            Claim::Conflict => Err(conflict()),
             Claim::Acquired => {
                 let send = || self.send_svm(&ctx, &key, request, payload);
                 self.settle_claimed(&key, &payer, send).await

@@ -70,9 +70,11 @@ describe('Starknet exact through wrangler dev (self-sponsored)', () => {
     assert.equal(before.payer - afterSettle.payer, 1234567890n, 'the payer paid exactly the amount and no fee');
 
     assert.deepEqual((await post('/settle', body(payload, req))).json, settled, 'a retry answers the first outcome');
-    // A re-signed copy of the same outside execution (same account and nonce) is the same payment.
+    // A re-signed outside execution with the same nonce is another payment: never this one's success.
     const copy = await createPayment({ account: payer, requirements: req, nonce: payload.payload.authorization.nonce, validSeconds: 600 });
-    assert.deepEqual((await post('/settle', body(copy, req))).json, settled, 'a copy answers the first outcome too');
+    const other = (await post('/settle', body(copy, req))).json;
+    assert.equal(other.success, false, JSON.stringify(other));
+    assert.equal(other.errorReason, 'duplicate_settlement', JSON.stringify(other));
     assert.deepEqual(await balances(), afterSettle, 'nothing moved twice');
     for (const replay of [payload, copy]) {
       const again = (await post('/verify', body(replay, req))).json;

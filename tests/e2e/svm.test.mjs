@@ -184,6 +184,11 @@ describe('Solana exact through wrangler dev', () => {
     const replay = await facilitator.settle(paymentPayload, requirements);
     assert.deepEqual(replay, settled, 'a retried settle returns the first outcome');
     assert.deepEqual(await snapshot(), afterSettle, 'nothing moved the second time');
+    // The same transaction against other requirements is another payment: never this one's success.
+    const higher = { ...requirements, amount: '99999999' };
+    const other = await facilitator.settle({ ...paymentPayload, accepted: higher }, higher);
+    assert.equal(other.success, false, JSON.stringify(other));
+    assert.equal(other.errorReason, 'duplicate_settlement', JSON.stringify(other));
     const reverify = await facilitator.verify(paymentPayload, requirements);
     assert.equal(reverify.isValid, false);
     assert.equal(reverify.invalidReason, 'transaction_simulation_failed', JSON.stringify(reverify));
