@@ -4,7 +4,7 @@
 // missing tools and builds the worker when it is missing or older than its sources.
 //
 // Options: --port N (worker, default 8787), --chain-port N (anvil, default 8545), --svm-port N (the local
-// Solana RPC, default 8899), --block-time S,
+// Solana RPC, default 8899), --starknet-port N (starknet-devnet, default 5050), --block-time S,
 // --persist-to DIR (wrangler state; default: a temp dir), --verbose (echo wrangler's output as it comes).
 // With EVM_RPC_URL_* set in the environment no chain is started and the EVM_* variables configure the worker;
 // likewise SVM_RPC_URL_* for the local Solana RPC (litesvm) and the SVM_* variables, and STARKNET_RPC_URL_*
@@ -19,6 +19,7 @@ const { values: opts } = parseArgs({
     port: { type: 'string', default: '8787' },
     'chain-port': { type: 'string', default: '8545' },
     'svm-port': { type: 'string', default: '8899' },
+    'starknet-port': { type: 'string', default: '5050' },
     'block-time': { type: 'string' },
     'persist-to': { type: 'string' },
     verbose: { type: 'boolean', default: false },
@@ -27,7 +28,7 @@ const { values: opts } = parseArgs({
 });
 if (opts.help) {
   console.log(
-    'usage: npm start -- [--port 8787] [--chain-port 8545] [--svm-port 8899] [--block-time S] [--persist-to DIR] [--verbose]',
+    'usage: npm start -- [--port 8787] [--chain-port 8545] [--svm-port 8899] [--starknet-port 5050] [--block-time S] [--persist-to DIR] [--verbose]',
   );
   process.exit(0);
 }
@@ -53,6 +54,7 @@ try {
     workerPort: Number(opts.port),
     chainPort: Number(opts['chain-port']),
     svmPort: Number(opts['svm-port']),
+    starknetPort: Number(opts['starknet-port']),
     blockTime: opts['block-time'] === undefined ? undefined : Number(opts['block-time']),
     persistDir: opts['persist-to'],
     echo: opts.verbose,

@@ -76,8 +76,8 @@ export function userConfiguredStarknetRpc(env = process.env) {
  * `starknet-sepolia`), its predeployed account #0 as the facilitator's sponsor (self-sponsored
  * settlement) and the others as payers; STRK as the test token.
  */
-async function startLocalStarknet({ log }) {
-  const devnet = await startDevnet({ log });
+async function startLocalStarknet({ port = 0, log }) {
+  const devnet = await startDevnet({ port, log });
   const [sponsor, ...payers] = devnet.accounts;
   const vars = {
     STARKNET_NETWORKS: 'starknet-sepolia',
@@ -372,6 +372,7 @@ async function startWrangler({ port, envFile, persistDir, logDir, timeoutMs, ech
  * @param {number} [opts.svmPort=0]        the local Solana RPC's port (0 = a free port)
  * @param {boolean} [opts.localStarknet]   the same for a local starknet-devnet (served as starknet-sepolia);
  *                                         default: local unless STARKNET_RPC_URL_* is set in process.env
+ * @param {number} [opts.starknetPort=0]   the local devnet's port (0 = a free port)
  * @param {number} [opts.chainPort=8545]   0 = a free port
  * @param {number} [opts.workerPort=8787]  0 = a free port
  * @param {number} [opts.chainId=84532]
@@ -391,6 +392,7 @@ export async function startStack({
   localSvm = !userConfiguredSvmRpc(),
   svmPort = 0,
   localStarknet = !userConfiguredStarknetRpc(),
+  starknetPort = 0,
   chainPort = 8545,
   workerPort = 8787,
   chainId = 84532,
@@ -465,7 +467,7 @@ export async function startStack({
     let starknet = null;
     if (localStarknet) {
       log('starting starknet-devnet');
-      const local = await startLocalStarknet({ log });
+      const local = await startLocalStarknet({ port: starknetPort, log });
       cleanups.push(() => local.devnet.stop());
       starknet = local.info;
       vars = { ...local.vars, ...vars };
