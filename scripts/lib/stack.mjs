@@ -13,7 +13,6 @@
 
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
@@ -23,6 +22,7 @@ import { createKeyPairSignerFromPrivateKeyBytes, getAddressEncoder, getBase58Dec
 import { privateKeyToAccount } from 'viem/accounts';
 
 import { ANVIL_ACCOUNTS, ROOT, deployContract, deployTestToken, freePort, installMulticall3, startAnvil } from './chain.mjs';
+import { deathSignalPrefix, killGroup, portIsFree, trackGroup, untrackGroup } from './processes.mjs';
 import { startDevnet } from './starknet-devnet.mjs';
 import { startSvmRpc } from './svm-rpc.mjs';
 
@@ -160,60 +160,7 @@ function dotenv(vars) {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// child processes: killed with their process group when stopped or when this process exits
-
-const liveGroups = new Set();
-let hooksInstalled = false;
-
-function killGroup(child, signal) {
-  try {
-    process.kill(-child.pid, signal);
-  } catch {
-    try {
-      child.kill(signal);
-    } catch {
-      /* gone */
-    }
-  }
-}
-
-function installExitHooks() {
-  if (hooksInstalled) return;
-  hooksInstalled = true;
-  process.on('exit', () => {
-    for (const child of liveGroups) killGroup(child, 'SIGTERM');
-  });
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-    const handler = () => {
-      for (const child of liveGroups) killGroup(child, 'SIGTERM');
-      process.off(sig, handler);
-      // Keep the default behaviour (terminate) unless someone else handles the signal.
-      if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
-    };
-    process.on(sig, handler);
-  }
-}
-
-let pdeathsig;
-/** `setpriv --pdeathsig TERM`: the kernel signals wrangler even if this process is SIGKILLed. */
-function deathSignalPrefix() {
-  if (pdeathsig !== undefined) return pdeathsig;
-  pdeathsig = [];
-  if (process.platform === 'linux') {
-    const r = spawnSync('setpriv', ['--pdeathsig', 'TERM', 'true'], { stdio: 'ignore' });
-    if (r.status === 0) pdeathsig = ['setpriv', '--pdeathsig', 'TERM'];
-  }
-  return pdeathsig;
-}
-
-function portIsFree(port) {
-  return new Promise((resolve) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.once('error', () => resolve(false));
-    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
-  });
-}
+// wrangler dev (its process group is handled by ./processes.mjs)
 
 /**
  * Start `wrangler dev` for the built worker and wait until GET /health answers 200.
@@ -221,7 +168,6 @@ function portIsFree(port) {
  */
 async function startWrangler({ port, envFile, persistDir, logDir, timeoutMs, echo }) {
   const node = findNode22();
-  installExitHooks();
   const argv = [
     WRANGLER_JS,
     'dev',
@@ -256,7 +202,7 @@ async function startWrangler({ port, envFile, persistDir, logDir, timeoutMs, ech
       FORCE_COLOR: '0',
     },
   });
-  liveGroups.add(child);
+  trackGroup(child);
 
   let output = '';
   let head = ''; // wrangler's start-up output, kept for error messages
@@ -281,12 +227,12 @@ async function startWrangler({ port, envFile, persistDir, logDir, timeoutMs, ech
   const exited = new Promise((resolve) => {
     child.on('exit', (code, signal) => {
       exitInfo = { code, signal };
-      liveGroups.delete(child);
+      untrackGroup(child);
       resolve(exitInfo);
     });
     child.on('error', (error) => {
       exitInfo = { error };
-      liveGroups.delete(child);
+      untrackGroup(child);
       resolve(exitInfo);
     });
   });

@@ -3,7 +3,7 @@
 // `transfer(payTo, amount_low, amount_high)` on the asset, signed as SNIP-12 typed data by the payer's
 // account, wrapped in the x402 v2 PaymentPayload shape of NethermindEth/x402-starknet
 // (`{x402Version: 2, accepted, payload: {signature: {r, s}, authorization}, typedData}`, see
-// /work/shared/protocol/vectors/api-examples.json `starknet_x402_v2_payload_shape`). Options build wrong
+// the protocol digest's vectors/api-examples.json `starknet_x402_v2_payload_shape`). Options build wrong
 // payments on purpose for negative tests.
 //
 // What this models: the payload and typed data a client of x402-starknet / daydreams sends, signed by a real

@@ -21,10 +21,11 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as zlib from 'node:zlib';
+
+import { deathSignalPrefix, killGroup, portIsFree, trackGroup, untrackGroup } from './processes.mjs';
 
 /** Repository root (this file is scripts/lib/starknet-devnet.mjs). */
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -170,63 +171,6 @@ export function findDevnet({ log = stderrLog } = {}) {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Process handling (as scripts/lib/stack.mjs does for wrangler)
-
-/** Devnets still running, their process groups killed when this process exits. */
-const liveGroups = new Set();
-let hooksInstalled = false;
-
-function killGroup(child, signal) {
-  try {
-    process.kill(-child.pid, signal);
-  } catch {
-    try {
-      child.kill(signal);
-    } catch {
-      /* gone */
-    }
-  }
-}
-
-function installExitHooks() {
-  if (hooksInstalled) return;
-  hooksInstalled = true;
-  process.on('exit', () => {
-    for (const child of liveGroups) killGroup(child, 'SIGTERM');
-  });
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-    const handler = () => {
-      for (const child of liveGroups) killGroup(child, 'SIGTERM');
-      process.off(sig, handler);
-      // Keep the default behaviour (terminate) unless someone else handles the signal.
-      if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
-    };
-    process.on(sig, handler);
-  }
-}
-
-let pdeathsig;
-/** `setpriv --pdeathsig TERM`: the kernel signals the devnet even if this process is SIGKILLed. */
-function deathSignalPrefix() {
-  if (pdeathsig !== undefined) return pdeathsig;
-  pdeathsig = [];
-  if (process.platform === 'linux') {
-    const r = spawnSync('setpriv', ['--pdeathsig', 'TERM', 'true'], { stdio: 'ignore' });
-    if (r.status === 0) pdeathsig = ['setpriv', '--pdeathsig', 'TERM'];
-  }
-  return pdeathsig;
-}
-
-function portIsFree(port) {
-  return new Promise((resolve) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.once('error', () => resolve(false));
-    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
-  });
-}
-
-// ---------------------------------------------------------------------------------------------------
 // JSON-RPC
 
 /**
@@ -308,7 +252,6 @@ export async function startDevnet({
   log = stderrLog,
 } = {}) {
   const bin = findDevnet({ log });
-  installExitHooks();
   // Another node already on an explicit port would answer our readiness probe: refuse up front.
   if (port !== 0 && !(await portIsFree(port))) throw new Error(`127.0.0.1:${port}: address already in use`);
   const argv = ['--host', '127.0.0.1', '--port', String(port), '--seed', String(seed), '--accounts', String(accounts)];
@@ -320,7 +263,7 @@ export async function startDevnet({
   for (const name of DEVNET_ENV_VARS) delete env[name];
   const [cmd, ...cmdArgs] = [...deathSignalPrefix(), bin, ...argv];
   const child = spawn(cmd, cmdArgs, { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env });
-  liveGroups.add(child);
+  trackGroup(child);
 
   let output = '';
   const keep = (chunk) => {
@@ -335,12 +278,12 @@ export async function startDevnet({
   const exited = new Promise((resolve) => {
     child.on('exit', (code, signal) => {
       exitInfo = { code, signal };
-      liveGroups.delete(child);
+      untrackGroup(child);
       resolve(exitInfo);
     });
     child.on('error', (error) => {
       exitInfo = { error };
-      liveGroups.delete(child);
+      untrackGroup(child);
       resolve(exitInfo);
     });
   });
