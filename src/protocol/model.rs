@@ -89,23 +89,20 @@ pub struct PermitPayload {
 }
 
 /// An `exact` Solana payment: the client's partially signed transaction, kept as sent (the scheme
-/// decodes and checks it), and its payer when the transaction names one.
+/// decodes and checks it).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SvmPayload {
     /// Standard base64 of the wire transaction.
     pub transaction: String,
-    /// The first token instruction's authority, as the reference reports the payer; `None` when the
-    /// transaction does not decode or has no token instruction.
-    pub payer: Option<String>,
 }
 
 impl SvmPayload {
-    pub fn new(transaction: String) -> SvmPayload {
-        let payer = crate::chains::svm::Transaction::from_base64(&transaction)
-            .ok()
-            .and_then(|tx| crate::chains::svm::token_payer(tx.message()))
-            .map(|key| key.to_base58());
-        SvmPayload { transaction, payer }
+    /// The first token instruction's authority, as the reference reports the payer; `None` when the
+    /// transaction does not decode or has no token instruction. Decoded on demand: a verified payment
+    /// reports the scheme's own payer, so only refusals need this.
+    pub fn payer(&self) -> Option<String> {
+        let transaction = crate::chains::svm::Transaction::from_base64(&self.transaction).ok()?;
+        crate::chains::svm::token_payer(transaction.message()).map(|key| key.to_base58())
     }
 }
 
@@ -141,7 +138,7 @@ impl Payload {
         match self {
             Payload::Eip3009(p) => p.authorization.from.to_checksum(None),
             Payload::Permit(p) => p.owner.to_checksum(None),
-            Payload::Svm(p) => p.payer.clone().unwrap_or_default(),
+            Payload::Svm(p) => p.payer().unwrap_or_default(),
             Payload::Starknet(p) => p.from.clone(),
         }
     }

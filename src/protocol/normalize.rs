@@ -260,7 +260,7 @@ fn decode_payload(family: Family, requirements: &Requirements, raw: Value) -> Re
 fn decode_svm(raw: Value) -> Result<Payload, RequestError> {
     match raw.get("transaction") {
         Some(Value::String(transaction)) if !transaction.is_empty() => {
-            Ok(Payload::Svm(SvmPayload::new(transaction.clone())))
+            Ok(Payload::Svm(SvmPayload { transaction: transaction.clone() }))
         }
         _ => Err(RequestError::PayloadField { field: "payload.transaction", problem: "must be a base64 transaction" }),
     }
