@@ -1,5 +1,5 @@
 //! The verify hot path natively: the EIP-712 digest of an EIP-3009 authorization and the recovery of
-//! its signer, and the pure `exact` Solana verify. `scripts/bench.sh` runs this and the same functions compiled to wasm (beside viem) and
+//! its signer, the pure `exact` Solana verify, and the SNIP-12 hash of a Starknet payment. `scripts/bench.sh` runs this and the same functions compiled to wasm (beside viem) and
 //! reports the ratios.
 
 use alloy_primitives::Address;
@@ -89,5 +89,21 @@ fn bench_svm(c: &mut Criterion) {
     });
 }
 
+/// The SNIP-12 hash of a SNIP-9 v2 outside execution (starknet.js's vector), the bulk of a Starknet verify;
+/// `benches/wasm/starknet.bench.mjs` hashes the same typed data in the package.
+#[cfg(feature = "starknet")]
+fn bench_starknet(c: &mut Criterion) {
+    use x402_edge::chains::starknet::{message_hash, parse_felt};
+    let vectors: Value = serde_json::from_str(include_str!("../tests/vectors/starknet.json")).unwrap();
+    let v = &vectors["outsideExecutions"][2];
+    let account = parse_felt(v["account"].as_str().unwrap()).unwrap();
+    c.bench_function("starknet_message_hash", |b| {
+        b.iter(|| message_hash(black_box(&v["typedData"]), account).unwrap())
+    });
+}
+
+#[cfg(feature = "starknet")]
+criterion_group!(benches, bench, bench_svm, bench_starknet);
+#[cfg(not(feature = "starknet"))]
 criterion_group!(benches, bench, bench_svm);
 criterion_main!(benches);

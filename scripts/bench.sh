@@ -34,10 +34,20 @@ print(f"Solana exact verify (decode + every pure check + ed25519), ops per CPU-s
 print(f"  native {native_svm:8.0f}   package (wasm) {svm:8.0f}   @noble ed25519 alone {noble_ed:8.0f}")
 print(f"  native/wasm {native_svm/svm:.2f}x   package/noble {svm/noble_ed:.1f}x")
 PY
+log "@x402-edge/verify-starknet (pkg-starknet/, wasm) beside starknet.js"
+out=$("$NODE" benches/wasm/starknet.bench.mjs pkg-starknet "${BENCH_SECONDS:-1}" "${BENCH_COLD_RUNS:-7}" "${BENCH_ROUNDS:-7}")
+echo "$out" | grep -v '^{'
+python3 - "$(ns starknet_message_hash)" "$(echo "$out" | grep '^{')" <<'PY'
+import json, sys
+native = 1e9 / float(sys.argv[1]); r = json.loads(sys.argv[2])
+print(f"SNIP-12 hash of the SNIP-9 v2 vector: native {native:.0f} ops/s, package {r['packageVectorHashOpsPerCpuSecond']:.0f} (native/wasm {native / r['packageVectorHashOpsPerCpuSecond']:.2f}x)")
+PY
 if [ -f build/index_bg.wasm ]; then
   printf 'worker wasm: %s bytes raw, %s bytes gzip (the Workers limit is 3 MB gzip on the free plan, 10 MB paid)\n' \
     "$(wc -c < build/index_bg.wasm)" "$(gzip -9 -c build/index_bg.wasm | wc -c)"
 fi
-printf 'npm package: wasm %s bytes raw, %s gzip; JS %s bytes raw, %s gzip\n' \
-  "$(wc -c < pkg/wasm/x402_edge_bg.wasm)" "$(gzip -9 -c pkg/wasm/x402_edge_bg.wasm | wc -c)" \
-  "$(cat pkg/wasm/x402_edge.js pkg/dist/*.js | wc -c)" "$(cat pkg/wasm/x402_edge.js pkg/dist/*.js | gzip -9 | wc -c)"
+for dir in pkg pkg-starknet; do
+  printf '%s: wasm %s bytes raw, %s gzip; JS %s bytes raw, %s gzip\n' "$("$NODE" -p "require('./$dir/package.json').name")" \
+    "$(wc -c < $dir/wasm/x402_edge_bg.wasm)" "$(gzip -9 -c $dir/wasm/x402_edge_bg.wasm | wc -c)" \
+    "$(cat $dir/wasm/x402_edge.js $dir/dist/*.js | wc -c)" "$(cat $dir/wasm/x402_edge.js $dir/dist/*.js | gzip -9 | wc -c)"
+done

@@ -1,40 +1,56 @@
 #!/usr/bin/env bash
-# `npm run build:pkg`: builds the npm package `@x402-edge/verify` into pkg/ (a build output, gitignored):
-# the wasm with the `js` feature, the pinned wasm-bindgen CLI (--target web: one module that node, browsers,
-# bundlers and workerd all instantiate), npm binaryen's wasm-opt, and tsc for the TypeScript wrapper and
-# its .d.ts. Nothing is downloaded. WASM_OPT_LEVEL=O3 trades a few KB for speed (default Oz, see README).
+# `npm run build:pkg`: builds the npm packages (build outputs, gitignored) from one crate and one set of
+# TypeScript sources:
+#   pkg/           @x402-edge/verify           EVM and Solana (cargo feature `js`)
+#   pkg-starknet/  @x402-edge/verify-starknet  Starknet       (cargo feature `js-starknet`)
+# Each is its wasm, the pinned wasm-bindgen CLI's glue (--target web: one module that node, browsers,
+# bundlers and workerd all instantiate), npm binaryen's wasm-opt, and tsc for the wrapper and its .d.ts
+# (js-bindings/src, with the package's own index.ts). Nothing is downloaded. WASM_OPT_LEVEL=O3 trades a
+# few KB for speed (default Oz, see js-bindings/README.md). `build-pkg.sh verify` or `… verify-starknet`
+# builds one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/ensure.sh
 ensure_wasm_bindgen
 ensure_npm_packages
 NODE="$PWD/node_modules/.bin/node"
-STAGE=target/pkg-build
-OUT="${PKG_OUT:-pkg}"
 LEVEL="${WASM_OPT_LEVEL:-Oz}"
 
-log "building the wasm (features: js only, no Starknet)"
-cargo build --profile pkg --target wasm32-unknown-unknown --no-default-features --features js --lib
+size() { printf '%-36s %8s bytes raw %8s bytes gzip\n' "$1" "$(wc -c < "$1")" "$(gzip -9 -c "$1" | wc -c)"; }
 
-rm -rf "$STAGE" "$OUT"
-mkdir -p "$STAGE" "$OUT/wasm"
-wasm-bindgen --target web --out-dir "$STAGE/wasm" --out-name x402_edge \
-  target/wasm32-unknown-unknown/pkg/x402_edge.wasm
-log "wasm-opt -$LEVEL"
-node_modules/binaryen/bin/wasm-opt "-$LEVEL" "$STAGE/wasm/x402_edge_bg.wasm" -o "$OUT/wasm/x402_edge_bg.wasm"
-cp "$STAGE/wasm/x402_edge.js" "$OUT/wasm/"
+# build_package FEATURES PACKAGE_DIR OUT: PACKAGE_DIR holds package.json, README.md and (for a package
+# other than the main one) src/index.ts over js-bindings/src/index.ts.
+build_package() {
+  local features=$1 package_dir=$2 out=$3 stage="target/pkg-build/$(basename "$3")"
+  log "building the wasm of $out (features: $features)"
+  cargo build --profile pkg --target wasm32-unknown-unknown --no-default-features --features "$features" --lib
+  rm -rf "$stage" "$out"
+  mkdir -p "$stage" "$out/wasm" "$out/dist"
+  wasm-bindgen --target web --out-dir "$stage/wasm" --out-name x402_edge \
+    target/wasm32-unknown-unknown/pkg/x402_edge.wasm
+  log "wasm-opt -$LEVEL"
+  node_modules/binaryen/bin/wasm-opt "-$LEVEL" "$stage/wasm/x402_edge_bg.wasm" -o "$out/wasm/x402_edge_bg.wasm"
+  cp "$stage/wasm/x402_edge.js" "$out/wasm/"
 
-log "compiling the TypeScript wrapper (tsc)"
-cp -r js-bindings/src js-bindings/tsconfig.json "$STAGE/"
-"$NODE" node_modules/typescript/bin/tsc -p "$STAGE"
-mkdir -p "$OUT/dist"
-cp "$STAGE"/dist/*.js "$STAGE"/dist/*.d.ts "$OUT/dist/"
-# Types of the entry points: the same API as index.
-for entry in node browser workerd; do cp "$OUT/dist/index.d.ts" "$OUT/dist/$entry.d.ts"; done
-cp js-bindings/package.json js-bindings/README.md "$OUT/"
+  log "compiling the TypeScript wrapper (tsc)"
+  cp -r js-bindings/src js-bindings/tsconfig.json "$stage/"
+  if [ -d "$package_dir/src" ]; then cp "$package_dir"/src/*.ts "$stage/src/"; fi
+  "$NODE" node_modules/typescript/bin/tsc -p "$stage"
+  cp "$stage"/dist/*.js "$stage"/dist/*.d.ts "$out/dist/"
+  # Types of the entry points: the same API as index.
+  for entry in node browser workerd; do cp "$out/dist/index.d.ts" "$out/dist/$entry.d.ts"; done
+  cp "$package_dir/package.json" "$package_dir/README.md" "$out/"
 
-size() { printf '%-28s %8s bytes raw %8s bytes gzip\n' "$1" "$(wc -c < "$1")" "$(gzip -9 -c "$1" | wc -c)"; }
-size "$OUT/wasm/x402_edge_bg.wasm" >&2
-size "$OUT/wasm/x402_edge.js" >&2
-size "$OUT/dist/index.js" >&2
-log "built $OUT/ ($("$NODE" -p "require('./$OUT/package.json').name")@$("$NODE" -p "require('./$OUT/package.json').version"))"
+  size "$out/wasm/x402_edge_bg.wasm" >&2
+  size "$out/wasm/x402_edge.js" >&2
+  size "$out/dist/index.js" >&2
+  log "built $out/ ($("$NODE" -p "require('./$out/package.json').name")@$("$NODE" -p "require('./$out/package.json').version"))"
+}
+
+which=${1:-all}
+case "$which" in
+  all | verify) build_package js js-bindings "${PKG_OUT:-pkg}" ;;&
+  all | verify-starknet) build_package js-starknet js-bindings/starknet "${PKG_STARKNET_OUT:-pkg-starknet}" ;;
+  verify) ;;
+  *) echo "build-pkg.sh: unknown package $which (verify, verify-starknet)" >&2; exit 2 ;;
+esac

@@ -2,9 +2,9 @@
 # `npm test`: the whole suite, from a fresh clone. Installs what it needs (idempotently), then runs
 # the Rust unit, property and anvil integration tests, builds the Worker, and runs the node tests:
 # the test token on anvil, and end to end through `wrangler dev` (workerd) with the official x402 SDK;
-# then the npm package (pkg/): its types against @x402/core's, node tests, a page in headless Chromium,
-# signer recovery against viem on random keys and signatures, a JS Worker in workerd, and the packed
-# tarball installed into a scratch project.
+# then the npm packages (pkg/, pkg-starknet/): their types against @x402/core's, node tests, a page in
+# headless Chromium, signer recovery against viem on random keys and signatures, a JS Worker in
+# workerd, and the packed tarballs installed into a scratch project.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/ensure.sh
@@ -29,11 +29,11 @@ bash scripts/build-worker.sh
 log "node tests (chain tooling, end to end through wrangler dev)"
 "$NODE" --test --test-concurrency=1 tests/node/*.test.mjs tests/e2e/*.test.mjs
 
-log "building the npm package (pkg/)"
+log "building the npm packages (pkg/, pkg-starknet/)"
 bash scripts/build-pkg.sh
 
-log "npm package: types against @x402/core (tsc), node tests, headless Chromium, a JS Worker in workerd, the packed tarball"
+log "npm packages: types against @x402/core (tsc), node tests, headless Chromium, a JS Worker in workerd, the packed tarballs"
 "$NODE" node_modules/typescript/bin/tsc -p tests/pkg
 "$NODE" --test --test-concurrency=1 tests/pkg/node.test.mjs tests/pkg/svm.test.mjs tests/pkg/recover.test.mjs \
   tests/pkg/browser.test.mjs tests/pkg/workerd.test.mjs \
-  tests/pkg/pack.test.mjs
+  tests/pkg/pack.test.mjs tests/pkg/starknet.test.mjs

@@ -16,7 +16,7 @@ pub mod protocol;
 pub mod schemes;
 pub mod upto;
 
-#[cfg(feature = "js")]
+#[cfg(any(feature = "js", feature = "js-starknet"))]
 pub mod js;
 #[cfg(all(feature = "worker", target_arch = "wasm32"))]
 mod worker;

@@ -5,7 +5,6 @@
 // package against `import('viem')`, each in a fresh node process. Prints a table and the ratios, then
 // one JSON line for scripts/bench.sh.
 // Usage: node benches/wasm/verify.bench.mjs [pkg dir] [seconds per sample] [cold runs] [rounds]
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -16,11 +15,12 @@ import { getAddressEncoder, getBase64Encoder, getTransactionDecoder } from '@sol
 import { keccak_256 } from '@noble/hashes/sha3';
 import { verifyTypedData } from 'viem';
 
+import { coldImportMs, opsPerCpuSecond } from './measure.mjs';
+
 const pkgDir = path.resolve(process.argv[2] ?? 'pkg');
 const seconds = Number(process.argv[3] ?? 2);
 const coldRuns = Number(process.argv[4] ?? 7);
 const rounds = Number(process.argv[5] ?? 5);
-const median = (xs) => { const s = [...xs].sort((p, q) => p - q); return s[Math.floor(s.length / 2)]; };
 const entry = pathToFileURL(path.join(pkgDir, 'dist', 'node.js')).href;
 const x402 = await import(entry);
 // The positional export of the same wasm (instantiated by the entry above): no JSON on the way in.
@@ -113,26 +113,8 @@ const svmCases = [
   ['@noble/curves ed25519 verify (signature only)', nobleEd25519],
 ];
 
-async function measure(name, fn) {
-  if (!(await fn())) throw new Error(`${name} did not verify the spec vector`);
-  for (let i = 0; i < 200; i++) await fn(); // warm up
-  const until = performance.now() + seconds * 1000;
-  const cpuStart = process.cpuUsage();
-  let n = 0;
-  while (performance.now() < until) { await fn(); n++; }
-  const cpu = process.cpuUsage(cpuStart);
-  return { name, ops: n / ((cpu.user + cpu.system) / 1e6) };
-}
-
-// Rounds interleave the cases, and each case reports its median round: a shared machine's load then
-// weighs on every case alike instead of on whichever ran during a burst.
-const all = [...cases, ...permitCases, ...svmCases];
-const samples = Object.fromEntries(all.map(([name]) => [name, []]));
-for (let round = 0; round < rounds; round++) {
-  for (const [name, fn] of all) samples[name].push((await measure(name, fn)).ops);
-}
-const results = cases.map(([name]) => ({ name, ops: median(samples[name]) }));
-const ops = Object.fromEntries(results.map((r) => [r.name, r.ops]));
+const ops = await opsPerCpuSecond([...cases, ...permitCases, ...svmCases], { seconds, rounds });
+const results = cases.map(([name]) => ({ name, ops: ops[name] }));
 const viem = ops['viem verifyTypedData'];
 const noble = ops['@noble/curves recover + keccak EIP-712'];
 console.log(`\nEIP-3009 verify, operations per CPU-second, median of ${rounds} interleaved rounds of ${seconds} s (node ${process.version}):`);
@@ -141,14 +123,14 @@ for (const r of results) {
   console.log(`${r.name.padEnd(54)} ${r.ops.toFixed(0).padStart(9)} ${(r.ops / viem).toFixed(1).padStart(7)}x ${(r.ops / noble).toFixed(1).padStart(8)}x`);
 }
 
-const permitOps = Object.fromEntries(permitCases.map(([name]) => [name, median(samples[name])]));
+const permitOps = Object.fromEntries(permitCases.map(([name]) => [name, ops[name]]));
 const viemPermit = permitOps['viem verifyTypedData (Permit)'];
 console.log(`\nEIP-2612 (upto permit) verify, operations per CPU-second:`);
 for (const [name, n] of Object.entries(permitOps)) {
   console.log(`${name.padEnd(54)} ${n.toFixed(0).padStart(9)} ${(n / viemPermit).toFixed(1).padStart(7)}x`);
 }
 
-const svmOps = Object.fromEntries(svmCases.map(([name]) => [name, median(samples[name])]));
+const svmOps = Object.fromEntries(svmCases.map(([name]) => [name, ops[name]]));
 const nobleEd = svmOps['@noble/curves ed25519 verify (signature only)'];
 const kit = svmOps['@solana/kit decode + @noble ed25519 verify'];
 console.log(`\nSolana exact verify, operations per CPU-second:`);
@@ -157,19 +139,10 @@ for (const [name, n] of Object.entries(svmOps)) {
   console.log(`${name.padEnd(54)} ${n.toFixed(0).padStart(9)} ${(n / kit).toFixed(1).padStart(7)}x ${(n / nobleEd).toFixed(1).padStart(8)}x`);
 }
 
-// Cold import: a fresh node process per run; the time from before `import()` to after it resolves.
-function coldImport(specifier) {
-  const code = `const t = performance.now(); await import(${JSON.stringify(specifier)}); console.log(performance.now() - t);`;
-  const times = [];
-  for (let i = 0; i < coldRuns; i++) {
-    const out = execFileSync(process.execPath, ['--input-type=module', '-e', code], { cwd: path.dirname(new URL(import.meta.url).pathname), encoding: 'utf8' });
-    times.push(Number(out.trim()));
-  }
-  return median(times);
-}
-const coldPkg = coldImport(entry);
-const coldViem = coldImport('viem');
-const coldNoble = coldImport('@noble/curves/secp256k1');
+// Cold import: a fresh node process per run.
+const coldPkg = coldImportMs(entry, coldRuns);
+const coldViem = coldImportMs('viem', coldRuns);
+const coldNoble = coldImportMs('@noble/curves/secp256k1', coldRuns);
 console.log(`\ncold import, median of ${coldRuns} fresh node processes:`);
 console.log(`  @x402-edge/verify (node entry, wasm compiled and instantiated)  ${coldPkg.toFixed(1).padStart(7)} ms`);
 console.log(`  viem                                                            ${coldViem.toFixed(1).padStart(7)} ms   (${(coldViem / coldPkg).toFixed(1)}x the package)`);

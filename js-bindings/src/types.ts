@@ -99,15 +99,25 @@ export interface Eip712Domain {
   verifyingContract: string;
 }
 
-export interface VerifyOptions {
-  /** The time to check `validAfter`/`validBefore` against: unix seconds or a Date. Default: now. */
+/** What every package's verify options have. */
+export interface VerifyOptionsBase {
+  /** The time to check the payment's time window against: unix seconds or a Date. Default: now. */
   now?: number | Date;
+  /** A JSON-RPC endpoint (or several, tried in order) of the payment's chain: the chain checks run too. */
+  rpcUrl?: string | string[];
+  /** How long one RPC request may take, in ms (default 10000). */
+  timeoutMs?: number;
+  /** The fetch to use (default `globalThis.fetch`). */
+  fetch?: typeof globalThis.fetch;
+}
+
+export interface VerifyOptions extends VerifyOptionsBase {
   /**
-   * A JSON-RPC endpoint (or several, tried in order) of the payment's chain. With it, the chain checks
-   * run too, exactly as the facilitator runs them (one batched JSON-RPC request): the token, the
-   * nonce, the balance, a simulation of the transfer, and contract-wallet signatures (ERC-1271).
-   * Solana: a `simulateTransaction` of the client's transaction (without signature verification:
-   * the fee payer has not signed yet; the client's signatures are checked offline).
+   * With it, the chain checks run too, exactly as the facilitator runs them (one batched JSON-RPC
+   * request): the token, the nonce, the balance, a simulation of the transfer, and contract-wallet
+   * signatures (ERC-1271). Solana: a `simulateTransaction` of the client's transaction (without
+   * signature verification: the fee payer has not signed yet; the client's signatures are checked
+   * offline).
    */
   rpcUrl?: string | string[];
   /**
@@ -126,27 +136,29 @@ export interface VerifyOptions {
    * (`feePayerChecked: false`); the fee-payer rules are checked against it either way.
    */
   feePayers?: string[];
-  /** How long one RPC request may take, in ms (default 10000). */
-  timeoutMs?: number;
-  /** The fetch to use (default `globalThis.fetch`). */
-  fetch?: typeof globalThis.fetch;
 }
 
-/** The facilitator's `/verify` answer, plus what this verify could look at. */
-export interface VerifyResult {
+/** The facilitator's `/verify` answer, plus what this verify could look at (every package). */
+export interface VerifyResultBase {
   isValid: boolean;
   /** The facilitator's reason code: v2 codes for v2 payloads, v1 codes for v1 and Cronos. */
   invalidReason?: string;
   invalidMessage?: string;
   payer?: string;
   /**
-   * True when only the chain can decide (a contract wallet's signature, ERC-1271 or ERC-6492, or a v1
-   * token whose EIP-712 domain is not given): `isValid` is then false, with the reason the facilitator gives if the chain
-   * shows nothing more. Pass `rpcUrl` to decide.
+   * True when only the chain can decide: `isValid` is then false, with the reason the facilitator
+   * gives if the chain shows nothing more. Pass `rpcUrl` to decide.
    */
   needsChain: boolean;
-  /** Whether the chain checks ran (`rpcUrl` was given; `upto` verify makes no chain call). */
+  /** Whether the chain checks ran (`rpcUrl` was given). */
   chainChecked: boolean;
+}
+
+/**
+ * `needsChain` here: a contract wallet's signature (ERC-1271 or ERC-6492), or a v1 token whose EIP-712
+ * domain is not given. `upto` verify makes no chain call.
+ */
+export interface VerifyResult extends VerifyResultBase {
   /** `upto`: the session the permit opens, as the facilitator names it. */
   sessionId?: string;
   /** `upto`: whether the permit's spender was checked against `options.spenders`. */

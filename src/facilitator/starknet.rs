@@ -15,10 +15,7 @@ use crate::protocol::model::{PaymentRequest, StarknetPayload};
 use crate::protocol::response::SupportedResponse;
 use crate::protocol::Reason;
 use crate::schemes::exact_starknet::chain::{self, SignedInvoke, Sponsor, StarknetContext, Status};
-use crate::schemes::exact_starknet::{
-    chain_id, check_accepted, ledger_key, verify_payload, ExactStarknetError, Policy, StarknetRequirements,
-    VerifiedStarknet,
-};
+use crate::schemes::exact_starknet::{chain_id, ledger_key, verify_request, ExactStarknetError, VerifiedStarknet};
 
 impl From<ExactStarknetError> for Failure {
     fn from(e: ExactStarknetError) -> Self {
@@ -54,16 +51,7 @@ impl<P: Host> Facilitator<P> {
         request: &PaymentRequest,
         payload: &StarknetPayload,
     ) -> Result<VerifiedStarknet, ExactStarknetError> {
-        check_accepted(&request.accepted, &request.requirements.scheme, request.network)?;
-        let required = StarknetRequirements {
-            amount: request.requirements.amount,
-            asset: &request.requirements.asset,
-            pay_to: &request.requirements.pay_to,
-        };
-        let chain_id = chain_id(config.network).ok_or(ExactStarknetError::NotConfigured("a Starknet chain id"))?;
-        let callers = [config.sponsor_address];
-        let policy = Policy { chain_id, callers: &callers, now_secs: self.clock.now_secs() };
-        verify_payload(payload, &required, &policy)
+        verify_request(request, payload, &[config.sponsor_address], self.clock.now_secs())
     }
 
     pub(super) async fn verify_starknet(

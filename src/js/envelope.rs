@@ -19,6 +19,12 @@ pub enum BindingError {
     Field(&'static str),
     #[error("invalid signature: {0}")]
     Signature(#[from] SignatureError),
+    /// SNIP-12 typed data that cannot be hashed.
+    #[error("invalid typed data: {0}")]
+    TypedData(String),
+    /// A chain family the other package of this repository verifies.
+    #[error("{payments} payments are verified by {package}, not by this package")]
+    InOtherPackage { payments: &'static str, package: &'static str },
     /// A scheme the facilitator serves but this package does not verify yet.
     #[error("`{0}` payments are not verified by this package yet; the facilitator verifies them")]
     NotInPackage(String),
@@ -28,9 +34,9 @@ impl BindingError {
     pub fn reason(&self) -> Reason {
         match self {
             BindingError::Request(e) => e.reason(),
-            BindingError::NotJson(_) | BindingError::Field(_) => Reason::InvalidPayload,
+            BindingError::NotJson(_) | BindingError::Field(_) | BindingError::TypedData(_) => Reason::InvalidPayload,
             BindingError::Signature(_) => Reason::EvmSignature,
-            BindingError::NotInPackage(_) => Reason::UnsupportedScheme,
+            BindingError::NotInPackage(_) | BindingError::InOtherPackage { .. } => Reason::UnsupportedScheme,
         }
     }
 }

@@ -7,12 +7,24 @@
 //! turns into a return value or a typed error. That keeps the glue small (no serde-wasm-bindgen) and
 //! means malformed input can never surface as a panic or an untyped exception.
 
+//!
+//! Two packages are built from here: `js` exports EVM and Solana (`@x402-edge/verify`), `js-starknet`
+//! Starknet (`@x402-edge/verify-starknet`); the header codec and the request normalization are in
+//! both.
+
 mod envelope;
+#[cfg(feature = "js")]
 mod evm;
 mod headers;
 mod ports;
+mod request;
+#[cfg(feature = "js-starknet")]
+mod starknet;
+#[cfg(feature = "js")]
 mod svm;
+#[cfg(feature = "js")]
 mod upto;
+#[cfg(feature = "js")]
 mod verify;
 
 pub use envelope::BindingError;

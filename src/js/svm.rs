@@ -8,7 +8,7 @@ use wasm_bindgen::prelude::*;
 
 use super::envelope::{answer, parse_json, BindingError};
 use super::ports::{JsClock, JsTransport};
-use super::verify::{normalize_any, rpc_urls};
+use super::request::{normalize_any, rpc_urls};
 use crate::chains::jsonrpc::JsonRpcClient;
 use crate::chains::svm::Pubkey;
 use crate::config::SvmSettings;

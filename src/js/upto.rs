@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use wasm_bindgen::prelude::*;
 
 use super::envelope::{answer, err, parse_json, BindingError};
-use super::verify::normalize_any;
+use super::request::{normalize_any, unix_time};
 use crate::protocol::model::{Payload, Version};
 use crate::protocol::normalize::parse_evm_address;
 use crate::schemes::upto_evm;
@@ -30,9 +30,10 @@ pub fn verify_upto(payload_json: &str, requirements_json: &str, now_secs: f64, s
     let Payload::Permit(permit) = &request.payload else {
         return err(&BindingError::NotInPackage("exact (use verifyPayment)".into()), request.version);
     };
-    if !(now_secs.is_finite() && now_secs >= 0.0) {
-        return err(&BindingError::Field("options.now"), request.version);
-    }
+    let now_secs = match unix_time(now_secs) {
+        Ok(now) => now,
+        Err(e) => return err(&e, request.version),
+    };
     let spenders = match spenders(spenders_json) {
         Ok(spenders) => spenders,
         Err(e) => return err(&e, request.version),
@@ -47,7 +48,7 @@ pub fn verify_upto(payload_json: &str, requirements_json: &str, now_secs: f64, s
         "needsChain": false,
         "chainChecked": false,
     });
-    if let Err(e) = upto_evm::verify(&request, permit, &spenders, now_secs as u64) {
+    if let Err(e) = upto_evm::verify(&request, permit, &spenders, now_secs) {
         out["isValid"] = json!(false);
         out["invalidReason"] = json!(e.reason().code(request.version));
         out["invalidMessage"] = json!(e.to_string());

@@ -2,70 +2,25 @@
 // served from a loopback static server imports pkg/dist/browser.js (the `browser` export) and verifies
 // payments signed here with viem, offline and against anvil. Run: node --test tests/pkg/browser.test.mjs
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { createServer } from 'node:http';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 
-import { chromium } from 'playwright-core';
-
 import { ROOT, deployTestToken, startAnvil } from '../../scripts/lib/chain.mjs';
+import { openBrowserPage } from './hosts.mjs';
 import { CHAIN_ID, NOW, payer, stranger, v2Payment } from './payments.mjs';
 
-const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json' };
-const PAGE = '<!doctype html><meta charset="utf-8"><title>x402-edge verify</title><p id="status">loading</p>';
-
-/** Serves pkg/ under /pkg/ and an empty page at /, on 127.0.0.1 only. */
-function serve() {
-  const pkg = path.join(ROOT, 'pkg');
-  const server = createServer((req, res) => {
-    const url = new URL(req.url, 'http://127.0.0.1');
-    if (url.pathname === '/') {
-      res.writeHead(200, { 'content-type': 'text/html' }).end(PAGE);
-      return;
-    }
-    const file = path.normalize(path.join(pkg, url.pathname.replace(/^\/pkg\//, '/')));
-    if (!url.pathname.startsWith('/pkg/') || !file.startsWith(pkg + path.sep) || !statSync(file, { throwIfNoEntry: false })?.isFile()) {
-      res.writeHead(404).end();
-      return;
-    }
-    res.writeHead(200, { 'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream' }).end(readFileSync(file));
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
-}
-
-let server, context, page, anvil, token, userDataDir;
-const pageErrors = [];
+let browser, page, anvil, token;
 
 before(async () => {
-  server = await serve();
+  browser = await openBrowserPage(path.join(ROOT, 'pkg'));
+  page = browser.page;
   anvil = await startAnvil({ chainId: CHAIN_ID });
   token = await deployTestToken({ rpcUrl: anvil.rpcUrl, chainId: CHAIN_ID });
-  userDataDir = mkdtempSync(path.join(tmpdir(), 'x402-chromium-'));
-  context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
-  page = context.pages()[0] ?? (await context.newPage());
-  page.on('pageerror', (e) => pageErrors.push(e.message));
-  await page.goto(`http://127.0.0.1:${server.address().port}/`);
 }, { timeout: 90_000 });
 
 after(async () => {
-  await context?.close();
-  server?.close();
+  await browser?.stop();
   await anvil?.stop();
-  if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
 });
 
 /** Runs the package in the page: `verifyPayment(payload, requirements, options)` plus a header round trip. */
@@ -96,7 +51,7 @@ test('a payment signed with viem is valid in Chromium, and a forged one is not',
   assert.equal(forged.result.invalidReason, 'invalid_exact_evm_signature');
   const late = await inPage(await v2Payment(), { now: NOW + 595 });
   assert.equal(late.result.invalidReason, 'invalid_exact_evm_payload_authorization_valid_before');
-  assert.deepEqual(pageErrors, []);
+  assert.deepEqual(browser.errors, []);
 });
 
 test('the chain checks run from the browser over fetch against anvil', async () => {

@@ -2,85 +2,27 @@
 // served by `wrangler dev` on a free loopback port, verifies payments signed here with viem, offline and
 // against anvil. Run: node --test tests/pkg/workerd.test.mjs (after npm run build:pkg)
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 
-import { ROOT, deployTestToken, freePort, startAnvil } from '../../scripts/lib/chain.mjs';
-import { findNode22 } from '../../scripts/lib/stack.mjs';
+import { ROOT, deployTestToken, startAnvil } from '../../scripts/lib/chain.mjs';
+import { WORKER_DIR, WORKER_PACKAGES, startJsWorker } from './hosts.mjs';
 import { CHAIN_ID, NOW, payer, stranger, v2Payment } from './payments.mjs';
 
-const DIR = path.join(ROOT, 'tests', 'pkg', 'workerd');
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-/** node_modules/@x402-edge/verify → pkg/, so wrangler resolves the package by name (gitignored). */
-function linkPackage() {
-  const scope = path.join(DIR, 'node_modules', '@x402-edge');
-  const link = path.join(scope, 'verify');
-  mkdirSync(scope, { recursive: true });
-  if (!existsSync(link)) symlinkSync(path.join(ROOT, 'pkg'), link, 'dir');
-}
-
-let wrangler, url, anvil, token, stateDir, output = '';
+let worker, anvil, token;
 
 before(async () => {
-  assert.ok(existsSync(path.join(ROOT, 'pkg', 'package.json')), 'build the package first: npm run build:pkg');
-  linkPackage();
   anvil = await startAnvil({ chainId: CHAIN_ID });
   token = await deployTestToken({ rpcUrl: anvil.rpcUrl, chainId: CHAIN_ID });
-  const port = await freePort();
-  stateDir = mkdtempSync(path.join(tmpdir(), 'x402-workerd-'));
-  const node = findNode22();
-  wrangler = spawn(node, [
-    path.join(ROOT, 'node_modules', 'wrangler', 'bin', 'wrangler.js'), 'dev',
-    '--config', path.join(DIR, 'wrangler.toml'),
-    '--ip', '127.0.0.1', '--port', String(port),
-    '--persist-to', stateDir,
-    '--show-interactive-dev-session=false',
-  ], {
-    cwd: DIR,
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: {
-      ...process.env,
-      PATH: `${path.dirname(node)}${path.delimiter}${process.env.PATH ?? ''}`,
-      WRANGLER_SEND_METRICS: 'false',
-      CLOUDFLARE_CF_FETCH_ENABLED: 'false',
-      WRANGLER_LOG_PATH: stateDir,
-      NO_COLOR: '1',
-    },
-  });
-  const keep = (chunk) => { output = (output + chunk).slice(-8000); };
-  wrangler.stdout.on('data', keep);
-  wrangler.stderr.on('data', keep);
-  url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 90_000;
-  for (;;) {
-    if (wrangler.exitCode !== null) throw new Error(`wrangler dev exited (${wrangler.exitCode}):\n${output}`);
-    try {
-      if ((await fetch(`${url}/health`, { signal: AbortSignal.timeout(2000) })).ok) break;
-    } catch { /* not up yet */ }
-    if (Date.now() > deadline) throw new Error(`wrangler dev did not come up:\n${output}`);
-    await sleep(250);
-  }
+  worker = await startJsWorker(WORKER_DIR, WORKER_PACKAGES);
 }, { timeout: 150_000 });
 
 after(async () => {
-  if (wrangler && wrangler.exitCode === null) {
-    try { process.kill(-wrangler.pid, 'SIGTERM'); } catch { /* gone */ }
-    await Promise.race([new Promise((r) => wrangler.once('exit', r)), sleep(5000)]);
-    try { process.kill(-wrangler.pid, 'SIGKILL'); } catch { /* gone */ }
-  }
+  await worker?.stop();
   await anvil?.stop();
-  if (stateDir) rmSync(stateDir, { recursive: true, force: true });
 });
 
-async function inWorker(p, options) {
-  const res = await fetch(url, { method: 'POST', body: JSON.stringify({ payload: p.payload, requirements: p.requirements, options }) });
-  return { status: res.status, body: await res.json() };
-}
+const inWorker = (p, options) => worker.verify(p.payload, p.requirements, options);
 
 test('a Worker importing the package verifies a payment signed with viem', async () => {
   const { status, body } = await inWorker(await v2Payment(), { now: NOW });

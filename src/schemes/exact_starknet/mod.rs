@@ -12,7 +12,7 @@ pub use error::ExactStarknetError;
 
 use crate::chains::starknet::{encode_short_string, Felt};
 use crate::network::Network;
-use crate::protocol::model::Accepted;
+use crate::protocol::model::{Accepted, PaymentRequest, StarknetPayload};
 
 /// A Starknet network's chain id: the short string of its CAIP-2 reference (`SN_MAIN`, `SN_SEPOLIA`).
 pub fn chain_id(network: &Network) -> Option<Felt> {
@@ -35,6 +35,25 @@ pub fn check_accepted(accepted: &Accepted, required_scheme: &str, network: &Netw
         });
     }
     Ok(())
+}
+
+/// Every pure check of a request's Starknet payment, as the facilitator and the npm package run them:
+/// the payload's `accepted` against the requirements, then [`verify_payload`] for the request's network,
+/// with `callers` (besides `ANY_CALLER`) allowed to submit it, at `now_secs`.
+pub fn verify_request(
+    request: &PaymentRequest,
+    payload: &StarknetPayload,
+    callers: &[Felt],
+    now_secs: u64,
+) -> Result<VerifiedStarknet, ExactStarknetError> {
+    check_accepted(&request.accepted, &request.requirements.scheme, request.network)?;
+    let required = StarknetRequirements {
+        amount: request.requirements.amount,
+        asset: &request.requirements.asset,
+        pay_to: &request.requirements.pay_to,
+    };
+    let chain_id = chain_id(request.network).ok_or(ExactStarknetError::NotConfigured("a Starknet chain id"))?;
+    verify_payload(payload, &required, &Policy { chain_id, callers, now_secs })
 }
 
 /// The settlement ledger's key: the account and its outside-execution nonce, which the account

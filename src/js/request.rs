@@ -1,0 +1,72 @@
+//! The request every verifier starts from: the `/verify` body the facilitator would receive for a
+//! payload and its requirements, normalized by the core exactly as the facilitator normalizes it, and
+//! the RPC URLs of `options.rpcUrl`.
+
+use serde_json::{json, Value};
+
+use super::envelope::{err, parse_json, BindingError};
+use crate::protocol::header;
+use crate::protocol::model::{PaymentRequest, Version};
+use crate::protocol::normalize::{parse_request, RequestError};
+
+/// A Cronos `paymentHeader` carries a flat EIP-3009 payload instead of `payload.authorization`.
+fn is_cronos(payload: &Value) -> bool {
+    payload.get("x402Version").and_then(Value::as_u64) == Some(1)
+        && payload.pointer("/payload/authorization").is_none()
+        && payload.pointer("/payload/from").is_some()
+}
+
+/// The `/verify` body the facilitator would get for this payload: a payload object (v1, v2, or a
+/// decoded Cronos header) or the header text itself.
+fn request_body(payload: Value, requirements: Value) -> Result<Vec<u8>, BindingError> {
+    let (payload, header_text) = match payload {
+        Value::String(text) => {
+            let decoded =
+                header::decode::<Value>(&text).map_err(|e| BindingError::Request(RequestError::PaymentHeader(e)))?;
+            (decoded, Some(text))
+        }
+        other => (other, None),
+    };
+    let body = if is_cronos(&payload) {
+        let header_text = header_text.unwrap_or_else(|| header::encode(&payload));
+        json!({"x402Version": 1, "paymentHeader": header_text, "paymentRequirements": requirements})
+    } else {
+        let mut body = json!({"paymentPayload": payload, "paymentRequirements": requirements});
+        // Only what the payload declares: a payload without a version is malformed, not of version null.
+        if let Some(version) = body.pointer("/paymentPayload/x402Version").cloned() {
+            body["x402Version"] = version;
+        }
+        body
+    };
+    Ok(body.to_string().into_bytes())
+}
+
+/// Normalizes the inputs as the facilitator does, or the error envelope to answer with.
+pub fn normalize_any(payload_json: &str, requirements_json: &str) -> Result<PaymentRequest, String> {
+    let body = parse_json(payload_json, "payload")
+        .and_then(|p| Ok((p, parse_json(requirements_json, "requirements")?)))
+        .and_then(|(p, r)| request_body(p, r))
+        .map_err(|e| err(&e, Version::V2))?;
+    parse_request(&body).map_err(|rejection| err(&BindingError::Request(rejection.error), rejection.version))
+}
+
+/// `options.rpcUrl`, as the wrapper sends it: a JSON list of http(s) URLs.
+pub fn rpc_urls(json_text: &str) -> Result<Vec<String>, BindingError> {
+    let urls: Vec<String> =
+        serde_json::from_value(parse_json(json_text, "rpcUrl")?).map_err(|_| BindingError::Field("rpcUrl"))?;
+    let well_formed = |u: &String| u.starts_with("http://") || u.starts_with("https://");
+    if urls.is_empty() || !urls.iter().all(well_formed) {
+        return Err(BindingError::Field("rpcUrl (an http(s) URL or a list of them)"));
+    }
+    Ok(urls)
+}
+
+/// `options.now` as the wrapper sends it (unix seconds, or ms for the online verifiers): a finite,
+/// non-negative number.
+pub fn unix_time(value: f64) -> Result<u64, BindingError> {
+    if value.is_finite() && value >= 0.0 {
+        Ok(value as u64)
+    } else {
+        Err(BindingError::Field("options.now"))
+    }
+}
