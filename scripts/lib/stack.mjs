@@ -90,8 +90,9 @@ async function startLocalStarknet({ port = 0, log }) {
 }
 
 /**
- * The local Solana cluster (litesvm behind JSON-RPC, as `solana-devnet`): a test USDC mint, the
- * facilitator's fee payer with SOL, and `payers` test wallets with SOL and test USDC.
+ * The local Solana cluster (litesvm behind JSON-RPC, as `solana-devnet`): a test USDC mint (SPL Token)
+ * and a Token-2022 one, the facilitator's fee payer with SOL, and `payers` test wallets with SOL and
+ * both tokens.
  */
 async function startLocalSvm({ port = 0, payers = 4 } = {}) {
   const feePayer = await svmTestKey('fee payer');
@@ -101,7 +102,7 @@ async function startLocalSvm({ port = 0, payers = 4 } = {}) {
     fund: [{ owner: feePayer.address, amount: null }, ...wallets.map((w) => ({ owner: w.address, amount: SVM_PAYER_FUNDS }))],
   });
   const vars = { SVM_NETWORKS: 'solana-devnet', SVM_RPC_URL_SOLANA_DEVNET: rpc.url, SVM_PRIVATE_KEY: feePayer.secret };
-  return { rpc, vars, info: { rpcUrl: rpc.url, network: 'solana-devnet', caip2: 'solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1', mint: rpc.mint, feePayer: feePayer.address, payers: wallets } };
+  return { rpc, vars, info: { rpcUrl: rpc.url, network: 'solana-devnet', caip2: 'solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1', mint: rpc.mint, mint2022: rpc.mint2022.mint, feePayer: feePayer.address, payers: wallets } };
 }
 
 const WRANGLER_JS = path.join(ROOT, 'node_modules', 'wrangler', 'bin', 'wrangler.js');

@@ -1,7 +1,7 @@
 // A local Solana JSON-RPC endpoint for development and tests, on loopback: npm `litesvm` runs the real
-// SPL Token program (and System, Associated Token) in process, and this small server speaks the
-// JSON-RPC methods the facilitator and x402 clients use. No validator can be had here (see the
-// workspace TOOLCHAIN notes).
+// SPL Token and Token-2022 programs (and System, Associated Token, Memo) in process, and this small
+// server speaks the JSON-RPC methods the facilitator and x402 clients use. No validator can be had
+// here (see the workspace TOOLCHAIN notes).
 //
 // What it does NOT model (keep tests honest about it):
 // - every transaction is final at once (`finalized`, one slot per transaction): no forks, no
@@ -13,7 +13,8 @@
 //   transaction built on the old one is refused, and `isBlockhashValid` answers false for it), not
 //   every 150 slots; the same signature is refused the second time (litesvm's transaction history);
 // - there are no subscriptions (websocket), no address lookup tables, and no history beyond the
-//   signatures sent here.
+//   signatures sent here;
+// - the Token-2022 test mint has no extensions (no transfer fees or hooks, no confidential transfers).
 
 import * as http from 'node:http';
 
@@ -30,6 +31,9 @@ import {
   some,
 } from '@solana/kit';
 import { findAssociatedTokenPda, getMintEncoder, getTokenDecoder, getTokenEncoder, TOKEN_PROGRAM_ADDRESS } from '@solana-program/token';
+
+/** The Token-2022 program (its base mint and account layouts are SPL Token's). */
+export const TOKEN_2022_PROGRAM_ADDRESS = address('TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb');
 
 const MINT_SIZE = 82n;
 const TOKEN_ACCOUNT_SIZE = 165n;
@@ -48,66 +52,51 @@ class RpcError extends Error {
 }
 
 /**
- * Starts the server. `mint` is created with `decimals` and `mintAuthority` (a fresh key when absent);
- * each of `fund` (`{owner, amount}`) gets an associated token account holding `amount`, and SOL.
- * @returns {Promise<{url: string, svm: LiteSVM, mint: string, mintAuthority: any, tokenAccount: (owner: string) => Promise<string>, fundToken: (owner: string, amount: bigint) => Promise<string>, airdrop: (owner: string, sol: bigint) => void, close: () => Promise<void>}>}
+ * A test mint of `tokenProgram` (SPL Token or Token-2022, without extensions) written into `svm`, with
+ * `decimals` and a fresh mint authority: `tokenAccount(owner)` is the owner's associated token account,
+ * `fundToken(owner, amount)` creates or tops it up (and the supply).
  */
-export async function startSvmRpc({ port = 0, decimals = 6, fund = [] } = {}) {
-  const svm = new LiteSVM().withSigverify(true);
+async function createMint(svm, { decimals, tokenProgram }) {
   const mintAuthority = await generateKeyPairSigner();
   const mint = (await generateKeyPairSigner()).address;
   let supply = 0n;
   const rent = (size) => svm.minimumBalanceForRentExemption(size);
+  const write = (addr, data, space) =>
+    svm.setAccount({ address: addr, data, executable: false, lamports: lamports(rent(space)), programAddress: tokenProgram, space });
   const writeMint = () =>
-    svm.setAccount({
-      address: mint,
-      data: getMintEncoder().encode({
-        mintAuthority: some(mintAuthority.address),
-        supply,
-        decimals,
-        isInitialized: true,
-        freezeAuthority: none(),
-      }),
-      executable: false,
-      lamports: lamports(rent(MINT_SIZE)),
-      programAddress: TOKEN_PROGRAM_ADDRESS,
-      space: MINT_SIZE,
-    });
+    write(mint, getMintEncoder().encode({ mintAuthority: some(mintAuthority.address), supply, decimals, isInitialized: true, freezeAuthority: none() }), MINT_SIZE);
   writeMint();
-
-  const tokenAccount = async (owner) =>
-    (await findAssociatedTokenPda({ owner: address(owner), mint, tokenProgram: TOKEN_PROGRAM_ADDRESS }))[0];
-  const airdrop = (owner, sol) => svm.airdrop(address(owner), lamports(sol * 1_000_000_000n));
-  /** Creates (or tops up) `owner`'s associated token account with `amount` more units. */
+  const tokenAccount = async (owner) => (await findAssociatedTokenPda({ owner: address(owner), mint, tokenProgram }))[0];
   const fundToken = async (owner, amount) => {
     const ata = await tokenAccount(owner);
     const existing = svm.getAccount(ata);
     const held = existing.exists ? getTokenDecoder().decode(existing.data).amount : 0n;
     supply += amount;
-    svm.setAccount({
-      address: ata,
-      data: getTokenEncoder().encode({
-        mint,
-        owner: address(owner),
-        amount: held + amount,
-        delegate: none(),
-        state: 1, // initialized
-        isNative: none(),
-        delegatedAmount: 0n,
-        closeAuthority: none(),
-      }),
-      executable: false,
-      lamports: lamports(rent(TOKEN_ACCOUNT_SIZE)),
-      programAddress: TOKEN_PROGRAM_ADDRESS,
-      space: TOKEN_ACCOUNT_SIZE,
-    });
+    const account = { mint, owner: address(owner), amount: held + amount, delegate: none(), state: 1 /* initialized */, isNative: none(), delegatedAmount: 0n, closeAuthority: none() };
+    write(ata, getTokenEncoder().encode(account), TOKEN_ACCOUNT_SIZE);
     writeMint();
     return ata;
   };
+  return { mint, tokenProgram, decimals, mintAuthority, tokenAccount, fundToken };
+}
+
+/**
+ * Starts the server with two test mints of `decimals`: `mint` (SPL Token) and `mint2022.mint`
+ * (Token-2022). Each of `fund` (`{owner, amount, sol = 10}`) gets SOL and, unless `amount` is null,
+ * an associated token account of each mint holding `amount`.
+ * @returns {Promise<{url: string, svm: LiteSVM, mint: string, mintAuthority: any, tokenAccount: (owner: string) => Promise<string>, fundToken: (owner: string, amount: bigint) => Promise<string>, mint2022: {mint: string, tokenProgram: string, tokenAccount: (owner: string) => Promise<string>, fundToken: (owner: string, amount: bigint) => Promise<string>}, airdrop: (owner: string, sol: bigint) => void, close: () => Promise<void>}>}
+ */
+export async function startSvmRpc({ port = 0, decimals = 6, fund = [] } = {}) {
+  const svm = new LiteSVM().withSigverify(true);
+  const rent = (size) => svm.minimumBalanceForRentExemption(size);
+  const spl = await createMint(svm, { decimals, tokenProgram: TOKEN_PROGRAM_ADDRESS });
+  const mint2022 = await createMint(svm, { decimals, tokenProgram: TOKEN_2022_PROGRAM_ADDRESS });
+  const decimalsOf = new Map([spl, mint2022].map((m) => [m.mint, m.decimals]));
+  const airdrop = (owner, sol) => svm.airdrop(address(owner), lamports(sol * 1_000_000_000n));
   // `amount: null` funds SOL only (a fee payer needs no token account).
   for (const { owner, amount, sol = 10n } of fund) {
     airdrop(owner, sol);
-    if (amount !== null) await fundToken(owner, amount);
+    if (amount !== null) for (const m of [spl, mint2022]) await m.fundToken(owner, amount);
   }
 
   /** Signatures sent here, with the slot and error of each. */
@@ -165,7 +154,8 @@ export async function startSvmRpc({ port = 0, decimals = 6, fund = [] } = {}) {
     getTokenAccountBalance: ([addr]) => {
       const account = svm.getAccount(address(addr));
       if (!account.exists) throw new RpcError(-32602, 'Invalid param: could not find account');
-      const amount = getTokenDecoder().decode(account.data).amount;
+      const { amount, mint } = getTokenDecoder().decode(account.data);
+      const decimals = decimalsOf.get(mint) ?? 0;
       return {
         context: context(),
         value: { amount: amount.toString(), decimals, uiAmount: Number(amount) / 10 ** decimals, uiAmountString: String(Number(amount) / 10 ** decimals) },
@@ -245,10 +235,11 @@ export async function startSvmRpc({ port = 0, decimals = 6, fund = [] } = {}) {
   return {
     url: `http://127.0.0.1:${server.address().port}`,
     svm,
-    mint,
-    mintAuthority,
-    tokenAccount,
-    fundToken,
+    mint: spl.mint,
+    mintAuthority: spl.mintAuthority,
+    tokenAccount: spl.tokenAccount,
+    fundToken: spl.fundToken,
+    mint2022,
     airdrop,
     /** A new latest blockhash: transactions built on the old one can no longer land. */
     expireBlockhash: () => svm.expireBlockhash(),

@@ -28,6 +28,7 @@ import { ExactSvmScheme, toClientSvmSigner } from '@x402/svm';
 import { ExactSvmSchemeV1 } from '@x402/svm/v1';
 
 import { startStack } from '../../scripts/lib/stack.mjs';
+import { TOKEN_2022_PROGRAM_ADDRESS } from '../../scripts/lib/svm-rpc.mjs';
 
 const COMPUTE_BUDGET = address('ComputeBudget111111111111111111111111111111');
 const MEMO = address('MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr');
@@ -67,15 +68,19 @@ async function rpc(method, params = []) {
   return body.result;
 }
 
-const ata = async (owner, mint = svm.mint) =>
-  (await findAssociatedTokenPda({ owner: address(owner), mint: address(mint), tokenProgram: TOKEN_PROGRAM_ADDRESS }))[0];
-const tokens = async (owner) => BigInt((await rpc('getTokenAccountBalance', [await ata(owner)])).value.amount);
+const ata = async (owner, mint = svm.mint, tokenProgram = TOKEN_PROGRAM_ADDRESS) =>
+  (await findAssociatedTokenPda({ owner: address(owner), mint: address(mint), tokenProgram }))[0];
+const tokens = async (owner, mint = svm.mint, tokenProgram = TOKEN_PROGRAM_ADDRESS) =>
+  BigInt((await rpc('getTokenAccountBalance', [await ata(owner, mint, tokenProgram)])).value.amount);
+const tokens2022 = (owner) => tokens(owner, svm.mint2022, TOKEN_2022_PROGRAM_ADDRESS);
 const lamports = async (owner) => BigInt((await rpc('getBalance', [owner])).value);
 
-/** Token balances of the payer and the payee, and the fee payer's SOL. */
+/** Token balances (SPL Token and Token-2022 mints) of the payer and the payee, and the fee payer's SOL. */
 const snapshot = async () => ({
   payer: await tokens(payer.address),
   payee: await tokens(payee.address),
+  payer2022: await tokens2022(payer.address),
+  payee2022: await tokens2022(payee.address),
   feePayerSol: await lamports(feePayer),
 });
 
@@ -88,8 +93,8 @@ async function post(path, body) {
   return { status: res.status, json: await res.json() };
 }
 
-function v2Requirements({ amount = '10000', payTo = payee.address, extra = {} } = {}) {
-  return { scheme: 'exact', network: svm.caip2, amount, asset: svm.mint, payTo, maxTimeoutSeconds: 60, extra: { feePayer, ...extra } };
+function v2Requirements({ amount = '10000', payTo = payee.address, asset = svm.mint, extra = {} } = {}) {
+  return { scheme: 'exact', network: svm.caip2, amount, asset, payTo, maxTimeoutSeconds: 60, extra: { feePayer, ...extra } };
 }
 
 function sdkClient() {
@@ -97,7 +102,9 @@ function sdkClient() {
   return new x402Client()
     .register('solana:*', new ExactSvmScheme(signer, { rpcUrl: svm.rpcUrl }))
     .registerV1(svm.network, new ExactSvmSchemeV1(signer, { rpcUrl: svm.rpcUrl }))
-    .setSpendControls({ allowedAssets: [{ network: svm.caip2, asset: svm.mint }, { network: svm.network, asset: svm.mint }] });
+    .setSpendControls({
+      allowedAssets: [svm.mint, svm.mint2022].flatMap((asset) => [{ network: svm.caip2, asset }, { network: svm.network, asset }]),
+    });
 }
 
 const u32 = (n) => new Uint8Array(new Uint32Array([n]).buffer);
@@ -115,19 +122,21 @@ async function handBuilt({
   authority = payer,
   to = payee.address,
   mint = svm.mint,
+  tokenProgram = TOKEN_PROGRAM_ADDRESS,
+  destinationProgram = tokenProgram,
   price = 1,
   memoText = 'a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5',
   edit = (ixs) => ixs,
 } = {}) {
   const { value } = await rpc('getLatestBlockhash');
   const transfer = getTransferCheckedInstruction({
-    source: await ata(authority.address, mint),
+    source: await ata(authority.address, mint, tokenProgram),
     mint: address(mint),
-    destination: await ata(to, mint),
+    destination: await ata(to, mint, destinationProgram),
     authority,
     amount,
     decimals: 6,
-  });
+  }, { programAddress: tokenProgram });
   const instructions = edit([computeLimit(20_000), computePrice(price), transfer, memo(memoText)]);
   const message = pipe(
     createTransactionMessage({ version: 0 }),
@@ -192,6 +201,28 @@ describe('Solana exact through wrangler dev', () => {
     const reverify = await facilitator.verify(paymentPayload, requirements);
     assert.equal(reverify.isValid, false);
     assert.equal(reverify.invalidReason, 'transaction_simulation_failed', JSON.stringify(reverify));
+  });
+
+  test('Token-2022 (official client): verify, settle moves exactly the amount once, a retry answers the first outcome', async () => {
+    const facilitator = new HTTPFacilitatorClient({ url: stack.facilitatorUrl });
+    const requirements = v2Requirements({ amount: '765432', asset: svm.mint2022 });
+    const paymentPayload = await sdkClient().createPaymentPayload({
+      x402Version: 2,
+      resource: { url: 'http://resource.test/sol2022', description: 'e2e solana token-2022', mimeType: 'application/json' },
+      accepts: [requirements],
+    });
+    const verified = await facilitator.verify(paymentPayload, requirements);
+    assert.equal(verified.isValid, true, JSON.stringify(verified));
+
+    const before = await snapshot();
+    const settled = await facilitator.settle(paymentPayload, requirements);
+    assert.equal(settled.success, true, JSON.stringify(settled));
+    const afterSettle = await snapshot();
+    assert.equal(before.payer2022 - afterSettle.payer2022, 765_432n, 'the payer paid exactly the amount, in the Token-2022 mint');
+    assert.equal(afterSettle.payee2022 - before.payee2022, 765_432n, "payTo's Token-2022 account received exactly the amount");
+    assert.deepEqual([afterSettle.payer, afterSettle.payee], [before.payer, before.payee], 'the SPL Token mint did not move');
+    assert.deepEqual(await facilitator.settle(paymentPayload, requirements), settled, 'a retried settle returns the first outcome');
+    assert.deepEqual(await snapshot(), afterSettle, 'nothing moved the second time');
   });
 
   test('v1 (official client, solana-devnet): verify and settle move exactly the amount once', async () => {
@@ -276,15 +307,19 @@ describe('Solana exact through wrangler dev', () => {
     ['a wrong mint', 'invalid_exact_svm_payload_mint_mismatch', async () => handBuilt({ mint: (await generateKeyPairSigner()).address })],
     ['a wrong destination', 'invalid_exact_svm_payload_recipient_mismatch', () => handBuilt({ to: other.address })],
     ['a wrong amount', 'invalid_exact_svm_payload_amount_mismatch', () => handBuilt({ amount: 9_999n })],
+    ['the Token-2022 mint when the SPL Token one is required', 'invalid_exact_svm_payload_mint_mismatch',
+      () => handBuilt({ mint: svm.mint2022, tokenProgram: TOKEN_2022_PROGRAM_ADDRESS })],
+    ["a Token-2022 transfer into payTo's SPL Token account (the ATA depends on the program)", 'invalid_exact_svm_payload_recipient_mismatch',
+      () => handBuilt({ mint: svm.mint2022, tokenProgram: TOKEN_2022_PROGRAM_ADDRESS, destinationProgram: TOKEN_PROGRAM_ADDRESS }), { asset: () => svm.mint2022 }],
     ['a tampered client signature', 'invalid_exact_svm_payload_transaction', async () => {
       const wire = Buffer.from(await handBuilt(), 'base64');
       wire[1 + 64 + 7] ^= 0x01; // the payer's signature: the second slot, after the fee payer's
       return wire.toString('base64');
     }],
   ];
-  for (const [name, code, build] of attacks) {
+  for (const [name, code, build, { asset } = {}] of attacks) {
     test(`refused with its code, nothing sent: ${name}`, async () => {
-      const requirements = v2Requirements();
+      const requirements = v2Requirements(asset ? { asset: asset() } : {});
       const body = { x402Version: 2, paymentPayload: v2Payload(await build(), requirements), paymentRequirements: requirements };
       const before = await snapshot();
       const verified = (await post('/verify', body)).json;

@@ -1,5 +1,5 @@
-// The local Solana JSON-RPC server (scripts/lib/svm-rpc.mjs, on npm litesvm with the real SPL Token
-// program), driven as an x402 `exact` payment flows: the client partially signs a TransferChecked
+// The local Solana JSON-RPC server (scripts/lib/svm-rpc.mjs, on npm litesvm with the real SPL Token and
+// Token-2022 programs), driven as an x402 `exact` payment flows: the client partially signs a TransferChecked
 // with the facilitator as fee payer; the facilitator co-signs, simulates with signature checks, sends
 // and confirms; balances read over the RPC prove the transfer, once.
 
@@ -18,9 +18,9 @@ import {
   setTransactionMessageLifetimeUsingBlockhash,
   signTransaction,
 } from '@solana/kit';
-import { getTransferCheckedInstruction } from '@solana-program/token';
+import { getTransferCheckedInstruction, TOKEN_PROGRAM_ADDRESS } from '@solana-program/token';
 
-import { startSvmRpc } from '../../scripts/lib/svm-rpc.mjs';
+import { startSvmRpc, TOKEN_2022_PROGRAM_ADDRESS } from '../../scripts/lib/svm-rpc.mjs';
 
 let rpcServer;
 let payer;
@@ -51,19 +51,24 @@ async function rpc(method, params = []) {
   return res.json();
 }
 
-const balance = async (owner) => (await rpc('getTokenAccountBalance', [await rpcServer.tokenAccount(owner)])).result.value.amount;
+/** The SPL Token test mint, as `rpcServer.mint2022` describes the Token-2022 one. */
+const splMint = () => ({ mint: rpcServer.mint, tokenAccount: rpcServer.tokenAccount, tokenProgram: TOKEN_PROGRAM_ADDRESS });
+const balance = async (owner, token = splMint()) => (await rpc('getTokenAccountBalance', [await token.tokenAccount(owner)])).result.value.amount;
 
-/** The client's partially signed payment of `amount`, the facilitator as fee payer. */
-async function payment(amount) {
+/**
+ * The client's partially signed payment of `amount` of `token`, the facilitator as fee payer, by the
+ * program `programAddress` (the token's own by default).
+ */
+async function payment(amount, token = splMint(), programAddress = token.tokenProgram) {
   const { result } = await rpc('getLatestBlockhash');
   const transfer = getTransferCheckedInstruction({
-    source: await rpcServer.tokenAccount(payer.address),
-    mint: rpcServer.mint,
-    destination: await rpcServer.tokenAccount(payee.address),
+    source: await token.tokenAccount(payer.address),
+    mint: token.mint,
+    destination: await token.tokenAccount(payee.address),
     authority: payer,
     amount,
     decimals: 6,
-  });
+  }, { programAddress });
   return pipe(
     createTransactionMessage({ version: 0 }),
     (m) => setTransactionMessageFeePayerSigner(createNoopSigner(feePayer.address), m),
@@ -95,6 +100,19 @@ test('a co-signed TransferChecked simulates, sends, confirms and moves exactly t
   const replay = await rpc('sendTransaction', [wire, { encoding: 'base64' }]);
   assert.ok(replay.error, 'the same transaction is refused the second time');
   assert.equal(await balance(payee.address), '10000', 'moved once');
+});
+
+test('the Token-2022 mint moves by the Token-2022 program only', async () => {
+  const token = rpcServer.mint2022;
+  const mint = await rpc('getAccountInfo', [token.mint, { encoding: 'base64' }]);
+  assert.equal(mint.result.value.owner, TOKEN_2022_PROGRAM_ADDRESS);
+  const send = async (partial) => rpc('sendTransaction', [getBase64EncodedWireTransaction(await signTransaction([feePayer.keyPair], partial)), { encoding: 'base64' }]);
+  const wrongProgram = await send(await payment(1n, token, TOKEN_PROGRAM_ADDRESS));
+  assert.ok(wrongProgram.error, `SPL Token refuses accounts it does not own: ${JSON.stringify(wrongProgram)}`);
+  const sent = await send(await payment(7_000n, token));
+  assert.ok(sent.result, JSON.stringify(sent));
+  assert.deepEqual([await balance(payer.address, token), await balance(payee.address, token)], ['993000', '7000']);
+  assert.equal(await balance(payee.address), '10000', 'the SPL Token mint did not move');
 });
 
 test('a tampered client signature fails simulation with signature checks, and sending it moves nothing', async () => {
