@@ -41,6 +41,18 @@ pub trait Clock {
     }
 }
 
+/// A clock at 0 that never waits, for unit tests of code whose clock only paces retries.
+#[cfg(test)]
+pub(crate) struct Clockless;
+
+#[cfg(test)]
+impl Clock for Clockless {
+    fn now_millis(&self) -> u64 {
+        0
+    }
+    async fn sleep_millis(&self, _: u64) {}
+}
+
 /// A signer that can not sign (a remote signer that refused, say). Never carries key material.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("signer failed: {0}")]

@@ -29,13 +29,20 @@ struct Devnet {
 }
 
 impl Devnet {
+    /// A devnet that mines a block per transaction.
     fn start() -> Devnet {
+        Devnet::start_with(&[])
+    }
+
+    /// A devnet started with more `starknet-devnet` flags.
+    fn start_with(flags: &[&str]) -> Devnet {
         let cached = common::root().join("node_modules/.cache/x402-edge/starknet-devnet-0.10.1/starknet-devnet");
         let fallback = if cached.exists() { cached.to_string_lossy().into_owned() } else { "starknet-devnet".into() };
         let bin = std::env::var("STARKNET_DEVNET_BIN").unwrap_or(fallback);
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let child = Command::new(&bin)
             .args(["--host", "127.0.0.1", "--port", &port.to_string(), "--seed", "0"])
+            .args(flags)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -293,11 +300,14 @@ fn supported_lists_the_starknet_kinds_with_the_sponsor() {
     assert_eq!(supported["signers"]["starknet:*"], json!([sponsor]));
 }
 
+/// Blocks every 4 seconds, as on Starknet itself: the sponsor's nonce must be read at the block being
+/// built (`pre_confirmed`), or every concurrent settle takes the same one until the next block (at
+/// `latest` this test failed: `unexpected_settle_error`, the sponsor's nonce taken, past the retries).
 #[test]
 fn concurrent_settles_from_one_sponsor_all_land_once() {
-    let devnet = Devnet::start();
+    let devnet = Devnet::start_with(&["--block-generation-on", "4"]);
     let payee0 = devnet.strk(&devnet.accounts[2].0);
-    let bodies: Vec<Value> = (0..6).map(|n| Payment::new(&devnet, 1_000 + n as u128, 100 + n).body()).collect();
+    let bodies: Vec<Value> = (0..12).map(|n| Payment::new(&devnet, 1_000 + n as u128, 100 + n).body()).collect();
     let results: Vec<Value> = std::thread::scope(|scope| {
         let handles: Vec<_> = bodies
             .iter()
@@ -309,6 +319,6 @@ fn concurrent_settles_from_one_sponsor_all_land_once() {
     for settled in &results {
         assert_eq!(settled["success"], true, "{settled}");
     }
-    let expected: u128 = (0..6).map(|n| 1_000 + n as u128).sum();
+    let expected: u128 = (0..12).map(|n| 1_000 + n as u128).sum();
     assert_eq!(devnet.strk(&devnet.accounts[2].0) - payee0, expected, "every payment landed exactly once");
 }

@@ -194,15 +194,8 @@ impl<'a, H: HttpTransport, C: Clock> JsonRpcClient<'a, H, C> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ports::Clockless;
     use std::cell::RefCell;
-
-    struct Clockless;
-    impl Clock for Clockless {
-        fn now_millis(&self) -> u64 {
-            0
-        }
-        async fn sleep_millis(&self, _: u64) {}
-    }
 
     /// Answers per URL: `Err` for the listed dead ones, a chain id otherwise; records every POST.
     struct Endpoints {

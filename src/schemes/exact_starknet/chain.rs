@@ -21,6 +21,10 @@ const VALID: Felt = Felt::from_hex_unchecked("0x56414c4944");
 const STATUS_POLL_MS: u64 = 1_000;
 /// Fee estimates are multiplied by this (in percent) for the resource bounds, as wallets do.
 const FEE_MARGIN_PERCENT: u128 = 150;
+/// The block the sponsor's nonce and the fee estimate are read at: the one being built (RPC 0.9+
+/// `pre_confirmed`, 0.8 `pending`), else `latest`. At `latest`, concurrent settles all read the same
+/// nonce until the next block (seconds on Starknet), and past their retries fail.
+const PENDING_BLOCK_TAGS: [&str; 3] = ["pre_confirmed", "pending", "latest"];
 
 pub struct StarknetContext<'a, H, C> {
     pub rpc: JsonRpcClient<'a, H, C>,
@@ -122,12 +126,7 @@ pub async fn sponsor_transaction<H: HttpTransport, C: Clock>(
     verified: &VerifiedStarknet,
 ) -> Result<SignedInvoke, ExactStarknetError> {
     let call = verified.execution.to_call(verified.account, &verified.signature);
-    let nonce_result = ctx
-        .rpc
-        .call("starknet_getNonce", json!({"block_id": "latest", "contract_address": format!("{:#x}", sponsor.address)}))
-        .await
-        .map_err(rpc_error)?;
-    let nonce = felt_text(&nonce_result)?;
+    let (nonce, block_id) = pending_nonce(ctx, sponsor.address).await?;
     let mut tx = InvokeTransactionV3 {
         sender_address: sponsor.address,
         calldata: execute_calldata(&[call]),
@@ -144,7 +143,7 @@ pub async fn sponsor_transaction<H: HttpTransport, C: Clock>(
         .rpc
         .call(
             "starknet_estimateFee",
-            json!({"request": [invoke_json(&tx, &[], true)], "simulation_flags": ["SKIP_VALIDATE"], "block_id": "latest"}),
+            json!({"request": [invoke_json(&tx, &[], true)], "simulation_flags": ["SKIP_VALIDATE"], "block_id": block_id}),
         )
         .await
         .map_err(|e| match e {
@@ -163,6 +162,24 @@ pub async fn sponsor_transaction<H: HttpTransport, C: Clock>(
     let hash = tx.hash();
     let signature = sponsor.key.sign(&hash).map_err(|e| ExactStarknetError::Rpc(e.to_string()))?;
     Ok(SignedInvoke { hash, json: invoke_json(&tx, &[signature.r, signature.s], false) })
+}
+
+/// The sponsor's nonce at the first of [`PENDING_BLOCK_TAGS`] the node knows, and that tag. A node
+/// that does not know a tag refuses its params (-32602) or the block (24, BLOCK_NOT_FOUND).
+async fn pending_nonce<H: HttpTransport, C: Clock>(
+    ctx: &StarknetContext<'_, H, C>,
+    sponsor: Felt,
+) -> Result<(Felt, &'static str), ExactStarknetError> {
+    let mut refusal = None;
+    for tag in PENDING_BLOCK_TAGS {
+        let params = json!({"block_id": tag, "contract_address": format!("{sponsor:#x}")});
+        match ctx.rpc.call("starknet_getNonce", params).await {
+            Ok(nonce) => return Ok((felt_text(&nonce)?, tag)),
+            Err(e @ RpcError::Server { code: -32602 | 24, .. }) => refusal = Some(e),
+            Err(e) => return Err(rpc_error(e)),
+        }
+    }
+    Err(rpc_error(refusal.unwrap_or_else(|| RpcError::Malformed("no block tag".into()))))
 }
 
 /// Sends a signed transaction; a transport failure leaves its fate to the status poll. A refusal
@@ -315,4 +332,85 @@ fn felt_text(value: &Value) -> Result<Felt, ExactStarknetError> {
 
 fn rpc_error(e: RpcError) -> ExactStarknetError {
     ExactStarknetError::Rpc(e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+
+    use super::*;
+    use crate::ports::{Clockless, TransportError};
+
+    /// A Starknet node of another RPC version (none runs here): it knows the block tags `known` and
+    /// answers others as `refusal` does; records every request body.
+    struct Node {
+        known: &'static [&'static str],
+        refusal: &'static str,
+        seen: RefCell<Vec<Value>>,
+    }
+
+    impl HttpTransport for Node {
+        async fn post_json(&self, _: &str, _: &[(&str, &str)], body: String) -> Result<String, TransportError> {
+            let request: Value = serde_json::from_str(&body).map_err(|e| TransportError::Failed(e.to_string()))?;
+            let tag = request["params"]["block_id"].as_str().unwrap_or_default().to_string();
+            self.seen.borrow_mut().push(request);
+            Ok(if self.known.contains(&tag.as_str()) {
+                r#"{"jsonrpc":"2.0","id":1,"result":"0x7"}"#.to_string()
+            } else {
+                self.refusal.to_string()
+            })
+        }
+    }
+
+    const INVALID_PARAMS: &str = r#"{"jsonrpc":"2.0","id":1,"error":{"code":-32602,"message":"Invalid params"}}"#;
+    const BLOCK_NOT_FOUND: &str = r#"{"jsonrpc":"2.0","id":1,"error":{"code":24,"message":"Block not found"}}"#;
+    const CONTRACT_NOT_FOUND: &str = r#"{"jsonrpc":"2.0","id":1,"error":{"code":20,"message":"Contract not found"}}"#;
+
+    fn nonce_at(node: &Node) -> Result<(Felt, &'static str), ExactStarknetError> {
+        let urls = ["http://node".to_string()];
+        let ctx = StarknetContext {
+            rpc: JsonRpcClient::new(node, &Clockless, &urls),
+            clock: &Clockless,
+            chain_id: Felt::ZERO,
+            confirm_timeout_secs: 0,
+        };
+        pollster::block_on(pending_nonce(&ctx, Felt::from(0xabcu64)))
+    }
+
+    fn tags(node: &Node) -> Vec<String> {
+        let seen = node.seen.borrow();
+        for request in seen.iter() {
+            assert_eq!(request["method"], "starknet_getNonce");
+            assert_eq!(request["params"]["contract_address"], "0xabc");
+        }
+        seen.iter().map(|r| r["params"]["block_id"].as_str().unwrap_or_default().to_string()).collect()
+    }
+
+    #[test]
+    fn the_sponsor_nonce_is_read_at_the_block_being_built() {
+        let node =
+            Node { known: &["pre_confirmed", "pending", "latest"], refusal: INVALID_PARAMS, seen: RefCell::default() };
+        assert_eq!(nonce_at(&node), Ok((Felt::from(7u64), "pre_confirmed")));
+        assert_eq!(tags(&node), ["pre_confirmed"]);
+    }
+
+    #[test]
+    fn an_rpc_0_8_node_is_asked_at_pending_and_one_without_either_at_latest() {
+        let v0_8 = Node { known: &["pending", "latest"], refusal: INVALID_PARAMS, seen: RefCell::default() };
+        assert_eq!(nonce_at(&v0_8).map(|(_, tag)| tag), Ok("pending"));
+        assert_eq!(tags(&v0_8), ["pre_confirmed", "pending"]);
+        let latest_only = Node { known: &["latest"], refusal: BLOCK_NOT_FOUND, seen: RefCell::default() };
+        assert_eq!(nonce_at(&latest_only).map(|(_, tag)| tag), Ok("latest"));
+        assert_eq!(tags(&latest_only), ["pre_confirmed", "pending", "latest"]);
+    }
+
+    #[test]
+    fn other_refusals_are_errors_at_once_never_a_nonce() {
+        let missing = Node { known: &[], refusal: CONTRACT_NOT_FOUND, seen: RefCell::default() };
+        assert!(matches!(nonce_at(&missing), Err(ExactStarknetError::Rpc(_))));
+        assert_eq!(tags(&missing), ["pre_confirmed"]);
+        let none = Node { known: &[], refusal: INVALID_PARAMS, seen: RefCell::default() };
+        assert!(matches!(nonce_at(&none), Err(ExactStarknetError::Rpc(_))));
+        assert_eq!(tags(&none).len(), 3);
+    }
 }
