@@ -103,7 +103,7 @@ if (stack.svm) {
   kv('Solana RPC', `${s.rpcUrl}   (litesvm with the real SPL Token and Token-2022 programs, served as ${s.network})`);
   kv('Solana networks', `${s.network} (v1), ${s.caip2} (v2)`);
   kv('Solana test mint', `${s.mint}   6 decimals, SPL Token`);
-  kv('Solana Token-2022 mint', `${s.mint2022}   6 decimals, Token-2022 (no extensions)`);
+  kv('Solana 2022 mint', `${s.mint2022}   6 decimals, Token-2022 (no extensions)`);
   kv('Solana fee payer', `${s.feePayer}   (the facilitator's; extra.feePayer)`);
   line('Solana test wallets (public local keys; each holds 1,000,000 of each test token and 10 SOL):');
   s.payers.forEach((w, i) => line(`  #${i}  ${w.address}  ${w.secret}`));
