@@ -483,16 +483,27 @@ export async function startStack({
     }
 
     let stopped = false;
+    const facilitatorUrl = wrangler.url;
     return {
-      facilitatorUrl: wrangler.url,
+      facilitatorUrl,
+      /** POSTs `body` as JSON to the facilitator's `path`: `{status, json}`. */
+      post: async (path, body) => {
+        const res = await fetch(`${facilitatorUrl}${path}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+        return { status: res.status, json: await res.json() };
+      },
       rpcUrl: chain ? chain.rpcUrl : (Object.entries(vars).find(([k]) => k.startsWith('EVM_RPC_URL_'))?.[1] ?? null),
       chainId: chain ? chainId : null,
       network: chain ? network : null,
       local,
       token,
       /**
-       * The local Solana cluster, when started: `{rpcUrl, network, caip2, mint, feePayer, payers}`
-       * (`payers`: test wallets `{address, secret, signer}` holding SOL and test USDC).
+       * The local Solana cluster, when started: `{rpcUrl, network, caip2, mint, mint2022, feePayer, payers}`
+       * (`mint2022`: the Token-2022 test mint; `payers`: test wallets `{address, secret, signer}` holding
+       * SOL and both test tokens).
        */
       svm,
       /**

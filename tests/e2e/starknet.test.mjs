@@ -30,14 +30,7 @@ after(async () => {
   await stack?.stop();
 });
 
-async function post(path, body) {
-  const res = await fetch(`${stack.facilitatorUrl}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  return { status: res.status, json: await res.json() };
-}
+const post = (path, body) => stack.post(path, body);
 
 const requirements = (amount = '1000000000000000') => ({
   scheme: 'exact', network: sn.caip2, amount, asset: sn.token, payTo: payee.address, maxTimeoutSeconds: 300,
@@ -164,14 +157,7 @@ describe('Starknet exact through wrangler dev (SNIP-29 paymaster)', () => {
     await devnet?.stop();
   });
 
-  const pmPost = async (path, payload, req) => {
-    const res = await fetch(`${pmStack.facilitatorUrl}${path}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(body(payload, req)),
-    });
-    return res.json();
-  };
+  const pmPost = async (path, payload, req) => (await pmStack.post(path, body(payload, req))).json;
 
   test('/supported names the paymaster; a payment built by it settles once through paymaster_executeTransaction', async () => {
     const supported = await (await fetch(`${pmStack.facilitatorUrl}/supported`)).json();

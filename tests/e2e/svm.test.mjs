@@ -84,14 +84,7 @@ const snapshot = async () => ({
   feePayerSol: await lamports(feePayer),
 });
 
-async function post(path, body) {
-  const res = await fetch(`${stack.facilitatorUrl}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  return { status: res.status, json: await res.json() };
-}
+const post = (path, body) => stack.post(path, body);
 
 function v2Requirements({ amount = '10000', payTo = payee.address, asset = svm.mint, extra = {} } = {}) {
   return { scheme: 'exact', network: svm.caip2, amount, asset, payTo, maxTimeoutSeconds: 60, extra: { feePayer, ...extra } };
