@@ -9,7 +9,7 @@ use serde_json::json;
 
 use super::{conflict, kind, record_result, settle_failure, Facilitator, Failure, Settled, Verified};
 use crate::chains::jsonrpc::JsonRpcClient;
-use crate::chains::svm::Transaction;
+use crate::chains::svm::{token_payer, Transaction};
 use crate::ledger::{fingerprint, svm_key, Claim, LedgerOp};
 use crate::network::{Family, Network};
 use crate::ports::{Clock, Host, Ledger};
@@ -56,7 +56,7 @@ impl<P: Host> Facilitator<P> {
         let ctx = self.svm_context(request.network)?;
         let transaction = Transaction::from_base64(&payload.transaction).map_err(ExactSvmError::Undecodable)?;
         let key = svm_key(request.network.caip2, &transaction);
-        let payer = crate::chains::svm::token_payer(transaction.message()).map(|k| k.to_base58()).unwrap_or_default();
+        let payer = token_payer(transaction.message()).map(|k| k.to_base58()).unwrap_or_default();
         // The key (the message hash) is the identity; the fingerprint adds the requirements.
         let claim = Some(fingerprint(request, &key));
         match self.ledger_claim(&key, claim).await? {
