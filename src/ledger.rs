@@ -1,5 +1,10 @@
-//! The settlement ledger: one record per payment identity, so a repeated `/settle` returns the first
-//! outcome and never sends a second transaction, across isolates and restarts.
+//! The settlement ledger: one record per payment identity, so a payment is sent at most once and
+//! exactly one `/settle` ever answers its success, across isolates, restarts, routes and dialects.
+//!
+//! A claim is held by one settle at a time. A settle of a held payment is refused at once; one of a
+//! payment whose settle stopped waiting (it answered `settlement_pending`, or its isolate died) takes
+//! the hold over and reconciles from the chain; the settle that turns the entry `Done` with a success
+//! is the only one that answers it. Later settles of a done payment are refused.
 //!
 //! The state transitions are pure functions here; a host stores the entries (a Durable Object per key
 //! in the Worker, a map in memory for tests and single-process embedders) and applies them atomically.
@@ -15,10 +20,10 @@ use alloy_primitives::{Address, B256};
 use crate::protocol::model::{Payload, PaymentRequest};
 use crate::protocol::normalize::parse_evm_address;
 
-/// An in-flight claim without a transaction is taken over after this long: a live settle records its
-/// transaction within one verify round trip of claiming, so its owner died before sending anything.
-/// (A retry re-verifies, and the token refuses a used authorization anyway.)
-pub const STALE_CLAIM_MS: u64 = 30_000;
+/// How long a claimant holds a payment it claimed, beyond the wait for its receipt: another settle of
+/// the payment meanwhile is answered at once as a duplicate. A hold that runs out (its isolate died)
+/// lets the next settle of the same payment take over: send, if nothing was sent, else reconcile.
+pub const HOLD_MARGIN_MS: u64 = 30_000;
 
 /// What identifies a payment on chain: EIP-3009 `(chain, asset, from, nonce)`.
 pub fn payment_key(request: &PaymentRequest) -> String {
@@ -91,6 +96,9 @@ pub struct SettleRecord {
 pub enum LedgerEntry {
     InFlight {
         since_ms: u64,
+        /// Until when the settle that claimed (or took over) the payment works on it; 0 once it let go.
+        #[serde(default)]
+        held_until_ms: u64,
         /// The latest transaction sent for the payment.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         transaction: Option<String>,
@@ -118,18 +126,24 @@ pub enum LedgerEntry {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "claim", rename_all = "snake_case")]
 pub enum Claim {
-    /// This caller now owns the settle.
+    /// This caller now holds the payment, and nothing was sent for it: it settles.
     Acquired,
-    /// Another settle of this payment is running (and may have sent `transaction`, replacing the
-    /// `replaced` ones).
-    InFlight {
+    /// This caller now holds a payment whose transaction was sent by a settle that let go (answered
+    /// `settlement_pending`, or died): it reconciles from the chain and sends nothing new, unless the
+    /// transactions can never be mined.
+    Resume {
         since_ms: u64,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        transaction: Option<String>,
+        transaction: String,
+        /// Earlier transactions that fee bumps replaced.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         replaced: Vec<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         raw: Option<String>,
+    },
+    /// Another settle holds the payment now (and may have sent `transaction`).
+    Busy {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        transaction: Option<String>,
     },
     /// Settled (or finally failed) before: its outcome.
     Done { record: SettleRecord },
@@ -144,6 +158,9 @@ pub enum Claim {
 pub enum LedgerOp {
     Claim {
         now_ms: u64,
+        /// How long the claimant will work on the payment (its wait for a receipt, and a margin).
+        #[serde(default)]
+        hold_ms: u64,
         /// The claiming request's [`fingerprint`]; `None` for keys only the facilitator makes.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         fingerprint: Option<String>,
@@ -154,86 +171,135 @@ pub enum LedgerOp {
         raw: Option<String>,
     },
     /// The recorded `transaction` (and every one it replaced) can never be mined: its nonce went to
-    /// another transaction. The claim is dropped, so the payment can be settled anew.
+    /// another transaction. The claimant keeps its hold with nothing sent, and settles anew.
     Abandon {
         transaction: String,
     },
+    /// The final outcome. The reply says whether this call made it final ([`LedgerReply::Completed`]):
+    /// only that caller may answer a success.
     Complete {
         record: SettleRecord,
     },
+    /// The claimant lets go: a claim that sent nothing is dropped (the payment may be settled anew);
+    /// one that sent a transaction stays, free for the next settle of the payment to reconcile.
     Release,
     Read,
 }
 
 /// Applies `op` to the current entry: the reply and the entry to store (`None` deletes it).
 pub fn apply(entry: Option<LedgerEntry>, op: LedgerOp) -> (LedgerReply, Option<LedgerEntry>) {
-    let fresh = |now_ms, fingerprint| LedgerEntry::InFlight {
-        since_ms: now_ms,
-        transaction: None,
-        replaced: Vec::new(),
-        raw: None,
-        fingerprint,
-    };
     match op {
-        LedgerOp::Claim { now_ms, fingerprint } => {
-            let differs = |stored: &Option<String>| matches!((stored, &fingerprint), (Some(a), Some(b)) if a != b);
-            match entry {
-                None => (LedgerReply::Claim(Claim::Acquired), Some(fresh(now_ms, fingerprint))),
-                // Its owner died before sending anything: whoever claims next settles (the chain
-                // refuses a second use of the identity anyway).
-                Some(LedgerEntry::InFlight { since_ms, transaction: None, .. })
-                    if now_ms.saturating_sub(since_ms) >= STALE_CLAIM_MS =>
-                {
-                    (LedgerReply::Claim(Claim::Acquired), Some(fresh(now_ms, fingerprint)))
-                }
-                Some(
-                    LedgerEntry::InFlight { fingerprint: ref stored, .. }
-                    | LedgerEntry::Done { fingerprint: ref stored, .. },
-                ) if differs(stored) => (LedgerReply::Claim(Claim::Conflict), entry),
-                Some(LedgerEntry::InFlight { since_ms, transaction, replaced, raw, fingerprint: stored }) => (
-                    LedgerReply::Claim(Claim::InFlight {
-                        since_ms,
-                        transaction: transaction.clone(),
-                        replaced: replaced.clone(),
-                        raw: raw.clone(),
-                    }),
-                    Some(LedgerEntry::InFlight { since_ms, transaction, replaced, raw, fingerprint: stored }),
-                ),
-                Some(LedgerEntry::Done { record, fingerprint: stored }) => (
-                    LedgerReply::Claim(Claim::Done { record: record.clone() }),
-                    Some(LedgerEntry::Done { record, fingerprint: stored }),
-                ),
-            }
-        }
+        LedgerOp::Claim { now_ms, hold_ms, fingerprint } => claim(entry, now_ms, now_ms + hold_ms, fingerprint),
         LedgerOp::RecordTransaction { transaction, raw } => match entry {
-            Some(LedgerEntry::InFlight { since_ms, transaction: previous, mut replaced, fingerprint, .. }) => {
+            Some(LedgerEntry::InFlight {
+                since_ms,
+                held_until_ms,
+                transaction: previous,
+                mut replaced,
+                fingerprint,
+                ..
+            }) => {
                 replaced.extend(previous.filter(|p| *p != transaction));
-                let entry =
-                    LedgerEntry::InFlight { since_ms, transaction: Some(transaction), replaced, raw, fingerprint };
+                let entry = LedgerEntry::InFlight {
+                    since_ms,
+                    held_until_ms,
+                    transaction: Some(transaction),
+                    replaced,
+                    raw,
+                    fingerprint,
+                };
                 (LedgerReply::Ok, Some(entry))
             }
             other => (LedgerReply::Ok, other),
         },
         LedgerOp::Abandon { transaction } => match entry {
-            Some(LedgerEntry::InFlight { transaction: Some(recorded), .. }) if recorded == transaction => {
-                (LedgerReply::Ok, None)
+            Some(LedgerEntry::InFlight {
+                since_ms, held_until_ms, transaction: Some(recorded), fingerprint, ..
+            }) if recorded == transaction => {
+                let entry = LedgerEntry::InFlight {
+                    since_ms,
+                    held_until_ms,
+                    transaction: None,
+                    replaced: Vec::new(),
+                    raw: None,
+                    fingerprint,
+                };
+                (LedgerReply::Ok, Some(entry))
             }
             other => (LedgerReply::Ok, other),
         },
         LedgerOp::Complete { record } => match entry {
-            // The first final outcome stands.
-            Some(done @ LedgerEntry::Done { .. }) => (LedgerReply::Ok, Some(done)),
+            // The first final outcome stands, and only its caller answers it.
+            Some(done @ LedgerEntry::Done { .. }) => (LedgerReply::Completed { first: false }, Some(done)),
             Some(LedgerEntry::InFlight { fingerprint, .. }) => {
-                (LedgerReply::Ok, Some(LedgerEntry::Done { record, fingerprint }))
+                (LedgerReply::Completed { first: true }, Some(LedgerEntry::Done { record, fingerprint }))
             }
-            None => (LedgerReply::Ok, Some(LedgerEntry::Done { record, fingerprint: None })),
+            None => (LedgerReply::Completed { first: true }, Some(LedgerEntry::Done { record, fingerprint: None })),
         },
         LedgerOp::Release => match entry {
             Some(LedgerEntry::InFlight { transaction: None, .. }) | None => (LedgerReply::Ok, None),
-            // Never forget a sent transaction or a final outcome.
-            other => (LedgerReply::Ok, other),
+            // Never forget a sent transaction: the next settle of the payment reconciles it.
+            Some(LedgerEntry::InFlight { since_ms, transaction, replaced, raw, fingerprint, .. }) => {
+                let entry =
+                    LedgerEntry::InFlight { since_ms, held_until_ms: 0, transaction, replaced, raw, fingerprint };
+                (LedgerReply::Ok, Some(entry))
+            }
+            done => (LedgerReply::Ok, done),
         },
-        LedgerOp::Read => (LedgerReply::Entry(entry.clone()), entry),
+        LedgerOp::Read => (LedgerReply::Entry { entry: entry.clone() }, entry),
+    }
+}
+
+/// A claim: taken when free, taken over when its holder let go, else refused with what is known.
+fn claim(
+    entry: Option<LedgerEntry>,
+    now_ms: u64,
+    held_until_ms: u64,
+    fingerprint: Option<String>,
+) -> (LedgerReply, Option<LedgerEntry>) {
+    let held = |transaction, replaced, raw, fingerprint| {
+        Some(LedgerEntry::InFlight { since_ms: now_ms, held_until_ms, transaction, replaced, raw, fingerprint })
+    };
+    let differs = |stored: &Option<String>| matches!((stored, &fingerprint), (Some(a), Some(b)) if a != b);
+    match entry {
+        None => (LedgerReply::Claim(Claim::Acquired), held(None, Vec::new(), None, fingerprint)),
+        Some(
+            LedgerEntry::InFlight { fingerprint: ref stored, .. } | LedgerEntry::Done { fingerprint: ref stored, .. },
+        ) if differs(stored) => (LedgerReply::Claim(Claim::Conflict), entry),
+        Some(LedgerEntry::Done { ref record, .. }) => {
+            (LedgerReply::Claim(Claim::Done { record: record.clone() }), entry)
+        }
+        Some(LedgerEntry::InFlight { held_until_ms: holder, ref transaction, .. }) if now_ms < holder => {
+            (LedgerReply::Claim(Claim::Busy { transaction: transaction.clone() }), entry)
+        }
+        // Its holder let go (or died) before sending anything: this caller settles.
+        Some(LedgerEntry::InFlight { transaction: None, fingerprint: stored, .. }) => {
+            (LedgerReply::Claim(Claim::Acquired), held(None, Vec::new(), None, stored.or(fingerprint)))
+        }
+        Some(LedgerEntry::InFlight {
+            since_ms,
+            transaction: Some(transaction),
+            replaced,
+            raw,
+            fingerprint: stored,
+            ..
+        }) => {
+            let reply = Claim::Resume {
+                since_ms,
+                transaction: transaction.clone(),
+                replaced: replaced.clone(),
+                raw: raw.clone(),
+            };
+            let entry = LedgerEntry::InFlight {
+                since_ms,
+                held_until_ms,
+                transaction: Some(transaction),
+                replaced,
+                raw,
+                fingerprint: stored.or(fingerprint),
+            };
+            (LedgerReply::Claim(reply), Some(entry))
+        }
     }
 }
 
@@ -242,7 +308,15 @@ pub fn apply(entry: Option<LedgerEntry>, op: LedgerOp) -> (LedgerReply, Option<L
 pub enum LedgerReply {
     Ok,
     Claim(Claim),
-    Entry(Option<LedgerEntry>),
+    /// The answer to [`LedgerOp::Read`]. A struct variant: an internally tagged enum cannot serialize
+    /// a newtype variant holding `None`, and the Worker's ledger sends every reply as JSON.
+    Entry {
+        entry: Option<LedgerEntry>,
+    },
+    /// The answer to [`LedgerOp::Complete`]: whether this call made the outcome final.
+    Completed {
+        first: bool,
+    },
 }
 
 /// A ledger in one process's memory: for tests and single-process embedders, not for Workers.
@@ -266,6 +340,8 @@ impl crate::ports::Ledger for MemoryLedger {
 mod tests {
     use super::*;
 
+    const HOLD: u64 = 1_000;
+
     fn record(success: bool) -> SettleRecord {
         SettleRecord {
             success,
@@ -278,84 +354,119 @@ mod tests {
         }
     }
 
-    #[test]
-    fn the_first_claim_wins_and_the_first_outcome_stands() {
-        let (reply, entry) = apply(None, LedgerOp::Claim { now_ms: 1, fingerprint: None });
-        assert_eq!(reply, LedgerReply::Claim(Claim::Acquired));
-        let (reply, entry) = apply(entry, LedgerOp::Claim { now_ms: 2, fingerprint: None });
-        let in_flight = Claim::InFlight { since_ms: 1, transaction: None, replaced: vec![], raw: None };
-        assert_eq!(reply, LedgerReply::Claim(in_flight));
-        let (_, entry) = apply(entry, LedgerOp::RecordTransaction { transaction: "0xabc".into(), raw: None });
-        let (reply, entry) = apply(entry, LedgerOp::Claim { now_ms: 1 + STALE_CLAIM_MS, fingerprint: None });
-        let in_flight = Claim::InFlight { since_ms: 1, transaction: Some("0xabc".into()), replaced: vec![], raw: None };
-        assert_eq!(reply, LedgerReply::Claim(in_flight));
-        let (_, entry) = apply(entry, LedgerOp::Complete { record: record(true) });
-        let (_, entry) = apply(entry, LedgerOp::Complete { record: record(false) });
-        let (_, entry) = apply(entry, LedgerOp::Release);
-        let (reply, _) = apply(entry, LedgerOp::Claim { now_ms: 9, fingerprint: None });
-        assert_eq!(reply, LedgerReply::Claim(Claim::Done { record: record(true) }));
+    fn claim_at(now_ms: u64) -> LedgerOp {
+        LedgerOp::Claim { now_ms, hold_ms: HOLD, fingerprint: None }
+    }
+
+    fn sent(entry: Option<LedgerEntry>, hash: &str) -> Option<LedgerEntry> {
+        apply(entry, LedgerOp::RecordTransaction { transaction: hash.into(), raw: None }).1
     }
 
     #[test]
-    fn a_release_frees_a_claim_that_sent_nothing_and_stale_claims_are_taken_over() {
-        let (_, entry) = apply(None, LedgerOp::Claim { now_ms: 1, fingerprint: None });
+    fn a_held_payment_is_refused_at_once_and_only_the_completing_call_is_first() {
+        let (reply, entry) = apply(None, claim_at(1));
+        assert_eq!(reply, LedgerReply::Claim(Claim::Acquired));
+        let (reply, entry) = apply(entry, claim_at(2));
+        assert_eq!(reply, LedgerReply::Claim(Claim::Busy { transaction: None }));
+        let entry = sent(entry, "0xabc");
+        let (reply, entry) = apply(entry, claim_at(3));
+        assert_eq!(reply, LedgerReply::Claim(Claim::Busy { transaction: Some("0xabc".into()) }));
+        let (reply, entry) = apply(entry, LedgerOp::Complete { record: record(true) });
+        assert_eq!(reply, LedgerReply::Completed { first: true });
+        let (reply, entry) = apply(entry, LedgerOp::Complete { record: record(false) });
+        assert_eq!(reply, LedgerReply::Completed { first: false }, "a late completion is not first");
+        let (_, entry) = apply(entry, LedgerOp::Release);
+        let (reply, _) = apply(entry, claim_at(9));
+        assert_eq!(reply, LedgerReply::Claim(Claim::Done { record: record(true) }), "the first outcome stands");
+    }
+
+    #[test]
+    fn a_release_frees_a_claim_that_sent_nothing_and_an_expired_hold_is_taken_over() {
+        let (_, entry) = apply(None, claim_at(1));
         let (_, entry) = apply(entry, LedgerOp::Release);
         assert_eq!(entry, None);
-        let (_, entry) = apply(None, LedgerOp::Claim { now_ms: 1, fingerprint: None });
-        let (reply, _) = apply(entry, LedgerOp::Claim { now_ms: 1 + STALE_CLAIM_MS, fingerprint: None });
-        assert_eq!(reply, LedgerReply::Claim(Claim::Acquired));
+        let (_, entry) = apply(None, claim_at(1));
+        let (reply, entry) = apply(entry, claim_at(1 + HOLD));
+        assert_eq!(reply, LedgerReply::Claim(Claim::Acquired), "its holder died before sending");
+        let (reply, _) = apply(entry, claim_at(2 + HOLD));
+        assert!(matches!(reply, LedgerReply::Claim(Claim::Busy { .. })), "and the new holder holds it");
+    }
+
+    #[test]
+    fn a_sent_payment_whose_holder_let_go_is_resumed_by_exactly_one_settle() {
+        let (_, entry) = apply(None, claim_at(1));
+        let entry = sent(entry, "0xabc");
+        let (_, entry) = apply(entry, LedgerOp::Release);
+        let resume = Claim::Resume { since_ms: 1, transaction: "0xabc".into(), replaced: vec![], raw: None };
+        let (reply, entry) = apply(entry, claim_at(2));
+        assert_eq!(reply, LedgerReply::Claim(resume.clone()), "the settlement_pending retry reconciles");
+        let (reply, entry) = apply(entry, claim_at(3));
+        assert!(matches!(reply, LedgerReply::Claim(Claim::Busy { .. })), "a concurrent retry is refused");
+        let (reply, _) = apply(entry, claim_at(2 + HOLD));
+        assert_eq!(reply, LedgerReply::Claim(resume), "a resumer that died is taken over too");
     }
 
     #[test]
     fn a_fee_bump_keeps_every_hash_it_replaced() {
-        let (_, entry) = apply(None, LedgerOp::Claim { now_ms: 1, fingerprint: None });
+        let (_, entry) = apply(None, claim_at(1));
         let (_, entry) = apply(entry, LedgerOp::RecordTransaction { transaction: "0xa".into(), raw: None });
         let (_, entry) =
             apply(entry, LedgerOp::RecordTransaction { transaction: "0xb".into(), raw: Some("0x02".into()) });
         let (_, entry) =
             apply(entry, LedgerOp::RecordTransaction { transaction: "0xb".into(), raw: Some("0x02".into()) });
-        let (reply, entry) = apply(entry, LedgerOp::Claim { now_ms: 2, fingerprint: None });
-        let (latest, raw) = (Some("0xb".into()), Some("0x02".into()));
-        let in_flight = Claim::InFlight { since_ms: 1, transaction: latest, replaced: vec!["0xa".into()], raw };
-        assert_eq!(reply, LedgerReply::Claim(in_flight));
+        let (reply, entry) = apply(entry, claim_at(1 + HOLD));
+        let (latest, raw) = ("0xb".to_string(), Some("0x02".into()));
+        let resume = Claim::Resume { since_ms: 1, transaction: latest, replaced: vec!["0xa".into()], raw };
+        assert_eq!(reply, LedgerReply::Claim(resume));
         // Abandoning names the latest transaction: a stale abandon changes nothing.
         let (_, entry) = apply(entry, LedgerOp::Abandon { transaction: "0xa".into() });
-        assert!(entry.is_some());
+        assert!(matches!(entry, Some(LedgerEntry::InFlight { transaction: Some(_), .. })));
         let (_, entry) = apply(entry, LedgerOp::Abandon { transaction: "0xb".into() });
-        assert_eq!(entry, None, "the payment may be settled anew");
+        let Some(LedgerEntry::InFlight { transaction: None, replaced, held_until_ms, .. }) = entry else {
+            panic!("an abandoned payment stays claimed by its holder, with nothing sent: {entry:?}")
+        };
+        assert!(replaced.is_empty());
+        assert_eq!(held_until_ms, 1 + 2 * HOLD);
     }
 
     #[test]
     fn a_different_payment_under_a_claimed_key_gets_a_conflict_never_the_outcome() {
-        let claim = |fp: Option<&str>, now_ms| LedgerOp::Claim { now_ms, fingerprint: fp.map(str::to_string) };
+        let claim =
+            |fp: Option<&str>, now_ms| LedgerOp::Claim { now_ms, hold_ms: HOLD, fingerprint: fp.map(str::to_string) };
         let (_, entry) = apply(None, claim(Some("a"), 1));
         let (reply, entry) = apply(entry, claim(Some("b"), 2));
         assert_eq!(reply, LedgerReply::Claim(Claim::Conflict), "in flight");
-        let (_, entry) = apply(entry, LedgerOp::RecordTransaction { transaction: "0x1".into(), raw: None });
-        let (_, entry) = apply(entry, LedgerOp::Complete { record: record(true) });
+        let entry = sent(entry, "0x1");
+        let (_, entry) = apply(entry, LedgerOp::Release);
         let (reply, entry) = apply(entry, claim(Some("b"), 3));
+        assert_eq!(reply, LedgerReply::Claim(Claim::Conflict), "let go: another payment never resumes it");
+        let (_, entry) = apply(entry, LedgerOp::Complete { record: record(true) });
+        let (reply, entry) = apply(entry, claim(Some("b"), 4));
         assert_eq!(reply, LedgerReply::Claim(Claim::Conflict), "done");
-        let (reply, entry) = apply(entry, claim(Some("a"), 4));
-        assert_eq!(
-            reply,
-            LedgerReply::Claim(Claim::Done { record: record(true) }),
-            "the same payment gets its outcome"
-        );
+        let (reply, entry) = apply(entry, claim(Some("a"), 5));
+        assert_eq!(reply, LedgerReply::Claim(Claim::Done { record: record(true) }));
         // Entries written before fingerprints, and the facilitator's own keys, match anything.
-        let (reply, _) = apply(entry, claim(None, 5));
+        let (reply, _) = apply(entry, claim(None, 6));
         assert!(matches!(reply, LedgerReply::Claim(Claim::Done { .. })));
     }
 
     #[test]
     fn entries_round_trip_through_json() {
-        // An entry written before fee bumps existed reads back with nothing replaced.
+        // An entry written before holds existed reads back as let go: the next settle reconciles it.
         let old: LedgerEntry = serde_json::from_str(r#"{"state":"in_flight","since_ms":3}"#).unwrap();
-        let fresh =
-            LedgerEntry::InFlight { since_ms: 3, transaction: None, replaced: vec![], raw: None, fingerprint: None };
+        let fresh = LedgerEntry::InFlight {
+            since_ms: 3,
+            held_until_ms: 0,
+            transaction: None,
+            replaced: vec![],
+            raw: None,
+            fingerprint: None,
+        };
         assert_eq!(old, fresh);
         for entry in [
             LedgerEntry::InFlight {
                 since_ms: 3,
+                held_until_ms: 9,
                 transaction: Some("0x1".into()),
                 replaced: vec!["0x0".into()],
                 raw: Some("0x02f8".into()),
@@ -366,5 +477,55 @@ mod tests {
             let text = serde_json::to_string(&entry).unwrap();
             assert_eq!(serde_json::from_str::<LedgerEntry>(&text).unwrap(), entry);
         }
+    }
+
+    /// The Worker's ledger sends every reply across the Durable Object boundary as JSON.
+    #[test]
+    fn every_reply_round_trips_through_json() {
+        let resume = Claim::Resume { since_ms: 1, transaction: "0x1".into(), replaced: vec!["0x0".into()], raw: None };
+        let done = LedgerEntry::Done { record: record(true), fingerprint: Some("f".into()) };
+        for reply in [
+            LedgerReply::Ok,
+            LedgerReply::Claim(Claim::Acquired),
+            LedgerReply::Claim(resume),
+            LedgerReply::Claim(Claim::Busy { transaction: None }),
+            LedgerReply::Claim(Claim::Done { record: record(false) }),
+            LedgerReply::Claim(Claim::Conflict),
+            LedgerReply::Entry { entry: None },
+            LedgerReply::Entry { entry: Some(done) },
+            LedgerReply::Completed { first: true },
+        ] {
+            let text = serde_json::to_string(&reply).unwrap_or_else(|e| panic!("{reply:?}: {e}"));
+            assert_eq!(serde_json::from_str::<LedgerReply>(&text).unwrap(), reply, "{text}");
+        }
+    }
+
+    /// Random interleavings of claims, completions, releases and reads from several settles of one
+    /// payment: at most one `Completed { first: true }` ever, and never after a refusal.
+    #[test]
+    fn any_interleaving_completes_first_exactly_once() {
+        use proptest::prelude::*;
+        let step = (0u8..5, 0u64..4_000);
+        proptest!(|(steps in proptest::collection::vec(step, 1..60))| {
+            let mut entry = None;
+            let mut firsts = 0;
+            let mut now = 0;
+            for (kind, advance) in steps {
+                now += advance;
+                let op = match kind {
+                    0 => claim_at(now),
+                    1 => LedgerOp::RecordTransaction { transaction: format!("0x{now}"), raw: None },
+                    2 => LedgerOp::Complete { record: record(true) },
+                    3 => LedgerOp::Release,
+                    _ => LedgerOp::Read,
+                };
+                let (reply, next) = apply(entry, op);
+                if reply == (LedgerReply::Completed { first: true }) {
+                    firsts += 1;
+                }
+                entry = next;
+            }
+            prop_assert!(firsts <= 1);
+        });
     }
 }

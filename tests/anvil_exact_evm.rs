@@ -39,12 +39,13 @@ fn verify_then_settle_moves_the_amount_exactly_once() {
     assert_eq!(balance(&w.anvil, w.token, payer), before_payer - amount);
     assert_eq!(balance(&w.anvil, w.token, pay_to), before_payee + amount);
 
-    // A retried settle returns the first outcome and sends nothing.
+    // A retried settle is refused as a fresh check would (the nonce is used), names the transaction,
+    // and sends nothing: exactly one settle answers success.
     let sent = w.anvil.nonce(address(FACILITATOR_KEY));
     for _ in 0..3 {
         let (status, again) = w.facility.post("/settle", &body);
         assert_eq!(status, 200);
-        assert_eq!(again, settle);
+        assert_used(&again, &settle, "invalid_exact_evm_nonce_already_used");
     }
     assert_eq!(w.anvil.nonce(address(FACILITATOR_KEY)), sent);
     assert_eq!(balance(&w.anvil, w.token, pay_to), before_payee + amount);
@@ -89,7 +90,7 @@ fn a_v1_payment_settles_and_answers_with_legacy_codes() {
     assert_eq!(balance(&w.anvil, w.token, pay_to), before + U256::from(2_000));
 
     let (_, again) = w.facility.post("/settle", &body);
-    assert_eq!(again, settle);
+    assert_used(&again, &settle, "invalid_transaction_state");
     let (_, verify) = w.facility.post("/verify", &body);
     assert_eq!(verify["invalidReason"], "invalid_transaction_state");
     let mut wrong = body.clone();
@@ -213,9 +214,10 @@ fn a_cronos_request_without_extra_reads_the_domain_from_the_token() {
     assert!(settle["timestamp"].as_str().unwrap().ends_with('Z'));
     assert_eq!(balance(&w.anvil, w.token, pay_to), before + U256::from(5_000));
 
-    // A retry answers with the first outcome; verifying the used authorization says why it is spent.
+    // A retry is refused, naming the transaction; verifying the used authorization says why it is spent.
     let (_, again) = w.facility.post("/v2/x402/settle", &body);
-    assert_eq!(again["event"], "payment.settled");
+    assert_eq!(again["event"], "payment.failed", "{again}");
+    assert_eq!(again["error"], "Authorization already used");
     assert_eq!(again["txHash"], settle["txHash"]);
     let (_, verify) = w.facility.post("/v2/x402/verify", &body);
     assert_eq!(verify, json!({"isValid": false, "invalidReason": "Authorization already used"}));
@@ -372,7 +374,8 @@ fn a_payment_in_flight_with_a_recorded_transaction_is_reconciled_from_its_receip
     let request = x402_edge::protocol::normalize::parse_request(body.to_string().as_bytes()).unwrap();
     let key = payment_key(&request);
     let ledger = w.facility.facilitator.ledger();
-    pollster::block_on(ledger.apply(&key, LedgerOp::Claim { now_ms: now_secs() * 1000, fingerprint: None })).unwrap();
+    let claim = LedgerOp::Claim { now_ms: now_secs() * 1000, hold_ms: 0, fingerprint: None };
+    pollster::block_on(ledger.apply(&key, claim)).unwrap();
     pollster::block_on(ledger.apply(&key, LedgerOp::RecordTransaction { transaction: tx.clone(), raw: None })).unwrap();
 
     let sent = w.anvil.nonce(address(FACILITATOR_KEY));
@@ -381,7 +384,7 @@ fn a_payment_in_flight_with_a_recorded_transaction_is_reconciled_from_its_receip
     assert_eq!(settle["transaction"], tx.as_str());
     assert_eq!(w.anvil.nonce(address(FACILITATOR_KEY)), sent, "nothing was sent again");
     let (_, again) = w.facility.post("/settle", &body);
-    assert_eq!(again, settle, "the reconciled outcome is recorded");
+    assert_used(&again, &settle, "invalid_exact_evm_nonce_already_used");
 }
 
 /// ERC-6492: a wallet that does not exist yet signs; the facilitator deploys it through an allowed
@@ -446,7 +449,7 @@ fn a_counterfactual_wallet_is_deployed_through_an_allowed_factory_then_pays() {
     assert_eq!(balance(&w.anvil, w.token, pay_to), before + U256::from(5_000));
     assert_eq!(w.anvil.nonce(facilitator), sent + 2, "one deployment, one transfer");
     let (_, again) = allowed.post("/settle", &body);
-    assert_eq!(again, settle, "a repeated settle answers the first outcome");
+    assert_used(&again, &settle, "invalid_exact_evm_nonce_already_used");
 
     // Deployed now, its wrapped signatures are plain ERC-1271 ones: no factory needs allowing.
     let (_, next) = elsewhere.post("/settle", &wrapped_payment(1_000, 121));
@@ -541,8 +544,8 @@ fn a_recorded_transaction_that_was_never_broadcast_is_revived_or_replaced() {
         let request = x402_edge::protocol::normalize::parse_request(body.to_string().as_bytes()).unwrap();
         let key = payment_key(&request);
         let ledger = w.facility.facilitator.ledger();
-        pollster::block_on(ledger.apply(&key, LedgerOp::Claim { now_ms: now_secs() * 1000, fingerprint: None }))
-            .unwrap();
+        let claim = LedgerOp::Claim { now_ms: now_secs() * 1000, hold_ms: 0, fingerprint: None };
+        pollster::block_on(ledger.apply(&key, claim)).unwrap();
         let raw = Some(format!("0x{}", hex::encode(&signed.raw)));
         let record = LedgerOp::RecordTransaction { transaction: signed.hash.to_string(), raw };
         pollster::block_on(ledger.apply(&key, record)).unwrap();
@@ -558,6 +561,164 @@ fn a_recorded_transaction_that_was_never_broadcast_is_revived_or_replaced() {
         let revived = settle["transaction"] == signed.hash.to_string();
         assert_eq!(revived, !taken_meanwhile, "{settle}");
         let (_, again) = w.facility.post("/settle", &body);
-        assert_eq!(again, settle);
+        assert_used(&again, &settle, "invalid_exact_evm_nonce_already_used");
     }
+}
+
+/// A repeated settle of a settled payment: refused with `reason`, naming the first one's transaction.
+fn assert_used(again: &Value, settle: &Value, reason: &str) {
+    assert_eq!(again["success"], false, "{again}");
+    assert_eq!(again["errorReason"], reason, "{again}");
+    assert_eq!(again["transaction"], settle["transaction"], "{again}");
+}
+
+/// The standard's `settlement_pending`: a settle whose receipt does not come in time answers it with
+/// the transaction; verify refuses the payment meanwhile; the one retry reconciles from the chain and
+/// answers success, sending nothing; every later settle is refused. Exactly one success.
+#[test]
+fn a_settle_without_a_receipt_in_time_is_pending_and_its_retry_answers_success_once() {
+    let w = world();
+    let pay_to = address(KEYS[2]);
+    let body = payment(&w, KEYS[1], pay_to, 3_300, 150);
+    let facilitator = address(FACILITATOR_KEY);
+    let before = balance(&w.anvil, w.token, pay_to);
+    rpc(&w.anvil.url, "evm_setAutomine", json!([false]));
+    let facility =
+        Facility::with_vars(&w.anvil.url, &[("EVM_FEE_BUMP_SECONDS", "600"), ("EVM_RECEIPT_TIMEOUT_SECONDS", "2")]);
+
+    let (_, pending) = facility.post("/settle", &body);
+    assert_eq!(pending["success"], false, "{pending}");
+    assert_eq!(pending["errorReason"], "settlement_pending", "{pending}");
+    let tx = pending["transaction"].as_str().unwrap().to_string();
+    assert_eq!(tx.len(), 66, "{pending}");
+    let (_, verify) = facility.post("/verify", &body);
+    assert_eq!(verify["invalidReason"], "duplicate_settlement", "in flight: {verify}");
+
+    rpc(&w.anvil.url, "evm_mine", json!([]));
+    rpc(&w.anvil.url, "evm_setAutomine", json!([true]));
+    let sent = w.anvil.nonce(facilitator);
+    let (_, retry) = facility.post("/settle", &body);
+    assert_eq!(retry["success"], true, "{retry}");
+    assert_eq!(retry["transaction"], tx.as_str());
+    let (_, again) = facility.post("/settle", &body);
+    assert_used(&again, &retry, "invalid_exact_evm_nonce_already_used");
+    assert_eq!(w.anvil.nonce(facilitator), sent, "the retry sent nothing");
+    assert_eq!(balance(&w.anvil, w.token, pay_to), before + U256::from(3_300), "paid once");
+}
+
+/// A payment held by a settle that is still working on it is refused at once by settle and verify,
+/// with nothing sent, and not handed the first settle's outcome later.
+#[test]
+fn a_payment_held_by_another_settle_is_refused_at_once() {
+    use x402_edge::ledger::{payment_key, LedgerOp};
+    use x402_edge::ports::Ledger;
+
+    let w = world();
+    let pay_to = address(KEYS[2]);
+    let body = payment(&w, KEYS[1], pay_to, 700, 151);
+    let request = x402_edge::protocol::normalize::parse_request(body.to_string().as_bytes()).unwrap();
+    let key = payment_key(&request);
+    let claim = LedgerOp::Claim { now_ms: now_secs() * 1000, hold_ms: 60_000, fingerprint: None };
+    pollster::block_on(w.facility.facilitator.ledger().apply(&key, claim)).unwrap();
+
+    let sent = w.anvil.nonce(address(FACILITATOR_KEY));
+    let (_, settle) = w.facility.post("/settle", &body);
+    assert_eq!(
+        (settle["success"].as_bool(), settle["errorReason"].as_str()),
+        (Some(false), Some("duplicate_settlement"))
+    );
+    let (_, verify) = w.facility.post("/verify", &body);
+    assert_eq!(verify["invalidReason"], "duplicate_settlement", "{verify}");
+    assert_eq!(w.anvil.nonce(address(FACILITATOR_KEY)), sent, "nothing sent");
+}
+
+/// One EIP-3009 payment in each dialect the facilitator speaks: v2, v1, and Cronos.
+#[derive(Debug, Clone, Copy)]
+enum Dialect {
+    V2,
+    V1,
+    Cronos,
+}
+
+/// The verify and settle bodies and paths of one payment in `dialect`.
+fn dialect_request(
+    w: &World,
+    dialect: Dialect,
+    payer: &str,
+    pay_to: Address,
+    value: u64,
+    nonce: u8,
+) -> (Value, &'static str) {
+    let a = authorization(payer, pay_to, value, nonce);
+    let signature = sign(payer, &a, w.token, "USD Coin", "2");
+    match dialect {
+        Dialect::V2 => (v2_body(&a, &signature, w.token, pay_to, value), ""),
+        Dialect::V1 => {
+            let requirements = json!({
+                "scheme": "exact", "network": "base-sepolia", "maxAmountRequired": value.to_string(),
+                "resource": "http://127.0.0.1/r", "description": "", "mimeType": "application/json", "payTo": pay_to,
+                "maxTimeoutSeconds": 60, "asset": w.token, "extra": {"name": "USD Coin", "version": "2"},
+            });
+            let payload = json!({"x402Version": 1, "scheme": "exact", "network": "base-sepolia",
+                "payload": {"signature": signature, "authorization": authorization_json(&a)}});
+            (json!({"x402Version": 1, "paymentPayload": payload, "paymentRequirements": requirements}), "")
+        }
+        Dialect::Cronos => {
+            let header = json!({"x402Version": 1, "scheme": "exact", "network": "base-sepolia", "payload": {
+                "from": a.from, "to": a.to, "value": value.to_string(), "validAfter": 0,
+                "validBefore": a.valid_before.to::<u64>(), "nonce": a.nonce, "signature": signature, "asset": w.token}});
+            let body = json!({"x402Version": 1, "paymentHeader": x402_edge::protocol::header::encode(&header),
+                "paymentRequirements": {"scheme": "exact", "network": "base-sepolia", "payTo": pay_to, "asset": w.token,
+                "maxAmountRequired": value.to_string(), "maxTimeoutSeconds": 300,
+                "extra": {"name": "USD Coin", "version": "2"}}});
+            (body, "/v2/x402")
+        }
+    }
+}
+
+/// Whether a settle answer, in any dialect, is a success.
+fn settled_ok(answer: &Value) -> bool {
+    answer["success"] == true || answer["event"] == "payment.settled"
+}
+
+/// Whether a verify answer, in any dialect, is valid.
+fn verified_ok(answer: &Value) -> bool {
+    answer["isValid"] == true
+}
+
+/// For random sequences of verifies and settles of one payment across the v1, v2 and Cronos routes:
+/// exactly one settle answers success (the first), verifies before it pass and after it fail, and the
+/// amount moves once.
+#[test]
+fn any_sequence_of_settles_and_verifies_across_dialects_has_exactly_one_success() {
+    use proptest::prelude::*;
+    use std::cell::Cell;
+
+    let w = world();
+    let pay_to = address(KEYS[5]);
+    let next_nonce = Cell::new(160u8);
+    let dialect = prop_oneof![Just(Dialect::V2), Just(Dialect::V1), Just(Dialect::Cronos)];
+    let step = (dialect, any::<bool>());
+    let config = ProptestConfig { cases: 12, failure_persistence: None, ..ProptestConfig::default() };
+    proptest!(config, |(steps in proptest::collection::vec(step, 1..7))| {
+        let nonce = next_nonce.get();
+        next_nonce.set(nonce + 1);
+        let before = balance(&w.anvil, w.token, pay_to);
+        let mut successes = 0;
+        for (dialect, is_settle) in steps.iter().copied() {
+            let (body, prefix) = dialect_request(&w, dialect, KEYS[1], pay_to, 900, nonce);
+            let path = format!("{prefix}/{}", if is_settle { "settle" } else { "verify" });
+            let (status, answer) = w.facility.post(&path, &body);
+            prop_assert_eq!(status, 200, "{} {}", path, answer);
+            if is_settle {
+                let ok = settled_ok(&answer);
+                prop_assert_eq!(ok, successes == 0, "{:?} {}: {}", dialect, path, answer);
+                successes += usize::from(ok);
+            } else {
+                prop_assert_eq!(verified_ok(&answer), successes == 0, "{:?} {}: {}", dialect, path, answer);
+            }
+        }
+        let moved = if successes == 1 { U256::from(900) } else { U256::ZERO };
+        prop_assert_eq!(balance(&w.anvil, w.token, pay_to), before + moved);
+    });
 }

@@ -196,7 +196,9 @@ fn a_signed_outside_execution_verifies_settles_once_and_is_refused_again() {
     assert_eq!(payer0 - devnet.strk(&payment.payer.0), 1_234_567, "the payer paid exactly the amount, no fee");
 
     let (_, replay) = f.post("/settle", &body);
-    assert_eq!(replay, settled, "a retried settle answers the first outcome");
+    assert_eq!(replay["success"], false, "exactly one settle answers success: {replay}");
+    assert_eq!(replay["errorReason"], "invalid_exact_starknet_payload_nonce_used", "{replay}");
+    assert_eq!(replay["transaction"], settled["transaction"]);
     assert_eq!(devnet.strk(&payment.pay_to) - payee0, 1_234_567, "nothing moved twice");
     let (_, reverify) = f.post("/verify", &body);
     assert_eq!(reverify["invalidReason"], "invalid_exact_starknet_payload_nonce_used", "{reverify}");

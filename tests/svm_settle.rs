@@ -172,7 +172,9 @@ fn record_unsent(f: &Facility, solana: &LocalSolana, p: &Parties, transaction: &
     let key = svm_key(DEVNET, transaction);
     let ledger = f.facilitator.ledger();
     let claimed_at = SystemClock.now_millis() - age_ms;
-    pollster::block_on(ledger.apply(&key, LedgerOp::Claim { now_ms: claimed_at, fingerprint: None })).unwrap();
+    // A hold of 0: the settle let go (it died), so the next settle of the payment takes it over.
+    let claim = LedgerOp::Claim { now_ms: claimed_at, hold_ms: 0, fingerprint: None };
+    pollster::block_on(ledger.apply(&key, claim)).unwrap();
     let record = LedgerOp::RecordTransaction { transaction: signature.clone(), raw: Some(wire) };
     pollster::block_on(ledger.apply(&key, record)).unwrap();
     signature
@@ -187,20 +189,22 @@ fn a_settle_cut_off_before_its_broadcast_is_broadcast_again_and_pays_once() {
     let signature = record_unsent(&f, &solana, &p, &transaction, 60_000);
     let body = settle_body(&solana, &p, &transaction);
 
-    // Silent for longer than a confirmation takes: the recorded bytes go out again; still in flight.
+    // Silent for longer than a confirmation takes: the recorded bytes go out again; still pending.
     let (_, first) = f.post("/settle", &body);
     assert_eq!(
         (first["success"].as_bool(), first["errorReason"].as_str()),
-        (Some(false), Some("duplicate_settlement")),
+        (Some(false), Some("settlement_pending")),
         "{first}"
     );
     assert_eq!(first["transaction"], signature.as_str());
-    // The next settle finds it landed and answers it; every later one answers the record.
+    // The retry finds it landed and answers success; every later settle is a duplicate.
     let (_, second) = f.post("/settle", &body);
     assert_eq!(second["success"], true, "{second}");
     assert_eq!(second["transaction"], signature.as_str());
     let (_, third) = f.post("/settle", &body);
-    assert_eq!(third, second);
+    assert_eq!(third["success"], false, "{third}");
+    assert_eq!(third["errorReason"], "duplicate_settlement", "{third}");
+    assert_eq!(third["transaction"], signature.as_str());
     assert_eq!(solana.tokens(&p.pay_to), AMOUNT, "paid exactly once");
     assert_eq!(solana.tokens(&p.payer.pubkey()), 1_000_000 - AMOUNT);
 }
@@ -231,7 +235,9 @@ fn a_claim_without_a_transaction_is_a_duplicate_and_a_fresh_payment_settles_besi
     let busy = payment(&solana, &p, "busy-0123456789abcdef0123");
     let key = svm_key(DEVNET, &busy);
     pollster::block_on(
-        f.facilitator.ledger().apply(&key, LedgerOp::Claim { now_ms: SystemClock.now_millis(), fingerprint: None }),
+        f.facilitator
+            .ledger()
+            .apply(&key, LedgerOp::Claim { now_ms: SystemClock.now_millis(), hold_ms: 60_000, fingerprint: None }),
     )
     .unwrap();
     let (_, refused) = f.post("/settle", &settle_body(&solana, &p, &busy));

@@ -286,6 +286,10 @@ async function postSettle(url, body, signal) {
 }
 
 const succeeded = (r) => r.status === 200 && r.json?.success === true;
+/** How a settle of a payment that another settle answered is refused. */
+const REFUSED_AS_SETTLED = ['duplicate_settlement', 'invalid_exact_evm_nonce_already_used'];
+/** How a settle of a payment still held by a settle that was cut off is refused. */
+const STILL_HELD = ['duplicate_settlement', 'settlement_pending'];
 const isConnectionError = (r) => r.status === 0 && CONNECTION_CODES.has(r.error);
 
 /** A short reason for a failed settle: the scheme's errorReason, the HTTP status or the connection error. */
@@ -586,7 +590,7 @@ export function distinctBlocktime({
 // ---------------------------------------------------------------------------------------------------
 // scenario 3: one payment, many concurrent settles
 
-/** Scenario 3: `count` concurrent settles of ONE payment: one transfer, every answer the same success. */
+/** Scenario 3: `count` concurrent settles of ONE payment: one transfer, exactly one success, the others refused. */
 export function samePayment({ count = DEFAULTS.same, timeoutMs = TIMEOUTS_S['same-payment'] * 1000, log, echo } = {}) {
   return runScenario('same-payment', { timeoutMs, log, echo }, async (ctx) => {
     const stack = await ctx.startStack({});
@@ -608,7 +612,7 @@ export function samePayment({ count = DEFAULTS.same, timeoutMs = TIMEOUTS_S['sam
     const nonceDelta = counts.latest - before.nonce;
     const balanceDelta = after.balance - before.balance;
     const audit = await auditChain(stack, { fromBlock: before.block, toBlock: after.block });
-    const allHashes = new Set(replies.map((r) => r.json?.transaction ?? `(${failureReason(r)})`));
+    const namedHashes = new Set(replies.map((r) => r.json?.transaction).filter(Boolean));
 
     return withAudit(audit, {
       metrics: {
@@ -628,8 +632,13 @@ export function samePayment({ count = DEFAULTS.same, timeoutMs = TIMEOUTS_S['sam
         p95Ms: s.p95Ms,
       },
       invariants: [
-        inv('every response is a success', s.ok === count, `${s.ok}/${count}`),
-        inv('every response names the same tx hash', allHashes.size === 1 && s.txHashes.size === 1, [...allHashes].slice(0, 4).join(', ')),
+        inv('exactly one response is a success', s.ok === 1, `${s.ok}/${count}`),
+        inv(
+          'every other response is refused as a duplicate or a used nonce',
+          replies.filter((r) => !succeeded(r)).every((r) => REFUSED_AS_SETTLED.includes(r.json?.errorReason)),
+          Object.keys(s.failuresByReason).join(', '),
+        ),
+        inv('every named tx is the same', namedHashes.size === 1 && s.txHashes.size === 1, [...namedHashes].slice(0, 4).join(', ')),
         inv('no HTTP 5xx', s.http5xx === 0, `${s.http5xx}`),
         inv('exactly one transfer: facilitator nonce delta == 1', nonceDelta === 1, `${nonceDelta}`),
         inv('payTo balance delta == amount', balanceDelta === amount, `${balanceDelta} (expected ${amount})`),
@@ -768,8 +777,16 @@ async function restartBody(ctx, { count, restartAfter, concurrency, connectRetri
   const balanceDelta = after.balance - before.balance;
   const audit = await auditChain(stack, { fromBlock: before.block, toBlock: after.block });
 
-  const resettleMismatch = perPayment.filter(
-    (p) => !succeeded(p.resettle) || (p.firstSuccessHash !== null && p.resettle.json.transaction !== p.firstSuccessHash),
+  // Exactly one success per payment: a payment answered success is refused on re-settle, naming its
+  // transaction; one that was not (its settle was cut off) is answered success by its re-settle, or
+  // refused as still held when the cut-off settle's hold has not run out yet.
+  const resettleMismatch = perPayment.filter((p) =>
+    p.firstSuccessHash !== null
+      ? succeeded(p.resettle) || p.resettle.json?.transaction !== p.firstSuccessHash
+      : !succeeded(p.resettle) && !STILL_HELD.includes(p.resettle.json?.errorReason),
+  );
+  const doubleSuccess = perPayment.filter(
+    (p) => attempts.filter((a) => a.index === p.index && succeeded(a.reply)).length + (succeeded(p.resettle) ? 1 : 0) > 1,
   );
   const afterRestart = perPayment.filter((p) => p.sentAfterRestart);
   const afterRestartFailed = afterRestart.filter((p) => !succeeded(p.final));
@@ -785,7 +802,9 @@ async function restartBody(ctx, { count, restartAfter, concurrency, connectRetri
       ? `success ${r.json.transaction}`
       : `${failureReason(r)}${r.json ? ` (transaction ${JSON.stringify(r.json.transaction ?? null)})` : ''} after ${(r.ms / 1000).toFixed(1)} s`;
   const notMoved = perPayment.filter((p) => !movedIn(audit, payments[p.index].body));
-  const movedUnanswered = perPayment.filter((p) => movedIn(audit, payments[p.index].body) && !succeeded(p.resettle));
+  const movedUnanswered = perPayment.filter(
+    (p) => movedIn(audit, payments[p.index].body) && p.firstSuccessHash === null && !succeeded(p.resettle),
+  );
   const notes = [];
   const troubled = perPayment.filter((p) => !succeeded(p.final) || resettleMismatch.includes(p));
   for (const p of troubled.slice(0, 10)) {
@@ -797,7 +816,7 @@ async function restartBody(ctx, { count, restartAfter, concurrency, connectRetri
   if (troubled.length > 10) notes.push(`… and ${troubled.length - 10} more`);
 
   // Diagnosis only (--late-resettle): settle the payments still without a success once more, much later.
-  const unanswered = perPayment.filter((p) => !succeeded(p.resettle));
+  const unanswered = perPayment.filter((p) => p.firstSuccessHash === null && !succeeded(p.resettle));
   if (lateResettleMs > 0 && unanswered.length > 0) {
     ctx.log(`waiting ${lateResettleMs / 1000} s, then re-settling the ${unanswered.length} payment(s) without a success`);
     await sleep(lateResettleMs, ctx.signal);
@@ -850,8 +869,9 @@ async function restartBody(ctx, { count, restartAfter, concurrency, connectRetri
       inv('the worker was restarted mid-load', restartReadyAt !== null && restartPromise !== null),
       inv('each payment moved funds exactly once: payTo delta == sum', balanceDelta === sum, `${balanceDelta} (expected ${sum})`),
       inv('facilitator nonce delta == distinct payments', nonceDelta === count, `${nonceDelta} (expected ${count})`),
+      inv('no payment is answered success twice', doubleSuccess.length === 0, `${doubleSuccess.length}`),
       inv(
-        'every re-settle succeeds with the hash of its first success',
+        're-settles: refused (naming the tx) after a success, else success or still held',
         resettleMismatch.length === 0,
         resettleMismatch.length ? `${resettleMismatch.length} not: #${resettleMismatch.slice(0, 10).map((p) => p.index).join(', #')}` : `${count}/${count}`,
       ),

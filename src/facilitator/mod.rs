@@ -15,7 +15,7 @@ use crate::chains::jsonrpc::JsonRpcClient;
 use crate::config::Config;
 use crate::config::UptoSettleMode;
 use crate::ledger::{
-    fingerprint, payment_key, Claim, LedgerEntry, LedgerOp, LedgerReply, SettleRecord, STALE_CLAIM_MS,
+    fingerprint, payment_key, Claim, LedgerEntry, LedgerOp, LedgerReply, SettleRecord, HOLD_MARGIN_MS,
 };
 use crate::network::{Family, Network};
 use crate::ports::{Clock, EvmSigner, HookDecision, Hooks, Host, Journal, Ledger, Ports, RateLimiter, Sessions};
@@ -205,6 +205,7 @@ impl<P: Host> Facilitator<P> {
             Payload::Eip3009(_) => {
                 let ctx = self.evm_context(request.network)?;
                 let verified = exact_evm::verify(&ctx, request).await?;
+                self.check_unsettled(&payment_key(request), Reason::EvmNonceAlreadyUsed).await?;
                 Ok(Verified { payer: verified.payer.to_checksum(None) })
             }
             Payload::Permit(permit) => {
@@ -220,6 +221,21 @@ impl<P: Host> Facilitator<P> {
         }
     }
 
+    /// A payment the ledger holds (being settled, or done) is refused at verify, so a resource server
+    /// that verifies first never serves it again. A ledger that cannot answer refuses too.
+    pub(super) async fn check_unsettled(&self, key: &str, used: Reason) -> Result<(), Failure> {
+        let entry = match self.ledger.apply(key, LedgerOp::Read).await {
+            Ok(LedgerReply::Entry { entry }) => entry,
+            Ok(other) => return Err(Failure::new(Reason::UnexpectedVerifyError, format!("ledger answered {other:?}"))),
+            Err(e) => return Err(Failure::new(Reason::UnexpectedVerifyError, e.to_string())),
+        };
+        match entry {
+            None => Ok(()),
+            Some(LedgerEntry::InFlight { transaction, .. }) => Err(in_flight(transaction)),
+            Some(LedgerEntry::Done { record, .. }) => Err(done(record, used)),
+        }
+    }
+
     /// An `exact` payment is settled once through the ledger; an `upto` one is captured into its
     /// session (or, with `UPTO_SETTLE_MODE=immediate`, captured and settled at once).
     async fn settle_once(&self, request: &PaymentRequest) -> Result<Settled, Failure> {
@@ -232,10 +248,21 @@ impl<P: Host> Facilitator<P> {
                     "{}/{}/{}/{}/{}/{}/{}",
                     a.from, a.to, a.value, a.valid_after, a.valid_before, a.nonce, p.signature
                 );
-                let claim = Some(fingerprint(request, &identity));
                 let payer = a.from.to_checksum(None);
+                let payment = OncePayment {
+                    key: &key,
+                    fingerprint: fingerprint(request, &identity),
+                    payer: &payer,
+                    used: Reason::EvmNonceAlreadyUsed,
+                };
                 let send = || self.submit_and_confirm(&key, request);
-                return self.settle_idempotently(&key, claim, request.network, &payer, exact_tx_failure, send).await;
+                let result = match self.claim_payment(&payment).await? {
+                    Turn::Send => send().await,
+                    Turn::Resume(sent) => {
+                        self.resume_evm(&key, request.network, &payer, exact_tx_failure, sent, send).await
+                    }
+                };
+                return self.conclude(&payment, result).await;
             }
             Payload::Permit(permit) => permit,
             Payload::Svm(payload) => return self.settle_svm(request, payload).await,
@@ -254,46 +281,144 @@ impl<P: Host> Facilitator<P> {
         }
     }
 
-    /// The ledger entry under `key` decides whether `send` runs, a settle already running is waited
-    /// for, or the first outcome is returned. A sent transaction is reconciled from its receipts.
-    async fn settle_idempotently<F, Fut>(
+    /// Claims a payment in the ledger for this settle: [`Turn::Send`] when nothing was sent for it,
+    /// [`Turn::Resume`] when a settle that let go had sent it. A payment held by another settle, done,
+    /// or held by a different payment under the same identity is refused at once.
+    pub(super) async fn claim_payment(&self, payment: &OncePayment<'_>) -> Result<Turn, Failure> {
+        match self.ledger_claim(payment.key, Some(payment.fingerprint.clone())).await? {
+            Claim::Acquired => Ok(Turn::Send),
+            Claim::Resume { transaction, replaced, raw, since_ms } => {
+                Ok(Turn::Resume(Sent { transaction, replaced, raw, since_ms }))
+            }
+            Claim::Busy { transaction } => Err(in_flight(transaction)),
+            Claim::Done { record } => Err(done(record, payment.used)),
+            Claim::Conflict => Err(conflict()),
+        }
+    }
+
+    /// Records what this settle found and answers it: a success only when this call made it final
+    /// (exactly one settle of a payment answers success); a sent transaction whose outcome is not
+    /// known yet is let go and answered `settlement_pending`, for the one retry to reconcile.
+    pub(super) async fn conclude(
+        &self,
+        payment: &OncePayment<'_>,
+        result: Result<Settled, Failure>,
+    ) -> Result<Settled, Failure> {
+        match result {
+            Ok(settled) => {
+                let complete = LedgerOp::Complete { record: self.success_record(&settled) };
+                match self.ledger.apply(payment.key, complete).await {
+                    Ok(LedgerReply::Completed { first: true }) => Ok(settled),
+                    Ok(LedgerReply::Completed { first: false }) => {
+                        Err(Failure { transaction: Some(settled.transaction), ..used(payment.used) })
+                    }
+                    // Mined but not recorded: answering success could let a later settle answer it
+                    // again, so this one is pending and the retry records it.
+                    _ => {
+                        let _ = self.ledger.apply(payment.key, LedgerOp::Release).await;
+                        let message = "settled on chain; the ledger did not record it yet";
+                        let failure = Failure::new(Reason::SettlementPending, message);
+                        Err(Failure { transaction: Some(settled.transaction), ..failure })
+                    }
+                }
+            }
+            Err(failure) => {
+                self.let_go(payment.key, payment.payer, &failure).await;
+                Err(pending(failure))
+            }
+        }
+    }
+
+    /// Records a failed settle: final when a sent transaction failed; otherwise the claim is released
+    /// (a sent transaction whose outcome is unknown stays, for the next settle to reconcile).
+    async fn let_go(&self, key: &str, payer: &str, failure: &Failure) {
+        let op = if failure.transaction.is_some() && !failure.reason.outcome_unknown() {
+            LedgerOp::Complete { record: self.failure_record(payer, failure) }
+        } else {
+            LedgerOp::Release
+        };
+        // A lost write leaves a hold that runs out.
+        let _ = self.ledger.apply(key, op).await;
+    }
+
+    /// A facilitator-owned key (an `upto` batch) through the ledger: sent once; a settle that finds it
+    /// held waits for the outcome, and a done one answers its recorded outcome (the session records
+    /// it; no request is answered twice from it).
+    async fn settle_batch_once<F, Fut>(
         &self,
         key: &str,
-        fingerprint: Option<String>,
         network: &'static Network,
         payer: &str,
-        tx_failure: fn(TxError) -> Failure,
         send: F,
     ) -> Result<Settled, Failure>
     where
         F: FnOnce() -> Fut,
         Fut: std::future::Future<Output = Result<Settled, Failure>>,
     {
-        // Long enough for a claim whose owner died before sending to go stale and be taken over.
-        let wait_ms = self.config.settings.receipt_timeout_secs * 1000 + STALE_CLAIM_MS;
-        let deadline = self.clock.now_millis() + wait_ms;
-        loop {
-            match self.ledger_claim(key, fingerprint.clone()).await? {
-                Claim::Acquired => return self.settle_claimed(key, payer, send).await,
-                Claim::Conflict => return Err(conflict()),
+        let deadline = self.clock.now_millis() + self.hold_ms();
+        let result = loop {
+            match self.ledger_claim(key, None).await? {
+                Claim::Acquired => break send().await,
+                Claim::Resume { transaction, replaced, raw, since_ms } => {
+                    let sent = Sent { transaction, replaced, raw, since_ms };
+                    break self.resume_evm(key, network, payer, upto_tx_failure, sent, send).await;
+                }
                 Claim::Done { record } => return record_result(record),
-                // Sent (by this isolate or one that died since): the receipt decides, nothing is re-sent,
-                // unless the transaction can never be mined (cut off before its broadcast).
-                Claim::InFlight { transaction: Some(latest), replaced, raw, .. } => {
-                    let transactions = parse_hashes(&replaced, &latest)?;
-                    if self.never_mined(network, &transactions, raw.as_deref()).await {
-                        let _ = self.ledger.apply(key, LedgerOp::Abandon { transaction: latest }).await;
-                        continue;
-                    }
-                    return self.reconcile(key, network, payer, tx_failure, &transactions).await;
+                Claim::Conflict => return Err(conflict()),
+                Claim::Busy { transaction } if self.clock.now_millis() >= deadline => {
+                    return Err(in_flight(transaction));
                 }
-                Claim::InFlight { transaction, .. } if self.clock.now_millis() >= deadline => {
-                    let message = "another settle of this payment is still running; retry to get its outcome";
-                    return Err(Failure { transaction, ..Failure::new(Reason::DuplicateSettlement, message) });
-                }
-                Claim::InFlight { .. } => self.clock.sleep_millis(LEDGER_POLL_MS).await,
+                Claim::Busy { .. } => self.clock.sleep_millis(LEDGER_POLL_MS).await,
             }
+        };
+        if let Ok(settled) = &result {
+            let _ = self.ledger.apply(key, LedgerOp::Complete { record: self.success_record(settled) }).await;
+        } else if let Err(failure) = &result {
+            self.let_go(key, payer, failure).await;
         }
+        result
+    }
+
+    /// Takes over an EVM payment another settle sent: its receipts decide; nothing is sent again
+    /// unless the recorded transactions can never be mined (cut off before the broadcast, their nonce
+    /// taken), and then the payment is sent anew under this settle's hold.
+    async fn resume_evm<F, Fut>(
+        &self,
+        key: &str,
+        network: &'static Network,
+        payer: &str,
+        tx_failure: fn(TxError) -> Failure,
+        sent: Sent,
+        send: F,
+    ) -> Result<Settled, Failure>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<Settled, Failure>>,
+    {
+        let transactions = parse_hashes(&sent.replaced, &sent.transaction)?;
+        if self.never_mined(network, &transactions, sent.raw.as_deref()).await {
+            let abandon = LedgerOp::Abandon { transaction: sent.transaction };
+            self.ledger.apply(key, abandon).await.map_err(|e| store_failure(e.to_string()))?;
+            return send().await;
+        }
+        let ctx = self.evm_context(network)?;
+        evm_tx::confirm(&ctx, &transactions).await.map_err(tx_failure).map(|mined| Settled {
+            transaction: mined.transaction.to_string(),
+            payer: payer.to_string(),
+            block_number: mined.block_number,
+            extensions: None,
+        })
+    }
+
+    /// How long a settle holds its claim: the longest wait for a receipt, and a margin.
+    fn hold_ms(&self) -> u64 {
+        let settings = &self.config;
+        let secs = settings
+            .settings
+            .receipt_timeout_secs
+            .max(settings.svm.confirm_timeout_secs)
+            .max(settings.starknet_confirm_timeout_secs);
+        secs * 1000 + HOLD_MARGIN_MS
     }
 
     /// The pure checks of an `upto` payment.
@@ -443,8 +568,7 @@ impl<P: Host> Facilitator<P> {
             let transaction = mined.transaction.to_string();
             Ok(Settled { transaction, payer: payer.clone(), block_number: mined.block_number, extensions: None })
         };
-        // The key is the facilitator's own (a batch of a session): no request to tell apart.
-        self.settle_idempotently(&key, None, network, &payer, upto_tx_failure, send).await
+        self.settle_batch_once(&key, network, &payer, send).await
     }
 
     async fn session_op(&self, id: &str, op: SessionOp) -> Result<SessionReply, Failure> {
@@ -454,7 +578,7 @@ impl<P: Host> Facilitator<P> {
     /// The ledger entry of a payment identity (see [`crate::ledger::eip3009_key`]).
     pub async fn ledger_entry(&self, key: &str) -> Result<Option<LedgerEntry>, Failure> {
         match self.ledger.apply(key, LedgerOp::Read).await {
-            Ok(LedgerReply::Entry(entry)) => Ok(entry),
+            Ok(LedgerReply::Entry { entry }) => Ok(entry),
             Ok(_) => Ok(None),
             Err(e) => Err(Failure::new(Reason::UnexpectedSettleError, e.to_string())),
         }
@@ -483,32 +607,12 @@ impl<P: Host> Facilitator<P> {
     /// by a different payment answers [`Claim::Conflict`], see [`conflict`]).
     async fn ledger_claim(&self, key: &str, fingerprint: Option<String>) -> Result<Claim, Failure> {
         // Without the ledger nothing is sent: a settle that cannot be made idempotent is refused.
-        let op = LedgerOp::Claim { now_ms: self.clock.now_millis(), fingerprint };
+        let op = LedgerOp::Claim { now_ms: self.clock.now_millis(), hold_ms: self.hold_ms(), fingerprint };
         match self.ledger.apply(key, op).await {
             Ok(LedgerReply::Claim(claim)) => Ok(claim),
             Ok(other) => Err(Failure::new(Reason::UnexpectedSettleError, format!("ledger answered {other:?}"))),
             Err(e) => Err(Failure::new(Reason::UnexpectedSettleError, e.to_string())),
         }
-    }
-
-    async fn settle_claimed<F, Fut>(&self, key: &str, payer: &str, send: F) -> Result<Settled, Failure>
-    where
-        F: FnOnce() -> Fut,
-        Fut: std::future::Future<Output = Result<Settled, Failure>>,
-    {
-        let result = send().await;
-        let op = match &result {
-            Ok(settled) => Some(LedgerOp::Complete { record: self.success_record(settled) }),
-            // Sent but not seen mined: stays in flight with its transaction, to be reconciled.
-            Err(f) if f.reason.outcome_unknown() && f.transaction.is_some() => None,
-            Err(f) if f.transaction.is_some() => Some(LedgerOp::Complete { record: self.failure_record(payer, f) }),
-            Err(_) => Some(LedgerOp::Release),
-        };
-        if let Some(op) = op {
-            // The outcome is returned either way; a lost write leaves a claim that goes stale.
-            let _ = self.ledger.apply(key, op).await;
-        }
-        result
     }
 
     async fn submit_and_confirm(&self, key: &str, request: &PaymentRequest) -> Result<Settled, Failure> {
@@ -538,44 +642,6 @@ impl<P: Host> Facilitator<P> {
             Ok(ctx) => evm_tx::is_dead(&ctx, transactions, &raw).await,
             Err(_) => false,
         }
-    }
-
-    /// Looks up the receipts of the transactions an earlier settle sent (the latest, and the ones its
-    /// fee bumps replaced), and records the outcome.
-    async fn reconcile(
-        &self,
-        key: &str,
-        network: &'static Network,
-        payer: &str,
-        tx_failure: fn(TxError) -> Failure,
-        transactions: &[B256],
-    ) -> Result<Settled, Failure> {
-        let ctx = self.evm_context(network)?;
-        let result = evm_tx::confirm(&ctx, transactions).await.map_err(tx_failure).map(|mined| Settled {
-            transaction: mined.transaction.to_string(),
-            payer: payer.to_string(),
-            block_number: mined.block_number,
-            extensions: None,
-        });
-        self.record_outcome(key, payer, result).await
-    }
-
-    /// Records what reconciling found (an outcome still unknown stays in flight) and answers it.
-    async fn record_outcome(
-        &self,
-        key: &str,
-        payer: &str,
-        result: Result<Settled, Failure>,
-    ) -> Result<Settled, Failure> {
-        let record = match &result {
-            Ok(settled) => Some(self.success_record(settled)),
-            Err(f) if f.reason.outcome_unknown() => None,
-            Err(f) => Some(self.failure_record(payer, f)),
-        };
-        if let Some(record) = record {
-            let _ = self.ledger.apply(key, LedgerOp::Complete { record }).await;
-        }
-        result
     }
 
     fn success_record(&self, settled: &Settled) -> SettleRecord {
@@ -713,6 +779,59 @@ fn exact_tx_failure(e: TxError) -> Failure {
 
 fn upto_tx_failure(e: TxError) -> Failure {
     Failure::from(UptoError::from(e))
+}
+
+/// A payment as a settle claims it in the ledger.
+pub(super) struct OncePayment<'a> {
+    /// Its identity on chain (see [`crate::ledger`]).
+    pub key: &'a str,
+    /// What exactly this request claims (see [`crate::ledger::fingerprint`]).
+    pub fingerprint: String,
+    pub payer: &'a str,
+    /// What a fresh check answers once the payment is done (the nonce or transaction is used).
+    pub used: Reason,
+}
+
+/// What a settle that claimed a payment does next.
+pub(super) enum Turn {
+    Send,
+    Resume(Sent),
+}
+
+/// What a settle that let go had sent for a payment.
+pub(super) struct Sent {
+    pub transaction: String,
+    /// Earlier transactions that fee bumps replaced.
+    pub replaced: Vec<String>,
+    /// The signed bytes of `transaction`, to broadcast again.
+    pub raw: Option<String>,
+    pub since_ms: u64,
+}
+
+/// Another settle holds the payment now.
+fn in_flight(transaction: Option<String>) -> Failure {
+    let failure = Failure::new(Reason::DuplicateSettlement, "another settle of this payment is running");
+    Failure { transaction, ..failure }
+}
+
+/// A payment that is done: its recorded failure, or, when it settled, what a fresh check of it says.
+fn done(record: SettleRecord, used_reason: Reason) -> Failure {
+    match record_result(record) {
+        Ok(settled) => Failure { transaction: Some(settled.transaction), ..used(used_reason) },
+        Err(failure) => failure,
+    }
+}
+
+fn used(reason: Reason) -> Failure {
+    Failure::new(reason, "this payment was settled before: it is used, and its settle answered once")
+}
+
+/// A sent transaction whose outcome is not known yet is the standard's `settlement_pending`.
+fn pending(failure: Failure) -> Failure {
+    if failure.transaction.is_some() && failure.reason.outcome_unknown() {
+        return Failure { reason: Reason::SettlementPending, ..failure };
+    }
+    failure
 }
 
 /// A different payment holds the key: its outcome is not this request's to answer.

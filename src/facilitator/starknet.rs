@@ -4,11 +4,11 @@
 
 use serde_json::json;
 
-use super::{conflict, kind, record_result, settle_failure, Facilitator, Failure, Settled, Verified};
+use super::{kind, settle_failure, Facilitator, Failure, OncePayment, Sent, Settled, Turn, Verified};
 use crate::chains::jsonrpc::JsonRpcClient;
 use crate::chains::starknet::Felt;
 use crate::config::{StarknetNetworkConfig, StarknetSettlement};
-use crate::ledger::{fingerprint, Claim, LedgerOp};
+use crate::ledger::{fingerprint, LedgerOp};
 use crate::network::{Family, Network};
 use crate::ports::{Clock, Host, Ledger};
 use crate::protocol::model::{PaymentRequest, StarknetPayload};
@@ -62,6 +62,7 @@ impl<P: Host> Facilitator<P> {
         let config = self.starknet_config(request.network)?;
         let verified = self.verify_starknet_payload(config, request, payload)?;
         chain::check_on_chain(&self.starknet_context(config)?, &verified).await?;
+        self.check_unsettled(&ledger_key(config.network, &verified), Reason::StarknetNonceUsed).await?;
         Ok(Verified { payer: format!("{:#x}", verified.account) })
     }
 
@@ -80,18 +81,17 @@ impl<P: Host> Facilitator<P> {
         // What the account signed (the typed data's hash) and the signature itself.
         let signature: Vec<String> = verified.signature.iter().map(|f| format!("{f:#x}")).collect();
         let identity = format!("{key}/{:#x}/{}", verified.message_hash, signature.join(","));
-        match self.ledger_claim(&key, Some(fingerprint(request, &identity))).await? {
-            Claim::Conflict => Err(conflict()),
-            Claim::Acquired => {
-                let send = || self.send_starknet(&ctx, config, &key, &verified, payload);
-                self.settle_claimed(&key, &payer, send).await
-            }
-            Claim::Done { record } => record_result(record),
-            Claim::InFlight { transaction: Some(hash), raw, since_ms, .. } => {
-                self.reconcile_starknet(&ctx, &key, &payer, &hash, raw.as_deref(), since_ms).await
-            }
-            Claim::InFlight { transaction: None, .. } => Err(in_flight(None)),
-        }
+        let payment = OncePayment {
+            key: &key,
+            fingerprint: fingerprint(request, &identity),
+            payer: &payer,
+            used: Reason::StarknetNonceUsed,
+        };
+        let result = match self.claim_payment(&payment).await? {
+            Turn::Send => self.send_starknet(&ctx, config, &key, &verified, payload).await,
+            Turn::Resume(sent) => self.reconcile_starknet(&ctx, &payer, sent).await,
+        };
+        self.conclude(&payment, result).await
     }
 
     async fn send_starknet(
@@ -180,34 +180,30 @@ impl<P: Host> Facilitator<P> {
     async fn reconcile_starknet(
         &self,
         ctx: &StarknetContext<'_, P::Http, P::Clock>,
-        key: &str,
         payer: &str,
-        hash: &str,
-        raw: Option<&str>,
-        since_ms: u64,
+        sent: Sent,
     ) -> Result<Settled, Failure> {
-        let result = match chain::status(ctx, hash).await {
+        let hash = sent.transaction;
+        match chain::status(ctx, &hash).await {
             Ok(Status::Accepted) => {
-                Ok(Settled { transaction: hash.into(), payer: payer.into(), block_number: None, extensions: None })
+                Ok(Settled { transaction: hash, payer: payer.into(), block_number: None, extensions: None })
             }
-            Ok(Status::Pending) => return Err(in_flight(Some(hash))),
+            Ok(Status::Pending) => Err(Failure::from(ExactStarknetError::NotAcceptedInTime(hash))),
             Ok(Status::Unknown) => {
-                let silent_ms = self.clock.now_millis().saturating_sub(since_ms);
-                let recorded = raw.and_then(|r| serde_json::from_str(r).ok());
+                let silent_ms = self.clock.now_millis().saturating_sub(sent.since_ms);
+                let recorded = sent.raw.and_then(|r| serde_json::from_str(&r).ok());
                 if let Some(json) = recorded.filter(|_| silent_ms > ctx.confirm_timeout_secs * 1000) {
-                    let hash = crate::chains::starknet::parse_felt(hash).unwrap_or(Felt::ZERO);
-                    let _ = chain::broadcast(ctx, &SignedInvoke { hash, json }).await;
+                    let felt = crate::chains::starknet::parse_felt(&hash).unwrap_or(Felt::ZERO);
+                    let _ = chain::broadcast(ctx, &SignedInvoke { hash: felt, json }).await;
                 }
-                return Err(in_flight(Some(hash)));
+                Err(Failure::from(ExactStarknetError::NotAcceptedInTime(hash)))
             }
             Err(ExactStarknetError::Rpc(message)) => {
-                let failure =
-                    Failure::new(Reason::DuplicateSettlement, format!("in flight; its status is unknown: {message}"));
-                return Err(Failure { transaction: Some(hash.to_string()), ..failure });
+                let failure = Failure::new(Reason::UnexpectedSettleError, format!("its status is unknown: {message}"));
+                Err(Failure { transaction: Some(hash), ..failure })
             }
             Err(e) => Err(Failure::from(e)),
-        };
-        self.record_outcome(key, payer, result).await
+        }
     }
 
     /// The Starknet kinds, with `extra` as the daydreams facilitator gives it (the sponsor, and the
@@ -242,9 +238,4 @@ const MAX_NONCE_RETRIES: u32 = 16;
 fn nonce_retry_pause_ms(key: &str, attempt: u32) -> u64 {
     let spread = u64::from(alloy_primitives::keccak256(key.as_bytes())[0]) * 200 / 255;
     50 * u64::from(attempt.min(4)) + spread
-}
-
-fn in_flight(transaction: Option<&str>) -> Failure {
-    let failure = Failure::new(Reason::DuplicateSettlement, "this payment is already being settled");
-    Failure { transaction: transaction.map(str::to_string), ..failure }
 }

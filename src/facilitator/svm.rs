@@ -2,15 +2,16 @@
 //! settle at most once through the ledger, keyed by the message hash.
 //!
 //! A Solana transaction is its own replay protection: the same signed bytes land at most once. The
-//! ledger makes the *answers* right across isolates: a payment in flight gets `duplicate_settlement`,
-//! a settled one its first outcome, and a settle cut off mid-way is reconciled from the chain.
+//! ledger makes the *answers* right across isolates: a payment in flight or settled gets
+//! `duplicate_settlement` (the spec's duplicate-settlement mitigation), and a settle cut off mid-way
+//! is reconciled from the chain by the next settle of the same payment.
 
 use serde_json::json;
 
-use super::{conflict, kind, record_result, settle_failure, Facilitator, Failure, Settled, Verified};
+use super::{kind, settle_failure, Facilitator, Failure, OncePayment, Sent, Settled, Turn, Verified};
 use crate::chains::jsonrpc::JsonRpcClient;
 use crate::chains::svm::{token_payer, Transaction};
-use crate::ledger::{fingerprint, svm_key, Claim, LedgerOp};
+use crate::ledger::{fingerprint, svm_key, LedgerOp};
 use crate::network::{Family, Network};
 use crate::ports::{Clock, Host, Ledger};
 use crate::protocol::model::{PaymentRequest, SvmPayload};
@@ -29,6 +30,8 @@ impl<P: Host> Facilitator<P> {
     pub(super) async fn verify_svm(&self, request: &PaymentRequest, payload: &SvmPayload) -> Result<Verified, Failure> {
         let ctx = self.svm_context(request.network)?;
         let signed = self.verify_svm_signed(&ctx, request, payload).await?;
+        let key = svm_key(request.network.caip2, &signed.verified.transaction);
+        self.check_unsettled(&key, Reason::DuplicateSettlement).await?;
         Ok(Verified { payer: signed.verified.payer.to_base58() })
     }
 
@@ -58,20 +61,20 @@ impl<P: Host> Facilitator<P> {
         let key = svm_key(request.network.caip2, &transaction);
         let payer = token_payer(transaction.message()).map(|k| k.to_base58()).unwrap_or_default();
         // The key (the message hash) is the identity; the fingerprint adds the requirements.
-        let claim = Some(fingerprint(request, &key));
-        match self.ledger_claim(&key, claim).await? {
-            Claim::Conflict => Err(conflict()),
-            Claim::Acquired => {
-                let send = || self.send_svm(&ctx, &key, request, payload);
-                self.settle_claimed(&key, &payer, send).await
-            }
-            Claim::Done { record } => record_result(record),
-            Claim::InFlight { transaction: Some(signature), raw, since_ms, .. } => {
+        let payment = OncePayment {
+            key: &key,
+            fingerprint: fingerprint(request, &key),
+            payer: &payer,
+            used: Reason::DuplicateSettlement,
+        };
+        let result = match self.claim_payment(&payment).await? {
+            Turn::Send => self.send_svm(&ctx, &key, request, payload).await,
+            Turn::Resume(sent) => {
                 let blockhash = crate::chains::svm::Pubkey(transaction.message().recent_blockhash).to_base58();
-                self.reconcile_svm(&ctx, &key, &payer, &signature, &blockhash, raw.as_deref(), since_ms).await
+                self.reconcile_svm(&ctx, &payer, &blockhash, sent).await
             }
-            Claim::InFlight { transaction: None, .. } => Err(Failure::from(ExactSvmError::InFlight(None))),
-        }
+        };
+        self.conclude(&payment, result).await
     }
 
     async fn send_svm(
@@ -99,40 +102,35 @@ impl<P: Host> Facilitator<P> {
     /// A payment another settle sent: the chain decides. A transaction still pending whose settle has
     /// been silent for longer than a confirmation takes (its isolate died) is broadcast again from the
     /// recorded bytes, which is the same transaction, never a second payment.
-    #[allow(clippy::too_many_arguments)]
     async fn reconcile_svm(
         &self,
         ctx: &SvmContext<'_, P::Http, P::Clock>,
-        key: &str,
         payer: &str,
-        signature: &str,
         blockhash: &str,
-        raw: Option<&str>,
-        since_ms: u64,
+        sent: Sent,
     ) -> Result<Settled, Failure> {
-        let result = match chain::fate(ctx, signature, blockhash).await {
+        let signature = sent.transaction;
+        match chain::fate(ctx, &signature, blockhash).await {
             Ok(Fate::Landed { slot }) => Ok(Settled {
-                transaction: signature.to_string(),
+                transaction: signature,
                 payer: payer.to_string(),
                 block_number: Some(slot),
                 extensions: None,
             }),
             Ok(Fate::Pending) => {
-                let silent_ms = self.clock.now_millis().saturating_sub(since_ms);
-                if let Some(wire) = raw.filter(|_| silent_ms > ctx.settings.confirm_timeout_secs * 1000) {
-                    let call = crate::chains::svm::rpc::send_transaction(wire);
+                let silent_ms = self.clock.now_millis().saturating_sub(sent.since_ms);
+                if let Some(wire) = sent.raw.filter(|_| silent_ms > ctx.settings.confirm_timeout_secs * 1000) {
+                    let call = crate::chains::svm::rpc::send_transaction(&wire);
                     let _ = ctx.rpc.broadcast(call.method, call.params).await;
                 }
-                return Err(Failure::from(ExactSvmError::InFlight(Some(signature.to_string()))));
+                Err(Failure::from(ExactSvmError::ConfirmationTimedOut(signature)))
             }
             Err(ExactSvmError::Rpc(message)) => {
-                let failure =
-                    Failure::new(Reason::DuplicateSettlement, format!("in flight; its status is unknown: {message}"));
-                return Err(Failure { transaction: Some(signature.to_string()), ..failure });
+                let failure = Failure::new(Reason::UnexpectedSettleError, format!("its status is unknown: {message}"));
+                Err(Failure { transaction: Some(signature), ..failure })
             }
             Err(e) => Err(Failure::from(e)),
-        };
-        self.record_outcome(key, payer, result).await
+        }
     }
 
     /// The Solana kinds, each advertising its fee payer in `extra.feePayer`, and the fee payers under

@@ -20,6 +20,9 @@ pub enum Reason {
     UnexpectedSettleError,
     /// Another settle of the same payment is still running.
     DuplicateSettlement,
+    /// The transaction was sent and its receipt did not come in time: one retry of the same settle
+    /// reconciles it from the chain (the standard's contract, `@x402/core` 2.24+).
+    SettlementPending,
     /// The payload's `accepted` network is not the requirements' (upto, Solana: `network_mismatch`).
     NetworkMismatch,
     /// The requirements' `payTo` is not on this facilitator's allowlist.
@@ -104,7 +107,7 @@ pub enum Reason {
 
 impl Reason {
     /// Every reason, for tests and documentation.
-    pub const ALL: [Reason; 76] = [
+    pub const ALL: [Reason; 77] = [
         Reason::InvalidPayload,
         Reason::InvalidPaymentRequirements,
         Reason::InvalidNetwork,
@@ -114,6 +117,7 @@ impl Reason {
         Reason::UnexpectedVerifyError,
         Reason::UnexpectedSettleError,
         Reason::DuplicateSettlement,
+        Reason::SettlementPending,
         Reason::GasCeilingExceeded,
         Reason::PayToNotAllowed,
         Reason::EvmSchemeMismatch,
@@ -200,6 +204,8 @@ impl Reason {
             DuplicateSettlement => {
                 ("duplicate_settlement", "duplicate_settlement", "Settlement of this authorization is in progress")
             }
+            // Legacy v1 clients know no pending state: theirs is the unexpected settle error.
+            SettlementPending => ("settlement_pending", "unexpected_settle_error", "Settlement pending"),
             PayToNotAllowed => ("pay_to_not_allowed", "invalid_payment_requirements", "Recipient is not allowed"),
             GasCeilingExceeded => {
                 ("gas_ceiling_exceeded", "unexpected_settle_error", "Gas price above the facilitator's ceiling")
@@ -448,7 +454,13 @@ impl Reason {
 
     /// A settle that sent a transaction and did not see its outcome: it stays recoverable.
     pub const fn outcome_unknown(self) -> bool {
-        matches!(self, Reason::UnexpectedSettleError | Reason::UptoReceiptUnavailable | Reason::SvmConfirmationTimedOut)
+        matches!(
+            self,
+            Reason::UnexpectedSettleError
+                | Reason::UptoReceiptUnavailable
+                | Reason::SvmConfirmationTimedOut
+                | Reason::SettlementPending
+        )
     }
 
     /// The reason code for a response of the given protocol version.

@@ -61,6 +61,13 @@ const bal = (owner) => balanceOf({ rpcUrl: stack.rpcUrl, token, owner });
 /** Balances of several addresses at once, as an array of bigints. */
 const balances = (...owners) => Promise.all(owners.map((o) => bal(o)));
 
+/** A repeated settle of a settled payment: refused with `reason`, naming the first one's transaction. */
+function assertUsed(replay, settled, reason) {
+  assert.equal(replay.success, false, JSON.stringify(replay));
+  assert.equal(replay.errorReason, reason, JSON.stringify(replay));
+  assert.equal(replay.transaction, settled.transaction, JSON.stringify(replay));
+}
+
 /** HTTP call to the worker; every response must carry x-request-id. */
 async function call(method, path, { body, headers = {}, raw = false } = {}) {
   const init = { method, headers: { ...headers } };
@@ -283,9 +290,10 @@ describe('official SDK (@x402/core HTTPFacilitatorClient + @x402/evm)', () => {
     assert.equal(payee1 - payee0, 1_234_567n, 'payTo received exactly the amount');
     assert.equal(payer0 - payer1, 1_234_567n, 'payer paid exactly the amount');
 
-    // The settlement ledger answers a retry with the first outcome and sends nothing.
+    // Exactly one settle answers success: a retry is refused as a fresh check would, names the
+    // transaction, and sends nothing.
     const replay = await facilitator.settle(paymentPayload, requirements);
-    assert.deepEqual(replay, settled, 'a retried settle returns the first outcome');
+    assertUsed(replay, settled, 'invalid_exact_evm_nonce_already_used');
     assert.deepEqual(await balances(payer.address, payee.address), [payer1, payee1], 'funds moved exactly once');
 
     const reverify = await facilitator.verify(paymentPayload, requirements);
@@ -333,7 +341,7 @@ describe('official SDK (@x402/core HTTPFacilitatorClient + @x402/evm)', () => {
     assert.equal(payer0 - payer1, 250_000n);
 
     const replay = await facilitator.settle(paymentPayload, requirements);
-    assert.deepEqual(replay, settled, 'a retried settle returns the first outcome');
+    assertUsed(replay, settled, 'invalid_transaction_state');
     assert.deepEqual(await balances(payer.address, payee.address), [payer1, payee1], 'funds moved exactly once');
     const reverify = await facilitator.verify(paymentPayload, requirements);
     assert.equal(reverify.invalidReason, 'invalid_transaction_state', JSON.stringify(reverify));
@@ -372,7 +380,7 @@ describe('Crypto.com / Cronos dialect (/v2/x402/*), built as @crypto.com/facilit
     );
   });
 
-  test('verify, settle (payment.settled, balances), a retry returns the first outcome, re-verify says "Authorization already used"', async () => {
+  test('verify, settle (payment.settled, balances), a retry is refused ("Authorization already used"), and so is re-verify', async () => {
     const value = '777000';
     const body = {
       x402Version: 1,
@@ -414,7 +422,8 @@ describe('Crypto.com / Cronos dialect (/v2/x402/*), built as @crypto.com/facilit
 
     const replay = await cronosPost('/v2/x402/settle', body);
     assert.equal(replay.status, 200, replay.text);
-    assert.equal(replay.json.event, 'payment.settled', replay.text);
+    assert.equal(replay.json.event, 'payment.failed', replay.text);
+    assert.equal(replay.json.error, 'Authorization already used', replay.text);
     assert.equal(replay.json.txHash, s.json.txHash, 'a retry names the first transaction');
     assert.deepEqual(await balances(payer.address, payee.address), [payer1, payee1], 'funds moved exactly once');
     const reverify = await cronosPost('/v2/x402/verify', body);
@@ -587,16 +596,18 @@ describe('malformed and unsupported requests: HTTP 400 with the reason', () => {
 });
 
 describe('settlement ledger and signer (Durable Objects)', () => {
-  test('20 concurrent settles of one payment: one transfer, every response names the same transaction', async () => {
+  test('20 concurrent settles of one payment: one transfer, exactly one success, the others refused', async () => {
     const body = await v2Payment({ requirements: v2Requirements({ amount: '4242' }) });
     const sentBefore = await publicClient.getTransactionCount({ address: stack.facilitatorAddress });
     const [payee0] = await balances(payee.address);
     const replies = await Promise.all(Array.from({ length: 20 }, () => post('/settle', body)));
-    for (const r of replies) {
-      assert.equal(r.status, 200, r.text);
-      assert.equal(r.json.success, true, r.text);
+    for (const r of replies) assert.equal(r.status, 200, r.text);
+    const successes = replies.filter((r) => r.json.success);
+    assert.equal(successes.length, 1, `exactly one success: ${replies.map((r) => r.text).join('\n')}`);
+    for (const r of replies.filter((r) => !r.json.success)) {
+      assert.ok(['duplicate_settlement', 'invalid_exact_evm_nonce_already_used'].includes(r.json.errorReason), r.text);
     }
-    const hashes = new Set(replies.map((r) => r.json.transaction));
+    const hashes = new Set(replies.map((r) => r.json.transaction).filter(Boolean));
     assert.equal(hashes.size, 1, `one transaction, got ${[...hashes].join(', ')}`);
     await assertSettlementTx([...hashes][0]);
     const [payee1] = await balances(payee.address);
@@ -663,7 +674,7 @@ describe('settlement ledger and signer (Durable Objects)', () => {
     assert.equal(payee1 - payee0, 700n, 'the amount moved exactly once');
     const sentAfter = await publicClient.getTransactionCount({ address: stack.facilitatorAddress });
     assert.equal(sentAfter - sentBefore, 2, 'a deployment and a transfer');
-    assert.deepEqual((await post('/settle', body)).json, s.json, 'a repeated settle answers the first outcome');
+    assertUsed((await post('/settle', body)).json, s.json, 'invalid_exact_evm_nonce_already_used');
   });
 
   test('a settle refused before sending releases its claim: the corrected payment settles', async () => {

@@ -24,12 +24,12 @@ test(
   (t) => expectPass(t, distinctAutomine, { count: 40, timeoutMs: 60_000 }),
 );
 
-test('20 concurrent settles of one payment: one transfer, every answer the same success', { timeout: 55_000 }, (t) =>
+test('20 concurrent settles of one payment: one transfer, exactly one success', { timeout: 55_000 }, (t) =>
   expectPass(t, samePayment, { count: 20, timeoutMs: 45_000 }),
 );
 
 test(
-  'worker restarted in the middle of 15 settles: each payment moves funds once, re-settles answer the first outcome',
+  'worker restarted in the middle of 15 settles: each payment moves funds once, exactly one success per payment',
   { timeout: 95_000 },
   (t) => expectPass(t, restart, { count: 15, restartAfter: 5, concurrency: 4, connectRetries: 5, timeoutMs: 85_000 }),
 );
