@@ -106,3 +106,15 @@ pub fn receipt(value: &Value) -> Result<Option<Receipt>, RpcError> {
 pub fn base_fee(block: &Value) -> Result<Option<u128>, RpcError> {
     block.get("baseFeePerGas").filter(|v| !v.is_null()).map(quantity).transpose()
 }
+
+/// Whether a call's error is the contract reverting; any other error is the node failing.
+pub fn is_revert(error: &RpcError) -> bool {
+    match error {
+        RpcError::Server { code, message, data } => {
+            *code == 3
+                || message.to_ascii_lowercase().contains("revert")
+                || data.as_deref().is_some_and(|d| d.len() > 2)
+        }
+        _ => false,
+    }
+}
