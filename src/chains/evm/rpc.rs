@@ -18,6 +18,13 @@ pub fn eth_call(from: Option<Address>, to: Address, data: &[u8]) -> RpcCall {
     RpcCall::new("eth_call", json!([call_object(from, to, data), "latest"]))
 }
 
+/// `eth_call` to `to` with `code` in place of `to`'s own code for this one call (a state override, the
+/// third parameter of geth's `eth_call`, which anvil, reth, erigon and the major providers accept).
+pub fn eth_call_as(to: Address, code: &[u8], data: &[u8]) -> RpcCall {
+    let overrides = json!({ to.to_string(): {"code": format!("0x{}", hex::encode(code))} });
+    RpcCall::new("eth_call", json!([call_object(None, to, data), "latest", overrides]))
+}
+
 pub fn estimate_gas(from: Address, to: Address, data: &[u8]) -> RpcCall {
     RpcCall::new("eth_estimateGas", json!([call_object(Some(from), to, data)]))
 }
