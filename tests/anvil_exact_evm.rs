@@ -6,6 +6,7 @@ mod common;
 use alloy_primitives::{Address, U256};
 use common::*;
 use serde_json::{json, Value};
+use x402_edge::protocol::model::Eip3009Authorization;
 
 fn payment(w: &World, payer: &str, pay_to: Address, value: u64, nonce: u8) -> Value {
     let a = authorization(payer, pay_to, value, nonce);
@@ -561,6 +562,14 @@ fn a_recorded_transaction_that_was_never_broadcast_is_revived_or_replaced() {
     }
 }
 
+/// A v2 body paying with `a`, signed by `signer_key` and wrapped for ERC-6492 with `factory`'s call.
+fn erc6492_body(w: &World, a: &Eip3009Authorization, signer_key: &str, factory: Address, call: Vec<u8>) -> Value {
+    use x402_edge::chains::evm::signature::Erc6492Signature;
+    let inner = hex::decode(&sign(signer_key, a, w.token, "USD Coin", "2")[2..]).unwrap();
+    let wrapped = Erc6492Signature { factory, factory_calldata: call.into(), signature: inner.into() };
+    v2_body(a, &format!("0x{}", hex::encode(wrapped.encode())), w.token, a.to, a.value.to::<u64>())
+}
+
 /// What the facilitator has to spend: its nonce and its ETH.
 fn facilitator_funds(w: &World) -> (u64, U256) {
     let facilitator = address(FACILITATOR_KEY);
@@ -605,20 +614,15 @@ fn a_contract_posing_as_a_token_gets_no_transaction() {
 fn an_erc6492_factory_call_that_deploys_another_wallet_is_refused_and_deploys_nothing() {
     use alloy_primitives::B256;
     use alloy_sol_types::SolCall;
-    use x402_edge::chains::evm::signature::Erc6492Signature;
 
     let w = world();
     let factory = deploy_wallet_factory(&w.anvil);
     let allowed = Facility::with_vars(&w.anvil.url, &[("EIP6492_ALLOWED_FACTORIES", &factory.to_string())]);
-    let pay_to = address(KEYS[2]);
-    let a = authorization(KEYS[1], pay_to, 1_000, 160);
-    let inner = hex::decode(&sign(KEYS[1], &a, w.token, "USD Coin", "2")[2..]).unwrap();
+    let a = authorization(KEYS[1], address(KEYS[2]), 1_000, 160);
     let funds = facilitator_funds(&w);
     for salt in 1..=3u8 {
         let other = ITestWalletFactory::createWalletCall { owner: address(KEYS[5]), salt: B256::repeat_byte(salt) };
-        let wrapped =
-            Erc6492Signature { factory, factory_calldata: other.abi_encode().into(), signature: inner.clone().into() };
-        let body = v2_body(&a, &format!("0x{}", hex::encode(wrapped.encode())), w.token, pay_to, 1_000);
+        let body = erc6492_body(&w, &a, KEYS[1], factory, other.abi_encode());
         for path in ["/verify", "/settle"] {
             let code = refusal(&allowed, path, &body);
             assert_eq!(code, "invalid_exact_evm_payload_undeployed_smart_wallet", "{path}");
@@ -635,24 +639,19 @@ fn an_erc6492_factory_call_that_deploys_another_wallet_is_refused_and_deploys_no
 fn a_payment_whose_wallet_deployment_failed_gets_no_second_deployment() {
     use alloy_primitives::B256;
     use alloy_sol_types::SolCall;
-    use x402_edge::chains::evm::signature::Erc6492Signature;
 
     let w = world();
     let factory = deploy_wallet_factory(&w.anvil);
     let allowed = Facility::with_vars(&w.anvil.url, &[("EIP6492_ALLOWED_FACTORIES", &factory.to_string())]);
-    let (owner, salt, pay_to) = (KEYS[4], B256::repeat_byte(9), address(KEYS[2]));
+    let (owner, salt) = (KEYS[4], B256::repeat_byte(9));
     let wallet = counterfactual_wallet(&w.anvil, factory, owner, salt);
     mint(&w.anvil, w.token, wallet, 50_000);
-    let mut a = authorization(owner, pay_to, 5_000, 170);
+    let mut a = authorization(owner, address(KEYS[2]), 5_000, 170);
     a.from = wallet;
-    let inner = hex::decode(&sign(owner, &a, w.token, "USD Coin", "2")[2..]).unwrap();
-    let wrap = |factory_calldata: Vec<u8>| {
-        let wrapped =
-            Erc6492Signature { factory, factory_calldata: factory_calldata.into(), signature: inner.clone().into() };
-        v2_body(&a, &format!("0x{}", hex::encode(wrapped.encode())), w.token, pay_to, 5_000)
-    };
-    let failing = wrap(ITestWalletFactory::createWalletUnlessPricedCall { owner: address(owner), salt }.abi_encode());
-    let sound = wrap(ITestWalletFactory::createWalletCall { owner: address(owner), salt }.abi_encode());
+    let failing = ITestWalletFactory::createWalletUnlessPricedCall { owner: address(owner), salt }.abi_encode();
+    let failing = erc6492_body(&w, &a, owner, factory, failing);
+    let sound = ITestWalletFactory::createWalletCall { owner: address(owner), salt }.abi_encode();
+    let sound = erc6492_body(&w, &a, owner, factory, sound);
 
     let (_, verify) = allowed.post("/verify", &failing);
     assert_eq!(verify["isValid"], true, "the simulation passes: {verify}");

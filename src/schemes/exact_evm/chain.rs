@@ -13,7 +13,7 @@ use crate::chains::evm::contracts::{
 use crate::chains::evm::rpc::{self, is_revert};
 use crate::chains::evm::signature::Erc6492Signature;
 use crate::chains::evm::tx::Fees;
-use crate::chains::evm::value_probe::{call, Movement, ProbeError, ProbeResults};
+use crate::chains::evm::value_probe::{call, Movement, ProbeError};
 use crate::chains::jsonrpc::{RpcCall, RpcError};
 use crate::ports::{Clock, HttpTransport};
 use crate::schemes::evm_tx::{self, Read};
@@ -78,9 +78,9 @@ const PLAIN: usize = 0;
 /// factory deployed `from` itself and that the deployed wallet accepts the signature).
 const DEPLOYMENT: usize = 2;
 
-/// Multicall3: the balances, `transferWithAuthorization`, the balances again.
-fn pay_probe(prepared: &Prepared<'_>) -> Vec<u8> {
-    movement(prepared).aggregate3(Vec::new(), vec![call(prepared.asset, &prepared.calldata)])
+/// Multicall3: the `before` calls, the balances, `transferWithAuthorization`, the balances again.
+fn pay_probe(prepared: &Prepared<'_>, before: Vec<IMulticall3::Call3>) -> Vec<u8> {
+    movement(prepared).aggregate3(before, vec![call(prepared.asset, &prepared.calldata)])
 }
 
 /// Multicall3: the factory call, `from.isValidSignature(digest, inner signature)`, then the payment
@@ -88,8 +88,7 @@ fn pay_probe(prepared: &Prepared<'_>) -> Vec<u8> {
 fn deploy_then_pay_probe(prepared: &Prepared<'_>, wrapped: &Erc6492Signature, hash: alloy_primitives::B256) -> Vec<u8> {
     let check = IERC1271::isValidSignatureCall { hash, signature: wrapped.signature.clone() };
     let from = prepared.authorization.from;
-    let before = vec![call(wrapped.factory, &wrapped.factory_calldata), call(from, &check.abi_encode())];
-    movement(prepared).aggregate3(before, vec![call(prepared.asset, &prepared.calldata)])
+    pay_probe(prepared, vec![call(wrapped.factory, &wrapped.factory_calldata), call(from, &check.abi_encode())])
 }
 
 fn decoded<C: SolCall>(result: &Result<Value, RpcError>) -> Option<C::Return> {
@@ -135,7 +134,7 @@ pub async fn read<H: HttpTransport, C: Clock>(
         rpc::eth_call(None, token, &IEip3009Token::balanceOfCall { account: a.from }.abi_encode()),
         rpc::eth_call(None, token, &IEip3009Token::nameCall {}.abi_encode()),
         rpc::eth_call(None, token, &IEip3009Token::versionCall {}.abi_encode()),
-        rpc::eth_call(signer.or(ctx.facilitator), MULTICALL3, &pay_probe(prepared)),
+        rpc::eth_call(signer.or(ctx.facilitator), MULTICALL3, &pay_probe(prepared, Vec::new())),
     ];
     if let Some(signer) = signer {
         calls.extend(evm_tx::fee_calls());
@@ -176,12 +175,9 @@ pub async fn read<H: HttpTransport, C: Clock>(
 
 /// After the factory call, `from.isValidSignature` answered the magic value: `from` has code (a call
 /// to an address without code "succeeds" with no data) and accepts the signature.
-fn check_deployed_wallet(verdict: &IMulticall3::Result, prepared: &Prepared<'_>) -> Result<(), ExactEvmError> {
+fn check_deployed_wallet(verdict: &IMulticall3::Result, factory: Address) -> Result<(), ExactEvmError> {
     if verdict.success && verdict.returnData.is_empty() {
-        let SignatureProof::Counterfactual { wrapped, .. } = &prepared.proof else {
-            return Err(ExactEvmError::ContractSignatureRejected);
-        };
-        return Err(ExactEvmError::FactoryDeploysAnotherWallet { factory: wrapped.factory });
+        return Err(ExactEvmError::FactoryDeploysAnotherWallet { factory });
     }
     let magic = verdict.success.then(|| IERC1271::isValidSignatureCall::abi_decode_returns(&verdict.returnData).ok());
     match magic.flatten() {
@@ -260,7 +256,9 @@ impl ChainReads {
     /// wallet's ERC-1271 check, then the payment. A factory call that leaves `from` without code (it
     /// deployed some other wallet) or a wallet that rejects the signature is refused here.
     fn deployment_simulation(&self, prepared: &Prepared<'_>) -> Result<Simulated, ExactEvmError> {
-        let Some((simulation, _)) = &self.deployment else {
+        let (Some((simulation, _)), SignatureProof::Counterfactual { wrapped, .. }) =
+            (&self.deployment, &prepared.proof)
+        else {
             return Ok(Simulated::Reverted("the deployment was not simulated".into()));
         };
         let results = match movement(prepared).results(simulation, DEPLOYMENT, 1) {
@@ -275,7 +273,7 @@ impl ChainReads {
             let reason = format!("the wallet factory call failed: {}", revert_reason(&deploy.returnData));
             return Ok(Simulated::Reverted(reason));
         }
-        check_deployed_wallet(verdict, prepared)?;
+        check_deployed_wallet(verdict, wrapped.factory)?;
         Ok(match results.failed_step() {
             None => Simulated::Passed,
             Some(reason) => Simulated::Reverted(reason),
@@ -290,7 +288,7 @@ impl ChainReads {
             _ => (&self.probe, PLAIN),
         };
         let moved = movement(prepared);
-        let results: ProbeResults = match moved.results(probe, before, 1) {
+        let results = match moved.results(probe, before, 1) {
             Ok(results) => results,
             Err(ProbeError::Node(e)) => return Err(ExactEvmError::Rpc(e)),
             Err(ProbeError::Undecodable(reason)) => return Err(ExactEvmError::ValueNotMoved(reason)),

@@ -6,6 +6,7 @@ use alloy_primitives::{Address, B256};
 use super::chain::{ChainReads, PayerAccount};
 use super::checks::SignatureProof;
 use super::{chain, prepare, EvmContext, ExactEvmError, Prepared};
+use crate::chains::evm::signature::Erc6492Signature;
 use crate::ledger::{Claim, LedgerOp, LedgerReply};
 use crate::ports::{Clock, EvmSigner, HttpTransport, Journal, Ledger, TxSender};
 use crate::protocol::model::PaymentRequest;
@@ -78,6 +79,9 @@ async fn deploy_once<H: HttpTransport, C: Clock, S: EvmSigner, T: TxSender, L: L
     prepared: &Prepared<'_>,
     reads: &ChainReads,
 ) -> Result<B256, ExactEvmError> {
+    let SignatureProof::Counterfactual { wrapped, .. } = &prepared.proof else {
+        return Err(ExactEvmError::SimulationFailed("only an ERC-6492 wallet is deployed".into()));
+    };
     let key = deployment_key(journal.key.ok_or(ExactEvmError::DeploymentAlreadyAttempted)?);
     let claim = LedgerOp::Claim { now_ms: ctx.clock.now_millis(), fingerprint: None };
     match journal.ledger.apply(&key, claim).await {
@@ -86,7 +90,7 @@ async fn deploy_once<H: HttpTransport, C: Clock, S: EvmSigner, T: TxSender, L: L
         Err(e) => return Err(ExactEvmError::Ledger(e.to_string())),
     }
     let recorded = Journal { ledger: journal.ledger, key: Some(&key) };
-    let deployed = deploy_wallet(ctx, signer, sender, &recorded, prepared, reads).await;
+    let deployed = deploy_wallet(ctx, signer, sender, &recorded, wrapped, reads).await;
     if deployed.is_err() {
         // Drops the claim only when no transaction was recorded under it.
         let _ = journal.ledger.apply(&key, LedgerOp::Release).await;
@@ -101,12 +105,9 @@ async fn deploy_wallet<H: HttpTransport, C: Clock, S: EvmSigner, T: TxSender, L:
     signer: &S,
     sender: &T,
     journal: &Journal<'_, L>,
-    prepared: &Prepared<'_>,
+    wrapped: &Erc6492Signature,
     reads: &ChainReads,
 ) -> Result<B256, ExactEvmError> {
-    let SignatureProof::Counterfactual { wrapped, .. } = &prepared.proof else {
-        return Err(ExactEvmError::SimulationFailed("only an ERC-6492 wallet is deployed".into()));
-    };
     let (fees, gas_limit) = reads.deployment_reads()?;
     let (calldata, max_gas) = (wrapped.factory_calldata.to_vec(), ctx.gas.max_gas_per_deployment);
     let call = evm_tx::unsigned_call(ctx, wrapped.factory, calldata, fees, gas_limit, max_gas)?;
