@@ -82,7 +82,9 @@ async fn deploy_once<H: HttpTransport, C: Clock, S: EvmSigner, T: TxSender, L: L
     let SignatureProof::Counterfactual { wrapped, .. } = &prepared.proof else {
         return Err(ExactEvmError::SimulationFailed("only an ERC-6492 wallet is deployed".into()));
     };
-    let key = deployment_key(journal.key.ok_or(ExactEvmError::DeploymentAlreadyAttempted)?);
+    let payment_key =
+        journal.key.ok_or_else(|| ExactEvmError::Ledger("no ledger key to record a deployment".into()))?;
+    let key = deployment_key(payment_key);
     let claim = LedgerOp::Claim { now_ms: ctx.clock.now_millis(), fingerprint: None };
     match journal.ledger.apply(&key, claim).await {
         Ok(LedgerReply::Claim(Claim::Acquired)) => {}
