@@ -20,6 +20,15 @@ contract TestWalletFactory {
         emit WalletCreated(wallet, owner, salt);
     }
 
+    /**
+     * @notice Like {createWallet} when the call pays no gas price (an `eth_call` simulation or a gas estimate)
+     * and reverts in a real transaction: a deployment that passes its simulation and fails on chain.
+     */
+    function createWalletUnlessPriced(address owner, bytes32 salt) external returns (address wallet) {
+        require(tx.gasprice == 0, "TestWalletFactory: deployments fail on chain");
+        return this.createWallet(owner, salt);
+    }
+
     function walletAddress(address owner, bytes32 salt) public view returns (address) {
         bytes32 initCodeHash = keccak256(abi.encodePacked(type(TestERC1271Wallet).creationCode, abi.encode(owner)));
         return address(uint160(uint256(keccak256(abi.encodePacked(bytes1(0xff), address(this), salt, initCodeHash)))));

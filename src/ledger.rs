@@ -189,7 +189,7 @@ pub enum LedgerOp {
 /// Applies `op` to the current entry: the reply and the entry to store (`None` deletes it).
 pub fn apply(entry: Option<LedgerEntry>, op: LedgerOp) -> (LedgerReply, Option<LedgerEntry>) {
     match op {
-        LedgerOp::Claim { now_ms, hold_ms, fingerprint } => claim(entry, now_ms, now_ms + hold_ms, fingerprint),
+        LedgerOp::Claim { now_ms, hold_ms, fingerprint } => claim(entry, now_ms, now_ms.saturating_add(hold_ms), fingerprint),
         LedgerOp::RecordTransaction { transaction, raw } => match entry {
             Some(LedgerEntry::InFlight {
                 since_ms,

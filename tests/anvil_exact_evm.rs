@@ -6,6 +6,7 @@ mod common;
 use alloy_primitives::{Address, U256};
 use common::*;
 use serde_json::{json, Value};
+use x402_edge::protocol::model::Eip3009Authorization;
 
 fn payment(w: &World, payer: &str, pay_to: Address, value: u64, nonce: u8) -> Value {
     let a = authorization(payer, pay_to, value, nonce);
@@ -396,7 +397,6 @@ fn a_counterfactual_wallet_is_deployed_through_an_allowed_factory_then_pays() {
     use x402_edge::chains::evm::signature::Erc6492Signature;
 
     let w = world();
-    install_multicall3(&w.anvil);
     let factory = deploy_wallet_factory(&w.anvil);
     let owner = KEYS[4];
     let salt = B256::repeat_byte(7);
@@ -434,13 +434,13 @@ fn a_counterfactual_wallet_is_deployed_through_an_allowed_factory_then_pays() {
     let (_, verify) = allowed.post("/verify", &body);
     assert_eq!(verify, json!({"isValid": true, "payer": wallet.to_checksum(None)}));
     assert_eq!(code_len(&w.anvil, wallet), 0);
-    // A tampered inner signature fails the simulation.
+    // A tampered authorization: the simulated wallet, once deployed, rejects the inner signature.
     let mut forged = wrapped_payment(5_000, 120);
     forged["paymentPayload"]["payload"]["authorization"]["value"] = json!("5001");
     forged["paymentRequirements"]["amount"] = json!("5001");
     forged["paymentPayload"]["accepted"]["amount"] = json!("5001");
     let (_, refused) = allowed.post("/verify", &forged);
-    assert_eq!(refused["invalidReason"], "invalid_exact_evm_transaction_simulation_failed", "{refused}");
+    assert_eq!(refused["invalidReason"], "invalid_exact_evm_signature", "{refused}");
 
     let before = balance(&w.anvil, w.token, pay_to);
     let (_, settle) = allowed.post("/settle", &body);
@@ -721,4 +721,110 @@ fn any_sequence_of_settles_and_verifies_across_dialects_has_exactly_one_success(
         let moved = if successes == 1 { U256::from(900) } else { U256::ZERO };
         prop_assert_eq!(balance(&w.anvil, w.token, pay_to), before + moved);
     });
+}
+
+/// A v2 body paying with `a`, signed by `signer_key` and wrapped for ERC-6492 with `factory`'s call.
+fn erc6492_body(w: &World, a: &Eip3009Authorization, signer_key: &str, factory: Address, call: Vec<u8>) -> Value {
+    use x402_edge::chains::evm::signature::Erc6492Signature;
+    let inner = hex::decode(&sign(signer_key, a, w.token, "USD Coin", "2")[2..]).unwrap();
+    let wrapped = Erc6492Signature { factory, factory_calldata: call.into(), signature: inner.into() };
+    v2_body(a, &format!("0x{}", hex::encode(wrapped.encode())), w.token, a.to, a.value.to::<u64>())
+}
+
+/// What the facilitator has to spend: its nonce and its ETH.
+fn facilitator_funds(w: &World) -> (u64, U256) {
+    let facilitator = address(FACILITATOR_KEY);
+    (w.anvil.nonce(facilitator), eth_balance(&w.anvil, facilitator))
+}
+
+/// `path`'s reason code: `invalidReason` of a verify, `errorReason` of a settle.
+fn refusal(facility: &Facility, path: &str, body: &Value) -> Value {
+    let (status, reply) = facility.post(path, body);
+    assert_eq!(status, 200, "{reply}");
+    if path == "/settle" {
+        assert_eq!((&reply["success"], &reply["transaction"]), (&json!(false), &json!("")), "{reply}");
+        return reply["errorReason"].clone();
+    }
+    assert_eq!(reply["isValid"], false, "{reply}");
+    reply["invalidReason"].clone()
+}
+
+/// A contract that answers like USDC but moves nothing, and a 5-byte contract that answers every call
+/// with a zero word: both pass the plain simulation of `transferWithAuthorization`, neither shows the
+/// value moving between the balances around it, so neither gets a transaction.
+#[test]
+fn a_contract_posing_as_a_token_gets_no_transaction() {
+    let w = world();
+    let pay_to = address(KEYS[2]);
+    let fakes = [deploy_fake_token(&w.anvil, U256::ZERO), deploy_five_byte_contract(&w.anvil)];
+    let funds = facilitator_funds(&w);
+    for (i, fake) in fakes.into_iter().enumerate() {
+        let a = authorization(KEYS[1], pay_to, 1_000, 150 + i as u8);
+        let body = v2_body(&a, &sign(KEYS[1], &a, fake, "USD Coin", "2"), fake, pay_to, 1_000);
+        for path in ["/verify", "/settle", "/settle"] {
+            assert_eq!(refusal(&w.facility, path, &body), "invalid_exact_evm_transfer_event_mismatch", "{fake} {path}");
+        }
+    }
+    assert_eq!(facilitator_funds(&w), funds, "no transaction, no gas");
+}
+
+/// ERC-6492 wrappers are not signed: anyone can wrap an EOA's authorization with an allowed factory's
+/// call that deploys some other wallet. The inner signature passes, but after the factory call `from`
+/// has no code, so the deployment does not make the payment payable and nothing is deployed.
+#[test]
+fn an_erc6492_factory_call_that_deploys_another_wallet_is_refused_and_deploys_nothing() {
+    use alloy_primitives::B256;
+    use alloy_sol_types::SolCall;
+
+    let w = world();
+    let factory = deploy_wallet_factory(&w.anvil);
+    let allowed = Facility::with_vars(&w.anvil.url, &[("EIP6492_ALLOWED_FACTORIES", &factory.to_string())]);
+    let a = authorization(KEYS[1], address(KEYS[2]), 1_000, 160);
+    let funds = facilitator_funds(&w);
+    for salt in 1..=3u8 {
+        let other = ITestWalletFactory::createWalletCall { owner: address(KEYS[5]), salt: B256::repeat_byte(salt) };
+        let body = erc6492_body(&w, &a, KEYS[1], factory, other.abi_encode());
+        for path in ["/verify", "/settle"] {
+            let code = refusal(&allowed, path, &body);
+            assert_eq!(code, "invalid_exact_evm_payload_undeployed_smart_wallet", "{path}");
+        }
+        let deployed = counterfactual_wallet(&w.anvil, factory, KEYS[5], B256::repeat_byte(salt));
+        assert_eq!(code_len(&w.anvil, deployed), 0, "the other wallet was not deployed");
+    }
+    assert_eq!(facilitator_funds(&w), funds, "no transaction, no gas");
+}
+
+/// A deployment that passed its simulation and failed on chain is the one deployment that payment
+/// gets: a second settle, with the same wrapper or a re-wrapped one, sends nothing.
+#[test]
+fn a_payment_whose_wallet_deployment_failed_gets_no_second_deployment() {
+    use alloy_primitives::B256;
+    use alloy_sol_types::SolCall;
+
+    let w = world();
+    let factory = deploy_wallet_factory(&w.anvil);
+    let allowed = Facility::with_vars(&w.anvil.url, &[("EIP6492_ALLOWED_FACTORIES", &factory.to_string())]);
+    let (owner, salt) = (KEYS[4], B256::repeat_byte(9));
+    let wallet = counterfactual_wallet(&w.anvil, factory, owner, salt);
+    mint(&w.anvil, w.token, wallet, 50_000);
+    let mut a = authorization(owner, address(KEYS[2]), 5_000, 170);
+    a.from = wallet;
+    let failing = ITestWalletFactory::createWalletUnlessPricedCall { owner: address(owner), salt }.abi_encode();
+    let failing = erc6492_body(&w, &a, owner, factory, failing);
+    let sound = ITestWalletFactory::createWalletCall { owner: address(owner), salt }.abi_encode();
+    let sound = erc6492_body(&w, &a, owner, factory, sound);
+
+    let (_, verify) = allowed.post("/verify", &failing);
+    assert_eq!(verify["isValid"], true, "the simulation passes: {verify}");
+    let (nonce, _) = facilitator_funds(&w);
+    assert_eq!(refusal(&allowed, "/settle", &failing), "smart_wallet_deployment_failed");
+    assert_eq!(w.anvil.nonce(address(FACILITATOR_KEY)), nonce + 1, "one deployment was sent, and reverted");
+    assert_eq!(code_len(&w.anvil, wallet), 0);
+
+    let funds = facilitator_funds(&w);
+    for body in [&failing, &sound, &failing] {
+        assert_eq!(refusal(&allowed, "/settle", body), "smart_wallet_deployment_failed");
+    }
+    assert_eq!(facilitator_funds(&w), funds, "not retried: no transaction, no gas");
+    assert_eq!(code_len(&w.anvil, wallet), 0);
 }

@@ -12,6 +12,11 @@ use x402_edge::protocol::model::PermitPayload;
 
 /// A permit from `owner_key` for the facilitator (spender) with `cap`, and a v2 upto body paying `amount`.
 fn upto_body(w: &World, owner_key: &str, pay_to: Address, cap: u64, amount: u64, nonce: u64) -> Value {
+    upto_body_for(w.token, owner_key, pay_to, cap, amount, nonce)
+}
+
+/// [`upto_body`] for any `token` that calls itself "USD Coin", version "2".
+fn upto_body_for(token: Address, owner_key: &str, pay_to: Address, cap: u64, amount: u64, nonce: u64) -> Value {
     let deadline = now_secs() + 3_600;
     let permit = PermitPayload {
         signature: Default::default(),
@@ -22,10 +27,10 @@ fn upto_body(w: &World, owner_key: &str, pay_to: Address, cap: u64, amount: u64,
         nonce: U256::from(nonce),
         session_id: String::new(),
     };
-    let digest = eip2612::signing_hash(&permit, &eip3009::domain("USD Coin", "2", CHAIN_ID, w.token));
+    let digest = eip2612::signing_hash(&permit, &eip3009::domain("USD Coin", "2", CHAIN_ID, token));
     let signature = pollster::block_on(signer(owner_key).sign_hash(&digest)).unwrap();
     let requirements = json!({
-        "scheme": "upto", "network": "eip155:84532", "amount": amount.to_string(), "asset": w.token,
+        "scheme": "upto", "network": "eip155:84532", "amount": amount.to_string(), "asset": token,
         "payTo": pay_to, "maxTimeoutSeconds": 3600,
         "extra": {"name": "USD Coin", "version": "2", "maxAmountRequired": cap.to_string()},
     });
@@ -162,6 +167,34 @@ fn in_immediate_mode_each_settle_pays_on_chain_at_once() {
     let (status, refused) = facility.post("/settle", &body);
     assert_eq!((status, refused["error"].as_str()), (402, Some("cap_exhausted")), "{refused}");
     assert_eq!(w.anvil.nonce(facilitator), sent + 3, "nothing is sent beyond the cap");
+}
+
+/// A contract posing as a token gets no batch: not the permit (its allowance reads 0), not
+/// `transferFrom` (its allowance reads as plenty); the 5-byte contract reads as an empty balance.
+/// Captures make no chain call, so they succeed; the batch is simulated first and sends nothing.
+#[test]
+fn a_batch_of_a_contract_posing_as_a_token_sends_nothing() {
+    let w = world();
+    let facilitator = address(FACILITATOR_KEY);
+    let pay_to = address(KEYS[2]);
+    let fakes = [
+        (deploy_fake_token(&w.anvil, U256::ZERO), "invalid_exact_evm_transfer_event_mismatch"),
+        (deploy_fake_token(&w.anvil, U256::MAX), "invalid_exact_evm_transfer_event_mismatch"),
+        (deploy_five_byte_contract(&w.anvil), "insufficient_balance"),
+    ];
+    let funds = (w.anvil.nonce(facilitator), eth_balance(&w.anvil, facilitator));
+    for (i, (fake, code)) in fakes.into_iter().enumerate() {
+        let body = upto_body_for(fake, KEYS[i + 1], pay_to, 10_000, 700, 0);
+        let (_, captured) = w.facility.post("/settle", &body);
+        assert_eq!(captured["success"], true, "{captured}");
+        let id = captured["extensions"]["upto"]["sessionId"].as_str().unwrap().to_string();
+        let report = sweep(&w, now_secs() * 1000 + 121_000);
+        assert_eq!((report.settled, report.failed), (0, i + 1), "each pending batch fails again: {report:?}");
+        let (_, state) = w.facility.get(&format!("/upto/sessions/{id}"), "");
+        assert_eq!(state["lastSettlement"]["error"], code, "{fake}: {state}");
+        assert_eq!(state["pending"], "700", "the spend stays pending");
+    }
+    assert_eq!((w.anvil.nonce(facilitator), eth_balance(&w.anvil, facilitator)), funds, "no transaction, no gas");
 }
 
 alloy_sol_types::sol! {

@@ -46,6 +46,11 @@ pub enum Reason {
     EvmNonceAlreadyUsed,
     EvmInsufficientBalance,
     EvmSimulationFailed,
+    /// The simulation did not show the authorized value leaving the payer and reaching `payTo` (a
+    /// contract posing as a token): `exact`, and an `upto` batch before it is sent.
+    EvmTransferMismatch,
+    /// A counterfactual wallet's deployment failed, or was attempted before for the same payment.
+    EvmSmartWalletDeploymentFailed,
     // `upto` on EVM (the daydreams EIP-2612 scheme, protocol digest §6.2).
     UptoPayload,
     UptoMissingEip712Domain,
@@ -107,7 +112,7 @@ pub enum Reason {
 
 impl Reason {
     /// Every reason, for tests and documentation.
-    pub const ALL: [Reason; 77] = [
+    pub const ALL: [Reason; 79] = [
         Reason::InvalidPayload,
         Reason::InvalidPaymentRequirements,
         Reason::InvalidNetwork,
@@ -136,6 +141,8 @@ impl Reason {
         Reason::EvmNonceAlreadyUsed,
         Reason::EvmInsufficientBalance,
         Reason::EvmSimulationFailed,
+        Reason::EvmTransferMismatch,
+        Reason::EvmSmartWalletDeploymentFailed,
         Reason::UptoPayload,
         Reason::NetworkMismatch,
         Reason::UptoMissingEip712Domain,
@@ -268,6 +275,15 @@ impl Reason {
                 "invalid_transaction_state",
                 "Transaction simulation failed",
             ),
+            // The reference's code for a transfer whose Transfer event does not match the authorization.
+            EvmTransferMismatch => (
+                "invalid_exact_evm_transfer_event_mismatch",
+                "invalid_transaction_state",
+                "Transaction simulation failed",
+            ),
+            EvmSmartWalletDeploymentFailed => {
+                ("smart_wallet_deployment_failed", "invalid_transaction_state", "Transaction failed on-chain")
+            }
             UptoPayload => ("invalid_upto_evm_payload", "invalid_payload", "Invalid upto payment payload"),
             NetworkMismatch => ("network_mismatch", "invalid_network", "Unsupported network"),
             UptoMissingEip712Domain => {

@@ -9,8 +9,9 @@
 use alloy_primitives::{Address, U256};
 use alloy_sol_types::SolCall;
 
-use crate::chains::evm::contracts::IEip2612Token;
+use crate::chains::evm::contracts::{revert_reason, IEip2612Token, MULTICALL3};
 use crate::chains::evm::signature::{EcdsaSignature, SignatureError};
+use crate::chains::evm::value_probe::{call, Movement, ProbeError};
 use crate::chains::evm::{eip2612, eip3009, rpc};
 use crate::chains::jsonrpc::RpcError;
 use crate::ports::{Clock, EvmSigner, HttpTransport, Journal, Ledger, TxSender};
@@ -54,6 +55,8 @@ pub enum UptoError {
     InsufficientBalance { balance: U256, amount: U256 },
     #[error("the permit could not be submitted: {0}")]
     PermitFailed(String),
+    #[error("simulating the batch does not show the amount moving from the owner to payTo: {0}; nothing was sent")]
+    ValueNotMoved(String),
     #[error("the RPC endpoint serves chain {actual}, not {expected}")]
     WrongChain { expected: u64, actual: u64 },
     #[error(transparent)]
@@ -90,6 +93,7 @@ impl UptoError {
             InsufficientAllowance { .. } => Reason::UptoInsufficientAllowance,
             InsufficientBalance { .. } => Reason::UptoInsufficientBalance,
             PermitFailed(_) => Reason::UptoPermitFailed,
+            ValueNotMoved(_) => Reason::EvmTransferMismatch,
             WrongChain { .. } | Tx(TxError::Rpc(_)) => Reason::UnexpectedSettleError,
             Tx(TxError::GasPriceAboveCeiling { .. } | TxError::GasAboveCeiling { .. }) => Reason::GasCeilingExceeded,
             Tx(TxError::Reverted(_)) => Reason::UptoTransactionReverted,
@@ -190,7 +194,8 @@ fn check_permit_signature(
 
 /// Settles `amount` of `session` on chain: `permit` when the allowance is not there yet (a used
 /// permit is fine when the allowance covers the batch), then `transferFrom(owner, payTo, amount)`,
-/// journaled under the batch's ledger key and confirmed with fee bumps.
+/// journaled under the batch's ledger key and confirmed with fee bumps. Before anything is sent the
+/// batch is simulated and must move the amount ([`simulate_batch`]).
 pub async fn settle_batch<H: HttpTransport, C: Clock, S: EvmSigner, T: TxSender, L: Ledger>(
     ctx: &EvmContext<'_, H, C>,
     signer: &S,
@@ -207,9 +212,10 @@ pub async fn settle_batch<H: HttpTransport, C: Clock, S: EvmSigner, T: TxSender,
         rpc::eth_call(None, token, &IEip2612Token::balanceOfCall { account: owner }.abi_encode()),
     ];
     calls.extend(evm_tx::fee_calls());
+    calls.push(rpc::get_code(MULTICALL3));
     let reads = ctx.rpc.batch(&calls).await?;
-    let [chain, allowance, nonce, balance, block, tip, gas_price] =
-        <[Read; 7]>::try_from(reads).map_err(|_| RpcError::Malformed("short batch".into()))?;
+    let [chain, allowance, nonce, balance, block, tip, gas_price, multicall] =
+        <[Read; 8]>::try_from(reads).map_err(|_| RpcError::Malformed("short batch".into()))?;
     let actual = rpc::quantity_u64(&chain?)?;
     if actual != ctx.chain_id() {
         return Err(UptoError::WrongChain { expected: ctx.chain_id(), actual });
@@ -226,11 +232,16 @@ pub async fn settle_batch<H: HttpTransport, C: Clock, S: EvmSigner, T: TxSender,
     }
     let fees = evm_tx::fees(&block, &tip, &gas_price)?;
     let allowance = word(allowance)?;
-    if allowance < amount {
-        if word(nonce)? != session.permit_nonce {
-            return Err(UptoError::InsufficientAllowance { allowance, amount });
+    let permit = match allowance < amount {
+        true if word(nonce)? != session.permit_nonce => {
+            return Err(UptoError::InsufficientAllowance { allowance, amount })
         }
-        submit_permit(ctx, signer, sender, journal.ledger, session, fees).await?;
+        true => Some(permit_calldata(ctx, session)?),
+        false => None,
+    };
+    simulate_batch(ctx, session, amount, permit.as_deref(), multicall).await?;
+    if let Some(permit) = permit {
+        submit_permit(ctx, signer, sender, journal.ledger, session, permit, fees).await?;
     }
     let transfer = IEip2612Token::transferFromCall { from: owner, to: session.pay_to, value: amount }.abi_encode();
     let gas_limit = evm_tx::gas_limit(&estimate_gas(ctx, signer.address(), token, &transfer).await)?;
@@ -239,16 +250,61 @@ pub async fn settle_batch<H: HttpTransport, C: Clock, S: EvmSigner, T: TxSender,
     Ok(evm_tx::confirm_with_fee_bumps(ctx, signer, sender, journal, &sent).await?)
 }
 
-/// Sends the session's permit and waits for it. Not journaled as the batch's transaction: a lost
-/// permit is seen in the allowance (or the nonce) by the retry.
-async fn submit_permit<H: HttpTransport, C: Clock, S: EvmSigner, T: TxSender, L: Ledger>(
+/// Simulates the batch as the spender will send it (the permit when it is due, then `transferFrom`)
+/// between reads of payTo's and the owner's balances, and requires payTo to gain exactly `amount` and
+/// the owner to lose it; a contract posing as a token, which answers success and moves nothing, gets
+/// no transaction.
+///
+/// `transferFrom` spends the allowance of its caller, so the simulation must run with `msg.sender` =
+/// the spender. Multicall3 at its own address would be the caller (it has no allowance), and separate
+/// `eth_call`s share no state (the permit's allowance, the balances after). So Multicall3's runtime
+/// code, read from its canonical address in the batch of reads, is put at the spender's address for
+/// this one `eth_call` (a state override): `aggregate3` then runs *as the spender*, each call with
+/// `msg.sender` = the spender exactly as the facilitator's own transactions will, all in one call.
+async fn simulate_batch<H: HttpTransport, C: Clock>(
     ctx: &EvmContext<'_, H, C>,
-    signer: &S,
-    sender: &T,
-    ledger: &L,
     session: &Session,
-    fees: crate::chains::evm::tx::Fees,
+    amount: U256,
+    permit: Option<&[u8]>,
+    multicall: Read,
 ) -> Result<(), UptoError> {
+    let code = rpc::data(&multicall?)?;
+    if code.is_empty() {
+        return Err(UptoError::ValueNotMoved(format!("no Multicall3 at {MULTICALL3} on this chain to simulate with")));
+    }
+    let token = session.asset;
+    let movement = Movement { token, payer: session.owner, payee: session.pay_to, amount };
+    let transfer = IEip2612Token::transferFromCall { from: session.owner, to: session.pay_to, value: amount };
+    let mut steps: Vec<_> = permit.map(|p| call(token, p)).into_iter().collect();
+    steps.push(call(token, &transfer.abi_encode()));
+    let count = steps.len();
+    let simulation = rpc::eth_call_as(session.spender, &code, &movement.aggregate3(Vec::new(), steps));
+    let answer = ctx.rpc.call(simulation.method, simulation.params).await;
+    let results = match movement.results(&answer, 0, count) {
+        Ok(results) => results,
+        Err(ProbeError::Node(e)) => return Err(e.into()),
+        Err(ProbeError::Undecodable(reason)) => return Err(UptoError::ValueNotMoved(reason)),
+    };
+    let (transferred, permitted) = match results.steps.split_last() {
+        Some((last, rest)) => (last, rest.first()),
+        None => return Err(UptoError::ValueNotMoved("the simulation answered without the transfer".into())),
+    };
+    if let Some(permitted) = permitted.filter(|p| !p.success) {
+        return Err(UptoError::PermitFailed(revert_reason(&permitted.returnData)));
+    }
+    if !transferred.success {
+        let reason = format!("simulating transferFrom reverted: {}", revert_reason(&transferred.returnData));
+        return Err(UptoError::Tx(TxError::Estimate(reason)));
+    }
+    // Tokens that return nothing (USDT-style) are judged by the balances alone.
+    if IEip2612Token::transferFromCall::abi_decode_returns(&transferred.returnData) == Ok(false) {
+        return Err(UptoError::ValueNotMoved("transferFrom returned false".into()));
+    }
+    results.check_moved(amount).map_err(UptoError::ValueNotMoved)
+}
+
+/// The session's `permit` call, while its deadline has not passed.
+fn permit_calldata<H, C: Clock>(ctx: &EvmContext<'_, H, C>, session: &Session) -> Result<Vec<u8>, UptoError> {
     if session.deadline <= ctx.clock.now_secs() {
         return Err(UptoError::PermitFailed("the permit's deadline has passed".into()));
     }
@@ -264,6 +320,20 @@ async fn submit_permit<H: HttpTransport, C: Clock, S: EvmSigner, T: TxSender, L:
         s: signature.s.into(),
     }
     .abi_encode();
+    Ok(permit)
+}
+
+/// Sends the session's permit and waits for it. Not journaled as the batch's transaction: a lost
+/// permit is seen in the allowance (or the nonce) by the retry.
+async fn submit_permit<H: HttpTransport, C: Clock, S: EvmSigner, T: TxSender, L: Ledger>(
+    ctx: &EvmContext<'_, H, C>,
+    signer: &S,
+    sender: &T,
+    ledger: &L,
+    session: &Session,
+    permit: Vec<u8>,
+    fees: crate::chains::evm::tx::Fees,
+) -> Result<(), UptoError> {
     let estimate = estimate_gas(ctx, signer.address(), session.asset, &permit).await;
     let gas_limit = evm_tx::gas_limit(&estimate).map_err(|e| UptoError::PermitFailed(e.to_string()))?;
     let call = evm_tx::unsigned_call(ctx, session.asset, permit, fees, gas_limit, ctx.gas.max_gas_per_settle)?;

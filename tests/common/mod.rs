@@ -169,13 +169,15 @@ impl Drop for Anvil {
     }
 }
 
-/// Compiles the contracts with solc-js when an artifact is missing.
+/// Compiles the contracts with solc-js, once per test binary, when an artifact is missing or older
+/// than its source (the script compares source hashes).
 fn artifact(name: &str) -> Value {
+    static COMPILED: std::sync::Once = std::sync::Once::new();
     let path = root().join(format!("build/contracts/{name}.json"));
-    if !path.exists() {
+    COMPILED.call_once(|| {
         let status = Command::new("node").arg("scripts/compile-contracts.mjs").current_dir(root()).status().unwrap();
-        assert!(status.success(), "compiling the test token failed");
-    }
+        assert!(status.success(), "compiling the test contracts failed");
+    });
     serde_json::from_str(&std::fs::read_to_string(Path::new(&path)).unwrap()).unwrap()
 }
 
@@ -195,6 +197,30 @@ pub fn deploy_token(anvil: &Anvil) -> Address {
     token
 }
 
+/// Deploys a contract posing as USDC ([`contracts/TestFakeToken.sol`]): every call succeeds, nothing
+/// moves; `allowance` is what it answers to `allowance(owner, spender)`.
+pub fn deploy_fake_token(anvil: &Anvil, allowance: U256) -> Address {
+    let artifact = artifact("TestFakeToken");
+    let mut code = hex::decode(artifact["bytecode"].as_str().unwrap().trim_start_matches("0x")).unwrap();
+    code.extend(allowance.abi_encode());
+    let receipt = anvil.send(address(KEYS[0]), None, code);
+    receipt["contractAddress"].as_str().unwrap().parse().unwrap()
+}
+
+/// A 5-byte contract (`PUSH1 32 PUSH1 0 RETURN`) that answers every call with one zero word: a
+/// "token" that reads as unused, empty, and accepts everything.
+pub fn deploy_five_byte_contract(anvil: &Anvil) -> Address {
+    let at = Address::repeat_byte(0x5b);
+    rpc(&anvil.url, "anvil_setCode", json!([at, "0x60206000f3"]));
+    at
+}
+
+/// The native balance of `account`, in wei.
+pub fn eth_balance(anvil: &Anvil, account: Address) -> U256 {
+    let wei = rpc(&anvil.url, "eth_getBalance", json!([account, "latest"]));
+    U256::from_str_radix(wei.as_str().unwrap().trim_start_matches("0x"), 16).unwrap()
+}
+
 /// Deploys an ERC-1271 wallet owned by `owner_key` and mints it 1,000 USDC of `token`.
 pub fn deploy_wallet(anvil: &Anvil, token: Address, owner_key: &str) -> Address {
     let artifact = artifact("TestERC1271Wallet");
@@ -211,6 +237,7 @@ pub fn deploy_wallet(anvil: &Anvil, token: Address, owner_key: &str) -> Address 
 sol! {
     interface ITestWalletFactory {
         function createWallet(address owner, bytes32 salt) external returns (address wallet);
+        function createWalletUnlessPriced(address owner, bytes32 salt) external returns (address wallet);
         function walletAddress(address owner, bytes32 salt) external view returns (address);
     }
 }
@@ -402,7 +429,7 @@ impl Facility {
 }
 pub mod offline;
 
-/// A fresh anvil with the test token and a facilitator on it.
+/// A fresh anvil with the test token, Multicall3 (verify simulates through it) and a facilitator on it.
 pub struct World {
     pub anvil: Anvil,
     pub token: Address,
@@ -411,6 +438,7 @@ pub struct World {
 
 pub fn world() -> World {
     let anvil = Anvil::start();
+    install_multicall3(&anvil);
     let token = deploy_token(&anvil);
     let facility = Facility::new(&anvil);
     World { anvil, token, facility }

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 
-import { ROOT, deployTestToken, startAnvil } from '../../scripts/lib/chain.mjs';
+import { ROOT, deployTestToken, installMulticall3, startAnvil } from '../../scripts/lib/chain.mjs';
 import { openBrowserPage } from './hosts.mjs';
 import { CHAIN_ID, NOW, payer, stranger, v2Payment } from './payments.mjs';
 
@@ -16,6 +16,7 @@ before(async () => {
   page = browser.page;
   anvil = await startAnvil({ chainId: CHAIN_ID });
   token = await deployTestToken({ rpcUrl: anvil.rpcUrl, chainId: CHAIN_ID });
+  await installMulticall3({ rpcUrl: anvil.rpcUrl, chainId: CHAIN_ID });
 }, { timeout: 90_000 });
 
 after(async () => {

@@ -349,6 +349,8 @@ describe('chain checks against anvil (rpcUrl)', () => {
     node = await startAnvil({ chainId: CHAIN_ID });
     rpcUrl = node.rpcUrl;
     token = await deployTestToken({ rpcUrl, chainId: CHAIN_ID });
+    // Verify proves the value moves by simulating through Multicall3, as on public chains.
+    await installMulticall3({ rpcUrl, chainId: CHAIN_ID });
     ({ publicClient } = clients({ rpcUrl, chainId: CHAIN_ID }));
   }, { timeout: 60_000 });
   after(() => node?.stop());
@@ -432,7 +434,6 @@ describe('chain checks against anvil (rpcUrl)', () => {
   });
 
   test('a counterfactual (ERC-6492) wallet: valid through an allowed factory, refused otherwise', async () => {
-    await installMulticall3({ rpcUrl, chainId: CHAIN_ID });
     const { abi } = await loadArtifact('TestWalletFactory');
     const factory = (await deployContract({ rpcUrl, chainId: CHAIN_ID, name: 'TestWalletFactory' })).address;
     const owner = privateKeyToAccount(ANVIL_ACCOUNTS[6].privateKey);

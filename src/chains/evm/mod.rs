@@ -12,3 +12,4 @@ pub mod sender;
 pub mod signature;
 pub mod signer;
 pub mod tx;
+pub mod value_probe;

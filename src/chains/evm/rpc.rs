@@ -18,6 +18,13 @@ pub fn eth_call(from: Option<Address>, to: Address, data: &[u8]) -> RpcCall {
     RpcCall::new("eth_call", json!([call_object(from, to, data), "latest"]))
 }
 
+/// `eth_call` to `to` with `code` in place of `to`'s own code for this one call (a state override, the
+/// third parameter of geth's `eth_call`, which anvil, reth, erigon and the major providers accept).
+pub fn eth_call_as(to: Address, code: &[u8], data: &[u8]) -> RpcCall {
+    let overrides = json!({ to.to_string(): {"code": format!("0x{}", hex::encode(code))} });
+    RpcCall::new("eth_call", json!([call_object(None, to, data), "latest", overrides]))
+}
+
 pub fn estimate_gas(from: Address, to: Address, data: &[u8]) -> RpcCall {
     RpcCall::new("eth_estimateGas", json!([call_object(Some(from), to, data)]))
 }
@@ -105,4 +112,16 @@ pub fn receipt(value: &Value) -> Result<Option<Receipt>, RpcError> {
 /// The base fee of a block, if the chain has EIP-1559.
 pub fn base_fee(block: &Value) -> Result<Option<u128>, RpcError> {
     block.get("baseFeePerGas").filter(|v| !v.is_null()).map(quantity).transpose()
+}
+
+/// Whether a call's error is the contract reverting; any other error is the node failing.
+pub fn is_revert(error: &RpcError) -> bool {
+    match error {
+        RpcError::Server { code, message, data } => {
+            *code == 3
+                || message.to_ascii_lowercase().contains("revert")
+                || data.as_deref().is_some_and(|d| d.len() > 2)
+        }
+        _ => false,
+    }
 }

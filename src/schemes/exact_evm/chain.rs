@@ -10,9 +10,10 @@ use super::{EvmContext, ExactEvmError, Prepared};
 use crate::chains::evm::contracts::{
     revert_reason, IEip3009Token, IMulticall3, ERC1271_MAGIC_VALUE, IERC1271, MULTICALL3,
 };
-use crate::chains::evm::rpc;
+use crate::chains::evm::rpc::{self, is_revert};
 use crate::chains::evm::signature::Erc6492Signature;
 use crate::chains::evm::tx::Fees;
+use crate::chains::evm::value_probe::{call, Movement, ProbeError};
 use crate::chains::jsonrpc::{RpcCall, RpcError};
 use crate::ports::{Clock, HttpTransport};
 use crate::schemes::evm_tx::{self, Read};
@@ -24,10 +25,13 @@ pub struct ChainReads {
     balance: Result<Value, RpcError>,
     name: Result<Value, RpcError>,
     version: Result<Value, RpcError>,
+    /// The payment simulated through Multicall3 between balance reads: the value must move.
+    probe: Read,
     /// `eth_getCode(from)` and `isValidSignature` when the signature is a contract wallet's.
     wallet: Option<[Result<Value, RpcError>; 2]>,
-    /// For an ERC-6492 signature: the simulation of deployment then payment (Multicall3), and for a
-    /// settle the deployment's gas estimate.
+    /// For an ERC-6492 signature: the simulation of the deployment, the deployed wallet's ERC-1271
+    /// check, and the payment between balance reads (one Multicall3 call), and for a settle the
+    /// deployment's gas estimate.
     deployment: Option<(Read, Option<Read>)>,
     /// Present when the reads were made for a settle.
     settle: Option<[Result<Value, RpcError>; 4]>,
@@ -62,12 +66,29 @@ impl Simulated {
     }
 }
 
-/// Multicall3 `aggregate3([factory(factoryCalldata), token.transferWithAuthorization(…)])`: the payment
-/// as it will run once the wallet exists.
-fn deploy_then_pay(wrapped: &Erc6492Signature, token: Address, transfer: &[u8]) -> Vec<u8> {
-    let call = |target, data: &[u8]| IMulticall3::Call3 { target, allowFailure: true, callData: data.to_vec().into() };
-    let calls = vec![call(wrapped.factory, &wrapped.factory_calldata), call(token, transfer)];
-    IMulticall3::aggregate3Call { calls }.abi_encode()
+/// The value the payment must move: `value` of the token from `from` to `to`.
+fn movement(prepared: &Prepared<'_>) -> Movement {
+    let a = prepared.authorization;
+    Movement { token: prepared.asset, payer: a.from, payee: a.to, amount: a.value }
+}
+
+/// The calls of a probe before the balances: none for a payer that exists.
+const PLAIN: usize = 0;
+/// For an undeployed wallet: the factory call, then `from.isValidSignature` (which proves that the
+/// factory deployed `from` itself and that the deployed wallet accepts the signature).
+const DEPLOYMENT: usize = 2;
+
+/// Multicall3: the `before` calls, the balances, `transferWithAuthorization`, the balances again.
+fn pay_probe(prepared: &Prepared<'_>, before: Vec<IMulticall3::Call3>) -> Vec<u8> {
+    movement(prepared).aggregate3(before, vec![call(prepared.asset, &prepared.calldata)])
+}
+
+/// Multicall3: the factory call, `from.isValidSignature(digest, inner signature)`, then the payment
+/// as in [`pay_probe`]: the payment as it will run once the wallet exists.
+fn deploy_then_pay_probe(prepared: &Prepared<'_>, wrapped: &Erc6492Signature, hash: alloy_primitives::B256) -> Vec<u8> {
+    let check = IERC1271::isValidSignatureCall { hash, signature: wrapped.signature.clone() };
+    let from = prepared.authorization.from;
+    pay_probe(prepared, vec![call(wrapped.factory, &wrapped.factory_calldata), call(from, &check.abi_encode())])
 }
 
 fn decoded<C: SolCall>(result: &Result<Value, RpcError>) -> Option<C::Return> {
@@ -113,6 +134,7 @@ pub async fn read<H: HttpTransport, C: Clock>(
         rpc::eth_call(None, token, &IEip3009Token::balanceOfCall { account: a.from }.abi_encode()),
         rpc::eth_call(None, token, &IEip3009Token::nameCall {}.abi_encode()),
         rpc::eth_call(None, token, &IEip3009Token::versionCall {}.abi_encode()),
+        rpc::eth_call(signer.or(ctx.facilitator), MULTICALL3, &pay_probe(prepared, Vec::new())),
     ];
     if let Some(signer) = signer {
         calls.extend(evm_tx::fee_calls());
@@ -125,11 +147,11 @@ pub async fn read<H: HttpTransport, C: Clock>(
         calls.extend([rpc::get_code(a.from), rpc::eth_call(None, a.from, &check.abi_encode())]);
     }
     let wrapped = match &prepared.proof {
-        SignatureProof::Counterfactual { wrapped, .. } => Some(wrapped),
+        SignatureProof::Counterfactual { wrapped, digest, .. } => Some((wrapped, *digest)),
         _ => None,
     };
-    if let Some(wrapped) = wrapped {
-        let simulation = deploy_then_pay(wrapped, token, &prepared.calldata);
+    if let Some((wrapped, digest)) = wrapped {
+        let simulation = deploy_then_pay_probe(prepared, wrapped, digest);
         calls.push(rpc::eth_call(signer.or(ctx.facilitator), MULTICALL3, &simulation));
         if let Some(signer) = signer {
             calls.push(rpc::estimate_gas(signer, wrapped.factory, &wrapped.factory_calldata));
@@ -144,28 +166,31 @@ pub async fn read<H: HttpTransport, C: Clock>(
         balance: next(),
         name: next(),
         version: next(),
+        probe: next(),
         settle: signer.map(|_| [next(), next(), next(), next()]),
         wallet: digest.map(|_| [next(), next()]),
         deployment: wrapped.map(|_| (next(), signer.map(|_| next()))),
     })
 }
 
-/// A revert is the contract refusing; any other error is the node failing.
-fn is_revert(error: &RpcError) -> bool {
-    match error {
-        RpcError::Server { code, message, data } => {
-            *code == 3
-                || message.to_ascii_lowercase().contains("revert")
-                || data.as_deref().is_some_and(|d| d.len() > 2)
-        }
-        _ => false,
+/// After the factory call, `from.isValidSignature` answered the magic value: `from` has code (a call
+/// to an address without code "succeeds" with no data) and accepts the signature.
+fn check_deployed_wallet(verdict: &IMulticall3::Result, factory: Address) -> Result<(), ExactEvmError> {
+    if verdict.success && verdict.returnData.is_empty() {
+        return Err(ExactEvmError::FactoryDeploysAnotherWallet { factory });
+    }
+    let magic = verdict.success.then(|| IERC1271::isValidSignatureCall::abi_decode_returns(&verdict.returnData).ok());
+    match magic.flatten() {
+        Some(value) if value.0 == ERC1271_MAGIC_VALUE => Ok(()),
+        _ => Err(ExactEvmError::ContractSignatureRejected),
     }
 }
 
 impl ChainReads {
-    /// Ok when the token implements EIP-3009 and the simulation succeeded (for an undeployed wallet,
-    /// the simulation of its deployment and the payment); else the reference's diagnosis: EIP-3009
-    /// support, nonce, token name, version, balance, then the revert reason.
+    /// Ok when the token implements EIP-3009, the simulation succeeded (for an undeployed wallet, the
+    /// simulation of its deployment and the payment) and it moved the value; else the reference's
+    /// diagnosis of a failed simulation: EIP-3009 support, nonce, token name, version, balance, then the
+    /// revert reason. The value moving is an extra condition on a simulation that passed.
     pub fn diagnose(&self, prepared: &Prepared<'_>, expected_chain: u64) -> Result<PayerAccount, ExactEvmError> {
         let actual = rpc::quantity_u64(self.chain_id.as_ref().map_err(Clone::clone)?)?;
         if actual != expected_chain {
@@ -178,10 +203,10 @@ impl ChainReads {
             .ok_or(ExactEvmError::Eip3009NotSupported)?;
         let simulated = match account {
             PayerAccount::Ready => Simulated::of(&self.simulation),
-            PayerAccount::Undeployed => self.deployment_simulation(),
+            PayerAccount::Undeployed => self.deployment_simulation(prepared)?,
         };
         let reason = match simulated {
-            Simulated::Passed if !used => return Ok(account),
+            Simulated::Passed if !used => return self.check_value_moved(account, prepared).map(|_| account),
             Simulated::Passed => return Err(ExactEvmError::NonceAlreadyUsed),
             Simulated::NodeFailed(e) => return Err(ExactEvmError::Rpc(e)),
             Simulated::Reverted(reason) => reason,
@@ -227,21 +252,51 @@ impl ChainReads {
         }
     }
 
-    /// The Multicall3 simulation of an undeployed wallet: the factory call, then the payment.
-    fn deployment_simulation(&self) -> Simulated {
-        let Some((simulation, _)) = &self.deployment else {
-            return Simulated::Reverted("the deployment was not simulated".into());
+    /// The Multicall3 simulation of an undeployed wallet: the factory call, then the deployed
+    /// wallet's ERC-1271 check, then the payment. A factory call that leaves `from` without code (it
+    /// deployed some other wallet) or a wallet that rejects the signature is refused here.
+    fn deployment_simulation(&self, prepared: &Prepared<'_>) -> Result<Simulated, ExactEvmError> {
+        let (Some((simulation, _)), SignatureProof::Counterfactual { wrapped, .. }) =
+            (&self.deployment, &prepared.proof)
+        else {
+            return Ok(Simulated::Reverted("the deployment was not simulated".into()));
         };
-        let Ok(data) = simulation else { return Simulated::of(simulation) };
-        let results = rpc::data(data).ok().and_then(|d| IMulticall3::aggregate3Call::abi_decode_returns(&d).ok());
-        match results.as_deref() {
-            Some([deploy, _]) if !deploy.success => {
-                Simulated::Reverted(format!("the wallet factory call failed: {}", revert_reason(&deploy.returnData)))
-            }
-            Some([_, pay]) if pay.success => Simulated::Passed,
-            Some([_, pay]) => Simulated::Reverted(revert_reason(&pay.returnData)),
-            _ => Simulated::Reverted(format!("no Multicall3 answered at {MULTICALL3} on this chain")),
+        let results = match movement(prepared).results(simulation, DEPLOYMENT, 1) {
+            Ok(results) => results,
+            Err(ProbeError::Node(e)) => return Ok(Simulated::NodeFailed(e)),
+            Err(ProbeError::Undecodable(reason)) => return Ok(Simulated::Reverted(reason)),
+        };
+        let [deploy, verdict] = &results.before[..] else {
+            return Ok(Simulated::Reverted("the deployment simulation answered with too few results".into()));
+        };
+        if !deploy.success {
+            let reason = format!("the wallet factory call failed: {}", revert_reason(&deploy.returnData));
+            return Ok(Simulated::Reverted(reason));
         }
+        check_deployed_wallet(verdict, wrapped.factory)?;
+        Ok(match results.failed_step() {
+            None => Simulated::Passed,
+            Some(reason) => Simulated::Reverted(reason),
+        })
+    }
+
+    /// The probe of the payment (with the deployment for an undeployed wallet) moved exactly the
+    /// value from `from` to `payTo`.
+    fn check_value_moved(&self, account: PayerAccount, prepared: &Prepared<'_>) -> Result<(), ExactEvmError> {
+        let (probe, before) = match (account, &self.deployment) {
+            (PayerAccount::Undeployed, Some((simulation, _))) => (simulation, DEPLOYMENT),
+            _ => (&self.probe, PLAIN),
+        };
+        let moved = movement(prepared);
+        let results = match moved.results(probe, before, 1) {
+            Ok(results) => results,
+            Err(ProbeError::Node(e)) => return Err(ExactEvmError::Rpc(e)),
+            Err(ProbeError::Undecodable(reason)) => return Err(ExactEvmError::ValueNotMoved(reason)),
+        };
+        if let Some(reason) = results.failed_step() {
+            return Err(ExactEvmError::ValueNotMoved(format!("the transfer reverted through Multicall3: {reason}")));
+        }
+        results.check_moved(moved.amount).map_err(ExactEvmError::ValueNotMoved)
     }
 
     /// Fees and gas limit for the settle transaction (after [`Self::diagnose`] passed).

@@ -27,6 +27,8 @@ pub enum ExactEvmError {
     UndeployedSmartWallet(usize),
     #[error("the counterfactual wallet's factory {factory} is not on this facilitator's EIP6492_ALLOWED_FACTORIES")]
     FactoryNotAllowed { factory: Address },
+    #[error("the ERC-6492 factory call to {factory} does not deploy authorization.from (it has no code afterwards)")]
+    FactoryDeploysAnotherWallet { factory: Address },
     #[error("the wallet at authorization.from rejects this signature (ERC-1271)")]
     ContractSignatureRejected,
     #[error("authorization.to {to} is not paymentRequirements.payTo {pay_to}")]
@@ -49,6 +51,8 @@ pub enum ExactEvmError {
     InsufficientBalance { balance: U256, required: U256 },
     #[error("simulating transferWithAuthorization failed: {0}")]
     SimulationFailed(String),
+    #[error("the simulation does not show the value moving from authorization.from to payTo: {0}")]
+    ValueNotMoved(String),
     #[error("the RPC endpoint serves chain {actual}, not {expected}: check the network's RPC URL")]
     WrongChain { expected: u64, actual: u64 },
     #[error("chain RPC failed: {0}")]
@@ -71,6 +75,13 @@ pub enum ExactEvmError {
     DeploymentFailed(B256),
     #[error("the payer's wallet deployment {0} was not mined in time; no payment was sent, retry the settle")]
     DeploymentPending(B256),
+    #[error(
+        "the payer's wallet deployment for this payment was attempted before and the wallet still has no code; \
+         the facilitator deploys a wallet at most once per payment, nothing was sent"
+    )]
+    DeploymentAlreadyAttempted,
+    #[error("the settlement ledger failed: {0}")]
+    Ledger(String),
     #[error("no receipt for transaction {hash} within {secs} s; its outcome is not known yet")]
     ReceiptTimeout { hash: B256, secs: u64 },
 }
@@ -106,7 +117,9 @@ impl ExactEvmError {
             MissingDomain => Reason::EvmMissingEip712Domain,
             NetworkMismatch { .. } => Reason::EvmNetworkMismatch,
             MalformedSignature(_) | WrongSigner { .. } | ContractSignatureRejected => Reason::EvmSignature,
-            UndeployedSmartWallet(_) | FactoryNotAllowed { .. } => Reason::EvmUndeployedSmartWallet,
+            UndeployedSmartWallet(_) | FactoryNotAllowed { .. } | FactoryDeploysAnotherWallet { .. } => {
+                Reason::EvmUndeployedSmartWallet
+            }
             RecipientMismatch { .. } => Reason::EvmRecipientMismatch,
             Expired { .. } => Reason::EvmValidBefore,
             NotYetValid { .. } => Reason::EvmValidAfter,
@@ -117,9 +130,13 @@ impl ExactEvmError {
             TokenVersionMismatch { .. } => Reason::EvmTokenVersionMismatch,
             InsufficientBalance { .. } => Reason::EvmInsufficientBalance,
             SimulationFailed(_) => Reason::EvmSimulationFailed,
+            ValueNotMoved(_) => Reason::EvmTransferMismatch,
+            DeploymentFailed(_) | DeploymentAlreadyAttempted => Reason::EvmSmartWalletDeploymentFailed,
             WrongChain { .. } | Rpc(_) => Reason::UnexpectedVerifyError,
-            Send(SendError::Rejected(_)) | Reverted(_) | DeploymentFailed(_) => Reason::EvmTransactionFailed,
-            NoSigner | Send(_) | ReceiptTimeout { .. } | DeploymentPending(_) => Reason::UnexpectedSettleError,
+            Send(SendError::Rejected(_)) | Reverted(_) => Reason::EvmTransactionFailed,
+            NoSigner | Send(_) | ReceiptTimeout { .. } | DeploymentPending(_) | Ledger(_) => {
+                Reason::UnexpectedSettleError
+            }
             GasPriceAboveCeiling { .. } | GasAboveCeiling { .. } => Reason::GasCeilingExceeded,
         }
     }

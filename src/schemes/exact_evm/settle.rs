@@ -6,6 +6,8 @@ use alloy_primitives::{Address, B256};
 use super::chain::{ChainReads, PayerAccount};
 use super::checks::SignatureProof;
 use super::{chain, prepare, EvmContext, ExactEvmError, Prepared};
+use crate::chains::evm::signature::Erc6492Signature;
+use crate::ledger::{Claim, LedgerOp, LedgerReply};
 use crate::ports::{Clock, EvmSigner, HttpTransport, Journal, Ledger, TxSender};
 use crate::protocol::model::PaymentRequest;
 use crate::schemes::evm_tx::{self, Sent, TxError};
@@ -25,8 +27,8 @@ pub struct Settlement {
 }
 
 /// Verifies against the chain, then signs and broadcasts `transferWithAuthorization`. An undeployed
-/// ERC-6492 wallet is deployed through its (allowed) factory first, and then paid from as the ERC-1271
-/// wallet it has become, after verifying again.
+/// ERC-6492 wallet is deployed through its (allowed) factory first, at most once per payment (see
+/// [`deploy_once`]), and then paid from as the ERC-1271 wallet it has become, after verifying again.
 pub async fn submit<H: HttpTransport, C: Clock, S: EvmSigner, T: TxSender, L: Ledger>(
     ctx: &EvmContext<'_, H, C>,
     signer: &S,
@@ -47,8 +49,7 @@ pub async fn submit<H: HttpTransport, C: Clock, S: EvmSigner, T: TxSender, L: Le
                 return Ok(Submitted { sent, payer: prepared.authorization.from });
             }
             (PayerAccount::Undeployed, None) => {
-                let untracked = Journal { ledger: journal.ledger, key: None };
-                deployed = Some(deploy_wallet(ctx, signer, sender, &untracked, &prepared, &reads).await?);
+                deployed = Some(deploy_once(ctx, signer, sender, journal, &prepared, &reads).await?);
             }
             (PayerAccount::Undeployed, Some(hash)) => {
                 let reason = format!("the payer's wallet still has no code after its deployment {hash}");
@@ -58,9 +59,19 @@ pub async fn submit<H: HttpTransport, C: Clock, S: EvmSigner, T: TxSender, L: Le
     }
 }
 
-/// Sends the factory call of an ERC-6492 signature and waits for it. It is not journaled as the
-/// payment's transaction: if it is lost, a retry verifies again and deploys (or finds the wallet).
-async fn deploy_wallet<H: HttpTransport, C: Clock, S: EvmSigner, T: TxSender, L: Ledger>(
+/// The ledger key under which the deployment for the payment keyed `payment_key` is recorded.
+pub fn deployment_key(payment_key: &str) -> String {
+    format!("deploy/{payment_key}")
+}
+
+/// Deploys the payer's wallet unless a deployment was attempted for this payment before: one payment
+/// causes at most one deployment, whatever factory call its (unsigned) ERC-6492 wrapper carries. The
+/// attempt is claimed in the ledger under [`deployment_key`] and its transaction is journaled there
+/// before the broadcast, so the entry outlives any outcome: after a deployment that failed, was lost
+/// or is still pending, a retry finds `from` still without code, cannot claim, and is refused with
+/// nothing sent. A claim that sent nothing (gas ceilings, a failed estimate) is released. Without a
+/// ledger key nothing is deployed.
+async fn deploy_once<H: HttpTransport, C: Clock, S: EvmSigner, T: TxSender, L: Ledger>(
     ctx: &EvmContext<'_, H, C>,
     signer: &S,
     sender: &T,
@@ -71,6 +82,37 @@ async fn deploy_wallet<H: HttpTransport, C: Clock, S: EvmSigner, T: TxSender, L:
     let SignatureProof::Counterfactual { wrapped, .. } = &prepared.proof else {
         return Err(ExactEvmError::SimulationFailed("only an ERC-6492 wallet is deployed".into()));
     };
+    let payment_key =
+        journal.key.ok_or_else(|| ExactEvmError::Ledger("no ledger key to record a deployment".into()))?;
+    let key = deployment_key(payment_key);
+    // Held as long as a settle waits for its receipts: one that died before recording a deployment
+    // frees the payment for one deployment again; a recorded one is never claimed again.
+    let hold_ms = ctx.settings.receipt_timeout_secs * 1000 + crate::ledger::HOLD_MARGIN_MS;
+    let claim = LedgerOp::Claim { now_ms: ctx.clock.now_millis(), hold_ms, fingerprint: None };
+    match journal.ledger.apply(&key, claim).await {
+        Ok(LedgerReply::Claim(Claim::Acquired)) => {}
+        Ok(_) => return Err(ExactEvmError::DeploymentAlreadyAttempted),
+        Err(e) => return Err(ExactEvmError::Ledger(e.to_string())),
+    }
+    let recorded = Journal { ledger: journal.ledger, key: Some(&key) };
+    let deployed = deploy_wallet(ctx, signer, sender, &recorded, wrapped, reads).await;
+    if deployed.is_err() {
+        // Drops the claim only when no transaction was recorded under it.
+        let _ = journal.ledger.apply(&key, LedgerOp::Release).await;
+    }
+    deployed
+}
+
+/// Sends the factory call of an ERC-6492 signature, journaled under `journal` (the deployment's own
+/// key, not the payment's), and waits for it.
+async fn deploy_wallet<H: HttpTransport, C: Clock, S: EvmSigner, T: TxSender, L: Ledger>(
+    ctx: &EvmContext<'_, H, C>,
+    signer: &S,
+    sender: &T,
+    journal: &Journal<'_, L>,
+    wrapped: &Erc6492Signature,
+    reads: &ChainReads,
+) -> Result<B256, ExactEvmError> {
     let (fees, gas_limit) = reads.deployment_reads()?;
     let (calldata, max_gas) = (wrapped.factory_calldata.to_vec(), ctx.gas.max_gas_per_deployment);
     let call = evm_tx::unsigned_call(ctx, wrapped.factory, calldata, fees, gas_limit, max_gas)?;

@@ -73,8 +73,50 @@ fn abi_string(s: &str) -> String {
 
 /// A chain where the simulation reverts and the token reads as given.
 fn chain(simulation_ok: bool, used: bool, balance: u64, name: &'static str) -> impl Fn(&str, &Value) -> Value {
+    token_chain(simulation_ok, used, balance, name, true)
+}
+
+/// Multicall3 `aggregate3` over the token of [`token_chain`]: the payer holds `balance` plus the value,
+/// everyone else nothing, and a transfer that succeeds moves its value only when the token `moves` anything.
+fn aggregate3(params: &Value, simulation_ok: bool, moves: bool, balance: u64) -> Value {
+    use crate::chains::evm::contracts::{IEip3009Token as Token, IMulticall3};
+    use alloy_sol_types::{SolCall, SolValue};
+    let data = hex::decode(&params[0]["data"].as_str().unwrap()[2..]).unwrap();
+    let calls = IMulticall3::aggregate3Call::abi_decode(&data).unwrap().calls;
+    let transfer = |c: &IMulticall3::Call3| {
+        let eoa = Token::transferWithAuthorization_0Call::abi_decode(&c.callData).map(|t| (t.from, t.value));
+        eoa.or_else(|_| Token::transferWithAuthorization_1Call::abi_decode(&c.callData).map(|t| (t.from, t.value)))
+    };
+    let (payer, value) = calls.iter().find_map(|c| transfer(c).ok()).unwrap();
+    let mut moved = alloy_primitives::U256::ZERO;
+    let mut answer = |c: &IMulticall3::Call3| {
+        if let Ok(read) = Token::balanceOfCall::abi_decode(&c.callData) {
+            let held =
+                if read.account == payer { alloy_primitives::U256::from(balance) + value - moved } else { moved };
+            return IMulticall3::Result { success: true, returnData: held.abi_encode().into() };
+        }
+        if simulation_ok && moves {
+            moved = value;
+        }
+        IMulticall3::Result { success: simulation_ok, returnData: Default::default() }
+    };
+    let results: Vec<IMulticall3::Result> = calls.iter().map(&mut answer).collect();
+    json!(format!("0x{}", hex::encode(results.abi_encode())))
+}
+
+/// [`chain`] whose token, when `moves` is false, answers success without moving anything.
+fn token_chain(
+    simulation_ok: bool,
+    used: bool,
+    balance: u64,
+    name: &'static str,
+    moves: bool,
+) -> impl Fn(&str, &Value) -> Value {
     move |method, params| match method {
         "eth_chainId" => json!("0x14a34"),
+        "eth_call" if params[0]["to"] == json!(crate::chains::evm::contracts::MULTICALL3) => {
+            aggregate3(params, simulation_ok, moves, balance)
+        }
         // The payer is an EOA: no code, and calls to it return nothing.
         "eth_getCode" => json!("0x"),
         "eth_call" if params[0]["data"].as_str().unwrap().starts_with("0x1626ba7e") => json!("0x"),
@@ -131,7 +173,9 @@ fn the_spec_example_verifies_in_one_batched_round_trip() {
     let posts = transport.posts.borrow();
     assert_eq!(posts.len(), 1, "one HTTP request");
     let methods: Vec<_> = posts[0].as_array().unwrap().iter().map(|c| c["method"].as_str().unwrap()).collect();
-    assert_eq!(methods, ["eth_chainId", "eth_call", "eth_call", "eth_call", "eth_call", "eth_call"]);
+    assert_eq!(methods, ["eth_chainId", "eth_call", "eth_call", "eth_call", "eth_call", "eth_call", "eth_call"]);
+    let probe = &posts[0][6]["params"][0];
+    assert_eq!(probe["to"], json!(crate::chains::evm::contracts::MULTICALL3), "the value probe");
 }
 
 #[test]
@@ -219,6 +263,25 @@ fn a_failed_simulation_is_diagnosed_in_the_reference_order() {
     assert_eq!(diagnose(false, 0, "Other"), Reason::EvmTokenNameMismatch);
     assert_eq!(diagnose(false, 0, "USDC"), Reason::EvmInsufficientBalance);
     assert_eq!(diagnose(false, 10_000, "USDC"), Reason::EvmSimulationFailed);
+}
+
+#[test]
+fn a_token_that_answers_success_without_moving_the_value_is_refused_after_the_simulation() {
+    let good = spec_request();
+    let error = verify_with(&good, SPEC_NOW, token_chain(true, false, 1_000_000, "USDC", false)).unwrap_err();
+    assert!(matches!(error, ExactEvmError::ValueNotMoved(_)), "{error:?}");
+    assert_eq!(error.reason(), Reason::EvmTransferMismatch);
+    assert_eq!(error.reason().code(crate::protocol::model::Version::V2), "invalid_exact_evm_transfer_event_mismatch");
+    // A failed simulation keeps the reference's diagnosis: the value check comes after it.
+    let failed = verify_with(&good, SPEC_NOW, token_chain(false, false, 0, "USDC", false)).unwrap_err();
+    assert_eq!(failed.reason(), Reason::EvmInsufficientBalance);
+    // No Multicall3 on the chain: the call "succeeds" with nothing, and nothing is proven.
+    let no_multicall = |method: &str, params: &Value| match method {
+        "eth_call" if params[0]["to"] == json!(crate::chains::evm::contracts::MULTICALL3) => json!("0x"),
+        _ => chain(true, false, 1_000_000, "USDC")(method, params),
+    };
+    let error = verify_with(&good, SPEC_NOW, no_multicall).unwrap_err();
+    assert!(matches!(&error, ExactEvmError::ValueNotMoved(m) if m.contains("Multicall3")), "{error:?}");
 }
 
 #[test]
