@@ -233,16 +233,19 @@ pub fn apply(entry: Option<LedgerEntry>, op: LedgerOp) -> (LedgerReply, Option<L
             // Never forget a sent transaction or a final outcome.
             other => (LedgerReply::Ok, other),
         },
-        LedgerOp::Read => (LedgerReply::Entry(entry.clone()), entry),
+        LedgerOp::Read => (LedgerReply::Entry { entry: entry.clone() }, entry),
     }
 }
 
+/// What the ledger answers an operation; JSON between the Worker and the ledger Durable Object. An
+/// internally tagged enum cannot carry a newtype variant around an `Option` (serde refuses `None`),
+/// so the read's entry is a named field.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "reply", rename_all = "snake_case")]
 pub enum LedgerReply {
     Ok,
     Claim(Claim),
-    Entry(Option<LedgerEntry>),
+    Entry { entry: Option<LedgerEntry> },
 }
 
 /// A ledger in one process's memory: for tests and single-process embedders, not for Workers.

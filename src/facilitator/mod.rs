@@ -454,7 +454,7 @@ impl<P: Host> Facilitator<P> {
     /// The ledger entry of a payment identity (see [`crate::ledger::eip3009_key`]).
     pub async fn ledger_entry(&self, key: &str) -> Result<Option<LedgerEntry>, Failure> {
         match self.ledger.apply(key, LedgerOp::Read).await {
-            Ok(LedgerReply::Entry(entry)) => Ok(entry),
+            Ok(LedgerReply::Entry { entry }) => Ok(entry),
             Ok(_) => Ok(None),
             Err(e) => Err(Failure::new(Reason::UnexpectedSettleError, e.to_string())),
         }
