@@ -53,7 +53,8 @@ fn every_ledger_reply_round_trips_through_json() {
     for reply in every_reply() {
         reply_is_listed(&reply);
         let text = serde_json::to_string(&reply).unwrap_or_else(|e| panic!("{reply:?} does not serialize: {e}"));
-        let back: LedgerReply = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{text} does not read back: {e}"));
+        let back: LedgerReply =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{text} does not read back: {e}"));
         assert_eq!(back, reply, "{text}");
     }
 }
