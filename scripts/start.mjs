@@ -9,10 +9,13 @@
 // With EVM_RPC_URL_* set in the environment no chain is started and the EVM_* variables configure the worker;
 // likewise SVM_RPC_URL_* for the local Solana RPC (litesvm) and the SVM_* variables, and STARKNET_RPC_URL_*
 // for the local starknet-devnet and the STARKNET_* variables.
+// Every other worker setting (FACILITATOR_API_KEYS, RATE_LIMIT_PER_MINUTE, UPTO_*, …; `.dev.vars.example` lists
+// them) is passed to the worker from `.dev.vars` at the repository root and from the environment (which wins),
+// except the network, RPC and key variables of a chain the stack started itself.
 
 import { parseArgs } from 'node:util';
 
-import { FACILITATOR_ACCOUNT, startStack } from './lib/stack.mjs';
+import { FACILITATOR_ACCOUNT, startStack, userSettings } from './lib/stack.mjs';
 
 const { values: opts } = parseArgs({
   options: {
@@ -37,6 +40,7 @@ const log = (m) => process.stderr.write(`[x402-edge] ${m}\n`);
 
 let stack = null;
 let stopping = false;
+let settings = {};
 async function shutdown(code) {
   if (stopping) return;
   stopping = true;
@@ -50,7 +54,9 @@ async function shutdown(code) {
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => shutdown(sig === 'SIGINT' ? 0 : 143));
 
 try {
+  settings = userSettings();
   stack = await startStack({
+    settings,
     workerPort: Number(opts.port),
     chainPort: Number(opts['chain-port']),
     svmPort: Number(opts['svm-port']),
@@ -74,6 +80,9 @@ line();
 line('x402-edge facilitator is running');
 line('================================');
 kv('Facilitator URL', url);
+kv('Your settings', stack.settings.length ? `${stack.settings.join(', ')}   (from .dev.vars and the environment)` : 'none (see .dev.vars.example)');
+const ignored = Object.keys(settings).filter((name) => !stack.settings.includes(name));
+if (ignored.length) kv('Not passed', `${ignored.join(', ')}   (the local chains' network, RPC and keys are the stack's own)`);
 if (stack.local) {
   const t = stack.token;
   kv('Chain RPC', `${stack.rpcUrl}   (anvil, chain id ${stack.chainId})`);

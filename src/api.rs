@@ -441,6 +441,9 @@ async fn settle_status<P: Host>(facilitator: &Facilitator<P>, query: &str) -> Re
     let Some(network) = param("network").and_then(|n| network::find(&n)).filter(|n| facilitator.serves(n)) else {
         return bad("invalid_network", "`network` must name a network this facilitator serves");
     };
+    if let Some(instead) = status_lookup_elsewhere(network.family) {
+        return bad("invalid_network", &format!("/settle/status looks up EVM payments only; {instead}"));
+    }
     let unavailable =
         |f: Failure| Reply::plain(503, json!({"error": f.message, "reason": f.reason.code(Version::V2)}), "error");
     if let Some(tx) = param("transaction") {
@@ -481,6 +484,22 @@ async fn settle_status<P: Host>(facilitator: &Facilitator<P>, query: &str) -> Re
     };
     let outcome = body["state"].as_str().unwrap_or_default().to_string();
     Reply::plain(200, body, &outcome)
+}
+
+/// Where to look up a payment of a chain family that `/settle/status` does not serve (it reads EVM
+/// transactions and EIP-3009 ledger entries only); `None` for EVM.
+fn status_lookup_elsewhere(family: network::Family) -> Option<&'static str> {
+    match family {
+        network::Family::Evm => None,
+        network::Family::Solana => Some(
+            "for Solana, ask the network's RPC `getSignatureStatuses` for the signature the settle answered in \
+             `transaction` (a repeated /settle of the payment answers `duplicate_settlement`)",
+        ),
+        network::Family::Starknet => Some(
+            "for Starknet, ask the network's RPC `starknet_getTransactionStatus` for the hash the settle answered \
+             in `transaction`",
+        ),
+    }
 }
 
 /// One query parameter, percent-decoded (`%3A` → `:`); `None` when absent or not valid UTF-8.

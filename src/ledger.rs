@@ -189,7 +189,9 @@ pub enum LedgerOp {
 /// Applies `op` to the current entry: the reply and the entry to store (`None` deletes it).
 pub fn apply(entry: Option<LedgerEntry>, op: LedgerOp) -> (LedgerReply, Option<LedgerEntry>) {
     match op {
-        LedgerOp::Claim { now_ms, hold_ms, fingerprint } => claim(entry, now_ms, now_ms.saturating_add(hold_ms), fingerprint),
+        LedgerOp::Claim { now_ms, hold_ms, fingerprint } => {
+            claim(entry, now_ms, now_ms.saturating_add(hold_ms), fingerprint)
+        }
         LedgerOp::RecordTransaction { transaction, raw } => match entry {
             Some(LedgerEntry::InFlight {
                 since_ms,
@@ -303,6 +305,9 @@ fn claim(
     }
 }
 
+/// What the ledger answers an operation; JSON between the Worker and the ledger Durable Object. An
+/// internally tagged enum cannot carry a newtype variant around an `Option` (serde refuses `None`),
+/// so the read's entry is a named field.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "reply", rename_all = "snake_case")]
 pub enum LedgerReply {
@@ -495,9 +500,22 @@ mod tests {
             LedgerReply::Entry { entry: Some(done) },
             LedgerReply::Completed { first: true },
         ] {
+            // Fails to compile when a variant is added, so that this list stays complete.
+            match &reply {
+                LedgerReply::Ok | LedgerReply::Entry { .. } | LedgerReply::Completed { .. } => {}
+                LedgerReply::Claim(
+                    Claim::Acquired | Claim::Resume { .. } | Claim::Busy { .. } | Claim::Done { .. } | Claim::Conflict,
+                ) => {}
+            }
             let text = serde_json::to_string(&reply).unwrap_or_else(|e| panic!("{reply:?}: {e}"));
             assert_eq!(serde_json::from_str::<LedgerReply>(&text).unwrap(), reply, "{text}");
         }
+    }
+
+    #[test]
+    fn a_read_of_an_unknown_key_answers_a_null_entry() {
+        let text = serde_json::to_string(&LedgerReply::Entry { entry: None }).unwrap();
+        assert_eq!(text, r#"{"reply":"entry","entry":null}"#);
     }
 
     /// Random interleavings of claims, completions, releases and reads from several settles of one

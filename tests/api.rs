@@ -339,3 +339,45 @@ fn a_solana_payload_is_checked_by_the_scheme_before_any_rpc() {
     let (_, body) = call(&f, "POST", "/verify", cronos.to_string().as_bytes());
     assert_eq!(body["isValid"], false, "{body}");
 }
+
+/// A GET with a query string.
+fn get(f: &Facilitator<OfflineHost>, path: &str, query: &str) -> (ApiResponse, Value) {
+    let request = ApiRequest {
+        method: "GET",
+        path,
+        query,
+        authorization: None,
+        client: "127.0.0.1",
+        body: b"",
+        request_id: "rid",
+    };
+    let (response, _) = pollster::block_on(api::handle(f, request));
+    let json = serde_json::from_str(&response.body).unwrap_or(Value::Null);
+    (response, json)
+}
+
+#[test]
+fn settle_status_for_solana_and_starknet_is_refused_with_where_to_look_instead() {
+    let (secret, _) = svm_secret();
+    let f = facilitator(&[
+        ("SVM_PRIVATE_KEY", &secret),
+        ("SVM_NETWORKS", "solana-devnet"),
+        ("STARKNET_NETWORKS", "starknet-sepolia"),
+        ("STARKNET_SPONSOR_ADDRESS", "0x123"),
+        ("STARKNET_SPONSOR_PRIVATE_KEY", "0x1"),
+    ]);
+    let signature = "5VERv8NMvzbJMEkV8xnrLkEaWRtSz9CosKDYjCJjBRnbJLgp8uirBgmQpjKhoR4tjF3ZpRzrFmBV6UjKdiSZkQUW";
+    let hash = format!("0x{}", "ab".repeat(32));
+    for (query, lookup) in [
+        (format!("network=solana-devnet&transaction={signature}"), "getSignatureStatuses"),
+        ("network=solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1".to_string(), "getSignatureStatuses"),
+        (format!("network=starknet-sepolia&transaction={hash}"), "starknet_getTransactionStatus"),
+        (format!("network=starknet:SN_SEPOLIA&asset=0x1&from=0x2&nonce={hash}"), "starknet_getTransactionStatus"),
+    ] {
+        let (response, body) = get(&f, "/settle/status", &query);
+        assert_eq!(response.status, 400, "{query}: {body}");
+        assert_eq!(body["reason"], "invalid_network", "{query}");
+        let error = body["error"].as_str().unwrap_or_default();
+        assert!(error.contains("EVM payments only") && error.contains(lookup), "{query}: {error}");
+    }
+}

@@ -7,14 +7,16 @@
 // Plain ESM for node >= 20 (the caller's node). wrangler itself needs node >= 22.12: it is run with the node
 // from node_modules/.bin (npm package `node@22`), whatever node runs this file. Binds to loopback only.
 //
-// Configuration reaches the worker through a private `--env-file` written to a temp dir, so a user's
-// `.dev.vars` at the repository root is neither read nor overwritten (wrangler skips `.dev.vars` when
-// `--env-file` is given), and the private key never appears on a command line.
+// Configuration reaches the worker through a private `--env-file` written to a temp dir (wrangler skips
+// `.dev.vars` when `--env-file` is given), and the private key never appears on a command line. The user's
+// own settings reach it only when asked for: `npm start` passes `settings: userSettings()` (the repository's
+// `.dev.vars` and the worker's variables from the environment); tests pass what they need in `env`.
 
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import * as util from 'node:util';
 
 import { createHash } from 'node:crypto';
 
@@ -44,6 +46,42 @@ const NETWORK_BY_CHAIN_ID = {
 /** Worker variables passed through from the caller's environment when the user configured their own RPCs. */
 const PASS_THROUGH = /^(EVM_[A-Z0-9_]+|EIP6492_ALLOWED_FACTORIES|ALCHEMY_API_KEY|INFURA_API_KEY|FACILITATOR_API_KEYS|RATE_LIMIT_PER_MINUTE|PAY_TO_ALLOWLIST)$/;
 const SVM_PASS_THROUGH = /^(SVM_[A-Z0-9_]+|HELIUS_API_KEY)$/;
+
+/**
+ * The worker's settings (src/config.rs `from_env`, README "Configuration", `.dev.vars.example`), matched by
+ * prefix so that a setting added later passes through too; not the tooling's own STARKNET_DEVNET_BIN.
+ */
+export const WORKER_SETTING =
+  /^(?!STARKNET_DEVNET_BIN$)(?:(?:EVM|SVM|STARKNET|FACILITATOR|UPTO|ASSET_ALLOWLIST|EIP6492|PAY_TO)_[A-Z0-9_]+|(?:RATE_LIMIT|MIN_AMOUNT)[A-Z0-9_]*|ALLOW_ANY_ASSET|ALCHEMY_API_KEY|INFURA_API_KEY|HELIUS_API_KEY)$/;
+
+/**
+ * The settings that choose a family's chain, RPC and keys: dropped from the user's settings for a family whose
+ * local chain the stack started itself, so that a stray one cannot point the worker elsewhere.
+ */
+const CHAIN_SETTINGS = {
+  evm: /^(EVM_NETWORKS|EVM_RPC_URL_[A-Z0-9_]+|EVM_PRIVATE_KEY|EIP6492_ALLOWED_FACTORIES)$/,
+  svm: /^(SVM_NETWORKS|SVM_RPC_URL_[A-Z0-9_]+|SVM_PRIVATE_KEY)$/,
+  starknet: /^STARKNET_(NETWORKS|RPC_URL_[A-Z0-9_]+|SPONSOR_[A-Z0-9_]+|PAYMASTER_[A-Z0-9_]+)$/,
+};
+
+const pick = (vars, pattern) => Object.fromEntries(Object.entries(vars).filter(([k]) => pattern.test(k)));
+const omit = (vars, pattern) => Object.fromEntries(Object.entries(vars).filter(([k]) => !pattern.test(k)));
+
+/**
+ * The user's worker settings, as `npm start` passes them: every variable of `devVars` (default: `.dev.vars` at
+ * the repository root, when present), then the variables of `env` named like a worker setting
+ * ([WORKER_SETTING]), which win. Empty values are left out.
+ * @returns {Record<string, string>}
+ */
+export function userSettings({ env = process.env, devVars = path.join(ROOT, '.dev.vars') } = {}) {
+  let file = {};
+  if (devVars && fs.existsSync(devVars)) {
+    if (typeof util.parseEnv !== 'function') throw new Error(`reading ${devVars} needs node >= 20.12 (util.parseEnv)`);
+    file = util.parseEnv(fs.readFileSync(devVars, 'utf8'));
+  }
+  const merged = { ...file, ...pick(env, WORKER_SETTING) };
+  return Object.fromEntries(Object.entries(merged).filter(([, v]) => v !== undefined && String(v).trim() !== ''));
+}
 
 /**
  * A Solana test key from a fixed seed (sha256 of `label`): the same address on every run, public, for
@@ -311,14 +349,20 @@ async function startWrangler({ port, envFile, persistDir, logDir, timeoutMs, ech
  * With EVM_RPC_URL_* in process.env: no chain; the caller's EVM_* / ALCHEMY_API_KEY / INFURA_API_KEY variables
  * configure the worker as they are.
  *
+ * With `settings` (npm start: [userSettings]) those are the user's: they decide which chains are local (an
+ * `EVM_RPC_URL_*`, `SVM_RPC_URL_*` or `STARKNET_RPC_URL_*` among them means "use this chain instead") and
+ * all of them reach the worker, except the ones that would re-point a chain the stack started itself
+ * ([CHAIN_SETTINGS]): there the stack's own network, RPC and keys win. `env` wins over everything.
+ *
  * @param {object} [opts]
  * @param {boolean} [opts.local]           force (true) or forbid (false) the local chain; default: local unless
- *                                         EVM_RPC_URL_* is set in process.env (tests pass true)
+ *                                         EVM_RPC_URL_* is set in `settings`, else process.env (tests pass true)
  * @param {boolean} [opts.localSvm]        the same for the local Solana RPC (litesvm, served as solana-devnet);
- *                                         default: local unless SVM_RPC_URL_* is set in process.env
+ *                                         default: local unless SVM_RPC_URL_* is set (`settings`, else process.env)
  * @param {number} [opts.svmPort=0]        the local Solana RPC's port (0 = a free port)
  * @param {boolean} [opts.localStarknet]   the same for a local starknet-devnet (served as starknet-sepolia);
- *                                         default: local unless STARKNET_RPC_URL_* is set in process.env
+ *                                         default: local unless STARKNET_RPC_URL_* is set (`settings`, else
+ *                                         process.env)
  * @param {number} [opts.starknetPort=0]   the local devnet's port (0 = a free port)
  * @param {number} [opts.chainPort=8545]   0 = a free port
  * @param {number} [opts.workerPort=8787]  0 = a free port
@@ -330,15 +374,17 @@ async function startWrangler({ port, envFile, persistDir, logDir, timeoutMs, ech
  *                                         extra worker variables (override the defaults); a function is called
  *                                         with the local chain's RPC URL, network and chain id (nulls without a
  *                                         local chain) and returns them, e.g. to list that RPC behind another one
+ * @param {Record<string,string>} [opts.settings] the user's worker settings, passed through (see above);
+ *                                         default: none, and process.env only for the chains not started here
  * @param {number} [opts.timeoutMs=90000]  how long to wait for GET /health
  * @param {boolean} [opts.echo=false]      copy wrangler's output to stderr as it comes
  * @param {(msg: string) => void} [opts.log]
  */
 export async function startStack({
-  local = !userConfiguredRpc(),
-  localSvm = !userConfiguredSvmRpc(),
+  local,
+  localSvm,
   svmPort = 0,
-  localStarknet = !userConfiguredStarknetRpc(),
+  localStarknet,
   starknetPort = 0,
   chainPort = 8545,
   workerPort = 8787,
@@ -347,10 +393,20 @@ export async function startStack({
   blockTime,
   persistDir,
   env = {},
+  settings,
   timeoutMs = 90_000,
   echo = false,
   log = () => {},
 } = {}) {
+  // Where "use this chain instead" is read from: the user's settings when given, else the environment.
+  const chainEnv = settings ?? process.env;
+  local ??= !userConfiguredRpc(chainEnv);
+  localSvm ??= !userConfiguredSvmRpc(chainEnv);
+  localStarknet ??= !userConfiguredStarknetRpc(chainEnv);
+  let passed = settings ?? {};
+  if (local) passed = omit(passed, CHAIN_SETTINGS.evm);
+  if (localSvm) passed = omit(passed, CHAIN_SETTINGS.svm);
+  if (localStarknet) passed = omit(passed, CHAIN_SETTINGS.starknet);
   if (!fs.existsSync(WORKER_WASM)) {
     throw new Error(`${path.relative(ROOT, WORKER_WASM)} is missing: build the worker first (npm run build:worker)`);
   }
@@ -372,7 +428,8 @@ export async function startStack({
     let chain = null;
     let token = null;
     let walletFactory = null;
-    let vars;
+    let vars; // the chains' settings: the stack's own for the chains it starts, else the user's
+    let extra; // the caller's `env`
     if (local) {
       network ??= NETWORK_BY_CHAIN_ID[chainId];
       if (!network) throw new Error(`no known v1 network for chain id ${chainId}: pass \`network\``);
@@ -384,20 +441,16 @@ export async function startStack({
       // Counterfactual (ERC-6492) wallets: Multicall3 as on public chains, and one allowed wallet factory.
       await installMulticall3({ rpcUrl: chain.rpcUrl, chainId });
       walletFactory = (await deployContract({ rpcUrl: chain.rpcUrl, chainId, name: 'TestWalletFactory' })).address;
-      const extra = typeof env === 'function' ? env({ rpcUrl: chain.rpcUrl, network, chainId }) : env;
+      extra = typeof env === 'function' ? env({ rpcUrl: chain.rpcUrl, network, chainId }) : env;
       vars = {
         EVM_NETWORKS: network,
         [rpcVarName(network)]: chain.rpcUrl,
         EVM_PRIVATE_KEY: FACILITATOR_ACCOUNT.privateKey,
         EIP6492_ALLOWED_FACTORIES: walletFactory,
-        ...extra,
       };
     } else {
-      const extra = typeof env === 'function' ? env({ rpcUrl: null, network: network ?? null, chainId: null }) : env;
-      vars = {
-        ...Object.fromEntries(Object.entries(process.env).filter(([k]) => PASS_THROUGH.test(k))),
-        ...extra,
-      };
+      extra = typeof env === 'function' ? env({ rpcUrl: null, network: network ?? null, chainId: null }) : env;
+      vars = pick(chainEnv, PASS_THROUGH);
     }
 
     let svm = null;
@@ -406,9 +459,9 @@ export async function startStack({
       const local = await startLocalSvm({ port: svmPort });
       cleanups.push(() => local.rpc.close());
       svm = local.info;
-      vars = { ...local.vars, ...vars };
+      vars = { ...vars, ...local.vars };
     } else {
-      vars = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => SVM_PASS_THROUGH.test(k))), ...vars };
+      vars = { ...vars, ...pick(chainEnv, SVM_PASS_THROUGH) };
     }
 
     let starknet = null;
@@ -417,10 +470,11 @@ export async function startStack({
       const local = await startLocalStarknet({ port: starknetPort, log });
       cleanups.push(() => local.devnet.stop());
       starknet = local.info;
-      vars = { ...local.vars, ...vars };
+      vars = { ...vars, ...local.vars };
     } else {
-      vars = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => STARKNET_PASS_THROUGH.test(k))), ...vars };
+      vars = { ...vars, ...pick(chainEnv, STARKNET_PASS_THROUGH) };
     }
+    vars = { ...passed, ...vars, ...extra };
 
     const envFile = path.join(tmp, 'worker.env');
     fs.writeFileSync(envFile, dotenv(vars), { mode: 0o600 });
@@ -495,6 +549,8 @@ export async function startStack({
         });
         return { status: res.status, json: await res.json() };
       },
+      /** The names of the user's `settings` the worker got (the ones that re-point a local chain are not). */
+      settings: Object.keys(passed),
       rpcUrl: chain ? chain.rpcUrl : (Object.entries(vars).find(([k]) => k.startsWith('EVM_RPC_URL_'))?.[1] ?? null),
       chainId: chain ? chainId : null,
       network: chain ? network : null,

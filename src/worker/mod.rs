@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use futures_util::future::{select, Either};
+use futures_util::StreamExt;
 use worker::{
     console_log, event, Context, Date, Delay, Env, Fetch, Headers, Method, ObjectNamespace, Request, RequestInit,
     Response, ScheduleContext, ScheduledEvent,
@@ -140,6 +141,30 @@ pub async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     console_log!("{line}");
 }
 
+/// The request body, up to one byte over [`MAX_BODY_BYTES`]: a body declared larger is not read at
+/// all, and a body without a length (chunked) is read as a stream and cancelled as soon as it passes
+/// the limit. Either way the API answers 413 for the `MAX_BODY_BYTES + 1` bytes it gets.
+async fn read_body(req: &mut Request) -> worker::Result<Vec<u8>> {
+    let declared_len = req.headers().get("content-length")?.and_then(|l| l.parse::<usize>().ok()).unwrap_or(0);
+    if declared_len > MAX_BODY_BYTES {
+        return Ok(vec![0; MAX_BODY_BYTES + 1]);
+    }
+    if req.inner().body().is_none() {
+        return Ok(Vec::new());
+    }
+    let mut body = Vec::new();
+    let mut stream = req.stream()?;
+    while let Some(chunk) = stream.next().await {
+        body.extend_from_slice(&chunk?);
+        if body.len() > MAX_BODY_BYTES {
+            body.truncate(MAX_BODY_BYTES + 1);
+            // Dropping the stream cancels the rest of the body.
+            break;
+        }
+    }
+    Ok(body)
+}
+
 #[event(fetch)]
 pub async fn fetch(mut req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
     let method = req.method().to_string();
@@ -148,15 +173,7 @@ pub async fn fetch(mut req: Request, env: Env, _ctx: Context) -> worker::Result<
     let request_id = request_id(&req);
     let authorization = req.headers().get("authorization")?;
     let client = req.headers().get("cf-connecting-ip")?.unwrap_or_else(|| "unknown".into());
-    let declared_len = req.headers().get("content-length")?.and_then(|l| l.parse::<usize>().ok()).unwrap_or(0);
-    // Oversized bodies are not read at all; the API answers 413 for any body above the limit.
-    let body = if method == "POST" && declared_len <= MAX_BODY_BYTES {
-        req.bytes().await?
-    } else if method == "POST" {
-        vec![0; MAX_BODY_BYTES + 1]
-    } else {
-        Vec::new()
-    };
+    let body = if method == "POST" { read_body(&mut req).await? } else { Vec::new() };
     let facilitator = facilitator(&env);
     let request = ApiRequest {
         method: &method,
