@@ -4,7 +4,7 @@
 // Plain ESM for node >= 20. Everything here is offline and binds to loopback only.
 
 import { spawn, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import * as net from 'node:net';
@@ -613,3 +613,27 @@ export const TRANSFER_TYPES = {
     { name: 'nonce', type: 'bytes32' },
   ],
 };
+
+/**
+ * A fresh v2 `exact` EIP-3009 payment of `amount` by `payer` (a viem account) to `payTo`, in `token` (the
+ * stack's TestUSDC, domain "USD Coin" / "2"): the requirements, the signed payload, and the /verify and
+ * /settle body.
+ */
+export async function eip3009Payment({ token, chainId, payer, payTo, amount, validSeconds = 600 }) {
+  const requirements = {
+    scheme: 'exact', network: `eip155:${chainId}`, amount: String(amount), asset: token, payTo,
+    maxTimeoutSeconds: 300, extra: { name: 'USD Coin', version: '2' },
+  };
+  const authorization = {
+    from: payer.address, to: payTo, value: String(amount), validAfter: '0',
+    validBefore: String(Math.floor(Date.now() / 1000) + validSeconds), nonce: `0x${randomBytes(32).toString('hex')}`,
+  };
+  const signature = await payer.signTypedData({
+    domain: { name: 'USD Coin', version: '2', chainId, verifyingContract: token },
+    types: TRANSFER_TYPES,
+    primaryType: 'TransferWithAuthorization',
+    message: { ...authorization, value: BigInt(amount), validAfter: 0n, validBefore: BigInt(authorization.validBefore) },
+  });
+  const paymentPayload = { x402Version: 2, accepted: requirements, payload: { authorization, signature } };
+  return { requirements, authorization, paymentPayload, body: { x402Version: 2, paymentPayload, paymentRequirements: requirements } };
+}

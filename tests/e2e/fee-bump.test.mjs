@@ -5,13 +5,12 @@
 // Run: node --test tests/e2e/fee-bump.test.mjs   (needs build/index_bg.wasm; see tests/e2e/README.md)
 
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
 
-import { getAddress, toHex } from 'viem';
+import { getAddress } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 
-import { TRANSFER_TYPES, balanceOf, rpc } from '../../scripts/lib/chain.mjs';
+import { balanceOf, eip3009Payment, rpc } from '../../scripts/lib/chain.mjs';
 import { startStack } from '../../scripts/lib/stack.mjs';
 
 const CHAIN_ID = 84532;
@@ -46,25 +45,7 @@ async function pendingFromFacilitator() {
 test('a stuck settle is replaced with a fee bump through the signer object; the payment moves once', { timeout: 60_000 }, async () => {
   const token = stack.token.address;
   const [payer, payee] = [1, 2].map((i) => privateKeyToAccount(stack.accounts[i].privateKey));
-  const requirements = {
-    scheme: 'exact', network: `eip155:${CHAIN_ID}`, amount: '3210', asset: token, payTo: payee.address,
-    maxTimeoutSeconds: 300, extra: { name: 'USD Coin', version: '2' },
-  };
-  const authorization = {
-    from: payer.address, to: payee.address, value: '3210', validAfter: '0',
-    validBefore: String(Math.floor(Date.now() / 1000) + 600), nonce: toHex(randomBytes(32)),
-  };
-  const signature = await payer.signTypedData({
-    domain: { name: 'USD Coin', version: '2', chainId: CHAIN_ID, verifyingContract: token },
-    types: TRANSFER_TYPES,
-    primaryType: 'TransferWithAuthorization',
-    message: { ...authorization, value: 3210n, validAfter: 0n, validBefore: BigInt(authorization.validBefore) },
-  });
-  const body = {
-    x402Version: 2,
-    paymentPayload: { x402Version: 2, accepted: requirements, payload: { authorization, signature } },
-    paymentRequirements: requirements,
-  };
+  const { body } = await eip3009Payment({ token, chainId: CHAIN_ID, payer, payTo: payee.address, amount: '3210' });
   const before = await balanceOf({ rpcUrl: stack.rpcUrl, token, owner: payee.address });
   const nonceBefore = Number(await rpc(stack.rpcUrl, 'eth_getTransactionCount', [stack.facilitatorAddress, 'latest']));
   await rpc(stack.rpcUrl, 'evm_setAutomine', [false]);

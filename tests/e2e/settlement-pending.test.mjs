@@ -7,15 +7,14 @@
 // Run: node --test tests/e2e/settlement-pending.test.mjs   (needs build/index_bg.wasm; see tests/e2e/README.md)
 
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
 
 import { HTTPFacilitatorClient } from '@x402/core/http';
 import { x402ResourceServer } from '@x402/core/server';
-import { getAddress, toHex } from 'viem';
+import { getAddress } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 
-import { TRANSFER_TYPES, balanceOf, rpc } from '../../scripts/lib/chain.mjs';
+import { balanceOf, eip3009Payment, rpc } from '../../scripts/lib/chain.mjs';
 import { startStack } from '../../scripts/lib/stack.mjs';
 
 const CHAIN_ID = 84532;
@@ -46,23 +45,9 @@ const facilitatorNonce = async () =>
 
 /** A v2 EIP-3009 payment of AMOUNT from anvil account #1 to #2. */
 async function payment() {
-  const token = stack.token.address;
   const [payer, payee] = [1, 2].map((i) => privateKeyToAccount(stack.accounts[i].privateKey));
-  const requirements = {
-    scheme: 'exact', network: `eip155:${CHAIN_ID}`, amount: AMOUNT, asset: token, payTo: payee.address,
-    maxTimeoutSeconds: 300, extra: { name: 'USD Coin', version: '2' },
-  };
-  const authorization = {
-    from: payer.address, to: payee.address, value: AMOUNT, validAfter: '0',
-    validBefore: String(Math.floor(Date.now() / 1000) + 600), nonce: toHex(randomBytes(32)),
-  };
-  const signature = await payer.signTypedData({
-    domain: { name: 'USD Coin', version: '2', chainId: CHAIN_ID, verifyingContract: token },
-    types: TRANSFER_TYPES,
-    primaryType: 'TransferWithAuthorization',
-    message: { ...authorization, value: BigInt(AMOUNT), validAfter: 0n, validBefore: BigInt(authorization.validBefore) },
-  });
-  const paymentPayload = { x402Version: 2, accepted: requirements, payload: { authorization, signature } };
+  const token = stack.token.address;
+  const { paymentPayload, requirements } = await eip3009Payment({ token, chainId: CHAIN_ID, payer, payTo: payee.address, amount: AMOUNT });
   return { paymentPayload, requirements, payTo: payee.address };
 }
 

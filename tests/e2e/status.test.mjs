@@ -6,14 +6,12 @@
 // Run: node --test tests/e2e/status.test.mjs   (needs build/index_bg.wasm and starknet-devnet; see tests/e2e/README.md)
 
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import * as http from 'node:http';
 import { after, before, test } from 'node:test';
 
-import { toHex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 
-import { TRANSFER_TYPES, balanceOf, rpc } from '../../scripts/lib/chain.mjs';
+import { balanceOf, eip3009Payment, rpc } from '../../scripts/lib/chain.mjs';
 import { startStack } from '../../scripts/lib/stack.mjs';
 
 const CHAIN_ID = 84532;
@@ -39,25 +37,7 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 async function payment(amount = '1234') {
   const token = stack.token.address;
   const [payer, payee] = [1, 2].map((i) => privateKeyToAccount(stack.accounts[i].privateKey));
-  const requirements = {
-    scheme: 'exact', network: NETWORK, amount, asset: token, payTo: payee.address,
-    maxTimeoutSeconds: 300, extra: { name: 'USD Coin', version: '2' },
-  };
-  const authorization = {
-    from: payer.address, to: payee.address, value: amount, validAfter: '0',
-    validBefore: String(Math.floor(Date.now() / 1000) + 600), nonce: toHex(randomBytes(32)),
-  };
-  const signature = await payer.signTypedData({
-    domain: { name: 'USD Coin', version: '2', chainId: CHAIN_ID, verifyingContract: token },
-    types: TRANSFER_TYPES,
-    primaryType: 'TransferWithAuthorization',
-    message: { ...authorization, value: BigInt(amount), validAfter: 0n, validBefore: BigInt(authorization.validBefore) },
-  });
-  const body = {
-    x402Version: 2,
-    paymentPayload: { x402Version: 2, accepted: requirements, payload: { authorization, signature } },
-    paymentRequirements: requirements,
-  };
+  const { body, authorization } = await eip3009Payment({ token, chainId: CHAIN_ID, payer, payTo: payee.address, amount });
   const query = `network=${NETWORK}&asset=${token}&from=${payer.address}&nonce=${authorization.nonce}`;
   return { body, query, payee: payee.address, token };
 }
