@@ -139,13 +139,22 @@ fn parse_standard(mut value: Value, version: Version) -> Result<PaymentRequest, 
         Version::V1 => {
             let p: PaymentPayloadV1 = from_value(payload_json).map_err(payload_err)?;
             let r: PaymentRequirementsV1 = from_value(requirements_json).map_err(requirements_err)?;
-            (Accepted { scheme: p.scheme, network: p.network, asset: None }, p.payload, requirements_from_v1(r)?)
+            (
+                Accepted { scheme: p.scheme, network: p.network, asset: None, pay_to: None, amount: None },
+                p.payload,
+                requirements_from_v1(r)?,
+            )
         }
         Version::V2 => {
             let p: PaymentPayloadV2 = from_value(payload_json).map_err(payload_err)?;
             let r: PaymentRequirementsV2 = from_value(requirements_json).map_err(requirements_err)?;
-            let accepted =
-                Accepted { scheme: p.accepted.scheme, network: p.accepted.network, asset: Some(p.accepted.asset) };
+            let accepted = Accepted {
+                scheme: p.accepted.scheme,
+                network: p.accepted.network,
+                asset: Some(p.accepted.asset),
+                pay_to: Some(p.accepted.pay_to),
+                amount: Some(p.accepted.amount),
+            };
             (accepted, p.payload, requirements_from_v2(r)?)
         }
     };
@@ -158,7 +167,7 @@ fn parse_standard(mut value: Value, version: Version) -> Result<PaymentRequest, 
         }
         _ => decode_payload(network.family, &requirements, raw_payload)?,
     };
-    Ok(PaymentRequest { version, dialect: Dialect::Standard, network, accepted, requirements, payload })
+    Ok(PaymentRequest { version, dialect: Dialect::Standard, network, accepted, requirements, payload, caller: None })
 }
 
 fn parse_cronos(value: Value) -> Result<PaymentRequest, RequestError> {
@@ -189,8 +198,16 @@ fn parse_cronos(value: Value) -> Result<PaymentRequest, RequestError> {
             nonce: flat.nonce,
         },
     })?);
-    let accepted = Accepted { scheme: header.scheme, network: header.network, asset: None };
-    Ok(PaymentRequest { version: Version::V1, dialect: Dialect::Cronos, network, accepted, requirements, payload })
+    let accepted = Accepted { scheme: header.scheme, network: header.network, asset: None, pay_to: None, amount: None };
+    Ok(PaymentRequest {
+        version: Version::V1,
+        dialect: Dialect::Cronos,
+        network,
+        accepted,
+        requirements,
+        payload,
+        caller: None,
+    })
 }
 
 fn parse_amount(text: &str, field: &'static str) -> Result<alloy_primitives::U256, RequestError> {
@@ -300,7 +317,9 @@ fn decode_starknet(raw: Value, beside: StarknetExtras) -> Result<Payload, Reques
 
 /// The daydreams `upto` payload: `{authorization: {from, to, value, validBefore, nonce}, signature}`
 /// (`to` is the spender; `value` the cap; `validBefore` the permit deadline; `nonce` the owner's
-/// EIP-2612 nonce). Fields keep their wire form for the session id.
+/// EIP-2612 nonce). The session id is the permit's canonical id ([`super::upto::canonical_session_id`]),
+/// whatever the spelling of the fields; verify refuses an `accepted` that does not name the requirements'
+/// network and asset, so an id derived from `accepted` here is the one of the permit checked.
 fn decode_permit(accepted: &Accepted, raw: Value) -> Result<Payload, RequestError> {
     let field = |field, problem| RequestError::UptoPayloadField { field, problem };
     let auth = raw.get("authorization").filter(|a| a.is_object()).ok_or(field("authorization", "is missing"))?;
@@ -315,24 +334,27 @@ fn decode_permit(accepted: &Accepted, raw: Value) -> Result<Payload, RequestErro
     let address = |key, name| {
         text(key).and_then(Value::as_str).and_then(parse_evm_address).ok_or(field(name, "must be an EVM address"))
     };
-    let permit = PermitPayload {
+    let mut permit = PermitPayload {
         signature: parse_hex_bytes(signature).ok_or(field("signature", "must be 0x-prefixed hex"))?,
         owner: address("from", "authorization.from")?,
         spender: address("to", "authorization.to")?,
         cap: int("value", "authorization.value")?,
         deadline: int("validBefore", "authorization.validBefore")?,
         nonce: int("nonce", "authorization.nonce")?,
-        session_id: super::upto::session_id(&[
-            ("network", Some(&Value::String(accepted.network.clone()))),
-            ("asset", accepted.asset.clone().map(Value::String).as_ref()),
-            ("owner", text("from")),
-            ("spender", text("to")),
-            ("cap", text("value")),
-            ("nonce", text("nonce")),
-            ("deadline", text("validBefore")),
-            ("signature", raw.get("signature")),
-        ]),
+        session_id: String::new(),
     };
+    let network = crate::network::find(&accepted.network).map_or(accepted.network.as_str(), |n| n.caip2);
+    let asset = accepted.asset.as_deref().and_then(parse_evm_address).unwrap_or_default();
+    permit.session_id = super::upto::canonical_session_id(&super::upto::PermitIdentity {
+        network,
+        asset,
+        owner: permit.owner,
+        spender: permit.spender,
+        cap: permit.cap,
+        nonce: permit.nonce,
+        deadline: permit.deadline,
+        signature: &permit.signature,
+    });
     Ok(Payload::Permit(permit))
 }
 

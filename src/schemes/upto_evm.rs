@@ -30,6 +30,10 @@ pub enum UptoError {
     SchemeMismatch { accepted: String, required: String },
     #[error("payload network `{accepted}` differs from requirements network `{required}`")]
     NetworkMismatch { accepted: String, required: String },
+    #[error("accepted.{field} `{accepted}` is not the requirements' `{required}`")]
+    AcceptedMismatch { field: &'static str, accepted: String, required: String },
+    #[error("accepted.amount `{amount}` is not an amount within the permit's cap {cap}")]
+    AcceptedAboveCap { amount: String, cap: U256 },
     #[error("paymentRequirements.extra must give the token's EIP-712 domain as `name` and `version`")]
     MissingDomain,
     #[error("paymentRequirements.{0} is not an EVM address")]
@@ -78,6 +82,7 @@ impl UptoError {
         match self {
             SchemeMismatch { .. } => Reason::UnsupportedScheme,
             NetworkMismatch { .. } => Reason::NetworkMismatch,
+            AcceptedMismatch { .. } | AcceptedAboveCap { .. } => Reason::UptoAcceptedMismatch,
             MissingDomain => Reason::UptoMissingEip712Domain,
             InvalidRequirements(_) => Reason::InvalidPaymentRequirements,
             SpenderNotFacilitator(_) => Reason::UptoSpenderNotFacilitator,
@@ -115,6 +120,8 @@ impl UptoError {
 /// A payment under a valid permit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verified {
+    /// The session the permit opens: its canonical id.
+    pub session_id: String,
     pub owner: Address,
     pub asset: Address,
     pub pay_to: Address,
@@ -164,8 +171,43 @@ pub fn verify(
     let chain_id = request.network.chain_id.ok_or(UptoError::InvalidChainId)?;
     let asset = parse_evm_address(&requirements.asset).ok_or(UptoError::InvalidRequirements("asset"))?;
     let pay_to = parse_evm_address(&requirements.pay_to).ok_or(UptoError::InvalidRequirements("payTo"))?;
+    check_accepted_is_the_requirements(request, permit.cap, asset, pay_to)?;
     check_permit_signature(permit, name, version, chain_id, asset)?;
-    Ok(Verified { owner: permit.owner, asset, pay_to, name: name.to_string(), version: version.to_string() })
+    Ok(Verified {
+        session_id: permit.session_id.clone(),
+        owner: permit.owner,
+        asset,
+        pay_to,
+        name: name.to_string(),
+        version: version.to_string(),
+    })
+}
+
+/// `accepted` names the requirements' asset and recipient (as addresses, however spelled) and an amount
+/// within the cap: the session id is derived from `accepted`, the session pays `payTo`.
+fn check_accepted_is_the_requirements(
+    request: &PaymentRequest,
+    cap: U256,
+    asset: Address,
+    pay_to: Address,
+) -> Result<(), UptoError> {
+    let accepted = &request.accepted;
+    let same = |field, sent: &Option<String>, required: Address, wire: &str| match sent {
+        Some(text) if parse_evm_address(text) == Some(required) => Ok(()),
+        other => Err(UptoError::AcceptedMismatch {
+            field,
+            accepted: other.clone().unwrap_or_default(),
+            required: wire.to_string(),
+        }),
+    };
+    same("asset", &accepted.asset, asset, &request.requirements.asset)?;
+    same("payTo", &accepted.pay_to, pay_to, &request.requirements.pay_to)?;
+    match accepted.amount.as_deref().map(|a| (a, parse_decimal_u256(a))) {
+        Some((_, Some(amount))) if amount <= cap => Ok(()),
+        other => {
+            Err(UptoError::AcceptedAboveCap { amount: other.map(|(a, _)| a.to_string()).unwrap_or_default(), cap })
+        }
+    }
 }
 
 fn check_permit_signature(
