@@ -170,6 +170,11 @@ impl<P: Host> Facilitator<P> {
         &self.ledger
     }
 
+    /// The `upto` session store.
+    pub fn sessions(&self) -> &P::Sessions {
+        &self.sessions
+    }
+
     /// Takes one request from `subject`'s rate limit. A limiter that cannot answer lets requests
     /// through (availability first); the settlement ledger still guards money.
     pub async fn admit(&self, subject: &str, per_minute: u32) -> Decision {

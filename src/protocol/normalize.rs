@@ -505,6 +505,90 @@ mod tests {
         }
     }
 
+    /// One permit is one session however it is spelled: each re-spelling an attacker tried opens no
+    /// second session.
+    #[test]
+    fn every_spelling_of_one_permit_has_the_one_canonical_session_id() {
+        let vectors: Value =
+            serde_json::from_str(include_str!("../../tests/vectors/generated-evm-signatures.json")).unwrap();
+        let v = &vectors["eip2612PermitForDaydreamsUpto"];
+        let payload = v["v2PaymentPayload"].clone();
+        let body = json!({"x402Version": 2, "paymentPayload": payload, "paymentRequirements": payload["accepted"]});
+        let id = |b: &Value| match parse(b).unwrap().payload {
+            Payload::Permit(p) => p.session_id,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(id(&body), v["sessionId"].as_str().unwrap(), "the id the reference client computes");
+        let text = |b: &Value, path: &str| b.pointer(path).unwrap().as_str().unwrap().to_string();
+        let upper = |t: String| format!("0x{}", t[2..].to_uppercase());
+        let respell: Vec<(&str, Box<dyn Fn(&mut Value)>)> = vec![
+            (
+                "lowercase asset",
+                Box::new(|b| {
+                    b["paymentPayload"]["accepted"]["asset"] =
+                        json!(text(b, "/paymentPayload/accepted/asset").to_lowercase())
+                }),
+            ),
+            (
+                "uppercase asset",
+                Box::new(|b| {
+                    b["paymentPayload"]["accepted"]["asset"] = json!(upper(text(b, "/paymentPayload/accepted/asset")))
+                }),
+            ),
+            (
+                "lowercase from",
+                Box::new(|b| {
+                    b["paymentPayload"]["payload"]["authorization"]["from"] =
+                        json!(text(b, "/paymentPayload/payload/authorization/from").to_lowercase())
+                }),
+            ),
+            (
+                "uppercase spender",
+                Box::new(|b| {
+                    b["paymentPayload"]["payload"]["authorization"]["to"] =
+                        json!(upper(text(b, "/paymentPayload/payload/authorization/to")))
+                }),
+            ),
+            (
+                "uppercase signature",
+                Box::new(|b| {
+                    b["paymentPayload"]["payload"]["signature"] =
+                        json!(upper(text(b, "/paymentPayload/payload/signature")))
+                }),
+            ),
+            (
+                "value as a number",
+                Box::new(|b| b["paymentPayload"]["payload"]["authorization"]["value"] = json!(1_000_000)),
+            ),
+            (
+                "nonce and deadline as numbers",
+                Box::new(|b| {
+                    b["paymentPayload"]["payload"]["authorization"]["nonce"] = json!(0);
+                    b["paymentPayload"]["payload"]["authorization"]["validBefore"] = json!(4_102_444_800u64);
+                }),
+            ),
+            ("the v1 network name", Box::new(|b| b["paymentPayload"]["accepted"]["network"] = json!("base"))),
+            (
+                "v as 0/1",
+                Box::new(|b| {
+                    let sig = text(b, "/paymentPayload/payload/signature");
+                    let v = u8::from_str_radix(&sig[130..], 16).unwrap() - 27;
+                    b["paymentPayload"]["payload"]["signature"] = json!(format!("{}{v:02x}", &sig[..130]));
+                }),
+            ),
+        ];
+        for (name, change) in respell {
+            let mut b = body.clone();
+            change(&mut b);
+            assert_ne!(b, body, "{name} changes the body");
+            assert_eq!(id(&b), id(&body), "{name}");
+        }
+        // Another permit (another cap) is another session.
+        let mut other = body.clone();
+        other["paymentPayload"]["payload"]["authorization"]["value"] = json!("1000001");
+        assert_ne!(id(&other), id(&body));
+    }
+
     fn reason_of(body: Value) -> Reason {
         parse(&body).unwrap_err().error.reason()
     }

@@ -366,6 +366,28 @@ mod tests {
     }
 
     #[test]
+    fn accepted_must_name_the_requirements_asset_and_recipient_within_the_cap() {
+        let good = vector_body();
+        let accepted = |key: &str, value: Value| {
+            let mut b = good.clone();
+            b["paymentPayload"]["accepted"][key] = value;
+            b
+        };
+        let attacker = json!("0x90F79bf6EB2c4f870365E785982E1f101E93b906");
+        assert_eq!(reason(&accepted("payTo", attacker.clone())), Reason::UptoAcceptedMismatch);
+        assert_eq!(reason(&accepted("asset", attacker)), Reason::UptoAcceptedMismatch);
+        assert_eq!(reason(&accepted("amount", json!("1000001"))), Reason::UptoAcceptedMismatch);
+        assert_eq!(reason(&accepted("amount", json!("lots"))), Reason::UptoAcceptedMismatch);
+        // The same addresses spelled otherwise are the same.
+        let asset = good["paymentRequirements"]["asset"].as_str().unwrap().to_lowercase();
+        assert!(check(&accepted("asset", json!(asset)), &[spender()], NOW).is_ok());
+        // Requirements naming the attacker while accepted names the real recipient: refused too.
+        let mut b = good.clone();
+        b["paymentRequirements"]["payTo"] = json!("0x90F79bf6EB2c4f870365E785982E1f101E93b906");
+        assert_eq!(reason(&b), Reason::UptoAcceptedMismatch);
+    }
+
+    #[test]
     fn each_rule_returns_its_reason_in_the_reference_order() {
         let good = vector_body();
         let with = |path: &[&str], value: Value| {
