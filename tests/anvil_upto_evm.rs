@@ -273,7 +273,8 @@ fn a_respelled_header_paying_someone_else_is_refused_and_the_real_batch_still_se
 
 /// EIP-2612 allowances do not add up: a second permit with the owner's same nonce could never be used
 /// beside the first, so it is refused; a newer permit (the next nonce) first settles and closes the older
-/// session under its own permit, then opens its own.
+/// session under its own permit, then opens its own, whose first batch submits it (replacing what is left
+/// of the older allowance).
 #[test]
 fn a_second_permit_of_one_owner_never_adds_to_what_the_chain_allows() {
     let w = world();
@@ -298,11 +299,23 @@ fn a_second_permit_of_one_owner_never_adds_to_what_the_chain_allows() {
     assert_eq!(balance(&w.anvil, w.token, pay_to), before + U256::from(100), "the older session's spend settled");
     let (_, state) = w.facility.get(&format!("/upto/sessions/{old}"), "");
     assert_eq!((state["status"].as_str(), state["settled"].as_str()), (Some("closed"), Some("100")), "{state}");
-    // The older permit cannot come back.
-    assert_eq!(w.facility.post("/settle", &first).1["errorReason"], "session_closed");
+    // The older permit cannot come back, nor its twin: their nonce is used (402, so clients re-sign).
+    assert_eq!(w.facility.post("/settle", &first).1["error"], "session_closed");
+    let (status, stale) = w.facility.post("/settle", &twin);
+    assert_eq!((status, stale["error"].as_str()), (402, Some("session_closed")), "{stale}");
+    let sent = w.anvil.nonce(facilitator);
     let report = sweep(&w, now_secs() * 1000 + 121_000);
     assert_eq!(report.settled, 1, "{report:?}");
     assert_eq!(balance(&w.anvil, w.token, pay_to), before + U256::from(150));
+    assert_eq!(w.anvil.nonce(facilitator), sent + 2, "the newer permit, then transferFrom");
+    let allowance = IAllowance::allowanceCall { owner: address(owner), spender: facilitator };
+    let read = rpc(
+        &w.anvil.url,
+        "eth_call",
+        json!([{"to": w.token, "data": format!("0x{}", hex::encode(alloy_sol_types::SolCall::abi_encode(&allowance)))}, "latest"]),
+    );
+    let left = U256::from_str_radix(read.as_str().unwrap().trim_start_matches("0x"), 16).unwrap();
+    assert_eq!(left, U256::from(450), "the newer cap less what its session settled");
 }
 
 /// With API keys a session belongs to the key that opened it: another key finds no session, cannot
@@ -343,6 +356,9 @@ fn an_owner_opens_at_most_the_configured_number_of_sessions() {
 }
 
 alloy_sol_types::sol! {
+    interface IAllowance {
+        function allowance(address owner, address spender) external view returns (uint256);
+    }
     interface ITransfer {
         function transfer(address to, uint256 amount) external returns (bool);
     }

@@ -436,6 +436,7 @@ impl<P: Host> Facilitator<P> {
             match self.owner_op(&key, op).await? {
                 OwnerReply::Admitted => return Ok(()),
                 OwnerReply::TooMany { open } => return Err(too_many_sessions(open, max_open, &session.id)),
+                OwnerReply::Stale { last } => return Err(stale_permit(&last.session_id, &session.id)),
                 OwnerReply::Held { superseded: true, .. } if dry_run => return Ok(()),
                 OwnerReply::Held { holder, superseded } => {
                     if attempt == 0 && self.retire_holder(&key, &holder, superseded).await? {
@@ -949,6 +950,16 @@ fn permit_conflict(holder: &str, superseded: bool, session_id: &str) -> Failure 
         )
     };
     Failure { session_id: Some(session_id.to_string()), ..Failure::new(Reason::UptoPermitConflict, message) }
+}
+
+/// A permit whose nonce was used or replaced: answered as a closed session (402), so that clients sign a
+/// new permit with the token's current nonce.
+fn stale_permit(last: &str, session_id: &str) -> Failure {
+    let message = format!(
+        "Session closed: a permit with this nonce or a newer one (session {last}) was used; sign a new permit with the \
+         token's current nonce"
+    );
+    Failure { session_id: Some(session_id.to_string()), ..Failure::new(Reason::UptoSessionClosed, message) }
 }
 
 fn too_many_sessions(open: usize, max: usize, session_id: &str) -> Failure {

@@ -230,8 +230,8 @@ fn check_permit_signature(
     }
 }
 
-/// Settles `amount` of `session` on chain: `permit` when the allowance is not there yet (a used
-/// permit is fine when the allowance covers the batch), then `transferFrom(owner, payTo, amount)`,
+/// Settles `amount` of `session` on chain: `permit` while the session's permit is unused (its nonce is
+/// the token's), else the allowance it set must cover the batch; then `transferFrom(owner, payTo, amount)`,
 /// journaled under the batch's ledger key and confirmed with fee bumps.
 pub async fn settle_batch<H: HttpTransport, C: Clock, S: EvmSigner, T: TxSender, L: Ledger>(
     ctx: &EvmContext<'_, H, C>,
@@ -268,11 +268,13 @@ pub async fn settle_batch<H: HttpTransport, C: Clock, S: EvmSigner, T: TxSender,
     }
     let fees = evm_tx::fees(&block, &tip, &gas_price)?;
     let allowance = word(allowance)?;
-    if allowance < amount {
-        if word(nonce)? != session.permit_nonce {
-            return Err(UptoError::InsufficientAllowance { allowance, amount });
-        }
+    // The session's own permit is submitted whenever it is still unused (its nonce is the token's), even
+    // if an older permit's allowance would cover the batch: the newer permit replaces the allowance, and
+    // the chain's nonce keeps up with the permits the facilitator admitted.
+    if word(nonce)? == session.permit_nonce {
         submit_permit(ctx, signer, sender, journal.ledger, session, fees).await?;
+    } else if allowance < amount {
+        return Err(UptoError::InsufficientAllowance { allowance, amount });
     }
     let transfer = IEip2612Token::transferFromCall { from: owner, to: session.pay_to, value: amount }.abi_encode();
     let gas_limit = evm_tx::gas_limit(&estimate_gas(ctx, signer.address(), token, &transfer).await)?;

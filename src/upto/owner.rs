@@ -4,7 +4,9 @@
 //! ever be used. Hence, per (network, token, spender) an owner has at most one session holding the
 //! facilitator's allowance (its "slot"): a different permit for a held slot is refused, except a newer one
 //! (higher nonce), which the facilitator admits after settling and closing the older session under its own
-//! permit. Across slots an owner has at most `max_open` sessions (`UPTO_MAX_SESSIONS_PER_OWNER`). Pure: a
+//! permit. A permit whose nonce is not above the last one admitted for its slot is stale (used, or
+//! replaced by a newer one) and opens nothing: a session's first batch submits its own permit, so the
+//! chain's nonce follows the admitted ones. Across slots an owner has at most `max_open` sessions (`UPTO_MAX_SESSIONS_PER_OWNER`). Pure: a
 //! host keeps one record per owner (a Durable Object per owner in the Worker) and applies operations
 //! atomically.
 
@@ -31,10 +33,24 @@ impl Slot {
     }
 }
 
-/// One owner's sessions that hold an allowance.
+/// One owner's sessions that hold an allowance, and the last permit nonce admitted per allowance.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OwnerRecord {
     pub slots: Vec<Slot>,
+    #[serde(default)]
+    pub admitted: Vec<Slot>,
+}
+
+impl OwnerRecord {
+    /// The last permit admitted for the allowance `slot` draws on.
+    fn last_admitted(&self, slot: &Slot) -> Option<&Slot> {
+        self.admitted.iter().find(|s| s.shares_allowance_with(slot))
+    }
+
+    fn remember(&mut self, slot: &Slot) {
+        self.admitted.retain(|s| !s.shares_allowance_with(slot));
+        self.admitted.push(slot.clone());
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,6 +76,11 @@ pub enum OwnerReply {
     TooMany {
         open: usize,
     },
+    /// A permit with the same or a higher nonce was admitted for this allowance before (`last`): this
+    /// one was used or replaced.
+    Stale {
+        last: Slot,
+    },
     Released,
 }
 
@@ -71,9 +92,14 @@ pub fn apply(stored: Option<OwnerRecord>, op: OwnerOp) -> (OwnerReply, Option<Ow
             if record.slots.iter().any(|s| s.session_id == slot.session_id) {
                 return (OwnerReply::Admitted, None);
             }
-            if let Some(holder) = record.slots.iter().find(|s| s.shares_allowance_with(&slot)) {
+            let holder = record.slots.iter().find(|s| s.shares_allowance_with(&slot));
+            if let Some(holder) = holder.filter(|h| slot.permit_nonce >= h.permit_nonce) {
                 let superseded = slot.permit_nonce > holder.permit_nonce;
                 return (OwnerReply::Held { holder: holder.clone(), superseded }, None);
+            }
+            let stale = |l: &&Slot| l.session_id != slot.session_id && slot.permit_nonce <= l.permit_nonce;
+            if let Some(last) = record.last_admitted(&slot).filter(stale).or(holder) {
+                return (OwnerReply::Stale { last: last.clone() }, None);
             }
             if record.slots.len() >= max_open {
                 return (OwnerReply::TooMany { open: record.slots.len() }, None);
@@ -81,6 +107,7 @@ pub fn apply(stored: Option<OwnerRecord>, op: OwnerOp) -> (OwnerReply, Option<Ow
             if dry_run {
                 return (OwnerReply::Admitted, None);
             }
+            record.remember(&slot);
             record.slots.push(slot);
             (OwnerReply::Admitted, Some(record))
         }
@@ -134,9 +161,18 @@ mod tests {
         assert_eq!(after, record, "a refusal changes nothing");
         let (reply, record) = apply(record, OwnerOp::Release { session_id: "a".into() });
         assert_eq!(reply, OwnerReply::Released);
+        // An older permit than the holder's is stale.
+        let (_, newer) = admit(record.clone(), slot("n", 2, 5), 8);
+        let (reply, _) = admit(newer, slot("o", 2, 4), 8);
+        assert_eq!(reply, OwnerReply::Stale { last: slot("n", 2, 5) });
+        // Released, the older session's permits stay used: its own, and any other with its nonce.
+        assert_eq!(admit(record.clone(), slot("b", 1, 0), 8).0, OwnerReply::Stale { last: slot("a", 1, 0) });
         let (reply, record) = admit(record, slot("c", 1, 1), 8);
         assert_eq!(reply, OwnerReply::Admitted);
-        assert_eq!(record.unwrap().slots, vec![slot("c", 1, 1)]);
+        assert_eq!(record.clone().unwrap().slots, vec![slot("c", 1, 1)]);
+        let (_, record) = apply(record, OwnerOp::Release { session_id: "c".into() });
+        assert_eq!(admit(record.clone(), slot("c", 1, 1), 8).0, OwnerReply::Admitted, "its own id again");
+        assert_eq!(admit(record, slot("d", 1, 1), 8).0, OwnerReply::Stale { last: slot("c", 1, 1) });
     }
 
     /// The caps acknowledged for one (network, token, spender) never add up: at most one session's cap.
