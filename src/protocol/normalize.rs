@@ -521,7 +521,8 @@ mod tests {
         assert_eq!(id(&body), v["sessionId"].as_str().unwrap(), "the id the reference client computes");
         let text = |b: &Value, path: &str| b.pointer(path).unwrap().as_str().unwrap().to_string();
         let upper = |t: String| format!("0x{}", t[2..].to_uppercase());
-        let respell: Vec<(&str, Box<dyn Fn(&mut Value)>)> = vec![
+        type Respelling<'a> = (&'static str, Box<dyn Fn(&mut Value) + 'a>);
+        let respell: Vec<Respelling<'_>> = vec![
             (
                 "lowercase asset",
                 Box::new(|b| {
