@@ -33,7 +33,7 @@ impl ApiKeys {
 
     /// Checks an `Authorization` header. Every configured key is compared, in constant time, so
     /// neither which key matched nor how much of it matched shows in the timing. Returns the
-    /// subject to rate-limit (`key:<first 8 hex of the key's hash>`).
+    /// subject to rate-limit and to own `upto` sessions (`key:<first 16 hex of the key's hash>`).
     pub fn authorize(&self, header: Option<&str>) -> Result<Option<String>, Unauthorized> {
         if self.0.is_empty() {
             return Ok(None);
@@ -47,7 +47,7 @@ impl ApiKeys {
                 matched = Some(key);
             }
         }
-        matched.map(|k| Some(format!("key:{}", hex::encode(&k[..4])))).ok_or(Unauthorized)
+        matched.map(|k| Some(format!("key:{}", hex::encode(&k[..8])))).ok_or(Unauthorized)
     }
 }
 

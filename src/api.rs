@@ -122,14 +122,17 @@ async fn route<P: Host>(facilitator: &Facilitator<P>, request: &ApiRequest<'_>) 
         (request.method, path),
         ("POST", "/verify" | "/v2/x402/verify" | "/settle" | "/v2/x402/settle") | ("GET", "/settle/status")
     ) || upto_session_path(path).is_some();
+    let mut caller = None;
     if guarded {
-        if let Some(refusal) = guard(facilitator, request).await {
-            return refusal;
+        match guard(facilitator, request).await {
+            Ok(subject) => caller = subject,
+            Err(refusal) => return refusal,
         }
     }
+    let caller = caller.as_deref();
     match (request.method, upto_session_path(path)) {
-        ("GET", Some((id, false))) => return upto_session(facilitator, id).await,
-        ("POST", Some((id, true))) => return upto_close(facilitator, id).await,
+        ("GET", Some((id, false))) => return upto_session(facilitator, id, caller).await,
+        ("POST", Some((id, true))) => return upto_close(facilitator, id, caller).await,
         _ => {}
     }
     match (request.method, path) {
@@ -149,10 +152,10 @@ async fn route<P: Host>(facilitator: &Facilitator<P>, request: &ApiRequest<'_>) 
         ("GET", "/settle/status") => settle_status(facilitator, request.query).await,
         ("GET", "/openapi.json") => Reply::plain(200, serde_json::from_str(OPENAPI_JSON).unwrap_or(Value::Null), "ok"),
         ("POST", "/verify" | "/v2/x402/verify") => {
-            with_payment(request, |p| verify(facilitator, p), Endpoint::Verify).await
+            with_payment(request, |p| verify(facilitator, from(p, caller)), Endpoint::Verify).await
         }
         ("POST", "/settle" | "/v2/x402/settle") => {
-            with_payment(request, |p| settle(facilitator, p), Endpoint::Settle).await
+            with_payment(request, |p| settle(facilitator, from(p, caller)), Endpoint::Settle).await
         }
         (_, "/health" | "/healthcheck" | "/supported" | "/v2/x402/supported" | "/openapi.json" | "/settle/status") => {
             Reply::plain(405, json!({"error": "method not allowed; use GET"}), "method_not_allowed")
@@ -168,8 +171,15 @@ async fn route<P: Host>(facilitator: &Facilitator<P>, request: &ApiRequest<'_>) 
     }
 }
 
-/// API keys and rate limits, for the routes that cost the facilitator work or gas.
-async fn guard<P: Host>(facilitator: &Facilitator<P>, request: &ApiRequest<'_>) -> Option<Reply> {
+/// A payment as sent by `caller` (an `upto` session belongs to the key that opened it).
+fn from(mut payment: PaymentRequest, caller: Option<&str>) -> PaymentRequest {
+    payment.caller = caller.map(str::to_string);
+    payment
+}
+
+/// API keys and rate limits, for the routes that cost the facilitator work or gas. Answers the key's
+/// subject (`None` without keys), or the refusal.
+async fn guard<P: Host>(facilitator: &Facilitator<P>, request: &ApiRequest<'_>) -> Result<Option<String>, Reply> {
     let access = &facilitator.config.access;
     let key_subject = match access.api_keys.authorize(request.authorization) {
         Ok(subject) => subject,
@@ -178,21 +188,21 @@ async fn guard<P: Host>(facilitator: &Facilitator<P>, request: &ApiRequest<'_>) 
                 json!({"error": "a valid API key is required: Authorization: Bearer <key>", "reason": "unauthorized"});
             let mut reply = Reply::plain(401, body, "unauthorized");
             reply.headers.push(("www-authenticate", "Bearer".into()));
-            return Some(reply);
+            return Err(reply);
         }
     };
-    let per_minute = access.rate_limit_per_minute?;
-    let subjects = key_subject.into_iter().chain([format!("ip:{}", request.client)]);
+    let Some(per_minute) = access.rate_limit_per_minute else { return Ok(key_subject) };
+    let subjects = key_subject.iter().cloned().chain([format!("ip:{}", request.client)]);
     for subject in subjects {
         if let Decision::Limited { retry_after_secs } = facilitator.admit(&subject, per_minute).await {
             let error =
                 format!("rate limit of {per_minute} requests per minute reached; retry in {retry_after_secs} s");
             let mut reply = Reply::plain(429, json!({"error": error, "reason": "rate_limited"}), "rate_limited");
             reply.headers.push(("retry-after", retry_after_secs.to_string()));
-            return Some(reply);
+            return Err(reply);
         }
     }
-    None
+    Ok(key_subject)
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -342,8 +352,9 @@ fn upto_session_path(path: &str) -> Option<(&str, bool)> {
     (!id.is_empty() && !id.contains('/') && id.len() <= 128).then_some((id, close))
 }
 
-async fn upto_session<P: Host>(facilitator: &Facilitator<P>, id: &str) -> Reply {
-    match facilitator.session(id).await {
+/// A session bound to another API key answers 404, as an unknown one.
+async fn upto_session<P: Host>(facilitator: &Facilitator<P>, id: &str, caller: Option<&str>) -> Reply {
+    match facilitator.session(id, caller).await {
         Ok(Some(session)) => Reply::plain(200, session_json(&session), "ok"),
         Ok(None) => unknown_session(id),
         Err(f) => Reply::plain(503, json!({"error": f.message, "reason": f.reason.code(Version::V2)}), "error"),
@@ -351,8 +362,8 @@ async fn upto_session<P: Host>(facilitator: &Facilitator<P>, id: &str) -> Reply 
 }
 
 /// Settles the session's pending spend now and closes it.
-async fn upto_close<P: Host>(facilitator: &Facilitator<P>, id: &str) -> Reply {
-    match facilitator.close_session(id).await {
+async fn upto_close<P: Host>(facilitator: &Facilitator<P>, id: &str, caller: Option<&str>) -> Reply {
+    match facilitator.close_session(id, caller).await {
         Ok((session, batch)) => {
             let mut body = session_json(&session);
             if let Some(Err(f)) = &batch {

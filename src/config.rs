@@ -165,7 +165,16 @@ pub enum UptoSettleMode {
 pub struct UptoConfig {
     pub mode: UptoSettleMode,
     pub thresholds: crate::upto::Thresholds,
+    /// `UPTO_REQUIRE_API_KEY` (default: on when `FACILITATOR_API_KEYS` is set): a session belongs to
+    /// the API key that opened it; payments, reads and closes under another key find no session.
+    pub require_api_key: bool,
+    /// `UPTO_MAX_SESSIONS_PER_OWNER`: sessions one permit owner may have open at once.
+    pub max_sessions_per_owner: usize,
 }
+
+/// Sessions one owner may have open at once, by default: one per (network, token, spender) is all an
+/// owner ever needs; this bounds what one payer can make the sweeper look at.
+pub const DEFAULT_UPTO_MAX_SESSIONS_PER_OWNER: u64 = 8;
 
 #[derive(Debug)]
 pub struct Config {
@@ -248,7 +257,7 @@ impl Config {
         let fee_bump_after_secs =
             integer(&get, &mut problem, "EVM_FEE_BUMP_SECONDS", DEFAULT_FEE_BUMP_AFTER_SECS, 1..=600);
         let access = access(&get, &mut problem);
-        let upto = upto(&get, &mut problem);
+        let upto = upto(&get, &mut problem, !access.api_keys.is_empty());
         let eip6492_factories = addresses(&get, &mut problem, "EIP6492_ALLOWED_FACTORIES").unwrap_or_default();
         let svm_fee_payers = svm_fee_payers(&get, &mut problem);
         let svm_networks = svm_networks(&get, &mut problem);
@@ -367,7 +376,22 @@ fn access(get: &impl Fn(&str) -> Option<String>, problem: &mut impl FnMut(&str, 
     Access { api_keys, rate_limit_per_minute, pay_to_allowlist }
 }
 
-fn upto(get: &impl Fn(&str) -> Option<String>, problem: &mut impl FnMut(&str, String)) -> UptoConfig {
+fn upto(get: &impl Fn(&str) -> Option<String>, problem: &mut impl FnMut(&str, String), keys: bool) -> UptoConfig {
+    let require_api_key = match get("UPTO_REQUIRE_API_KEY").as_deref() {
+        None => keys,
+        Some("true") if !keys => {
+            problem("UPTO_REQUIRE_API_KEY", "is `true` but FACILITATOR_API_KEYS sets no key".into());
+            true
+        }
+        Some("true") => true,
+        Some("false") => false,
+        Some(_) => {
+            problem("UPTO_REQUIRE_API_KEY", "must be `true` or `false`".into());
+            keys
+        }
+    };
+    let max_sessions_per_owner =
+        integer(get, problem, "UPTO_MAX_SESSIONS_PER_OWNER", DEFAULT_UPTO_MAX_SESSIONS_PER_OWNER, 1..=1_000) as usize;
     let mode = match get("UPTO_SETTLE_MODE").as_deref() {
         None | Some("capture") => UptoSettleMode::Capture,
         Some("immediate") => UptoSettleMode::Immediate,
@@ -391,7 +415,7 @@ fn upto(get: &impl Fn(&str) -> Option<String>, problem: &mut impl FnMut(&str, St
         long_idle_close_ms,
         settling_timeout_ms,
     };
-    UptoConfig { mode, thresholds }
+    UptoConfig { mode, thresholds, require_api_key, max_sessions_per_owner }
 }
 
 /// A comma-separated list of EVM addresses, when the variable is set.
@@ -678,11 +702,30 @@ mod tests {
     }
 
     #[test]
+    fn upto_sessions_are_bound_to_api_keys_by_default_when_keys_are_set() {
+        assert!(config(&[("FACILITATOR_API_KEYS", "fac_a")]).upto.require_api_key);
+        let off = config(&[("FACILITATOR_API_KEYS", "fac_a"), ("UPTO_REQUIRE_API_KEY", "false")]);
+        assert!(!off.upto.require_api_key && off.problems.is_empty());
+        let keyless = config(&[("UPTO_REQUIRE_API_KEY", "true")]);
+        let vars: Vec<_> = keyless.problems.iter().map(|p| p.variable.as_str()).collect();
+        assert_eq!(vars, ["UPTO_REQUIRE_API_KEY"]);
+        let c = config(&[("UPTO_MAX_SESSIONS_PER_OWNER", "3")]);
+        assert_eq!(c.upto.max_sessions_per_owner, 3);
+        let c = config(&[("UPTO_MAX_SESSIONS_PER_OWNER", "0")]);
+        assert_eq!(c.problems.iter().map(|p| p.variable.as_str()).collect::<Vec<_>>(), ["UPTO_MAX_SESSIONS_PER_OWNER"]);
+    }
+
+    #[test]
     fn upto_thresholds_default_to_the_daydreams_values_and_can_be_set() {
         let c = config(&[]);
         assert_eq!(
             c.upto,
-            UptoConfig { mode: UptoSettleMode::Capture, thresholds: crate::upto::Thresholds::default() }
+            UptoConfig {
+                mode: UptoSettleMode::Capture,
+                thresholds: crate::upto::Thresholds::default(),
+                require_api_key: false,
+                max_sessions_per_owner: 8,
+            }
         );
         let c = config(&[
             ("UPTO_SETTLE_MODE", "immediate"),

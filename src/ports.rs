@@ -195,9 +195,9 @@ impl Hooks for NoHooks {}
 pub struct SessionStoreError(pub String);
 
 /// `upto` sessions: one record per session id, each operation applied atomically (a Durable Object
-/// per session in the Worker), and the index of sessions the sweeper still looks at. An operation
-/// that creates a session indexes it before storing it: a session the sweeper cannot find never
-/// exists.
+/// per session in the Worker), the index of sessions the sweeper still looks at, and one record per
+/// permit owner ([`crate::upto::OwnerRecord`]). An operation that creates a session indexes it before
+/// storing it: a session the sweeper cannot find never exists.
 pub trait Sessions {
     fn apply(
         &self,
@@ -206,8 +206,18 @@ pub trait Sessions {
     ) -> impl Future<Output = Result<crate::upto::SessionReply, SessionStoreError>>;
     /// Removes a session from the sweeper's index (a closed one it need not look at again).
     fn unindex(&self, id: &str) -> impl Future<Output = Result<(), SessionStoreError>>;
-    /// The ids in the sweeper's index.
-    fn indexed(&self) -> impl Future<Output = Result<Vec<String>, SessionStoreError>>;
+    /// Up to `limit` ids of the sweeper's index, in order, after `after` (from the start when `None`).
+    fn indexed(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<String>, SessionStoreError>>;
+    /// Applies `op` to the record of the owner `key` ([`crate::upto::owner_key`]) atomically.
+    fn owner(
+        &self,
+        key: &str,
+        op: crate::upto::OwnerOp,
+    ) -> impl Future<Output = Result<crate::upto::OwnerReply, SessionStoreError>>;
 }
 
 /// The ports a host provides, named once so the facilitator has one type parameter.

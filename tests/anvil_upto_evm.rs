@@ -12,11 +12,10 @@ use x402_edge::protocol::model::PermitPayload;
 
 /// A permit from `owner_key` for the facilitator (spender) with `cap`, and a v2 upto body paying `amount`.
 fn upto_body(w: &World, owner_key: &str, pay_to: Address, cap: u64, amount: u64, nonce: u64) -> Value {
-    upto_body_for(w.token, owner_key, pay_to, cap, amount, nonce)
+    permit_body(w.token, owner_key, pay_to, cap, amount, nonce)
 }
 
-/// [`upto_body`] for any `token` that calls itself "USD Coin", version "2".
-fn upto_body_for(token: Address, owner_key: &str, pay_to: Address, cap: u64, amount: u64, nonce: u64) -> Value {
+fn permit_body(token: Address, owner_key: &str, pay_to: Address, cap: u64, amount: u64, nonce: u64) -> Value {
     let deadline = now_secs() + 3_600;
     let permit = PermitPayload {
         signature: Default::default(),
@@ -184,7 +183,7 @@ fn a_batch_of_a_contract_posing_as_a_token_sends_nothing() {
     ];
     let funds = (w.anvil.nonce(facilitator), eth_balance(&w.anvil, facilitator));
     for (i, (fake, code)) in fakes.into_iter().enumerate() {
-        let body = upto_body_for(fake, KEYS[i + 1], pay_to, 10_000, 700, 0);
+        let body = permit_body(fake, KEYS[i + 1], pay_to, 10_000, 700, 0);
         let (_, captured) = w.facility.post("/settle", &body);
         assert_eq!(captured["success"], true, "{captured}");
         let id = captured["extensions"]["upto"]["sessionId"].as_str().unwrap().to_string();
@@ -197,7 +196,197 @@ fn a_batch_of_a_contract_posing_as_a_token_sends_nothing() {
     assert_eq!((w.anvil.nonce(facilitator), eth_balance(&w.anvil, facilitator)), funds, "no transaction, no gas");
 }
 
+/// The header a party saw, re-spelled as in issue 13 (lowercase asset and owner, uppercase signature hex,
+/// the cap as a number, the v1 network name), paying `pay_to` `amount` in both `accepted` and the
+/// requirements.
+fn respelled(body: &Value, pay_to: Address, amount: u64) -> Value {
+    let mut b = body.clone();
+    let text = |b: &Value, path: &str| b.pointer(path).unwrap().as_str().unwrap().to_string();
+    let asset = text(&b, "/paymentRequirements/asset").to_lowercase();
+    let signature = text(&b, "/paymentPayload/payload/signature");
+    let cap: u64 = text(&b, "/paymentPayload/payload/authorization/value").parse().unwrap();
+    let from = text(&b, "/paymentPayload/payload/authorization/from").to_lowercase();
+    for at in ["/paymentPayload/accepted", "/paymentRequirements"] {
+        let r = b.pointer_mut(at).unwrap();
+        r["asset"] = json!(asset);
+        r["payTo"] = json!(pay_to.to_string().to_lowercase());
+        r["amount"] = json!(amount.to_string());
+    }
+    b["paymentPayload"]["accepted"]["network"] = json!("base-sepolia");
+    let payload = &mut b["paymentPayload"]["payload"];
+    payload["signature"] = json!(format!("0x{}", signature[2..].to_uppercase()));
+    payload["authorization"]["value"] = json!(cap);
+    payload["authorization"]["from"] = json!(from);
+    b
+}
+
+fn session_id(settle: &Value) -> String {
+    settle["extensions"]["upto"]["sessionId"].as_str().unwrap_or_default().to_string()
+}
+
+/// Issue 13's theft: a party that saw one payment header re-spells it with itself as `payTo` and the cap
+/// as the amount. The re-spelling names the same session, which pays someone else: refused, nothing is
+/// sent, and the real resource server's batch settles in full.
+#[test]
+fn a_respelled_header_paying_someone_else_is_refused_and_the_real_batch_still_settles() {
+    let w = world();
+    let (owner, pay_to, attacker) = (KEYS[1], address(KEYS[2]), address(KEYS[3]));
+    let facilitator = address(FACILITATOR_KEY);
+    let body = upto_body(&w, owner, pay_to, 10_000, 10, 0);
+    let (_, first) = w.facility.post("/settle", &body);
+    assert_eq!(first["success"], true, "{first}");
+    let id = session_id(&first);
+    let (sent, attacker_before, before) =
+        (w.anvil.nonce(facilitator), balance(&w.anvil, w.token, attacker), balance(&w.anvil, w.token, pay_to));
+
+    let stolen = respelled(&body, attacker, 10_000);
+    let (_, verify) = w.facility.post("/verify", &stolen);
+    assert_eq!(
+        (verify["isValid"].as_bool(), verify["invalidReason"].as_str()),
+        (Some(false), Some("session_mismatch"))
+    );
+    let (_, refused) = w.facility.post("/settle", &stolen);
+    assert_eq!(
+        (refused["success"].as_bool(), refused["errorReason"].as_str()),
+        (Some(false), Some("session_mismatch")),
+        "{refused}"
+    );
+    // Only the requirements re-pointed: `accepted` no longer matches them.
+    let mut repointed = body.clone();
+    repointed["paymentRequirements"]["payTo"] = json!(attacker);
+    assert_eq!(w.facility.post("/settle", &repointed).1["errorReason"], "accepted_mismatch");
+
+    // Every spelling of the permit is the one session: seven spellings, one cap acknowledged.
+    let spellings = [
+        respelled(&body, pay_to, 10),
+        with_amount(&respelled(&body, pay_to, 10), 10),
+        {
+            let mut b = body.clone();
+            b["paymentPayload"]["payload"]["authorization"]["nonce"] = json!(0);
+            b
+        },
+        {
+            let mut b = body.clone();
+            let to = b["paymentPayload"]["payload"]["authorization"]["to"].as_str().unwrap().to_lowercase();
+            b["paymentPayload"]["payload"]["authorization"]["to"] = json!(to);
+            b
+        },
+        {
+            let mut b = body.clone();
+            b["paymentPayload"]["accepted"]["network"] = json!("base-sepolia");
+            b
+        },
+        {
+            let mut b = body.clone();
+            let deadline: u64 =
+                b["paymentPayload"]["payload"]["authorization"]["validBefore"].as_str().unwrap().parse().unwrap();
+            b["paymentPayload"]["payload"]["authorization"]["validBefore"] = json!(deadline);
+            b
+        },
+        body.clone(),
+    ];
+    for (i, spelling) in spellings.iter().enumerate() {
+        let (_, settle) = w.facility.post("/settle", spelling);
+        assert_eq!((settle["success"].as_bool(), session_id(&settle)), (Some(true), id.clone()), "{i}: {settle}");
+    }
+    let (_, state) = w.facility.get(&format!("/upto/sessions/{id}"), "");
+    assert_eq!((state["pending"].as_str(), state["cap"].as_str()), (Some("80"), Some("10000")), "{state}");
+    assert_eq!(w.anvil.nonce(facilitator), sent, "nothing was sent");
+
+    let report = sweep(&w, now_secs() * 1000 + 121_000);
+    assert_eq!((report.sessions, report.settled, report.failed), (1, 1, 0), "{report:?}");
+    assert_eq!(balance(&w.anvil, w.token, pay_to), before + U256::from(80));
+    assert_eq!(balance(&w.anvil, w.token, attacker), attacker_before, "the attacker got nothing");
+}
+
+/// EIP-2612 allowances do not add up: a second permit with the owner's same nonce could never be used
+/// beside the first, so it is refused; a newer permit (the next nonce) first settles and closes the older
+/// session under its own permit, then opens its own, whose first batch submits it (replacing what is left
+/// of the older allowance).
+#[test]
+fn a_second_permit_of_one_owner_never_adds_to_what_the_chain_allows() {
+    let w = world();
+    let (owner, pay_to) = (KEYS[1], address(KEYS[2]));
+    let facilitator = address(FACILITATOR_KEY);
+    let first = upto_body(&w, owner, pay_to, 1_000, 100, 0);
+    let (_, opened) = w.facility.post("/settle", &first);
+    let old = session_id(&opened);
+    let sent = w.anvil.nonce(facilitator);
+
+    let twin = upto_body(&w, owner, pay_to, 2_000, 100, 0);
+    assert_eq!(w.facility.post("/verify", &twin).1["invalidReason"], "permit_conflict");
+    let (_, refused) = w.facility.post("/settle", &twin);
+    assert_eq!(refused["errorReason"], "permit_conflict", "{refused}");
+    assert_eq!(w.anvil.nonce(facilitator), sent, "nothing was sent");
+
+    let before = balance(&w.anvil, w.token, pay_to);
+    let newer = upto_body(&w, owner, pay_to, 500, 50, 1);
+    let (_, opened) = w.facility.post("/settle", &newer);
+    assert_eq!(opened["success"], true, "{opened}");
+    assert_ne!(session_id(&opened), old);
+    assert_eq!(balance(&w.anvil, w.token, pay_to), before + U256::from(100), "the older session's spend settled");
+    let (_, state) = w.facility.get(&format!("/upto/sessions/{old}"), "");
+    assert_eq!((state["status"].as_str(), state["settled"].as_str()), (Some("closed"), Some("100")), "{state}");
+    // The older permit cannot come back, nor its twin: their nonce is used (402, so clients re-sign).
+    assert_eq!(w.facility.post("/settle", &first).1["error"], "session_closed");
+    let (status, stale) = w.facility.post("/settle", &twin);
+    assert_eq!((status, stale["error"].as_str()), (402, Some("session_closed")), "{stale}");
+    let sent = w.anvil.nonce(facilitator);
+    let report = sweep(&w, now_secs() * 1000 + 121_000);
+    assert_eq!(report.settled, 1, "{report:?}");
+    assert_eq!(balance(&w.anvil, w.token, pay_to), before + U256::from(150));
+    assert_eq!(w.anvil.nonce(facilitator), sent + 2, "the newer permit, then transferFrom");
+    let allowance = IAllowance::allowanceCall { owner: address(owner), spender: facilitator };
+    let read = rpc(
+        &w.anvil.url,
+        "eth_call",
+        json!([{"to": w.token, "data": format!("0x{}", hex::encode(alloy_sol_types::SolCall::abi_encode(&allowance)))}, "latest"]),
+    );
+    let left = U256::from_str_radix(read.as_str().unwrap().trim_start_matches("0x"), 16).unwrap();
+    assert_eq!(left, U256::from(450), "the newer cap less what its session settled");
+}
+
+/// With API keys a session belongs to the key that opened it: another key finds no session, cannot
+/// close it, and cannot pay into it.
+#[test]
+fn a_session_belongs_to_the_api_key_that_opened_it() {
+    let w = world();
+    let facility = Facility::with_vars(&w.anvil.url, &[("FACILITATOR_API_KEYS", "fac_key_a,fac_key_b")]);
+    let body = upto_body(&w, KEYS[1], address(KEYS[2]), 1_000, 10, 0);
+    let (_, opened) = facility.post_as("/settle", &body, Some("fac_key_a"));
+    let id = session_id(&opened);
+    let path = format!("/upto/sessions/{id}");
+    assert_eq!(facility.get_as(&path, Some("fac_key_a")).0, 200);
+    assert_eq!(facility.get_as(&path, Some("fac_key_b")).0, 404);
+    assert_eq!(facility.get_as(&path, None).0, 401);
+    let (status, closed) = facility.post_as(&format!("{path}/close"), &json!({}), Some("fac_key_b"));
+    assert_eq!((status, closed["error"].as_str()), (404, Some("session_not_found")));
+    let (_, refused) = facility.post_as("/settle", &body, Some("fac_key_b"));
+    assert_eq!(refused["errorReason"], "session_mismatch", "{refused}");
+    let (_, state) = facility.get_as(&path, Some("fac_key_a"));
+    assert_eq!((state["status"].as_str(), state["pending"].as_str()), (Some("open"), Some("10")), "{state}");
+}
+
+/// `UPTO_MAX_SESSIONS_PER_OWNER` bounds how many sessions one owner has open (across tokens).
+#[test]
+fn an_owner_opens_at_most_the_configured_number_of_sessions() {
+    let w = world();
+    let facility = Facility::with_vars(&w.anvil.url, &[("UPTO_MAX_SESSIONS_PER_OWNER", "1")]);
+    let other_token = deploy_token(&w.anvil);
+    assert_eq!(facility.post("/settle", &upto_body(&w, KEYS[1], address(KEYS[2]), 1_000, 10, 0)).1["success"], true);
+    let second = permit_body(other_token, KEYS[1], address(KEYS[2]), 1_000, 10, 0);
+    let (_, refused) = facility.post("/settle", &second);
+    assert_eq!(refused["errorReason"], "too_many_sessions", "{refused}");
+    assert_eq!(facility.post("/verify", &second).1["invalidReason"], "too_many_sessions");
+    // Another owner is not affected.
+    let third = permit_body(other_token, KEYS[4], address(KEYS[2]), 1_000, 10, 0);
+    assert_eq!(facility.post("/settle", &third).1["success"], true);
+}
+
 alloy_sol_types::sol! {
+    interface IAllowance {
+        function allowance(address owner, address spender) external view returns (uint256);
+    }
     interface ITransfer {
         function transfer(address to, uint256 amount) external returns (bool);
     }

@@ -26,7 +26,9 @@ use crate::protocol::Reason;
 use crate::schemes::evm_tx::{self, EvmContext, TxError};
 use crate::schemes::exact_evm::{self, ExactEvmError};
 use crate::schemes::upto_evm::{self, UptoError};
-use crate::upto::{BatchOutcome, Refusal, Session, SessionOp, SessionReply, Status as UptoStatus, SweepAction};
+use crate::upto::{
+    BatchOutcome, OwnerOp, OwnerReply, Refusal, Session, SessionOp, SessionReply, Status as UptoStatus, SweepAction,
+};
 use alloy_primitives::U256;
 
 /// Why a payment was refused or not settled: one reason code and a message for humans.
@@ -98,6 +100,33 @@ pub struct SweepReport {
     /// Batches sent whose receipt did not come in time: reconciled by a later pass.
     pub in_flight: usize,
     pub closed: usize,
+    /// Sessions the pass could not handle (a store error, a lost write), and a page of the index it
+    /// could not read (`session: None`); the pass went on past each. The first [`SWEEP_ERRORS_KEPT`].
+    pub errors: Vec<SweepError>,
+    /// How many errors there were in all.
+    pub error_count: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SweepError {
+    pub session: Option<String>,
+    pub message: String,
+}
+
+/// How many ids the sweeper reads from the index at a time.
+pub const SWEEP_PAGE: usize = 100;
+/// How many of a pass's errors its report keeps.
+pub const SWEEP_ERRORS_KEPT: usize = 20;
+/// A session admitted by its owner's record but absent this long was never created (a lost write).
+const ADMITTED_NEVER_CREATED_MS: u64 = 60_000;
+
+impl SweepReport {
+    fn error(&mut self, session: Option<&str>, message: String) {
+        self.error_count += 1;
+        if self.errors.len() < SWEEP_ERRORS_KEPT {
+            self.errors.push(SweepError { session: session.map(str::to_string), message });
+        }
+    }
 }
 
 /// A transaction as the chain sees it.
@@ -139,6 +168,11 @@ impl<P: Host> Facilitator<P> {
 
     pub fn ledger(&self) -> &P::Ledger {
         &self.ledger
+    }
+
+    /// The `upto` session store.
+    pub fn sessions(&self) -> &P::Sessions {
+        &self.sessions
     }
 
     /// Takes one request from `subject`'s rate limit. A limiter that cannot answer lets requests
@@ -208,14 +242,7 @@ impl<P: Host> Facilitator<P> {
                 self.check_unsettled(&payment_key(request), Reason::EvmNonceAlreadyUsed).await?;
                 Ok(Verified { payer: verified.payer.to_checksum(None) })
             }
-            Payload::Permit(permit) => {
-                let verified = self.verify_permit(request, permit)?;
-                let check = SessionOp::Check { amount: request.requirements.amount, pay_to: verified.pay_to };
-                match self.session_op(&permit.session_id, check).await? {
-                    SessionReply::Refused { refusal, .. } => Err(refused(refusal, &permit.session_id)),
-                    _ => Ok(Verified { payer: permit.owner.to_checksum(None) }),
-                }
-            }
+            Payload::Permit(permit) => self.verify_upto(request, permit).await,
             Payload::Svm(payload) => self.verify_svm(request, payload).await,
             Payload::Starknet(payload) => self.verify_starknet(request, payload).await,
         }
@@ -427,13 +454,42 @@ impl<P: Host> Facilitator<P> {
         Ok(upto_evm::verify(request, permit, &spenders, self.clock.now_secs())?)
     }
 
-    /// Verifies an `upto` payment and captures its amount into its session atomically (opening the
-    /// session on its first payment). No chain call.
-    async fn capture(&self, request: &PaymentRequest, permit: &PermitPayload) -> Result<Session, Failure> {
+    /// Verifies an `upto` payment: the permit's checks, then whether its session (or, for a new one, its
+    /// owner's record) would take it. Changes nothing.
+    async fn verify_upto(&self, request: &PaymentRequest, permit: &PermitPayload) -> Result<Verified, Failure> {
         let verified = self.verify_permit(request, permit)?;
-        let now_ms = self.clock.now_millis();
-        let opening = Session {
-            id: permit.session_id.clone(),
+        let check = SessionOp::Check {
+            amount: request.requirements.amount,
+            pay_to: verified.pay_to,
+            asset: verified.asset,
+            api_key: self.session_key(request),
+        };
+        match self.session_op(&verified.session_id, check).await? {
+            SessionReply::Refused { refusal, .. } => return Err(refused(refusal, &verified.session_id)),
+            SessionReply::Missing => {
+                let opening = self.opening(request, permit, &verified, self.clock.now_millis());
+                self.admit_to_owner(&opening, true).await?;
+            }
+            _ => {}
+        }
+        Ok(Verified { payer: permit.owner.to_checksum(None) })
+    }
+
+    /// The API key a request's session belongs to: the caller's, when sessions are bound to keys.
+    fn session_key(&self, request: &PaymentRequest) -> Option<String> {
+        request.caller.clone().filter(|_| self.config.upto.require_api_key)
+    }
+
+    /// The session a verified permit opens.
+    fn opening(
+        &self,
+        request: &PaymentRequest,
+        permit: &PermitPayload,
+        verified: &upto_evm::Verified,
+        now_ms: u64,
+    ) -> Session {
+        Session {
+            id: verified.session_id.clone(),
             network: request.network.caip2.to_string(),
             asset: verified.asset,
             owner: permit.owner,
@@ -442,9 +498,10 @@ impl<P: Host> Facilitator<P> {
             cap: permit.cap,
             deadline: u64::try_from(permit.deadline).unwrap_or(u64::MAX),
             permit_nonce: permit.nonce,
-            signature: permit.signature.clone(),
-            name: verified.name,
-            version: verified.version,
+            // Canonical bytes (v as 27/28): what `permit` on chain takes.
+            signature: crate::protocol::upto::canonical_signature(&permit.signature).into(),
+            name: verified.name.clone(),
+            version: verified.version.clone(),
             pending: U256::ZERO,
             settled: U256::ZERO,
             status: UptoStatus::Open,
@@ -453,58 +510,186 @@ impl<P: Host> Facilitator<P> {
             batches: 0,
             settling: None,
             last_settlement: None,
+            api_key: self.session_key(request),
+        }
+    }
+
+    /// Verifies an `upto` payment and captures its amount into its session atomically. A new session is
+    /// first admitted by its owner's record ([`crate::upto::OwnerRecord`]): one session per allowance,
+    /// at most `UPTO_MAX_SESSIONS_PER_OWNER` per owner. No chain call, unless a newer permit supersedes
+    /// an older session (which is then settled and closed first).
+    async fn capture(&self, request: &PaymentRequest, permit: &PermitPayload) -> Result<Session, Failure> {
+        let verified = self.verify_permit(request, permit)?;
+        let now_ms = self.clock.now_millis();
+        let opening = self.opening(request, permit, &verified, now_ms);
+        let id = verified.session_id.clone();
+        let capture = |open| SessionOp::Capture {
+            amount: request.requirements.amount,
+            now_ms,
+            opening: Box::new(opening.clone()),
+            open,
         };
-        let op = SessionOp::Capture { amount: request.requirements.amount, now_ms, opening: Box::new(opening) };
-        match self.session_op(&permit.session_id, op).await? {
+        let mut reply = self.session_op(&id, capture(false)).await?;
+        if reply == SessionReply::Missing {
+            self.admit_to_owner(&opening, false).await?;
+            reply = self.session_op(&id, capture(true)).await?;
+        }
+        match reply {
             SessionReply::Session { session } => Ok(*session),
-            SessionReply::Refused { refusal, .. } => Err(refused(refusal, &permit.session_id)),
+            SessionReply::Refused { refusal, .. } => Err(refused(refusal, &id)),
             other => Err(store_failure(format!("session store answered {other:?}"))),
         }
     }
 
-    /// An `upto` session's state.
-    pub async fn session(&self, id: &str) -> Result<Option<Session>, Failure> {
+    /// Admits a new session with its owner's record (`dry_run`: only asks). A session holding the
+    /// allowance that is done (closed, nothing pending), or that was admitted but never created, is
+    /// released; a newer permit first settles and closes the older session under its own permit.
+    async fn admit_to_owner(&self, session: &Session, dry_run: bool) -> Result<(), Failure> {
+        let key = crate::upto::owner_key(session.owner);
+        let slot = crate::upto::Slot {
+            session_id: session.id.clone(),
+            network: session.network.clone(),
+            asset: session.asset,
+            spender: session.spender,
+            permit_nonce: session.permit_nonce,
+            cap: session.cap,
+            admitted_ms: session.created_ms,
+        };
+        let max_open = self.config.upto.max_sessions_per_owner;
+        for attempt in 0..2 {
+            let op = OwnerOp::Admit { slot: slot.clone(), max_open, dry_run };
+            match self.owner_op(&key, op).await? {
+                OwnerReply::Admitted => return Ok(()),
+                OwnerReply::TooMany { open } => return Err(too_many_sessions(open, max_open, &session.id)),
+                OwnerReply::Stale { last } => return Err(stale_permit(&last.session_id, &session.id)),
+                OwnerReply::Held { superseded: true, .. } if dry_run => return Ok(()),
+                OwnerReply::Held { holder, superseded } => {
+                    if attempt == 0 && self.retire_holder(&key, &holder, superseded).await? {
+                        continue;
+                    }
+                    return Err(permit_conflict(&holder.session_id, superseded, &session.id));
+                }
+                OwnerReply::Released => break,
+            }
+        }
+        Err(store_failure("the owner record answered out of turn".into()))
+    }
+
+    /// Whether the session holding an owner's allowance could be released: it is done, it was never
+    /// created (admitted over a minute ago), or it is `superseded` and settling and closing it now
+    /// leaves nothing pending.
+    async fn retire_holder(&self, key: &str, holder: &crate::upto::Slot, superseded: bool) -> Result<bool, Failure> {
+        let now_ms = self.clock.now_millis();
+        let done = match self.read_session(&holder.session_id).await? {
+            None => now_ms.saturating_sub(holder.admitted_ms) >= ADMITTED_NEVER_CREATED_MS,
+            Some(s) if is_done(&s) => true,
+            Some(_) if superseded => {
+                let (after, _) = self.settle_session(&holder.session_id, now_ms, "superseded", true).await?;
+                is_done(&after)
+            }
+            Some(_) => false,
+        };
+        if done {
+            self.owner_op(key, OwnerOp::Release { session_id: holder.session_id.clone() }).await?;
+        }
+        Ok(done)
+    }
+
+    async fn owner_op(&self, key: &str, op: OwnerOp) -> Result<OwnerReply, Failure> {
+        self.sessions.owner(key, op).await.map_err(|e| store_failure(e.to_string()))
+    }
+
+    /// Takes a session that is done out of the sweeper's index and its owner's record.
+    async fn retire(&self, session: &Session) -> Result<(), Failure> {
+        self.sessions.unindex(&session.id).await.map_err(|e| store_failure(e.to_string()))?;
+        let release = OwnerOp::Release { session_id: session.id.clone() };
+        self.owner_op(&crate::upto::owner_key(session.owner), release).await.map(|_| ())
+    }
+
+    /// An `upto` session's state, as `caller` (the API key's subject) may see it: a session bound to
+    /// another key is not found.
+    pub async fn session(&self, id: &str, caller: Option<&str>) -> Result<Option<Session>, Failure> {
+        let session = self.read_session(id).await?;
+        let binds = self.config.upto.require_api_key;
+        Ok(session.filter(|s| !binds || s.api_key.as_deref() == caller))
+    }
+
+    async fn read_session(&self, id: &str) -> Result<Option<Session>, Failure> {
         match self.session_op(id, SessionOp::Read).await? {
             SessionReply::Session { session } => Ok(Some(*session)),
             _ => Ok(None),
         }
     }
 
-    /// Settles a session's pending spend now and closes it (`POST /upto/sessions/{id}/close`).
-    pub async fn close_session(&self, id: &str) -> Result<(Session, Option<Result<Settled, Failure>>), Failure> {
+    /// Settles a session's pending spend now and closes it (`POST /upto/sessions/{id}/close`), for the
+    /// key the session belongs to.
+    pub async fn close_session(
+        &self,
+        id: &str,
+        caller: Option<&str>,
+    ) -> Result<(Session, Option<Result<Settled, Failure>>), Failure> {
+        if self.session(id, caller).await?.is_none() {
+            return Err(refused(Refusal::Unknown, id));
+        }
         self.settle_session(id, self.clock.now_millis(), "manual", true).await
     }
 
     /// One pass of the cron sweeper as of `now_ms` (the cron event's scheduled time): settles or
-    /// closes each indexed session as [`crate::upto::due`] decides.
+    /// closes each indexed session as [`crate::upto::due`] decides. The index is read a page at a
+    /// time; a session that fails (its store, its batch's bookkeeping) is reported in `errors` and the
+    /// pass goes on. Fails only when the index cannot be read at all.
     pub async fn sweep(&self, now_ms: u64) -> Result<SweepReport, Failure> {
-        let ids = self.sessions.indexed().await.map_err(|e| store_failure(e.to_string()))?;
-        let mut report = SweepReport { sessions: ids.len(), ..SweepReport::default() };
-        for id in ids {
-            // An id without a session (its creation failed after indexing) is left alone: removing it
-            // could race a creation in flight.
-            let Some(session) = self.session(&id).await? else { continue };
-            match crate::upto::due(&session, now_ms, &self.config.upto.thresholds) {
-                SweepAction::Settle { reason, close_after } => {
-                    match self.settle_session(&id, now_ms, reason, close_after).await?.1 {
-                        Some(Ok(_)) => report.settled += 1,
-                        Some(Err(f)) if f.reason.outcome_unknown() && f.transaction.is_some() => report.in_flight += 1,
-                        Some(Err(_)) => report.failed += 1,
-                        None => {}
-                    }
+        let mut report = SweepReport::default();
+        let mut after: Option<String> = None;
+        loop {
+            let page = match self.sessions.indexed(after.as_deref(), SWEEP_PAGE).await {
+                Ok(page) => page,
+                Err(e) if after.is_none() => return Err(store_failure(e.to_string())),
+                Err(e) => {
+                    report.error(None, e.to_string());
+                    break;
                 }
-                SweepAction::Close => {
-                    self.session_op(&id, SessionOp::Close { now_ms }).await?;
-                    let _ = self.sessions.unindex(&id).await;
-                    report.closed += 1;
+            };
+            for id in &page {
+                report.sessions += 1;
+                if let Err(f) = self.sweep_session(id, now_ms, &mut report).await {
+                    report.error(Some(id), f.message);
                 }
-                SweepAction::Forget => {
-                    let _ = self.sessions.unindex(&id).await;
-                }
-                SweepAction::Nothing => {}
+            }
+            match page.last() {
+                Some(last) if page.len() == SWEEP_PAGE => after = Some(last.clone()),
+                _ => break,
             }
         }
         Ok(report)
+    }
+
+    async fn sweep_session(&self, id: &str, now_ms: u64, report: &mut SweepReport) -> Result<(), Failure> {
+        // An id without a session (its creation failed after indexing) is left alone: removing it
+        // could race a creation in flight.
+        let Some(session) = self.read_session(id).await? else { return Ok(()) };
+        match crate::upto::due(&session, now_ms, &self.config.upto.thresholds) {
+            SweepAction::Settle { reason, close_after } => {
+                match self.settle_session(id, now_ms, reason, close_after).await?.1 {
+                    Some(Ok(_)) => report.settled += 1,
+                    Some(Err(f)) if f.reason.outcome_unknown() && f.transaction.is_some() => report.in_flight += 1,
+                    Some(Err(_)) => report.failed += 1,
+                    None => {}
+                }
+            }
+            SweepAction::Close => {
+                if let SessionReply::Session { session } = self.session_op(id, SessionOp::Close { now_ms }).await? {
+                    if is_done(&session) {
+                        self.retire(&session).await?;
+                        report.closed += 1;
+                    }
+                }
+            }
+            // Long idle after a failed closing batch: given up, the allowance is released.
+            SweepAction::Forget => self.retire(&session).await?,
+            SweepAction::Nothing => {}
+        }
+        Ok(())
     }
 
     /// Begins a batch of the session's pending spend, settles it through the ledger (so a batch
@@ -526,7 +711,12 @@ impl<P: Host> Facilitator<P> {
         };
         let (batch, session) = match self.session_op(id, begin).await? {
             SessionReply::Batch { batch: Some(batch), session } => (batch, *session),
-            SessionReply::Batch { batch: None, session } => return Ok((*session, None)),
+            SessionReply::Batch { batch: None, session } => {
+                if is_done(&session) {
+                    let _ = self.retire(&session).await;
+                }
+                return Ok((*session, None));
+            }
             _ => return Err(refused(Refusal::Unknown, id)),
         };
         let result = self.settle_batch(&session, &batch).await;
@@ -547,8 +737,9 @@ impl<P: Host> Facilitator<P> {
             SessionReply::Session { session } => *session,
             _ => session,
         };
-        if session.status == UptoStatus::Closed {
-            let _ = self.sessions.unindex(id).await;
+        if is_done(&session) {
+            // The outcome is answered either way; a session left indexed is retired by the sweeper.
+            let _ = self.retire(&session).await;
         }
         Ok((session, Some(result)))
     }
@@ -853,10 +1044,46 @@ fn refused(refusal: Refusal, session_id: &str) -> Failure {
         Refusal::CapExhausted => (Reason::UptoCapExhausted, "Upto cap exhausted, reauthorize with higher max"),
         Refusal::Closed => (Reason::UptoSessionClosed, "Session closed. Reauthorize a new upto cap"),
         Refusal::Settling => (Reason::UptoSettlingInProgress, "Session is settling a batch, retry shortly"),
-        Refusal::Mismatch => (Reason::UptoPayload, "This session pays another recipient or asset; sign a new permit"),
+        Refusal::Mismatch => (
+            Reason::UptoSessionMismatch,
+            "This permit's session pays another recipient or asset, or belongs to another API key",
+        ),
         Refusal::Unknown => (Reason::UptoUnknownSession, "No such upto session"),
     };
     Failure { session_id: Some(session_id.to_string()), ..Failure::new(reason, message) }
+}
+
+/// Whether a session is done with its owner's allowance: closed, nothing pending or settling.
+fn is_done(session: &Session) -> bool {
+    session.status == UptoStatus::Closed && session.pending.is_zero()
+}
+
+/// Another permit of the owner holds the facilitator's allowance on this network and token.
+fn permit_conflict(holder: &str, superseded: bool, session_id: &str) -> Failure {
+    let message = if superseded {
+        format!("an older permit's session {holder} could not be settled and closed yet; retry later")
+    } else {
+        format!(
+            "another permit of this owner (session {holder}) holds the facilitator's allowance with the same or a \
+             newer nonce; only one of them can be used on chain"
+        )
+    };
+    Failure { session_id: Some(session_id.to_string()), ..Failure::new(Reason::UptoPermitConflict, message) }
+}
+
+/// A permit whose nonce was used or replaced: answered as a closed session (402), so that clients sign a
+/// new permit with the token's current nonce.
+fn stale_permit(last: &str, session_id: &str) -> Failure {
+    let message = format!(
+        "Session closed: a permit with this nonce or a newer one (session {last}) was used; sign a new permit with the \
+         token's current nonce"
+    );
+    Failure { session_id: Some(session_id.to_string()), ..Failure::new(Reason::UptoSessionClosed, message) }
+}
+
+fn too_many_sessions(open: usize, max: usize, session_id: &str) -> Failure {
+    let message = format!("this owner has {open} upto sessions open (UPTO_MAX_SESSIONS_PER_OWNER = {max})");
+    Failure { session_id: Some(session_id.to_string()), ..Failure::new(Reason::UptoTooManySessions, message) }
 }
 
 /// A successful `upto` settle: the session's state in `extensions.upto`.

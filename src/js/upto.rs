@@ -56,25 +56,20 @@ pub fn verify_upto(payload_json: &str, requirements_json: &str, now_secs: f64, s
     answer(Ok(out), request.version)
 }
 
-/// The session id of an `upto` payment payload (v2), as the facilitator and the daydreams clients
-/// derive it.
+/// The session id of an `upto` payment payload (v2), as the facilitator derives it: the permit's
+/// canonical id (the daydreams formula over the canonical spelling of its fields, so the id the reference
+/// client computes, and the same id for any other spelling of the same permit).
 #[wasm_bindgen(js_name = uptoSessionId)]
 pub fn upto_session_id(payload_json: &str) -> String {
     let result = parse_json(payload_json, "payload").and_then(|payload| {
-        let auth = payload.pointer("/payload/authorization").filter(|a| a.is_object());
-        let auth = auth.ok_or(BindingError::Field("payload.payload.authorization"))?;
-        let field = |key: &str| auth.get(key).filter(|v| !v.is_null());
-        let id = crate::protocol::upto::session_id(&[
-            ("network", payload.pointer("/accepted/network")),
-            ("asset", payload.pointer("/accepted/asset")),
-            ("owner", field("from")),
-            ("spender", field("to")),
-            ("cap", field("value")),
-            ("nonce", field("nonce")),
-            ("deadline", field("validBefore")),
-            ("signature", payload.pointer("/payload/signature")),
-        ]);
-        Ok(Value::String(id))
+        let accepted = payload.get("accepted").cloned().unwrap_or(Value::Null);
+        let body = json!({"x402Version": 2, "paymentPayload": payload, "paymentRequirements": accepted});
+        let request = crate::protocol::normalize::parse_request(body.to_string().as_bytes())
+            .map_err(|_| BindingError::Field("payload (a v2 upto payment payload)"))?;
+        match request.payload {
+            Payload::Permit(permit) => Ok(Value::String(permit.session_id)),
+            _ => Err(BindingError::Field("payload.payload (an upto permit)")),
+        }
     });
     answer(result, Version::V2)
 }

@@ -55,6 +55,10 @@ pub struct Accepted {
     pub network: String,
     /// v2 `accepted.asset`.
     pub asset: Option<String>,
+    /// v2 `accepted.payTo`.
+    pub pay_to: Option<String>,
+    /// v2 `accepted.amount`, as sent.
+    pub amount: Option<String>,
 }
 
 /// An EIP-3009 `TransferWithAuthorization` as signed by the payer.
@@ -84,7 +88,7 @@ pub struct PermitPayload {
     pub cap: U256,
     pub deadline: U256,
     pub nonce: U256,
-    /// The session id, derived as the daydreams facilitator does from the fields as the client sent them.
+    /// The session id: the permit's canonical id ([`crate::protocol::upto::canonical_session_id`]).
     pub session_id: String,
 }
 
@@ -154,4 +158,7 @@ pub struct PaymentRequest {
     pub accepted: Accepted,
     pub requirements: Requirements,
     pub payload: Payload,
+    /// Who sent it: the API key's subject ([`crate::access::ApiKeys::authorize`]) when the host checked
+    /// one, else `None`. An `upto` session belongs to the key that opened it.
+    pub caller: Option<String>,
 }

@@ -139,13 +139,22 @@ fn parse_standard(mut value: Value, version: Version) -> Result<PaymentRequest, 
         Version::V1 => {
             let p: PaymentPayloadV1 = from_value(payload_json).map_err(payload_err)?;
             let r: PaymentRequirementsV1 = from_value(requirements_json).map_err(requirements_err)?;
-            (Accepted { scheme: p.scheme, network: p.network, asset: None }, p.payload, requirements_from_v1(r)?)
+            (
+                Accepted { scheme: p.scheme, network: p.network, asset: None, pay_to: None, amount: None },
+                p.payload,
+                requirements_from_v1(r)?,
+            )
         }
         Version::V2 => {
             let p: PaymentPayloadV2 = from_value(payload_json).map_err(payload_err)?;
             let r: PaymentRequirementsV2 = from_value(requirements_json).map_err(requirements_err)?;
-            let accepted =
-                Accepted { scheme: p.accepted.scheme, network: p.accepted.network, asset: Some(p.accepted.asset) };
+            let accepted = Accepted {
+                scheme: p.accepted.scheme,
+                network: p.accepted.network,
+                asset: Some(p.accepted.asset),
+                pay_to: Some(p.accepted.pay_to),
+                amount: Some(p.accepted.amount),
+            };
             (accepted, p.payload, requirements_from_v2(r)?)
         }
     };
@@ -158,7 +167,7 @@ fn parse_standard(mut value: Value, version: Version) -> Result<PaymentRequest, 
         }
         _ => decode_payload(network.family, &requirements, raw_payload)?,
     };
-    Ok(PaymentRequest { version, dialect: Dialect::Standard, network, accepted, requirements, payload })
+    Ok(PaymentRequest { version, dialect: Dialect::Standard, network, accepted, requirements, payload, caller: None })
 }
 
 fn parse_cronos(value: Value) -> Result<PaymentRequest, RequestError> {
@@ -189,8 +198,16 @@ fn parse_cronos(value: Value) -> Result<PaymentRequest, RequestError> {
             nonce: flat.nonce,
         },
     })?);
-    let accepted = Accepted { scheme: header.scheme, network: header.network, asset: None };
-    Ok(PaymentRequest { version: Version::V1, dialect: Dialect::Cronos, network, accepted, requirements, payload })
+    let accepted = Accepted { scheme: header.scheme, network: header.network, asset: None, pay_to: None, amount: None };
+    Ok(PaymentRequest {
+        version: Version::V1,
+        dialect: Dialect::Cronos,
+        network,
+        accepted,
+        requirements,
+        payload,
+        caller: None,
+    })
 }
 
 fn parse_amount(text: &str, field: &'static str) -> Result<alloy_primitives::U256, RequestError> {
@@ -300,7 +317,9 @@ fn decode_starknet(raw: Value, beside: StarknetExtras) -> Result<Payload, Reques
 
 /// The daydreams `upto` payload: `{authorization: {from, to, value, validBefore, nonce}, signature}`
 /// (`to` is the spender; `value` the cap; `validBefore` the permit deadline; `nonce` the owner's
-/// EIP-2612 nonce). Fields keep their wire form for the session id.
+/// EIP-2612 nonce). The session id is the permit's canonical id ([`super::upto::canonical_session_id`]),
+/// whatever the spelling of the fields; verify refuses an `accepted` that does not name the requirements'
+/// network and asset, so an id derived from `accepted` here is the one of the permit checked.
 fn decode_permit(accepted: &Accepted, raw: Value) -> Result<Payload, RequestError> {
     let field = |field, problem| RequestError::UptoPayloadField { field, problem };
     let auth = raw.get("authorization").filter(|a| a.is_object()).ok_or(field("authorization", "is missing"))?;
@@ -315,24 +334,27 @@ fn decode_permit(accepted: &Accepted, raw: Value) -> Result<Payload, RequestErro
     let address = |key, name| {
         text(key).and_then(Value::as_str).and_then(parse_evm_address).ok_or(field(name, "must be an EVM address"))
     };
-    let permit = PermitPayload {
+    let mut permit = PermitPayload {
         signature: parse_hex_bytes(signature).ok_or(field("signature", "must be 0x-prefixed hex"))?,
         owner: address("from", "authorization.from")?,
         spender: address("to", "authorization.to")?,
         cap: int("value", "authorization.value")?,
         deadline: int("validBefore", "authorization.validBefore")?,
         nonce: int("nonce", "authorization.nonce")?,
-        session_id: super::upto::session_id(&[
-            ("network", Some(&Value::String(accepted.network.clone()))),
-            ("asset", accepted.asset.clone().map(Value::String).as_ref()),
-            ("owner", text("from")),
-            ("spender", text("to")),
-            ("cap", text("value")),
-            ("nonce", text("nonce")),
-            ("deadline", text("validBefore")),
-            ("signature", raw.get("signature")),
-        ]),
+        session_id: String::new(),
     };
+    let network = crate::network::find(&accepted.network).map_or(accepted.network.as_str(), |n| n.caip2);
+    let asset = accepted.asset.as_deref().and_then(parse_evm_address).unwrap_or_default();
+    permit.session_id = super::upto::canonical_session_id(&super::upto::PermitIdentity {
+        network,
+        asset,
+        owner: permit.owner,
+        spender: permit.spender,
+        cap: permit.cap,
+        nonce: permit.nonce,
+        deadline: permit.deadline,
+        signature: &permit.signature,
+    });
     Ok(Payload::Permit(permit))
 }
 
@@ -481,6 +503,91 @@ mod tests {
             b["paymentPayload"]["payload"]["authorization"].as_object_mut().unwrap().remove(missing);
             assert_eq!(reason_of(b), Reason::UptoPayload, "{missing}");
         }
+    }
+
+    /// One permit is one session however it is spelled: each re-spelling an attacker tried opens no
+    /// second session.
+    #[test]
+    fn every_spelling_of_one_permit_has_the_one_canonical_session_id() {
+        let vectors: Value =
+            serde_json::from_str(include_str!("../../tests/vectors/generated-evm-signatures.json")).unwrap();
+        let v = &vectors["eip2612PermitForDaydreamsUpto"];
+        let payload = v["v2PaymentPayload"].clone();
+        let body = json!({"x402Version": 2, "paymentPayload": payload, "paymentRequirements": payload["accepted"]});
+        let id = |b: &Value| match parse(b).unwrap().payload {
+            Payload::Permit(p) => p.session_id,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(id(&body), v["sessionId"].as_str().unwrap(), "the id the reference client computes");
+        let text = |b: &Value, path: &str| b.pointer(path).unwrap().as_str().unwrap().to_string();
+        let upper = |t: String| format!("0x{}", t[2..].to_uppercase());
+        type Respelling<'a> = (&'static str, Box<dyn Fn(&mut Value) + 'a>);
+        let respell: Vec<Respelling<'_>> = vec![
+            (
+                "lowercase asset",
+                Box::new(|b| {
+                    b["paymentPayload"]["accepted"]["asset"] =
+                        json!(text(b, "/paymentPayload/accepted/asset").to_lowercase())
+                }),
+            ),
+            (
+                "uppercase asset",
+                Box::new(|b| {
+                    b["paymentPayload"]["accepted"]["asset"] = json!(upper(text(b, "/paymentPayload/accepted/asset")))
+                }),
+            ),
+            (
+                "lowercase from",
+                Box::new(|b| {
+                    b["paymentPayload"]["payload"]["authorization"]["from"] =
+                        json!(text(b, "/paymentPayload/payload/authorization/from").to_lowercase())
+                }),
+            ),
+            (
+                "uppercase spender",
+                Box::new(|b| {
+                    b["paymentPayload"]["payload"]["authorization"]["to"] =
+                        json!(upper(text(b, "/paymentPayload/payload/authorization/to")))
+                }),
+            ),
+            (
+                "uppercase signature",
+                Box::new(|b| {
+                    b["paymentPayload"]["payload"]["signature"] =
+                        json!(upper(text(b, "/paymentPayload/payload/signature")))
+                }),
+            ),
+            (
+                "value as a number",
+                Box::new(|b| b["paymentPayload"]["payload"]["authorization"]["value"] = json!(1_000_000)),
+            ),
+            (
+                "nonce and deadline as numbers",
+                Box::new(|b| {
+                    b["paymentPayload"]["payload"]["authorization"]["nonce"] = json!(0);
+                    b["paymentPayload"]["payload"]["authorization"]["validBefore"] = json!(4_102_444_800u64);
+                }),
+            ),
+            ("the v1 network name", Box::new(|b| b["paymentPayload"]["accepted"]["network"] = json!("base"))),
+            (
+                "v as 0/1",
+                Box::new(|b| {
+                    let sig = text(b, "/paymentPayload/payload/signature");
+                    let v = u8::from_str_radix(&sig[130..], 16).unwrap() - 27;
+                    b["paymentPayload"]["payload"]["signature"] = json!(format!("{}{v:02x}", &sig[..130]));
+                }),
+            ),
+        ];
+        for (name, change) in respell {
+            let mut b = body.clone();
+            change(&mut b);
+            assert_ne!(b, body, "{name} changes the body");
+            assert_eq!(id(&b), id(&body), "{name}");
+        }
+        // Another permit (another cap) is another session.
+        let mut other = body.clone();
+        other["paymentPayload"]["payload"]["authorization"]["value"] = json!("1000001");
+        assert_ne!(id(&other), id(&body));
     }
 
     fn reason_of(body: Value) -> Reason {

@@ -72,6 +72,15 @@ pub enum Reason {
     UptoSessionClosed,
     UptoSettlingInProgress,
     UptoUnknownSession,
+    /// The payload's `accepted` names another asset or recipient than the requirements, or an amount
+    /// above the cap.
+    UptoAcceptedMismatch,
+    /// A payment under a session's permit names another recipient, asset or API key than the session's.
+    UptoSessionMismatch,
+    /// Another permit of the same owner (same network, token, spender) holds the facilitator's allowance.
+    UptoPermitConflict,
+    /// The owner has `UPTO_MAX_SESSIONS_PER_OWNER` sessions open already.
+    UptoTooManySessions,
     // `exact` on Solana (protocol digest §5).
     SvmMissingFeePayer,
     SvmFeePayerNotManaged,
@@ -112,7 +121,7 @@ pub enum Reason {
 
 impl Reason {
     /// Every reason, for tests and documentation.
-    pub const ALL: [Reason; 79] = [
+    pub const ALL: [Reason; 83] = [
         Reason::InvalidPayload,
         Reason::InvalidPaymentRequirements,
         Reason::InvalidNetwork,
@@ -163,6 +172,10 @@ impl Reason {
         Reason::UptoSessionClosed,
         Reason::UptoSettlingInProgress,
         Reason::UptoUnknownSession,
+        Reason::UptoAcceptedMismatch,
+        Reason::UptoSessionMismatch,
+        Reason::UptoPermitConflict,
+        Reason::UptoTooManySessions,
         Reason::SvmMissingFeePayer,
         Reason::SvmFeePayerNotManaged,
         Reason::SvmTransactionCouldNotBeDecoded,
@@ -318,6 +331,10 @@ impl Reason {
                 ("settling_in_progress", "invalid_payload", "Session is settling a batch, retry shortly")
             }
             UptoUnknownSession => ("session_not_found", "invalid_payload", "Unknown upto session"),
+            UptoAcceptedMismatch => ("accepted_mismatch", "invalid_payload", "Invalid upto payment payload"),
+            UptoSessionMismatch => ("session_mismatch", "invalid_payload", "Invalid upto payment payload"),
+            UptoPermitConflict => ("permit_conflict", "invalid_payload", "Invalid upto payment payload"),
+            UptoTooManySessions => ("too_many_sessions", "invalid_payload", "Invalid upto payment payload"),
             // v2: the inline strings of `@x402/svm` `exact/facilitator/scheme.ts`; v1: the legacy enum.
             SvmMissingFeePayer => (
                 "invalid_exact_svm_payload_missing_fee_payer",

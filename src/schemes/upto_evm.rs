@@ -31,6 +31,10 @@ pub enum UptoError {
     SchemeMismatch { accepted: String, required: String },
     #[error("payload network `{accepted}` differs from requirements network `{required}`")]
     NetworkMismatch { accepted: String, required: String },
+    #[error("accepted.{field} `{accepted}` is not the requirements' `{required}`")]
+    AcceptedMismatch { field: &'static str, accepted: String, required: String },
+    #[error("accepted.amount `{amount}` is not an amount within the permit's cap {cap}")]
+    AcceptedAboveCap { amount: String, cap: U256 },
     #[error("paymentRequirements.extra must give the token's EIP-712 domain as `name` and `version`")]
     MissingDomain,
     #[error("paymentRequirements.{0} is not an EVM address")]
@@ -81,6 +85,7 @@ impl UptoError {
         match self {
             SchemeMismatch { .. } => Reason::UnsupportedScheme,
             NetworkMismatch { .. } => Reason::NetworkMismatch,
+            AcceptedMismatch { .. } | AcceptedAboveCap { .. } => Reason::UptoAcceptedMismatch,
             MissingDomain => Reason::UptoMissingEip712Domain,
             InvalidRequirements(_) => Reason::InvalidPaymentRequirements,
             SpenderNotFacilitator(_) => Reason::UptoSpenderNotFacilitator,
@@ -119,6 +124,8 @@ impl UptoError {
 /// A payment under a valid permit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verified {
+    /// The session the permit opens: its canonical id.
+    pub session_id: String,
     pub owner: Address,
     pub asset: Address,
     pub pay_to: Address,
@@ -168,8 +175,43 @@ pub fn verify(
     let chain_id = request.network.chain_id.ok_or(UptoError::InvalidChainId)?;
     let asset = parse_evm_address(&requirements.asset).ok_or(UptoError::InvalidRequirements("asset"))?;
     let pay_to = parse_evm_address(&requirements.pay_to).ok_or(UptoError::InvalidRequirements("payTo"))?;
+    check_accepted_is_the_requirements(request, permit.cap, asset, pay_to)?;
     check_permit_signature(permit, name, version, chain_id, asset)?;
-    Ok(Verified { owner: permit.owner, asset, pay_to, name: name.to_string(), version: version.to_string() })
+    Ok(Verified {
+        session_id: permit.session_id.clone(),
+        owner: permit.owner,
+        asset,
+        pay_to,
+        name: name.to_string(),
+        version: version.to_string(),
+    })
+}
+
+/// `accepted` names the requirements' asset and recipient (as addresses, however spelled) and an amount
+/// within the cap: the session id is derived from `accepted`, the session pays `payTo`.
+fn check_accepted_is_the_requirements(
+    request: &PaymentRequest,
+    cap: U256,
+    asset: Address,
+    pay_to: Address,
+) -> Result<(), UptoError> {
+    let accepted = &request.accepted;
+    let same = |field, sent: &Option<String>, required: Address, wire: &str| match sent {
+        Some(text) if parse_evm_address(text) == Some(required) => Ok(()),
+        other => Err(UptoError::AcceptedMismatch {
+            field,
+            accepted: other.clone().unwrap_or_default(),
+            required: wire.to_string(),
+        }),
+    };
+    same("asset", &accepted.asset, asset, &request.requirements.asset)?;
+    same("payTo", &accepted.pay_to, pay_to, &request.requirements.pay_to)?;
+    match accepted.amount.as_deref().map(|a| (a, parse_decimal_u256(a))) {
+        Some((_, Some(amount))) if amount <= cap => Ok(()),
+        other => {
+            Err(UptoError::AcceptedAboveCap { amount: other.map(|(a, _)| a.to_string()).unwrap_or_default(), cap })
+        }
+    }
 }
 
 fn check_permit_signature(
@@ -192,8 +234,8 @@ fn check_permit_signature(
     }
 }
 
-/// Settles `amount` of `session` on chain: `permit` when the allowance is not there yet (a used
-/// permit is fine when the allowance covers the batch), then `transferFrom(owner, payTo, amount)`,
+/// Settles `amount` of `session` on chain: `permit` while the session's permit is unused (its nonce is
+/// the token's), else the allowance it set must cover the batch; then `transferFrom(owner, payTo, amount)`,
 /// journaled under the batch's ledger key and confirmed with fee bumps. Before anything is sent the
 /// batch is simulated and must move the amount ([`simulate_batch`]).
 pub async fn settle_batch<H: HttpTransport, C: Clock, S: EvmSigner, T: TxSender, L: Ledger>(
@@ -232,12 +274,15 @@ pub async fn settle_batch<H: HttpTransport, C: Clock, S: EvmSigner, T: TxSender,
     }
     let fees = evm_tx::fees(&block, &tip, &gas_price)?;
     let allowance = word(allowance)?;
-    let permit = match allowance < amount {
-        true if word(nonce)? != session.permit_nonce => {
-            return Err(UptoError::InsufficientAllowance { allowance, amount })
-        }
-        true => Some(permit_calldata(ctx, session)?),
-        false => None,
+    // The session's own permit is submitted whenever it is still unused (its nonce is the token's), even
+    // if an older permit's allowance would cover the batch: the newer permit replaces the allowance, and
+    // the chain's nonce keeps up with the permits the facilitator admitted.
+    let permit = if word(nonce)? == session.permit_nonce {
+        Some(permit_calldata(ctx, session)?)
+    } else if allowance < amount {
+        return Err(UptoError::InsufficientAllowance { allowance, amount });
+    } else {
+        None
     };
     simulate_batch(ctx, session, amount, permit.as_deref(), multicall).await?;
     if let Some(permit) = permit {
@@ -391,6 +436,28 @@ mod tests {
         let verified = check(&vector_body(), &[spender()], NOW).unwrap();
         assert_eq!(verified.owner, "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266".parse::<Address>().unwrap());
         assert_eq!((verified.name.as_str(), verified.version.as_str()), ("USD Coin", "2"));
+    }
+
+    #[test]
+    fn accepted_must_name_the_requirements_asset_and_recipient_within_the_cap() {
+        let good = vector_body();
+        let accepted = |key: &str, value: Value| {
+            let mut b = good.clone();
+            b["paymentPayload"]["accepted"][key] = value;
+            b
+        };
+        let attacker = json!("0x90F79bf6EB2c4f870365E785982E1f101E93b906");
+        assert_eq!(reason(&accepted("payTo", attacker.clone())), Reason::UptoAcceptedMismatch);
+        assert_eq!(reason(&accepted("asset", attacker)), Reason::UptoAcceptedMismatch);
+        assert_eq!(reason(&accepted("amount", json!("1000001"))), Reason::UptoAcceptedMismatch);
+        assert_eq!(reason(&accepted("amount", json!("lots"))), Reason::UptoAcceptedMismatch);
+        // The same addresses spelled otherwise are the same.
+        let asset = good["paymentRequirements"]["asset"].as_str().unwrap().to_lowercase();
+        assert!(check(&accepted("asset", json!(asset)), &[spender()], NOW).is_ok());
+        // Requirements naming the attacker while accepted names the real recipient: refused too.
+        let mut b = good.clone();
+        b["paymentRequirements"]["payTo"] = json!("0x90F79bf6EB2c4f870365E785982E1f101E93b906");
+        assert_eq!(reason(&b), Reason::UptoAcceptedMismatch);
     }
 
     #[test]

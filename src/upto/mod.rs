@@ -3,9 +3,11 @@
 //! state machine and the sweeper's policy are pure functions of the session and the time; a host
 //! stores sessions (a Durable Object per session in the Worker) and applies operations atomically.
 
+mod owner;
 mod session;
 mod sweeper;
 
+pub use owner::{apply as owner_apply, owner_key, OwnerOp, OwnerRecord, OwnerReply, Slot};
 pub use session::{apply, Batch, BatchOutcome, LastSettlement, Refusal, Session, SessionOp, SessionReply, Status};
 pub use sweeper::{due, SweepAction, Thresholds};
 
@@ -19,6 +21,7 @@ use crate::ports::SessionStoreError;
 pub struct MemorySessions {
     sessions: RefCell<HashMap<String, Session>>,
     index: RefCell<BTreeSet<String>>,
+    owners: RefCell<HashMap<String, OwnerRecord>>,
 }
 
 impl crate::ports::Sessions for MemorySessions {
@@ -41,7 +44,22 @@ impl crate::ports::Sessions for MemorySessions {
         Ok(())
     }
 
-    async fn indexed(&self) -> Result<Vec<String>, SessionStoreError> {
-        Ok(self.index.borrow().iter().cloned().collect())
+    async fn indexed(&self, after: Option<&str>, limit: usize) -> Result<Vec<String>, SessionStoreError> {
+        let index = self.index.borrow();
+        let after = after.map(str::to_string);
+        let rest = match &after {
+            Some(after) => index.range::<String, _>((std::ops::Bound::Excluded(after), std::ops::Bound::Unbounded)),
+            None => index.range::<String, _>(..),
+        };
+        Ok(rest.take(limit).cloned().collect())
+    }
+
+    async fn owner(&self, key: &str, op: OwnerOp) -> Result<OwnerReply, SessionStoreError> {
+        let mut owners = self.owners.borrow_mut();
+        let (reply, next) = owner::apply(owners.get(key).cloned(), op);
+        if let Some(next) = next {
+            owners.insert(key.to_string(), next);
+        }
+        Ok(reply)
     }
 }

@@ -66,6 +66,10 @@ pub struct Session {
     pub settling: Option<Batch>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_settlement: Option<LastSettlement>,
+    /// The API key (its subject) that opened the session, when sessions are bound to keys
+    /// (`UPTO_REQUIRE_API_KEY`): payments, reads and closes under another key are refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key: Option<String>,
 }
 
 impl Session {
@@ -83,6 +87,11 @@ impl Session {
             Status::Open => None,
         }
     }
+
+    /// Whether a payment to `pay_to` in `asset` from the caller `api_key` may go into this session.
+    pub fn accepts(&self, pay_to: Address, asset: Address, api_key: Option<&str>) -> bool {
+        self.pay_to == pay_to && self.asset == asset && self.api_key.as_deref() == api_key
+    }
 }
 
 /// Why a session refused a payment.
@@ -92,7 +101,7 @@ pub enum Refusal {
     CapExhausted,
     Closed,
     Settling,
-    /// The payment names another recipient or asset than the session's.
+    /// The payment names another recipient, asset or API key than the session's.
     Mismatch,
     /// No such session.
     Unknown,
@@ -101,16 +110,22 @@ pub enum Refusal {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum SessionOp {
-    /// Adds `amount` to the pending spend, opening the session as `opening` on its first payment.
+    /// Adds `amount` to the pending spend, opening the session as `opening` on its first payment when
+    /// `open` (else an absent session answers `Missing`: the host admits it with its owner first).
     Capture {
         amount: U256,
         now_ms: u64,
         opening: Box<Session>,
+        #[serde(default)]
+        open: bool,
     },
     /// Whether `amount` could be captured now (verify); changes nothing.
     Check {
         amount: U256,
         pay_to: Address,
+        asset: Address,
+        #[serde(default)]
+        api_key: Option<String>,
     },
     /// Starts a batch of the pending spend; a batch stuck in `settling` for `stale_after_ms` is
     /// begun again, with the same `seq`.
@@ -162,7 +177,8 @@ pub enum SessionReply {
 /// Applies `op` to the stored session: the reply and the session to store (`None`: unchanged/absent).
 pub fn apply(stored: Option<Session>, op: SessionOp) -> (SessionReply, Option<Session>) {
     match (stored, op) {
-        (None, SessionOp::Capture { amount, now_ms, opening }) => {
+        (None, SessionOp::Capture { open: false, .. }) => (SessionReply::Missing, None),
+        (None, SessionOp::Capture { amount, now_ms, opening, open: true }) => {
             let mut session = *opening;
             if amount > session.cap {
                 return (SessionReply::Refused { refusal: Refusal::CapExhausted, session: None }, None);
@@ -172,8 +188,8 @@ pub fn apply(stored: Option<Session>, op: SessionOp) -> (SessionReply, Option<Se
             session.created_ms = now_ms;
             (SessionReply::Session { session: Box::new(session.clone()) }, Some(session))
         }
-        (Some(mut session), SessionOp::Capture { amount, now_ms, opening }) => {
-            let refusal = if opening.pay_to != session.pay_to || opening.asset != session.asset {
+        (Some(mut session), SessionOp::Capture { amount, now_ms, opening, .. }) => {
+            let refusal = if !session.accepts(opening.pay_to, opening.asset, opening.api_key.as_deref()) {
                 Some(Refusal::Mismatch)
             } else {
                 session.refusal(amount)
@@ -186,9 +202,9 @@ pub fn apply(stored: Option<Session>, op: SessionOp) -> (SessionReply, Option<Se
             (SessionReply::Session { session: Box::new(session.clone()) }, Some(session))
         }
         (None, SessionOp::Check { .. }) => (SessionReply::Missing, None),
-        (Some(session), SessionOp::Check { amount, pay_to }) => {
+        (Some(session), SessionOp::Check { amount, pay_to, asset, api_key }) => {
             let refusal = match session.refusal(amount) {
-                _ if pay_to != session.pay_to => Some(Refusal::Mismatch),
+                _ if !session.accepts(pay_to, asset, api_key.as_deref()) => Some(Refusal::Mismatch),
                 // A batch on its way does not make the payment invalid; its capture waits for it.
                 Some(Refusal::Settling) if amount <= session.remaining() => None,
                 other => other,
@@ -318,11 +334,15 @@ pub(crate) mod tests {
             batches: 0,
             settling: None,
             last_settlement: None,
+            api_key: None,
         }
     }
 
     fn capture(stored: Option<Session>, amount: u64, now_ms: u64) -> (SessionReply, Option<Session>) {
-        apply(stored, SessionOp::Capture { amount: U256::from(amount), now_ms, opening: Box::new(opening(100)) })
+        apply(
+            stored,
+            SessionOp::Capture { amount: U256::from(amount), now_ms, opening: Box::new(opening(100)), open: true },
+        )
     }
 
     fn refusal(reply: &SessionReply) -> Option<Refusal> {
@@ -330,6 +350,12 @@ pub(crate) mod tests {
             SessionReply::Refused { refusal, .. } => Some(*refusal),
             _ => None,
         }
+    }
+
+    #[test]
+    fn a_capture_opens_a_session_only_when_told_to() {
+        let op = SessionOp::Capture { amount: U256::from(1), now_ms: 1, opening: Box::new(opening(100)), open: false };
+        assert_eq!(apply(None, op), (SessionReply::Missing, None));
     }
 
     #[test]
@@ -344,8 +370,46 @@ pub(crate) mod tests {
         assert_eq!(refusal(&reply), Some(Refusal::CapExhausted));
         let mut other = opening(100);
         other.pay_to = Address::repeat_byte(9);
-        let (reply, _) = apply(Some(s), SessionOp::Capture { amount: U256::ZERO, now_ms: 5, opening: Box::new(other) });
+        let (reply, _) = apply(
+            Some(s.clone()),
+            SessionOp::Capture { amount: U256::ZERO, now_ms: 5, opening: Box::new(other), open: true },
+        );
         assert_eq!(refusal(&reply), Some(Refusal::Mismatch));
+    }
+
+    #[test]
+    fn a_session_refuses_another_recipient_asset_or_api_key() {
+        let mut keyed = opening(100);
+        keyed.api_key = Some("key:a".into());
+        let (_, s) = apply(
+            None,
+            SessionOp::Capture { amount: U256::from(1), now_ms: 1, opening: Box::new(keyed.clone()), open: true },
+        );
+        let variants: [fn(&mut Session); 4] = [
+            |o| o.pay_to = Address::repeat_byte(9),
+            |o| o.asset = Address::repeat_byte(9),
+            |o| o.api_key = Some("key:b".into()),
+            |o| o.api_key = None,
+        ];
+        for change in variants {
+            let mut other = keyed.clone();
+            change(&mut other);
+            let capture =
+                SessionOp::Capture { amount: U256::from(1), now_ms: 2, opening: Box::new(other.clone()), open: true };
+            let (reply, after) = apply(s.clone(), capture);
+            assert_eq!(refusal(&reply), Some(Refusal::Mismatch));
+            assert_eq!(after.unwrap().pending, U256::from(1), "nothing captured");
+            let check = SessionOp::Check {
+                amount: U256::from(1),
+                pay_to: other.pay_to,
+                asset: other.asset,
+                api_key: other.api_key,
+            };
+            assert_eq!(refusal(&apply(s.clone(), check).0), Some(Refusal::Mismatch));
+        }
+        let (reply, _) =
+            apply(s, SessionOp::Capture { amount: U256::from(1), now_ms: 3, opening: Box::new(keyed), open: true });
+        assert!(matches!(reply, SessionReply::Session { .. }), "{reply:?}");
     }
 
     #[test]

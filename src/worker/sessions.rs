@@ -1,19 +1,22 @@
 //! `upto` sessions as Durable Objects: one `UptoSession` per session id (so every capture and batch
-//! of a session is applied by one strongly consistent owner), and one `UptoSessionIndex` that lists
-//! the sessions the cron sweeper still looks at. The transitions are [`crate::upto::apply`]; this file
-//! only stores records and carries requests.
+//! of a session is applied by one strongly consistent owner), one `UptoSessionIndex` that lists
+//! the sessions the cron sweeper still looks at (read a page at a time), and one `UptoOwner` per permit
+//! owner (which sessions hold the owner's allowances). The transitions are [`crate::upto::apply`] and
+//! [`crate::upto::OwnerRecord`]'s; this file only stores records and carries requests.
 
 use serde::{Deserialize, Serialize};
 use worker::{durable_object, js_sys, DurableObject, Env, ListOptions, ObjectNamespace, Request, Response, State};
 
 use super::{call_object, parse};
 use crate::ports::{SessionStoreError, Sessions};
-use crate::upto::{self, Session, SessionOp, SessionReply};
+use crate::upto::{self, OwnerOp, OwnerRecord, OwnerReply, Session, SessionOp, SessionReply};
 
 /// The binding names in `wrangler.toml`.
 pub const SESSION_BINDING: &str = "UPTO_SESSION";
 pub const INDEX_BINDING: &str = "UPTO_INDEX";
+pub const OWNER_BINDING: &str = "UPTO_OWNER";
 const SESSION_KEY: &str = "session";
+const OWNER_KEY: &str = "owner";
 /// The one index object.
 const INDEX_NAME: &str = "open-sessions";
 const INDEX_PREFIX: &str = "s:";
@@ -52,9 +55,17 @@ impl DurableObject for UptoSession {
 #[derive(Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 enum IndexOp {
-    Add { id: String },
-    Remove { id: String },
-    List,
+    Add {
+        id: String,
+    },
+    Remove {
+        id: String,
+    },
+    /// Up to `limit` ids after `after`, in order.
+    List {
+        after: Option<String>,
+        limit: usize,
+    },
 }
 
 #[durable_object]
@@ -78,11 +89,16 @@ impl DurableObject for UptoSessionIndex {
                 storage.delete(&format!("{INDEX_PREFIX}{id}")).await?;
                 Vec::new()
             }
-            IndexOp::List => {
-                let entries = storage.list_with_options(ListOptions::new().prefix(INDEX_PREFIX)).await?;
+            IndexOp::List { after, limit } => {
+                // `start` is inclusive: the id after which to go on is read again and skipped.
+                let start = format!("{INDEX_PREFIX}{}", after.as_deref().unwrap_or_default());
+                let options = ListOptions::new().prefix(INDEX_PREFIX).start(&start).limit(limit + 1);
+                let entries = storage.list_with_options(options).await?;
                 js_sys::Array::from(&entries.keys())
                     .iter()
                     .filter_map(|key| key.as_string()?.strip_prefix(INDEX_PREFIX).map(str::to_string))
+                    .filter(|id| Some(id) != after.as_ref())
+                    .take(limit)
                     .collect()
             }
         };
@@ -90,10 +106,35 @@ impl DurableObject for UptoSessionIndex {
     }
 }
 
-/// The worker's side: the sessions port over the two namespaces.
+/// One permit owner's record: which sessions hold its allowances.
+#[durable_object]
+pub struct UptoOwner {
+    state: State,
+}
+
+impl DurableObject for UptoOwner {
+    fn new(state: State, _env: Env) -> Self {
+        UptoOwner { state }
+    }
+
+    /// Applies one operation; the read and the write are one atomic step (the input gate).
+    async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
+        let op: OwnerOp = parse(&req.text().await?)?;
+        let storage = self.state.storage();
+        let stored: Option<OwnerRecord> = storage.get(OWNER_KEY).await?;
+        let (reply, next) = upto::owner_apply(stored, op);
+        if let Some(next) = next {
+            storage.put(OWNER_KEY, &next).await?;
+        }
+        Response::from_json(&reply)
+    }
+}
+
+/// The worker's side: the sessions port over the three namespaces.
 pub struct DurableSessions {
     sessions: Option<ObjectNamespace>,
     index: Option<ObjectNamespace>,
+    owners: Option<ObjectNamespace>,
 }
 
 impl DurableSessions {
@@ -101,6 +142,7 @@ impl DurableSessions {
         DurableSessions {
             sessions: env.durable_object(SESSION_BINDING).ok(),
             index: env.durable_object(INDEX_BINDING).ok(),
+            owners: env.durable_object(OWNER_BINDING).ok(),
         }
     }
 
@@ -122,7 +164,13 @@ impl Sessions for DurableSessions {
         self.index_op(&IndexOp::Remove { id: id.to_string() }).await.map(|_| ())
     }
 
-    async fn indexed(&self) -> Result<Vec<String>, SessionStoreError> {
-        self.index_op(&IndexOp::List).await
+    async fn indexed(&self, after: Option<&str>, limit: usize) -> Result<Vec<String>, SessionStoreError> {
+        self.index_op(&IndexOp::List { after: after.map(str::to_string), limit }).await
+    }
+
+    async fn owner(&self, key: &str, op: OwnerOp) -> Result<OwnerReply, SessionStoreError> {
+        let missing = || SessionStoreError(format!("the {OWNER_BINDING} Durable Object binding is missing"));
+        let namespace = self.owners.as_ref().ok_or_else(missing)?;
+        call_object(namespace, key, &op).await.map_err(|e| SessionStoreError(e.to_string()))
     }
 }

@@ -399,28 +399,32 @@ impl Facility {
 
     /// `GET path?query`.
     pub fn get(&self, path: &str, query: &str) -> (u16, Value) {
-        let request = ApiRequest {
-            method: "GET",
-            path,
-            query,
-            authorization: None,
-            client: "127.0.0.1",
-            body: b"",
-            request_id: "test",
-        };
-        let (response, _log): (ApiResponse, _) = pollster::block_on(api::handle(&self.facilitator, request));
-        (response.status, serde_json::from_str(&response.body).unwrap())
+        self.call("GET", path, query, b"", None)
     }
 
     pub fn post(&self, path: &str, body: &Value) -> (u16, Value) {
-        let text = body.to_string();
+        self.post_as(path, body, None)
+    }
+
+    /// `POST path` with `Authorization: Bearer <key>` when `key` is given.
+    pub fn post_as(&self, path: &str, body: &Value, key: Option<&str>) -> (u16, Value) {
+        self.call("POST", path, "", body.to_string().as_bytes(), key)
+    }
+
+    /// `GET path` with `Authorization: Bearer <key>` when `key` is given.
+    pub fn get_as(&self, path: &str, key: Option<&str>) -> (u16, Value) {
+        self.call("GET", path, "", b"", key)
+    }
+
+    fn call(&self, method: &str, path: &str, query: &str, body: &[u8], key: Option<&str>) -> (u16, Value) {
+        let authorization = key.map(|k| format!("Bearer {k}"));
         let request = ApiRequest {
-            method: "POST",
+            method,
             path,
-            query: "",
-            authorization: None,
+            query,
+            authorization: authorization.as_deref(),
             client: "127.0.0.1",
-            body: text.as_bytes(),
+            body,
             request_id: "test",
         };
         let (response, _log): (ApiResponse, _) = pollster::block_on(api::handle(&self.facilitator, request));

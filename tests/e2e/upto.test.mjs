@@ -229,21 +229,92 @@ test('a restart of wrangler dev mid-session loses no pending spend; the sweeper 
   assert.equal(await balance(payTo), 180n);
 });
 
-test('the client re-signs on cap_exhausted and on session_closed', { timeout: 60_000 }, async () => {
+test('the client re-signs on cap_exhausted and on session_closed; a re-signed permit with the same nonce waits for the older session', { timeout: 60_000 }, async () => {
   const payer = client(8);
   const payTo = freshAddress();
   const reqs = requirements({ payTo, amount: 60, cap: 100 });
   const first = await payOk(payer, reqs);
-  const second = await payOk(payer, reqs);
+  // cap_exhausted: the client re-signs, with the token's nonce, which the first permit still holds:
+  // only one of the two could ever be used on chain, so the second opens nothing.
+  const { reply: conflict } = await payer.pay(reqs);
   assert.equal(payer.signed, 2, 'cap_exhausted: a new permit');
-  assert.notEqual(second.sessionId, first.sessionId);
+  assert.equal(conflict.errorReason, 'permit_conflict', JSON.stringify(conflict));
+  assert.equal((await session(first.sessionId)).pending, '60');
 
-  const close = await fetch(`${stack.facilitatorUrl}/upto/sessions/${second.sessionId}/close`, { method: 'POST' });
+  const close = await fetch(`${stack.facilitatorUrl}/upto/sessions/${first.sessionId}/close`, { method: 'POST' });
   const closed = await close.json();
   assert.equal(closed.status, 'closed', JSON.stringify(closed));
   assert.match(closed.transaction, /^0x[0-9a-f]{64}$/);
   assert.equal(await balance(payTo), 60n);
-  const third = await payOk(payer, reqs);
+  // The re-signed permit's nonce is used now: session_closed, and the client signs with the next one.
+  const second = await payOk(payer, reqs);
   assert.equal(payer.signed, 3, 'session_closed: a new permit');
-  assert.notEqual(third.sessionId, second.sessionId);
+  assert.notEqual(second.sessionId, first.sessionId);
+  await cron(now() + 2 * MIN + 1000);
+  assert.equal(await balance(payTo), 120n);
+});
+
+/** The settle body of `permit` under `reqs`, as a resource server posts it. */
+function settleBody(reqs, permit) {
+  return { x402Version: 2, paymentPayload: { x402Version: 2, accepted: reqs, payload: permit }, paymentRequirements: reqs };
+}
+
+async function post(path, body) {
+  const res = await fetch(`${stack.facilitatorUrl}${path}`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
+  });
+  return { status: res.status, reply: await res.json() };
+}
+
+test('a party that saw one payment header re-spells it to pay itself the cap: refused, nothing sent, the real batch settles', { timeout: 60_000 }, async () => {
+  const payer = client(2);
+  const payTo = freshAddress();
+  const attacker = freshAddress();
+  const cap = 10_000;
+  const reqs = requirements({ payTo, amount: 10, cap });
+  const opened = await payOk(payer, reqs);
+  const permit = await payer.permit(reqs);
+  const sent = await rpc(stack.rpcUrl, 'eth_getTransactionCount', [stack.facilitatorAddress, 'latest']);
+
+  // Re-spelled: lowercase asset and owner, uppercase signature hex, the cap as a number, the v1 network
+  // name; itself as payTo and the whole cap as the amount, in `accepted` and in the requirements.
+  const stolenReqs = { ...reqs, asset: reqs.asset.toLowerCase(), payTo: attacker, amount: String(cap) };
+  const stolen = settleBody({ ...stolenReqs, network: 'base-sepolia' }, {
+    authorization: { ...permit.authorization, from: permit.authorization.from.toLowerCase(), value: cap },
+    signature: `0x${permit.signature.slice(2).toUpperCase()}`,
+  });
+  stolen.paymentRequirements = stolenReqs;
+  const verify = await post('/verify', stolen);
+  assert.equal(verify.reply.invalidReason, 'session_mismatch', JSON.stringify(verify.reply));
+  const settle = await post('/settle', stolen);
+  assert.equal(settle.reply.success, false);
+  assert.equal(settle.reply.errorReason, 'session_mismatch', JSON.stringify(settle.reply));
+
+  // Seven spellings of the permit paying the real recipient: one session, one cap.
+  const spellings = [
+    settleBody(reqs, permit),
+    settleBody({ ...reqs, network: 'base-sepolia' }, permit),
+    settleBody({ ...reqs, asset: reqs.asset.toLowerCase() }, permit),
+    settleBody(reqs, { ...permit, signature: `0x${permit.signature.slice(2).toUpperCase()}` }),
+    settleBody(reqs, { ...permit, authorization: { ...permit.authorization, value: cap } }),
+    settleBody(reqs, { ...permit, authorization: { ...permit.authorization, from: permit.authorization.from.toLowerCase() } }),
+    settleBody(reqs, { ...permit, authorization: { ...permit.authorization, nonce: Number(permit.authorization.nonce) } }),
+  ];
+  for (const body of spellings) {
+    body.paymentRequirements = reqs;
+    const { reply } = await post('/settle', body);
+    assert.equal(reply.success, true, JSON.stringify(reply));
+    assert.equal(reply.extensions.upto.sessionId, opened.sessionId);
+  }
+  const state = await session(opened.sessionId);
+  assert.deepEqual([state.pending, state.cap], ['80', String(cap)]);
+  assert.equal(await rpc(stack.rpcUrl, 'eth_getTransactionCount', [stack.facilitatorAddress, 'latest']), sent, 'nothing was sent');
+
+  // Whoever holds the id may close the session (no API keys here): it pays the real recipient.
+  const close = await post(`/upto/sessions/${opened.sessionId}/close`, {});
+  assert.equal(close.reply.status, 'closed', JSON.stringify(close.reply));
+  const after = await rpc(stack.rpcUrl, 'eth_getTransactionCount', [stack.facilitatorAddress, 'latest']);
+  assert.equal(Number(after), Number(sent) + 2, 'only the real batch was sent: its permit and transferFrom');
+  assert.equal(await balance(payTo), 80n);
+  assert.equal(await balance(attacker), 0n);
 });
