@@ -18,6 +18,7 @@ use crate::ledger::{
     fingerprint, payment_key, Claim, LedgerEntry, LedgerOp, LedgerReply, SettleRecord, STALE_CLAIM_MS,
 };
 use crate::network::{Family, Network};
+use crate::policy::check_not_self_payment;
 use crate::ports::{Clock, EvmSigner, HookDecision, Hooks, Host, Journal, Ledger, Ports, RateLimiter, Sessions};
 use crate::protocol::model::PaymentRequest;
 use crate::protocol::model::{Payload, PermitPayload};
@@ -160,6 +161,24 @@ impl<P: Host> Facilitator<P> {
         ))
     }
 
+    /// What this facilitator settles at all, before any scheme or chain looks at the payment (see
+    /// [`crate::policy`]): a known or allowlisted asset, at least its minimum amount (never zero), and a
+    /// payer that is not the recipient.
+    fn check_payment_policy(&self, request: &PaymentRequest) -> Result<(), Failure> {
+        let (network, required) = (request.network, &request.requirements);
+        let policy = &self.config.policy;
+        let payer = request.payload.payer();
+        policy
+            .check_asset(network, &required.asset)
+            .and_then(|()| policy.check_amount(network, &required.asset, required.amount))
+            .and_then(|()| match &request.payload {
+                Payload::Eip3009(p) => policy.check_amount(network, &required.asset, p.authorization.value),
+                _ => Ok(()),
+            })
+            .and_then(|()| check_not_self_payment(network.family, &payer, &required.pay_to))
+            .map_err(|refusal| Failure::new(refusal.reason(), refusal.to_string()))
+    }
+
     /// Whether this facilitator settles on `network` (configured, with a signer).
     pub fn serves(&self, network: &Network) -> bool {
         self.config.serves(network)
@@ -201,6 +220,7 @@ impl<P: Host> Facilitator<P> {
 
     async fn verify_payment(&self, request: &PaymentRequest) -> Result<Verified, Failure> {
         self.check_pay_to_allowed(request)?;
+        self.check_payment_policy(request)?;
         match &request.payload {
             Payload::Eip3009(_) => {
                 let ctx = self.evm_context(request.network)?;
@@ -224,6 +244,7 @@ impl<P: Host> Facilitator<P> {
     /// session (or, with `UPTO_SETTLE_MODE=immediate`, captured and settled at once).
     async fn settle_once(&self, request: &PaymentRequest) -> Result<Settled, Failure> {
         self.check_pay_to_allowed(request)?;
+        self.check_payment_policy(request)?;
         let permit = match &request.payload {
             Payload::Eip3009(p) => {
                 let key = payment_key(request);
