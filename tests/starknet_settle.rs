@@ -170,6 +170,7 @@ fn facility(devnet: &Devnet) -> Facility {
             ("STARKNET_RPC_URL_STARKNET_SEPOLIA", &devnet.url),
             ("STARKNET_SPONSOR_ADDRESS", sponsor),
             ("STARKNET_SPONSOR_PRIVATE_KEY", key),
+            ("ASSET_ALLOWLIST_STARKNET_SEPOLIA", STRK),
         ],
     )
 }

@@ -140,6 +140,7 @@ fn facility(solana: &LocalSolana, p: &Parties) -> Facility {
             ("SVM_RPC_URL_SOLANA_DEVNET", &solana.url),
             ("SVM_PRIVATE_KEY", &secret),
             ("SVM_CONFIRM_TIMEOUT_SECONDS", "2"),
+            ("ASSET_ALLOWLIST_SOLANA_DEVNET", &solana.mint.to_base58()),
         ],
     )
 }

@@ -133,6 +133,7 @@ pub async fn verify_starknet_online(
                 // Verified above: the network has a chain id.
                 chain_id: chain_id(request.network).unwrap_or_default(),
                 confirm_timeout_secs: 0,
+                max_fee_fri: 0,
             };
             check_on_chain(&ctx, &verified).await.map(|()| verified)
         }
