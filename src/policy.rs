@@ -121,10 +121,10 @@ pub fn canonical_address(family: Family, text: &str) -> Option<String> {
 
 fn canonical_felt(text: &str) -> Option<String> {
     let hex = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X"))?;
-    if hex.is_empty() || hex.len() > 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+    let digits = hex.trim_start_matches('0').to_ascii_lowercase();
+    if hex.is_empty() || digits.len() > 64 || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }
-    let digits = hex.trim_start_matches('0').to_ascii_lowercase();
     Some(format!("0x{}", if digits.is_empty() { "0" } else { &digits }))
 }
 
@@ -202,6 +202,8 @@ mod tests {
         assert_eq!(refused.reason().code(crate::protocol::Version::V2), "self_payment");
         assert_eq!(check_not_self_payment(Family::Evm, OTHER, BASE_USDC), Ok(()));
         assert!(check_not_self_payment(Family::Starknet, "0x00abc", "0xABC").is_err());
+        let padded = format!("0x{}abc", "0".repeat(70));
+        assert!(check_not_self_payment(Family::Starknet, &padded, "0xabc").is_err(), "any number of leading zeros");
         assert!(check_not_self_payment(Family::Starknet, "0xabc", "0xabd").is_ok());
         let key = "4zMMC9srt5Ri5X14GAgXhaHii3GnPAEERYPJgZJDncDU";
         assert!(check_not_self_payment(Family::Solana, key, key).is_err());
