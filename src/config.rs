@@ -797,7 +797,7 @@ mod tests {
             urls,
             ["https://mainnet.helius-rpc.com/?api-key=hk", "http://127.0.0.1:8899", "https://api.testnet.solana.com"]
         );
-        assert_eq!(c.svm.max_compute_unit_limit, 400_000);
+        assert_eq!(c.svm.max_compute_unit_limit, 50_000);
         assert_eq!(c.svm.confirm_timeout_secs, 30);
     }
 
@@ -881,6 +881,60 @@ mod tests {
         assert_eq!(c.problems[0].variable, "STARKNET_SPONSOR_PRIVATE_KEY");
         assert!(!c.problems[0].problem.contains("secret"));
         assert!(c.starknet_networks.is_empty());
+    }
+
+    #[test]
+    fn the_asset_policy_reads_allow_any_asset_allowlists_and_minimums_per_network() {
+        let c = config(&[]);
+        assert_eq!(c.policy, PaymentPolicy::default());
+        assert_eq!(c.policy.min_amount, U256::from(1));
+        let token = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
+        let c = config(&[
+            ("ALLOW_ANY_ASSET", "true"),
+            ("ASSET_ALLOWLIST_BASE_SEPOLIA", &format!("{token}, ")),
+            ("ASSET_ALLOWLIST_STARKNET_SEPOLIA", "0x04718f5a"),
+            ("MIN_AMOUNT", "10"),
+            ("MIN_AMOUNT_BASE_SEPOLIA", &format!("100,{token}:1000")),
+        ]);
+        assert!(c.problems.is_empty(), "{:?}", c.problems);
+        assert!(c.policy.allow_any_asset);
+        let lower = token.to_lowercase();
+        let listed = [("base-sepolia", lower.clone()), ("starknet-sepolia", "0x4718f5a".to_string())];
+        assert_eq!(c.policy.allowed_assets, listed);
+        assert_eq!(c.policy.min_amount, U256::from(10));
+        let minimums = [("base-sepolia", None, U256::from(100)), ("base-sepolia", Some(lower), U256::from(1_000))];
+        assert_eq!(c.policy.min_amounts, minimums);
+    }
+
+    #[test]
+    fn bad_asset_policy_entries_are_problems_by_name() {
+        let c = config(&[
+            ("ALLOW_ANY_ASSET", "yes"),
+            ("ASSET_ALLOWLIST_SOLANA_DEVNET", "0x5FbDB2315678afecb367f032d93F642f64180aa3"),
+            ("MIN_AMOUNT", "-1"),
+            ("MIN_AMOUNT_BASE", "0x12:5"),
+        ]);
+        let vars: Vec<_> = c.problems.iter().map(|p| p.variable.as_str()).collect();
+        assert_eq!(vars, ["ALLOW_ANY_ASSET", "MIN_AMOUNT", "MIN_AMOUNT_BASE", "ASSET_ALLOWLIST_SOLANA_DEVNET"]);
+        assert_eq!(c.policy, PaymentPolicy::default());
+    }
+
+    #[cfg(feature = "starknet")]
+    #[test]
+    fn the_starknet_fee_ceiling_defaults_to_one_strk_and_is_set_per_network() {
+        let vars = |ceiling: &'static str| {
+            config(&[
+                ("STARKNET_NETWORKS", "starknet-sepolia,starknet-mainnet"),
+                ("STARKNET_SPONSOR_ADDRESS", "0x1"),
+                ("STARKNET_SPONSOR_PRIVATE_KEY", "0x71d7bb07b9a64f6f78ac4c816aff4da9"),
+                ("STARKNET_MAX_FEE_STARKNET_MAINNET", ceiling),
+            ])
+        };
+        let c = vars("50000000000000000");
+        assert!(c.problems.is_empty(), "{:?}", c.problems);
+        let ceilings: Vec<u128> = c.starknet_networks.iter().map(|n| n.max_fee_fri).collect();
+        assert_eq!(ceilings, [DEFAULT_STARKNET_MAX_FEE_FRI, 50_000_000_000_000_000]);
+        assert_eq!(vars("0").problems[0].variable, "STARKNET_MAX_FEE_STARKNET_MAINNET");
     }
 
     #[test]

@@ -84,6 +84,8 @@ async function startLocalStarknet({ port = 0, log }) {
     STARKNET_RPC_URL_STARKNET_SEPOLIA: devnet.url,
     STARKNET_SPONSOR_ADDRESS: sponsor.address,
     STARKNET_SPONSOR_PRIVATE_KEY: sponsor.privateKey,
+    // The devnet's fee tokens (STRK pays in the tests) are not stablecoins: allowlisted here.
+    ASSET_ALLOWLIST_STARKNET_SEPOLIA: [devnet.strk, devnet.eth].join(','),
   };
   const info = { rpcUrl: devnet.url, network: 'starknet-sepolia', caip2: 'starknet:SN_SEPOLIA', token: devnet.strk, sponsor: sponsor.address, payers, devnet };
   return { devnet, vars, info };
@@ -101,7 +103,13 @@ async function startLocalSvm({ port = 0, payers = 4 } = {}) {
     port,
     fund: [{ owner: feePayer.address, amount: null }, ...wallets.map((w) => ({ owner: w.address, amount: SVM_PAYER_FUNDS }))],
   });
-  const vars = { SVM_NETWORKS: 'solana-devnet', SVM_RPC_URL_SOLANA_DEVNET: rpc.url, SVM_PRIVATE_KEY: feePayer.secret };
+  const vars = {
+    SVM_NETWORKS: 'solana-devnet',
+    SVM_RPC_URL_SOLANA_DEVNET: rpc.url,
+    SVM_PRIVATE_KEY: feePayer.secret,
+    // The test mints (SPL Token and Token-2022) are not the devnet's USDC: allowlisted here.
+    ASSET_ALLOWLIST_SOLANA_DEVNET: [rpc.mint, rpc.mint2022.mint].join(','),
+  };
   return { rpc, vars, info: { rpcUrl: rpc.url, network: 'solana-devnet', caip2: 'solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1', mint: rpc.mint, mint2022: rpc.mint2022.mint, feePayer: feePayer.address, payers: wallets } };
 }
 
@@ -114,6 +122,16 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 /** `EVM_RPC_URL_BASE_SEPOLIA` for `base-sepolia`. */
 export function rpcVarName(network) {
   return `EVM_RPC_URL_${network.toUpperCase().replace(/-/g, '_')}`;
+}
+
+/**
+ * `vars` with `assets` added to `ASSET_ALLOWLIST_<NETWORK>` (after any entries already there): the stack
+ * allowlists the test tokens it deploys itself, since the Worker settles only known stablecoins otherwise.
+ */
+export function allowAssets(vars, network, ...assets) {
+  const name = `ASSET_ALLOWLIST_${network.toUpperCase().replace(/-/g, '_')}`;
+  const entries = [...(vars[name] ?? '').split(','), ...assets].map((e) => e.trim()).filter(Boolean);
+  return { ...vars, [name]: [...new Set(entries)].join(',') };
 }
 
 /** Whether the caller configured an EVM RPC in the environment (then no local chain is started). */
@@ -392,6 +410,8 @@ export async function startStack({
         EIP6492_ALLOWED_FACTORIES: walletFactory,
         ...extra,
       };
+      // TestUSDC is not a stablecoin of `network`: allowlisted, beside whatever `env` lists.
+      vars = allowAssets(vars, network, token.address);
     } else {
       const extra = typeof env === 'function' ? env({ rpcUrl: null, network: network ?? null, chainId: null }) : env;
       vars = {
@@ -406,7 +426,7 @@ export async function startStack({
       const local = await startLocalSvm({ port: svmPort });
       cleanups.push(() => local.rpc.close());
       svm = local.info;
-      vars = { ...local.vars, ...vars };
+      vars = allowAssets({ ...local.vars, ...vars }, 'solana-devnet', ...local.vars.ASSET_ALLOWLIST_SOLANA_DEVNET.split(','));
     } else {
       vars = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => SVM_PASS_THROUGH.test(k))), ...vars };
     }
@@ -417,7 +437,7 @@ export async function startStack({
       const local = await startLocalStarknet({ port: starknetPort, log });
       cleanups.push(() => local.devnet.stop());
       starknet = local.info;
-      vars = { ...local.vars, ...vars };
+      vars = allowAssets({ ...local.vars, ...vars }, 'starknet-sepolia', ...local.vars.ASSET_ALLOWLIST_STARKNET_SEPOLIA.split(','));
     } else {
       vars = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => STARKNET_PASS_THROUGH.test(k))), ...vars };
     }

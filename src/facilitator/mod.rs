@@ -18,7 +18,7 @@ use crate::ledger::{
     fingerprint, payment_key, Claim, LedgerEntry, LedgerOp, LedgerReply, SettleRecord, STALE_CLAIM_MS,
 };
 use crate::network::{Family, Network};
-use crate::policy::check_not_self_payment;
+use crate::policy::PolicyRefusal;
 use crate::ports::{Clock, EvmSigner, HookDecision, Hooks, Host, Journal, Ledger, Ports, RateLimiter, Sessions};
 use crate::protocol::model::PaymentRequest;
 use crate::protocol::model::{Payload, PermitPayload};
@@ -165,18 +165,8 @@ impl<P: Host> Facilitator<P> {
     /// [`crate::policy`]): a known or allowlisted asset, at least its minimum amount (never zero), and a
     /// payer that is not the recipient.
     fn check_payment_policy(&self, request: &PaymentRequest) -> Result<(), Failure> {
-        let (network, required) = (request.network, &request.requirements);
-        let policy = &self.config.policy;
-        let payer = request.payload.payer();
-        policy
-            .check_asset(network, &required.asset)
-            .and_then(|()| policy.check_amount(network, &required.asset, required.amount))
-            .and_then(|()| match &request.payload {
-                Payload::Eip3009(p) => policy.check_amount(network, &required.asset, p.authorization.value),
-                _ => Ok(()),
-            })
-            .and_then(|()| check_not_self_payment(network.family, &payer, &required.pay_to))
-            .map_err(|refusal| Failure::new(refusal.reason(), refusal.to_string()))
+        let refused = |refusal: PolicyRefusal| Failure::new(refusal.reason(), refusal.to_string());
+        self.config.policy.check(request).map_err(refused)
     }
 
     /// Whether this facilitator settles on `network` (configured, with a signer).

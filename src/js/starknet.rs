@@ -8,7 +8,7 @@ use wasm_bindgen::prelude::*;
 
 use super::envelope::{answer, err, parse_json, BindingError};
 use super::ports::{JsClock, JsTransport};
-use super::request::{normalize_any, rpc_urls, unix_time};
+use super::request::{normalize_any, rpc_urls, unix_time, with_payment_policy};
 use crate::chains::jsonrpc::JsonRpcClient;
 use crate::chains::starknet::{message_hash, parse_felt, Felt};
 use crate::protocol::model::{Payload, PaymentRequest, StarknetPayload, Version};
@@ -84,7 +84,7 @@ fn result(
         out["invalidReason"] = json!(reason.code(request.version));
         out["invalidMessage"] = json!(message);
     }
-    out
+    with_payment_policy(request, out)
 }
 
 /// Every check that needs no chain, at unix time `now_secs`.
