@@ -97,7 +97,7 @@ pub struct SvmSettings {
 
 /// A TransferChecked uses about 6k compute units, 30k with Token-2022 extensions; `@x402/svm` asks for 20k.
 /// At the spec's price cap (5 lamports per unit) 50k units bound the priority fee to 250,000 lamports.
-pub const DEFAULT_SVM_MAX_COMPUTE_UNIT_LIMIT: u64 = 50_000;
+const DEFAULT_SVM_MAX_COMPUTE_UNIT_LIMIT: u64 = 50_000;
 /// The reference polls once a second, 30 times (digest §5.3).
 const DEFAULT_SVM_CONFIRM_TIMEOUT_SECS: u64 = 30;
 
@@ -174,7 +174,7 @@ pub struct UptoConfig {
 
 /// 1 STRK: a sponsored transfer costs about a hundredth of that on Starknet today.
 #[cfg(feature = "starknet")]
-pub const DEFAULT_STARKNET_MAX_FEE_FRI: u128 = 1_000_000_000_000_000_000;
+const DEFAULT_STARKNET_MAX_FEE_FRI: u128 = 1_000_000_000_000_000_000;
 
 #[derive(Debug)]
 pub struct Config {
