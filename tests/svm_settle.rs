@@ -300,3 +300,48 @@ fn zero_amounts_self_payments_and_unlisted_mints_are_refused_and_cost_nothing() 
     let (_, settled) = f.post("/settle", &listed);
     assert_eq!(settled["success"], true, "{settled}");
 }
+
+/// `payTo` hands its token account to the payer (SPL Token `SetAuthority` AccountOwner, which the
+/// classic program allows on an associated account): a payment into it would return to the payer, so
+/// verify and settle refuse it as a self-payment, and the fee payer pays nothing.
+#[test]
+fn a_destination_account_handed_to_the_payer_is_a_self_payment() {
+    let p = parties();
+    let solana = LocalSolana::start(&p.fee_payer.pubkey(), &p.payer.pubkey(), &p.pay_to);
+    let f = facility(&solana, &p);
+    let pay_to = Keypair::from_seed(&[23; 32]);
+    let destination = associated_token_address(&p.pay_to, &solana.mint, &programs::TOKEN).unwrap();
+    // SetAuthority (6), AccountOwner (2), Some(payer); signed by payTo, fee paid by the fee payer.
+    let mut data = vec![6, 2, 1];
+    data.extend(p.payer.pubkey().0);
+    let handover = Message {
+        version: MessageVersion::Legacy,
+        header: MessageHeader {
+            num_required_signatures: 2,
+            num_readonly_signed_accounts: 1,
+            num_readonly_unsigned_accounts: 1,
+        },
+        account_keys: vec![p.fee_payer.pubkey(), p.pay_to, destination, programs::TOKEN],
+        recent_blockhash: solana.blockhash(),
+        instructions: vec![CompiledInstruction { program_id_index: 3, accounts: vec![2, 1], data }],
+        address_table_lookups: vec![],
+    };
+    let mut handover = Transaction::new_unsigned(handover);
+    handover.sign(&p.fee_payer).unwrap();
+    handover.sign(&pay_to).unwrap();
+    rpc(&solana.url, "sendTransaction", json!([handover.to_base64(), {"encoding": "base64"}]));
+
+    let lamports = || rpc(&solana.url, "getBalance", json!([p.fee_payer.pubkey().to_base58()]))["value"].clone();
+    let (sol, payer_tokens) = (lamports(), solana.tokens(&p.payer.pubkey()));
+    let body = settle_body(&solana, &p, &payment(&solana, &p, "back-0123456789abcdef01234"));
+    let (_, verify) = f.post("/verify", &body);
+    assert_eq!(verify["invalidReason"], "self_payment", "{verify}");
+    let (_, settle) = f.post("/settle", &body);
+    assert_eq!(
+        (settle["success"].as_bool(), settle["errorReason"].as_str()),
+        (Some(false), Some("self_payment")),
+        "{settle}"
+    );
+    assert_eq!(lamports(), sol, "the fee payer paid nothing");
+    assert_eq!(solana.tokens(&p.payer.pubkey()), payer_tokens, "no token moved");
+}
