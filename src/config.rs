@@ -9,9 +9,10 @@ use crate::access::ApiKeys;
 use crate::chains::evm::signer::LocalEvmSigner;
 use crate::chains::svm::{Keypair, Pubkey};
 use crate::network::{self, Family, Network};
+use crate::policy::{canonical_address, PaymentPolicy};
 use crate::ports::EvmSigner;
 use crate::protocol::normalize::parse_evm_address;
-use alloy_primitives::Address;
+use alloy_primitives::{Address, U256};
 
 pub const DEFAULT_EVM_NETWORKS: &str = "base,base-sepolia";
 pub const DEFAULT_SVM_NETWORKS: &str = "solana-devnet";
@@ -68,6 +69,9 @@ pub struct StarknetNetworkConfig {
     /// `STARKNET_SPONSOR_ADDRESS`: the account that submits (self-sponsored) or that `/supported` names.
     pub sponsor_address: crate::chains::starknet::Felt,
     pub settlement: StarknetSettlement,
+    /// `STARKNET_MAX_FEE[_<NAME>]`: the most (in fri, 10^-18 STRK) the sponsor's transaction may be
+    /// charged (its resource bounds); a settle priced above it is refused before it is sent.
+    pub max_fee_fri: u128,
 }
 
 #[cfg(feature = "starknet")]
@@ -92,7 +96,8 @@ pub struct SvmSettings {
 }
 
 /// A TransferChecked uses about 6k compute units, 30k with Token-2022 extensions; `@x402/svm` asks for 20k.
-const DEFAULT_SVM_MAX_COMPUTE_UNIT_LIMIT: u64 = 400_000;
+/// At the spec's price cap (5 lamports per unit) 50k units bound the priority fee to 250,000 lamports.
+const DEFAULT_SVM_MAX_COMPUTE_UNIT_LIMIT: u64 = 50_000;
 /// The reference polls once a second, 30 times (digest §5.3).
 const DEFAULT_SVM_CONFIRM_TIMEOUT_SECS: u64 = 30;
 
@@ -175,10 +180,16 @@ pub struct UptoConfig {
 /// Sessions one owner may have open at once, by default: one per (network, token, spender) is all an
 /// owner ever needs; this bounds what one payer can make the sweeper look at.
 pub const DEFAULT_UPTO_MAX_SESSIONS_PER_OWNER: u64 = 8;
+/// 1 STRK: a sponsored transfer costs about a hundredth of that on Starknet today.
+#[cfg(feature = "starknet")]
+const DEFAULT_STARKNET_MAX_FEE_FRI: u128 = 1_000_000_000_000_000_000;
 
 #[derive(Debug)]
 pub struct Config {
     pub upto: UptoConfig,
+    /// Which assets are settled and their least amounts (`ALLOW_ANY_ASSET`, `ASSET_ALLOWLIST_<NAME>`,
+    /// `MIN_AMOUNT[_<NAME>]`).
+    pub policy: PaymentPolicy,
     pub access: Access,
     pub evm_networks: Vec<EvmNetworkConfig>,
     /// The facilitator's EVM accounts (`EVM_PRIVATE_KEY`, comma-separated); settles are spread over them.
@@ -258,6 +269,7 @@ impl Config {
             integer(&get, &mut problem, "EVM_FEE_BUMP_SECONDS", DEFAULT_FEE_BUMP_AFTER_SECS, 1..=600);
         let access = access(&get, &mut problem);
         let upto = upto(&get, &mut problem, !access.api_keys.is_empty());
+        let policy = payment_policy(&get, &mut problem);
         let eip6492_factories = addresses(&get, &mut problem, "EIP6492_ALLOWED_FACTORIES").unwrap_or_default();
         let svm_fee_payers = svm_fee_payers(&get, &mut problem);
         let svm_networks = svm_networks(&get, &mut problem);
@@ -283,6 +295,7 @@ impl Config {
             integer(&get, &mut problem, "STARKNET_CONFIRM_TIMEOUT_SECONDS", 60, 1..=600);
         Config {
             upto,
+            policy,
             access,
             evm_networks,
             evm_signers,
@@ -375,6 +388,55 @@ fn access(get: &impl Fn(&str) -> Option<String>, problem: &mut impl FnMut(&str, 
     });
     Access { api_keys, rate_limit_per_minute, pay_to_allowlist }
 }
+
+/// `ALLOW_ANY_ASSET`, `ASSET_ALLOWLIST_<NAME>` (addresses, mints or felts, comma-separated), `MIN_AMOUNT`
+/// (atomic units, default 1) and `MIN_AMOUNT_<NAME>` (`<amount>` for the network, `<asset>:<amount>` for
+/// one asset, comma-separated), for every known network.
+fn payment_policy(get: &impl Fn(&str) -> Option<String>, problem: &mut impl FnMut(&str, String)) -> PaymentPolicy {
+    let allow_any_asset = match get("ALLOW_ANY_ASSET").as_deref() {
+        None | Some("false") | Some("0") => false,
+        Some("true") | Some("1") => true,
+        Some(_) => {
+            problem("ALLOW_ANY_ASSET", "must be `true` or `false`".into());
+            false
+        }
+    };
+    let mut policy = PaymentPolicy { allow_any_asset, ..PaymentPolicy::default() };
+    if let Some(text) = get("MIN_AMOUNT") {
+        match text.parse::<U256>() {
+            Ok(amount) => policy.min_amount = amount,
+            Err(_) => problem("MIN_AMOUNT", "must be an amount in atomic units".into()),
+        }
+    }
+    for network in network::NETWORKS {
+        let variable = format!("ASSET_ALLOWLIST_{}", network.env_suffix());
+        for (index, entry) in entries(get(&variable)).iter().enumerate() {
+            match canonical_address(network.family, entry) {
+                Some(asset) => policy.allowed_assets.push((network.name, asset)),
+                None => problem(&variable, format!("entry #{} is not a token address of {}", index + 1, network.name)),
+            }
+        }
+        let variable = format!("MIN_AMOUNT_{}", network.env_suffix());
+        for (index, entry) in entries(get(&variable)).iter().enumerate() {
+            let (asset, amount) = match entry.rsplit_once(':') {
+                Some((asset, amount)) => (canonical_address(network.family, asset).ok_or(()).map(Some), amount),
+                None => (Ok(None), entry.as_str()),
+            };
+            match (asset, amount.trim().parse::<U256>()) {
+                (Ok(asset), Ok(amount)) => policy.min_amounts.push((network.name, asset, amount)),
+                _ => problem(&variable, format!("entry #{} is not `<amount>` or `<asset>:<amount>`", index + 1)),
+            }
+        }
+    }
+    policy
+}
+
+/// The non-empty entries of a comma-separated variable.
+fn entries(list: Option<String>) -> Vec<String> {
+    let list = list.unwrap_or_default();
+    list.split(',').map(str::trim).filter(|e| !e.is_empty()).map(String::from).collect()
+}
+
 
 fn upto(get: &impl Fn(&str) -> Option<String>, problem: &mut impl FnMut(&str, String), keys: bool) -> UptoConfig {
     let require_api_key = match get("UPTO_REQUIRE_API_KEY").as_deref() {
@@ -577,7 +639,17 @@ fn starknet_networks(
                 continue;
             }
         };
-        networks.push(StarknetNetworkConfig { network, rpc_urls, sponsor_address, settlement });
+        let max_fee_fri = match scoped("STARKNET_MAX_FEE") {
+            None => DEFAULT_STARKNET_MAX_FEE_FRI,
+            Some((variable, text)) => match text.parse::<u128>() {
+                Ok(fee) if fee > 0 => fee,
+                _ => {
+                    problem(&variable, "must be a positive integer (fri, 10^-18 STRK)".into());
+                    DEFAULT_STARKNET_MAX_FEE_FRI
+                }
+            },
+        };
+        networks.push(StarknetNetworkConfig { network, rpc_urls, sponsor_address, settlement, max_fee_fri });
     }
     networks
 }
@@ -768,7 +840,7 @@ mod tests {
             urls,
             ["https://mainnet.helius-rpc.com/?api-key=hk", "http://127.0.0.1:8899", "https://api.testnet.solana.com"]
         );
-        assert_eq!(c.svm.max_compute_unit_limit, 400_000);
+        assert_eq!(c.svm.max_compute_unit_limit, 50_000);
         assert_eq!(c.svm.confirm_timeout_secs, 30);
     }
 
@@ -852,6 +924,60 @@ mod tests {
         assert_eq!(c.problems[0].variable, "STARKNET_SPONSOR_PRIVATE_KEY");
         assert!(!c.problems[0].problem.contains("secret"));
         assert!(c.starknet_networks.is_empty());
+    }
+
+    #[test]
+    fn the_asset_policy_reads_allow_any_asset_allowlists_and_minimums_per_network() {
+        let c = config(&[]);
+        assert_eq!(c.policy, PaymentPolicy::default());
+        assert_eq!(c.policy.min_amount, U256::from(1));
+        let token = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
+        let c = config(&[
+            ("ALLOW_ANY_ASSET", "true"),
+            ("ASSET_ALLOWLIST_BASE_SEPOLIA", &format!("{token}, ")),
+            ("ASSET_ALLOWLIST_STARKNET_SEPOLIA", "0x04718f5a"),
+            ("MIN_AMOUNT", "10"),
+            ("MIN_AMOUNT_BASE_SEPOLIA", &format!("100,{token}:1000")),
+        ]);
+        assert!(c.problems.is_empty(), "{:?}", c.problems);
+        assert!(c.policy.allow_any_asset);
+        let lower = token.to_lowercase();
+        let listed = [("base-sepolia", lower.clone()), ("starknet-sepolia", "0x4718f5a".to_string())];
+        assert_eq!(c.policy.allowed_assets, listed);
+        assert_eq!(c.policy.min_amount, U256::from(10));
+        let minimums = [("base-sepolia", None, U256::from(100)), ("base-sepolia", Some(lower), U256::from(1_000))];
+        assert_eq!(c.policy.min_amounts, minimums);
+    }
+
+    #[test]
+    fn bad_asset_policy_entries_are_problems_by_name() {
+        let c = config(&[
+            ("ALLOW_ANY_ASSET", "yes"),
+            ("ASSET_ALLOWLIST_SOLANA_DEVNET", "0x5FbDB2315678afecb367f032d93F642f64180aa3"),
+            ("MIN_AMOUNT", "-1"),
+            ("MIN_AMOUNT_BASE", "0x12:5"),
+        ]);
+        let vars: Vec<_> = c.problems.iter().map(|p| p.variable.as_str()).collect();
+        assert_eq!(vars, ["ALLOW_ANY_ASSET", "MIN_AMOUNT", "MIN_AMOUNT_BASE", "ASSET_ALLOWLIST_SOLANA_DEVNET"]);
+        assert_eq!(c.policy, PaymentPolicy::default());
+    }
+
+    #[cfg(feature = "starknet")]
+    #[test]
+    fn the_starknet_fee_ceiling_defaults_to_one_strk_and_is_set_per_network() {
+        let vars = |ceiling: &'static str| {
+            config(&[
+                ("STARKNET_NETWORKS", "starknet-sepolia,starknet-mainnet"),
+                ("STARKNET_SPONSOR_ADDRESS", "0x1"),
+                ("STARKNET_SPONSOR_PRIVATE_KEY", "0x71d7bb07b9a64f6f78ac4c816aff4da9"),
+                ("STARKNET_MAX_FEE_STARKNET_MAINNET", ceiling),
+            ])
+        };
+        let c = vars("50000000000000000");
+        assert!(c.problems.is_empty(), "{:?}", c.problems);
+        let ceilings: Vec<u128> = c.starknet_networks.iter().map(|n| n.max_fee_fri).collect();
+        assert_eq!(ceilings, [DEFAULT_STARKNET_MAX_FEE_FRI, 50_000_000_000_000_000]);
+        assert_eq!(vars("0").problems[0].variable, "STARKNET_MAX_FEE_STARKNET_MAINNET");
     }
 
     #[test]

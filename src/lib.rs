@@ -11,6 +11,7 @@ pub mod config;
 pub mod facilitator;
 pub mod ledger;
 pub mod network;
+pub mod policy;
 pub mod ports;
 pub mod protocol;
 pub mod schemes;

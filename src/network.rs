@@ -57,6 +57,13 @@ impl Network {
         self.name.to_ascii_uppercase().replace('-', "_")
     }
 
+    /// The stablecoins settled without `ASSET_ALLOWLIST_<NAME>`: the default asset, and those known
+    /// without an EIP-712 domain we trust ([`MORE_STABLECOINS`]).
+    pub fn known_stablecoins(&self) -> impl Iterator<Item = &'static str> + '_ {
+        let more = MORE_STABLECOINS.iter().filter(|(network, _)| *network == self.name).map(|(_, asset)| *asset);
+        self.asset.map(|a| a.address).into_iter().chain(more)
+    }
+
     /// The network's id as a response of the given version names it.
     pub fn wire_id(&self, v1: bool) -> &'static str {
         if v1 {
@@ -338,6 +345,16 @@ pub static NETWORKS: &[Network] = &[
         "starknet-sepolia.g.alchemy.com/starknet/version/rpc/v0_8",
         "https://starknet-sepolia.public.blastapi.io/rpc/v0_8",
     ),
+];
+
+/// Stablecoins besides a network's default asset: Cronos USDC.e (digest §8; no EIP-712 domain assumed),
+/// Starknet USDC (Circle's on mainnet and Sepolia, and the bridged USDC.e on mainnet).
+const MORE_STABLECOINS: &[(&str, &str)] = &[
+    ("cronos", "0xf951eC28187D9E5Ca673Da8FE6757E6f0Be5F77C"),
+    ("cronos-testnet", "0xc01efAaF7C5C61bEbFAeb358E1161b537b8bC0e0"),
+    ("starknet-mainnet", "0x033068f6539f8e6e6b131e6b2b814e6c34a5224bc66947c47dab9dfee93b35fb"),
+    ("starknet-mainnet", "0x053c91253bc9682c04929ca02ed00b3e423f6710d2ee7e0d5ebb06f3ecf368a8"),
+    ("starknet-sepolia", "0x053b40a647cedfca6ca84f542a0fe36736031905a9639a7f19a3c1e66bfd5080"),
 ];
 
 /// Finds a network by v1 name, alias or CAIP-2 id (case-sensitive, as the wire is).

@@ -67,6 +67,69 @@ fn verify_then_settle_moves_the_amount_exactly_once() {
     assert_eq!(balance(&w.anvil, w.token, pay_to), before_payee + amount);
 }
 
+/// Asks `/verify` and `/settle` of each case; each is refused with its code and the chain is untouched:
+/// the facilitator's nonce and ETH balance, and `pay_to`'s token balance.
+fn assert_refused_and_nothing_sent(w: &World, facility: &Facility, pay_to: Address, cases: &[(&str, Value)]) {
+    let facilitator = address(FACILITATOR_KEY);
+    let (sent, gas_money, before) =
+        (w.anvil.nonce(facilitator), eth_balance(&w.anvil, facilitator), balance(&w.anvil, w.token, pay_to));
+    for (code, body) in cases {
+        let (_, verify) = facility.post("/verify", body);
+        assert_eq!(verify["invalidReason"], *code, "/verify: {verify}");
+        let (_, settle) = facility.post("/settle", body);
+        assert_eq!(
+            (settle["success"].as_bool(), settle["errorReason"].as_str()),
+            (Some(false), Some(*code)),
+            "{settle}"
+        );
+        assert_eq!(settle["transaction"], "");
+    }
+    assert_eq!(w.anvil.nonce(facilitator), sent, "no transaction was sent");
+    assert_eq!(eth_balance(&w.anvil, facilitator), gas_money, "no gas was spent");
+    assert_eq!(balance(&w.anvil, w.token, pay_to), before, "no token moved");
+}
+
+#[test]
+fn zero_amounts_self_payments_and_assets_off_the_allowlist_are_refused_before_anything_is_sent() {
+    let w = world();
+    let pay_to = address(KEYS[2]);
+    let mut cases: Vec<(&str, Value)> = vec![("amount_below_minimum", payment(&w, KEYS[1], pay_to, 0, 20))];
+    // Zero signed, the requirements' amount respelled to 1: the signed value is checked too.
+    let mut b = payment(&w, KEYS[1], pay_to, 0, 21);
+    b["paymentRequirements"]["amount"] = json!("1");
+    b["paymentPayload"]["accepted"]["amount"] = json!("1");
+    cases.push(("amount_below_minimum", b));
+    // payTo is the payer, spelled in lower case.
+    let payer = address(KEYS[2]);
+    let mut b = payment(&w, KEYS[2], payer, 1_000, 22);
+    b["paymentRequirements"]["payTo"] = json!(payer.to_string().to_lowercase());
+    cases.push(("self_payment", b));
+    // An "asset" that is neither a known stablecoin nor allowlisted (an EOA).
+    let not_a_token = address(KEYS[8]);
+    let a = authorization(KEYS[1], pay_to, 1_000, 23);
+    let stranger = v2_body(&a, &sign(KEYS[1], &a, not_a_token, "USD Coin", "2"), not_a_token, pay_to, 1_000);
+    cases.push(("asset_not_allowed", stranger.clone()));
+    assert_refused_and_nothing_sent(&w, &w.facility, pay_to, &cases);
+
+    // A minimum per asset: MIN_AMOUNT_<NAME>=<asset>:<amount>.
+    let minimum = format!("{}:1001", w.token.to_string().to_lowercase());
+    let strict = Facility::with_vars(&w.anvil.url, &[("MIN_AMOUNT_BASE_SEPOLIA", &minimum)]);
+    let below = payment(&w, KEYS[1], pay_to, 1_000, 24);
+    assert_refused_and_nothing_sent(&w, &strict, pay_to, &[("amount_below_minimum", below.clone())]);
+    let (_, settled) = w.facility.post("/settle", &below);
+    assert_eq!(settled["success"], true, "the default minimum is 1: {settled}");
+
+    // ALLOW_ANY_ASSET takes any token, without an allowlist: TestUSDC settles, the EOA is then refused
+    // by the scheme's own check, still with nothing sent.
+    let any = Facility::with_vars(&w.anvil.url, &[("ASSET_ALLOWLIST_BASE_SEPOLIA", ""), ("ALLOW_ANY_ASSET", "true")]);
+    assert_refused_and_nothing_sent(&w, &any, pay_to, &[("invalid_exact_evm_eip3009_not_supported", stranger)]);
+    let (_, settled) = any.post("/settle", &payment(&w, KEYS[1], pay_to, 1_000, 25));
+    assert_eq!(settled["success"], true, "{settled}");
+    let unlisted = Facility::with_vars(&w.anvil.url, &[("ASSET_ALLOWLIST_BASE_SEPOLIA", "")]);
+    let refused = payment(&w, KEYS[1], pay_to, 1_000, 26);
+    assert_refused_and_nothing_sent(&w, &unlisted, pay_to, &[("asset_not_allowed", refused)]);
+}
+
 #[test]
 fn a_v1_payment_settles_and_answers_with_legacy_codes() {
     let w = world();
@@ -152,14 +215,6 @@ fn each_negative_case_returns_its_code_and_sends_nothing() {
     let mut b = v2_body(&a, &sign(KEYS[1], &a, w.token, "USD Coin", "1"), w.token, pay_to, 1_000);
     b["paymentRequirements"]["extra"]["version"] = json!("1");
     cases.push(("invalid_exact_evm_token_version_mismatch", b));
-
-    // An "asset" that is not an EIP-3009 token (an EOA).
-    let not_a_token = address(KEYS[8]);
-    let a = authorization(KEYS[1], pay_to, 1_000, 14);
-    cases.push((
-        "invalid_exact_evm_eip3009_not_supported",
-        v2_body(&a, &sign(KEYS[1], &a, not_a_token, "USD Coin", "2"), not_a_token, pay_to, 1_000),
-    ));
 
     let mut b = good.clone();
     b["paymentRequirements"]["extra"] = json!({"name": "USD Coin"});

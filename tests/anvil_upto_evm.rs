@@ -391,3 +391,37 @@ alloy_sol_types::sol! {
         function transfer(address to, uint256 amount) external returns (bool);
     }
 }
+
+/// A zero amount, a permit whose owner is the payee, or a token off the allowlist opens no session and
+/// sends nothing, in capture and in immediate mode.
+#[test]
+fn zero_amounts_self_payments_and_unlisted_assets_open_no_session_and_send_nothing() {
+    let w = world();
+    let (owner, pay_to) = (KEYS[1], address(KEYS[2]));
+    let facilitator = address(FACILITATOR_KEY);
+    let (sent, before) = (w.anvil.nonce(facilitator), balance(&w.anvil, w.token, address(owner)));
+    let immediate = Facility::with_vars(&w.anvil.url, &[("UPTO_SETTLE_MODE", "immediate")]);
+    let unlisted = Facility::with_vars(&w.anvil.url, &[("ASSET_ALLOWLIST_BASE_SEPOLIA", "")]);
+    let cases = [
+        ("amount_below_minimum", upto_body(&w, owner, pay_to, 10_000, 0, 0), &w.facility),
+        ("amount_below_minimum", upto_body(&w, owner, pay_to, 10_000, 0, 0), &immediate),
+        ("self_payment", upto_body(&w, owner, address(owner), 10_000, 10_000, 0), &w.facility),
+        ("self_payment", upto_body(&w, owner, address(owner), 10_000, 10_000, 0), &immediate),
+        ("asset_not_allowed", upto_body(&w, owner, pay_to, 10_000, 10, 0), &unlisted),
+    ];
+    for (code, body, facility) in &cases {
+        let (_, verify) = facility.post("/verify", body);
+        assert_eq!(verify["invalidReason"], *code, "{verify}");
+        let (_, settle) = facility.post("/settle", body);
+        assert_eq!(
+            (settle["success"].as_bool(), settle["errorReason"].as_str()),
+            (Some(false), Some(*code)),
+            "{settle}"
+        );
+        assert!(settle["extensions"].is_null(), "no session: {settle}");
+    }
+    let report = pollster::block_on(immediate.facilitator.sweep(now_secs() * 1000 + 4_000_000)).unwrap();
+    assert_eq!(report.sessions, 0, "{report:?}");
+    assert_eq!(w.anvil.nonce(facilitator), sent, "nothing was sent");
+    assert_eq!(balance(&w.anvil, w.token, address(owner)), before, "no token moved");
+}

@@ -162,16 +162,21 @@ impl Payment {
 }
 
 fn facility(devnet: &Devnet) -> Facility {
+    facility_with(devnet, &[])
+}
+
+/// The devnet's facilitator (account 1 sponsors, STRK allowlisted) with more variables (later ones win).
+fn facility_with(devnet: &Devnet, extra: &[(&'static str, &str)]) -> Facility {
     let (sponsor, key) = &devnet.accounts[1];
-    Facility::with_vars(
-        "http://127.0.0.1:9",
-        &[
-            ("STARKNET_NETWORKS", "starknet-sepolia"),
-            ("STARKNET_RPC_URL_STARKNET_SEPOLIA", &devnet.url),
-            ("STARKNET_SPONSOR_ADDRESS", sponsor),
-            ("STARKNET_SPONSOR_PRIVATE_KEY", key),
-        ],
-    )
+    let mut vars = vec![
+        ("STARKNET_NETWORKS", "starknet-sepolia"),
+        ("STARKNET_RPC_URL_STARKNET_SEPOLIA", devnet.url.as_str()),
+        ("STARKNET_SPONSOR_ADDRESS", sponsor.as_str()),
+        ("STARKNET_SPONSOR_PRIVATE_KEY", key.as_str()),
+        ("ASSET_ALLOWLIST_STARKNET_SEPOLIA", STRK),
+    ];
+    vars.extend_from_slice(extra);
+    Facility::with_vars("http://127.0.0.1:9", &vars)
 }
 
 #[test]
@@ -261,16 +266,7 @@ fn every_broken_binding_is_refused_with_its_code_and_nothing_moves() {
 fn an_rpc_that_fails_is_an_error_never_a_pass() {
     let devnet = Devnet::start();
     let body = Payment::new(&devnet, 1_000, 30).body();
-    let (sponsor, key) = &devnet.accounts[1];
-    let dead = Facility::with_vars(
-        "http://127.0.0.1:9",
-        &[
-            ("STARKNET_NETWORKS", "starknet-sepolia"),
-            ("STARKNET_RPC_URL_STARKNET_SEPOLIA", "http://127.0.0.1:9"),
-            ("STARKNET_SPONSOR_ADDRESS", sponsor),
-            ("STARKNET_SPONSOR_PRIVATE_KEY", key),
-        ],
-    );
+    let dead = facility_with(&devnet, &[("STARKNET_RPC_URL_STARKNET_SEPOLIA", "http://127.0.0.1:9")]);
     let (_, verified) = dead.post("/verify", &body);
     assert_eq!(
         (verified["isValid"].as_bool(), verified["invalidReason"].as_str()),
@@ -323,4 +319,78 @@ fn concurrent_settles_from_one_sponsor_all_land_once() {
     }
     let expected: u128 = (0..12).map(|n| 1_000 + n as u128).sum();
     assert_eq!(devnet.strk(&devnet.accounts[2].0) - payee0, expected, "every payment landed exactly once");
+}
+
+fn sponsor_nonce(devnet: &Devnet) -> Value {
+    rpc(&devnet.url, "starknet_getNonce", json!({"block_id": "latest", "contract_address": devnet.accounts[1].0}))
+}
+
+/// Asks `/verify` and `/settle` of each case: refused with its code, and the sponsor sent nothing (its
+/// nonce and STRK balance are unchanged) and no token moved.
+fn assert_refused_and_nothing_sent(devnet: &Devnet, f: &Facility, cases: &[(&str, Value)]) {
+    let sponsor = &devnet.accounts[1].0;
+    let watched = [sponsor, &devnet.accounts[0].0, &devnet.accounts[2].0];
+    let balances = || watched.iter().map(|a| devnet.strk(a)).collect::<Vec<_>>();
+    let (nonce, before) = (sponsor_nonce(devnet), balances());
+    for (code, body) in cases {
+        let (_, verify) = f.post("/verify", body);
+        assert_eq!(verify["invalidReason"], *code, "{verify}");
+        let (_, settle) = f.post("/settle", body);
+        assert_eq!(
+            (settle["success"].as_bool(), settle["errorReason"].as_str()),
+            (Some(false), Some(*code)),
+            "{settle}"
+        );
+    }
+    assert_eq!(sponsor_nonce(devnet), nonce, "the sponsor sent nothing");
+    assert_eq!(balances(), before, "no fee paid, no token moved");
+}
+
+#[test]
+fn zero_amounts_self_payments_and_unlisted_tokens_are_refused_and_cost_nothing() {
+    let devnet = Devnet::start();
+    let f = facility(&devnet);
+    let zero = Payment::new(&devnet, 0, 40).body();
+    let mut to_self = Payment::new(&devnet, 1_000, 41);
+    // The payer's address with its leading zeros dropped: still the payer.
+    let payer = format!("{:#x}", parse_felt(&to_self.payer.0).unwrap());
+    to_self.pay_to = payer.to_uppercase().replace("0X", "0x000");
+    let listed = Payment::new(&devnet, 1_000, 42).body();
+    assert_refused_and_nothing_sent(&devnet, &f, &[("amount_below_minimum", zero), ("self_payment", to_self.body())]);
+    let unlisted = facility_with(&devnet, &[("ASSET_ALLOWLIST_STARKNET_SEPOLIA", "")]);
+    assert_refused_and_nothing_sent(&devnet, &unlisted, &[("asset_not_allowed", listed.clone())]);
+    let (_, settled) = f.post("/settle", &listed);
+    assert_eq!(settled["success"], true, "the allowlisted token settles: {settled}");
+}
+
+#[test]
+fn a_fee_above_starknet_max_fee_is_refused_before_sending_and_the_payment_stays_good() {
+    let devnet = Devnet::start();
+    let sponsor = &devnet.accounts[1].0;
+    let stingy = facility_with(&devnet, &[("STARKNET_MAX_FEE_STARKNET_SEPOLIA", "1000")]);
+    let body = Payment::new(&devnet, 1_000, 50).body();
+    let (nonce, sponsor_strk) = (sponsor_nonce(&devnet), devnet.strk(sponsor));
+    let (_, settle) = stingy.post("/settle", &body);
+    assert_eq!(settle["errorReason"], "gas_ceiling_exceeded", "{settle}");
+    assert!(settle["errorMessage"].as_str().unwrap_or_default().contains("STARKNET_MAX_FEE"), "{settle}");
+    assert_eq!((sponsor_nonce(&devnet), devnet.strk(sponsor)), (nonce, sponsor_strk), "nothing was sent");
+    // The default ceiling (1 STRK) lets the same payment through: the refusal claimed nothing for good.
+    let (_, settled) = facility(&devnet).post("/settle", &body);
+    assert_eq!(settled["success"], true, "{settled}");
+    assert!(sponsor_strk - devnet.strk(sponsor) < 1_000_000_000_000_000_000, "the fee paid is below the default");
+}
+
+#[test]
+fn a_window_open_by_the_wall_clock_but_not_by_the_chains_clock_is_not_yet_valid() {
+    let devnet = Devnet::start();
+    let f = facility(&devnet);
+    // The chain's clock lags an hour behind the wall clock.
+    rpc(&devnet.url, "devnet_setTime", json!({"time": now_secs() - 3_600, "generate_block": true}));
+    let payment = Payment::new(&devnet, 1_000, 60);
+    let code = "invalid_exact_starknet_payload_authorization_not_yet_valid";
+    assert_refused_and_nothing_sent(&devnet, &f, &[(code, payment.body())]);
+    // Once the chain's clock passes execute_after, the same payment settles.
+    rpc(&devnet.url, "devnet_setTime", json!({"time": now_secs(), "generate_block": true}));
+    let (_, settled) = f.post("/settle", &payment.body());
+    assert_eq!(settled["success"], true, "{settled}");
 }

@@ -96,6 +96,11 @@ fn parties() -> Parties {
 /// The client's payment in the `@x402/svm` layout, signed by the payer: compute limit, price,
 /// TransferChecked, memo; the facilitator as fee payer.
 fn payment(solana: &LocalSolana, p: &Parties, memo: &str) -> Transaction {
+    payment_of(solana, p, AMOUNT, memo)
+}
+
+/// [`payment`] of `amount`.
+fn payment_of(solana: &LocalSolana, p: &Parties, amount: u64, memo: &str) -> Transaction {
     let ata = |owner: &Pubkey| associated_token_address(owner, &solana.mint, &programs::TOKEN).unwrap();
     let keys = vec![
         p.fee_payer.pubkey(),
@@ -120,7 +125,7 @@ fn payment(solana: &LocalSolana, p: &Parties, memo: &str) -> Transaction {
         instructions: vec![
             ix(5, vec![], ComputeBudgetInstruction::SetComputeUnitLimit(20_000).encode()),
             ix(5, vec![], ComputeBudgetInstruction::SetComputeUnitPrice(1).encode()),
-            ix(6, vec![2, 4, 3, 1], TransferChecked::encode_data(AMOUNT, 6)),
+            ix(6, vec![2, 4, 3, 1], TransferChecked::encode_data(amount, 6)),
             ix(7, vec![], memo.as_bytes().to_vec()),
         ],
         address_table_lookups: vec![],
@@ -130,16 +135,22 @@ fn payment(solana: &LocalSolana, p: &Parties, memo: &str) -> Transaction {
     transaction
 }
 
-fn facility(solana: &LocalSolana, p: &Parties) -> Facility {
+/// The fee payer's `SVM_PRIVATE_KEY` (its seed is 21×32).
+fn fee_payer_secret(p: &Parties) -> String {
     let mut secret = p.fee_payer.pubkey().0.to_vec();
     secret.splice(0..0, [21u8; 32]);
-    let secret = bs58::encode(secret).into_string();
+    bs58::encode(secret).into_string()
+}
+
+fn facility(solana: &LocalSolana, p: &Parties) -> Facility {
+    let secret = fee_payer_secret(p);
     Facility::with_vars(
         "http://127.0.0.1:9",
         &[
             ("SVM_RPC_URL_SOLANA_DEVNET", &solana.url),
             ("SVM_PRIVATE_KEY", &secret),
             ("SVM_CONFIRM_TIMEOUT_SECONDS", "2"),
+            ("ASSET_ALLOWLIST_SOLANA_DEVNET", &solana.mint.to_base58()),
         ],
     )
 }
@@ -248,4 +259,95 @@ fn a_claim_without_a_transaction_is_a_duplicate_and_a_fresh_payment_settles_besi
     let (_, settled) = f.post("/settle", &settle_body(&solana, &p, &payment(&solana, &p, "free-0123456789abcdef0123")));
     assert_eq!(settled["success"], true, "{settled}");
     assert_eq!(solana.tokens(&p.pay_to), AMOUNT);
+}
+
+/// A zero amount, a payment to the payer itself and a mint off the allowlist are refused at verify and
+/// settle, and nothing is sent: the fee payer's SOL and every token balance are unchanged.
+#[test]
+fn zero_amounts_self_payments_and_unlisted_mints_are_refused_and_cost_nothing() {
+    let p = parties();
+    let solana = LocalSolana::start(&p.fee_payer.pubkey(), &p.payer.pubkey(), &p.pay_to);
+    let f = facility(&solana, &p);
+    let lamports = || rpc(&solana.url, "getBalance", json!([p.fee_payer.pubkey().to_base58()]))["value"].clone();
+    let (sol, payer_tokens) = (lamports(), solana.tokens(&p.payer.pubkey()));
+
+    let mut zero = settle_body(&solana, &p, &payment_of(&solana, &p, 0, "zero-0123456789abcdef01234"));
+    for place in ["paymentRequirements", "paymentPayload"] {
+        let requirements = if place == "paymentPayload" { &mut zero[place]["accepted"] } else { &mut zero[place] };
+        requirements["amount"] = json!("0");
+    }
+    let mut to_self = settle_body(&solana, &p, &payment(&solana, &p, "self-0123456789abcdef01234"));
+    to_self["paymentRequirements"]["payTo"] = json!(p.payer.pubkey().to_base58());
+    to_self["paymentPayload"]["accepted"]["payTo"] = json!(p.payer.pubkey().to_base58());
+    let unlisted = Facility::with_vars(
+        "http://127.0.0.1:9",
+        &[
+            ("SVM_RPC_URL_SOLANA_DEVNET", &solana.url),
+            ("SVM_PRIVATE_KEY", &fee_payer_secret(&p)),
+            ("ASSET_ALLOWLIST_SOLANA_DEVNET", ""),
+        ],
+    );
+    let listed = settle_body(&solana, &p, &payment(&solana, &p, "list-0123456789abcdef01234"));
+    for (code, body, facility) in
+        [("amount_below_minimum", &zero, &f), ("self_payment", &to_self, &f), ("asset_not_allowed", &listed, &unlisted)]
+    {
+        let (_, verify) = facility.post("/verify", body);
+        assert_eq!(verify["invalidReason"], code, "{verify}");
+        let (_, settle) = facility.post("/settle", body);
+        assert_eq!(
+            (settle["success"].as_bool(), settle["errorReason"].as_str()),
+            (Some(false), Some(code)),
+            "{settle}"
+        );
+    }
+    assert_eq!(lamports(), sol, "the fee payer paid nothing");
+    assert_eq!((solana.tokens(&p.payer.pubkey()), solana.tokens(&p.pay_to)), (payer_tokens, 0), "no token moved");
+    // The allowlisted mint settles.
+    let (_, settled) = f.post("/settle", &listed);
+    assert_eq!(settled["success"], true, "{settled}");
+}
+
+/// `payTo` hands its token account to the payer (SPL Token `SetAuthority` AccountOwner, which the
+/// classic program allows on an associated account): a payment into it would return to the payer, so
+/// verify and settle refuse it as a self-payment, and the fee payer pays nothing.
+#[test]
+fn a_destination_account_handed_to_the_payer_is_a_self_payment() {
+    let p = parties();
+    let solana = LocalSolana::start(&p.fee_payer.pubkey(), &p.payer.pubkey(), &p.pay_to);
+    let f = facility(&solana, &p);
+    let pay_to = Keypair::from_seed(&[23; 32]);
+    let destination = associated_token_address(&p.pay_to, &solana.mint, &programs::TOKEN).unwrap();
+    // SetAuthority (6), AccountOwner (2), Some(payer); signed by payTo, fee paid by the fee payer.
+    let mut data = vec![6, 2, 1];
+    data.extend(p.payer.pubkey().0);
+    let handover = Message {
+        version: MessageVersion::Legacy,
+        header: MessageHeader {
+            num_required_signatures: 2,
+            num_readonly_signed_accounts: 1,
+            num_readonly_unsigned_accounts: 1,
+        },
+        account_keys: vec![p.fee_payer.pubkey(), p.pay_to, destination, programs::TOKEN],
+        recent_blockhash: solana.blockhash(),
+        instructions: vec![CompiledInstruction { program_id_index: 3, accounts: vec![2, 1], data }],
+        address_table_lookups: vec![],
+    };
+    let mut handover = Transaction::new_unsigned(handover);
+    handover.sign(&p.fee_payer).unwrap();
+    handover.sign(&pay_to).unwrap();
+    rpc(&solana.url, "sendTransaction", json!([handover.to_base64(), {"encoding": "base64"}]));
+
+    let lamports = || rpc(&solana.url, "getBalance", json!([p.fee_payer.pubkey().to_base58()]))["value"].clone();
+    let (sol, payer_tokens) = (lamports(), solana.tokens(&p.payer.pubkey()));
+    let body = settle_body(&solana, &p, &payment(&solana, &p, "back-0123456789abcdef01234"));
+    let (_, verify) = f.post("/verify", &body);
+    assert_eq!(verify["invalidReason"], "self_payment", "{verify}");
+    let (_, settle) = f.post("/settle", &body);
+    assert_eq!(
+        (settle["success"].as_bool(), settle["errorReason"].as_str()),
+        (Some(false), Some("self_payment")),
+        "{settle}"
+    );
+    assert_eq!(lamports(), sol, "the fee payer paid nothing");
+    assert_eq!(solana.tokens(&p.payer.pubkey()), payer_tokens, "no token moved");
 }

@@ -122,6 +122,8 @@ async function startLocalStarknet({ port = 0, log }) {
     STARKNET_RPC_URL_STARKNET_SEPOLIA: devnet.url,
     STARKNET_SPONSOR_ADDRESS: sponsor.address,
     STARKNET_SPONSOR_PRIVATE_KEY: sponsor.privateKey,
+    // The devnet's fee tokens (STRK pays in the tests) are not stablecoins: allowlisted here.
+    ASSET_ALLOWLIST_STARKNET_SEPOLIA: [devnet.strk, devnet.eth].join(','),
   };
   const info = { rpcUrl: devnet.url, network: 'starknet-sepolia', caip2: 'starknet:SN_SEPOLIA', token: devnet.strk, sponsor: sponsor.address, payers, devnet };
   return { devnet, vars, info };
@@ -139,7 +141,13 @@ async function startLocalSvm({ port = 0, payers = 4 } = {}) {
     port,
     fund: [{ owner: feePayer.address, amount: null }, ...wallets.map((w) => ({ owner: w.address, amount: SVM_PAYER_FUNDS }))],
   });
-  const vars = { SVM_NETWORKS: 'solana-devnet', SVM_RPC_URL_SOLANA_DEVNET: rpc.url, SVM_PRIVATE_KEY: feePayer.secret };
+  const vars = {
+    SVM_NETWORKS: 'solana-devnet',
+    SVM_RPC_URL_SOLANA_DEVNET: rpc.url,
+    SVM_PRIVATE_KEY: feePayer.secret,
+    // The test mints (SPL Token and Token-2022) are not the devnet's USDC: allowlisted here.
+    ASSET_ALLOWLIST_SOLANA_DEVNET: [rpc.mint, rpc.mint2022.mint].join(','),
+  };
   return { rpc, vars, info: { rpcUrl: rpc.url, network: 'solana-devnet', caip2: 'solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1', mint: rpc.mint, mint2022: rpc.mint2022.mint, feePayer: feePayer.address, payers: wallets } };
 }
 
@@ -152,6 +160,29 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 /** `EVM_RPC_URL_BASE_SEPOLIA` for `base-sepolia`. */
 export function rpcVarName(network) {
   return `EVM_RPC_URL_${network.toUpperCase().replace(/-/g, '_')}`;
+}
+
+/**
+ * `vars` with `assets` added to `ASSET_ALLOWLIST_<NETWORK>` (after any entries already there): the stack
+ * allowlists the test tokens it deploys itself, since the Worker settles only known stablecoins otherwise.
+ */
+export function allowAssets(vars, network, ...assets) {
+  const name = `ASSET_ALLOWLIST_${network.toUpperCase().replace(/-/g, '_')}`;
+  const entries = [...(vars[name] ?? '').split(','), ...assets].map((e) => e.trim()).filter(Boolean);
+  return { ...vars, [name]: [...new Set(entries)].join(',') };
+}
+
+/**
+ * The settings in `layers` merged, later layers winning, except `ASSET_ALLOWLIST_*`, whose entries add up:
+ * the user's own, the stack's test tokens and a test's extra ones are all allowed.
+ */
+function unionAllowlists(layers) {
+  const merged = Object.assign({}, ...layers);
+  for (const name of Object.keys(merged).filter((k) => k.startsWith('ASSET_ALLOWLIST_'))) {
+    const entries = layers.flatMap((layer) => (layer[name] ?? '').split(',')).map((e) => e.trim()).filter(Boolean);
+    merged[name] = [...new Set(entries)].join(',');
+  }
+  return merged;
 }
 
 /** Whether the caller configured an EVM RPC in the environment (then no local chain is started). */
@@ -448,6 +479,8 @@ export async function startStack({
         EVM_PRIVATE_KEY: FACILITATOR_ACCOUNT.privateKey,
         EIP6492_ALLOWED_FACTORIES: walletFactory,
       };
+      // TestUSDC is not a stablecoin of `network`: allowlisted, beside whatever `env` lists.
+      vars = allowAssets(vars, network, token.address);
     } else {
       extra = typeof env === 'function' ? env({ rpcUrl: null, network: network ?? null, chainId: null }) : env;
       vars = pick(chainEnv, PASS_THROUGH);
@@ -474,7 +507,7 @@ export async function startStack({
     } else {
       vars = { ...vars, ...pick(chainEnv, STARKNET_PASS_THROUGH) };
     }
-    vars = { ...passed, ...vars, ...extra };
+    vars = unionAllowlists([passed, vars, extra]);
 
     const envFile = path.join(tmp, 'worker.env');
     fs.writeFileSync(envFile, dotenv(vars), { mode: 0o600 });

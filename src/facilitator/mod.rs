@@ -18,6 +18,7 @@ use crate::ledger::{
     fingerprint, payment_key, Claim, LedgerEntry, LedgerOp, LedgerReply, SettleRecord, HOLD_MARGIN_MS,
 };
 use crate::network::{Family, Network};
+use crate::policy::PolicyRefusal;
 use crate::ports::{Clock, EvmSigner, HookDecision, Hooks, Host, Journal, Ledger, Ports, RateLimiter, Sessions};
 use crate::protocol::model::PaymentRequest;
 use crate::protocol::model::{Payload, PermitPayload};
@@ -194,6 +195,14 @@ impl<P: Host> Facilitator<P> {
         ))
     }
 
+    /// What this facilitator settles at all, before any scheme or chain looks at the payment (see
+    /// [`crate::policy`]): a known or allowlisted asset, at least its minimum amount (never zero), and a
+    /// payer that is not the recipient.
+    fn check_payment_policy(&self, request: &PaymentRequest) -> Result<(), Failure> {
+        let refused = |refusal: PolicyRefusal| Failure::new(refusal.reason(), refusal.to_string());
+        self.config.policy.check(request).map_err(refused)
+    }
+
     /// Whether this facilitator settles on `network` (configured, with a signer).
     pub fn serves(&self, network: &Network) -> bool {
         self.config.serves(network)
@@ -235,6 +244,7 @@ impl<P: Host> Facilitator<P> {
 
     async fn verify_payment(&self, request: &PaymentRequest) -> Result<Verified, Failure> {
         self.check_pay_to_allowed(request)?;
+        self.check_payment_policy(request)?;
         match &request.payload {
             Payload::Eip3009(_) => {
                 let ctx = self.evm_context(request.network)?;
@@ -267,6 +277,7 @@ impl<P: Host> Facilitator<P> {
     /// session (or, with `UPTO_SETTLE_MODE=immediate`, captured and settled at once).
     async fn settle_once(&self, request: &PaymentRequest) -> Result<Settled, Failure> {
         self.check_pay_to_allowed(request)?;
+        self.check_payment_policy(request)?;
         let permit = match &request.payload {
             Payload::Eip3009(p) => {
                 let key = payment_key(request);

@@ -41,6 +41,7 @@ impl<P: Host> Facilitator<P> {
             clock: &self.clock,
             chain_id,
             confirm_timeout_secs: self.config.starknet_confirm_timeout_secs,
+            max_fee_fri: config.max_fee_fri,
         })
     }
 

@@ -70,3 +70,19 @@ pub fn unix_time(value: f64) -> Result<u64, BindingError> {
         Err(BindingError::Field("options.now"))
     }
 }
+
+/// `out` (a verifier's answer) refused when the facilitator's rules that need no configuration refuse
+/// the payment (a zero amount, a payment to oneself; see [`crate::policy`]): the facilitator checks
+/// them before the scheme's, so their reason comes first here too.
+/// A refusal is final: no chain can change it (`needsChain` false).
+pub fn with_payment_policy(request: &PaymentRequest, mut out: Value) -> Value {
+    if let Err(refusal) = crate::policy::PaymentPolicy::default().check_amounts_and_payer(request) {
+        out["isValid"] = json!(false);
+        out["invalidReason"] = json!(refusal.reason().code(request.version));
+        out["invalidMessage"] = json!(refusal.to_string());
+        if out.get("needsChain").is_some() {
+            out["needsChain"] = json!(false);
+        }
+    }
+    out
+}

@@ -8,7 +8,7 @@ use wasm_bindgen::prelude::*;
 
 use super::envelope::{answer, err, parse_json, BindingError};
 use super::ports::{JsClock, JsTransport};
-use super::request::{normalize_any, rpc_urls, unix_time};
+use super::request::{normalize_any, rpc_urls, unix_time, with_payment_policy};
 use crate::chains::jsonrpc::JsonRpcClient;
 use crate::chains::starknet::{message_hash, parse_felt, Felt};
 use crate::protocol::model::{Payload, PaymentRequest, StarknetPayload, Version};
@@ -84,7 +84,7 @@ fn result(
         out["invalidReason"] = json!(reason.code(request.version));
         out["invalidMessage"] = json!(message);
     }
-    out
+    with_payment_policy(request, out)
 }
 
 /// Every check that needs no chain, at unix time `now_secs`.
@@ -133,6 +133,7 @@ pub async fn verify_starknet_online(
                 // Verified above: the network has a chain id.
                 chain_id: chain_id(request.network).unwrap_or_default(),
                 confirm_timeout_secs: 0,
+                max_fee_fri: 0,
             };
             check_on_chain(&ctx, &verified).await.map(|()| verified)
         }

@@ -8,7 +8,7 @@ use wasm_bindgen::prelude::*;
 
 use super::envelope::{answer, parse_json, BindingError};
 use super::ports::{JsClock, JsTransport};
-use super::request::{normalize_any, rpc_urls};
+use super::request::{normalize_any, rpc_urls, with_payment_policy};
 use crate::chains::jsonrpc::JsonRpcClient;
 use crate::chains::svm::Pubkey;
 use crate::config::SvmSettings;
@@ -81,7 +81,7 @@ fn result(
         out["invalidReason"] = json!(e.reason().code(request.version));
         out["invalidMessage"] = json!(e.to_string());
     }
-    out
+    with_payment_policy(request, out)
 }
 
 /// Every check that needs no chain.

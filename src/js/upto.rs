@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use wasm_bindgen::prelude::*;
 
 use super::envelope::{answer, err, parse_json, BindingError};
-use super::request::{normalize_any, unix_time};
+use super::request::{normalize_any, unix_time, with_payment_policy};
 use crate::protocol::model::{Payload, Version};
 use crate::protocol::normalize::parse_evm_address;
 use crate::schemes::upto_evm;
@@ -53,7 +53,7 @@ pub fn verify_upto(payload_json: &str, requirements_json: &str, now_secs: f64, s
         out["invalidReason"] = json!(e.reason().code(request.version));
         out["invalidMessage"] = json!(e.to_string());
     }
-    answer(Ok(out), request.version)
+    answer(Ok(with_payment_policy(&request, out)), request.version)
 }
 
 /// The session id of an `upto` payment payload (v2), as the facilitator derives it: the permit's

@@ -8,7 +8,7 @@ use wasm_bindgen::prelude::*;
 
 use super::envelope::{err, ok, parse_json, BindingError};
 use super::ports::{JsClock, JsTransport};
-use super::request::{normalize_any, rpc_urls, unix_time};
+use super::request::{normalize_any, rpc_urls, unix_time, with_payment_policy};
 use crate::chains::jsonrpc::JsonRpcClient;
 use crate::config::{GasLimits, Settings};
 use crate::protocol::model::{Payload, PaymentRequest};
@@ -51,7 +51,7 @@ fn result(
         out["invalidReason"] = json!(e.reason().code(request.version));
         out["invalidMessage"] = json!(format!("{e}{note}"));
     }
-    out
+    with_payment_policy(request, out)
 }
 
 /// Every check that needs no chain, at unix time `now_secs`.

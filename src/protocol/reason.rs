@@ -29,6 +29,12 @@ pub enum Reason {
     PayToNotAllowed,
     /// Settling would cost more gas, or a higher gas price, than the facilitator allows.
     GasCeilingExceeded,
+    /// The asset is neither a known stablecoin of the network nor on its `ASSET_ALLOWLIST_<NAME>`.
+    AssetNotAllowed,
+    /// The amount is zero, or below `MIN_AMOUNT` for the asset.
+    AmountBelowMinimum,
+    /// `payTo` is the payer itself.
+    SelfPayment,
     // `exact` on EVM (EIP-3009).
     EvmSchemeMismatch,
     EvmNetworkMismatch,
@@ -113,6 +119,8 @@ pub enum Reason {
     StarknetRecipientMismatch,
     StarknetAuthorizationValue,
     StarknetValidUntil,
+    /// The outside execution's `execute_after` is not before the time of the block being built.
+    StarknetNotYetValid,
     StarknetSignature,
     StarknetNonceUsed,
     /// The payer's balance is below the amount (x402-starknet's `insufficient_funds`).
@@ -121,7 +129,7 @@ pub enum Reason {
 
 impl Reason {
     /// Every reason, for tests and documentation.
-    pub const ALL: [Reason; 83] = [
+    pub const ALL: [Reason; 87] = [
         Reason::InvalidPayload,
         Reason::InvalidPaymentRequirements,
         Reason::InvalidNetwork,
@@ -134,6 +142,9 @@ impl Reason {
         Reason::SettlementPending,
         Reason::GasCeilingExceeded,
         Reason::PayToNotAllowed,
+        Reason::AssetNotAllowed,
+        Reason::AmountBelowMinimum,
+        Reason::SelfPayment,
         Reason::EvmSchemeMismatch,
         Reason::EvmNetworkMismatch,
         Reason::EvmMissingEip712Domain,
@@ -202,6 +213,7 @@ impl Reason {
         Reason::StarknetRecipientMismatch,
         Reason::StarknetAuthorizationValue,
         Reason::StarknetValidUntil,
+        Reason::StarknetNotYetValid,
         Reason::StarknetSignature,
         Reason::StarknetNonceUsed,
         Reason::InsufficientFunds,
@@ -227,6 +239,13 @@ impl Reason {
             // Legacy v1 clients know no pending state: theirs is the unexpected settle error.
             SettlementPending => ("settlement_pending", "unexpected_settle_error", "Settlement pending"),
             PayToNotAllowed => ("pay_to_not_allowed", "invalid_payment_requirements", "Recipient is not allowed"),
+            // No reference code exists for these (neither `@x402/*` 2.27 nor the spec list refuses a zero
+            // amount, a self-payment or an asset by policy): ours, generic across schemes.
+            AssetNotAllowed => ("asset_not_allowed", "invalid_payment_requirements", "Unsupported asset"),
+            AmountBelowMinimum => {
+                ("amount_below_minimum", "invalid_payment_requirements", "Amount below the facilitator's minimum")
+            }
+            SelfPayment => ("self_payment", "invalid_payload", "Payer and recipient are the same"),
             GasCeilingExceeded => {
                 ("gas_ceiling_exceeded", "unexpected_settle_error", "Gas price above the facilitator's ceiling")
             }
@@ -470,6 +489,12 @@ impl Reason {
                 "invalid_exact_starknet_payload_authorization_valid_until",
                 "invalid_exact_starknet_payload_authorization_valid_until",
                 "Authorization expired or not yet valid",
+            ),
+            // x402-starknet has one code for both ends of the window; v2 tells "not yet" apart.
+            StarknetNotYetValid => (
+                "invalid_exact_starknet_payload_authorization_not_yet_valid",
+                "invalid_exact_starknet_payload_authorization_valid_until",
+                "Authorization not yet valid",
             ),
             StarknetSignature => (
                 "invalid_exact_starknet_payload_signature",

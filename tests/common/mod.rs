@@ -181,6 +181,12 @@ fn artifact(name: &str) -> Value {
     serde_json::from_str(&std::fs::read_to_string(Path::new(&path)).unwrap()).unwrap()
 }
 
+/// Where [`deploy_token`] puts TestUSDC on a fresh anvil (account 0's first contract): the address
+/// every test facilitator allowlists (`ASSET_ALLOWLIST_BASE_SEPOLIA`); any other token is refused.
+pub fn test_token_address() -> Address {
+    address(KEYS[0]).create(0)
+}
+
 /// Deploys TestUSDC ("USD Coin", version "2", 6 decimals) and mints 1,000 USDC to accounts 0..8.
 pub fn deploy_token(anvil: &Anvil) -> Address {
     let artifact = artifact("TestUSDC");
@@ -370,13 +376,15 @@ impl Facility {
         Facility::with_vars(rpc, &[])
     }
 
-    /// A facilitator on `rpc` with more variables (later ones win).
+    /// A facilitator on `rpc` with more variables (later ones win). TestUSDC, where a fresh anvil has
+    /// it, is allowlisted; the asset policy is otherwise the default.
     pub fn with_vars(rpc: &str, extra: &[(&'static str, &str)]) -> Facility {
         let mut vars = vec![
             ("EVM_NETWORKS", "base-sepolia".to_string()),
             ("EVM_RPC_URL_BASE_SEPOLIA", rpc.to_string()),
             ("EVM_PRIVATE_KEY", FACILITATOR_KEY.to_string()),
             ("EVM_RECEIPT_TIMEOUT_SECONDS", "10".to_string()),
+            ("ASSET_ALLOWLIST_BASE_SEPOLIA", test_token_address().to_string()),
         ];
         vars.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
         let config = Config::from_env(|name| vars.iter().rev().find(|(k, _)| *k == name).map(|(_, v)| v.clone()));
@@ -444,6 +452,7 @@ pub fn world() -> World {
     let anvil = Anvil::start();
     install_multicall3(&anvil);
     let token = deploy_token(&anvil);
+    assert_eq!(token, test_token_address(), "the allowlisted address");
     let facility = Facility::new(&anvil);
     World { anvil, token, facility }
 }

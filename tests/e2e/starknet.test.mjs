@@ -147,6 +147,8 @@ describe('Starknet exact through wrangler dev (SNIP-29 paymaster)', () => {
           STARKNET_SPONSOR_ADDRESS: relayer.address,
           STARKNET_PAYMASTER_ENDPOINT: paymaster.url,
           STARKNET_PAYMASTER_API_KEY: API_KEY,
+          // Its own devnet: the stack does not know its STRK, the token paid with here.
+          ASSET_ALLOWLIST_STARKNET_SEPOLIA: devnet.strk,
         },
       });
     },

@@ -186,6 +186,16 @@ describe('every offline reason code, v2 and v1', () => {
     await refused(await v1Payment({ auth: { value: '9999' } }), 'invalid_exact_evm_payload_authorization_value');
   });
 
+  test('a zero amount and a payment to oneself are refused before any scheme rule, as the facilitator does', async () => {
+    const zero = { auth: { value: '0' }, requirements: { amount: '0' } };
+    await refused(await v2Payment(zero), 'amount_below_minimum');
+    await refused(await v1Payment({ auth: { value: '0' }, requirements: { maxAmountRequired: '0' } }), 'invalid_payment_requirements');
+    const self = { auth: { to: payer.address }, requirements: { payTo: payer.address.toLowerCase() } };
+    await refused(await v2Payment(self), 'self_payment');
+    // Before the signature rule: a stranger's signature of a self-payment is still a self-payment.
+    await refused(await v2Payment({ ...self, signer: stranger }), 'self_payment');
+  });
+
   test('a requirement whose asset or payTo is not an address', async () => {
     const p = await v2Payment();
     await refused({ ...p, requirements: { ...p.requirements, payTo: 'nobody' } }, 'invalid_payment_requirements');

@@ -37,6 +37,16 @@ pub struct AllResourceBounds {
     pub l1_data_gas: ResourceBounds,
 }
 
+impl AllResourceBounds {
+    /// The most a transaction with these bounds can be charged (without tip), in the fee token's units.
+    pub fn max_fee(&self) -> u128 {
+        [self.l1_gas, self.l2_gas, self.l1_data_gas]
+            .iter()
+            .map(|b| u128::from(b.max_amount).saturating_mul(b.max_price_per_unit))
+            .fold(0u128, u128::saturating_add)
+    }
+}
+
 /// An INVOKE v3 transaction without its signature.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InvokeTransactionV3 {

@@ -3,6 +3,9 @@
 
 use serde_json::{json, Value};
 
+use base64::Engine;
+
+use super::Pubkey;
 use crate::chains::jsonrpc::{RpcCall, RpcError};
 
 /// Simulates with the transaction's own blockhash. The facilitator verifies signatures too, as the
@@ -28,6 +31,24 @@ pub fn signature_status(signature: &str) -> RpcCall {
 /// At `processed`, the most permissive level: a blockhash valid anywhere may still land.
 pub fn is_blockhash_valid(blockhash: &str) -> RpcCall {
     RpcCall::new("isBlockhashValid", json!([blockhash, {"commitment": "processed"}]))
+}
+
+/// A token account's state, base64, at `confirmed`.
+pub fn account_info(address: &str) -> RpcCall {
+    RpcCall::new("getAccountInfo", json!([address, {"encoding": "base64", "commitment": "confirmed"}]))
+}
+
+/// The owner of a token account (SPL Token and Token-2022 alike: bytes 32..64 of its data), `None`
+/// when the account does not exist or is too short to be one.
+pub fn token_account_owner(result: &Value) -> Result<Option<Pubkey>, RpcError> {
+    let value = result.get("value").ok_or_else(|| malformed("getAccountInfo"))?;
+    if value.is_null() {
+        return Ok(None);
+    }
+    let data =
+        value.get("data").and_then(|d| d.get(0)).and_then(Value::as_str).ok_or_else(|| malformed("getAccountInfo"))?;
+    let bytes = base64::engine::general_purpose::STANDARD.decode(data).map_err(|_| malformed("getAccountInfo"))?;
+    Ok(bytes.get(32..64).and_then(|owner| owner.try_into().ok()).map(Pubkey))
 }
 
 /// What a simulation found: `err` is the transaction error, as JSON, when it would fail.
@@ -109,6 +130,22 @@ mod tests {
         let failed = json!({"value": [{"slot": 9, "confirmations": null, "err": {"InstructionError": [2, "Custom"]}}]});
         assert!(matches!(landed(&failed).unwrap(), Landed::Failed { slot: 9, .. }));
         assert!(landed(&json!({"nope": 1})).is_err());
+    }
+
+    #[test]
+    fn a_token_accounts_owner_is_read_from_its_data() {
+        use base64::Engine;
+        let mut data = vec![1u8; 32];
+        data.extend([7u8; 32]);
+        data.extend([0u8; 101]);
+        let encoded = base64::engine::general_purpose::STANDARD.encode(&data);
+        let account =
+            json!({"value": {"data": [encoded, "base64"], "owner": "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA"}});
+        assert_eq!(token_account_owner(&account).unwrap(), Some(Pubkey([7; 32])));
+        assert_eq!(token_account_owner(&json!({"value": null})).unwrap(), None);
+        let short = json!({"value": {"data": ["AAAA", "base64"]}});
+        assert_eq!(token_account_owner(&short).unwrap(), None);
+        assert!(token_account_owner(&json!({"value": {"data": ["%%", "base64"]}})).is_err());
     }
 
     #[test]

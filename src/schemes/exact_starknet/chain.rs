@@ -32,6 +32,8 @@ pub struct StarknetContext<'a, H, C> {
     pub chain_id: Felt,
     /// How long a settle waits for `ACCEPTED_ON_L2`.
     pub confirm_timeout_secs: u64,
+    /// The most the sponsor's transaction may be charged, in fri (`STARKNET_MAX_FEE[_<NAME>]`).
+    pub max_fee_fri: u128,
 }
 
 fn call_request(contract: Felt, entry_point: &str, calldata: &[Felt]) -> RpcCall {
@@ -40,11 +42,15 @@ fn call_request(contract: Felt, entry_point: &str, calldata: &[Felt]) -> RpcCall
     RpcCall::new("starknet_call", json!({"request": request, "block_id": "latest"}))
 }
 
-/// The chain's reads of a verify, in one batch: the signature, the nonce, the balance.
+/// The chain's reads of a verify: the time of the block being built (the outside execution runs only
+/// after `execute_after`, by the chain's clock, which may lag the wall clock), then in one batch the
+/// signature, the nonce, the balance.
 pub async fn check_on_chain<H: HttpTransport, C: Clock>(
     ctx: &StarknetContext<'_, H, C>,
     verified: &VerifiedStarknet,
 ) -> Result<(), ExactStarknetError> {
+    let block_time = pending_block_time(ctx).await?;
+    check_started(verified.execution.execute_after, block_time)?;
     let mut signature_args = vec![verified.message_hash, Felt::from(verified.signature.len())];
     signature_args.extend_from_slice(&verified.signature);
     let calls = [
@@ -60,6 +66,43 @@ pub async fn check_on_chain<H: HttpTransport, C: Clock>(
         return Err(ExactStarknetError::NonceUsed);
     }
     check_balance(&felts(&balance.map_err(rpc_error)?)?, verified.amount)
+}
+
+/// SRC-9 runs an outside execution only when `execute_after < block timestamp`.
+fn check_started(execute_after: u64, block_time: u64) -> Result<(), ExactStarknetError> {
+    if execute_after >= block_time {
+        return Err(ExactStarknetError::NotYetValid { execute_after, now: block_time });
+    }
+    Ok(())
+}
+
+/// The timestamp of the block being built (see [`PENDING_BLOCK_TAGS`]): what the execution will see.
+async fn pending_block_time<H: HttpTransport, C: Clock>(
+    ctx: &StarknetContext<'_, H, C>,
+) -> Result<u64, ExactStarknetError> {
+    let block = at_pending_block(ctx, "starknet_getBlockWithTxHashes", |tag| json!({"block_id": tag})).await?.0;
+    block
+        .get("timestamp")
+        .and_then(Value::as_u64)
+        .ok_or_else(|| ExactStarknetError::Rpc(format!("the block has no timestamp: {block}")))
+}
+
+/// `method` at the first of [`PENDING_BLOCK_TAGS`] the node knows, and that tag. A node that does not
+/// know a tag refuses its params (-32602) or the block (24, BLOCK_NOT_FOUND).
+async fn at_pending_block<H: HttpTransport, C: Clock>(
+    ctx: &StarknetContext<'_, H, C>,
+    method: &'static str,
+    params: impl Fn(&str) -> Value,
+) -> Result<(Value, &'static str), ExactStarknetError> {
+    let mut refusal = None;
+    for tag in PENDING_BLOCK_TAGS {
+        match ctx.rpc.call(method, params(tag)).await {
+            Ok(value) => return Ok((value, tag)),
+            Err(e @ RpcError::Server { code: -32602 | 24, .. }) => refusal = Some(e),
+            Err(e) => return Err(rpc_error(e)),
+        }
+    }
+    Err(rpc_error(refusal.unwrap_or_else(|| RpcError::Malformed("no block tag".into()))))
 }
 
 /// `VALID` (or 1) passes; a zero answer or the account's own refusal (a contract error) is an
@@ -159,27 +202,20 @@ pub async fn sponsor_transaction<H: HttpTransport, C: Clock>(
             other => rpc_error(other),
         })?;
     tx.resource_bounds = bounds_from_estimate(&estimate)?;
+    check_fee_ceiling(&tx.resource_bounds, ctx.max_fee_fri)?;
     let hash = tx.hash();
     let signature = sponsor.key.sign(&hash).map_err(|e| ExactStarknetError::Rpc(e.to_string()))?;
     Ok(SignedInvoke { hash, json: invoke_json(&tx, &[signature.r, signature.s], false) })
 }
 
-/// The sponsor's nonce at the first of [`PENDING_BLOCK_TAGS`] the node knows, and that tag. A node
-/// that does not know a tag refuses its params (-32602) or the block (24, BLOCK_NOT_FOUND).
+/// The sponsor's nonce at the block being built (see [`at_pending_block`]), and the tag it was read at.
 async fn pending_nonce<H: HttpTransport, C: Clock>(
     ctx: &StarknetContext<'_, H, C>,
     sponsor: Felt,
 ) -> Result<(Felt, &'static str), ExactStarknetError> {
-    let mut refusal = None;
-    for tag in PENDING_BLOCK_TAGS {
-        let params = json!({"block_id": tag, "contract_address": format!("{sponsor:#x}")});
-        match ctx.rpc.call("starknet_getNonce", params).await {
-            Ok(nonce) => return Ok((felt_text(&nonce)?, tag)),
-            Err(e @ RpcError::Server { code: -32602 | 24, .. }) => refusal = Some(e),
-            Err(e) => return Err(rpc_error(e)),
-        }
-    }
-    Err(rpc_error(refusal.unwrap_or_else(|| RpcError::Malformed("no block tag".into()))))
+    let params = |tag: &str| json!({"block_id": tag, "contract_address": format!("{sponsor:#x}")});
+    let (nonce, tag) = at_pending_block(ctx, "starknet_getNonce", params).await?;
+    Ok((felt_text(&nonce)?, tag))
 }
 
 /// Sends a signed transaction; a transport failure leaves its fate to the status poll. A refusal
@@ -299,6 +335,15 @@ fn invoke_json(tx: &InvokeTransactionV3, signature: &[Felt], query: bool) -> Val
     })
 }
 
+/// The most the sponsor can be charged (each resource's bounds, amount × price) is within the ceiling.
+fn check_fee_ceiling(bounds: &AllResourceBounds, ceiling_fri: u128) -> Result<(), ExactStarknetError> {
+    let fee = bounds.max_fee();
+    if fee > ceiling_fri {
+        return Err(ExactStarknetError::FeeAboveCeiling { fee, ceiling: ceiling_fri });
+    }
+    Ok(())
+}
+
 /// Each resource's bounds: the estimated amount and price with a margin.
 fn bounds_from_estimate(estimate: &Value) -> Result<AllResourceBounds, ExactStarknetError> {
     let fee = estimate.get(0).ok_or_else(|| ExactStarknetError::Rpc("starknet_estimateFee answered nothing".into()))?;
@@ -373,6 +418,7 @@ mod tests {
             clock: &Clockless,
             chain_id: Felt::ZERO,
             confirm_timeout_secs: 0,
+            max_fee_fri: 0,
         };
         pollster::block_on(pending_nonce(&ctx, Felt::from(0xabcu64)))
     }
@@ -412,5 +458,26 @@ mod tests {
         let none = Node { known: &[], refusal: INVALID_PARAMS, seen: RefCell::default() };
         assert!(matches!(nonce_at(&none), Err(ExactStarknetError::Rpc(_))));
         assert_eq!(tags(&none).len(), 3);
+    }
+
+    #[test]
+    fn an_outside_execution_starts_after_the_block_time_not_the_wall_clock() {
+        let refused = check_started(1_000, 1_000).unwrap_err();
+        assert_eq!(refused, ExactStarknetError::NotYetValid { execute_after: 1_000, now: 1_000 });
+        let code = refused.reason().code(crate::protocol::Version::V2);
+        assert_eq!(code, "invalid_exact_starknet_payload_authorization_not_yet_valid");
+        assert_eq!(check_started(999, 1_000), Ok(()));
+    }
+
+    #[test]
+    fn a_fee_above_the_ceiling_is_refused_with_its_reason() {
+        let bound = |max_amount, max_price_per_unit| ResourceBounds { max_amount, max_price_per_unit };
+        let bounds = AllResourceBounds { l1_gas: bound(0, 10), l2_gas: bound(1_000, 3), l1_data_gas: bound(10, 100) };
+        assert_eq!(bounds.max_fee(), 4_000);
+        assert_eq!(check_fee_ceiling(&bounds, 4_000), Ok(()));
+        let refused = check_fee_ceiling(&bounds, 3_999).unwrap_err();
+        assert_eq!(refused.reason().code(crate::protocol::Version::V2), "gas_ceiling_exceeded");
+        let huge = AllResourceBounds { l2_gas: bound(u64::MAX, u128::MAX), ..bounds };
+        assert_eq!(huge.max_fee(), u128::MAX, "saturates, never wraps");
     }
 }

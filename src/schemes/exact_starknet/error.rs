@@ -42,6 +42,8 @@ pub enum ExactStarknetError {
     Expired { execute_before: u64, now: u64, margin: u64 },
     #[error("the authorization is valid only after {execute_after} (now {now})")]
     NotYetValid { execute_after: u64, now: u64 },
+    #[error("the sponsor's transaction could be charged {fee} fri, above this facilitator's ceiling of {ceiling} fri (STARKNET_MAX_FEE)")]
+    FeeAboveCeiling { fee: u128, ceiling: u128 },
     #[error("the typed data cannot be hashed: {0}")]
     Hash(TypedDataError),
     #[error("the account's is_valid_signature refused the signature{0}")]
@@ -88,7 +90,9 @@ impl ExactStarknetError {
             TokenMismatch { .. } | SignedTokenMismatch(_) => Reason::StarknetTokenMismatch,
             RecipientMismatch { .. } | SignedRecipientMismatch(_) => Reason::StarknetRecipientMismatch,
             AmountMismatch { .. } | SignedAmountMismatch { .. } => Reason::StarknetAuthorizationValue,
-            Expired { .. } | NotYetValid { .. } => Reason::StarknetValidUntil,
+            Expired { .. } => Reason::StarknetValidUntil,
+            NotYetValid { .. } => Reason::StarknetNotYetValid,
+            FeeAboveCeiling { .. } => Reason::GasCeilingExceeded,
             InvalidSignature(_) => Reason::StarknetSignature,
             NonceUsed => Reason::StarknetNonceUsed,
             InsufficientFunds { .. } => Reason::InsufficientFunds,

@@ -132,7 +132,7 @@ fn caller_window_chain_and_agreement() {
     assert_eq!(reason(&c), Reason::StarknetValidUntil);
     let mut c = case();
     c.now = 1_700_000_000;
-    assert_eq!(reason(&c), Reason::StarknetValidUntil);
+    assert_eq!(reason(&c), Reason::StarknetNotYetValid);
     let mut c = case();
     c.payload.authorization["nonce"] = json!("0x1");
     assert!(matches!(run(&c), Err(ExactStarknetError::AuthorizationDisagrees { field: "nonce" })));

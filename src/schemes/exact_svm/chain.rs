@@ -51,9 +51,23 @@ pub async fn verify<H: HttpTransport, C: Clock>(
     let key = key.ok_or_else(|| ExactSvmError::FeePayerNotManaged(verified.fee_payer.to_base58()))?;
     let wire = verified.co_sign(key)?;
     simulate(ctx, &wire, true).await?;
+    check_destination_owner(ctx, &verified).await?;
     let signature = verified.transaction.id();
     let blockhash = Pubkey(verified.transaction.message().recent_blockhash).to_base58();
     Ok(Signed { verified, wire, signature, blockhash })
+}
+
+/// The destination token account is not the payer's. It is `payTo`'s associated account (a pure check),
+/// but an SPL Token account's owner can be reassigned: one handed to the payer would return the payment.
+async fn check_destination_owner<H: HttpTransport, C: Clock>(
+    ctx: &SvmContext<'_, H, C>,
+    verified: &VerifiedSvm,
+) -> Result<(), ExactSvmError> {
+    let account = call(ctx, rpc::account_info(&verified.transfer.destination.to_base58())).await?;
+    match rpc::token_account_owner(&account).map_err(rpc_error)? {
+        Some(owner) if owner == verified.payer => Err(ExactSvmError::SelfTransfer { authority: verified.payer }),
+        _ => Ok(()),
+    }
 }
 
 /// Simulates `wire` (base64); `sig_verify` also checks every signature (the fee payer's included).

@@ -161,6 +161,15 @@ pub fn check_recipient(
     Ok(())
 }
 
+/// The payer does not pay itself: the authority is not payTo (whose associated account the destination
+/// is), and the source is not the destination (a delegate moving payTo's own tokens to payTo).
+pub fn check_not_self_transfer(transfer: &TransferChecked, pay_to: &Pubkey) -> Result<(), ExactSvmError> {
+    if transfer.authority == *pay_to || transfer.source == transfer.destination {
+        return Err(ExactSvmError::SelfTransfer { authority: transfer.authority });
+    }
+    Ok(())
+}
+
 /// The amount is exactly the required one (as the TS reference; Go accepts more).
 pub fn check_amount(transfer: &TransferChecked, required: u64) -> Result<(), ExactSvmError> {
     if transfer.amount != required {

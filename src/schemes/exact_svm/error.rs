@@ -57,6 +57,9 @@ pub enum ExactSvmError {
     AuthorityNotSigner(Pubkey),
     #[error("invalid transaction signature: {0}")]
     Signature(SignatureError),
+    /// The payer pays itself: the authority is payTo, or the source is the destination.
+    #[error("the transfer moves {authority}'s tokens to itself (payTo is the payer, or source is destination)")]
+    SelfTransfer { authority: Pubkey },
     #[error("the signing key {actual} is not the transaction's fee payer {expected}")]
     WrongFeePayerKey { actual: Pubkey, expected: Pubkey },
     #[error("the compute unit limit of {units} is above this facilitator's cap of {cap} (SVM_MAX_COMPUTE_UNIT_LIMIT)")]
@@ -101,6 +104,7 @@ impl ExactSvmError {
             MintMismatch { .. } => Reason::SvmMintMismatch,
             RecipientMismatch { .. } | Ata(_) => Reason::SvmRecipientMismatch,
             AmountMismatch { .. } => Reason::SvmAmountMismatch,
+            SelfTransfer { .. } => Reason::SelfPayment,
             UnknownInstruction { position: 4, .. } => Reason::SvmUnknownFourthInstruction,
             UnknownInstruction { position: 5, .. } => Reason::SvmUnknownFifthInstruction,
             UnknownInstruction { .. } => Reason::SvmUnknownSixthInstruction,

@@ -112,6 +112,7 @@ pub fn verify_transaction(
     check_fee_payer_not_in_accounts(message, fee_payers)?;
     check_mint(&transfer, &required.asset)?;
     check_recipient(&transfer, &required.pay_to, &required.asset, &token_program)?;
+    check_not_self_transfer(&transfer, &required.pay_to)?;
     check_amount(&transfer, required.amount)?;
     check_optional_instructions(message)?;
     check_memo(message, required.memo)?;

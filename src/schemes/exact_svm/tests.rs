@@ -640,3 +640,24 @@ fn every_svm_error_has_its_own_code() {
     let svm_reasons = crate::protocol::Reason::ALL.iter().filter(|r| format!("{r:?}").starts_with("Svm")).count();
     assert_eq!(svm_reasons, errors.len());
 }
+
+#[test]
+fn a_payment_to_oneself_is_refused_as_a_self_payment() {
+    let program = programs::TOKEN;
+    // payTo is the authority: the destination is the payer's own associated account.
+    let to_self = transfer_from(client().pubkey(), client().pubkey(), mint(), program, AMOUNT);
+    let tx = build(&[compute_limit(20_000), compute_price(1), to_self]);
+    let (amount, fee_payer_key, client_key) =
+        (AMOUNT.to_string(), fee_payer().pubkey().to_string(), client().pubkey().to_string());
+    let required = requirements(&amount, &client_key, &fee_payer_key, None);
+    let result = verify_transaction(&tx, &required, &[fee_payer().pubkey()]);
+    assert_eq!(code(result), "self_payment");
+    // A delegate moving payTo's own tokens into payTo's account: source is destination.
+    let destination = ata(&pay_to(), &mint(), &program);
+    let delegated = Ix {
+        program,
+        accounts: vec![writable(destination), readonly(mint()), writable(destination), signer(client().pubkey())],
+        data: TransferChecked::encode_data(AMOUNT, 6),
+    };
+    assert_eq!(code(verify(&build(&[compute_limit(20_000), compute_price(1), delegated]))), "self_payment");
+}
