@@ -437,7 +437,6 @@ fn entries(list: Option<String>) -> Vec<String> {
     list.split(',').map(str::trim).filter(|e| !e.is_empty()).map(String::from).collect()
 }
 
-
 fn upto(get: &impl Fn(&str) -> Option<String>, problem: &mut impl FnMut(&str, String), keys: bool) -> UptoConfig {
     let require_api_key = match get("UPTO_REQUIRE_API_KEY").as_deref() {
         None => keys,

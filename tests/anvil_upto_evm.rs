@@ -173,7 +173,13 @@ fn in_immediate_mode_each_settle_pays_on_chain_at_once() {
 /// Captures make no chain call, so they succeed; the batch is simulated first and sends nothing.
 #[test]
 fn a_batch_of_a_contract_posing_as_a_token_sends_nothing() {
+    // Off the allowlist they are refused at capture; with any asset allowed, the batch's simulation
+    // still shows that nothing moves.
     let w = world();
+    let refused = permit_body(deploy_five_byte_contract(&w.anvil), KEYS[4], address(KEYS[2]), 10_000, 700, 0);
+    let (_, answer) = w.facility.post("/settle", &refused);
+    assert_eq!(answer["errorReason"], "asset_not_allowed", "{answer}");
+    let w = World { facility: Facility::with_vars(&w.anvil.url, &[("ALLOW_ANY_ASSET", "true")]), ..w };
     let facilitator = address(FACILITATOR_KEY);
     let pay_to = address(KEYS[2]);
     let fakes = [
@@ -183,7 +189,7 @@ fn a_batch_of_a_contract_posing_as_a_token_sends_nothing() {
     ];
     let funds = (w.anvil.nonce(facilitator), eth_balance(&w.anvil, facilitator));
     for (i, (fake, code)) in fakes.into_iter().enumerate() {
-        let body = permit_body(fake, KEYS[i + 1], pay_to, 10_000, 700, 0);
+        let body = permit_body(fake, [KEYS[1], KEYS[3], KEYS[4]][i], pay_to, 10_000, 700, 0);
         let (_, captured) = w.facility.post("/settle", &body);
         assert_eq!(captured["success"], true, "{captured}");
         let id = captured["extensions"]["upto"]["sessionId"].as_str().unwrap().to_string();
@@ -371,8 +377,10 @@ fn a_session_belongs_to_the_api_key_that_opened_it() {
 #[test]
 fn an_owner_opens_at_most_the_configured_number_of_sessions() {
     let w = world();
-    let facility = Facility::with_vars(&w.anvil.url, &[("UPTO_MAX_SESSIONS_PER_OWNER", "1")]);
     let other_token = deploy_token(&w.anvil);
+    let allowlist = format!("{},{other_token}", w.token);
+    let vars = [("UPTO_MAX_SESSIONS_PER_OWNER", "1"), ("ASSET_ALLOWLIST_BASE_SEPOLIA", allowlist.as_str())];
+    let facility = Facility::with_vars(&w.anvil.url, &vars);
     assert_eq!(facility.post("/settle", &upto_body(&w, KEYS[1], address(KEYS[2]), 1_000, 10, 0)).1["success"], true);
     let second = permit_body(other_token, KEYS[1], address(KEYS[2]), 1_000, 10, 0);
     let (_, refused) = facility.post("/settle", &second);

@@ -23,7 +23,12 @@ let stack, publicClient, payer, payee, owner;
 
 before(
   async () => {
-    stack = await startStack({ local: true, localSvm: false, localStarknet: false, chainPort: 0, workerPort: 0, chainId: CHAIN_ID });
+    // Any asset allowed: whatever the asset policy, a contract posing as a token gets no transaction
+    // (no-free-gas.test.mjs shows the default policy refusing it first, as asset_not_allowed).
+    stack = await startStack({
+      local: true, localSvm: false, localStarknet: false, chainPort: 0, workerPort: 0, chainId: CHAIN_ID,
+      env: { ALLOW_ANY_ASSET: 'true' },
+    });
     ({ publicClient } = clients({ rpcUrl: stack.rpcUrl, chainId: CHAIN_ID }));
     [payer, payee, owner] = [1, 2, 3].map((i) => privateKeyToAccount(stack.accounts[i].privateKey));
     // PUSH1 32 PUSH1 0 RETURN: one zero word for every call.
