@@ -80,7 +80,7 @@ describe('node', () => {
     ['an extra call', 'invalid_payload', () => pay({ extraCalls: [{ contractAddress: devnet.strk, entrypoint: 'transfer', calldata: [stranger.address, '1', '0'] }] })],
     ['an expired window', 'invalid_exact_starknet_payload_authorization_valid_until', () => pay({ validSeconds: -30 })],
     ['a window closing within 10 s', 'invalid_exact_starknet_payload_authorization_valid_until', () => pay({ validSeconds: 5 })],
-    ['a window not yet open', 'invalid_exact_starknet_payload_authorization_valid_until', () => pay({ executeAfter: Math.floor(Date.now() / 1000) + 60 })],
+    ['a window not yet open', 'invalid_exact_starknet_payload_authorization_not_yet_valid', () => pay({ executeAfter: Math.floor(Date.now() / 1000) + 60 })],
     ['a caller that is not the facilitator', 'invalid_payload', () => pay({ caller: stranger.address })],
     ['another chain', 'invalid_network', () => pay({ chainId: '0x534e5f4d41494e' })],
   ];
