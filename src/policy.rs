@@ -98,13 +98,15 @@ impl PaymentPolicy {
         })
     }
 
-    /// The least amount of `asset` on `network`: its own, else the network's, else `MIN_AMOUNT`.
+    /// The least amount of `asset` on `network`: its own, else the network's, else `MIN_AMOUNT`; never
+    /// below 1, whatever is configured: a zero-value payment is always refused.
     pub fn min_amount(&self, network: &Network, asset: &str) -> U256 {
         let canonical = canonical_address(network.family, asset);
         let on_network = || self.min_amounts.iter().filter(|(n, _, _)| *n == network.name);
         let own = on_network().find(|(_, a, _)| a.is_some() && *a == canonical);
         let network_wide = || on_network().find(|(_, a, _)| a.is_none());
-        own.or_else(network_wide).map_or(self.min_amount, |(_, _, minimum)| *minimum)
+        let configured = own.or_else(network_wide).map_or(self.min_amount, |(_, _, minimum)| *minimum);
+        configured.max(U256::from(DEFAULT_MIN_AMOUNT))
     }
 
     pub fn check_amount(&self, network: &Network, asset: &str, amount: U256) -> Result<(), PolicyRefusal> {
@@ -213,6 +215,16 @@ mod tests {
         assert_eq!(policy.min_amount(net("base"), OTHER), U256::from(100));
         assert_eq!(policy.min_amount(net("base-sepolia"), OTHER), U256::from(5));
         assert!(policy.check_amount(net("base"), BASE_USDC, U256::from(999)).is_err());
+        let zero_configured = PaymentPolicy {
+            min_amount: U256::ZERO,
+            min_amounts: vec![("base", None, U256::ZERO)],
+            ..PaymentPolicy::default()
+        };
+        assert!(
+            zero_configured.check_amount(net("base"), OTHER, U256::ZERO).is_err(),
+            "MIN_AMOUNT=0 never admits zero"
+        );
+        assert!(zero_configured.check_amount(net("base-sepolia"), OTHER, U256::ZERO).is_err());
     }
 
     #[test]
