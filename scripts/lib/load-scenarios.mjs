@@ -780,12 +780,17 @@ async function restartBody(ctx, { count, restartAfter, concurrency, connectRetri
   const audit = await auditChain(stack, { fromBlock: before.block, toBlock: after.block });
 
   // Exactly one success per payment: a payment answered success is refused on re-settle, naming its
-  // transaction; one that was not (its settle was cut off) is answered success by its re-settle, or
-  // refused as still held when the cut-off settle's hold has not run out yet.
+  // transaction. One that was not (its settle was cut off) is answered success by its re-settle; or
+  // refused as still held while the cut-off settle's hold runs; or, when the cut-off settle finished in
+  // the worker and its success went to the dropped connection, refused as used, naming the transaction
+  // that moved it on chain.
+  const refusedAsMovedBy = (p) =>
+    REFUSED_AS_SETTLED.includes(p.resettle.json?.errorReason) &&
+    p.resettle.json?.transaction === movedIn(audit, payments[p.index].body)?.hash;
   const resettleMismatch = perPayment.filter((p) =>
     p.firstSuccessHash !== null
       ? succeeded(p.resettle) || p.resettle.json?.transaction !== p.firstSuccessHash
-      : !succeeded(p.resettle) && !STILL_HELD.includes(p.resettle.json?.errorReason),
+      : !succeeded(p.resettle) && !STILL_HELD.includes(p.resettle.json?.errorReason) && !refusedAsMovedBy(p),
   );
   const doubleSuccess = perPayment.filter(
     (p) => attempts.filter((a) => a.index === p.index && succeeded(a.reply)).length + (succeeded(p.resettle) ? 1 : 0) > 1,
