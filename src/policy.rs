@@ -45,9 +45,9 @@ pub enum PolicyRefusal {
         "asset {asset} is not settled on {network} by this facilitator (its known stablecoins and ASSET_ALLOWLIST_{suffix} are)"
     )]
     AssetNotAllowed { asset: String, network: &'static str, suffix: String },
-    #[error("amount {amount} is below this facilitator's minimum of {minimum} for this asset")]
+    #[error("amount {amount} is below the minimum {minimum}")]
     AmountBelowMinimum { amount: U256, minimum: U256 },
-    #[error("payTo {pay_to} is the payer itself: a payment to oneself moves nothing")]
+    #[error("payTo {pay_to} is the payer")]
     SelfPayment { pay_to: String },
 }
 
