@@ -50,8 +50,13 @@ pub async fn verify<H: HttpTransport, C: Clock>(
     let key = fee_payers.iter().find(|k| k.pubkey() == verified.fee_payer);
     let key = key.ok_or_else(|| ExactSvmError::FeePayerNotManaged(verified.fee_payer.to_base58()))?;
     let wire = verified.co_sign(key)?;
-    simulate(ctx, &wire, true).await?;
-    check_destination_owner(ctx, &verified).await?;
+    // One round trip: the simulation (with every signature checked) and the destination's owner.
+    let destination = verified.transfer.destination.to_base58();
+    let calls = [rpc::simulate_transaction(&wire, true), rpc::account_info(&destination)];
+    let mut answers = ctx.rpc.batch(&calls).await.map_err(rpc_error)?.into_iter();
+    let mut next = || answers.next().unwrap_or_else(|| Err(RpcError::Malformed("short batch".into())));
+    check_simulation(&next().map_err(rpc_error)?)?;
+    check_destination_owner(&next().map_err(rpc_error)?, &verified)?;
     let signature = verified.transaction.id();
     let blockhash = Pubkey(verified.transaction.message().recent_blockhash).to_base58();
     Ok(Signed { verified, wire, signature, blockhash })
@@ -59,12 +64,8 @@ pub async fn verify<H: HttpTransport, C: Clock>(
 
 /// The destination token account is not the payer's. It is `payTo`'s associated account (a pure check),
 /// but an SPL Token account's owner can be reassigned: one handed to the payer would return the payment.
-async fn check_destination_owner<H: HttpTransport, C: Clock>(
-    ctx: &SvmContext<'_, H, C>,
-    verified: &VerifiedSvm,
-) -> Result<(), ExactSvmError> {
-    let account = call(ctx, rpc::account_info(&verified.transfer.destination.to_base58())).await?;
-    match rpc::token_account_owner(&account).map_err(rpc_error)? {
+fn check_destination_owner(account: &serde_json::Value, verified: &VerifiedSvm) -> Result<(), ExactSvmError> {
+    match rpc::token_account_owner(account).map_err(rpc_error)? {
         Some(owner) if owner == verified.payer => Err(ExactSvmError::SelfTransfer { authority: verified.payer }),
         _ => Ok(()),
     }
@@ -76,8 +77,12 @@ pub async fn simulate<H: HttpTransport, C: Clock>(
     wire: &str,
     sig_verify: bool,
 ) -> Result<(), ExactSvmError> {
-    let result = call(ctx, rpc::simulate_transaction(wire, sig_verify)).await?;
-    let simulation = rpc::simulation(&result).map_err(rpc_error)?;
+    check_simulation(&call(ctx, rpc::simulate_transaction(wire, sig_verify)).await?)
+}
+
+/// What `simulateTransaction` answered: Ok when the transaction would succeed.
+fn check_simulation(result: &serde_json::Value) -> Result<(), ExactSvmError> {
+    let simulation = rpc::simulation(result).map_err(rpc_error)?;
     match simulation.err {
         None => Ok(()),
         Some(err) => {
