@@ -42,24 +42,30 @@ fn call_request(contract: Felt, entry_point: &str, calldata: &[Felt]) -> RpcCall
     RpcCall::new("starknet_call", json!({"request": request, "block_id": "latest"}))
 }
 
-/// The chain's reads of a verify: the time of the block being built (the outside execution runs only
-/// after `execute_after`, by the chain's clock, which may lag the wall clock), then in one batch the
+/// The chain's reads of a verify, in one batch: the time of the block being built (the outside
+/// execution runs only after `execute_after`, by the chain's clock, which may lag the wall clock), the
 /// signature, the nonce, the balance.
 pub async fn check_on_chain<H: HttpTransport, C: Clock>(
     ctx: &StarknetContext<'_, H, C>,
     verified: &VerifiedStarknet,
 ) -> Result<(), ExactStarknetError> {
-    let block_time = pending_block_time(ctx).await?;
-    check_started(verified.execution.execute_after, block_time)?;
     let mut signature_args = vec![verified.message_hash, Felt::from(verified.signature.len())];
     signature_args.extend_from_slice(&verified.signature);
     let calls = [
+        block_request(PENDING_BLOCK_TAGS[0]),
         call_request(verified.account, "is_valid_signature", &signature_args),
         call_request(verified.account, "is_valid_outside_execution_nonce", &[verified.execution.nonce]),
         call_request(verified.token, "balance_of", &[verified.account]),
     ];
     let mut results = ctx.rpc.batch(&calls).await.map_err(rpc_error)?.into_iter();
     let mut next = || results.next().unwrap_or_else(|| Err(RpcError::Malformed("missing batch answer".into())));
+    let block_time = match next() {
+        Ok(block) => block_timestamp(&block)?,
+        // A node without the first tag: the tags after it, in a round trip of their own.
+        Err(RpcError::Server { code: -32602 | 24, .. }) => pending_block_time(ctx).await?,
+        Err(e) => return Err(rpc_error(e)),
+    };
+    check_started(verified.execution.execute_after, block_time)?;
     check_signature(next())?;
     let (nonce, balance) = (next(), next());
     if felts(&nonce.map_err(rpc_error)?)?.first() != Some(&Felt::ONE) {
@@ -80,11 +86,19 @@ fn check_started(execute_after: u64, block_time: u64) -> Result<(), ExactStarkne
 async fn pending_block_time<H: HttpTransport, C: Clock>(
     ctx: &StarknetContext<'_, H, C>,
 ) -> Result<u64, ExactStarknetError> {
-    let block = at_pending_block(ctx, "starknet_getBlockWithTxHashes", |tag| json!({"block_id": tag})).await?.0;
-    block
-        .get("timestamp")
-        .and_then(Value::as_u64)
-        .ok_or_else(|| ExactStarknetError::Rpc(format!("the block has no timestamp: {block}")))
+    let block = at_pending_block(ctx, BLOCK_METHOD, |tag| block_request(tag).params).await?.0;
+    block_timestamp(&block)
+}
+
+const BLOCK_METHOD: &str = "starknet_getBlockWithTxHashes";
+
+fn block_request(tag: &str) -> RpcCall {
+    RpcCall::new(BLOCK_METHOD, json!({"block_id": tag}))
+}
+
+fn block_timestamp(block: &Value) -> Result<u64, ExactStarknetError> {
+    let timestamp = block.get("timestamp").and_then(Value::as_u64);
+    timestamp.ok_or_else(|| ExactStarknetError::Rpc(format!("the block has no timestamp: {block}")))
 }
 
 /// `method` at the first of [`PENDING_BLOCK_TAGS`] the node knows, and that tag. A node that does not
