@@ -187,49 +187,27 @@ pub enum LedgerOp {
 }
 
 /// Applies `op` to the current entry: the reply and the entry to store (`None` deletes it).
-pub fn apply(entry: Option<LedgerEntry>, op: LedgerOp) -> (LedgerReply, Option<LedgerEntry>) {
+pub fn apply(mut entry: Option<LedgerEntry>, op: LedgerOp) -> (LedgerReply, Option<LedgerEntry>) {
     match op {
         LedgerOp::Claim { now_ms, hold_ms, fingerprint } => {
             claim(entry, now_ms, now_ms.saturating_add(hold_ms), fingerprint)
         }
-        LedgerOp::RecordTransaction { transaction, raw } => match entry {
-            Some(LedgerEntry::InFlight {
-                since_ms,
-                held_until_ms,
-                transaction: previous,
-                mut replaced,
-                fingerprint,
-                ..
-            }) => {
-                replaced.extend(previous.filter(|p| *p != transaction));
-                let entry = LedgerEntry::InFlight {
-                    since_ms,
-                    held_until_ms,
-                    transaction: Some(transaction),
-                    replaced,
-                    raw,
-                    fingerprint,
-                };
-                (LedgerReply::Ok, Some(entry))
+        LedgerOp::RecordTransaction { transaction, raw } => {
+            if let Some(LedgerEntry::InFlight { transaction: latest, replaced, raw: signed, .. }) = &mut entry {
+                replaced.extend(latest.take().filter(|previous| *previous != transaction));
+                (*latest, *signed) = (Some(transaction), raw);
             }
-            other => (LedgerReply::Ok, other),
-        },
-        LedgerOp::Abandon { transaction } => match entry {
-            Some(LedgerEntry::InFlight {
-                since_ms, held_until_ms, transaction: Some(recorded), fingerprint, ..
-            }) if recorded == transaction => {
-                let entry = LedgerEntry::InFlight {
-                    since_ms,
-                    held_until_ms,
-                    transaction: None,
-                    replaced: Vec::new(),
-                    raw: None,
-                    fingerprint,
-                };
-                (LedgerReply::Ok, Some(entry))
+            (LedgerReply::Ok, entry)
+        }
+        LedgerOp::Abandon { transaction } => {
+            if let Some(LedgerEntry::InFlight { transaction: latest, replaced, raw, .. }) = &mut entry {
+                if latest.as_ref() == Some(&transaction) {
+                    (*latest, *raw) = (None, None);
+                    replaced.clear();
+                }
             }
-            other => (LedgerReply::Ok, other),
-        },
+            (LedgerReply::Ok, entry)
+        }
         LedgerOp::Complete { record } => match entry {
             // The first final outcome stands, and only its caller answers it.
             Some(done @ LedgerEntry::Done { .. }) => (LedgerReply::Completed { first: false }, Some(done)),
@@ -241,12 +219,12 @@ pub fn apply(entry: Option<LedgerEntry>, op: LedgerOp) -> (LedgerReply, Option<L
         LedgerOp::Release => match entry {
             Some(LedgerEntry::InFlight { transaction: None, .. }) | None => (LedgerReply::Ok, None),
             // Never forget a sent transaction: the next settle of the payment reconciles it.
-            Some(LedgerEntry::InFlight { since_ms, transaction, replaced, raw, fingerprint, .. }) => {
-                let entry =
-                    LedgerEntry::InFlight { since_ms, held_until_ms: 0, transaction, replaced, raw, fingerprint };
-                (LedgerReply::Ok, Some(entry))
+            mut kept => {
+                if let Some(LedgerEntry::InFlight { held_until_ms, .. }) = &mut kept {
+                    *held_until_ms = 0;
+                }
+                (LedgerReply::Ok, kept)
             }
-            done => (LedgerReply::Ok, done),
         },
         LedgerOp::Read => (LedgerReply::Entry { entry: entry.clone() }, entry),
     }
@@ -259,12 +237,19 @@ fn claim(
     held_until_ms: u64,
     fingerprint: Option<String>,
 ) -> (LedgerReply, Option<LedgerEntry>) {
-    let held = |transaction, replaced, raw, fingerprint| {
-        Some(LedgerEntry::InFlight { since_ms: now_ms, held_until_ms, transaction, replaced, raw, fingerprint })
-    };
     let differs = |stored: &Option<String>| matches!((stored, &fingerprint), (Some(a), Some(b)) if a != b);
     match entry {
-        None => (LedgerReply::Claim(Claim::Acquired), held(None, Vec::new(), None, fingerprint)),
+        None => {
+            let fresh = LedgerEntry::InFlight {
+                since_ms: now_ms,
+                held_until_ms,
+                transaction: None,
+                replaced: Vec::new(),
+                raw: None,
+                fingerprint,
+            };
+            (LedgerReply::Claim(Claim::Acquired), Some(fresh))
+        }
         Some(
             LedgerEntry::InFlight { fingerprint: ref stored, .. } | LedgerEntry::Done { fingerprint: ref stored, .. },
         ) if differs(stored) => (LedgerReply::Claim(Claim::Conflict), entry),
@@ -274,40 +259,28 @@ fn claim(
         Some(LedgerEntry::InFlight { held_until_ms: holder, ref transaction, .. }) if now_ms < holder => {
             (LedgerReply::Claim(Claim::Busy { transaction: transaction.clone() }), entry)
         }
-        // Its holder let go (or died) before sending anything: this caller settles.
-        Some(LedgerEntry::InFlight { transaction: None, fingerprint: stored, .. }) => {
-            (LedgerReply::Claim(Claim::Acquired), held(None, Vec::new(), None, stored.or(fingerprint)))
-        }
-        Some(LedgerEntry::InFlight {
-            since_ms,
-            transaction: Some(transaction),
-            replaced,
-            raw,
-            fingerprint: stored,
-            ..
-        }) => {
-            let reply = Claim::Resume {
-                since_ms,
-                transaction: transaction.clone(),
-                replaced: replaced.clone(),
-                raw: raw.clone(),
+        // Its holder let go (or died): this caller holds it now, and settles (nothing was sent) or
+        // reconciles what was sent.
+        Some(LedgerEntry::InFlight { since_ms, held_until_ms: _, transaction, replaced, raw, fingerprint: stored }) => {
+            let reply = match &transaction {
+                None => Claim::Acquired,
+                Some(latest) => Claim::Resume {
+                    since_ms,
+                    transaction: latest.clone(),
+                    replaced: replaced.clone(),
+                    raw: raw.clone(),
+                },
             };
-            let entry = LedgerEntry::InFlight {
-                since_ms,
-                held_until_ms,
-                transaction: Some(transaction),
-                replaced,
-                raw,
-                fingerprint: stored.or(fingerprint),
-            };
+            // A claim that sent nothing starts anew; one that sent keeps when it began.
+            let since_ms = if transaction.is_some() { since_ms } else { now_ms };
+            let fingerprint = stored.or(fingerprint);
+            let entry = LedgerEntry::InFlight { since_ms, held_until_ms, transaction, replaced, raw, fingerprint };
             (LedgerReply::Claim(reply), Some(entry))
         }
     }
 }
 
-/// What the ledger answers an operation; JSON between the Worker and the ledger Durable Object. An
-/// internally tagged enum cannot carry a newtype variant around an `Option` (serde refuses `None`),
-/// so the read's entry is a named field.
+/// What the ledger answers an operation; JSON between the Worker and the ledger Durable Object.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "reply", rename_all = "snake_case")]
 pub enum LedgerReply {
