@@ -11,7 +11,7 @@ use x402_edge::protocol::{header, normalize::parse_request};
 mod common;
 
 use common::offline::{offline_facilitator, OfflineHost};
-use x402_edge::ports::NoHooks;
+use x402_edge::facilitator::NoHooks;
 
 fn facilitator() -> Facilitator<OfflineHost> {
     let vars = [
