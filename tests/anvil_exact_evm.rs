@@ -6,7 +6,7 @@ mod common;
 use alloy_primitives::{Address, U256};
 use common::*;
 use serde_json::{json, Value};
-use x402_edge::protocol::model::Eip3009Authorization;
+use x402_edge::schemes::exact_evm::Eip3009Authorization;
 
 fn payment(w: &World, payer: &str, pay_to: Address, value: u64, nonce: u8) -> Value {
     let a = authorization(payer, pay_to, value, nonce);
@@ -417,7 +417,8 @@ fn a_long_signature_from_an_address_without_code_is_an_undeployed_smart_wallet()
 #[test]
 fn a_payment_in_flight_with_a_recorded_transaction_is_reconciled_from_its_receipt() {
     use x402_edge::ledger::Ledger;
-    use x402_edge::ledger::{payment_key, LedgerOp};
+    use x402_edge::ledger::LedgerOp;
+    use x402_edge::schemes::ledger_key as payment_key;
 
     let w = world();
     let pay_to = address(KEYS[2]);
@@ -427,7 +428,7 @@ fn a_payment_in_flight_with_a_recorded_transaction_is_reconciled_from_its_receip
     let receipt = w.anvil.send(address(KEYS[0]), Some(w.token), transfer_calldata(&a, &signature));
     let tx = receipt["transactionHash"].as_str().unwrap().to_string();
 
-    let request = x402_edge::protocol::normalize::parse_request(body.to_string().as_bytes()).unwrap();
+    let request = x402_edge::schemes::parse_request(body.to_string().as_bytes()).unwrap();
     let key = payment_key(&request);
     let ledger = w.facility.facilitator.ledger();
     let claim = LedgerOp::Claim { now_ms: now_secs() * 1000, hold_ms: 0, fingerprint: None };
@@ -579,7 +580,8 @@ fn a_stuck_settle_is_replaced_with_a_fee_bump_and_pays_once() {
 fn a_recorded_transaction_that_was_never_broadcast_is_revived_or_replaced() {
     use x402_edge::chains::evm::tx::{self, ContractCall, Fees};
     use x402_edge::ledger::Ledger;
-    use x402_edge::ledger::{payment_key, LedgerOp};
+    use x402_edge::ledger::LedgerOp;
+    use x402_edge::schemes::ledger_key as payment_key;
 
     let w = world();
     let facilitator = address(FACILITATOR_KEY);
@@ -596,7 +598,7 @@ fn a_recorded_transaction_that_was_never_broadcast_is_revived_or_replaced() {
         let signed = pollster::block_on(tx::sign(&signer(FACILITATOR_KEY), &call)).unwrap();
 
         // The ledger holds the transaction, which was never broadcast.
-        let request = x402_edge::protocol::normalize::parse_request(body.to_string().as_bytes()).unwrap();
+        let request = x402_edge::schemes::parse_request(body.to_string().as_bytes()).unwrap();
         let key = payment_key(&request);
         let ledger = w.facility.facilitator.ledger();
         let claim = LedgerOp::Claim { now_ms: now_secs() * 1000, hold_ms: 0, fingerprint: None };
@@ -666,12 +668,13 @@ fn a_settle_without_a_receipt_in_time_is_pending_and_its_retry_answers_success_o
 #[test]
 fn a_payment_held_by_another_settle_is_refused_at_once() {
     use x402_edge::ledger::Ledger;
-    use x402_edge::ledger::{payment_key, LedgerOp};
+    use x402_edge::ledger::LedgerOp;
+    use x402_edge::schemes::ledger_key as payment_key;
 
     let w = world();
     let pay_to = address(KEYS[2]);
     let body = payment(&w, KEYS[1], pay_to, 700, 151);
-    let request = x402_edge::protocol::normalize::parse_request(body.to_string().as_bytes()).unwrap();
+    let request = x402_edge::schemes::parse_request(body.to_string().as_bytes()).unwrap();
     let key = payment_key(&request);
     let claim = LedgerOp::Claim { now_ms: now_secs() * 1000, hold_ms: 60_000, fingerprint: None };
     pollster::block_on(w.facility.facilitator.ledger().apply(&key, claim)).unwrap();

@@ -179,7 +179,7 @@ struct Policy {
 }
 
 impl Hooks for Policy {
-    async fn before_verify(&self, _: &x402_edge::protocol::PaymentRequest) -> x402_edge::facilitator::HookDecision {
+    async fn before_verify(&self, _: &x402_edge::schemes::PaymentRequest) -> x402_edge::facilitator::HookDecision {
         match self.abort_verify {
             true => x402_edge::facilitator::HookDecision::Abort {
                 reason: "blocked_by_policy".into(),
@@ -188,17 +188,17 @@ impl Hooks for Policy {
             false => x402_edge::facilitator::HookDecision::Continue,
         }
     }
-    async fn after_verify(&self, _: &x402_edge::protocol::PaymentRequest, _: &x402_edge::facilitator::Verified) {
+    async fn after_verify(&self, _: &x402_edge::schemes::PaymentRequest, _: &x402_edge::facilitator::Verified) {
         self.after_verify.set(self.after_verify.get() + 1);
     }
     async fn on_verify_failure(
         &self,
-        request: &x402_edge::protocol::PaymentRequest,
+        request: &x402_edge::schemes::PaymentRequest,
         _: &x402_edge::facilitator::Failure,
     ) -> Option<x402_edge::facilitator::Verified> {
         self.recover_verify.then(|| x402_edge::facilitator::Verified { payer: request.payload.payer() })
     }
-    async fn before_settle(&self, _: &x402_edge::protocol::PaymentRequest) -> x402_edge::facilitator::HookDecision {
+    async fn before_settle(&self, _: &x402_edge::schemes::PaymentRequest) -> x402_edge::facilitator::HookDecision {
         match self.abort_settle {
             true => x402_edge::facilitator::HookDecision::Abort {
                 reason: "blocked_by_policy".into(),
@@ -209,7 +209,7 @@ impl Hooks for Policy {
     }
     async fn after_settle(
         &self,
-        _: &x402_edge::protocol::PaymentRequest,
+        _: &x402_edge::schemes::PaymentRequest,
         _: &Result<x402_edge::facilitator::Settled, x402_edge::facilitator::Failure>,
     ) {
         self.after_settle.set(self.after_settle.get() + 1);

@@ -14,8 +14,9 @@ use x402_edge::chains::svm::{
     MessageVersion, Pubkey, Transaction, TransferChecked,
 };
 use x402_edge::ledger::Ledger;
-use x402_edge::ledger::{svm_key, LedgerOp};
+use x402_edge::ledger::LedgerOp;
 use x402_edge::ports::Clock;
+use x402_edge::schemes::exact_svm::ledger_key as svm_key;
 use x402_edge::schemes::exact_svm::{verify_transaction, SvmRequirements};
 
 use common::{rpc, Facility, SystemClock};

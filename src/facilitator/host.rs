@@ -3,12 +3,12 @@
 
 use std::future::Future;
 
-use super::{Failure, Settled, Verified};
+use super::outcome::{Failure, Settled, Verified};
 use crate::access::RateLimiter;
 use crate::chains::evm::sender::TxSender;
 use crate::ledger::Ledger;
 use crate::ports::{Clock, HttpTransport};
-use crate::protocol::model::PaymentRequest;
+use crate::schemes::PaymentRequest;
 use crate::upto::Sessions;
 
 /// What a before-hook decides.

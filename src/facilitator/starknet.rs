@@ -4,8 +4,11 @@
 
 use serde_json::json;
 
-use super::Host;
-use super::{kind, settle_failure, Facilitator, Failure, OncePayment, Sent, Settled, Turn, Verified};
+use super::core::Facilitator;
+use super::dispatch::kind;
+use super::host::Host;
+use super::once::{settle_failure, OncePayment, Sent};
+use super::outcome::{Failure, Settled, Verified};
 use crate::chains::jsonrpc::JsonRpcClient;
 use crate::chains::starknet::Felt;
 use crate::config::{StarknetNetworkConfig, StarknetSettlement};
@@ -13,11 +16,12 @@ use crate::ledger::Ledger;
 use crate::ledger::{fingerprint, LedgerOp};
 use crate::network::{Family, Network};
 use crate::ports::Clock;
-use crate::protocol::model::{PaymentRequest, StarknetPayload};
 use crate::protocol::response::SupportedResponse;
 use crate::protocol::Reason;
 use crate::schemes::exact_starknet::chain::{self, SignedInvoke, Sponsor, StarknetContext, Status};
+use crate::schemes::exact_starknet::StarknetPayload;
 use crate::schemes::exact_starknet::{chain_id, ledger_key, verify_request, ExactStarknetError, VerifiedStarknet};
+use crate::schemes::PaymentRequest;
 
 impl From<ExactStarknetError> for Failure {
     fn from(e: ExactStarknetError) -> Self {
@@ -90,11 +94,9 @@ impl<P: Host> Facilitator<P> {
             payer: &payer,
             used: Reason::StarknetNonceUsed,
         };
-        let result = match self.claim_payment(&payment).await? {
-            Turn::Send => self.send_starknet(&ctx, config, &key, &verified, payload).await,
-            Turn::Resume(sent) => self.reconcile_starknet(&ctx, &payer, sent).await,
-        };
-        self.conclude(&payment, result).await
+        let send = || self.send_starknet(&ctx, config, &key, &verified, payload);
+        let resume = |sent| self.reconcile_starknet(&ctx, &payer, sent);
+        self.settle_through_ledger(&payment, send, resume).await
     }
 
     async fn send_starknet(

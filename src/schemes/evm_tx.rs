@@ -10,7 +10,6 @@ use crate::chains::evm::sender::TxSender;
 use crate::chains::evm::sender::{SendError, UnsignedCall};
 use crate::chains::evm::tx::Fees;
 use crate::chains::jsonrpc::{JsonRpcClient, RpcCall, RpcError};
-use crate::config::{GasLimits, Settings};
 use crate::ledger::{Ledger, LedgerJournal};
 use crate::network::Network;
 use crate::ports::{Clock, EvmSigner, HttpTransport};
@@ -24,6 +23,26 @@ const MAX_POLL_INTERVAL_MS: u64 = 1_000;
 
 /// One read of a batch: its result, or why it has none.
 pub type Read = Result<Value, RpcError>;
+
+/// How a settle waits and fails over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Settings {
+    /// How long a settle waits for its receipt before answering that the outcome is unknown.
+    pub receipt_timeout_secs: u64,
+    /// How long one RPC request may take before it fails over to the next endpoint.
+    pub rpc_timeout_ms: u64,
+    /// How long a settle's transaction may sit unmined before it is replaced with a fee bump.
+    pub fee_bump_after_secs: u64,
+}
+
+/// Guard rails on what one settle may spend in gas: a transaction above either is never sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GasLimits {
+    pub max_fee_per_gas_wei: u128,
+    pub max_gas_per_settle: u64,
+    /// The gas limit of deploying a payer's counterfactual wallet (ERC-6492), which settles pay first.
+    pub max_gas_per_deployment: u64,
+}
 
 /// What a scheme call needs from its host, borrowed for one request.
 pub struct EvmContext<'a, H, C> {

@@ -5,4 +5,10 @@ pub mod exact_evm;
 #[cfg(feature = "starknet")]
 pub mod exact_starknet;
 pub mod exact_svm;
+pub mod registry;
 pub mod upto_evm;
+
+pub use registry::{ledger_key, parse_request, Payload, PaymentRequest, Scheme};
+
+#[cfg(test)]
+mod tests;

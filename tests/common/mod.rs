@@ -19,8 +19,8 @@ use x402_edge::facilitator::Facilitator;
 use x402_edge::facilitator::{Host, NoHooks, Ports};
 use x402_edge::ledger::MemoryLedger;
 use x402_edge::ports::{Clock, EvmSigner, HttpTransport, TransportError};
-use x402_edge::protocol::model::Eip3009Authorization;
 use x402_edge::schemes::exact_evm::authorization_digest;
+use x402_edge::schemes::exact_evm::Eip3009Authorization;
 
 /// The standard anvil accounts (public test keys).
 pub const KEYS: [&str; 10] = [

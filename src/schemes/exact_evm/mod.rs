@@ -8,6 +8,7 @@ mod chain;
 mod checks;
 mod error;
 mod offline;
+pub mod payload;
 mod settle;
 mod verify;
 
@@ -15,9 +16,9 @@ use alloy_primitives::{Address, B256};
 
 pub use error::ExactEvmError;
 pub use offline::{verify_offline, OfflineVerdict};
+pub use payload::{Eip3009Authorization, Eip3009Payload};
 pub use settle::{confirm, confirm_with_fee_bumps, settle, submit, Settlement, Submitted};
 
-use crate::protocol::model::Eip3009Authorization;
 pub use crate::schemes::evm_tx::EvmContext;
 pub use checks::VALID_BEFORE_BUFFER_SECS;
 pub use verify::{verify, Verified};

@@ -8,6 +8,7 @@ use super::chain::{ChainReads, PayerAccount};
 use super::checks::Prepared;
 use super::checks::SignatureProof;
 use super::error::ExactEvmError;
+use super::payload::Eip3009Payload;
 use super::verify::prepare;
 use crate::chains::evm::sender::TxSender;
 use crate::chains::evm::signature::Erc6492Signature;
@@ -35,16 +36,17 @@ pub struct Settlement {
 /// Verifies against the chain, then signs and broadcasts `transferWithAuthorization`. An undeployed
 /// ERC-6492 wallet is deployed through its (allowed) factory first, at most once per payment (see
 /// [`deploy_once`]), and then paid from as the ERC-1271 wallet it has become, after verifying again.
-pub async fn submit<H: HttpTransport, C: Clock, S: EvmSigner, T: TxSender, L: Ledger>(
+pub async fn submit<H: HttpTransport, C: Clock, S: EvmSigner, T: TxSender, L: Ledger, P>(
     ctx: &EvmContext<'_, H, C>,
     signer: &S,
     sender: &T,
     journal: &LedgerJournal<'_, L>,
-    request: &PaymentRequest,
+    request: &PaymentRequest<P>,
+    payload: &Eip3009Payload,
 ) -> Result<Submitted, ExactEvmError> {
     let mut deployed = None;
     loop {
-        let prepared = prepare(ctx, request).await?;
+        let prepared = prepare(ctx, request, payload).await?;
         let reads = chain::read(ctx, &prepared, Some(signer.address())).await?;
         match (reads.diagnose(&prepared, ctx.chain_id())?, deployed) {
             (PayerAccount::Ready, _) => {
@@ -153,13 +155,14 @@ pub async fn confirm_with_fee_bumps<H: HttpTransport, C: Clock, S: EvmSigner, T:
 }
 
 /// [`submit`] then [`confirm_with_fee_bumps`].
-pub async fn settle<H: HttpTransport, C: Clock, S: EvmSigner, T: TxSender, L: Ledger>(
+pub async fn settle<H: HttpTransport, C: Clock, S: EvmSigner, T: TxSender, L: Ledger, P>(
     ctx: &EvmContext<'_, H, C>,
     signer: &S,
     sender: &T,
     journal: &LedgerJournal<'_, L>,
-    request: &PaymentRequest,
+    request: &PaymentRequest<P>,
+    payload: &Eip3009Payload,
 ) -> Result<Settlement, ExactEvmError> {
-    let submitted = submit(ctx, signer, sender, journal, request).await?;
+    let submitted = submit(ctx, signer, sender, journal, request, payload).await?;
     confirm_with_fee_bumps(ctx, signer, sender, journal, &submitted).await
 }

@@ -5,8 +5,9 @@ use alloy_primitives::Address;
 use super::chain;
 use super::checks::*;
 use super::error::ExactEvmError;
+use super::payload::Eip3009Payload;
 use crate::ports::{Clock, HttpTransport};
-use crate::protocol::model::{Payload, PaymentRequest};
+use crate::protocol::model::PaymentRequest;
 use crate::schemes::evm_tx::EvmContext;
 
 /// A valid payment: who pays.
@@ -15,27 +16,23 @@ pub struct Verified {
     pub payer: Address,
 }
 
-pub async fn verify<H: HttpTransport, C: Clock>(
+pub async fn verify<H: HttpTransport, C: Clock, P>(
     ctx: &EvmContext<'_, H, C>,
-    request: &PaymentRequest,
+    request: &PaymentRequest<P>,
+    payload: &Eip3009Payload,
 ) -> Result<Verified, ExactEvmError> {
-    let prepared = prepare(ctx, request).await?;
+    let prepared = prepare(ctx, request, payload).await?;
     let reads = chain::read(ctx, &prepared, None).await?;
     reads.diagnose(&prepared, ctx.chain_id())?;
     Ok(Verified { payer: prepared.authorization.from })
 }
 
 /// The pure checks, in the reference order. The domain may need one chain read (v1 without `extra`).
-pub(super) async fn prepare<'r, H: HttpTransport, C: Clock>(
+pub(super) async fn prepare<'r, H: HttpTransport, C: Clock, P>(
     ctx: &EvmContext<'_, H, C>,
-    request: &'r PaymentRequest,
+    request: &PaymentRequest<P>,
+    payload: &'r Eip3009Payload,
 ) -> Result<Prepared<'r>, ExactEvmError> {
-    let Payload::Eip3009(payload) = &request.payload else {
-        return Err(ExactEvmError::SchemeMismatch {
-            accepted: request.accepted.scheme.clone(),
-            required: "exact".into(),
-        });
-    };
     let authorization = &payload.authorization;
     let requirements = &request.requirements;
     check_scheme(request)?;

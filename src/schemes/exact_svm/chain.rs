@@ -5,7 +5,6 @@
 use crate::chains::jsonrpc::{JsonRpcClient, RpcCall, RpcError};
 use crate::chains::svm::rpc::{self, Landed};
 use crate::chains::svm::{Keypair, Pubkey};
-use crate::config::SvmSettings;
 use crate::network::Network;
 use crate::ports::{Clock, HttpTransport};
 
@@ -13,6 +12,16 @@ use super::{verify_transaction, ExactSvmError, SvmRequirements, VerifiedSvm};
 
 /// How often a settle asks for its signature's status (the reference asks every second; a slot is 400 ms).
 const STATUS_POLL_MS: u64 = 500;
+
+/// What the facilitator pays for as a Solana fee payer, and how long it waits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SvmSettings {
+    /// The highest compute unit limit a payment may ask for: with the spec's price cap (5 lamports
+    /// per unit) it bounds the priority fee the fee payer pays per transaction.
+    pub max_compute_unit_limit: u32,
+    /// How long a settle polls `getSignatureStatuses` before answering that the outcome is unknown.
+    pub confirm_timeout_secs: u64,
+}
 
 pub struct SvmContext<'a, H, C> {
     pub network: &'static Network,

@@ -2,7 +2,7 @@
 //! The order is the reference's (protocol digest §5.2), with the rules it dropped or left to simulation
 //! in the places noted.
 
-use super::ExactSvmError;
+use super::error::ExactSvmError;
 use crate::chains::svm::pubkey::programs;
 use crate::chains::svm::{
     associated_token_address, parse_memo, CompiledInstruction, ComputeBudgetInstruction, Message, Pubkey, Transaction,
