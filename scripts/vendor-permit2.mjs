@@ -30,11 +30,12 @@ function argValue(name) {
   return i >= 0 ? process.argv[i + 1] : undefined;
 }
 
-/** The package tarball: the one given, else a fresh `npm pack` into a temp dir. */
+/** The package tarball: the one given, else a fresh `npm pack` into a temp dir (removed on exit). */
 function tarball() {
   const given = argValue('--tarball');
   if (given) return path.resolve(given);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'permit2-vendor-'));
+  process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
   const name = execFileSync('npm', ['pack', PACKAGE, '--pack-destination', dir, '--silent'], { encoding: 'utf8' })
     .trim()
     .split('\n')
