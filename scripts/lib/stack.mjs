@@ -149,6 +149,8 @@ async function startLocalSvm({ port = 0, payers = 4 } = {}) {
   const rpc = await startSvmRpc({
     port,
     fund: [{ owner: feePayer.address, amount: null }, ...wallets.map((w) => ({ owner: w.address, amount: SVM_PAYER_FUNDS }))],
+    // Wallets such as Phantom add Lighthouse assertions to payments: a stand-in runs them here.
+    lighthouseStandIn: true,
   });
   const vars = {
     SVM_NETWORKS: 'solana-devnet',

@@ -23,7 +23,7 @@ pub enum Reason {
     /// The transaction was sent and its receipt did not come in time: one retry of the same settle
     /// reconciles it from the chain (the standard's contract, `@x402/core` 2.24+).
     SettlementPending,
-    /// The payload's `accepted` network is not the requirements' (upto, Solana: `network_mismatch`).
+    /// The payload's `accepted` network is not the requirements' (upto: `network_mismatch`).
     NetworkMismatch,
     /// The requirements' `payTo` is not on this facilitator's allowlist.
     PayToNotAllowed,
@@ -88,14 +88,21 @@ pub enum Reason {
     /// The owner has `UPTO_MAX_SESSIONS_PER_OWNER` sessions open already.
     UptoTooManySessions,
     // `exact` on Solana (protocol digest §5).
+    /// The payload's `accepted` scheme, or the requirements', is not `exact`.
+    SvmSchemeMismatch,
+    /// The payload's `accepted` network is not the requirements'.
+    SvmNetworkMismatch,
     SvmMissingFeePayer,
     SvmFeePayerNotManaged,
     SvmTransactionCouldNotBeDecoded,
-    /// The transaction is well formed but not acceptable as signed: a signature does not verify, or the
-    /// fee payer slot is not the facilitator's.
-    SvmTransaction,
+    /// The transaction's fee payer (account 0) is not `extra.feePayer`.
+    SvmFeePayerMismatch,
+    /// A client signature does not verify, or the transfer authority does not sign.
+    SvmSignatureInvalid,
     SvmInstructionsLength,
     SvmComputeLimitInstruction,
+    /// The compute unit limit is above `SVM_MAX_COMPUTE_UNIT_LIMIT`.
+    SvmComputeLimitTooHigh,
     SvmComputePriceInstruction,
     SvmComputePriceTooHigh,
     SvmNoTransferInstruction,
@@ -107,9 +114,14 @@ pub enum Reason {
     SvmUnknownFourthInstruction,
     SvmUnknownFifthInstruction,
     SvmUnknownSixthInstruction,
+    SvmUnknownSeventhInstruction,
     SvmMemoCount,
     SvmMemoMismatch,
     SvmSimulationFailed,
+    /// `payTo` has no associated token account for the asset: the transfer cannot land (no reference code).
+    SvmDestinationAtaMissing,
+    /// Sent, and the cluster answered with an error for it.
+    SvmTransactionFailed,
     /// Sent, and its blockhash expired before it landed.
     SvmBlockHeightExceeded,
     /// Sent, and not seen confirmed in time (the outcome is unknown).
@@ -129,7 +141,7 @@ pub enum Reason {
 
 impl Reason {
     /// Every reason, for tests and documentation.
-    pub const ALL: [Reason; 87] = [
+    pub const ALL: [Reason; 94] = [
         Reason::InvalidPayload,
         Reason::InvalidPaymentRequirements,
         Reason::InvalidNetwork,
@@ -187,12 +199,16 @@ impl Reason {
         Reason::UptoSessionMismatch,
         Reason::UptoPermitConflict,
         Reason::UptoTooManySessions,
+        Reason::SvmSchemeMismatch,
+        Reason::SvmNetworkMismatch,
         Reason::SvmMissingFeePayer,
         Reason::SvmFeePayerNotManaged,
         Reason::SvmTransactionCouldNotBeDecoded,
-        Reason::SvmTransaction,
+        Reason::SvmFeePayerMismatch,
+        Reason::SvmSignatureInvalid,
         Reason::SvmInstructionsLength,
         Reason::SvmComputeLimitInstruction,
+        Reason::SvmComputeLimitTooHigh,
         Reason::SvmComputePriceInstruction,
         Reason::SvmComputePriceTooHigh,
         Reason::SvmNoTransferInstruction,
@@ -204,9 +220,12 @@ impl Reason {
         Reason::SvmUnknownFourthInstruction,
         Reason::SvmUnknownFifthInstruction,
         Reason::SvmUnknownSixthInstruction,
+        Reason::SvmUnknownSeventhInstruction,
         Reason::SvmMemoCount,
         Reason::SvmMemoMismatch,
         Reason::SvmSimulationFailed,
+        Reason::SvmDestinationAtaMissing,
+        Reason::SvmTransactionFailed,
         Reason::SvmBlockHeightExceeded,
         Reason::SvmConfirmationTimedOut,
         Reason::StarknetTokenMismatch,
@@ -354,14 +373,16 @@ impl Reason {
             UptoSessionMismatch => ("session_mismatch", "invalid_payload", "Invalid upto payment payload"),
             UptoPermitConflict => ("permit_conflict", "invalid_payload", "Invalid upto payment payload"),
             UptoTooManySessions => ("too_many_sessions", "invalid_payload", "Invalid upto payment payload"),
-            // v2: the inline strings of `@x402/svm` `exact/facilitator/scheme.ts`; v1: the legacy enum.
+            // v2: `@x402/svm` 2.27 `exact/facilitator/errors.ts`; v1: the legacy enum.
+            SvmSchemeMismatch => ("invalid_exact_svm_unsupported_scheme", "unsupported_scheme", "Unsupported scheme"),
+            SvmNetworkMismatch => ("invalid_exact_svm_network_mismatch", "invalid_network", "Unsupported network"),
             SvmMissingFeePayer => (
                 "invalid_exact_svm_payload_missing_fee_payer",
                 "invalid_payment_requirements",
                 "Missing feePayer in payment requirements",
             ),
             SvmFeePayerNotManaged => (
-                "fee_payer_not_managed_by_facilitator",
+                "invalid_exact_svm_fee_payer_not_managed_by_facilitator",
                 "invalid_payment_requirements",
                 "Fee payer is not managed by this facilitator",
             ),
@@ -370,9 +391,13 @@ impl Reason {
                 "invalid_exact_svm_payload_transaction",
                 "Invalid Solana transaction",
             ),
-            // Not a TS v2 string: the legacy enum's (and Go's `invalid_exact_solana_payload_transaction`).
-            SvmTransaction => (
+            SvmFeePayerMismatch => (
+                "invalid_exact_svm_fee_payer_mismatch",
                 "invalid_exact_svm_payload_transaction",
+                "Fee payer does not match the requirements",
+            ),
+            SvmSignatureInvalid => (
+                "invalid_exact_svm_payload_signature_invalid",
                 "invalid_exact_svm_payload_transaction",
                 "Invalid Solana transaction signature",
             ),
@@ -385,6 +410,12 @@ impl Reason {
                 "invalid_exact_svm_payload_transaction_instructions_compute_limit_instruction",
                 "invalid_exact_svm_payload_transaction_instructions_compute_limit_instruction",
                 "Invalid compute unit limit instruction",
+            ),
+            // The legacy enum has no code for a limit above a cap: its compute limit code.
+            SvmComputeLimitTooHigh => (
+                "invalid_exact_svm_payload_transaction_instructions_compute_limit_instruction_too_high",
+                "invalid_exact_svm_payload_transaction_instructions_compute_limit_instruction",
+                "Compute unit limit too high",
             ),
             SvmComputePriceInstruction => (
                 "invalid_exact_svm_payload_transaction_instructions_compute_price_instruction",
@@ -443,6 +474,11 @@ impl Reason {
                 "invalid_exact_svm_payload_transaction_instructions",
                 "Unexpected sixth instruction",
             ),
+            SvmUnknownSeventhInstruction => (
+                "invalid_exact_svm_payload_unknown_seventh_instruction",
+                "invalid_exact_svm_payload_transaction_instructions",
+                "Unexpected seventh instruction",
+            ),
             SvmMemoCount => (
                 "invalid_exact_svm_payload_memo_count",
                 "invalid_exact_svm_payload_transaction_instructions",
@@ -454,11 +490,21 @@ impl Reason {
                 "Memo does not match the required memo",
             ),
             SvmSimulationFailed => (
-                "transaction_simulation_failed",
+                "invalid_exact_svm_transaction_simulation_failed",
                 "invalid_exact_svm_payload_transaction_simulation_failed",
                 "Transaction simulation failed",
             ),
-            // The legacy v1 settle's codes (digest §5.3); TS v2 answers `transaction_failed` for both.
+            // Ours, in the reference's style (it answers a bare simulation failure); v1 as before.
+            SvmDestinationAtaMissing => (
+                "invalid_exact_svm_payload_transaction_destination_ata_missing",
+                "invalid_exact_svm_payload_transaction_simulation_failed",
+                "The recipient has no token account for the asset",
+            ),
+            SvmTransactionFailed => {
+                ("invalid_exact_svm_transaction_failed", "unexpected_settle_error", "Transaction failed on-chain")
+            }
+            // The legacy v1 settle's codes (digest §5.3): `@x402/svm` 2.27 has neither (a confirmation it did not see
+            // is `settlement_pending`, which `facilitator::pending` answers for a sent transaction too).
             SvmBlockHeightExceeded => (
                 "settle_exact_svm_block_height_exceeded",
                 "settle_exact_svm_block_height_exceeded",
