@@ -4,6 +4,7 @@
 mod common;
 
 use alloy_primitives::{Address, U256};
+use alloy_sol_types::SolCall;
 use common::*;
 use serde_json::{json, Value};
 use x402_edge::protocol::model::Eip3009Authorization;
@@ -888,4 +889,19 @@ fn a_payment_whose_wallet_deployment_failed_gets_no_second_deployment() {
     }
     assert_eq!(facilitator_funds(&w), funds, "not retried: no transaction, no gas");
     assert_eq!(code_len(&w.anvil, wallet), 0);
+}
+
+#[test]
+fn install_permit2_places_permit2_with_the_canonical_domain_and_both_proxies_without_a_transaction() {
+    let anvil = Anvil::start();
+    install_permit2(&anvil);
+    assert_eq!(anvil.nonce(address(KEYS[0])), 0, "no deployer nonce used");
+    assert_eq!(code_len(&anvil, PERMIT2_ADDRESS), 9152);
+    let separator = call(&anvil, PERMIT2_ADDRESS, IPermit2Reads::DOMAIN_SEPARATORCall {}.abi_encode());
+    // {name: "Permit2", chainId: 84532, verifyingContract: 0x0000…78BA3}
+    assert_eq!(hex::encode(separator), "010f27a92fb9a32622f44f001dc4d15706a85b33499cfc2ce9033113ab26592c");
+    for proxy in [EXACT_PERMIT2_PROXY_ADDRESS, UPTO_PERMIT2_PROXY_ADDRESS] {
+        let permit2 = call(&anvil, proxy, IX402Permit2Proxy::PERMIT2Call {}.abi_encode());
+        assert_eq!(Address::from_slice(&permit2[12..]), PERMIT2_ADDRESS);
+    }
 }
