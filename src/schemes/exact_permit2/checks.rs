@@ -145,11 +145,11 @@ fn recover(signature: &[u8], digest: &B256) -> Result<Address, ExactPermit2Error
 
 /// The EIP-2612 extension, when present (`validateEip2612PermitForPayment`, plus the proxy's own
 /// rule that the permit's value equals `permitted.amount`).
-pub fn check_eip2612<'p>(
-    payload: &'p Permit2Payload,
+pub fn check_eip2612(
+    payload: &Permit2Payload,
     asset: Address,
     now: u64,
-) -> Result<Option<&'p Eip2612Extension>, ExactPermit2Error> {
+) -> Result<Option<&Eip2612Extension>, ExactPermit2Error> {
     let info = match &payload.eip2612 {
         None => return Ok(None),
         Some(Err(why)) => return Err(ExactPermit2Error::Eip2612Format(why.clone())),

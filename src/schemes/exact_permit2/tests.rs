@@ -743,3 +743,25 @@ fn errors_name_their_reason_and_only_a_sent_payment_names_a_transaction() {
         "permit2_allowance_required"
     );
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+    /// Whatever bytes stand for the approval transaction, the checks answer with a verdict.
+    #[test]
+    fn any_approval_bytes_get_a_verdict(raw in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300)) {
+        let mut p = with_extension("erc20ApprovalGasSponsoring", erc20_info());
+        if let Some(Ok(info)) = p.erc20_approval.as_mut() {
+            info.signed_transaction = raw.into();
+        }
+        let _ = checks::check_erc20_approval(&p, USDC, 84532);
+    }
+
+    /// Whatever bytes stand for the Permit2 signature, the check answers with a verdict.
+    #[test]
+    fn any_signature_bytes_get_a_verdict(raw in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200)) {
+        let mut p = good();
+        p.signature = raw.into();
+        let _ = checks::check_signature(&p, 84532);
+    }
+}
