@@ -379,3 +379,32 @@ fn a_payload_for_another_chain_or_a_used_nonce_word_is_refused_without_a_transac
     other_chain.signature = Bytes::from(signature.as_bytes().to_vec());
     assert_refused_and_nothing_sent(&w, pay_to, &[("invalid_permit2_signature", r, other_chain)]);
 }
+
+sol! {
+    interface IWallet {
+        function execute(address target, uint256 value, bytes data) external payable returns (bytes memory);
+    }
+}
+
+#[test]
+fn a_contract_wallet_pays_with_its_erc1271_signature() {
+    let w = world();
+    let pay_to = address(KEYS[2]);
+    let wallet = deploy_wallet(&w.anvil, w.token, KEYS[5]);
+    let approve = IToken::approveCall { spender: PERMIT2, amount: U256::MAX }.abi_encode();
+    let execute = IWallet::executeCall { target: w.token, value: U256::ZERO, data: approve.into() };
+    w.anvil.send(address(KEYS[5]), Some(wallet), execute.abi_encode());
+    let r = request(&w, pay_to, 4_000);
+
+    // Signed by someone the wallet does not answer for.
+    let mut forged = signed(KEYS[6], permit(&w, pay_to, 4_000, 2));
+    forged.from = wallet;
+    assert_refused_and_nothing_sent(&w, pay_to, &[("invalid_permit2_signature", r.clone(), forged)]);
+
+    let mut p = signed(KEYS[5], permit(&w, pay_to, 4_000, 1));
+    p.from = wallet;
+    assert_eq!(verify(&w, &r, &p, Options::default()), Ok(Verified { payer: wallet }));
+    let before = balance(&w.anvil, w.token, pay_to);
+    settle(&w, &r, &p, Options::default()).unwrap();
+    assert_eq!(balance(&w.anvil, w.token, pay_to), before + U256::from(4_000));
+}
