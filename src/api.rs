@@ -5,10 +5,11 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::access::{Decision, Unauthorized};
+use crate::facilitator::Host;
 use crate::facilitator::{session_json, Facilitator, Failure, TxStatus};
 use crate::ledger::{eip3009_key, LedgerEntry};
 use crate::network;
-use crate::ports::{Clock, Host};
+use crate::ports::Clock;
 use crate::protocol::cronos::{iso8601_millis, CronosSettleResponse, CronosVerifyResponse};
 use crate::protocol::model::{Dialect, Payload, PaymentRequest, Version};
 use crate::protocol::normalize::{parse_b256, parse_evm_address, parse_request, Rejection, RequestError};

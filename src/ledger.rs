@@ -14,11 +14,45 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::ports::LedgerError;
+use std::future::Future;
+
+use crate::chains::evm::sender::Journal;
 use alloy_primitives::{Address, B256};
 
 use crate::protocol::model::{Payload, PaymentRequest};
 use crate::protocol::normalize::parse_evm_address;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("settlement ledger unavailable: {0}")]
+pub struct LedgerError(pub String);
+
+/// Applies one [`LedgerOp`] to one payment's entry, atomically with respect to every
+/// other operation on the same key (a Durable Object per key in the Worker).
+pub trait Ledger {
+    fn apply(&self, key: &str, op: LedgerOp) -> impl Future<Output = Result<LedgerReply, LedgerError>>;
+}
+
+/// Where a settle's transaction hash is written before the transaction is broadcast: the payment's
+/// ledger entry. A settle cut off after its broadcast is then reconciled from the receipt, never
+/// reported as failed nor sent again. Without a key (a wallet deployment, not the payment itself)
+/// nothing is written.
+pub struct LedgerJournal<'a, L> {
+    pub ledger: &'a L,
+    pub key: Option<&'a str>,
+}
+
+impl<L: Ledger> Journal for LedgerJournal<'_, L> {
+    async fn record(&self, transaction: B256, raw: &[u8]) -> Result<(), String> {
+        let Some(key) = self.key else { return Ok(()) };
+        let raw = Some(format!("0x{}", hex::encode(raw)));
+        let record = LedgerOp::RecordTransaction { transaction: transaction.to_string(), raw };
+        self.ledger.apply(key, record).await.map(drop).map_err(|e| e.to_string())
+    }
+
+    fn key(&self) -> Option<&str> {
+        self.key
+    }
+}
 
 /// How long a claimant holds a payment it claimed, beyond the wait for its receipt: another settle of
 /// the payment meanwhile is answered at once as a duplicate. A hold that runs out (its isolate died)
@@ -303,7 +337,7 @@ pub struct MemoryLedger {
     entries: RefCell<HashMap<String, LedgerEntry>>,
 }
 
-impl crate::ports::Ledger for MemoryLedger {
+impl Ledger for MemoryLedger {
     async fn apply(&self, key: &str, op: LedgerOp) -> Result<LedgerReply, LedgerError> {
         let mut entries = self.entries.borrow_mut();
         let (reply, next) = apply(entries.remove(key), op);

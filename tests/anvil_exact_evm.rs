@@ -417,8 +417,8 @@ fn a_long_signature_from_an_address_without_code_is_an_undeployed_smart_wallet()
 /// ledger: the next settle takes the outcome from the receipt and sends nothing.
 #[test]
 fn a_payment_in_flight_with_a_recorded_transaction_is_reconciled_from_its_receipt() {
+    use x402_edge::ledger::Ledger;
     use x402_edge::ledger::{payment_key, LedgerOp};
-    use x402_edge::ports::Ledger;
 
     let w = world();
     let pay_to = address(KEYS[2]);
@@ -579,8 +579,8 @@ fn a_stuck_settle_is_replaced_with_a_fee_bump_and_pays_once() {
 #[test]
 fn a_recorded_transaction_that_was_never_broadcast_is_revived_or_replaced() {
     use x402_edge::chains::evm::tx::{self, ContractCall, Fees};
+    use x402_edge::ledger::Ledger;
     use x402_edge::ledger::{payment_key, LedgerOp};
-    use x402_edge::ports::Ledger;
 
     let w = world();
     let facilitator = address(FACILITATOR_KEY);
@@ -666,8 +666,8 @@ fn a_settle_without_a_receipt_in_time_is_pending_and_its_retry_answers_success_o
 /// with nothing sent, and not handed the first settle's outcome later.
 #[test]
 fn a_payment_held_by_another_settle_is_refused_at_once() {
+    use x402_edge::ledger::Ledger;
     use x402_edge::ledger::{payment_key, LedgerOp};
-    use x402_edge::ports::Ledger;
 
     let w = world();
     let pay_to = address(KEYS[2]);

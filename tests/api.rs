@@ -7,7 +7,7 @@ use x402_edge::facilitator::Facilitator;
 mod common;
 
 use common::offline::{offline_facilitator, OfflineHost};
-use x402_edge::ports::{Hooks, NoHooks};
+use x402_edge::facilitator::{Hooks, NoHooks};
 
 const NOW_MS: u64 = 1_762_287_551_000;
 const KEY: &str = "0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6";
@@ -179,13 +179,13 @@ struct Policy {
 }
 
 impl Hooks for Policy {
-    async fn before_verify(&self, _: &x402_edge::protocol::PaymentRequest) -> x402_edge::ports::HookDecision {
+    async fn before_verify(&self, _: &x402_edge::protocol::PaymentRequest) -> x402_edge::facilitator::HookDecision {
         match self.abort_verify {
-            true => x402_edge::ports::HookDecision::Abort {
+            true => x402_edge::facilitator::HookDecision::Abort {
                 reason: "blocked_by_policy".into(),
                 message: "payer on a deny list".into(),
             },
-            false => x402_edge::ports::HookDecision::Continue,
+            false => x402_edge::facilitator::HookDecision::Continue,
         }
     }
     async fn after_verify(&self, _: &x402_edge::protocol::PaymentRequest, _: &x402_edge::facilitator::Verified) {
@@ -198,13 +198,13 @@ impl Hooks for Policy {
     ) -> Option<x402_edge::facilitator::Verified> {
         self.recover_verify.then(|| x402_edge::facilitator::Verified { payer: request.payload.payer() })
     }
-    async fn before_settle(&self, _: &x402_edge::protocol::PaymentRequest) -> x402_edge::ports::HookDecision {
+    async fn before_settle(&self, _: &x402_edge::protocol::PaymentRequest) -> x402_edge::facilitator::HookDecision {
         match self.abort_settle {
-            true => x402_edge::ports::HookDecision::Abort {
+            true => x402_edge::facilitator::HookDecision::Abort {
                 reason: "blocked_by_policy".into(),
                 message: "settles paused".into(),
             },
-            false => x402_edge::ports::HookDecision::Continue,
+            false => x402_edge::facilitator::HookDecision::Continue,
         }
     }
     async fn after_settle(

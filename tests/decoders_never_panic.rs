@@ -12,7 +12,7 @@ use x402_edge::schemes::exact_permit2::{identity, is_permit2, ledger_key, Permit
 mod common;
 
 use common::offline::{offline_facilitator, OfflineHost};
-use x402_edge::ports::NoHooks;
+use x402_edge::facilitator::NoHooks;
 
 fn facilitator() -> Facilitator<OfflineHost> {
     let vars = [

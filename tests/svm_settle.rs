@@ -13,8 +13,9 @@ use x402_edge::chains::svm::{
     associated_token_address, CompiledInstruction, ComputeBudgetInstruction, Keypair, Message, MessageHeader,
     MessageVersion, Pubkey, Transaction, TransferChecked,
 };
+use x402_edge::ledger::Ledger;
 use x402_edge::ledger::{svm_key, LedgerOp};
-use x402_edge::ports::{Clock, Ledger};
+use x402_edge::ports::Clock;
 use x402_edge::schemes::exact_svm::{verify_transaction, SvmRequirements};
 
 use common::{rpc, Facility, SystemClock};

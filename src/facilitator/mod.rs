@@ -1,17 +1,20 @@
 //! The facilitator: picks the scheme for a normalized request and runs verify, settle and supported.
 //! Host-neutral; the worker and the native tests give it their transport and clock.
 
+mod host;
 #[cfg(feature = "starknet")]
 mod starknet;
 mod svm;
 mod upto;
 
+pub use host::{HookDecision, Hooks, Host, NoHooks, Ports};
 pub use upto::{session_json, SweepError, SweepReport, SWEEP_ERRORS_KEPT, SWEEP_PAGE};
 
 use alloy_primitives::B256;
 use serde_json::Value;
 
 use crate::access::Decision;
+use crate::access::RateLimiter;
 use crate::chains::evm::rpc;
 use crate::chains::evm::signer::LocalEvmSigner;
 use crate::chains::jsonrpc::JsonRpcClient;
@@ -19,9 +22,10 @@ use crate::config::Config;
 use crate::ledger::{
     fingerprint, payment_key, Claim, LedgerEntry, LedgerOp, LedgerReply, SettleRecord, HOLD_MARGIN_MS,
 };
+use crate::ledger::{Ledger, LedgerJournal};
 use crate::network::{Family, Network};
 use crate::policy::PolicyRefusal;
-use crate::ports::{Clock, EvmSigner, HookDecision, Hooks, Host, Journal, Ledger, Ports, RateLimiter};
+use crate::ports::{Clock, EvmSigner};
 use crate::protocol::model::PaymentRequest;
 use crate::protocol::model::{Eip3009Payload, Payload};
 use crate::protocol::response::{SupportedKind, SupportedResponse};
@@ -450,7 +454,7 @@ impl<P: Host> Facilitator<P> {
     async fn submit_and_confirm(&self, key: &str, request: &PaymentRequest) -> Result<Settled, Failure> {
         let ctx = self.evm_context(request.network)?;
         let signer = self.signer_for(key).ok_or_else(|| Failure::from(ExactEvmError::NoSigner))?;
-        let journal = Journal { ledger: &self.ledger, key: Some(key) };
+        let journal = LedgerJournal { ledger: &self.ledger, key: Some(key) };
         let submitted =
             exact_evm::submit(&ctx, signer, &self.sender, &journal, request).await.map_err(settle_failure)?;
         let settlement = exact_evm::confirm_with_fee_bumps(&ctx, signer, &self.sender, &journal, &submitted)

@@ -4,13 +4,15 @@
 
 use serde_json::json;
 
+use super::Host;
 use super::{kind, settle_failure, Facilitator, Failure, OncePayment, Sent, Settled, Turn, Verified};
 use crate::chains::jsonrpc::JsonRpcClient;
 use crate::chains::starknet::Felt;
 use crate::config::{StarknetNetworkConfig, StarknetSettlement};
+use crate::ledger::Ledger;
 use crate::ledger::{fingerprint, LedgerOp};
 use crate::network::{Family, Network};
-use crate::ports::{Clock, Host, Ledger};
+use crate::ports::Clock;
 use crate::protocol::model::{PaymentRequest, StarknetPayload};
 use crate::protocol::response::SupportedResponse;
 use crate::protocol::Reason;

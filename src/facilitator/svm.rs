@@ -8,12 +8,14 @@
 
 use serde_json::json;
 
+use super::Host;
 use super::{kind, settle_failure, Facilitator, Failure, OncePayment, Sent, Settled, Turn, Verified};
 use crate::chains::jsonrpc::JsonRpcClient;
 use crate::chains::svm::{token_payer, Transaction};
+use crate::ledger::Ledger;
 use crate::ledger::{fingerprint, svm_key, LedgerOp};
 use crate::network::{Family, Network};
-use crate::ports::{Clock, Host, Ledger};
+use crate::ports::Clock;
 use crate::protocol::model::{PaymentRequest, SvmPayload};
 use crate::protocol::response::SupportedResponse;
 use crate::protocol::Reason;

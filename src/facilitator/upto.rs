@@ -5,13 +5,16 @@
 
 use serde_json::Value;
 
+use super::Host;
 use super::{store_failure, Facilitator, Failure, Settled, Verified};
 use crate::config::UptoSettleMode;
-use crate::ports::{Clock, EvmSigner, Host, Journal, Sessions};
+use crate::ledger::LedgerJournal;
+use crate::ports::{Clock, EvmSigner};
 use crate::protocol::model::PaymentRequest;
 use crate::protocol::model::PermitPayload;
 use crate::protocol::Reason;
 use crate::schemes::upto_evm::{self, UptoError};
+use crate::upto::Sessions;
 use crate::upto::{
     BatchOutcome, OwnerOp, OwnerReply, Refusal, Session, SessionOp, SessionReply, Status as UptoStatus, SweepAction,
 };
@@ -386,7 +389,7 @@ impl<P: Host> Facilitator<P> {
             let ctx = self.evm_context(network)?;
             let signer = self.config.evm_signers.iter().find(|s| s.address() == session.spender);
             let signer = signer.ok_or_else(|| Failure::from(UptoError::SpenderNotFacilitator(session.spender)))?;
-            let journal = Journal { ledger: &self.ledger, key: Some(&key) };
+            let journal = LedgerJournal { ledger: &self.ledger, key: Some(&key) };
             let mined = upto_evm::settle_batch(&ctx, signer, &self.sender, &journal, session, batch.amount).await?;
             let transaction = mined.transaction.to_string();
             Ok(Settled { transaction, payer: payer.clone(), block_number: mined.block_number, extensions: None })

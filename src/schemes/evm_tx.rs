@@ -6,12 +6,14 @@ use alloy_primitives::{Address, B256};
 use serde_json::Value;
 
 use crate::chains::evm::rpc;
+use crate::chains::evm::sender::TxSender;
 use crate::chains::evm::sender::{SendError, UnsignedCall};
 use crate::chains::evm::tx::Fees;
 use crate::chains::jsonrpc::{JsonRpcClient, RpcCall, RpcError};
 use crate::config::{GasLimits, Settings};
+use crate::ledger::{Ledger, LedgerJournal};
 use crate::network::Network;
-use crate::ports::{Clock, EvmSigner, HttpTransport, Journal, Ledger, TxSender};
+use crate::ports::{Clock, EvmSigner, HttpTransport};
 
 /// Gas limit = estimate plus this margin, in percent.
 const GAS_MARGIN_PERCENT: u64 = 25;
@@ -141,7 +143,7 @@ pub async fn send<H: HttpTransport, C: Clock, S: EvmSigner, T: TxSender, L: Ledg
     ctx: &EvmContext<'_, H, C>,
     signer: &S,
     sender: &T,
-    journal: &Journal<'_, L>,
+    journal: &LedgerJournal<'_, L>,
     call: UnsignedCall,
 ) -> Result<Sent, TxError> {
     let sent = sender.send(&ctx.rpc, signer, ctx.network, &call, journal).await.map_err(TxError::Send)?;
@@ -162,7 +164,7 @@ pub async fn confirm_with_fee_bumps<H: HttpTransport, C: Clock, S: EvmSigner, T:
     ctx: &EvmContext<'_, H, C>,
     signer: &S,
     sender: &T,
-    journal: &Journal<'_, L>,
+    journal: &LedgerJournal<'_, L>,
     sent: &Sent,
 ) -> Result<Mined, TxError> {
     let Some((call, nonce)) = sent.call.clone() else { return confirm(ctx, &sent.transactions).await };
@@ -219,7 +221,7 @@ struct FeeBump<'a, H, C, S, T, L> {
     ctx: &'a EvmContext<'a, H, C>,
     signer: &'a S,
     sender: &'a T,
-    journal: &'a Journal<'a, L>,
+    journal: &'a LedgerJournal<'a, L>,
     call: UnsignedCall,
     nonce: u64,
     exhausted: bool,

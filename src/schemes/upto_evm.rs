@@ -10,11 +10,13 @@ use alloy_primitives::{Address, U256};
 use alloy_sol_types::SolCall;
 
 use crate::chains::evm::contracts::{revert_reason, IEip2612Token, MULTICALL3};
+use crate::chains::evm::sender::TxSender;
 use crate::chains::evm::signature::{EcdsaSignature, SignatureError};
 use crate::chains::evm::value_probe::{call, Movement, ProbeError};
 use crate::chains::evm::{eip2612, eip3009, rpc};
 use crate::chains::jsonrpc::RpcError;
-use crate::ports::{Clock, EvmSigner, HttpTransport, Journal, Ledger, TxSender};
+use crate::ledger::{Ledger, LedgerJournal};
+use crate::ports::{Clock, EvmSigner, HttpTransport};
 use crate::protocol::amount::parse_decimal_u256;
 use crate::protocol::model::{PaymentRequest, PermitPayload};
 use crate::protocol::normalize::parse_evm_address;
@@ -242,7 +244,7 @@ pub async fn settle_batch<H: HttpTransport, C: Clock, S: EvmSigner, T: TxSender,
     ctx: &EvmContext<'_, H, C>,
     signer: &S,
     sender: &T,
-    journal: &Journal<'_, L>,
+    journal: &LedgerJournal<'_, L>,
     session: &Session,
     amount: U256,
 ) -> Result<Mined, UptoError> {
@@ -382,7 +384,7 @@ async fn submit_permit<H: HttpTransport, C: Clock, S: EvmSigner, T: TxSender, L:
     let estimate = estimate_gas(ctx, signer.address(), session.asset, &permit).await;
     let gas_limit = evm_tx::gas_limit(&estimate).map_err(|e| UptoError::PermitFailed(e.to_string()))?;
     let call = evm_tx::unsigned_call(ctx, session.asset, permit, fees, gas_limit, ctx.gas.max_gas_per_settle)?;
-    let untracked = Journal { ledger, key: None };
+    let untracked = LedgerJournal { ledger, key: None };
     let sent = evm_tx::send(ctx, signer, sender, &untracked, call).await?;
     match evm_tx::confirm(ctx, &sent.transactions).await {
         Ok(_) => Ok(()),

@@ -16,8 +16,9 @@ use x402_edge::chains::evm::sender::NonceManagedSender;
 use x402_edge::chains::evm::signer::LocalEvmSigner;
 use x402_edge::config::Config;
 use x402_edge::facilitator::Facilitator;
+use x402_edge::facilitator::{Host, NoHooks, Ports};
 use x402_edge::ledger::MemoryLedger;
-use x402_edge::ports::{Clock, EvmSigner, Host, HttpTransport, NoHooks, Ports, TransportError};
+use x402_edge::ports::{Clock, EvmSigner, HttpTransport, TransportError};
 use x402_edge::protocol::model::Eip3009Authorization;
 use x402_edge::schemes::exact_evm::authorization_digest;
 

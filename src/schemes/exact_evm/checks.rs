@@ -3,7 +3,7 @@
 use alloy_primitives::{Address, B256, U256};
 use alloy_sol_types::SolCall;
 
-use super::ExactEvmError;
+use super::error::ExactEvmError;
 use crate::chains::evm::contracts::IEip3009Token;
 use crate::chains::evm::eip3009;
 use crate::chains::evm::signature::{is_erc6492, EcdsaSignature, Erc6492Signature, SignatureError};
@@ -189,4 +189,16 @@ pub fn transfer_calldata(a: &Eip3009Authorization, signature: &[u8], proof: &Sig
         }
         .abi_encode(),
     }
+}
+
+/// A payment that passed every pure check, ready for the chain.
+pub struct Prepared<'r> {
+    pub authorization: &'r Eip3009Authorization,
+    pub signature: &'r [u8],
+    pub asset: Address,
+    pub domain: Domain,
+    /// How the signature is proven (a contract wallet's is checked with the chain reads).
+    pub proof: SignatureProof,
+    /// Calldata of the `transferWithAuthorization` overload that fits the signature.
+    pub calldata: Vec<u8>,
 }

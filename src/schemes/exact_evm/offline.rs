@@ -4,7 +4,7 @@
 use alloy_primitives::Address;
 
 use super::checks::*;
-use super::ExactEvmError;
+use super::error::ExactEvmError;
 use crate::protocol::model::{Payload, PaymentRequest};
 
 /// What the pure checks can say about a payment that none of them refused.

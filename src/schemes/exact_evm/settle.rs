@@ -3,13 +3,19 @@
 
 use alloy_primitives::{Address, B256};
 
+use super::chain;
 use super::chain::{ChainReads, PayerAccount};
+use super::checks::Prepared;
 use super::checks::SignatureProof;
-use super::{chain, prepare, EvmContext, ExactEvmError, Prepared};
+use super::error::ExactEvmError;
+use super::verify::prepare;
+use crate::chains::evm::sender::TxSender;
 use crate::chains::evm::signature::Erc6492Signature;
 use crate::ledger::{Claim, LedgerOp, LedgerReply};
-use crate::ports::{Clock, EvmSigner, HttpTransport, Journal, Ledger, TxSender};
+use crate::ledger::{Ledger, LedgerJournal};
+use crate::ports::{Clock, EvmSigner, HttpTransport};
 use crate::protocol::model::PaymentRequest;
+use crate::schemes::evm_tx::EvmContext;
 use crate::schemes::evm_tx::{self, Sent, TxError};
 
 /// The transactions the facilitator broadcast for a payment.
@@ -33,7 +39,7 @@ pub async fn submit<H: HttpTransport, C: Clock, S: EvmSigner, T: TxSender, L: Le
     ctx: &EvmContext<'_, H, C>,
     signer: &S,
     sender: &T,
-    journal: &Journal<'_, L>,
+    journal: &LedgerJournal<'_, L>,
     request: &PaymentRequest,
 ) -> Result<Submitted, ExactEvmError> {
     let mut deployed = None;
@@ -75,7 +81,7 @@ async fn deploy_once<H: HttpTransport, C: Clock, S: EvmSigner, T: TxSender, L: L
     ctx: &EvmContext<'_, H, C>,
     signer: &S,
     sender: &T,
-    journal: &Journal<'_, L>,
+    journal: &LedgerJournal<'_, L>,
     prepared: &Prepared<'_>,
     reads: &ChainReads,
 ) -> Result<B256, ExactEvmError> {
@@ -94,7 +100,7 @@ async fn deploy_once<H: HttpTransport, C: Clock, S: EvmSigner, T: TxSender, L: L
         Ok(_) => return Err(ExactEvmError::DeploymentAlreadyAttempted),
         Err(e) => return Err(ExactEvmError::Ledger(e.to_string())),
     }
-    let recorded = Journal { ledger: journal.ledger, key: Some(&key) };
+    let recorded = LedgerJournal { ledger: journal.ledger, key: Some(&key) };
     let deployed = deploy_wallet(ctx, signer, sender, &recorded, wrapped, reads).await;
     if deployed.is_err() {
         // Drops the claim only when no transaction was recorded under it.
@@ -109,7 +115,7 @@ async fn deploy_wallet<H: HttpTransport, C: Clock, S: EvmSigner, T: TxSender, L:
     ctx: &EvmContext<'_, H, C>,
     signer: &S,
     sender: &T,
-    journal: &Journal<'_, L>,
+    journal: &LedgerJournal<'_, L>,
     wrapped: &Erc6492Signature,
     reads: &ChainReads,
 ) -> Result<B256, ExactEvmError> {
@@ -139,7 +145,7 @@ pub async fn confirm_with_fee_bumps<H: HttpTransport, C: Clock, S: EvmSigner, T:
     ctx: &EvmContext<'_, H, C>,
     signer: &S,
     sender: &T,
-    journal: &Journal<'_, L>,
+    journal: &LedgerJournal<'_, L>,
     submitted: &Submitted,
 ) -> Result<Settlement, ExactEvmError> {
     let mined = evm_tx::confirm_with_fee_bumps(ctx, signer, sender, journal, &submitted.sent).await?;
@@ -151,7 +157,7 @@ pub async fn settle<H: HttpTransport, C: Clock, S: EvmSigner, T: TxSender, L: Le
     ctx: &EvmContext<'_, H, C>,
     signer: &S,
     sender: &T,
-    journal: &Journal<'_, L>,
+    journal: &LedgerJournal<'_, L>,
     request: &PaymentRequest,
 ) -> Result<Settlement, ExactEvmError> {
     let submitted = submit(ctx, signer, sender, journal, request).await?;

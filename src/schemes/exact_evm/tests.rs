@@ -9,6 +9,7 @@ use super::*;
 use crate::chains::jsonrpc::JsonRpcClient;
 use crate::config::Settings;
 use crate::ports::TransportError;
+use crate::ports::{Clock, HttpTransport};
 use crate::protocol::normalize::parse_request;
 use crate::protocol::Reason;
 
@@ -427,7 +428,7 @@ fn settle_with_limits(
     };
     let sender = crate::chains::evm::sender::NonceManagedSender::default();
     let ledger = crate::ledger::MemoryLedger::default();
-    let journal = crate::ports::Journal { ledger: &ledger, key: Some("payment") };
+    let journal = crate::ledger::LedgerJournal { ledger: &ledger, key: Some("payment") };
     let result = pollster::block_on(settle(&ctx, &signer, &sender, &journal, &request));
     let posts = transport.posts.borrow().len();
     drop(transport);
