@@ -14,8 +14,9 @@ use serde_json::{json, Value};
 use x402_edge::chains::evm::tx::{ContractCall, Fees};
 use x402_edge::chains::jsonrpc::JsonRpcClient;
 use x402_edge::config::{GasLimits, Settings};
+use x402_edge::ledger::LedgerJournal;
 use x402_edge::ledger::MemoryLedger;
-use x402_edge::ports::{EvmSigner, Journal};
+use x402_edge::ports::EvmSigner;
 use x402_edge::protocol::model::PaymentRequest;
 use x402_edge::protocol::normalize::parse_request;
 use x402_edge::schemes::exact_permit2::permit2::{SignedPermit, EXACT_PROXY, PERMIT2, UPTO_PROXY};
@@ -79,7 +80,7 @@ fn settle_within(
         MemoryLedger::default(),
     );
     let key = scheme::ledger_key(CHAIN_ID, p);
-    let journal = Journal { ledger: &ledger, key: Some(&key) };
+    let journal = LedgerJournal { ledger: &ledger, key: Some(&key) };
     pollster::block_on(scheme::settle_with(&ctx, &signer, &sender, &journal, request, p, options))
 }
 

@@ -6,16 +6,16 @@ use alloy_primitives::{Address, U256};
 use alloy_sol_types::SolCall;
 use serde_json::{json, Value};
 
-use super::checks::ApprovalTx;
+use super::checks::{ApprovalTx, Prepared, Sponsoring};
+use super::error::ExactPermit2Error;
 use super::permit2::{self, nonce_position, IErc20, IPermit2, IX402ExactPermit2Proxy, EXACT_PROXY, PERMIT2};
-use super::{EvmContext, ExactPermit2Error, Prepared, Sponsoring};
 use crate::chains::evm::contracts::{ERC1271_MAGIC_VALUE, IERC1271, MULTICALL3};
 use crate::chains::evm::rpc::{self, is_revert};
 use crate::chains::evm::tx::Fees;
 use crate::chains::evm::value_probe::{call, Movement, ProbeError};
 use crate::chains::jsonrpc::{RpcCall, RpcError};
 use crate::ports::{Clock, HttpTransport};
-use crate::schemes::evm_tx::{self, Read};
+use crate::schemes::evm_tx::{self, EvmContext, Read};
 
 /// What to do once the reads passed.
 #[derive(Debug, Clone, PartialEq)]

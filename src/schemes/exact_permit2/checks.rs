@@ -7,9 +7,9 @@ use alloy_eips::eip2718::Decodable2718;
 use alloy_primitives::{uint, Address, Bytes, B256, U256};
 use alloy_sol_types::SolCall;
 
+use super::error::ExactPermit2Error;
 use super::payload::{Eip2612Extension, Erc20ApprovalExtension, Permit2Payload};
-use super::permit2::{IErc20, APPROVE_SELECTOR, EXACT_PROXY, PERMIT2};
-use super::ExactPermit2Error;
+use super::permit2::{IErc20, IX402ExactPermit2Proxy, APPROVE_SELECTOR, EXACT_PROXY, PERMIT2};
 use crate::chains::evm::signature::{is_erc6492, EcdsaSignature, Erc6492Signature, SignatureError};
 use crate::protocol::model::{PaymentRequest, Requirements};
 use crate::protocol::normalize::parse_evm_address;
@@ -281,4 +281,61 @@ fn check_approval_call(
         return Err(ExactPermit2Error::ApprovalTxInvalidCalldata(format!("sends {} wei", envelope.value())));
     }
     Ok(())
+}
+
+/// What the facilitator has enabled beyond the plain scheme.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Options {
+    /// The `erc20ApprovalGasSponsoring` extension: relay the payer's signed `approve(Permit2, …)`
+    /// before the settle. Off unless configured, as in the reference (an extension the facilitator
+    /// registers); the EIP-2612 extension needs no switch (the reference uses it whenever present).
+    pub erc20_approval: bool,
+}
+
+/// How the allowance to Permit2 is provided.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Sponsoring {
+    /// Already on chain (or missing: the diagnosis says so).
+    None,
+    /// An EIP-2612 permit, submitted by the proxy's `settleWithPermit`.
+    Eip2612,
+    /// The payer's signed approval, broadcast before the settle when the allowance is short.
+    Erc20Approval(ApprovalTx),
+}
+
+/// A payment that passed every pure check, ready for the chain.
+pub struct Prepared<'p> {
+    pub payload: &'p Permit2Payload,
+    pub asset: Address,
+    pub signature: SignatureCheck,
+    /// The extension's verdict, reported after the signature's as the reference orders them.
+    pub sponsoring: Result<Sponsoring, ExactPermit2Error>,
+    /// The proxy call simulated and sent: `settle`, or `settleWithPermit` with an EIP-2612 permit.
+    pub calldata: Vec<u8>,
+}
+
+/// `settle(permit, owner, witness, signature)`, or `settleWithPermit(permit2612, …)` when an
+/// EIP-2612 permit comes with the payment (`buildExactPermit2SettleArgs`).
+pub fn settle_calldata(
+    payload: &Permit2Payload,
+    signature: &SignatureCheck,
+    eip2612: Option<&Eip2612Extension>,
+) -> Vec<u8> {
+    let signed = payload.signed();
+    let (permit, owner, witness) = (signed.proxy_permit(), payload.from, signed.proxy_witness());
+    let signature = signature.signature.clone();
+    match eip2612 {
+        None => IX402ExactPermit2Proxy::settleCall { permit, owner, witness, signature }.abi_encode(),
+        Some(info) => {
+            let sig = info.signature.as_ref();
+            let permit2612 = IX402ExactPermit2Proxy::EIP2612Permit {
+                value: info.amount,
+                deadline: info.deadline,
+                r: B256::from_slice(&sig[..32]),
+                s: B256::from_slice(&sig[32..64]),
+                v: sig[64],
+            };
+            IX402ExactPermit2Proxy::settleWithPermitCall { permit2612, permit, owner, witness, signature }.abi_encode()
+        }
+    }
 }

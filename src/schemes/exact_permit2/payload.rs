@@ -10,8 +10,8 @@
 use alloy_primitives::{Address, Bytes, U256};
 use serde_json::Value;
 
+use super::error::ExactPermit2Error;
 use super::permit2::SignedPermit;
-use super::ExactPermit2Error;
 use crate::protocol::normalize::parse_evm_address;
 
 /// `paymentPayload.extensions` key of the EIP-2612 gas-sponsoring extension.
@@ -249,4 +249,27 @@ impl Erc20ApprovalExtension {
             version: f.version()?,
         })
     }
+}
+
+/// The settlement ledger's key: Permit2's unordered nonce, one bit per `(chain, owner, nonce)`
+/// whatever the token or spender, is what the chain accepts once.
+pub fn ledger_key(chain_id: u64, payload: &Permit2Payload) -> String {
+    format!("permit2/eip155:{chain_id}/{}/{:#x}", payload.from, payload.nonce).to_ascii_lowercase()
+}
+
+/// Every signed field and the signature: a different payment under the same ledger key (the same
+/// nonce re-signed for more, say) has another identity, so it never gets this one's answer.
+pub fn identity(payload: &Permit2Payload) -> String {
+    format!(
+        "{}/{}/{}/{}/{}/{}/{}/{}/{}",
+        payload.from,
+        payload.token,
+        payload.amount,
+        payload.spender,
+        payload.nonce,
+        payload.deadline,
+        payload.to,
+        payload.valid_after,
+        payload.signature
+    )
 }

@@ -5,14 +5,18 @@
 use alloy_primitives::{Address, B256};
 
 use super::chain::{self, Plan};
-use super::checks::ApprovalTx;
+use super::checks::{ApprovalTx, Options};
+use super::error::ExactPermit2Error;
+use super::payload::Permit2Payload;
 use super::permit2::EXACT_PROXY;
-use super::{prepare, EvmContext, ExactPermit2Error, Options, Permit2Payload};
+use super::verify::prepare;
 use crate::chains::evm::rpc;
 use crate::chains::evm::sender::nonce_used;
-use crate::ports::{Clock, EvmSigner, HttpTransport, Journal, Ledger, TxSender};
+use crate::chains::evm::sender::TxSender;
+use crate::ledger::{Ledger, LedgerJournal};
+use crate::ports::{Clock, EvmSigner, HttpTransport};
 use crate::protocol::model::PaymentRequest;
-use crate::schemes::evm_tx::{self, Sent, TxError};
+use crate::schemes::evm_tx::{self, EvmContext, Sent, TxError};
 
 /// The transaction the facilitator broadcast for a payment.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,7 +37,7 @@ pub async fn submit<H: HttpTransport, C: Clock, S: EvmSigner, T: TxSender, L: Le
     ctx: &EvmContext<'_, H, C>,
     signer: &S,
     sender: &T,
-    journal: &Journal<'_, L>,
+    journal: &LedgerJournal<'_, L>,
     request: &PaymentRequest,
     payload: &Permit2Payload,
 ) -> Result<Submitted, ExactPermit2Error> {
@@ -48,7 +52,7 @@ pub async fn submit_with<H: HttpTransport, C: Clock, S: EvmSigner, T: TxSender, 
     ctx: &EvmContext<'_, H, C>,
     signer: &S,
     sender: &T,
-    journal: &Journal<'_, L>,
+    journal: &LedgerJournal<'_, L>,
     request: &PaymentRequest,
     payload: &Permit2Payload,
     options: Options,
@@ -123,7 +127,7 @@ pub async fn confirm_with_fee_bumps<H: HttpTransport, C: Clock, S: EvmSigner, T:
     ctx: &EvmContext<'_, H, C>,
     signer: &S,
     sender: &T,
-    journal: &Journal<'_, L>,
+    journal: &LedgerJournal<'_, L>,
     submitted: &Submitted,
 ) -> Result<Settlement, ExactPermit2Error> {
     let mined = evm_tx::confirm_with_fee_bumps(ctx, signer, sender, journal, &submitted.sent).await?;
@@ -135,7 +139,7 @@ pub async fn settle<H: HttpTransport, C: Clock, S: EvmSigner, T: TxSender, L: Le
     ctx: &EvmContext<'_, H, C>,
     signer: &S,
     sender: &T,
-    journal: &Journal<'_, L>,
+    journal: &LedgerJournal<'_, L>,
     request: &PaymentRequest,
     payload: &Permit2Payload,
 ) -> Result<Settlement, ExactPermit2Error> {
@@ -147,7 +151,7 @@ pub async fn settle_with<H: HttpTransport, C: Clock, S: EvmSigner, T: TxSender, 
     ctx: &EvmContext<'_, H, C>,
     signer: &S,
     sender: &T,
-    journal: &Journal<'_, L>,
+    journal: &LedgerJournal<'_, L>,
     request: &PaymentRequest,
     payload: &Permit2Payload,
     options: Options,

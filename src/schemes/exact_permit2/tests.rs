@@ -9,6 +9,7 @@ use alloy_primitives::{address, Address, Bytes, B256, U256};
 use alloy_sol_types::{SolCall, SolStruct, SolValue};
 use serde_json::{json, Value};
 
+use super::checks::settle_calldata;
 use super::permit2::{IErc20, IPermit2, IX402ExactPermit2Proxy as Proxy, EXACT_PROXY, PERMIT2, UPTO_PROXY};
 use super::*;
 use crate::chains::evm::contracts::{IMulticall3, MULTICALL3};
@@ -16,7 +17,9 @@ use crate::chains::evm::signer::LocalEvmSigner;
 use crate::chains::evm::tx::{ContractCall, Fees};
 use crate::chains::jsonrpc::JsonRpcClient;
 use crate::config::{GasLimits, Settings};
+use crate::ports::{Clock, HttpTransport};
 use crate::ports::{EvmSigner, TransportError};
+use crate::protocol::model::PaymentRequest;
 use crate::protocol::normalize::parse_request;
 use crate::protocol::{Reason, Version};
 
