@@ -57,6 +57,49 @@ pub enum Reason {
     EvmTransferMismatch,
     /// A counterfactual wallet's deployment failed, or was attempted before for the same payment.
     EvmSmartWalletDeploymentFailed,
+    // `exact` on EVM via Permit2 and the x402 exact proxy (`@x402/evm` 2.27 `exact/facilitator/errors.ts`).
+    /// The asset address has no contract code (`@x402/evm` `ErrAssetNotDeployedContract`).
+    AssetNotDeployedContract,
+    Permit2InvalidSpender,
+    Permit2RecipientMismatch,
+    Permit2DeadlineExpired,
+    Permit2NotYetValid,
+    Permit2AmountMismatch,
+    Permit2TokenMismatch,
+    Permit2InvalidSignature,
+    /// The payer's ERC-20 allowance to Permit2 is short and no gas-sponsoring extension supplies it.
+    Permit2AllowanceRequired,
+    Permit2SimulationFailed,
+    Permit2InsufficientBalance,
+    Permit2ProxyNotDeployed,
+    /// Proxy reverts, as the reference maps them at settle (`mapSettleError`).
+    Permit2InvalidAmount,
+    Permit2InvalidDestination,
+    Permit2InvalidOwner,
+    Permit2PaymentTooEarly,
+    /// The Permit2 nonce of the payment is already used (the payment's replay).
+    Permit2InvalidNonce,
+    Permit2612AmountMismatch,
+    /// The EIP-2612 gas-sponsoring extension (protocol/permit2.md §6).
+    Eip2612InvalidFormat,
+    Eip2612FromMismatch,
+    Eip2612AssetMismatch,
+    Eip2612SpenderNotPermit2,
+    Eip2612DeadlineExpired,
+    /// The ERC-20 approval gas-sponsoring extension (protocol/permit2.md §6).
+    Erc20ApprovalInvalidFormat,
+    Erc20ApprovalFromMismatch,
+    Erc20ApprovalAssetMismatch,
+    Erc20ApprovalSpenderNotPermit2,
+    Erc20ApprovalTxParseFailed,
+    Erc20ApprovalTxWrongTarget,
+    Erc20ApprovalTxWrongSelector,
+    Erc20ApprovalTxInvalidCalldata,
+    Erc20ApprovalTxWrongSpender,
+    Erc20ApprovalTxInvalidSignature,
+    Erc20ApprovalTxSignerMismatch,
+    /// The payer's approval transaction could not be sent or mined: the payment was not sent.
+    Erc20ApprovalBroadcastFailed,
     // `upto` on EVM (the daydreams EIP-2612 scheme, protocol digest §6.2).
     UptoPayload,
     UptoMissingEip712Domain,
@@ -141,7 +184,7 @@ pub enum Reason {
 
 impl Reason {
     /// Every reason, for tests and documentation.
-    pub const ALL: [Reason; 94] = [
+    pub const ALL: [Reason; 129] = [
         Reason::InvalidPayload,
         Reason::InvalidPaymentRequirements,
         Reason::InvalidNetwork,
@@ -175,6 +218,41 @@ impl Reason {
         Reason::EvmSimulationFailed,
         Reason::EvmTransferMismatch,
         Reason::EvmSmartWalletDeploymentFailed,
+        Reason::AssetNotDeployedContract,
+        Reason::Permit2InvalidSpender,
+        Reason::Permit2RecipientMismatch,
+        Reason::Permit2DeadlineExpired,
+        Reason::Permit2NotYetValid,
+        Reason::Permit2AmountMismatch,
+        Reason::Permit2TokenMismatch,
+        Reason::Permit2InvalidSignature,
+        Reason::Permit2AllowanceRequired,
+        Reason::Permit2SimulationFailed,
+        Reason::Permit2InsufficientBalance,
+        Reason::Permit2ProxyNotDeployed,
+        Reason::Permit2InvalidAmount,
+        Reason::Permit2InvalidDestination,
+        Reason::Permit2InvalidOwner,
+        Reason::Permit2PaymentTooEarly,
+        Reason::Permit2InvalidNonce,
+        Reason::Permit2612AmountMismatch,
+        Reason::Eip2612InvalidFormat,
+        Reason::Eip2612FromMismatch,
+        Reason::Eip2612AssetMismatch,
+        Reason::Eip2612SpenderNotPermit2,
+        Reason::Eip2612DeadlineExpired,
+        Reason::Erc20ApprovalInvalidFormat,
+        Reason::Erc20ApprovalFromMismatch,
+        Reason::Erc20ApprovalAssetMismatch,
+        Reason::Erc20ApprovalSpenderNotPermit2,
+        Reason::Erc20ApprovalTxParseFailed,
+        Reason::Erc20ApprovalTxWrongTarget,
+        Reason::Erc20ApprovalTxWrongSelector,
+        Reason::Erc20ApprovalTxInvalidCalldata,
+        Reason::Erc20ApprovalTxWrongSpender,
+        Reason::Erc20ApprovalTxInvalidSignature,
+        Reason::Erc20ApprovalTxSignerMismatch,
+        Reason::Erc20ApprovalBroadcastFailed,
         Reason::UptoPayload,
         Reason::NetworkMismatch,
         Reason::UptoMissingEip712Domain,
@@ -334,6 +412,110 @@ impl Reason {
             ),
             EvmSmartWalletDeploymentFailed => {
                 ("smart_wallet_deployment_failed", "invalid_transaction_state", "Transaction failed on-chain")
+            }
+            // `exact` via Permit2: the reference's strings; v1 (no legacy code exists) the closest legacy one.
+            AssetNotDeployedContract => {
+                ("asset_not_deployed_contract", "invalid_payment_requirements", "Unsupported asset")
+            }
+            Permit2InvalidSpender => ("invalid_permit2_spender", "invalid_payload", "Invalid Permit2 spender"),
+            Permit2RecipientMismatch => (
+                "invalid_permit2_recipient_mismatch",
+                "invalid_exact_evm_payload_recipient_mismatch",
+                "Recipient does not match payTo address",
+            ),
+            Permit2DeadlineExpired => (
+                "permit2_deadline_expired",
+                "invalid_exact_evm_payload_authorization_valid_before",
+                "Authorization expired",
+            ),
+            Permit2NotYetValid => (
+                "permit2_not_yet_valid",
+                "invalid_exact_evm_payload_authorization_valid_after",
+                "Authorization not yet valid",
+            ),
+            Permit2AmountMismatch => {
+                ("permit2_amount_mismatch", "invalid_exact_evm_payload_authorization_value", "Invalid amount")
+            }
+            Permit2TokenMismatch => ("permit2_token_mismatch", "invalid_payload", "Token does not match the asset"),
+            Permit2InvalidSignature => {
+                ("invalid_permit2_signature", "invalid_exact_evm_payload_signature", "Invalid Permit2 signature")
+            }
+            Permit2AllowanceRequired => {
+                ("permit2_allowance_required", "insufficient_funds", "Permit2 allowance required")
+            }
+            Permit2SimulationFailed => {
+                ("permit2_simulation_failed", "invalid_transaction_state", "Transaction simulation failed")
+            }
+            Permit2InsufficientBalance => {
+                ("permit2_insufficient_balance", "insufficient_funds", "ERC20: transfer amount exceeds balance")
+            }
+            Permit2ProxyNotDeployed => {
+                ("permit2_proxy_not_deployed", "invalid_transaction_state", "Permit2 proxy not deployed")
+            }
+            Permit2InvalidAmount => {
+                ("permit2_invalid_amount", "invalid_exact_evm_payload_authorization_value", "Invalid amount")
+            }
+            Permit2InvalidDestination => {
+                ("permit2_invalid_destination", "invalid_exact_evm_payload_recipient_mismatch", "Invalid destination")
+            }
+            Permit2InvalidOwner => ("permit2_invalid_owner", "invalid_payload", "Invalid owner"),
+            Permit2PaymentTooEarly => (
+                "permit2_payment_too_early",
+                "invalid_exact_evm_payload_authorization_valid_after",
+                "Authorization not yet valid",
+            ),
+            Permit2InvalidNonce => ("permit2_invalid_nonce", "invalid_transaction_state", "Authorization already used"),
+            Permit2612AmountMismatch => {
+                ("permit2_2612_amount_mismatch", "invalid_payload", "EIP-2612 permit amount does not match")
+            }
+            Eip2612InvalidFormat => {
+                ("invalid_eip2612_extension_format", "invalid_payload", "Invalid EIP-2612 extension")
+            }
+            Eip2612FromMismatch => ("eip2612_from_mismatch", "invalid_payload", "Invalid EIP-2612 extension"),
+            Eip2612AssetMismatch => ("eip2612_asset_mismatch", "invalid_payload", "Invalid EIP-2612 extension"),
+            Eip2612SpenderNotPermit2 => {
+                ("eip2612_spender_not_permit2", "invalid_payload", "Invalid EIP-2612 extension")
+            }
+            Eip2612DeadlineExpired => (
+                "eip2612_deadline_expired",
+                "invalid_exact_evm_payload_authorization_valid_before",
+                "EIP-2612 permit expired",
+            ),
+            Erc20ApprovalInvalidFormat => {
+                ("invalid_erc20_approval_extension_format", "invalid_payload", "Invalid ERC-20 approval extension")
+            }
+            Erc20ApprovalFromMismatch => {
+                ("erc20_approval_from_mismatch", "invalid_payload", "Invalid ERC-20 approval extension")
+            }
+            Erc20ApprovalAssetMismatch => {
+                ("erc20_approval_asset_mismatch", "invalid_payload", "Invalid ERC-20 approval extension")
+            }
+            Erc20ApprovalSpenderNotPermit2 => {
+                ("erc20_approval_spender_not_permit2", "invalid_payload", "Invalid ERC-20 approval extension")
+            }
+            Erc20ApprovalTxParseFailed => {
+                ("erc20_approval_tx_parse_failed", "invalid_payload", "Invalid approval transaction")
+            }
+            Erc20ApprovalTxWrongTarget => {
+                ("erc20_approval_tx_wrong_target", "invalid_payload", "Invalid approval transaction")
+            }
+            Erc20ApprovalTxWrongSelector => {
+                ("erc20_approval_tx_wrong_selector", "invalid_payload", "Invalid approval transaction")
+            }
+            Erc20ApprovalTxInvalidCalldata => {
+                ("erc20_approval_tx_invalid_calldata", "invalid_payload", "Invalid approval transaction")
+            }
+            Erc20ApprovalTxWrongSpender => {
+                ("erc20_approval_tx_wrong_spender", "invalid_payload", "Invalid approval transaction")
+            }
+            Erc20ApprovalTxInvalidSignature => {
+                ("erc20_approval_tx_invalid_signature", "invalid_payload", "Invalid approval transaction")
+            }
+            Erc20ApprovalTxSignerMismatch => {
+                ("erc20_approval_tx_signer_mismatch", "invalid_payload", "Invalid approval transaction")
+            }
+            Erc20ApprovalBroadcastFailed => {
+                ("erc20_approval_broadcast_failed", "invalid_transaction_state", "Approval transaction failed")
             }
             UptoPayload => ("invalid_upto_evm_payload", "invalid_payload", "Invalid upto payment payload"),
             NetworkMismatch => ("network_mismatch", "invalid_network", "Unsupported network"),

@@ -2,6 +2,7 @@
 
 pub mod evm_tx;
 pub mod exact_evm;
+pub mod exact_permit2;
 #[cfg(feature = "starknet")]
 pub mod exact_starknet;
 pub mod exact_svm;
