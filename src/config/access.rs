@@ -3,7 +3,7 @@
 
 use alloy_primitives::{Address, U256};
 
-use super::values::{entries, integer};
+use super::values::{entries, flag, integer};
 use crate::access::ApiKeys;
 use crate::chains::svm::Pubkey;
 use crate::network::{self, Family};
@@ -66,14 +66,7 @@ pub(super) fn payment_policy(
     get: &impl Fn(&str) -> Option<String>,
     problem: &mut impl FnMut(&str, String),
 ) -> PaymentPolicy {
-    let allow_any_asset = match get("ALLOW_ANY_ASSET").as_deref() {
-        None | Some("false") | Some("0") => false,
-        Some("true") | Some("1") => true,
-        Some(_) => {
-            problem("ALLOW_ANY_ASSET", "must be `true` or `false`".into());
-            false
-        }
-    };
+    let allow_any_asset = flag(get, problem, "ALLOW_ANY_ASSET");
     let mut policy = PaymentPolicy { allow_any_asset, ..PaymentPolicy::default() };
     if let Some(text) = get("MIN_AMOUNT") {
         match text.parse::<U256>() {

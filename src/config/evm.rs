@@ -5,7 +5,7 @@ use std::fmt;
 
 use alloy_primitives::Address;
 
-use super::values::{addresses, integer, url_list, ConfigProblem, URL_LIST_PROBLEM};
+use super::values::{addresses, flag, integer, url_list, ConfigProblem, URL_LIST_PROBLEM};
 use crate::chains::evm::signer::LocalEvmSigner;
 use crate::network::{self, Family, Network};
 use crate::ports::EvmSigner;
@@ -116,4 +116,13 @@ fn evm_rpc_urls(network: &Network, get: &impl Fn(&str) -> Option<String>) -> Res
         return Ok(vec![format!("https://{host}/{key}")]);
     }
     Ok(vec![network.public_rpc.to_string()])
+}
+
+/// `PERMIT2_ERC20_APPROVAL_SPONSORING`: relay a payer's signed `approve(Permit2, …)` before its Permit2
+/// settle (the `erc20ApprovalGasSponsoring` extension). Off by default: the payer pays that gas.
+pub(super) fn erc20_approval_sponsoring(
+    get: &impl Fn(&str) -> Option<String>,
+    problem: &mut impl FnMut(&str, String),
+) -> bool {
+    flag(get, problem, "PERMIT2_ERC20_APPROVAL_SPONSORING")
 }

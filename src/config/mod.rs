@@ -46,6 +46,8 @@ pub struct Config {
     /// `EIP6492_ALLOWED_FACTORIES`: the only factories through which the facilitator deploys a payer's
     /// counterfactual wallet (it pays that gas). Empty, the default, refuses every undeployed wallet.
     pub eip6492_factories: Vec<Address>,
+    /// `PERMIT2_ERC20_APPROVAL_SPONSORING`: the `erc20ApprovalGasSponsoring` extension is on.
+    pub permit2_erc20_approval: bool,
     pub settings: Settings,
     pub svm_networks: Vec<SvmNetworkConfig>,
     /// The facilitator's Solana fee payers (`SVM_PRIVATE_KEY`, comma-separated base58 secret keys).
@@ -75,6 +77,7 @@ impl Config {
         let upto = upto::read(&get, &mut problem, !access.api_keys.is_empty());
         let policy = access::payment_policy(&get, &mut problem);
         let eip6492_factories = evm::factories(&get, &mut problem);
+        let permit2_erc20_approval = evm::erc20_approval_sponsoring(&get, &mut problem);
         let svm_fee_payers = svm::fee_payers(&get, &mut problem);
         let svm_networks = svm::networks(&get, &mut problem);
         let svm = svm::settings(&get, &mut problem);
@@ -89,6 +92,7 @@ impl Config {
             evm_networks,
             evm_signers,
             eip6492_factories,
+            permit2_erc20_approval,
             settings,
             svm_networks,
             svm_fee_payers,

@@ -5,6 +5,18 @@ use alloy_primitives::Address;
 
 use crate::protocol::normalize::parse_evm_address;
 
+/// A `true`/`false` (or `1`/`0`) variable; absent is `false`.
+pub(super) fn flag(get: &impl Fn(&str) -> Option<String>, problem: &mut impl FnMut(&str, String), name: &str) -> bool {
+    match get(name).as_deref() {
+        None | Some("false") | Some("0") => false,
+        Some("true") | Some("1") => true,
+        Some(_) => {
+            problem(name, "must be `true` or `false`".into());
+            false
+        }
+    }
+}
+
 /// A variable whose value could not be used, and why (never the value itself).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct ConfigProblem {

@@ -11,6 +11,7 @@ mod evm;
 mod host;
 mod once;
 mod outcome;
+mod permit2;
 #[cfg(feature = "starknet")]
 mod starknet;
 mod svm;

@@ -50,6 +50,9 @@ pub enum RequestError {
     UptoPayloadField { field: &'static str, problem: &'static str },
     #[error("this build serves no {0} network")]
     NotServed(&'static str),
+    /// The scheme refused the payload's shape, with its own code.
+    #[error("{message}")]
+    Scheme { reason: Reason, message: String },
 }
 
 impl RequestError {
@@ -65,6 +68,7 @@ impl RequestError {
             UnsupportedScheme { .. } => Reason::UnsupportedScheme,
             UnsupportedPayloadType(_) => Reason::UnsupportedPayloadType,
             UptoPayloadField { .. } => Reason::UptoPayload,
+            Scheme { reason, .. } => *reason,
         }
     }
 }

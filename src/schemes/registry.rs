@@ -7,7 +7,7 @@
 use alloy_primitives::U256;
 use serde_json::Value;
 
-use super::{exact_evm, exact_svm, upto_evm};
+use super::{exact_evm, exact_permit2, exact_svm, upto_evm};
 use crate::network::Family;
 pub use crate::policy::PaymentFacts;
 use crate::protocol::model::{self, Version};
@@ -24,6 +24,8 @@ pub type PaymentRequest = model::PaymentRequest<Payload>;
 pub enum Scheme {
     /// `exact` on EVM with an EIP-3009 `transferWithAuthorization` (and the Cronos dialect).
     ExactEip3009,
+    /// `exact` on EVM through Permit2 and the x402 exact proxy (`permit2Authorization`).
+    ExactPermit2,
     /// `upto` on EVM as daydreams' EIP-2612 permit sessions.
     UptoSession,
     /// `exact` on Solana: a partially signed SPL `TransferChecked` transaction.
@@ -37,6 +39,7 @@ impl Scheme {
     /// Every scheme of this build.
     pub const ALL: &'static [Scheme] = &[
         Scheme::ExactEip3009,
+        Scheme::ExactPermit2,
         Scheme::UptoSession,
         Scheme::ExactSvm,
         #[cfg(feature = "starknet")]
@@ -53,7 +56,7 @@ impl Scheme {
 
     pub const fn family(self) -> Family {
         match self {
-            Scheme::ExactEip3009 | Scheme::UptoSession => Family::Evm,
+            Scheme::ExactEip3009 | Scheme::ExactPermit2 | Scheme::UptoSession => Family::Evm,
             Scheme::ExactSvm => Family::Solana,
             #[cfg(feature = "starknet")]
             Scheme::ExactStarknet => Family::Starknet,
@@ -63,7 +66,8 @@ impl Scheme {
     /// The x402 versions the scheme is served under.
     pub const fn versions(self) -> &'static [Version] {
         match self {
-            Scheme::UptoSession => &[Version::V2],
+            // The reference pays through Permit2 under x402 v2 only.
+            Scheme::UptoSession | Scheme::ExactPermit2 => &[Version::V2],
             _ => &[Version::V1, Version::V2],
         }
     }
@@ -72,8 +76,9 @@ impl Scheme {
     /// whose payload is `payload`.
     fn takes(self, family: Family, scheme: &str, version: Version, payload: &Value) -> bool {
         let shape = match self {
-            // A Permit2 payload is `exact` on EVM too, but not this scheme's (refused below).
-            Scheme::ExactEip3009 => payload.get("permit2Authorization").is_none(),
+            // Both `exact` EVM payloads come under one kind; the payload's shape tells them apart.
+            Scheme::ExactEip3009 => !exact_permit2::is_permit2(payload),
+            Scheme::ExactPermit2 => exact_permit2::is_permit2(payload),
             _ => true,
         };
         self.family() == family && self.name() == scheme && self.versions().contains(&version) && shape
@@ -91,8 +96,8 @@ impl Scheme {
         if family == Family::Starknet && requirements.scheme == "exact" {
             return Err(RequestError::NotServed("Starknet"));
         }
-        if family == Family::Evm && requirements.scheme == "exact" && payload.get("permit2Authorization").is_some() {
-            return Err(RequestError::UnsupportedPayloadType("exact EVM via Permit2"));
+        if family == Family::Evm && requirements.scheme == "exact" && exact_permit2::is_permit2(payload) {
+            return Err(RequestError::UnsupportedPayloadType("exact EVM via Permit2 under x402 v1"));
         }
         Err(RequestError::UnsupportedScheme {
             scheme: requirements.scheme.clone(),
@@ -105,6 +110,13 @@ impl Scheme {
         let payload = &request.payload.payload;
         Ok(match self {
             Scheme::ExactEip3009 => Payload::Eip3009(exact_evm::payload::decode(payload)?),
+            Scheme::ExactPermit2 => {
+                let extensions = request.payload.envelope.get("extensions");
+                let decoded = exact_permit2::Permit2Payload::decode(payload, extensions);
+                Payload::Permit2(
+                    decoded.map_err(|e| RequestError::Scheme { reason: e.reason(), message: e.to_string() })?,
+                )
+            }
             Scheme::UptoSession => Payload::Permit(upto_evm::payload::decode(&request.accepted, payload)?),
             Scheme::ExactSvm => Payload::Svm(exact_svm::payload::decode(payload)?),
             #[cfg(feature = "starknet")]
@@ -119,6 +131,7 @@ impl Scheme {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Payload {
     Eip3009(exact_evm::Eip3009Payload),
+    Permit2(exact_permit2::Permit2Payload),
     Permit(upto_evm::PermitPayload),
     Svm(exact_svm::SvmPayload),
     #[cfg(feature = "starknet")]
@@ -129,6 +142,7 @@ impl Payload {
     pub fn scheme(&self) -> Scheme {
         match self {
             Payload::Eip3009(_) => Scheme::ExactEip3009,
+            Payload::Permit2(_) => Scheme::ExactPermit2,
             Payload::Permit(_) => Scheme::UptoSession,
             Payload::Svm(_) => Scheme::ExactSvm,
             #[cfg(feature = "starknet")]
@@ -140,6 +154,7 @@ impl Payload {
     pub fn payer(&self) -> String {
         match self {
             Payload::Eip3009(p) => p.authorization.from.to_checksum(None),
+            Payload::Permit2(p) => p.from.to_checksum(None),
             Payload::Permit(p) => p.owner.to_checksum(None),
             Payload::Svm(p) => p.payer().unwrap_or_default(),
             #[cfg(feature = "starknet")]
@@ -156,6 +171,7 @@ impl PaymentFacts for Payload {
     fn signed_amount(&self) -> Option<U256> {
         match self {
             Payload::Eip3009(p) => Some(p.authorization.value),
+            Payload::Permit2(p) => Some(p.amount),
             _ => None,
         }
     }
@@ -173,6 +189,7 @@ pub fn ledger_key(request: &PaymentRequest) -> String {
             p.authorization.from,
             p.authorization.nonce,
         ),
+        Payload::Permit2(p) => exact_permit2::ledger_key(request.network.chain_id.unwrap_or_default(), p),
         Payload::Permit(p) => format!("upto/{}", p.session_id),
         Payload::Svm(p) => exact_svm::payload_key(caip2, p),
         #[cfg(feature = "starknet")]

@@ -196,7 +196,7 @@ fn every_malformed_request_has_its_reason() {
 
     let mut b = good.clone();
     b["paymentPayload"]["payload"] = json!({"permit2Authorization": {}, "signature": "0x"});
-    assert_eq!(reason_of(b), Reason::UnsupportedPayloadType);
+    assert_eq!(reason_of(b), Reason::InvalidPayload, "a malformed Permit2 payload is the Permit2 scheme's to refuse");
 
     let mut b = good;
     b["paymentPayload"]["accepted"] = json!("nope");

@@ -21,7 +21,7 @@ pub const DEADLINE_BUFFER_SECS: u64 = 6;
 /// the other parity, and Permit2's `ecrecover` accepts both.
 const SECP256K1_ORDER: U256 = uint!(0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141_U256);
 
-pub fn check_scheme(request: &PaymentRequest) -> Result<(), ExactPermit2Error> {
+pub fn check_scheme<P>(request: &PaymentRequest<P>) -> Result<(), ExactPermit2Error> {
     if request.accepted.scheme != "exact" || request.requirements.scheme != "exact" {
         return Err(ExactPermit2Error::SchemeMismatch {
             accepted: request.accepted.scheme.clone(),
@@ -31,7 +31,7 @@ pub fn check_scheme(request: &PaymentRequest) -> Result<(), ExactPermit2Error> {
     Ok(())
 }
 
-pub fn check_network(request: &PaymentRequest) -> Result<(), ExactPermit2Error> {
+pub fn check_network<P>(request: &PaymentRequest<P>) -> Result<(), ExactPermit2Error> {
     if crate::network::find(&request.accepted.network) != Some(request.network) {
         return Err(ExactPermit2Error::NetworkMismatch {
             accepted: request.accepted.network.clone(),

@@ -33,12 +33,12 @@ pub struct Settlement {
 }
 
 /// [`submit_with`] with the ERC-20 approval extension disabled.
-pub async fn submit<H: HttpTransport, C: Clock, S: EvmSigner, T: TxSender, L: Ledger>(
+pub async fn submit<H: HttpTransport, C: Clock, S: EvmSigner, T: TxSender, L: Ledger, P>(
     ctx: &EvmContext<'_, H, C>,
     signer: &S,
     sender: &T,
     journal: &LedgerJournal<'_, L>,
-    request: &PaymentRequest,
+    request: &PaymentRequest<P>,
     payload: &Permit2Payload,
 ) -> Result<Submitted, ExactPermit2Error> {
     submit_with(ctx, signer, sender, journal, request, payload, Options::default()).await
@@ -48,12 +48,12 @@ pub async fn submit<H: HttpTransport, C: Clock, S: EvmSigner, T: TxSender, L: Le
 /// (journaled under `journal` first). With the ERC-20 approval extension enabled and the allowance
 /// short, the payer's approval is broadcast and mined first (at most once per call), then
 /// everything is verified again, simulation included, before the settle is sent.
-pub async fn submit_with<H: HttpTransport, C: Clock, S: EvmSigner, T: TxSender, L: Ledger>(
+pub async fn submit_with<H: HttpTransport, C: Clock, S: EvmSigner, T: TxSender, L: Ledger, P>(
     ctx: &EvmContext<'_, H, C>,
     signer: &S,
     sender: &T,
     journal: &LedgerJournal<'_, L>,
-    request: &PaymentRequest,
+    request: &PaymentRequest<P>,
     payload: &Permit2Payload,
     options: Options,
 ) -> Result<Submitted, ExactPermit2Error> {
@@ -135,24 +135,24 @@ pub async fn confirm_with_fee_bumps<H: HttpTransport, C: Clock, S: EvmSigner, T:
 }
 
 /// [`submit`] then [`confirm_with_fee_bumps`].
-pub async fn settle<H: HttpTransport, C: Clock, S: EvmSigner, T: TxSender, L: Ledger>(
+pub async fn settle<H: HttpTransport, C: Clock, S: EvmSigner, T: TxSender, L: Ledger, P>(
     ctx: &EvmContext<'_, H, C>,
     signer: &S,
     sender: &T,
     journal: &LedgerJournal<'_, L>,
-    request: &PaymentRequest,
+    request: &PaymentRequest<P>,
     payload: &Permit2Payload,
 ) -> Result<Settlement, ExactPermit2Error> {
     settle_with(ctx, signer, sender, journal, request, payload, Options::default()).await
 }
 
 /// [`submit_with`] then [`confirm_with_fee_bumps`].
-pub async fn settle_with<H: HttpTransport, C: Clock, S: EvmSigner, T: TxSender, L: Ledger>(
+pub async fn settle_with<H: HttpTransport, C: Clock, S: EvmSigner, T: TxSender, L: Ledger, P>(
     ctx: &EvmContext<'_, H, C>,
     signer: &S,
     sender: &T,
     journal: &LedgerJournal<'_, L>,
-    request: &PaymentRequest,
+    request: &PaymentRequest<P>,
     payload: &Permit2Payload,
     options: Options,
 ) -> Result<Settlement, ExactPermit2Error> {

@@ -17,17 +17,17 @@ pub struct Verified {
 }
 
 /// Verifies with the chain; the ERC-20 approval extension disabled.
-pub async fn verify<H: HttpTransport, C: Clock>(
+pub async fn verify<H: HttpTransport, C: Clock, P>(
     ctx: &EvmContext<'_, H, C>,
-    request: &PaymentRequest,
+    request: &PaymentRequest<P>,
     payload: &Permit2Payload,
 ) -> Result<Verified, ExactPermit2Error> {
     verify_with(ctx, request, payload, Options::default()).await
 }
 
-pub async fn verify_with<H: HttpTransport, C: Clock>(
+pub async fn verify_with<H: HttpTransport, C: Clock, P>(
     ctx: &EvmContext<'_, H, C>,
-    request: &PaymentRequest,
+    request: &PaymentRequest<P>,
     payload: &Permit2Payload,
     options: Options,
 ) -> Result<Verified, ExactPermit2Error> {
@@ -38,9 +38,9 @@ pub async fn verify_with<H: HttpTransport, C: Clock>(
 }
 
 /// The pure checks, in the reference order.
-pub(super) fn prepare<'p, H, C: Clock>(
+pub(super) fn prepare<'p, H, C: Clock, P>(
     ctx: &EvmContext<'_, H, C>,
-    request: &PaymentRequest,
+    request: &PaymentRequest<P>,
     payload: &'p Permit2Payload,
     options: Options,
 ) -> Result<Prepared<'p>, ExactPermit2Error> {
