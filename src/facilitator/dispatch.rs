@@ -93,12 +93,6 @@ impl<P: Host> Facilitator<P> {
     }
 }
 
-/// Built without the `starknet` feature, nothing Starknet is advertised (and no payload decodes).
-#[cfg(not(feature = "starknet"))]
-impl<P: Host> Facilitator<P> {
-    fn supported_starknet(&self, _: &mut SupportedResponse) {}
-}
-
 pub(super) fn kind(version: u8, scheme: &str, network: &str) -> SupportedKind {
     SupportedKind { x402_version: version, scheme: scheme.into(), network: network.into(), extra: None }
 }

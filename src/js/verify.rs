@@ -10,15 +10,9 @@ use super::envelope::{err, ok, parse_json, BindingError};
 use super::ports::{JsClock, JsTransport};
 use super::request::{normalize_any, rpc_urls, unix_time, with_payment_policy};
 use crate::chains::jsonrpc::JsonRpcClient;
-use crate::config::{GasLimits, Settings};
 use crate::protocol::normalize::parse_evm_address;
 use crate::schemes::exact_evm::{self, Eip3009Payload, EvmContext, ExactEvmError, OfflineVerdict};
 use crate::schemes::{Payload, PaymentRequest};
-
-/// Verify never settles: these bound nothing here, but the context wants them.
-const UNUSED_SETTINGS: Settings =
-    Settings { receipt_timeout_secs: 30, rpc_timeout_ms: 10_000, fee_bump_after_secs: 15 };
-const UNUSED_GAS: GasLimits = GasLimits { max_fee_per_gas_wei: 0, max_gas_per_settle: 0, max_gas_per_deployment: 0 };
 
 /// An `exact` request (`upto` ones go to [`super::upto`]).
 fn normalize(payload_json: &str, requirements_json: &str) -> Result<(PaymentRequest, Eip3009Payload), String> {
@@ -29,6 +23,10 @@ fn normalize(payload_json: &str, requirements_json: &str) -> Result<(PaymentRequ
             Ok((request, payload))
         }
         Payload::Permit(_) => Err(err(&BindingError::NotInPackage("upto (use verifyUpto)".into()), request.version)),
+        Payload::Permit2(_) => {
+            let not_here = BindingError::NotInPackage("exact via Permit2 (verify it with the facilitator)".into());
+            Err(err(&not_here, request.version))
+        }
         Payload::Svm(_) => Err(err(&BindingError::NotInPackage("Solana (use verifySvm)".into()), request.version)),
         #[cfg(feature = "starknet")]
         Payload::Starknet(_) => {
@@ -121,15 +119,8 @@ pub async fn verify_online(
         };
     let http = JsTransport::new(post);
     let clock = JsClock::new(now_ms, sleep);
-    let ctx = EvmContext {
-        network: request.network,
-        rpc: JsonRpcClient::new(&http, &clock, &urls),
-        clock: &clock,
-        settings: UNUSED_SETTINGS,
-        gas: UNUSED_GAS,
-        facilitator: None,
-        allowed_factories: &allowed_factories,
-    };
+    let rpc = JsonRpcClient::new(&http, &clock, &urls);
+    let ctx = EvmContext::read_only(request.network, rpc, &clock, &allowed_factories);
     let value = match exact_evm::verify(&ctx, &request, &payload).await {
         Ok(_) => result(&request, None, false, true, ""),
         Err(e) => result(&request, Some(&e), false, true, ""),

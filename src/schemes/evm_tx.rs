@@ -57,6 +57,21 @@ pub struct EvmContext<'a, H, C> {
     pub allowed_factories: &'a [Address],
 }
 
+impl<'a, H, C> EvmContext<'a, H, C> {
+    /// A context that only reads the chain (a verifier that never settles): no facilitator address,
+    /// no receipt wait, and gas ceilings of zero, so no transaction can be built with it.
+    pub fn read_only(
+        network: &'static Network,
+        rpc: JsonRpcClient<'a, H, C>,
+        clock: &'a C,
+        allowed_factories: &'a [Address],
+    ) -> Self {
+        let settings = Settings { receipt_timeout_secs: 0, rpc_timeout_ms: 0, fee_bump_after_secs: 0 };
+        let gas = GasLimits { max_fee_per_gas_wei: 0, max_gas_per_settle: 0, max_gas_per_deployment: 0 };
+        EvmContext { network, rpc, clock, settings, gas, facilitator: None, allowed_factories }
+    }
+}
+
 impl<H, C> EvmContext<'_, H, C> {
     pub fn chain_id(&self) -> u64 {
         self.network.chain_id.unwrap_or_default()
