@@ -58,12 +58,22 @@ fn supported_lists_one_kind_per_version_and_network_with_signers() {
                 {"x402Version": 2, "scheme": "upto", "network": "eip155:84532"},
                 {"x402Version": 2, "scheme": "upto", "network": "eip155:10"},
             ],
-            "extensions": [],
+            "extensions": ["eip2612GasSponsoring"],
             "signers": {"eip155:*": [SIGNER]},
         })
     );
     let (_, cronos) = call(&default(), "GET", "/v2/x402/supported", b"");
     assert_eq!(cronos, json!({"kinds": [{"x402Version": 1, "scheme": "exact", "network": "base-sepolia"}]}));
+}
+
+#[test]
+fn supported_lists_the_erc20_approval_extension_only_when_it_is_served() {
+    let served = facilitator(&[("EVM_PRIVATE_KEY", KEY), ("PERMIT2_ERC20_APPROVAL_SPONSORING", "true")]);
+    let (_, body) = call(&served, "GET", "/supported", b"");
+    assert_eq!(body["extensions"], json!(["eip2612GasSponsoring", "erc20ApprovalGasSponsoring"]));
+    let refused = facilitator(&[("EVM_PRIVATE_KEY", KEY), ("PERMIT2_ERC20_APPROVAL_SPONSORING", "yes")]);
+    let (_, health) = call(&refused, "GET", "/health", b"");
+    assert!(health.to_string().contains("PERMIT2_ERC20_APPROVAL_SPONSORING"), "a bad value is a problem: {health}");
 }
 
 #[test]
