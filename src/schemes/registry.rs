@@ -113,9 +113,9 @@ impl Scheme {
             Scheme::ExactPermit2 => {
                 let extensions = request.payload.envelope.get("extensions");
                 let decoded = exact_permit2::Permit2Payload::decode(payload, extensions);
-                Payload::Permit2(
+                Payload::Permit2(Box::new(
                     decoded.map_err(|e| RequestError::Scheme { reason: e.reason(), message: e.to_string() })?,
-                )
+                ))
             }
             Scheme::UptoSession => Payload::Permit(upto_evm::payload::decode(&request.accepted, payload)?),
             Scheme::ExactSvm => Payload::Svm(exact_svm::payload::decode(payload)?),
@@ -131,7 +131,8 @@ impl Scheme {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Payload {
     Eip3009(exact_evm::Eip3009Payload),
-    Permit2(exact_permit2::Permit2Payload),
+    /// Boxed: with its extensions it is several times the size of the other payloads.
+    Permit2(Box<exact_permit2::Permit2Payload>),
     Permit(upto_evm::PermitPayload),
     Svm(exact_svm::SvmPayload),
     #[cfg(feature = "starknet")]
