@@ -409,3 +409,96 @@ fn a_contract_wallet_pays_with_its_erc1271_signature() {
     settle(&w, &r, &p, Options::default()).unwrap();
     assert_eq!(balance(&w.anvil, w.token, pay_to), before + U256::from(4_000));
 }
+
+/// `paymentPayload.payload` of a Permit2 payment, as the 2.27 client sends it (numbers as decimal strings).
+fn payload_json(p: &Permit2Payload) -> Value {
+    json!({
+        "signature": p.signature,
+        "permit2Authorization": {
+            "from": p.from, "permitted": {"token": p.token, "amount": p.amount.to_string()},
+            "spender": p.spender, "nonce": p.nonce.to_string(), "deadline": p.deadline.to_string(),
+            "witness": {"to": p.to, "validAfter": p.valid_after.to_string()},
+        },
+    })
+}
+
+/// A v2 `/verify` and `/settle` body of `p`, whose requirements ask for Permit2.
+fn v2_permit2_body(w: &World, p: &Permit2Payload) -> Value {
+    let requirements = json!({
+        "scheme": "exact", "network": "eip155:84532", "amount": p.amount.to_string(), "asset": w.token,
+        "payTo": p.to, "maxTimeoutSeconds": 60,
+        "extra": {"assetTransferMethod": "permit2", "name": "USD Coin", "version": "2"},
+    });
+    json!({
+        "x402Version": 2,
+        "paymentPayload": {"x402Version": 2, "accepted": requirements, "payload": payload_json(p)},
+        "paymentRequirements": requirements,
+    })
+}
+
+#[test]
+fn a_permit2_body_through_the_api_verifies_settles_once_and_its_replay_answers_permit2_invalid_nonce() {
+    let w = world();
+    let (payer, pay_to) = (address(KEYS[1]), address(KEYS[2]));
+    approve_permit2(&w, KEYS[1]);
+    let body = v2_permit2_body(&w, &signed(KEYS[1], permit(&w, pay_to, 7_000, 42)));
+    let payee_tokens = balance(&w.anvil, w.token, pay_to);
+
+    let (status, verify) = w.facility.post("/verify", &body);
+    assert_eq!((status, &verify["isValid"], &verify["payer"]), (200, &json!(true), &json!(payer.to_checksum(None))));
+    let (status, settle) = w.facility.post("/settle", &body);
+    assert_eq!((status, &settle["success"]), (200, &json!(true)), "{settle}");
+    assert_eq!(settle["network"], "eip155:84532");
+    assert_eq!(settle["payer"], payer.to_checksum(None));
+    let transaction = settle["transaction"].as_str().unwrap();
+    let receipt = rpc(&w.anvil.url, "eth_getTransactionReceipt", json!([transaction]));
+    assert_eq!(receipt["status"], "0x1");
+    assert_eq!(receipt["to"].as_str().unwrap(), EXACT_PROXY.to_string().to_lowercase());
+    assert_eq!(balance(&w.anvil, w.token, pay_to), payee_tokens + U256::from(7_000));
+
+    let facilitator_nonce = w.anvil.nonce(address(FACILITATOR_KEY));
+    for _ in 0..2 {
+        let (status, again) = w.facility.post("/settle", &body);
+        assert_eq!(
+            (status, &again["success"], &again["errorReason"]),
+            (200, &json!(false), &json!("permit2_invalid_nonce"))
+        );
+        let (_, verify) = w.facility.post("/verify", &body);
+        assert_eq!((&verify["isValid"], &verify["invalidReason"]), (&json!(false), &json!("permit2_invalid_nonce")));
+    }
+    assert_eq!(w.anvil.nonce(address(FACILITATOR_KEY)), facilitator_nonce, "the replays sent nothing");
+    assert_eq!(balance(&w.anvil, w.token, pay_to), payee_tokens + U256::from(7_000), "the amount moved once");
+}
+
+#[test]
+fn a_v1_body_with_permit2_authorization_is_refused_as_an_unsupported_payload_type() {
+    let w = world();
+    let pay_to = address(KEYS[2]);
+    approve_permit2(&w, KEYS[1]);
+    let p = signed(KEYS[1], permit(&w, pay_to, 7_000, 43));
+    let requirements = json!({
+        "scheme": "exact", "network": "base-sepolia", "maxAmountRequired": "7000", "resource": "http://127.0.0.1/r",
+        "description": "test", "mimeType": "application/json", "payTo": pay_to, "maxTimeoutSeconds": 60,
+        "asset": w.token, "extra": {"assetTransferMethod": "permit2", "name": "USD Coin", "version": "2"},
+    });
+    let body = json!({
+        "x402Version": 1,
+        "paymentPayload": {"x402Version": 1, "scheme": "exact", "network": "base-sepolia", "payload": payload_json(&p)},
+        "paymentRequirements": requirements,
+    });
+    // Under v1 the reason is spelled as the legacy enum has it (`unsupported_payload_type` is v2 only).
+    let code = x402_edge::protocol::Reason::UnsupportedPayloadType.code(x402_edge::protocol::Version::V1);
+    assert_eq!(code, "invalid_payload");
+    let before = footprint(&w, pay_to);
+    let (status, verify) = w.facility.post("/verify", &body);
+    assert_eq!((status, &verify["isValid"], &verify["invalidReason"]), (400, &json!(false), &json!(code)), "{verify}");
+    assert!(verify["invalidMessage"].as_str().unwrap().contains("Permit2 under x402 v1"), "{verify}");
+    let (status, settle) = w.facility.post("/settle", &body);
+    assert_eq!((status, &settle["success"], &settle["errorReason"]), (400, &json!(false), &json!(code)), "{settle}");
+    assert_eq!(settle["transaction"], "");
+    assert_eq!(footprint(&w, pay_to), before, "nothing sent");
+
+    // The same payload under v2 is the scheme's, and valid.
+    let (_, verify) = w.facility.post("/verify", &v2_permit2_body(&w, &p));
+    assert_eq!(verify["isValid"], true, "{verify}");
+}

@@ -61,7 +61,7 @@ const SVM_PASS_THROUGH = /^(SVM_[A-Z0-9_]+|HELIUS_API_KEY)$/;
  * prefix so that a setting added later passes through too; not the tooling's own STARKNET_DEVNET_BIN.
  */
 export const WORKER_SETTING =
-  /^(?!STARKNET_DEVNET_BIN$)(?:(?:EVM|SVM|STARKNET|FACILITATOR|UPTO|ASSET_ALLOWLIST|EIP6492|PAY_TO)_[A-Z0-9_]+|(?:RATE_LIMIT|MIN_AMOUNT)[A-Z0-9_]*|ALLOW_ANY_ASSET|ALCHEMY_API_KEY|INFURA_API_KEY|HELIUS_API_KEY)$/;
+  /^(?!STARKNET_DEVNET_BIN$)(?:(?:EVM|SVM|STARKNET|FACILITATOR|UPTO|ASSET_ALLOWLIST|EIP6492|PAY_TO|PERMIT2)_[A-Z0-9_]+|(?:RATE_LIMIT|MIN_AMOUNT)[A-Z0-9_]*|ALLOW_ANY_ASSET|ALCHEMY_API_KEY|INFURA_API_KEY|HELIUS_API_KEY)$/;
 
 /**
  * The settings that choose a family's chain, RPC and keys: dropped from the user's settings for a family whose
