@@ -75,6 +75,7 @@ impl<P: Host> Facilitator<P> {
             payer: settlement.payer.to_checksum(None),
             block_number: settlement.block_number,
             extensions: None,
+            amount: None,
         })
     }
 }

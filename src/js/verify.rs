@@ -29,6 +29,9 @@ fn normalize(payload_json: &str, requirements_json: &str) -> Result<(PaymentRequ
             Ok((request, payload))
         }
         Payload::Permit(_) => Err(err(&BindingError::NotInPackage("upto (use verifyUpto)".into()), request.version)),
+        Payload::Permit2(_) | Payload::UptoPermit2(_) => {
+            Err(err(&BindingError::NotInPackage("Permit2 (exact or upto)".into()), request.version))
+        }
         Payload::Svm(_) => Err(err(&BindingError::NotInPackage("Solana (use verifySvm)".into()), request.version)),
         #[cfg(feature = "starknet")]
         Payload::Starknet(_) => {

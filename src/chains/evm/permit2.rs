@@ -1,6 +1,7 @@
-//! Permit2 and the x402 exact proxy as the scheme sees them: their canonical addresses, the EIP-712
-//! `PermitWitnessTransferFrom` with the exact scheme's witness (declared with `sol!`, hashed by
-//! derivation), and the contract interfaces it calls (protocol/permit2.md §1–§3).
+//! Permit2 and the two x402 Permit2 proxies (`exact` and `upto`) as the schemes see them: their
+//! canonical addresses, the EIP-712 `PermitWitnessTransferFrom` with each scheme's witness (declared
+//! with `sol!`, hashed by derivation), and the contract interfaces they call (protocol/permit2.md
+//! §1–§3). Shared by `schemes::exact_permit2` and `schemes::upto_permit2`.
 
 use std::borrow::Cow;
 
@@ -11,7 +12,7 @@ use alloy_sol_types::{sol, Eip712Domain, SolError, SolStruct};
 pub const PERMIT2: Address = address!("000000000022D473030F116dDEE9F6B43aC78BA3");
 /// x402ExactPermit2Proxy: the only spender an `exact` Permit2 payment may name.
 pub const EXACT_PROXY: Address = address!("402085c248EeA27D92E8b30b2C58ed07f9E20001");
-/// x402UptoPermit2Proxy: named here only to be refused by the exact scheme.
+/// x402UptoPermit2Proxy: the only spender an `upto` Permit2 payment may name.
 pub const UPTO_PROXY: Address = address!("4020A4f3b7b90ccA423B9fabCc0CE57C6C240002");
 
 /// `approve(address,uint256)`, the only call an ERC-20 approval extension's transaction may make.
@@ -104,12 +105,75 @@ sol! {
     }
 }
 
+/// The `upto` scheme's EIP-712 types (`@x402/evm` `uptoPermit2WitnessTypes`): its witness also names
+/// the one facilitator address the upto proxy lets settle. Their own module, as the struct names are
+/// part of the signed type string.
+pub mod upto {
+    use alloy_sol_types::sol;
+
+    sol! {
+        struct TokenPermissions {
+            address token;
+            uint256 amount;
+        }
+
+        struct Witness {
+            address to;
+            address facilitator;
+            uint256 validAfter;
+        }
+
+        struct PermitWitnessTransferFrom {
+            TokenPermissions permitted;
+            address spender;
+            uint256 nonce;
+            uint256 deadline;
+            Witness witness;
+        }
+    }
+}
+
+sol! {
+    /// x402UptoPermit2Proxy (`@x402/evm` `x402UptoPermit2ProxyABI`): moves `amount`, at most the
+    /// permitted cap, and only when called by `witness.facilitator`.
+    interface IX402UptoPermit2Proxy {
+        struct ProxyTokenPermissions {
+            address token;
+            uint256 amount;
+        }
+        struct PermitTransferFrom {
+            ProxyTokenPermissions permitted;
+            uint256 nonce;
+            uint256 deadline;
+        }
+        struct ProxyWitness {
+            address to;
+            address facilitator;
+            uint256 validAfter;
+        }
+        struct EIP2612Permit {
+            uint256 value;
+            uint256 deadline;
+            bytes32 r;
+            bytes32 s;
+            uint8 v;
+        }
+        function PERMIT2() external view returns (address);
+        function settle(PermitTransferFrom permit, uint256 amount, address owner, ProxyWitness witness, bytes signature) external;
+        function settleWithPermit(EIP2612Permit permit2612, PermitTransferFrom permit, uint256 amount, address owner, ProxyWitness witness, bytes signature) external;
+
+        error AmountExceedsPermitted();
+        error UnauthorizedFacilitator();
+    }
+}
+
 /// Permit2's EIP-712 domain: `{name: "Permit2", chainId, verifyingContract: Permit2}`, no version.
 pub fn domain(chain_id: u64) -> Eip712Domain {
     Eip712Domain::new(Some(Cow::Borrowed("Permit2")), None, Some(U256::from(chain_id)), Some(PERMIT2), None)
 }
 
-/// The signed fields of an exact Permit2 payment.
+/// The signed fields of a Permit2 payment through a proxy (the `upto` witness adds its facilitator,
+/// see [`SignedUptoPermit`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SignedPermit {
     pub token: Address,
@@ -151,17 +215,58 @@ impl SignedPermit {
     }
 }
 
+/// The signed fields of an `upto` Permit2 payment: the exact ones, and the witness's facilitator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SignedUptoPermit {
+    pub permit: SignedPermit,
+    pub facilitator: Address,
+}
+
+impl SignedUptoPermit {
+    fn typed(&self) -> upto::PermitWitnessTransferFrom {
+        let p = &self.permit;
+        upto::PermitWitnessTransferFrom {
+            permitted: upto::TokenPermissions { token: p.token, amount: p.amount },
+            spender: p.spender,
+            nonce: p.nonce,
+            deadline: p.deadline,
+            witness: upto::Witness { to: p.to, facilitator: self.facilitator, validAfter: p.valid_after },
+        }
+    }
+
+    /// The digest the payer signed on `chain_id`.
+    pub fn signing_hash(&self, chain_id: u64) -> B256 {
+        self.typed().eip712_signing_hash(&domain(chain_id))
+    }
+
+    /// `permit` as the upto proxy takes it.
+    pub fn proxy_permit(&self) -> IX402UptoPermit2Proxy::PermitTransferFrom {
+        let p = &self.permit;
+        IX402UptoPermit2Proxy::PermitTransferFrom {
+            permitted: IX402UptoPermit2Proxy::ProxyTokenPermissions { token: p.token, amount: p.amount },
+            nonce: p.nonce,
+            deadline: p.deadline,
+        }
+    }
+
+    pub fn proxy_witness(&self) -> IX402UptoPermit2Proxy::ProxyWitness {
+        let p = &self.permit;
+        IX402UptoPermit2Proxy::ProxyWitness { to: p.to, facilitator: self.facilitator, validAfter: p.valid_after }
+    }
+}
+
 /// Permit2's unordered nonces: word `nonce >> 8` of the owner's bitmap, bit `nonce & 0xff`.
 pub fn nonce_position(nonce: U256) -> (U256, usize) {
     (nonce >> 8, (nonce & U256::from(0xff)).to::<usize>())
 }
 
-/// The name of a proxy or Permit2 custom error, else the generic revert reason (the proxy's ABI
-/// does not carry Permit2's errors, so nodes show those as bare selectors).
+/// The name of a proxy or Permit2 custom error, else the generic revert reason (the proxies' ABIs
+/// do not carry Permit2's errors, so nodes show those as bare selectors).
 pub fn revert_reason(data: &[u8]) -> String {
     use IPermit2 as P;
     use IX402ExactPermit2Proxy as X;
-    let known: [(&str, [u8; 4]); 14] = [
+    use IX402UptoPermit2Proxy as U;
+    let known: [(&str, [u8; 4]); 16] = [
         ("InvalidAmount", X::InvalidAmount::SELECTOR),
         ("InvalidDestination", X::InvalidDestination::SELECTOR),
         ("InvalidOwner", X::InvalidOwner::SELECTOR),
@@ -169,6 +274,8 @@ pub fn revert_reason(data: &[u8]) -> String {
         ("PaymentTooEarly", X::PaymentTooEarly::SELECTOR),
         ("Permit2612AmountMismatch", X::Permit2612AmountMismatch::SELECTOR),
         ("ReentrancyGuardReentrantCall", X::ReentrancyGuardReentrantCall::SELECTOR),
+        ("AmountExceedsPermitted", U::AmountExceedsPermitted::SELECTOR),
+        ("UnauthorizedFacilitator", U::UnauthorizedFacilitator::SELECTOR),
         ("Permit2 SignatureExpired", P::SignatureExpired::SELECTOR),
         ("Permit2 InvalidNonce", P::InvalidNonce::SELECTOR),
         ("Permit2 InvalidAmount", P::InvalidAmount::SELECTOR),
