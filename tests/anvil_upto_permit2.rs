@@ -7,29 +7,15 @@
 mod common;
 
 use alloy_primitives::{Address, U256};
-use alloy_sol_types::{eip712_domain, sol, SolCall, SolStruct};
+use alloy_sol_types::{sol, SolCall};
 use common::*;
 use serde_json::{json, Value};
 use x402_edge::chains::evm::permit2::{SignedPermit, SignedUptoPermit, EXACT_PROXY, PERMIT2, UPTO_PROXY};
 use x402_edge::ports::EvmSigner;
 
 sol! {
-    interface IToken {
-        function approve(address spender, uint256 amount) external returns (bool);
-        function allowance(address owner, address spender) external view returns (uint256);
-        function nonces(address owner) external view returns (uint256);
-    }
-
     interface IPermit2Nonces {
         function nonceBitmap(address owner, uint256 wordPos) external view returns (uint256);
-    }
-
-    struct Permit {
-        address owner;
-        address spender;
-        uint256 value;
-        uint256 nonce;
-        uint256 deadline;
     }
 }
 
@@ -81,15 +67,6 @@ fn body(w: &World, payload: &Value, amount: u64, extensions: Option<Value>) -> V
         payment["extensions"] = extensions;
     }
     json!({"x402Version": 2, "paymentPayload": payment, "paymentRequirements": requirements})
-}
-
-fn approve_permit2(w: &World, key: &str) {
-    let call = IToken::approveCall { spender: PERMIT2, amount: U256::MAX };
-    w.anvil.send(address(key), Some(w.token), call.abi_encode());
-}
-
-fn allowance(w: &World, owner: Address) -> U256 {
-    U256::from_be_slice(&call(&w.anvil, w.token, IToken::allowanceCall { owner, spender: PERMIT2 }.abi_encode()))
 }
 
 /// Whether Permit2 holds `nonce` of `owner` as used.
@@ -240,32 +217,18 @@ fn the_settle_is_sent_by_the_signer_the_witness_names_not_the_first() {
     assert_eq!(balance(&w.anvil, w.token, payer), U256::from(1_000_000_000u64) - U256::from(20_000));
 }
 
-/// The payer's EIP-2612 `permit(owner, Permit2, cap, deadline)` for the test token, as the extension
-/// info carries it (the upto proxy requires its value to be the cap).
-fn eip2612_extension(w: &World, key: &str, deadline: U256) -> Value {
-    let owner = address(key);
-    let nonce = U256::from_be_slice(&call(&w.anvil, w.token, IToken::noncesCall { owner }.abi_encode()));
-    let message = Permit { owner, spender: PERMIT2, value: U256::from(CAP), nonce, deadline };
-    let domain = eip712_domain! { name: "USD Coin", version: "2", chain_id: CHAIN_ID, verifying_contract: w.token, };
-    let signature = pollster::block_on(signer(key).sign_hash(&message.eip712_signing_hash(&domain))).unwrap();
-    json!({"eip2612GasSponsoring": {"info": {
-        "from": owner, "asset": w.token, "spender": PERMIT2, "amount": CAP.to_string(),
-        "nonce": nonce.to_string(), "deadline": deadline.to_string(),
-        "signature": format!("0x{}", hex::encode(signature.as_bytes())), "version": "1",
-    }}})
-}
-
 #[test]
 fn the_eip2612_extension_settles_a_charge_without_a_prior_approve() {
     let w = world();
     let (payer, pay_to) = (address(KEYS[7]), address(KEYS[2]));
-    assert_eq!(allowance(&w, payer), U256::ZERO);
+    assert_eq!(permit2_allowance(&w, payer), U256::ZERO);
     let signed = permit(&w, pay_to, 1, facilitator());
     let p = payload(KEYS[7], &signed);
     let (_, bare) = w.facility.post("/verify", &body(&w, &p, CAP, None));
     assert_eq!(bare["invalidReason"], "permit2_allowance_required", "{bare}");
 
-    let extensions = eip2612_extension(&w, KEYS[7], signed.permit.deadline);
+    // The permit must allow the cap: the upto proxy requires it.
+    let extensions = eip2612_extension(&w, KEYS[7], CAP, signed.permit.deadline);
     let (_, verified) = w.facility.post("/verify", &body(&w, &p, CAP, Some(extensions.clone())));
     assert_eq!(verified["isValid"], true, "{verified}");
     let payee_tokens = balance(&w.anvil, w.token, pay_to);
@@ -274,7 +237,11 @@ fn the_eip2612_extension_settles_a_charge_without_a_prior_approve() {
     let input = rpc(&w.anvil.url, "eth_getTransactionByHash", json!([settled["transaction"]]))["input"].clone();
     assert!(input.as_str().unwrap().starts_with("0x016c1748"), "settleWithPermit");
     assert_eq!(balance(&w.anvil, w.token, pay_to), payee_tokens + U256::from(30_000));
-    assert_eq!(allowance(&w, payer), U256::from(CAP - 30_000), "the permit allowed the cap; the charge was spent");
+    assert_eq!(
+        permit2_allowance(&w, payer),
+        U256::from(CAP - 30_000),
+        "the permit allowed the cap; the charge was spent"
+    );
 }
 
 #[test]

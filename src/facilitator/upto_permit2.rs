@@ -15,7 +15,7 @@ use crate::ledger::{fingerprint, LedgerJournal};
 use crate::ports::EvmSigner;
 use crate::protocol::Reason;
 use crate::schemes::evm_tx::TxError;
-use crate::schemes::exact_permit2::{ExactPermit2Error, Options};
+use crate::schemes::exact_permit2::ExactPermit2Error;
 use crate::schemes::upto_permit2::{self, Submission, UptoPermit2Error, UptoPermit2Payload};
 use crate::schemes::{ledger_key, PaymentRequest};
 
@@ -26,10 +26,6 @@ impl From<UptoPermit2Error> for Failure {
 }
 
 impl<P: Host> Facilitator<P> {
-    fn upto_permit2_options(&self) -> Options {
-        Options { erc20_approval: self.config.permit2_erc20_approval }
-    }
-
     /// Verifies a standard `upto` payment for its cap; one the ledger holds (being settled, or done,
     /// a zero charge included) is refused.
     pub(super) async fn verify_upto_permit2(
@@ -39,7 +35,7 @@ impl<P: Host> Facilitator<P> {
     ) -> Result<Verified, Failure> {
         let ctx = self.evm_context(request.network)?;
         let facilitators: Vec<_> = self.config.evm_signers.iter().map(|s| s.address()).collect();
-        let options = self.upto_permit2_options();
+        let options = self.permit2_options();
         let verified = upto_permit2::verify(&ctx, request, p, &facilitators, options).await?;
         self.check_unsettled(&ledger_key(request), Reason::Permit2InvalidNonce).await?;
         Ok(Verified { payer: verified.payer.to_checksum(None) })
@@ -78,7 +74,7 @@ impl<P: Host> Facilitator<P> {
         let ctx = self.evm_context(request.network)?;
         let journal = LedgerJournal { ledger: &self.ledger, key: Some(key) };
         let signers = &self.config.evm_signers;
-        let options = self.upto_permit2_options();
+        let options = self.permit2_options();
         let submission = upto_permit2::submit(&ctx, signers, &self.sender, &journal, request, p, options)
             .await
             .map_err(settle_failure)?;

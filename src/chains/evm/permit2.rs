@@ -42,27 +42,30 @@ sol! {
 }
 
 sol! {
+    /// The tuples both proxies take: Permit2's `PermitTransferFrom` (no spender: Permit2 uses
+    /// `msg.sender`) and the payer's EIP-2612 permit for `settleWithPermit`.
+    struct ProxyTokenPermissions {
+        address token;
+        uint256 amount;
+    }
+    struct PermitTransferFrom {
+        ProxyTokenPermissions permitted;
+        uint256 nonce;
+        uint256 deadline;
+    }
+    struct EIP2612Permit {
+        uint256 value;
+        uint256 deadline;
+        bytes32 r;
+        bytes32 s;
+        uint8 v;
+    }
+
     /// x402ExactPermit2Proxy (`@x402/evm` `x402ExactPermit2ProxyABI`).
     interface IX402ExactPermit2Proxy {
-        struct ProxyTokenPermissions {
-            address token;
-            uint256 amount;
-        }
-        struct PermitTransferFrom {
-            ProxyTokenPermissions permitted;
-            uint256 nonce;
-            uint256 deadline;
-        }
         struct ProxyWitness {
             address to;
             uint256 validAfter;
-        }
-        struct EIP2612Permit {
-            uint256 value;
-            uint256 deadline;
-            bytes32 r;
-            bytes32 s;
-            uint8 v;
         }
         function PERMIT2() external view returns (address);
         function settle(PermitTransferFrom permit, address owner, ProxyWitness witness, bytes signature) external;
@@ -75,6 +78,22 @@ sol! {
         error PaymentTooEarly();
         error Permit2612AmountMismatch();
         error ReentrancyGuardReentrantCall();
+    }
+
+    /// x402UptoPermit2Proxy (`@x402/evm` `x402UptoPermit2ProxyABI`): moves `amount`, at most the
+    /// permitted cap, and only when called by `witness.facilitator`.
+    interface IX402UptoPermit2Proxy {
+        struct ProxyWitness {
+            address to;
+            address facilitator;
+            uint256 validAfter;
+        }
+        function PERMIT2() external view returns (address);
+        function settle(PermitTransferFrom permit, uint256 amount, address owner, ProxyWitness witness, bytes signature) external;
+        function settleWithPermit(EIP2612Permit permit2612, PermitTransferFrom permit, uint256 amount, address owner, ProxyWitness witness, bytes signature) external;
+
+        error AmountExceedsPermitted();
+        error UnauthorizedFacilitator();
     }
 }
 
@@ -111,12 +130,10 @@ sol! {
 pub mod upto {
     use alloy_sol_types::sol;
 
-    sol! {
-        struct TokenPermissions {
-            address token;
-            uint256 amount;
-        }
+    /// The same `TokenPermissions(address token,uint256 amount)` as the exact scheme's.
+    pub use super::TokenPermissions;
 
+    sol! {
         struct Witness {
             address to;
             address facilitator;
@@ -130,40 +147,6 @@ pub mod upto {
             uint256 deadline;
             Witness witness;
         }
-    }
-}
-
-sol! {
-    /// x402UptoPermit2Proxy (`@x402/evm` `x402UptoPermit2ProxyABI`): moves `amount`, at most the
-    /// permitted cap, and only when called by `witness.facilitator`.
-    interface IX402UptoPermit2Proxy {
-        struct ProxyTokenPermissions {
-            address token;
-            uint256 amount;
-        }
-        struct PermitTransferFrom {
-            ProxyTokenPermissions permitted;
-            uint256 nonce;
-            uint256 deadline;
-        }
-        struct ProxyWitness {
-            address to;
-            address facilitator;
-            uint256 validAfter;
-        }
-        struct EIP2612Permit {
-            uint256 value;
-            uint256 deadline;
-            bytes32 r;
-            bytes32 s;
-            uint8 v;
-        }
-        function PERMIT2() external view returns (address);
-        function settle(PermitTransferFrom permit, uint256 amount, address owner, ProxyWitness witness, bytes signature) external;
-        function settleWithPermit(EIP2612Permit permit2612, PermitTransferFrom permit, uint256 amount, address owner, ProxyWitness witness, bytes signature) external;
-
-        error AmountExceedsPermitted();
-        error UnauthorizedFacilitator();
     }
 }
 
@@ -202,9 +185,9 @@ impl SignedPermit {
     }
 
     /// `permit` as the proxy takes it (no spender: Permit2 uses `msg.sender`).
-    pub fn proxy_permit(&self) -> IX402ExactPermit2Proxy::PermitTransferFrom {
-        IX402ExactPermit2Proxy::PermitTransferFrom {
-            permitted: IX402ExactPermit2Proxy::ProxyTokenPermissions { token: self.token, amount: self.amount },
+    pub fn proxy_permit(&self) -> PermitTransferFrom {
+        PermitTransferFrom {
+            permitted: ProxyTokenPermissions { token: self.token, amount: self.amount },
             nonce: self.nonce,
             deadline: self.deadline,
         }
@@ -239,14 +222,9 @@ impl SignedUptoPermit {
         self.typed().eip712_signing_hash(&domain(chain_id))
     }
 
-    /// `permit` as the upto proxy takes it.
-    pub fn proxy_permit(&self) -> IX402UptoPermit2Proxy::PermitTransferFrom {
-        let p = &self.permit;
-        IX402UptoPermit2Proxy::PermitTransferFrom {
-            permitted: IX402UptoPermit2Proxy::ProxyTokenPermissions { token: p.token, amount: p.amount },
-            nonce: p.nonce,
-            deadline: p.deadline,
-        }
+    /// `permit` as the upto proxy takes it (as the exact proxy does).
+    pub fn proxy_permit(&self) -> PermitTransferFrom {
+        self.permit.proxy_permit()
     }
 
     pub fn proxy_witness(&self) -> IX402UptoPermit2Proxy::ProxyWitness {

@@ -9,8 +9,10 @@ use serde_json::{json, Value};
 
 use super::checks::{ApprovalTx, Prepared, Sponsoring};
 use super::error::ExactPermit2Error;
-use super::permit2::{self, nonce_position, IErc20, IPermit2, IX402ExactPermit2Proxy, IX402UptoPermit2Proxy, PERMIT2};
 use crate::chains::evm::contracts::{ERC1271_MAGIC_VALUE, IERC1271, MULTICALL3};
+use crate::chains::evm::permit2::{
+    self, nonce_position, IErc20, IPermit2, IX402ExactPermit2Proxy, IX402UptoPermit2Proxy, PERMIT2,
+};
 use crate::chains::evm::rpc::{self, is_revert};
 use crate::chains::evm::tx::Fees;
 use crate::chains::evm::value_probe::{call as probe_call, Movement, ProbeError};

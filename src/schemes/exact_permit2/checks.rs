@@ -11,7 +11,7 @@ use alloy_sol_types::SolCall;
 
 use super::error::ExactPermit2Error;
 use super::payload::{Eip2612Extension, Erc20ApprovalExtension, Permit2Payload};
-use super::permit2::{IErc20, IX402ExactPermit2Proxy, APPROVE_SELECTOR, PERMIT2};
+use crate::chains::evm::permit2::{EIP2612Permit, IErc20, IX402ExactPermit2Proxy, APPROVE_SELECTOR, PERMIT2};
 use crate::chains::evm::signature::{is_erc6492, EcdsaSignature, Erc6492Signature, SignatureError};
 use crate::protocol::model::{PaymentRequest, Requirements};
 use crate::protocol::normalize::parse_evm_address;
@@ -313,13 +313,13 @@ pub enum Sponsoring {
 /// The gas-sponsoring extension a payment comes with: the valid EIP-2612 permit the proxy call
 /// carries (`settleWithPermit`), and the verdict on the extensions (`Err`: refused in its place, after
 /// the signature). The ERC-20 approval counts only when `options` enable it.
-pub fn check_sponsoring<'p>(
-    payload: &'p Permit2Payload,
+pub fn check_sponsoring(
+    payload: &Permit2Payload,
     asset: Address,
     chain_id: u64,
     now: u64,
     options: Options,
-) -> (Option<&'p Eip2612Extension>, Result<Sponsoring, ExactPermit2Error>) {
+) -> (Option<&Eip2612Extension>, Result<Sponsoring, ExactPermit2Error>) {
     match check_eip2612(payload, asset, now) {
         Ok(Some(info)) => (Some(info), Ok(Sponsoring::Eip2612)),
         Err(e) => (None, Err(e)),
@@ -375,19 +375,19 @@ pub fn settle_calldata(
     match eip2612 {
         None => IX402ExactPermit2Proxy::settleCall { permit, owner, witness, signature }.abi_encode(),
         Some(info) => {
-            let (value, deadline, r, s, v) = info.permit_fields();
-            let permit2612 = IX402ExactPermit2Proxy::EIP2612Permit { value, deadline, r, s, v };
+            let permit2612 = info.permit2612();
             IX402ExactPermit2Proxy::settleWithPermitCall { permit2612, permit, owner, witness, signature }.abi_encode()
         }
     }
 }
 
 impl Eip2612Extension {
-    /// `(value, deadline, r, s, v)`, the proxies' `EIP2612Permit` (the signature is 65 bytes, as
+    /// The permit as both proxies' `settleWithPermit` take it (the signature is 65 bytes, as
     /// [`check_eip2612`] made sure).
-    pub fn permit_fields(&self) -> (U256, U256, B256, B256, u8) {
+    pub fn permit2612(&self) -> EIP2612Permit {
         let sig = self.signature.as_ref();
         let part = |range: std::ops::Range<usize>| sig.get(range).map(B256::from_slice).unwrap_or_default();
-        (self.amount, self.deadline, part(0..32), part(32..64), sig.get(64).copied().unwrap_or_default())
+        let v = sig.get(64).copied().unwrap_or_default();
+        EIP2612Permit { value: self.amount, deadline: self.deadline, r: part(0..32), s: part(32..64), v }
     }
 }

@@ -10,9 +10,11 @@ use alloy_sol_types::{SolCall, SolStruct, SolValue};
 use serde_json::{json, Value};
 
 use super::checks::settle_calldata;
-use super::permit2::{IErc20, IPermit2, IX402ExactPermit2Proxy as Proxy, EXACT_PROXY, PERMIT2, UPTO_PROXY};
 use super::*;
 use crate::chains::evm::contracts::{IMulticall3, MULTICALL3};
+use crate::chains::evm::permit2::{
+    IErc20, IPermit2, IX402ExactPermit2Proxy as Proxy, EXACT_PROXY, PERMIT2, UPTO_PROXY,
+};
 use crate::chains::evm::signer::LocalEvmSigner;
 use crate::chains::evm::tx::{ContractCall, Fees};
 use crate::chains::jsonrpc::JsonRpcClient;
@@ -273,7 +275,7 @@ fn reason_for(request: &PaymentRequest, payload: &Permit2Payload, now: u64) -> R
 
 #[test]
 fn the_type_hashes_and_domain_separator_are_permit2s() {
-    use super::permit2::{domain, PermitWitnessTransferFrom, Witness};
+    use crate::chains::evm::permit2::{domain, PermitWitnessTransferFrom, Witness};
     let hex = |b: B256| b.to_string();
     assert_eq!(
         hex(<Witness as SolStruct>::eip712_type_hash(&Witness { to: Address::ZERO, validAfter: U256::ZERO })),
@@ -281,7 +283,7 @@ fn the_type_hashes_and_domain_separator_are_permit2s() {
     );
     let p = good().signed();
     let typed = PermitWitnessTransferFrom {
-        permitted: super::permit2::TokenPermissions { token: p.token, amount: p.amount },
+        permitted: crate::chains::evm::permit2::TokenPermissions { token: p.token, amount: p.amount },
         spender: p.spender,
         nonce: p.nonce,
         deadline: p.deadline,
@@ -329,8 +331,11 @@ fn selectors_are_the_proxys_and_permit2s() {
     assert_eq!(Proxy::settleWithPermitCall::SELECTOR, [0xfa, 0x34, 0x03, 0x78]);
     assert_eq!(Proxy::PERMIT2Call::SELECTOR, [0x6a, 0xfd, 0xd8, 0x50]);
     assert_eq!(IPermit2::nonceBitmapCall::SELECTOR, [0x4f, 0xe0, 0x2b, 0x44]);
-    assert_eq!(IErc20::approveCall::SELECTOR, super::permit2::APPROVE_SELECTOR);
-    assert_eq!(super::permit2::revert_reason(&hex::decode("756688fe").unwrap()), "Permit2 InvalidNonce (0x756688fe)");
+    assert_eq!(IErc20::approveCall::SELECTOR, crate::chains::evm::permit2::APPROVE_SELECTOR);
+    assert_eq!(
+        crate::chains::evm::permit2::revert_reason(&hex::decode("756688fe").unwrap()),
+        "Permit2 InvalidNonce (0x756688fe)"
+    );
 }
 
 // --- decoding ---

@@ -6,7 +6,7 @@ use super::chain;
 use super::checks::*;
 use super::error::ExactPermit2Error;
 use super::payload::Permit2Payload;
-use super::permit2::EXACT_PROXY;
+use crate::chains::evm::permit2::EXACT_PROXY;
 use crate::ports::{Clock, HttpTransport};
 use crate::protocol::model::PaymentRequest;
 use crate::schemes::evm_tx::EvmContext;

@@ -22,7 +22,7 @@ pub enum Submission<'s, S> {
     /// with no transaction; the authorization stays unused on chain).
     Nothing,
     /// The proxy call for the charge, broadcast by `signer`.
-    Sent { submitted: Submitted, signer: &'s S },
+    Sent { submitted: Box<Submitted>, signer: &'s S },
 }
 
 /// Verifies the payment for its cap, then sends the charge from the signer named by
@@ -53,7 +53,7 @@ pub async fn submit<'s, H: HttpTransport, C: Clock, S: EvmSigner, T: TxSender, L
         .ok_or(UptoPermit2Error::NoFacilitatorSigner(payload.facilitator))?;
     let prepare = || prepare(ctx, request, payload, &facilitators, amounts, options);
     let submitted = submit_prepared(ctx, signer, sender, journal, prepare).await?;
-    Ok(Submission::Sent { submitted, signer })
+    Ok(Submission::Sent { submitted: Box::new(submitted), signer })
 }
 
 /// Waits for the receipt, replacing a stuck transaction with fee bumps; a mined revert is the upto

@@ -126,8 +126,7 @@ pub(super) fn settle_calldata(
     match eip2612 {
         None => Proxy::settleCall { permit, amount, owner, witness, signature }.abi_encode(),
         Some(info) => {
-            let (value, deadline, r, s, v) = info.permit_fields();
-            let permit2612 = Proxy::EIP2612Permit { value, deadline, r, s, v };
+            let permit2612 = info.permit2612();
             Proxy::settleWithPermitCall { permit2612, permit, amount, owner, witness, signature }.abi_encode()
         }
     }
