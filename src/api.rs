@@ -399,7 +399,7 @@ fn standard_settle(payment: &PaymentRequest, result: Result<crate::facilitator::
             payer: Some(s.payer),
             transaction: s.transaction,
             network,
-            amount: None,
+            amount: s.amount,
             extensions: s.extensions,
         },
         Err(f) => SettleResponse {

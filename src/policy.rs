@@ -67,6 +67,11 @@ pub trait PaymentFacts {
     fn payer(&self) -> String;
     /// The amount the payer signed, when the payload states one apart from the requirements.
     fn signed_amount(&self) -> Option<U256>;
+    /// The most the payment may move, when the payer signed a cap and the requirements' amount is the
+    /// charge (the standard `upto`: the cap at verify, the charge at settle, which may be zero).
+    fn cap(&self) -> Option<U256> {
+        None
+    }
 }
 
 impl PaymentPolicy {
@@ -79,10 +84,15 @@ impl PaymentPolicy {
 
     /// The rules that need no asset list (the npm verifiers run them with the default policy): the
     /// requirements' amount and a signed EIP-3009 value at least the minimum, the payer not `payTo`.
+    /// A capped payment's cap must reach the minimum, and its charge too unless it is zero (a zero
+    /// charge sends nothing, so it costs no gas).
     pub fn check_amounts_and_payer<P: PaymentFacts>(&self, request: &PaymentRequest<P>) -> Result<(), PolicyRefusal> {
         let (network, required) = (request.network, &request.requirements);
-        self.check_amount(network, &required.asset, required.amount)?;
-        if let Some(signed) = request.payload.signed_amount() {
+        let cap = request.payload.cap();
+        if cap.is_none() || !required.amount.is_zero() {
+            self.check_amount(network, &required.asset, required.amount)?;
+        }
+        if let Some(signed) = request.payload.signed_amount().or(cap) {
             self.check_amount(network, &required.asset, signed)?;
         }
         check_not_self_payment(network.family, &request.payload.payer(), &required.pay_to)

@@ -8,7 +8,7 @@
 mod common;
 
 use alloy_primitives::{Address, Bytes, U256};
-use alloy_sol_types::{eip712_domain, sol, SolCall, SolStruct};
+use alloy_sol_types::{sol, SolCall};
 use common::*;
 use serde_json::{json, Value};
 use x402_edge::chains::evm::tx::{ContractCall, Fees};
@@ -23,22 +23,6 @@ use x402_edge::schemes::exact_permit2::permit2::{SignedPermit, EXACT_PROXY, PERM
 use x402_edge::schemes::exact_permit2::{
     self as scheme, EvmContext, ExactPermit2Error, Options, Permit2Payload, Settlement, Verified,
 };
-
-sol! {
-    interface IToken {
-        function approve(address spender, uint256 amount) external returns (bool);
-        function allowance(address owner, address spender) external view returns (uint256);
-        function nonces(address owner) external view returns (uint256);
-    }
-
-    struct Permit {
-        address owner;
-        address spender;
-        uint256 value;
-        uint256 nonce;
-        uint256 deadline;
-    }
-}
 
 const GAS: GasLimits =
     GasLimits { max_fee_per_gas_wei: 1_000_000_000_000, max_gas_per_settle: 300_000, max_gas_per_deployment: 500_000 };
@@ -132,19 +116,6 @@ fn permit(w: &World, pay_to: Address, amount: u64, nonce: u64) -> SignedPermit {
         to: pay_to,
         valid_after: U256::ZERO,
     }
-}
-
-fn approve_permit2(w: &World, key: &str) {
-    let call = IToken::approveCall { spender: PERMIT2, amount: U256::MAX };
-    w.anvil.send(address(key), Some(w.token), call.abi_encode());
-}
-
-fn read(w: &World, data: Vec<u8>) -> U256 {
-    U256::from_be_slice(&call(&w.anvil, w.token, data))
-}
-
-fn allowance(w: &World, owner: Address) -> U256 {
-    read(w, IToken::allowanceCall { owner, spender: PERMIT2 }.abi_encode())
 }
 
 /// The facilitator's nonce and ETH, and `pay_to`'s tokens: what a sent settle would change.
@@ -256,21 +227,6 @@ fn each_refusal_returns_its_code_and_sends_nothing() {
     assert!(settle(&w, &r, &p, Options::default()).is_ok(), "within the default ceiling");
 }
 
-/// The payer's EIP-2612 `permit(owner, Permit2, amount, deadline)` for the test token, as the
-/// extension info carries it.
-fn eip2612_extension(w: &World, key: &str, amount: u64, deadline: U256) -> Value {
-    let owner = address(key);
-    let nonce = read(w, IToken::noncesCall { owner }.abi_encode());
-    let message = Permit { owner, spender: PERMIT2, value: U256::from(amount), nonce, deadline };
-    let domain = eip712_domain! { name: "USD Coin", version: "2", chain_id: CHAIN_ID, verifying_contract: w.token, };
-    let signature = pollster::block_on(signer(key).sign_hash(&message.eip712_signing_hash(&domain))).unwrap();
-    json!({"eip2612GasSponsoring": {"info": {
-        "from": owner, "asset": w.token, "spender": PERMIT2, "amount": amount.to_string(),
-        "nonce": nonce.to_string(), "deadline": deadline.to_string(),
-        "signature": format!("0x{}", hex::encode(signature.as_bytes())), "version": "1",
-    }}})
-}
-
 fn with_extensions(p: &Permit2Payload, extensions: &Value) -> Permit2Payload {
     let json = json!({
         "signature": p.signature,
@@ -287,7 +243,7 @@ fn with_extensions(p: &Permit2Payload, extensions: &Value) -> Permit2Payload {
 fn the_eip2612_extension_settles_without_a_prior_approve() {
     let w = world();
     let (payer, pay_to) = (address(KEYS[7]), address(KEYS[2]));
-    assert_eq!(allowance(&w, payer), U256::ZERO);
+    assert_eq!(permit2_allowance(&w, payer), U256::ZERO);
     let r = request(&w, pay_to, 2_500);
     let bare = signed(KEYS[7], permit(&w, pay_to, 2_500, 1));
     assert_refused_and_nothing_sent(&w, pay_to, &[("permit2_allowance_required", r.clone(), bare.clone())]);
@@ -302,7 +258,7 @@ fn the_eip2612_extension_settles_without_a_prior_approve() {
     assert_eq!(receipt["status"], "0x1");
     assert_eq!(balance(&w.anvil, w.token, pay_to), payee_tokens + U256::from(2_500));
     assert_eq!(eth_balance(&w.anvil, payer), payer_eth, "the payer sent nothing");
-    assert_eq!(allowance(&w, payer), U256::ZERO, "the permit's allowance was exactly the amount, spent");
+    assert_eq!(permit2_allowance(&w, payer), U256::ZERO, "the permit's allowance was exactly the amount, spent");
 
     // A permit for another amount than the Permit2 transfer is refused before the chain.
     let bare = signed(KEYS[7], permit(&w, pay_to, 2_500, 2));
@@ -313,7 +269,7 @@ fn the_eip2612_extension_settles_without_a_prior_approve() {
 /// The payer's signed `approve(Permit2, max)` as the 2.27 client signs it (EIP-1559, gas 70000).
 fn erc20_extension(w: &World, key: &str, nonce: u64) -> Value {
     let fees = Fees::Eip1559 { max_fee_per_gas: 5_000_000_000, max_priority_fee_per_gas: 1_000_000_000 };
-    let input = IToken::approveCall { spender: PERMIT2, amount: U256::MAX }.abi_encode();
+    let input = IPermit2Token::approveCall { spender: PERMIT2, amount: U256::MAX }.abi_encode();
     let call = ContractCall { chain_id: CHAIN_ID, nonce, gas_limit: 70_000, fees, to: w.token, input: input.into() };
     let signed = pollster::block_on(x402_edge::chains::evm::tx::sign(&signer(key), &call)).unwrap();
     json!({"erc20ApprovalGasSponsoring": {"info": {
@@ -339,7 +295,11 @@ fn the_erc20_approval_extension_relays_the_payers_approval_then_settles() {
     let (facilitator_nonce, payer_eth, payee_tokens) =
         (w.anvil.nonce(address(FACILITATOR_KEY)), eth_balance(&w.anvil, payer), balance(&w.anvil, w.token, pay_to));
     let settlement = settle(&w, &r, &p, on).unwrap();
-    assert_eq!(allowance(&w, payer), U256::MAX, "the approval is in place (an infinite allowance is not spent)");
+    assert_eq!(
+        permit2_allowance(&w, payer),
+        U256::MAX,
+        "the approval is in place (an infinite allowance is not spent)"
+    );
     assert_eq!(balance(&w.anvil, w.token, pay_to), payee_tokens + U256::from(3_000));
     assert_eq!(w.anvil.nonce(payer), 1, "the payer's own approval, mined");
     assert!(eth_balance(&w.anvil, payer) < payer_eth, "the payer paid for its approval");
@@ -392,7 +352,7 @@ fn a_contract_wallet_pays_with_its_erc1271_signature() {
     let w = world();
     let pay_to = address(KEYS[2]);
     let wallet = deploy_wallet(&w.anvil, w.token, KEYS[5]);
-    let approve = IToken::approveCall { spender: PERMIT2, amount: U256::MAX }.abi_encode();
+    let approve = IPermit2Token::approveCall { spender: PERMIT2, amount: U256::MAX }.abi_encode();
     let execute = IWallet::executeCall { target: w.token, value: U256::ZERO, data: approve.into() };
     w.anvil.send(address(KEYS[5]), Some(wallet), execute.abi_encode());
     let r = request(&w, pay_to, 4_000);

@@ -48,6 +48,9 @@ fn default() -> Facilitator<OfflineHost> {
 fn supported_lists_one_kind_per_version_and_network_with_signers() {
     let (response, body) = call(&default(), "GET", "/supported", b"");
     assert_eq!(response.status, 200);
+    // One `upto` kind for both payloads: the standard client signs for `facilitatorAddress`, the
+    // daydreams one for `signers["eip155:*"][0]`, the same address.
+    let upto_extra = json!({"facilitatorAddress": SIGNER, "payloads": ["permit2", "eip2612-session"]});
     assert_eq!(
         body,
         json!({
@@ -55,8 +58,8 @@ fn supported_lists_one_kind_per_version_and_network_with_signers() {
                 {"x402Version": 2, "scheme": "exact", "network": "eip155:84532"},
                 {"x402Version": 2, "scheme": "exact", "network": "eip155:10"},
                 {"x402Version": 1, "scheme": "exact", "network": "base-sepolia"},
-                {"x402Version": 2, "scheme": "upto", "network": "eip155:84532"},
-                {"x402Version": 2, "scheme": "upto", "network": "eip155:10"},
+                {"x402Version": 2, "scheme": "upto", "network": "eip155:84532", "extra": upto_extra},
+                {"x402Version": 2, "scheme": "upto", "network": "eip155:10", "extra": upto_extra},
             ],
             "extensions": ["eip2612GasSponsoring"],
             "signers": {"eip155:*": [SIGNER]},

@@ -8,6 +8,7 @@ use x402_edge::chains::evm::signature::EcdsaSignature;
 use x402_edge::facilitator::Facilitator;
 use x402_edge::protocol::{header, normalize::parse_request};
 use x402_edge::schemes::exact_permit2::{identity, is_permit2, ledger_key, Permit2Payload};
+use x402_edge::schemes::upto_permit2::{self, UptoPermit2Payload};
 
 mod common;
 
@@ -146,6 +147,19 @@ proptest! {
         if let Ok(decoded) = Permit2Payload::decode(&payload, Some(&extensions)) {
             // What decodes is well formed: an identity and a ledger key, whatever the values.
             let _ = (identity(&decoded), ledger_key(84532, &decoded));
+        }
+    }
+
+    #[test]
+    fn any_upto_permit2_field_replaced_with_junk_decodes_or_errs(index in any::<prop::sample::Index>(), junk in any_json()) {
+        let vectors: Value = serde_json::from_str(include_str!("vectors/upto-permit2.json")).unwrap();
+        let mut payload = vectors["vectors"][0]["payload"].clone();
+        let mut all = Vec::new();
+        paths(&payload, String::new(), &mut all);
+        *payload.pointer_mut(&all[index.index(all.len())]).unwrap() = junk.clone();
+        let _ = UptoPermit2Payload::decode(&junk, Some(&junk));
+        if let Ok(decoded) = UptoPermit2Payload::decode(&payload, Some(&junk)) {
+            let _ = (upto_permit2::identity(&decoded), upto_permit2::ledger_key(84532, &decoded), decoded.signed());
         }
     }
 }

@@ -1,5 +1,8 @@
 //! The facilitator's dispatch: each scheme of the registry ([`crate::schemes::Scheme`]) to its
-//! orchestration (`evm.rs`, `upto.rs`, `svm.rs`, `starknet.rs`). The only place that lists them.
+//! orchestration (`evm.rs`, `permit2.rs`, `upto_permit2.rs`, `upto.rs`, `svm.rs`, `starknet.rs`). The
+//! only place that lists them.
+
+use serde_json::{json, Value};
 
 use super::core::Facilitator;
 use super::host::Host;
@@ -16,6 +19,7 @@ impl<P: Host> Facilitator<P> {
         match &request.payload {
             Payload::Eip3009(payload) => self.verify_eip3009(request, payload).await,
             Payload::Permit2(payload) => self.verify_permit2(request, payload).await,
+            Payload::UptoPermit2(payload) => self.verify_upto_permit2(request, payload).await,
             Payload::Permit(permit) => self.verify_upto(request, permit).await,
             Payload::Svm(payload) => self.verify_svm(request, payload).await,
             #[cfg(feature = "starknet")]
@@ -23,14 +27,15 @@ impl<P: Host> Facilitator<P> {
         }
     }
 
-    /// An `exact` payment is settled once through the ledger; an `upto` one is captured into its
-    /// session (see [`upto`]).
+    /// An `exact` or standard `upto` payment is settled once through the ledger; an `upto` session
+    /// payment is captured into its session (see [`upto`]).
     pub(super) async fn settle_once(&self, request: &PaymentRequest) -> Result<Settled, Failure> {
         self.check_pay_to_allowed(request)?;
         self.check_payment_policy(request)?;
         match &request.payload {
             Payload::Eip3009(p) => self.settle_eip3009(request, p).await,
             Payload::Permit2(p) => self.settle_permit2(request, p).await,
+            Payload::UptoPermit2(p) => self.settle_upto_permit2(request, p).await,
             Payload::Permit(permit) => self.settle_upto(request, permit).await,
             Payload::Svm(payload) => self.settle_svm(request, payload).await,
             #[cfg(feature = "starknet")]
@@ -52,7 +57,8 @@ impl<P: Host> Facilitator<P> {
         match scheme {
             Scheme::ExactEip3009 => self.supported_exact_evm(response),
             Scheme::ExactPermit2 => self.supported_permit2(response),
-            Scheme::UptoSession => self.supported_upto(response),
+            Scheme::UptoPermit2 => self.supported_upto(response, UPTO_PERMIT2_PAYLOAD),
+            Scheme::UptoSession => self.supported_upto(response, UPTO_SESSION_PAYLOAD),
             Scheme::ExactSvm => self.supported_svm(response),
             #[cfg(feature = "starknet")]
             Scheme::ExactStarknet => self.supported_starknet(response),
@@ -87,11 +93,30 @@ impl<P: Host> Facilitator<P> {
         }
     }
 
-    /// The daydreams `upto` sessions: the spender a client signs for is `signers["eip155:*"][0]`.
-    fn supported_upto(&self, response: &mut SupportedResponse) {
-        response.kinds.extend(self.evm_served().iter().map(|n| kind(2, "upto", n.caip2)));
+    /// The one `upto` kind per EVM network served, shared by the two `upto` schemes, each adding the
+    /// payload it takes to `extra.payloads`. `extra.facilitatorAddress` is the first EVM signer: the
+    /// standard client names it in its witness (the reference's resource server copies it into the
+    /// requirements), and it is `signers["eip155:*"][0]`, the spender a daydreams client signs for.
+    fn supported_upto(&self, response: &mut SupportedResponse, payload: &str) {
+        let facilitator = self.config.evm_signers.first().map(|s| s.address().to_checksum(None));
+        for network in self.evm_served() {
+            let listed = response.kinds.iter_mut().find(|k| k.scheme == "upto" && k.network == network.caip2);
+            let payloads = listed.and_then(|k| k.extra.as_mut()).and_then(|e| e.get_mut("payloads"));
+            match payloads.and_then(Value::as_array_mut) {
+                Some(payloads) => payloads.push(json!(payload)),
+                None => response.kinds.push(SupportedKind {
+                    extra: Some(json!({"facilitatorAddress": facilitator, "payloads": [payload]})),
+                    ..kind(2, "upto", network.caip2)
+                }),
+            }
+        }
     }
 }
+
+/// `/supported` `kinds[].extra.payloads` of the `upto` kind: the standard Permit2 payload
+/// (`permit2Authorization`), and daydreams' EIP-2612 session permit (`authorization` + signature).
+pub const UPTO_PERMIT2_PAYLOAD: &str = "permit2";
+pub const UPTO_SESSION_PAYLOAD: &str = "eip2612-session";
 
 pub(super) fn kind(version: u8, scheme: &str, network: &str) -> SupportedKind {
     SupportedKind { x402_version: version, scheme: scheme.into(), network: network.into(), extra: None }

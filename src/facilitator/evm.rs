@@ -80,6 +80,7 @@ impl<P: Host> Facilitator<P> {
             payer: payer.to_string(),
             block_number: mined.block_number,
             extensions: None,
+            amount: None,
         })
     }
 
@@ -121,6 +122,7 @@ impl<P: Host> Facilitator<P> {
             payer: settlement.payer.to_checksum(None),
             block_number: settlement.block_number,
             extensions: None,
+            amount: None,
         })
     }
 

@@ -2,8 +2,8 @@
 //! Host-neutral; the worker and the native tests give it their ports ([`Host`]).
 //!
 //! `core` holds the facilitator and the checks every payment passes; `dispatch` sends each scheme to
-//! its orchestration (`evm`, `upto`, `svm`, `starknet`); `once` is the one settle-through-the-ledger
-//! flow they share.
+//! its orchestration (`evm`, `permit2`, `upto_permit2`, `upto`, `svm`, `starknet`); `once` is the one
+//! settle-through-the-ledger flow they share.
 
 mod core;
 mod dispatch;
@@ -16,6 +16,7 @@ mod permit2;
 mod starknet;
 mod svm;
 mod upto;
+mod upto_permit2;
 
 pub use self::core::Facilitator;
 pub use host::{HookDecision, Hooks, Host, NoHooks, Ports};

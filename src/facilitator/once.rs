@@ -164,6 +164,7 @@ pub(super) fn record_result(record: SettleRecord) -> Result<Settled, Failure> {
             payer: record.payer,
             block_number: record.block_number,
             extensions: None,
+            amount: None,
         });
     }
     let reason = record.reason.as_deref().and_then(Reason::from_v2_code).unwrap_or(Reason::UnexpectedSettleError);

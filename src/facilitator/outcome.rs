@@ -50,6 +50,9 @@ pub struct Settled {
     pub block_number: Option<u64>,
     /// The response's `extensions` (an `upto` capture reports its session there).
     pub extensions: Option<Value>,
+    /// The amount settled, when it is not simply the requirements' (the standard `upto`'s charge:
+    /// the v2 SettleResponse's `amount`).
+    pub amount: Option<String>,
 }
 
 /// A transaction as the chain sees it.

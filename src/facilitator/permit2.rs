@@ -19,7 +19,8 @@ impl From<ExactPermit2Error> for Failure {
 }
 
 impl<P: Host> Facilitator<P> {
-    fn permit2_options(&self) -> Options {
+    /// The Permit2 extensions enabled, for `exact` and the standard `upto` alike.
+    pub(super) fn permit2_options(&self) -> Options {
         Options { erc20_approval: self.config.permit2_erc20_approval }
     }
 
@@ -75,6 +76,7 @@ impl<P: Host> Facilitator<P> {
             payer: settlement.payer.to_checksum(None),
             block_number: settlement.block_number,
             extensions: None,
+            amount: None,
         })
     }
 }

@@ -134,6 +134,7 @@ impl<P: Host> Facilitator<P> {
             payer: format!("{:#x}", verified.account),
             block_number: None,
             extensions: None,
+            amount: None,
         })
     }
 
@@ -190,9 +191,13 @@ impl<P: Host> Facilitator<P> {
     ) -> Result<Settled, Failure> {
         let hash = sent.transaction;
         match chain::status(ctx, &hash).await {
-            Ok(Status::Accepted) => {
-                Ok(Settled { transaction: hash, payer: payer.into(), block_number: None, extensions: None })
-            }
+            Ok(Status::Accepted) => Ok(Settled {
+                transaction: hash,
+                payer: payer.into(),
+                block_number: None,
+                extensions: None,
+                amount: None,
+            }),
             Ok(Status::Pending) => Err(Failure::from(ExactStarknetError::NotAcceptedInTime(hash))),
             Ok(Status::Unknown) => {
                 let silent_ms = self.clock.now_millis().saturating_sub(sent.since_ms);

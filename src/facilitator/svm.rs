@@ -99,6 +99,7 @@ impl<P: Host> Facilitator<P> {
             payer: signed.verified.payer.to_base58(),
             block_number: Some(slot),
             extensions: None,
+            amount: None,
         })
     }
 
@@ -119,6 +120,7 @@ impl<P: Host> Facilitator<P> {
                 payer: payer.to_string(),
                 block_number: Some(slot),
                 extensions: None,
+                amount: None,
             }),
             Ok(Fate::Pending) => {
                 let silent_ms = self.clock.now_millis().saturating_sub(sent.since_ms);

@@ -397,7 +397,13 @@ impl<P: Host> Facilitator<P> {
             let journal = LedgerJournal { ledger: &self.ledger, key: Some(&key) };
             let mined = upto_evm::settle_batch(&ctx, signer, &self.sender, &journal, session, batch.amount).await?;
             let transaction = mined.transaction.to_string();
-            Ok(Settled { transaction, payer: payer.clone(), block_number: mined.block_number, extensions: None })
+            Ok(Settled {
+                transaction,
+                payer: payer.clone(),
+                block_number: mined.block_number,
+                extensions: None,
+                amount: None,
+            })
         };
         self.settle_batch_once(&key, network, &payer, send).await
     }
@@ -462,6 +468,7 @@ fn captured(session: &Session, transaction: String) -> Settled {
         payer: session.owner.to_checksum(None),
         block_number: None,
         extensions: Some(serde_json::json!({"upto": session_json(session)})),
+        amount: None,
     }
 }
 

@@ -23,8 +23,8 @@ fn normalize(payload_json: &str, requirements_json: &str) -> Result<(PaymentRequ
             Ok((request, payload))
         }
         Payload::Permit(_) => Err(err(&BindingError::NotInPackage("upto (use verifyUpto)".into()), request.version)),
-        Payload::Permit2(_) => {
-            let not_here = BindingError::NotInPackage("exact via Permit2 (verify it with the facilitator)".into());
+        Payload::Permit2(_) | Payload::UptoPermit2(_) => {
+            let not_here = BindingError::NotInPackage("Permit2, exact or upto (verify it with the facilitator)".into());
             Err(err(&not_here, request.version))
         }
         Payload::Svm(_) => Err(err(&BindingError::NotInPackage("Solana (use verifySvm)".into()), request.version)),

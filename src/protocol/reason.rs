@@ -100,6 +100,22 @@ pub enum Reason {
     Erc20ApprovalTxSignerMismatch,
     /// The payer's approval transaction could not be sent or mined: the payment was not sent.
     Erc20ApprovalBroadcastFailed,
+    // The standard `upto` on EVM via Permit2 and the x402 upto proxy (`@x402/evm` 2.27
+    // `upto/facilitator/errors.ts`); what it shares with `exact` uses the Permit2 reasons above.
+    /// The payload's `accepted` scheme, or the requirements', is not `upto`.
+    UptoEvmScheme,
+    /// The payload's `accepted` network is not the requirements'.
+    UptoEvmNetworkMismatch,
+    /// `witness.facilitator` is not one of this facilitator's addresses: it could never settle it.
+    UptoFacilitatorMismatch,
+    /// The charge at settle is above the permitted cap.
+    UptoSettlementExceedsAmount,
+    /// The upto proxy's `AmountExceedsPermitted()` revert.
+    UptoAmountExceedsPermitted,
+    /// The upto proxy's `UnauthorizedFacilitator()` revert (a settle not from `witness.facilitator`).
+    UptoUnauthorizedFacilitator,
+    /// The settle transaction was mined and reverted.
+    UptoEvmTransactionFailed,
     // `upto` on EVM (the daydreams EIP-2612 scheme, protocol digest §6.2).
     UptoPayload,
     UptoMissingEip712Domain,
@@ -184,7 +200,7 @@ pub enum Reason {
 
 impl Reason {
     /// Every reason, for tests and documentation.
-    pub const ALL: [Reason; 129] = [
+    pub const ALL: [Reason; 136] = [
         Reason::InvalidPayload,
         Reason::InvalidPaymentRequirements,
         Reason::InvalidNetwork,
@@ -253,6 +269,13 @@ impl Reason {
         Reason::Erc20ApprovalTxInvalidSignature,
         Reason::Erc20ApprovalTxSignerMismatch,
         Reason::Erc20ApprovalBroadcastFailed,
+        Reason::UptoEvmScheme,
+        Reason::UptoEvmNetworkMismatch,
+        Reason::UptoFacilitatorMismatch,
+        Reason::UptoSettlementExceedsAmount,
+        Reason::UptoAmountExceedsPermitted,
+        Reason::UptoUnauthorizedFacilitator,
+        Reason::UptoEvmTransactionFailed,
         Reason::UptoPayload,
         Reason::NetworkMismatch,
         Reason::UptoMissingEip712Domain,
@@ -516,6 +539,28 @@ impl Reason {
             }
             Erc20ApprovalBroadcastFailed => {
                 ("erc20_approval_broadcast_failed", "invalid_transaction_state", "Approval transaction failed")
+            }
+            // The standard `upto`: the reference's strings; v1 (the scheme is v2 only) the closest legacy one.
+            UptoEvmScheme => ("invalid_upto_evm_scheme", "invalid_scheme", "Unsupported scheme"),
+            UptoEvmNetworkMismatch => ("invalid_upto_evm_network_mismatch", "invalid_network", "Unsupported network"),
+            UptoFacilitatorMismatch => {
+                ("upto_facilitator_mismatch", "invalid_payload", "The authorization names another facilitator")
+            }
+            UptoSettlementExceedsAmount => (
+                "invalid_upto_evm_payload_settlement_exceeds_amount",
+                "invalid_exact_evm_payload_authorization_value",
+                "Settlement amount exceeds the authorized amount",
+            ),
+            UptoAmountExceedsPermitted => (
+                "upto_amount_exceeds_permitted",
+                "invalid_exact_evm_payload_authorization_value",
+                "Settlement amount exceeds the authorized amount",
+            ),
+            UptoUnauthorizedFacilitator => {
+                ("upto_unauthorized_facilitator", "invalid_transaction_state", "Unauthorized facilitator")
+            }
+            UptoEvmTransactionFailed => {
+                ("invalid_upto_evm_transaction_failed", "invalid_transaction_state", "Transaction failed on-chain")
             }
             UptoPayload => ("invalid_upto_evm_payload", "invalid_payload", "Invalid upto payment payload"),
             NetworkMismatch => ("network_mismatch", "invalid_network", "Unsupported network"),

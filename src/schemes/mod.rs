@@ -8,6 +8,7 @@ pub mod exact_starknet;
 pub mod exact_svm;
 pub mod registry;
 pub mod upto_evm;
+pub mod upto_permit2;
 
 pub use registry::{ledger_key, parse_request, Payload, PaymentRequest, Scheme};
 

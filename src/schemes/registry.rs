@@ -7,7 +7,7 @@
 use alloy_primitives::U256;
 use serde_json::Value;
 
-use super::{exact_evm, exact_permit2, exact_svm, upto_evm};
+use super::{exact_evm, exact_permit2, exact_svm, upto_evm, upto_permit2};
 use crate::network::Family;
 pub use crate::policy::PaymentFacts;
 use crate::protocol::model::{self, Version};
@@ -26,7 +26,10 @@ pub enum Scheme {
     ExactEip3009,
     /// `exact` on EVM through Permit2 and the x402 exact proxy (`permit2Authorization`).
     ExactPermit2,
-    /// `upto` on EVM as daydreams' EIP-2612 permit sessions.
+    /// `upto` on EVM as `@x402/evm` ships it: Permit2 through the x402 upto proxy
+    /// (`permit2Authorization` with the facilitator in its witness).
+    UptoPermit2,
+    /// `upto` on EVM as daydreams' EIP-2612 permit sessions (`authorization` and a signature).
     UptoSession,
     /// `exact` on Solana: a partially signed SPL `TransferChecked` transaction.
     ExactSvm,
@@ -40,6 +43,7 @@ impl Scheme {
     pub const ALL: &'static [Scheme] = &[
         Scheme::ExactEip3009,
         Scheme::ExactPermit2,
+        Scheme::UptoPermit2,
         Scheme::UptoSession,
         Scheme::ExactSvm,
         #[cfg(feature = "starknet")]
@@ -49,14 +53,14 @@ impl Scheme {
     /// The scheme's name on the wire.
     pub const fn name(self) -> &'static str {
         match self {
-            Scheme::UptoSession => "upto",
+            Scheme::UptoPermit2 | Scheme::UptoSession => "upto",
             _ => "exact",
         }
     }
 
     pub const fn family(self) -> Family {
         match self {
-            Scheme::ExactEip3009 | Scheme::ExactPermit2 | Scheme::UptoSession => Family::Evm,
+            Scheme::ExactEip3009 | Scheme::ExactPermit2 | Scheme::UptoPermit2 | Scheme::UptoSession => Family::Evm,
             Scheme::ExactSvm => Family::Solana,
             #[cfg(feature = "starknet")]
             Scheme::ExactStarknet => Family::Starknet,
@@ -67,7 +71,7 @@ impl Scheme {
     pub const fn versions(self) -> &'static [Version] {
         match self {
             // The reference pays through Permit2 under x402 v2 only.
-            Scheme::UptoSession | Scheme::ExactPermit2 => &[Version::V2],
+            Scheme::UptoSession | Scheme::ExactPermit2 | Scheme::UptoPermit2 => &[Version::V2],
             _ => &[Version::V1, Version::V2],
         }
     }
@@ -76,9 +80,12 @@ impl Scheme {
     /// whose payload is `payload`.
     fn takes(self, family: Family, scheme: &str, version: Version, payload: &Value) -> bool {
         let shape = match self {
-            // Both `exact` EVM payloads come under one kind; the payload's shape tells them apart.
+            // Both `exact` EVM payloads come under one kind, and both `upto` ones under another; the
+            // payload's shape tells them apart.
             Scheme::ExactEip3009 => !exact_permit2::is_permit2(payload),
             Scheme::ExactPermit2 => exact_permit2::is_permit2(payload),
+            Scheme::UptoPermit2 => upto_permit2::is_upto_permit2(payload),
+            Scheme::UptoSession => !upto_permit2::is_upto_permit2(payload),
             _ => true,
         };
         self.family() == family && self.name() == scheme && self.versions().contains(&version) && shape
@@ -119,6 +126,15 @@ impl Scheme {
                 };
                 Payload::Permit2(Box::new(decoded.map_err(refused)?))
             }
+            Scheme::UptoPermit2 => {
+                let extensions = request.payload.envelope.get("extensions");
+                let decoded = upto_permit2::UptoPermit2Payload::decode(payload, extensions);
+                let refused = |e: upto_permit2::UptoPermit2Error| RequestError::Scheme {
+                    reason: e.reason(),
+                    message: e.to_string(),
+                };
+                Payload::UptoPermit2(Box::new(decoded.map_err(refused)?))
+            }
             Scheme::UptoSession => Payload::Permit(upto_evm::payload::decode(&request.accepted, payload)?),
             Scheme::ExactSvm => Payload::Svm(exact_svm::payload::decode(payload)?),
             #[cfg(feature = "starknet")]
@@ -135,6 +151,8 @@ pub enum Payload {
     Eip3009(exact_evm::Eip3009Payload),
     /// Boxed: with its extensions it is several times the size of the others.
     Permit2(Box<exact_permit2::Permit2Payload>),
+    /// Boxed, as `Permit2`.
+    UptoPermit2(Box<upto_permit2::UptoPermit2Payload>),
     Permit(upto_evm::PermitPayload),
     Svm(exact_svm::SvmPayload),
     #[cfg(feature = "starknet")]
@@ -146,6 +164,7 @@ impl Payload {
         match self {
             Payload::Eip3009(_) => Scheme::ExactEip3009,
             Payload::Permit2(_) => Scheme::ExactPermit2,
+            Payload::UptoPermit2(_) => Scheme::UptoPermit2,
             Payload::Permit(_) => Scheme::UptoSession,
             Payload::Svm(_) => Scheme::ExactSvm,
             #[cfg(feature = "starknet")]
@@ -158,6 +177,7 @@ impl Payload {
         match self {
             Payload::Eip3009(p) => p.authorization.from.to_checksum(None),
             Payload::Permit2(p) => p.from.to_checksum(None),
+            Payload::UptoPermit2(p) => p.permit.from.to_checksum(None),
             Payload::Permit(p) => p.owner.to_checksum(None),
             Payload::Svm(p) => p.payer().unwrap_or_default(),
             #[cfg(feature = "starknet")]
@@ -175,6 +195,14 @@ impl PaymentFacts for Payload {
         match self {
             Payload::Eip3009(p) => Some(p.authorization.value),
             Payload::Permit2(p) => Some(p.amount),
+            // Its signed amount is a cap, not what is paid: see `cap`.
+            _ => None,
+        }
+    }
+
+    fn cap(&self) -> Option<U256> {
+        match self {
+            Payload::UptoPermit2(p) => Some(p.permit.amount),
             _ => None,
         }
     }
@@ -182,7 +210,8 @@ impl PaymentFacts for Payload {
 
 /// The payment's key in the settlement ledger: its identity on chain, as its scheme defines it. A
 /// Starknet payment is keyed by the scheme once its fields are read (`exact_starknet::ledger_key`), an
-/// `upto` payment is captured into its session (its batches have keys of their own).
+/// `upto` session payment is captured into its session (its batches have keys of their own). Both
+/// Permit2 schemes share one key space, Permit2's nonces: a nonce is never settled through both.
 pub fn ledger_key(request: &PaymentRequest) -> String {
     let caip2 = request.network.caip2;
     match &request.payload {
@@ -193,6 +222,7 @@ pub fn ledger_key(request: &PaymentRequest) -> String {
             p.authorization.nonce,
         ),
         Payload::Permit2(p) => exact_permit2::ledger_key(request.network.chain_id.unwrap_or_default(), p),
+        Payload::UptoPermit2(p) => upto_permit2::ledger_key(request.network.chain_id.unwrap_or_default(), p),
         Payload::Permit(p) => format!("upto/{}", p.session_id),
         Payload::Svm(p) => exact_svm::payload_key(caip2, p),
         #[cfg(feature = "starknet")]

@@ -239,3 +239,55 @@ fn starknet_payloads_keep_their_typed_data_wherever_it_is() {
     broken["paymentRequirements"]["scheme"] = json!("upto");
     assert_eq!(parse(&broken).unwrap_err().error.reason(), Reason::UnsupportedScheme);
 }
+
+/// A v2 `upto` request whose payload is the standard client's (tests/vectors/upto-permit2.json), the
+/// requirements' amount `amount` (the cap at verify, the charge at settle).
+fn upto_permit2_body(amount: &str) -> Value {
+    let vectors: Value = serde_json::from_str(include_str!("../../tests/vectors/upto-permit2.json")).unwrap();
+    let payload = vectors["vectors"][0]["payload"].clone();
+    let accepted = json!({
+        "scheme": "upto", "network": "eip155:84532", "amount": "50000",
+        "asset": "0x036CbD53842c5426634e7929541eC2318f3dCF7e", "payTo": "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC",
+        "maxTimeoutSeconds": 300, "extra": {"assetTransferMethod": "permit2"},
+    });
+    let mut requirements = accepted.clone();
+    requirements["amount"] = json!(amount);
+    json!({"x402Version": 2, "paymentPayload": {"x402Version": 2, "accepted": accepted, "payload": payload},
+        "paymentRequirements": requirements})
+}
+
+#[test]
+fn the_upto_kind_takes_a_permit2_payload_as_the_standard_scheme_and_the_others_as_sessions() {
+    let r = parse(&upto_permit2_body("50000")).unwrap();
+    let Payload::UptoPermit2(p) = &r.payload else { panic!("a standard upto payload") };
+    assert_eq!(p.facilitator.to_string(), "0xa0Ee7A142d267C1f36714E4a8F75612F20a79720");
+    assert_eq!(r.payload.scheme(), super::Scheme::UptoPermit2);
+    assert_eq!(r.payload.payer(), "0x70997970C51812dc3A010C7d01b50e0d17dc79C8");
+    let exact_key = super::exact_permit2::ledger_key(84532, &p.permit);
+    assert_eq!(super::ledger_key(&r), exact_key, "the exact Permit2 key: one nonce space");
+    // The exact witness (no facilitator) under `upto`: not a standard upto payload.
+    let mut b = upto_permit2_body("50000");
+    b["paymentPayload"]["payload"]["permit2Authorization"]["witness"].as_object_mut().unwrap().remove("facilitator");
+    assert_eq!(reason_of(b), Reason::UnsupportedPayloadType);
+    // Under x402 v1: the standard upto is v2 only.
+    let mut b = upto_permit2_body("50000");
+    b["x402Version"] = json!(1);
+    b["paymentPayload"]["x402Version"] = json!(1);
+    assert!(parse(&b).is_err());
+}
+
+#[test]
+fn a_capped_payment_needs_its_cap_at_the_minimum_and_its_charge_too_unless_zero() {
+    use crate::policy::{PaymentFacts, PaymentPolicy};
+    let policy = PaymentPolicy { min_amount: alloy_primitives::U256::from(100), ..PaymentPolicy::default() };
+    let check = |amount: &str| policy.check_amounts_and_payer(&parse(&upto_permit2_body(amount)).unwrap());
+    assert_eq!(check("50000"), Ok(()), "verify: the cap");
+    assert_eq!(check("0"), Ok(()), "settle: a zero charge sends nothing");
+    assert_eq!(check("100"), Ok(()));
+    assert_eq!(check("99").unwrap_err().reason(), Reason::AmountBelowMinimum, "a charge that costs gas");
+    let r = parse(&upto_permit2_body("0")).unwrap();
+    assert_eq!((r.payload.signed_amount(), r.payload.cap()), (None, Some(alloy_primitives::U256::from(50_000))));
+    let mut b = upto_permit2_body("0");
+    b["paymentPayload"]["payload"]["permit2Authorization"]["permitted"]["amount"] = json!("99");
+    assert_eq!(policy.check_amounts_and_payer(&parse(&b).unwrap()).unwrap_err().reason(), Reason::AmountBelowMinimum);
+}

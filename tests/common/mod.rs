@@ -332,6 +332,45 @@ pub fn install_permit2(anvil: &Anvil) {
     }
 }
 
+sol! {
+    /// The token calls around Permit2 the Permit2 tests make.
+    interface IPermit2Token {
+        function approve(address spender, uint256 amount) external returns (bool);
+        function allowance(address owner, address spender) external view returns (uint256);
+        function nonces(address owner) external view returns (uint256);
+    }
+}
+
+/// `key` approves Permit2 for everything (what the reference's `createPermit2ApprovalTx` asks).
+pub fn approve_permit2(w: &World, key: &str) {
+    let call = IPermit2Token::approveCall { spender: PERMIT2_ADDRESS, amount: U256::MAX };
+    w.anvil.send(address(key), Some(w.token), call.abi_encode());
+}
+
+/// `owner`'s allowance of the test token to Permit2.
+pub fn permit2_allowance(w: &World, owner: Address) -> U256 {
+    let read = IPermit2Token::allowanceCall { owner, spender: PERMIT2_ADDRESS };
+    U256::from_be_slice(&call(&w.anvil, w.token, read.abi_encode()))
+}
+
+/// The payer's EIP-2612 `permit(owner, Permit2, amount, deadline)` for the test token, as the
+/// `eip2612GasSponsoring` extension info carries it.
+pub fn eip2612_extension(w: &World, key: &str, amount: u64, deadline: U256) -> Value {
+    let owner = address(key);
+    let nonce = U256::from_be_slice(&call(&w.anvil, w.token, IPermit2Token::noncesCall { owner }.abi_encode()));
+    let domain = alloy_sol_types::eip712_domain! {
+        name: "USD Coin", version: "2", chain_id: CHAIN_ID, verifying_contract: w.token,
+    };
+    let value = U256::from(amount);
+    let digest = x402_edge::chains::evm::eip2612::signing_hash(owner, PERMIT2_ADDRESS, value, nonce, deadline, &domain);
+    let signature = pollster::block_on(signer(key).sign_hash(&digest)).unwrap();
+    json!({"eip2612GasSponsoring": {"info": {
+        "from": owner, "asset": w.token, "spender": PERMIT2_ADDRESS, "amount": amount.to_string(),
+        "nonce": nonce.to_string(), "deadline": deadline.to_string(),
+        "signature": format!("0x{}", hex::encode(signature.as_bytes())), "version": "1",
+    }}})
+}
+
 /// Deploys the CREATE2 factory of test wallets.
 pub fn deploy_wallet_factory(anvil: &Anvil) -> Address {
     let code =

@@ -18,3 +18,11 @@ test('the committed Permit2 vectors are what viem and @x402/evm derive', () => {
   const committed = readFileSync(path.join(ROOT, 'tests/vectors/permit2.json'), 'utf8');
   assert.deepEqual(JSON.parse(generated), JSON.parse(committed));
 });
+
+test('the committed standard upto Permit2 vectors are what viem and @x402/evm derive', () => {
+  const generated = execFileSync(process.execPath, [path.join(ROOT, 'tests/vectors/upto-permit2-generate.mjs')], {
+    encoding: 'utf8',
+  });
+  const committed = readFileSync(path.join(ROOT, 'tests/vectors/upto-permit2.json'), 'utf8');
+  assert.deepEqual(JSON.parse(generated), JSON.parse(committed));
+});

@@ -1,6 +1,7 @@
 //! The chain reads of one verify (or settle) in one batched JSON-RPC round trip, and their verdict
 //! in the reference's order: asset code, signature, extension, nonce, proxy, then the simulation,
-//! whose failure the balance and allowance explain (`diagnosePermit2SimulationFailure`).
+//! whose failure the balance and allowance explain (`diagnosePermit2SimulationFailure`). Either x402
+//! Permit2 proxy: the call is the [`ProxyCall`] the scheme prepared.
 
 use alloy_primitives::{Address, U256};
 use alloy_sol_types::SolCall;
@@ -8,11 +9,13 @@ use serde_json::{json, Value};
 
 use super::checks::{ApprovalTx, Prepared, Sponsoring};
 use super::error::ExactPermit2Error;
-use super::permit2::{self, nonce_position, IErc20, IPermit2, IX402ExactPermit2Proxy, EXACT_PROXY, PERMIT2};
 use crate::chains::evm::contracts::{ERC1271_MAGIC_VALUE, IERC1271, MULTICALL3};
+use crate::chains::evm::permit2::{
+    self, nonce_position, IErc20, IPermit2, IX402ExactPermit2Proxy, IX402UptoPermit2Proxy, PERMIT2,
+};
 use crate::chains::evm::rpc::{self, is_revert};
 use crate::chains::evm::tx::Fees;
-use crate::chains::evm::value_probe::{call, Movement, ProbeError};
+use crate::chains::evm::value_probe::{call as probe_call, Movement, ProbeError};
 use crate::chains::jsonrpc::{RpcCall, RpcError};
 use crate::ports::{Clock, HttpTransport};
 use crate::schemes::evm_tx::{self, EvmContext, Read};
@@ -48,6 +51,9 @@ pub struct ChainReads {
 /// What a simulation said.
 enum Simulated {
     Passed,
+    /// The upto proxy's own refusal of the call (the charge above the cap, another caller than
+    /// `witness.facilitator`): decisive, whatever the balance and allowance say.
+    Refused(ExactPermit2Error),
     Reverted(String),
     NodeFailed(RpcError),
 }
@@ -59,11 +65,26 @@ impl Simulated {
             Err(e) if !is_revert(e) => return Simulated::NodeFailed(e.clone()),
             Err(e) => e,
         };
+        if let Some(refusal) = proxy_refusal(error) {
+            return Simulated::Refused(refusal);
+        }
         let data = error.revert_data().and_then(|d| rpc::data(&Value::String(d.to_string())).ok());
         Simulated::Reverted(match data {
             Some(data) if !data.is_empty() => permit2::revert_reason(&data),
             _ => error.to_string(),
         })
+    }
+}
+
+/// The upto proxy's refusals, from a revert's data (`@x402/evm` `mapSettleError` maps them by name).
+fn proxy_refusal(error: &RpcError) -> Option<ExactPermit2Error> {
+    use alloy_sol_types::SolError;
+    use IX402UptoPermit2Proxy::{AmountExceedsPermitted, UnauthorizedFacilitator};
+    let data = rpc::data(&Value::String(error.revert_data()?.to_string())).ok()?;
+    match data.get(..4)? {
+        s if s == AmountExceedsPermitted::SELECTOR => Some(ExactPermit2Error::AmountExceedsPermitted),
+        s if s == UnauthorizedFacilitator::SELECTOR => Some(ExactPermit2Error::UnauthorizedFacilitator),
+        _ => None,
     }
 }
 
@@ -86,32 +107,36 @@ fn movement(prepared: &Prepared<'_>) -> Movement {
     Movement { token: prepared.asset, payer: p.from, payee: p.to, amount: p.amount }
 }
 
-/// One batch: the reads, the simulation and the probe from `signer` (else the facilitator), plus
-/// fees and gas for a settle by `signer`.
+/// One batch: the reads, the simulation and the probe from `signer` (else the proxy's bound caller,
+/// else the facilitator), plus fees and gas for a settle by `signer`. The probe of a caller-bound
+/// proxy needs Multicall3's code, read in the batch: it follows once the simulation passed.
 pub async fn read<H: HttpTransport, C: Clock>(
     ctx: &EvmContext<'_, H, C>,
     prepared: &Prepared<'_>,
     signer: Option<Address>,
 ) -> Result<ChainReads, ExactPermit2Error> {
-    let p = prepared.payload;
-    let (asset, caller) = (prepared.asset, signer.or(ctx.facilitator));
+    let (p, call) = (prepared.payload, &prepared.call);
+    let (asset, proxy, caller) = (prepared.asset, call.proxy, signer.or(call.bound_caller).or(ctx.facilitator));
     let verdict = IERC1271::isValidSignatureCall {
         hash: prepared.signature.digest,
         signature: prepared.signature.signature.clone(),
     };
     let bitmap = IPermit2::nonceBitmapCall { owner: p.from, wordPos: nonce_position(p.nonce).0 };
-    let probe = movement(prepared).aggregate3(Vec::new(), vec![call(EXACT_PROXY, &prepared.calldata)]);
+    let probe = movement(prepared).aggregate3(Vec::new(), vec![probe_call(proxy, &call.simulated)]);
     let mut calls: Vec<RpcCall> = vec![
         rpc::chain_id(),
         rpc::get_code(asset),
         rpc::get_code(p.from),
         rpc::eth_call(None, p.from, &verdict.abi_encode()),
         rpc::eth_call(None, PERMIT2, &bitmap.abi_encode()),
-        rpc::eth_call(None, EXACT_PROXY, &IX402ExactPermit2Proxy::PERMIT2Call {}.abi_encode()),
+        rpc::eth_call(None, proxy, &IX402ExactPermit2Proxy::PERMIT2Call {}.abi_encode()),
         rpc::eth_call(None, asset, &IErc20::allowanceCall { owner: p.from, spender: PERMIT2 }.abi_encode()),
         rpc::eth_call(None, asset, &IErc20::balanceOfCall { account: p.from }.abi_encode()),
-        rpc::eth_call(caller, EXACT_PROXY, &prepared.calldata),
-        rpc::eth_call(caller, MULTICALL3, &probe),
+        rpc::eth_call(caller, proxy, &call.simulated),
+        match call.bound_caller {
+            None => rpc::eth_call(caller, MULTICALL3, &probe),
+            Some(_) => rpc::get_code(MULTICALL3),
+        },
     ];
     let relays = matches!(prepared.sponsoring, Ok(Sponsoring::Erc20Approval(_)));
     if relays {
@@ -120,11 +145,11 @@ pub async fn read<H: HttpTransport, C: Clock>(
     }
     if let Some(signer) = signer {
         calls.extend(evm_tx::fee_calls());
-        calls.push(rpc::estimate_gas(signer, EXACT_PROXY, &prepared.calldata));
+        calls.push(rpc::estimate_gas(signer, proxy, &call.sent));
     }
     let mut results = ctx.rpc.batch(&calls).await?.into_iter();
     let mut next = || results.next().unwrap_or_else(|| Err(RpcError::Malformed("short batch".into())));
-    Ok(ChainReads {
+    let mut reads = ChainReads {
         chain_id: next(),
         asset_code: next(),
         payer_code: next(),
@@ -137,7 +162,34 @@ pub async fn read<H: HttpTransport, C: Clock>(
         probe: next(),
         approval: relays.then(|| [next(), next()]),
         settle: signer.map(|_| [next(), next(), next(), next()]),
-    })
+    };
+    if let Some(bound) = call.bound_caller {
+        // The batch read Multicall3's code in the probe's place.
+        reads.probe = probe_as(ctx, bound, &reads.probe, &probe, &reads.simulation).await;
+    }
+    Ok(reads)
+}
+
+/// The probe of a proxy only `caller` may call: Multicall3's `code` put at `caller`'s address for one
+/// `eth_call` (a state override), so `aggregate3` runs *as* the caller, as the settle will. Only after
+/// the simulation passed (else the probe is not read); without Multicall3 on the chain, the probe
+/// answers nothing, which refuses the payment as an unproven movement.
+async fn probe_as<H: HttpTransport, C: Clock>(
+    ctx: &EvmContext<'_, H, C>,
+    caller: Address,
+    code: &Read,
+    probe: &[u8],
+    simulation: &Read,
+) -> Read {
+    let code = match code {
+        Ok(value) => rpc::data(value)?,
+        Err(e) => return Err(e.clone()),
+    };
+    if simulation.is_err() || code.is_empty() {
+        return Ok(Value::String("0x".into()));
+    }
+    let call = rpc::eth_call_as(caller, &code, probe);
+    ctx.rpc.call(call.method, call.params).await
 }
 
 impl ChainReads {
@@ -154,7 +206,7 @@ impl ChainReads {
         self.check_signature(prepared)?;
         let sponsoring = prepared.sponsoring.clone()?;
         self.check_nonce(prepared)?;
-        self.check_proxy()?;
+        self.check_proxy(prepared.call.proxy)?;
         let required = prepared.payload.amount;
         let allowance = answered::<IErc20::allowanceCall>(&self.allowance)?;
         let balance = answered::<IErc20::balanceOfCall>(&self.balance)?;
@@ -166,6 +218,7 @@ impl ChainReads {
         }
         match Simulated::of(&self.simulation) {
             Simulated::Passed => self.check_value_moved(prepared).map(|_| Plan::Settle),
+            Simulated::Refused(refusal) => Err(refusal),
             Simulated::NodeFailed(e) => Err(ExactPermit2Error::Rpc(e)),
             Simulated::Reverted(reason) => Err(explain(reason, allowance, balance, required)),
         }
@@ -195,13 +248,13 @@ impl ChainReads {
         }
     }
 
-    /// The exact proxy answers `PERMIT2()` with the canonical Permit2 (a call to an address without
-    /// code "succeeds", so the simulation alone cannot tell).
-    fn check_proxy(&self) -> Result<(), ExactPermit2Error> {
+    /// The proxy answers `PERMIT2()` with the canonical Permit2 (a call to an address without code
+    /// "succeeds", so the simulation alone cannot tell).
+    fn check_proxy(&self, proxy: Address) -> Result<(), ExactPermit2Error> {
         match answered::<IX402ExactPermit2Proxy::PERMIT2Call>(&self.proxy_permit2)? {
             Some(permit2) if permit2 == PERMIT2 => Ok(()),
             Some(other) => Err(ExactPermit2Error::ProxyNotDeployed(format!("the proxy uses {other} as Permit2"))),
-            None => Err(ExactPermit2Error::ProxyNotDeployed(format!("no x402 exact proxy answers at {EXACT_PROXY}"))),
+            None => Err(ExactPermit2Error::ProxyNotDeployed(format!("no x402 Permit2 proxy answers at {proxy}"))),
         }
     }
 
@@ -244,6 +297,9 @@ impl ChainReads {
     /// Fees and gas limit for the settle transaction (after [`Self::diagnose`] passed).
     pub fn settle_reads(&self) -> Result<(Fees, u64), ExactPermit2Error> {
         let [block, tip, gas_price, estimate] = self.settle.as_ref().ok_or(ExactPermit2Error::NoSigner)?;
+        if let Some(refusal) = estimate.as_ref().err().and_then(proxy_refusal) {
+            return Err(refusal);
+        }
         let fees = evm_tx::fees(block, tip, gas_price)?;
         Ok((fees, evm_tx::gas_limit(estimate)?))
     }

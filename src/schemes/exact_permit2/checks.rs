@@ -1,5 +1,7 @@
 //! The pure checks of an `exact` Permit2 payment, one function per rule, each returning one typed
 //! error, in the reference's order (`@x402/evm` `exact/facilitator/permit2.ts` `verifyPermit2`).
+//! The rules both x402 Permit2 proxies share (recipient, deadline, validAfter, amount, token,
+//! signature, the gas-sponsoring extensions) serve `upto_permit2` too.
 
 use alloy_consensus::transaction::SignerRecoverable;
 use alloy_consensus::{Transaction, TxEnvelope};
@@ -9,7 +11,7 @@ use alloy_sol_types::SolCall;
 
 use super::error::ExactPermit2Error;
 use super::payload::{Eip2612Extension, Erc20ApprovalExtension, Permit2Payload};
-use super::permit2::{IErc20, IX402ExactPermit2Proxy, APPROVE_SELECTOR, EXACT_PROXY, PERMIT2};
+use crate::chains::evm::permit2::{EIP2612Permit, IErc20, IX402ExactPermit2Proxy, APPROVE_SELECTOR, PERMIT2};
 use crate::chains::evm::signature::{is_erc6492, EcdsaSignature, Erc6492Signature, SignatureError};
 use crate::protocol::model::{PaymentRequest, Requirements};
 use crate::protocol::normalize::parse_evm_address;
@@ -45,11 +47,11 @@ pub fn parse_asset(requirements: &Requirements) -> Result<Address, ExactPermit2E
     parse_evm_address(&requirements.asset).ok_or(ExactPermit2Error::InvalidAsset)
 }
 
-/// The exact proxy, never Permit2 itself nor the upto proxy: Permit2 checks the signature against
-/// `msg.sender`, so only the proxy named can use it, and only the exact proxy moves exactly the
-/// permitted amount to `witness.to`.
-pub fn check_spender(payload: &Permit2Payload) -> Result<(), ExactPermit2Error> {
-    if payload.spender != EXACT_PROXY {
+/// The scheme's own proxy (`exact`: the exact proxy; `upto`: the upto proxy), never Permit2 itself
+/// nor the other proxy: Permit2 checks the signature against `msg.sender`, so only the proxy named
+/// can use it, and only the exact proxy moves exactly the permitted amount to `witness.to`.
+pub fn check_spender(payload: &Permit2Payload, proxy: Address) -> Result<(), ExactPermit2Error> {
+    if payload.spender != proxy {
         return Err(ExactPermit2Error::WrongSpender(payload.spender));
     }
     Ok(())
@@ -81,10 +83,11 @@ pub fn check_valid_after(payload: &Permit2Payload, now: u64) -> Result<(), Exact
     Ok(())
 }
 
-/// Exactly the required amount (the proxy always moves all of `permitted.amount`), never zero.
-pub fn check_amount(payload: &Permit2Payload, requirements: &Requirements) -> Result<(), ExactPermit2Error> {
-    if payload.amount != requirements.amount {
-        return Err(ExactPermit2Error::AmountMismatch { amount: payload.amount, required: requirements.amount });
+/// Exactly the required amount (the exact proxy always moves all of `permitted.amount`; the upto cap
+/// is `requirements.amount` at verify), never zero.
+pub fn check_amount(payload: &Permit2Payload, required: U256) -> Result<(), ExactPermit2Error> {
+    if payload.amount != required {
+        return Err(ExactPermit2Error::AmountMismatch { amount: payload.amount, required });
     }
     if payload.amount.is_zero() {
         return Err(ExactPermit2Error::ZeroAmount);
@@ -113,7 +116,11 @@ pub struct SignatureCheck {
 }
 
 pub fn check_signature(payload: &Permit2Payload, chain_id: u64) -> Result<SignatureCheck, ExactPermit2Error> {
-    let digest = payload.signed().signing_hash(chain_id);
+    check_signature_of(payload, payload.signed().signing_hash(chain_id))
+}
+
+/// The signature over `digest` (the Permit2 digest of the scheme's witness types).
+pub fn check_signature_of(payload: &Permit2Payload, digest: B256) -> Result<SignatureCheck, ExactPermit2Error> {
     let bytes = payload.signature.as_ref();
     let signature: Bytes = if is_erc6492(bytes) {
         Erc6492Signature::parse(bytes).map_err(ExactPermit2Error::MalformedSignature)?.signature
@@ -303,6 +310,27 @@ pub enum Sponsoring {
     Erc20Approval(ApprovalTx),
 }
 
+/// The gas-sponsoring extension a payment comes with: the valid EIP-2612 permit the proxy call
+/// carries (`settleWithPermit`), and the verdict on the extensions (`Err`: refused in its place, after
+/// the signature). The ERC-20 approval counts only when `options` enable it.
+pub fn check_sponsoring(
+    payload: &Permit2Payload,
+    asset: Address,
+    chain_id: u64,
+    now: u64,
+    options: Options,
+) -> (Option<&Eip2612Extension>, Result<Sponsoring, ExactPermit2Error>) {
+    match check_eip2612(payload, asset, now) {
+        Ok(Some(info)) => (Some(info), Ok(Sponsoring::Eip2612)),
+        Err(e) => (None, Err(e)),
+        Ok(None) if !options.erc20_approval => (None, Ok(Sponsoring::None)),
+        Ok(None) => {
+            let approval = check_erc20_approval(payload, asset, chain_id);
+            (None, approval.map(|tx| tx.map_or(Sponsoring::None, Sponsoring::Erc20Approval)))
+        }
+    }
+}
+
 /// A payment that passed every pure check, ready for the chain.
 pub struct Prepared<'p> {
     pub payload: &'p Permit2Payload,
@@ -310,8 +338,28 @@ pub struct Prepared<'p> {
     pub signature: SignatureCheck,
     /// The extension's verdict, reported after the signature's as the reference orders them.
     pub sponsoring: Result<Sponsoring, ExactPermit2Error>,
-    /// The proxy call simulated and sent: `settle`, or `settleWithPermit` with an EIP-2612 permit.
-    pub calldata: Vec<u8>,
+    pub call: ProxyCall,
+}
+
+/// The proxy call of a payment: simulated (and probed) by verify, estimated and sent by settle.
+pub struct ProxyCall {
+    /// The scheme's proxy, the payment's `spender`.
+    pub proxy: Address,
+    /// `settle`, or `settleWithPermit` with an EIP-2612 permit, moving all of `permitted.amount`
+    /// (the exact amount; the upto cap): what is simulated and what the probe must see moved.
+    pub simulated: Vec<u8>,
+    /// What is estimated and sent: the simulated call, or the upto proxy's for the charge.
+    pub sent: Vec<u8>,
+    /// The only caller the proxy accepts (the upto proxy: `witness.facilitator`): the simulation runs
+    /// from it, and so does the probe (Multicall3's code at its address). `None`: any caller.
+    pub bound_caller: Option<Address>,
+}
+
+impl ProxyCall {
+    /// A call to a proxy any caller may make, sent as simulated.
+    pub fn unbound(proxy: Address, calldata: Vec<u8>) -> ProxyCall {
+        ProxyCall { proxy, simulated: calldata.clone(), sent: calldata, bound_caller: None }
+    }
 }
 
 /// `settle(permit, owner, witness, signature)`, or `settleWithPermit(permit2612, …)` when an
@@ -327,15 +375,19 @@ pub fn settle_calldata(
     match eip2612 {
         None => IX402ExactPermit2Proxy::settleCall { permit, owner, witness, signature }.abi_encode(),
         Some(info) => {
-            let sig = info.signature.as_ref();
-            let permit2612 = IX402ExactPermit2Proxy::EIP2612Permit {
-                value: info.amount,
-                deadline: info.deadline,
-                r: B256::from_slice(&sig[..32]),
-                s: B256::from_slice(&sig[32..64]),
-                v: sig[64],
-            };
+            let permit2612 = info.permit2612();
             IX402ExactPermit2Proxy::settleWithPermitCall { permit2612, permit, owner, witness, signature }.abi_encode()
         }
+    }
+}
+
+impl Eip2612Extension {
+    /// The permit as both proxies' `settleWithPermit` take it (the signature is 65 bytes, as
+    /// [`check_eip2612`] made sure).
+    pub fn permit2612(&self) -> EIP2612Permit {
+        let sig = self.signature.as_ref();
+        let part = |range: std::ops::Range<usize>| sig.get(range).map(B256::from_slice).unwrap_or_default();
+        let v = sig.get(64).copied().unwrap_or_default();
+        EIP2612Permit { value: self.amount, deadline: self.deadline, r: part(0..32), s: part(32..64), v }
     }
 }

@@ -7,7 +7,9 @@ use crate::protocol::Reason;
 use crate::schemes::evm_tx::TxError;
 
 /// Why an `exact` Permit2 payment is refused or could not be settled. Each variant maps to one
-/// reason; the codes are the reference's (`@x402/evm` 2.27 `exact/facilitator/errors.ts`).
+/// reason; the codes are the reference's (`@x402/evm` 2.27 `exact/facilitator/errors.ts`). The
+/// `upto` Permit2 scheme reports what it shares with `exact` through this enum too (wrapped in its
+/// own), which is why the upto proxy's two refusals are here.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ExactPermit2Error {
     #[error("invalid Permit2 payload: {0}")]
@@ -20,7 +22,7 @@ pub enum ExactPermit2Error {
     InvalidAsset,
     #[error("paymentRequirements.payTo is not an EVM address")]
     InvalidPayTo,
-    #[error("permit2Authorization.spender {0} is not the x402 exact Permit2 proxy")]
+    #[error("permit2Authorization.spender {0} is not the scheme's x402 Permit2 proxy")]
     WrongSpender(Address),
     #[error("witness.to {to} is not paymentRequirements.payTo {pay_to}")]
     RecipientMismatch { to: Address, pay_to: Address },
@@ -84,12 +86,16 @@ pub enum ExactPermit2Error {
     ApprovalFailed(String),
     #[error("the Permit2 nonce of this payment is already used")]
     NonceUsed,
-    #[error("the x402 exact Permit2 proxy is not usable on this chain: {0}")]
+    #[error("the x402 Permit2 proxy is not usable on this chain: {0}")]
     ProxyNotDeployed(String),
     #[error("the payer's balance {balance} is below {required}")]
     InsufficientBalance { balance: U256, required: U256 },
     #[error("the payer's allowance to Permit2 is {allowance}, below {required}: approve Permit2 first or sign a gas-sponsoring extension")]
     AllowanceRequired { allowance: U256, required: U256 },
+    #[error("the upto proxy refuses the charge: it is above the permitted cap (AmountExceedsPermitted)")]
+    AmountExceedsPermitted,
+    #[error("the upto proxy refuses the caller: only witness.facilitator may settle (UnauthorizedFacilitator)")]
+    UnauthorizedFacilitator,
     #[error("simulating the proxy settle failed: {0}")]
     SimulationFailed(String),
     #[error("the simulation does not show the amount moving from the payer to payTo: {0}")]
@@ -180,6 +186,8 @@ impl ExactPermit2Error {
             ProxyNotDeployed(_) => Reason::Permit2ProxyNotDeployed,
             InsufficientBalance { .. } => Reason::Permit2InsufficientBalance,
             AllowanceRequired { .. } => Reason::Permit2AllowanceRequired,
+            AmountExceedsPermitted => Reason::UptoAmountExceedsPermitted,
+            UnauthorizedFacilitator => Reason::UptoUnauthorizedFacilitator,
             SimulationFailed(_) => Reason::Permit2SimulationFailed,
             ValueNotMoved(_) => Reason::EvmTransferMismatch,
             WrongChain { .. } | Rpc(_) => Reason::UnexpectedVerifyError,

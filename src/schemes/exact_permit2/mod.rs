@@ -8,20 +8,23 @@
 //! the proxy call from the facilitator's own address, which the reads diagnose when it fails.
 //! Nothing is ever sent unless that simulation passed for the sending address.
 
-mod chain;
-mod checks;
+pub(crate) mod chain;
+pub(crate) mod checks;
 mod error;
 pub mod payload;
-pub mod permit2;
 mod settle;
 mod verify;
+
+/// Permit2 and the x402 proxies (shared with `upto_permit2`; at home in `chains::evm`).
+pub use crate::chains::evm::permit2;
 
 pub use crate::schemes::evm_tx::EvmContext;
 pub use checks::Options;
 pub use error::ExactPermit2Error;
 pub use payload::{identity, is_permit2, ledger_key, Eip2612Extension, Erc20ApprovalExtension, Permit2Payload};
+pub(crate) use settle::submit_prepared;
 pub use settle::{confirm, confirm_with_fee_bumps, settle, settle_with, submit, submit_with, Settlement, Submitted};
 pub use verify::{verify, verify_with, Verified};
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -11,7 +11,7 @@ use alloy_primitives::{Address, Bytes, U256};
 use serde_json::Value;
 
 use super::error::ExactPermit2Error;
-use super::permit2::SignedPermit;
+use crate::chains::evm::permit2::SignedPermit;
 use crate::protocol::normalize::parse_evm_address;
 
 /// `paymentPayload.extensions` key of the EIP-2612 gas-sponsoring extension.

@@ -5,10 +5,9 @@
 use alloy_primitives::{Address, B256};
 
 use super::chain::{self, Plan};
-use super::checks::{ApprovalTx, Options};
+use super::checks::{ApprovalTx, Options, Prepared};
 use super::error::ExactPermit2Error;
 use super::payload::Permit2Payload;
-use super::permit2::EXACT_PROXY;
 use super::verify::prepare;
 use crate::chains::evm::rpc;
 use crate::chains::evm::sender::nonce_used;
@@ -44,10 +43,7 @@ pub async fn submit<H: HttpTransport, C: Clock, S: EvmSigner, T: TxSender, L: Le
     submit_with(ctx, signer, sender, journal, request, payload, Options::default()).await
 }
 
-/// Verifies against the chain from the signer's address, then signs and broadcasts the proxy call
-/// (journaled under `journal` first). With the ERC-20 approval extension enabled and the allowance
-/// short, the payer's approval is broadcast and mined first (at most once per call), then
-/// everything is verified again, simulation included, before the settle is sent.
+/// The exact proxy's call for the payment, through [`submit_prepared`].
 pub async fn submit_with<H: HttpTransport, C: Clock, S: EvmSigner, T: TxSender, L: Ledger, P>(
     ctx: &EvmContext<'_, H, C>,
     signer: &S,
@@ -57,25 +53,53 @@ pub async fn submit_with<H: HttpTransport, C: Clock, S: EvmSigner, T: TxSender, 
     payload: &Permit2Payload,
     options: Options,
 ) -> Result<Submitted, ExactPermit2Error> {
+    submit_prepared(ctx, signer, sender, journal, || prepare(ctx, request, payload, options)).await
+}
+
+/// Verifies the proxy call `prepare` makes against the chain from the signer's address, then signs
+/// and broadcasts it (journaled under `journal` first). With the ERC-20 approval extension enabled
+/// and the allowance short, the payer's approval is broadcast and mined first (at most once per
+/// call), then everything is prepared and verified again, simulation included, before the settle is
+/// sent. Either proxy; the scheme's own error type.
+pub(crate) async fn submit_prepared<'p, H, C, S, T, L, E, F>(
+    ctx: &EvmContext<'_, H, C>,
+    signer: &S,
+    sender: &T,
+    journal: &LedgerJournal<'_, L>,
+    prepare: F,
+) -> Result<Submitted, E>
+where
+    H: HttpTransport,
+    C: Clock,
+    S: EvmSigner,
+    T: TxSender,
+    L: Ledger,
+    E: From<ExactPermit2Error>,
+    F: Fn() -> Result<Prepared<'p>, E>,
+{
     let mut approved = None;
     loop {
-        let prepared = prepare(ctx, request, payload, options)?;
+        let prepared = prepare()?;
         let reads = chain::read(ctx, &prepared, Some(signer.address())).await?;
         match (reads.diagnose(&prepared, ctx.chain_id())?, approved) {
             (Plan::Settle, _) => {
                 let (fees, gas_limit) = reads.settle_reads()?;
-                let max_gas = ctx.gas.max_gas_per_settle;
-                let call = evm_tx::unsigned_call(ctx, EXACT_PROXY, prepared.calldata, fees, gas_limit, max_gas)?;
-                let sent = evm_tx::send(ctx, signer, sender, journal, call).await?;
-                return Ok(Submitted { sent, payer: payload.from });
+                let (proxy, input, max_gas) = (prepared.call.proxy, prepared.call.sent, ctx.gas.max_gas_per_settle);
+                let call = evm_tx::unsigned_call(ctx, proxy, input, fees, gas_limit, max_gas).map_err(tx_error)?;
+                let sent = evm_tx::send(ctx, signer, sender, journal, call).await.map_err(tx_error)?;
+                return Ok(Submitted { sent, payer: prepared.payload.from });
             }
             (Plan::ApproveFirst(tx), None) => approved = Some(relay_approval(ctx, &tx).await?),
             (Plan::ApproveFirst(_), Some(hash)) => {
                 let why = format!("the allowance to Permit2 is still short after the approval {hash}");
-                return Err(ExactPermit2Error::ApprovalFailed(why));
+                return Err(ExactPermit2Error::ApprovalFailed(why).into());
             }
         }
     }
+}
+
+fn tx_error(e: TxError) -> ExactPermit2Error {
+    ExactPermit2Error::from(e)
 }
 
 /// Broadcasts the payer's signed approval as is (the payer pays its gas) and waits for it to be

@@ -1,7 +1,7 @@
 //! Every verify rule with a fixed clock and its exact reason, the EIP-712 digest and the proxy
 //! calldata against viem's answers (tests/vectors/permit2.json), the decoder on malformed input, and
 //! the shape and verdicts of the chain round trip, with an in-memory JSON-RPC chain that records
-//! what it is sent.
+//! what it is sent. The in-memory chain answers for the upto proxy too: `upto_permit2`'s tests use it.
 
 use std::cell::RefCell;
 
@@ -10,9 +10,11 @@ use alloy_sol_types::{SolCall, SolStruct, SolValue};
 use serde_json::{json, Value};
 
 use super::checks::settle_calldata;
-use super::permit2::{IErc20, IPermit2, IX402ExactPermit2Proxy as Proxy, EXACT_PROXY, PERMIT2, UPTO_PROXY};
 use super::*;
 use crate::chains::evm::contracts::{IMulticall3, MULTICALL3};
+use crate::chains::evm::permit2::{
+    IErc20, IPermit2, IX402ExactPermit2Proxy as Proxy, EXACT_PROXY, PERMIT2, UPTO_PROXY,
+};
 use crate::chains::evm::signer::LocalEvmSigner;
 use crate::chains::evm::tx::{ContractCall, Fees};
 use crate::chains::jsonrpc::JsonRpcClient;
@@ -23,23 +25,23 @@ use crate::protocol::model::PaymentRequest;
 use crate::protocol::normalize::parse_request;
 use crate::protocol::{Reason, Version};
 
-const GAS: GasLimits =
+pub(crate) const GAS: GasLimits =
     GasLimits { max_fee_per_gas_wei: 1_000_000_000_000, max_gas_per_settle: 300_000, max_gas_per_deployment: 500_000 };
 
 /// Vector 0's deadline is 1740672154: 54 s after this.
-const NOW: u64 = 1_740_672_100;
+pub(crate) const NOW: u64 = 1_740_672_100;
 /// Public anvil keys: #1 signs the vectors, #3 is someone else.
-const PAYER_KEY: &str = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
-const OTHER_KEY: &str = "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6";
-const PAY_TO: Address = address!("3C44CdDdB6a900fa2b585dd299e03d12FA4293BC");
-const USDC: Address = address!("036CbD53842c5426634e7929541eC2318f3dCF7e");
-const FACILITATOR: Address = address!("a0Ee7A142d267C1f36714E4a8F75612F20a79720");
+pub(crate) const PAYER_KEY: &str = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
+pub(crate) const OTHER_KEY: &str = "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6";
+pub(crate) const PAY_TO: Address = address!("3C44CdDdB6a900fa2b585dd299e03d12FA4293BC");
+pub(crate) const USDC: Address = address!("036CbD53842c5426634e7929541eC2318f3dCF7e");
+pub(crate) const FACILITATOR: Address = address!("a0Ee7A142d267C1f36714E4a8F75612F20a79720");
 
 fn vectors() -> Value {
     serde_json::from_str(include_str!("../../../tests/vectors/permit2.json")).unwrap()
 }
 
-fn hex_bytes(v: &Value) -> Vec<u8> {
+pub(crate) fn hex_bytes(v: &Value) -> Vec<u8> {
     hex::decode(&v.as_str().unwrap()[2..]).unwrap()
 }
 
@@ -67,7 +69,7 @@ fn resigned(change: impl FnOnce(&mut Permit2Payload)) -> Permit2Payload {
 }
 
 /// A base-sepolia request for 10000 of USDC to [`PAY_TO`] (its EIP-3009 payload is not read).
-fn request_json() -> Value {
+pub(crate) fn request_json() -> Value {
     let examples: Value = serde_json::from_str(include_str!("../../../tests/vectors/api-examples.json")).unwrap();
     let mut body = examples["coinbase_v2"]["POST /verify request"].clone();
     body["paymentRequirements"]["payTo"] = json!(PAY_TO);
@@ -80,7 +82,7 @@ fn request() -> PaymentRequest {
     parse_request(request_json().to_string().as_bytes()).unwrap()
 }
 
-struct FixedClock(u64);
+pub(crate) struct FixedClock(pub(crate) u64);
 
 impl Clock for FixedClock {
     fn now_millis(&self) -> u64 {
@@ -91,22 +93,23 @@ impl Clock for FixedClock {
 
 /// A chain as the reads see it.
 #[derive(Clone)]
-struct Chain {
-    chain_id: u64,
-    asset_code: bool,
-    payer_code: bool,
-    wallet_accepts: bool,
-    nonce_used: bool,
+pub(crate) struct Chain {
+    pub(crate) chain_id: u64,
+    pub(crate) asset_code: bool,
+    pub(crate) payer_code: bool,
+    pub(crate) wallet_accepts: bool,
+    pub(crate) nonce_used: bool,
     /// What the proxy answers to `PERMIT2()`; `None`: no proxy.
-    proxy: Option<Address>,
-    allowance: u64,
-    balance: u64,
+    pub(crate) proxy: Option<Address>,
+    pub(crate) allowance: u64,
+    pub(crate) balance: u64,
     /// Revert data of the simulation, or `None` when it passes.
-    revert: Option<&'static str>,
-    /// Whether a passing transfer moves the tokens (a fake token does not).
-    moves: bool,
-    tx_count: u64,
-    eth: u128,
+    pub(crate) revert: Option<&'static str>,
+    /// Whether a passing transfer moves the tokens (a fake token does not), and how many.
+    pub(crate) moves: bool,
+    pub(crate) moved: u64,
+    pub(crate) tx_count: u64,
+    pub(crate) eth: u128,
 }
 
 impl Default for Chain {
@@ -122,13 +125,14 @@ impl Default for Chain {
             balance: 1_000_000,
             revert: None,
             moves: true,
+            moved: 10_000,
             tx_count: 3,
             eth: 10u128.pow(18),
         }
     }
 }
 
-fn word(n: U256) -> Value {
+pub(crate) fn word(n: U256) -> Value {
     json!(format!("0x{}", hex::encode(n.abi_encode())))
 }
 
@@ -146,18 +150,26 @@ impl Chain {
     }
 
     fn call(&self, to: Address, data: &[u8]) -> Value {
+        use crate::chains::evm::permit2::IX402UptoPermit2Proxy as Upto;
         let selector: [u8; 4] = data[..4].try_into().unwrap();
         match (to, selector) {
-            (MULTICALL3, _) => self.aggregate3(data),
+            // At Multicall3, or its code at a caller's address (the upto probe's state override).
+            (_, IMulticall3::aggregate3Call::SELECTOR) => self.aggregate3(data),
             (PERMIT2, IPermit2::nonceBitmapCall::SELECTOR) => {
                 word(if self.nonce_used { U256::MAX } else { U256::ZERO })
             }
-            (EXACT_PROXY, Proxy::PERMIT2Call::SELECTOR) => match self.proxy {
+            (EXACT_PROXY | UPTO_PROXY, Proxy::PERMIT2Call::SELECTOR) => match self.proxy {
                 Some(at) => json!(format!("0x{}", hex::encode(at.abi_encode()))),
                 None => json!("0x"),
             },
-            (EXACT_PROXY, _) if self.proxy.is_none() => json!("0x"),
-            (EXACT_PROXY, Proxy::settleCall::SELECTOR | Proxy::settleWithPermitCall::SELECTOR) => match self.revert {
+            (EXACT_PROXY | UPTO_PROXY, _) if self.proxy.is_none() => json!("0x"),
+            (
+                EXACT_PROXY | UPTO_PROXY,
+                Proxy::settleCall::SELECTOR
+                | Proxy::settleWithPermitCall::SELECTOR
+                | Upto::settleCall::SELECTOR
+                | Upto::settleWithPermitCall::SELECTOR,
+            ) => match self.revert {
                 None => json!("0x"),
                 Some(data) => json!({"code": 3, "message": "execution reverted", "data": data}),
             },
@@ -185,7 +197,7 @@ impl Chain {
                 }
                 let passes = self.revert.is_none() && self.proxy.is_some();
                 if passes && self.moves {
-                    moved = U256::from(10_000);
+                    moved = U256::from(self.moved);
                 }
                 IMulticall3::Result { success: passes, returnData: Default::default() }
             })
@@ -195,9 +207,9 @@ impl Chain {
 }
 
 /// Answers every batch from a [`Chain`] and records the requests.
-struct Recording {
-    chain: Chain,
-    posts: RefCell<Vec<Value>>,
+pub(crate) struct Recording {
+    pub(crate) chain: Chain,
+    pub(crate) posts: RefCell<Vec<Value>>,
 }
 
 impl HttpTransport for Recording {
@@ -263,7 +275,7 @@ fn reason_for(request: &PaymentRequest, payload: &Permit2Payload, now: u64) -> R
 
 #[test]
 fn the_type_hashes_and_domain_separator_are_permit2s() {
-    use super::permit2::{domain, PermitWitnessTransferFrom, Witness};
+    use crate::chains::evm::permit2::{domain, PermitWitnessTransferFrom, Witness};
     let hex = |b: B256| b.to_string();
     assert_eq!(
         hex(<Witness as SolStruct>::eip712_type_hash(&Witness { to: Address::ZERO, validAfter: U256::ZERO })),
@@ -271,7 +283,7 @@ fn the_type_hashes_and_domain_separator_are_permit2s() {
     );
     let p = good().signed();
     let typed = PermitWitnessTransferFrom {
-        permitted: super::permit2::TokenPermissions { token: p.token, amount: p.amount },
+        permitted: crate::chains::evm::permit2::TokenPermissions { token: p.token, amount: p.amount },
         spender: p.spender,
         nonce: p.nonce,
         deadline: p.deadline,
@@ -319,8 +331,11 @@ fn selectors_are_the_proxys_and_permit2s() {
     assert_eq!(Proxy::settleWithPermitCall::SELECTOR, [0xfa, 0x34, 0x03, 0x78]);
     assert_eq!(Proxy::PERMIT2Call::SELECTOR, [0x6a, 0xfd, 0xd8, 0x50]);
     assert_eq!(IPermit2::nonceBitmapCall::SELECTOR, [0x4f, 0xe0, 0x2b, 0x44]);
-    assert_eq!(IErc20::approveCall::SELECTOR, super::permit2::APPROVE_SELECTOR);
-    assert_eq!(super::permit2::revert_reason(&hex::decode("756688fe").unwrap()), "Permit2 InvalidNonce (0x756688fe)");
+    assert_eq!(IErc20::approveCall::SELECTOR, crate::chains::evm::permit2::APPROVE_SELECTOR);
+    assert_eq!(
+        crate::chains::evm::permit2::revert_reason(&hex::decode("756688fe").unwrap()),
+        "Permit2 InvalidNonce (0x756688fe)"
+    );
 }
 
 // --- decoding ---

@@ -6,6 +6,7 @@ use super::chain;
 use super::checks::*;
 use super::error::ExactPermit2Error;
 use super::payload::Permit2Payload;
+use crate::chains::evm::permit2::EXACT_PROXY;
 use crate::ports::{Clock, HttpTransport};
 use crate::protocol::model::PaymentRequest;
 use crate::schemes::evm_tx::EvmContext;
@@ -48,22 +49,15 @@ pub(super) fn prepare<'p, H, C: Clock, P>(
     check_scheme(request)?;
     check_network(request)?;
     let asset = parse_asset(requirements)?;
-    check_spender(payload)?;
+    check_spender(payload, EXACT_PROXY)?;
     check_recipient(payload, requirements)?;
     let now = ctx.clock.now_secs();
     check_deadline(payload, now)?;
     check_valid_after(payload, now)?;
-    check_amount(payload, requirements)?;
+    check_amount(payload, requirements.amount)?;
     check_token(payload, asset)?;
     let signature = check_signature(payload, ctx.chain_id())?;
-    let eip2612 = check_eip2612(payload, asset, now);
-    let calldata = settle_calldata(payload, &signature, eip2612.as_ref().ok().copied().flatten());
-    let sponsoring = match eip2612 {
-        Ok(Some(_)) => Ok(Sponsoring::Eip2612),
-        Err(e) => Err(e),
-        Ok(None) if !options.erc20_approval => Ok(Sponsoring::None),
-        Ok(None) => check_erc20_approval(payload, asset, ctx.chain_id())
-            .map(|tx| tx.map_or(Sponsoring::None, Sponsoring::Erc20Approval)),
-    };
-    Ok(Prepared { payload, asset, signature, sponsoring, calldata })
+    let (eip2612, sponsoring) = check_sponsoring(payload, asset, ctx.chain_id(), now, options);
+    let call = ProxyCall::unbound(EXACT_PROXY, settle_calldata(payload, &signature, eip2612));
+    Ok(Prepared { payload, asset, signature, sponsoring, call })
 }
