@@ -420,6 +420,8 @@ fn cronos_settle(
     let settled = match &payment.payload {
         Payload::Eip3009(p) => result.as_ref().ok().map(|s| (s, &p.authorization)),
         Payload::Permit(_) | Payload::Svm(_) | Payload::Starknet(_) => None,
+        #[cfg(feature = "starknet")] // [starknet-spec]
+        Payload::StarknetSpec(_) => None,
     };
     CronosSettleResponse {
         x402_version: 1,

@@ -42,6 +42,8 @@ pub fn payment_key(request: &PaymentRequest) -> String {
         },
         // The scheme keys a Starknet payment once its fields are read (`exact_starknet::ledger_key`).
         Payload::Starknet(p) => format!("starknet/{}/{}/unverified", request.network.caip2, p.from),
+        #[cfg(feature = "starknet")] // [starknet-spec]
+        Payload::StarknetSpec(p) => format!("starknet/{}/{:#x}/unverified", request.network.caip2, p.from),
     }
 }
 

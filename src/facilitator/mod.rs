@@ -215,6 +215,8 @@ impl<P: Host> Facilitator<P> {
             Payload::Permit(permit) => self.verify_upto(request, permit).await,
             Payload::Svm(payload) => self.verify_svm(request, payload).await,
             Payload::Starknet(payload) => self.verify_starknet(request, payload).await,
+            #[cfg(feature = "starknet")] // [starknet-spec]
+            Payload::StarknetSpec(payload) => self.verify_starknet_spec(request, payload).await,
         }
     }
 
@@ -243,6 +245,8 @@ impl<P: Host> Facilitator<P> {
             Payload::Permit(permit) => self.settle_upto(request, permit).await,
             Payload::Svm(payload) => self.settle_svm(request, payload).await,
             Payload::Starknet(payload) => self.settle_starknet(request, payload).await,
+            #[cfg(feature = "starknet")] // [starknet-spec]
+            Payload::StarknetSpec(payload) => self.settle_starknet_spec(request, payload).await,
         }
     }
 

@@ -134,6 +134,9 @@ pub enum Payload {
     Permit(PermitPayload),
     Svm(SvmPayload),
     Starknet(StarknetPayload),
+    /// [starknet-spec] `exact` Starknet in the registered spec's dialect (`{from, outsideExecution}`).
+    #[cfg(feature = "starknet")]
+    StarknetSpec(crate::schemes::exact_starknet::payload::SpecPayload),
 }
 
 impl Payload {
@@ -144,6 +147,8 @@ impl Payload {
             Payload::Permit(p) => p.owner.to_checksum(None),
             Payload::Svm(p) => p.payer().unwrap_or_default(),
             Payload::Starknet(p) => p.from.clone(),
+            #[cfg(feature = "starknet")] // [starknet-spec]
+            Payload::StarknetSpec(p) => format!("{:#x}", p.from),
         }
     }
 }

@@ -132,6 +132,10 @@ fn parse_standard(mut value: Value, version: Version) -> Result<PaymentRequest, 
         typed_data: payload_json.get("typedData").filter(|t| t.is_object()).cloned(),
         paymaster_endpoint: payload_json.get("paymasterEndpoint").and_then(Value::as_str).map(str::to_string),
     };
+    // [starknet-spec] The registered spec's Starknet payload (`payload.outsideExecution`) is decoded by
+    // the scheme from the whole paymentPayload: the spec compares `accepted.extra` too.
+    #[cfg(feature = "starknet")]
+    let starknet_spec = payload_json.pointer("/payload/outsideExecution").map(|_| payload_json.clone());
     let v = version.number();
     let payload_err = |detail| RequestError::Payload { version: v, detail };
     let requirements_err = |detail| RequestError::Requirements { version: v, detail };
@@ -161,6 +165,13 @@ fn parse_standard(mut value: Value, version: Version) -> Result<PaymentRequest, 
     let network = resolve_network(&requirements.network, version)?;
     let payload = match (network.family, requirements.scheme.as_str(), version) {
         (Family::Evm, "upto", Version::V2) => decode_permit(&accepted, raw_payload)?,
+        // [starknet-spec] Dispatched by payload shape, whichever spelling names the network.
+        #[cfg(feature = "starknet")]
+        (Family::Starknet, _, _) if starknet_spec.is_some() => {
+            check_scheme_supported(network.family, &requirements)?;
+            let raw = starknet_spec.as_ref().unwrap_or(&Value::Null);
+            Payload::StarknetSpec(crate::schemes::exact_starknet::payload::decode_spec(raw)?)
+        }
         (Family::Starknet, _, _) => {
             check_scheme_supported(network.family, &requirements)?;
             decode_starknet(raw_payload, beside)?

@@ -125,11 +125,25 @@ pub enum Reason {
     StarknetNonceUsed,
     /// The payer's balance is below the amount (x402-starknet's `insufficient_funds`).
     InsufficientFunds,
+    // `exact` on Starknet in the registered spec's dialect (`scheme_exact_starknet.md`): its own tokens
+    // where they differ from x402-starknet's (signature, recipient and `insufficient_funds` are shared).
+    /// `accepted.scheme` or the requirements' scheme is not `exact` (the spec's core `invalid_scheme`).
+    InvalidScheme,
+    StarknetAssetMismatch,
+    StarknetAmountMismatch,
+    /// The signed `Caller` is not the requirements' `extra.feePayer`.
+    StarknetCaller,
+    AccountNotDeployed,
+    OutsideExecutionExpired,
+    OutsideExecutionWindowExceedsMaxTimeout,
+    NonceAlreadyUsed,
+    /// The simulated settlement did not make exactly the payer's one transfer to `payTo`.
+    SimulationFailed,
 }
 
 impl Reason {
     /// Every reason, for tests and documentation.
-    pub const ALL: [Reason; 87] = [
+    pub const ALL: [Reason; 96] = [
         Reason::InvalidPayload,
         Reason::InvalidPaymentRequirements,
         Reason::InvalidNetwork,
@@ -217,6 +231,15 @@ impl Reason {
         Reason::StarknetSignature,
         Reason::StarknetNonceUsed,
         Reason::InsufficientFunds,
+        Reason::InvalidScheme,
+        Reason::StarknetAssetMismatch,
+        Reason::StarknetAmountMismatch,
+        Reason::StarknetCaller,
+        Reason::AccountNotDeployed,
+        Reason::OutsideExecutionExpired,
+        Reason::OutsideExecutionWindowExceedsMaxTimeout,
+        Reason::NonceAlreadyUsed,
+        Reason::SimulationFailed,
     ];
 
     /// `(v2 code, v1 code, Cronos text)`.
@@ -507,6 +530,40 @@ impl Reason {
                 "Outside execution nonce already used",
             ),
             InsufficientFunds => ("insufficient_funds", "insufficient_funds", "Insufficient funds"),
+            // The spec's dialect is x402 v2 only: the v1 codes are the nearest x402-starknet ones.
+            InvalidScheme => ("invalid_scheme", "invalid_scheme", "Unsupported scheme"),
+            StarknetAssetMismatch => (
+                "invalid_exact_starknet_payload_asset_mismatch",
+                "invalid_exact_starknet_payload_token_mismatch",
+                "Token does not match the asset",
+            ),
+            StarknetAmountMismatch => (
+                "invalid_exact_starknet_payload_amount_mismatch",
+                "invalid_exact_starknet_payload_authorization_value",
+                "Invalid amount",
+            ),
+            StarknetCaller => {
+                ("invalid_exact_starknet_payload_caller", "invalid_payload", "Caller is not the fee payer")
+            }
+            AccountNotDeployed => {
+                ("account_not_deployed", "invalid_exact_starknet_payload_signature", "Account is not deployed")
+            }
+            OutsideExecutionExpired => (
+                "outside_execution_expired",
+                "invalid_exact_starknet_payload_authorization_valid_until",
+                "Authorization expired",
+            ),
+            OutsideExecutionWindowExceedsMaxTimeout => (
+                "outside_execution_window_exceeds_max_timeout",
+                "invalid_payload",
+                "Authorization window exceeds maxTimeoutSeconds",
+            ),
+            NonceAlreadyUsed => (
+                "nonce_already_used",
+                "invalid_exact_starknet_payload_nonce_used",
+                "Outside execution nonce already used",
+            ),
+            SimulationFailed => ("simulation_failed", "invalid_transaction_state", "Transaction simulation failed"),
         }
     }
 
