@@ -546,9 +546,9 @@ fn the_settlement_simulation_runs_the_outside_execution_from_the_caller() {
     };
     let sponsor = felt(&devnet.accounts[1].0);
     let nonce = sponsor_nonce(&devnet);
-    assert_eq!(pollster::block_on(simulate(&ctx, sponsor, &[call.clone()], &expected)), Ok(()));
+    assert_eq!(pollster::block_on(simulate(&ctx, sponsor, std::slice::from_ref(&call), &expected)), Ok(()));
     let more = ExpectedTransfer { amount: 3_001u64.try_into().unwrap(), ..expected };
-    let refused = pollster::block_on(simulate(&ctx, sponsor, &[call.clone()], &more)).unwrap_err();
+    let refused = pollster::block_on(simulate(&ctx, sponsor, std::slice::from_ref(&call), &more)).unwrap_err();
     assert!(matches!(&refused, ExactStarknetError::SimulationFailed(m) if m.contains("transfers 3000")), "{refused}");
     let stranger = felt(&devnet.accounts[3].0);
     let refused = pollster::block_on(simulate(&ctx, stranger, &[call], &expected)).unwrap_err();
