@@ -267,6 +267,29 @@ describe('Starknet exact through wrangler dev (SNIP-29 paymaster)', () => {
     assertNonceUsed(await pmPost('/settle', payload, req), settled);
     assert.equal(paymaster.requests().filter((r) => r.method === 'paymaster_executeTransaction').length, 1, 'and sends nothing');
   });
+
+  test('a spec-dialect payment (Caller the relayer, the /supported feePayer) settles once through the paymaster', async () => {
+    const supported = await (await fetch(`${pmStack.facilitatorUrl}/supported`)).json();
+    const feePayer = supported.kinds.find((k) => k.network === 'starknet:SN_SEPOLIA').extra.feePayer;
+    assert.equal(BigInt(feePayer), BigInt(paymaster.relayer));
+    const [, payer, payee] = devnet.accounts;
+    const req = { scheme: 'exact', network: 'starknet:SN_SEPOLIA', amount: '6660000', asset: devnet.strk, payTo: payee.address, maxTimeoutSeconds: 300, extra: { feePayer } };
+    const payload = await createPayment({ account: payer, requirements: req, spec: true });
+    const verified = await pmPost('/verify', payload, req);
+    assert.equal(verified.isValid, true, JSON.stringify(verified));
+
+    paymaster.clearRequests();
+    const before = await devnet.balance('STRK', payee.address);
+    const settled = await pmPost('/settle', payload, req);
+    assert.equal(settled.success, true, JSON.stringify(settled));
+    assert.equal((await devnet.balance('STRK', payee.address)) - before, 6660000n, 'payTo received exactly the amount');
+    const [request] = paymaster.requests().filter((r) => r.method === 'paymaster_executeTransaction');
+    assert.deepEqual(request.params.transaction.invoke.signature.map(BigInt), payload.payload.outsideExecution.signature.map(BigInt));
+
+    const replay = await pmPost('/settle', payload, req);
+    assert.equal(replay.errorReason, 'nonce_already_used', JSON.stringify(replay));
+    assert.equal(paymaster.requests().filter((r) => r.method === 'paymaster_executeTransaction').length, 1, 'and sends nothing');
+  });
 });
 
 /** A settle of a settled Starknet payment: refused as a fresh check would (the nonce is used), naming its transaction. */
