@@ -8,10 +8,11 @@ use k256::ecdsa::{RecoveryId, Signature, VerifyingKey};
 use serde_json::Value;
 use std::hint::black_box;
 use x402_edge::chains::evm::signature::EcdsaSignature;
-use x402_edge::protocol::model::Payload;
-use x402_edge::protocol::normalize::{parse_evm_address, parse_request};
+use x402_edge::protocol::normalize::parse_evm_address;
 use x402_edge::schemes::exact_evm::authorization_digest;
 use x402_edge::schemes::exact_svm::{verify_transaction, SvmRequirements};
+use x402_edge::schemes::parse_request;
+use x402_edge::schemes::Payload;
 
 fn spec_body() -> Vec<u8> {
     let examples: Value = serde_json::from_str(include_str!("../tests/vectors/api-examples.json")).unwrap();

@@ -90,6 +90,9 @@ if (stack.local) {
   kv('Token', `${t.address}   ${t.symbol}, 6 decimals, EIP-3009 + EIP-2612`);
   kv('EIP-712 domain', JSON.stringify({ name: t.name, version: t.version, chainId: stack.chainId, verifyingContract: t.address }));
   kv('Facilitator signer', `${stack.facilitatorAddress}   (anvil account #9, pays the gas)`);
+  if (stack.permit2) {
+    kv('Permit2', `${stack.permit2.permit2}   (Uniswap Permit2; x402 proxies: exact ${stack.permit2.exactProxy}, upto ${stack.permit2.uptoProxy})`);
+  }
   kv('Wallet factory', `${stack.walletFactory}   (TestWalletFactory: ERC-6492 deployments allowed; Multicall3 at its usual address)`);
   line();
   line('Test accounts (public anvil keys; each holds 1,000,000 test USDC and 10,000 ETH; never use them for real funds):');

@@ -6,7 +6,19 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 
 use alloy_primitives::{keccak256, B256};
+use std::future::Future;
+
 use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("rate limiter unavailable: {0}")]
+pub struct LimiterError(pub String);
+
+/// Token buckets per subject (an API key, a client address), shared by every isolate.
+pub trait RateLimiter {
+    fn take(&self, subject: &str, now_ms: u64, per_minute: u32)
+        -> impl Future<Output = Result<Decision, LimiterError>>;
+}
 
 /// A caller that presented no key or a wrong one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,8 +98,8 @@ pub struct MemoryLimiter {
     buckets: RefCell<HashMap<String, Bucket>>,
 }
 
-impl crate::ports::RateLimiter for MemoryLimiter {
-    async fn take(&self, subject: &str, now_ms: u64, per_minute: u32) -> Result<Decision, crate::ports::LimiterError> {
+impl RateLimiter for MemoryLimiter {
+    async fn take(&self, subject: &str, now_ms: u64, per_minute: u32) -> Result<Decision, LimiterError> {
         let mut buckets = self.buckets.borrow_mut();
         let (decision, bucket) = take(buckets.get(subject).copied(), now_ms, per_minute);
         buckets.insert(subject.to_string(), bucket);

@@ -5,15 +5,19 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::access::{Decision, Unauthorized};
+use crate::facilitator::Host;
 use crate::facilitator::{session_json, Facilitator, Failure, TxStatus};
-use crate::ledger::{eip3009_key, LedgerEntry};
+use crate::ledger::LedgerEntry;
 use crate::network;
-use crate::ports::{Clock, Host};
+use crate::ports::Clock;
 use crate::protocol::cronos::{iso8601_millis, CronosSettleResponse, CronosVerifyResponse};
-use crate::protocol::model::{Dialect, Payload, PaymentRequest, Version};
-use crate::protocol::normalize::{parse_b256, parse_evm_address, parse_request, Rejection, RequestError};
+use crate::protocol::model::{Dialect, Version};
+use crate::protocol::normalize::{parse_b256, parse_evm_address, Rejection, RequestError};
 use crate::protocol::response::{SettleResponse, VerifyResponse};
 use crate::protocol::Reason;
+use crate::schemes::exact_evm::payload::ledger_key as eip3009_key;
+use crate::schemes::parse_request;
+use crate::schemes::{Payload, PaymentRequest};
 
 /// Requests above this size are refused before parsing; real payments are a few KiB.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -419,9 +423,7 @@ fn cronos_settle(
     // The Cronos dialect carries only EIP-3009 payments.
     let settled = match &payment.payload {
         Payload::Eip3009(p) => result.as_ref().ok().map(|s| (s, &p.authorization)),
-        Payload::Permit(_) | Payload::Svm(_) | Payload::Starknet(_) => None,
-        #[cfg(feature = "starknet")] // [starknet-spec]
-        Payload::StarknetSpec(_) => None,
+        _ => None,
     };
     CronosSettleResponse {
         x402_version: 1,

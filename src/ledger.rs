@@ -14,56 +14,56 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::ports::LedgerError;
-use alloy_primitives::{Address, B256};
+use std::future::Future;
 
-use crate::protocol::model::{Payload, PaymentRequest};
-use crate::protocol::normalize::parse_evm_address;
+use crate::chains::evm::sender::Journal;
+use alloy_primitives::B256;
+
+use crate::protocol::model::PaymentRequest;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("settlement ledger unavailable: {0}")]
+pub struct LedgerError(pub String);
+
+/// Applies one [`LedgerOp`] to one payment's entry, atomically with respect to every
+/// other operation on the same key (a Durable Object per key in the Worker).
+pub trait Ledger {
+    fn apply(&self, key: &str, op: LedgerOp) -> impl Future<Output = Result<LedgerReply, LedgerError>>;
+}
+
+/// Where a settle's transaction hash is written before the transaction is broadcast: the payment's
+/// ledger entry. A settle cut off after its broadcast is then reconciled from the receipt, never
+/// reported as failed nor sent again. Without a key (a wallet deployment, not the payment itself)
+/// nothing is written.
+pub struct LedgerJournal<'a, L> {
+    pub ledger: &'a L,
+    pub key: Option<&'a str>,
+}
+
+impl<L: Ledger> Journal for LedgerJournal<'_, L> {
+    async fn record(&self, transaction: B256, raw: &[u8]) -> Result<(), String> {
+        let Some(key) = self.key else { return Ok(()) };
+        let raw = Some(format!("0x{}", hex::encode(raw)));
+        let record = LedgerOp::RecordTransaction { transaction: transaction.to_string(), raw };
+        self.ledger.apply(key, record).await.map(drop).map_err(|e| e.to_string())
+    }
+
+    fn key(&self) -> Option<&str> {
+        self.key
+    }
+}
 
 /// How long a claimant holds a payment it claimed, beyond the wait for its receipt: another settle of
 /// the payment meanwhile is answered at once as a duplicate. A hold that runs out (its isolate died)
 /// lets the next settle of the same payment take over: send, if nothing was sent, else reconcile.
 pub const HOLD_MARGIN_MS: u64 = 30_000;
 
-/// What identifies a payment on chain: EIP-3009 `(chain, asset, from, nonce)`.
-pub fn payment_key(request: &PaymentRequest) -> String {
-    match &request.payload {
-        Payload::Eip3009(p) => {
-            let asset = parse_evm_address(&request.requirements.asset)
-                .map(|a| a.to_string())
-                .unwrap_or_else(|| request.requirements.asset.clone());
-            eip3009_key(request.network.caip2, &asset, p.authorization.from, p.authorization.nonce)
-        }
-        // An upto payment is captured into its session; its batches have keys of their own.
-        Payload::Permit(p) => format!("upto/{}", p.session_id),
-        Payload::Svm(p) => match crate::chains::svm::Transaction::from_base64(&p.transaction) {
-            Ok(transaction) => svm_key(request.network.caip2, &transaction),
-            Err(_) => format!("svm/{}/undecodable", request.network.caip2),
-        },
-        // The scheme keys a Starknet payment once its fields are read (`exact_starknet::ledger_key`).
-        Payload::Starknet(p) => format!("starknet/{}/{}/unverified", request.network.caip2, p.from),
-        #[cfg(feature = "starknet")] // [starknet-spec]
-        Payload::StarknetSpec(p) => format!("starknet/{}/{:#x}/unverified", request.network.caip2, p.from),
-    }
-}
-
-/// The key of a Solana payment: `caip2/<sha256 of the message>`, so a re-signed or re-encoded copy
-/// of the same payment is the same entry.
-pub fn svm_key(caip2: &str, transaction: &crate::chains::svm::Transaction) -> String {
-    format!("svm/{caip2}/{}", crate::schemes::exact_svm::duplicate_key(transaction))
-}
-
-/// The key of an EIP-3009 authorization: `caip2/asset/from/nonce`, lower case.
-pub fn eip3009_key(caip2: &str, asset: &str, from: Address, nonce: B256) -> String {
-    format!("{caip2}/{asset}/{from}/{nonce}").to_ascii_lowercase()
-}
-
 /// What exactly a settle claims: the requirements that decide what was owed (network, scheme, asset,
 /// payTo, amount) and the scheme's signed payment (`identity`), hashed. A Done or in-flight entry
 /// answers only a request with the same fingerprint, so a different payment reusing an identity (the
 /// same EIP-3009 nonce with another amount, a settled Solana transaction against higher
 /// requirements) never gets another payment's success.
-pub fn fingerprint(request: &PaymentRequest, identity: &str) -> String {
+pub fn fingerprint<P>(request: &PaymentRequest<P>, identity: &str) -> String {
     use sha2::{Digest, Sha256};
     let r = &request.requirements;
     let amount = r.amount.to_string();
@@ -305,7 +305,7 @@ pub struct MemoryLedger {
     entries: RefCell<HashMap<String, LedgerEntry>>,
 }
 
-impl crate::ports::Ledger for MemoryLedger {
+impl Ledger for MemoryLedger {
     async fn apply(&self, key: &str, op: LedgerOp) -> Result<LedgerReply, LedgerError> {
         let mut entries = self.entries.borrow_mut();
         let (reply, next) = apply(entries.remove(key), op);

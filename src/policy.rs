@@ -6,7 +6,7 @@ use alloy_primitives::U256;
 
 use crate::chains::svm::Pubkey;
 use crate::network::{Family, Network};
-use crate::protocol::model::{Payload, PaymentRequest};
+use crate::protocol::model::PaymentRequest;
 use crate::protocol::normalize::parse_evm_address;
 use crate::protocol::Reason;
 
@@ -61,21 +61,29 @@ impl PolicyRefusal {
     }
 }
 
+/// What the policy reads of a decoded payload (the scheme registry's `Payload` answers it).
+pub trait PaymentFacts {
+    /// Who pays, as responses report it.
+    fn payer(&self) -> String;
+    /// The amount the payer signed, when the payload states one apart from the requirements.
+    fn signed_amount(&self) -> Option<U256>;
+}
+
 impl PaymentPolicy {
     /// Every rule, as the facilitator runs them before verify or settle: the asset, then
     /// [`PaymentPolicy::check_amounts_and_payer`].
-    pub fn check(&self, request: &PaymentRequest) -> Result<(), PolicyRefusal> {
+    pub fn check<P: PaymentFacts>(&self, request: &PaymentRequest<P>) -> Result<(), PolicyRefusal> {
         self.check_asset(request.network, &request.requirements.asset)?;
         self.check_amounts_and_payer(request)
     }
 
     /// The rules that need no asset list (the npm verifiers run them with the default policy): the
     /// requirements' amount and a signed EIP-3009 value at least the minimum, the payer not `payTo`.
-    pub fn check_amounts_and_payer(&self, request: &PaymentRequest) -> Result<(), PolicyRefusal> {
+    pub fn check_amounts_and_payer<P: PaymentFacts>(&self, request: &PaymentRequest<P>) -> Result<(), PolicyRefusal> {
         let (network, required) = (request.network, &request.requirements);
         self.check_amount(network, &required.asset, required.amount)?;
-        if let Payload::Eip3009(p) = &request.payload {
-            self.check_amount(network, &required.asset, p.authorization.value)?;
+        if let Some(signed) = request.payload.signed_amount() {
+            self.check_amount(network, &required.asset, signed)?;
         }
         check_not_self_payment(network.family, &request.payload.payer(), &required.pay_to)
     }

@@ -4,9 +4,10 @@
 mod common;
 
 use alloy_primitives::{Address, U256};
+use alloy_sol_types::SolCall;
 use common::*;
 use serde_json::{json, Value};
-use x402_edge::protocol::model::Eip3009Authorization;
+use x402_edge::schemes::exact_evm::Eip3009Authorization;
 
 fn payment(w: &World, payer: &str, pay_to: Address, value: u64, nonce: u8) -> Value {
     let a = authorization(payer, pay_to, value, nonce);
@@ -416,8 +417,9 @@ fn a_long_signature_from_an_address_without_code_is_an_undeployed_smart_wallet()
 /// ledger: the next settle takes the outcome from the receipt and sends nothing.
 #[test]
 fn a_payment_in_flight_with_a_recorded_transaction_is_reconciled_from_its_receipt() {
-    use x402_edge::ledger::{payment_key, LedgerOp};
-    use x402_edge::ports::Ledger;
+    use x402_edge::ledger::Ledger;
+    use x402_edge::ledger::LedgerOp;
+    use x402_edge::schemes::ledger_key as payment_key;
 
     let w = world();
     let pay_to = address(KEYS[2]);
@@ -427,7 +429,7 @@ fn a_payment_in_flight_with_a_recorded_transaction_is_reconciled_from_its_receip
     let receipt = w.anvil.send(address(KEYS[0]), Some(w.token), transfer_calldata(&a, &signature));
     let tx = receipt["transactionHash"].as_str().unwrap().to_string();
 
-    let request = x402_edge::protocol::normalize::parse_request(body.to_string().as_bytes()).unwrap();
+    let request = x402_edge::schemes::parse_request(body.to_string().as_bytes()).unwrap();
     let key = payment_key(&request);
     let ledger = w.facility.facilitator.ledger();
     let claim = LedgerOp::Claim { now_ms: now_secs() * 1000, hold_ms: 0, fingerprint: None };
@@ -578,8 +580,9 @@ fn a_stuck_settle_is_replaced_with_a_fee_bump_and_pays_once() {
 #[test]
 fn a_recorded_transaction_that_was_never_broadcast_is_revived_or_replaced() {
     use x402_edge::chains::evm::tx::{self, ContractCall, Fees};
-    use x402_edge::ledger::{payment_key, LedgerOp};
-    use x402_edge::ports::Ledger;
+    use x402_edge::ledger::Ledger;
+    use x402_edge::ledger::LedgerOp;
+    use x402_edge::schemes::ledger_key as payment_key;
 
     let w = world();
     let facilitator = address(FACILITATOR_KEY);
@@ -596,7 +599,7 @@ fn a_recorded_transaction_that_was_never_broadcast_is_revived_or_replaced() {
         let signed = pollster::block_on(tx::sign(&signer(FACILITATOR_KEY), &call)).unwrap();
 
         // The ledger holds the transaction, which was never broadcast.
-        let request = x402_edge::protocol::normalize::parse_request(body.to_string().as_bytes()).unwrap();
+        let request = x402_edge::schemes::parse_request(body.to_string().as_bytes()).unwrap();
         let key = payment_key(&request);
         let ledger = w.facility.facilitator.ledger();
         let claim = LedgerOp::Claim { now_ms: now_secs() * 1000, hold_ms: 0, fingerprint: None };
@@ -665,13 +668,14 @@ fn a_settle_without_a_receipt_in_time_is_pending_and_its_retry_answers_success_o
 /// with nothing sent, and not handed the first settle's outcome later.
 #[test]
 fn a_payment_held_by_another_settle_is_refused_at_once() {
-    use x402_edge::ledger::{payment_key, LedgerOp};
-    use x402_edge::ports::Ledger;
+    use x402_edge::ledger::Ledger;
+    use x402_edge::ledger::LedgerOp;
+    use x402_edge::schemes::ledger_key as payment_key;
 
     let w = world();
     let pay_to = address(KEYS[2]);
     let body = payment(&w, KEYS[1], pay_to, 700, 151);
-    let request = x402_edge::protocol::normalize::parse_request(body.to_string().as_bytes()).unwrap();
+    let request = x402_edge::schemes::parse_request(body.to_string().as_bytes()).unwrap();
     let key = payment_key(&request);
     let claim = LedgerOp::Claim { now_ms: now_secs() * 1000, hold_ms: 60_000, fingerprint: None };
     pollster::block_on(w.facility.facilitator.ledger().apply(&key, claim)).unwrap();
@@ -888,4 +892,19 @@ fn a_payment_whose_wallet_deployment_failed_gets_no_second_deployment() {
     }
     assert_eq!(facilitator_funds(&w), funds, "not retried: no transaction, no gas");
     assert_eq!(code_len(&w.anvil, wallet), 0);
+}
+
+#[test]
+fn install_permit2_places_permit2_with_the_canonical_domain_and_both_proxies_without_a_transaction() {
+    let anvil = Anvil::start();
+    install_permit2(&anvil);
+    assert_eq!(anvil.nonce(address(KEYS[0])), 0, "no deployer nonce used");
+    assert_eq!(code_len(&anvil, PERMIT2_ADDRESS), 9152);
+    let separator = call(&anvil, PERMIT2_ADDRESS, IPermit2Reads::DOMAIN_SEPARATORCall {}.abi_encode());
+    // {name: "Permit2", chainId: 84532, verifyingContract: 0x0000…78BA3}
+    assert_eq!(hex::encode(separator), "010f27a92fb9a32622f44f001dc4d15706a85b33499cfc2ce9033113ab26592c");
+    for proxy in [EXACT_PERMIT2_PROXY_ADDRESS, UPTO_PERMIT2_PROXY_ADDRESS] {
+        let permit2 = call(&anvil, proxy, IX402Permit2Proxy::PERMIT2Call {}.abi_encode());
+        assert_eq!(Address::from_slice(&permit2[12..]), PERMIT2_ADDRESS);
+    }
 }

@@ -8,7 +8,7 @@ use common::*;
 use serde_json::{json, Value};
 use x402_edge::chains::evm::{eip2612, eip3009};
 use x402_edge::ports::EvmSigner;
-use x402_edge::protocol::model::PermitPayload;
+use x402_edge::schemes::upto_evm::PermitPayload;
 
 /// A permit from `owner_key` for the facilitator (spender) with `cap`, and a v2 upto body paying `amount`.
 fn upto_body(w: &World, owner_key: &str, pay_to: Address, cap: u64, amount: u64, nonce: u64) -> Value {
@@ -26,7 +26,9 @@ fn permit_body(token: Address, owner_key: &str, pay_to: Address, cap: u64, amoun
         nonce: U256::from(nonce),
         session_id: String::new(),
     };
-    let digest = eip2612::signing_hash(&permit, &eip3009::domain("USD Coin", "2", CHAIN_ID, token));
+    let domain = eip3009::domain("USD Coin", "2", CHAIN_ID, token);
+    let digest =
+        eip2612::signing_hash(permit.owner, permit.spender, permit.cap, permit.nonce, permit.deadline, &domain);
     let signature = pollster::block_on(signer(owner_key).sign_hash(&digest)).unwrap();
     let requirements = json!({
         "scheme": "upto", "network": "eip155:84532", "amount": amount.to_string(), "asset": token,

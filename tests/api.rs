@@ -7,7 +7,7 @@ use x402_edge::facilitator::Facilitator;
 mod common;
 
 use common::offline::{offline_facilitator, OfflineHost};
-use x402_edge::ports::{Hooks, NoHooks};
+use x402_edge::facilitator::{Hooks, NoHooks};
 
 const NOW_MS: u64 = 1_762_287_551_000;
 const KEY: &str = "0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6";
@@ -58,12 +58,22 @@ fn supported_lists_one_kind_per_version_and_network_with_signers() {
                 {"x402Version": 2, "scheme": "upto", "network": "eip155:84532"},
                 {"x402Version": 2, "scheme": "upto", "network": "eip155:10"},
             ],
-            "extensions": [],
+            "extensions": ["eip2612GasSponsoring"],
             "signers": {"eip155:*": [SIGNER]},
         })
     );
     let (_, cronos) = call(&default(), "GET", "/v2/x402/supported", b"");
     assert_eq!(cronos, json!({"kinds": [{"x402Version": 1, "scheme": "exact", "network": "base-sepolia"}]}));
+}
+
+#[test]
+fn supported_lists_the_erc20_approval_extension_only_when_it_is_served() {
+    let served = facilitator(&[("EVM_PRIVATE_KEY", KEY), ("PERMIT2_ERC20_APPROVAL_SPONSORING", "true")]);
+    let (_, body) = call(&served, "GET", "/supported", b"");
+    assert_eq!(body["extensions"], json!(["eip2612GasSponsoring", "erc20ApprovalGasSponsoring"]));
+    let refused = facilitator(&[("EVM_PRIVATE_KEY", KEY), ("PERMIT2_ERC20_APPROVAL_SPONSORING", "yes")]);
+    let (_, health) = call(&refused, "GET", "/health", b"");
+    assert!(health.to_string().contains("PERMIT2_ERC20_APPROVAL_SPONSORING"), "a bad value is a problem: {health}");
 }
 
 #[test]
@@ -179,37 +189,37 @@ struct Policy {
 }
 
 impl Hooks for Policy {
-    async fn before_verify(&self, _: &x402_edge::protocol::PaymentRequest) -> x402_edge::ports::HookDecision {
+    async fn before_verify(&self, _: &x402_edge::schemes::PaymentRequest) -> x402_edge::facilitator::HookDecision {
         match self.abort_verify {
-            true => x402_edge::ports::HookDecision::Abort {
+            true => x402_edge::facilitator::HookDecision::Abort {
                 reason: "blocked_by_policy".into(),
                 message: "payer on a deny list".into(),
             },
-            false => x402_edge::ports::HookDecision::Continue,
+            false => x402_edge::facilitator::HookDecision::Continue,
         }
     }
-    async fn after_verify(&self, _: &x402_edge::protocol::PaymentRequest, _: &x402_edge::facilitator::Verified) {
+    async fn after_verify(&self, _: &x402_edge::schemes::PaymentRequest, _: &x402_edge::facilitator::Verified) {
         self.after_verify.set(self.after_verify.get() + 1);
     }
     async fn on_verify_failure(
         &self,
-        request: &x402_edge::protocol::PaymentRequest,
+        request: &x402_edge::schemes::PaymentRequest,
         _: &x402_edge::facilitator::Failure,
     ) -> Option<x402_edge::facilitator::Verified> {
         self.recover_verify.then(|| x402_edge::facilitator::Verified { payer: request.payload.payer() })
     }
-    async fn before_settle(&self, _: &x402_edge::protocol::PaymentRequest) -> x402_edge::ports::HookDecision {
+    async fn before_settle(&self, _: &x402_edge::schemes::PaymentRequest) -> x402_edge::facilitator::HookDecision {
         match self.abort_settle {
-            true => x402_edge::ports::HookDecision::Abort {
+            true => x402_edge::facilitator::HookDecision::Abort {
                 reason: "blocked_by_policy".into(),
                 message: "settles paused".into(),
             },
-            false => x402_edge::ports::HookDecision::Continue,
+            false => x402_edge::facilitator::HookDecision::Continue,
         }
     }
     async fn after_settle(
         &self,
-        _: &x402_edge::protocol::PaymentRequest,
+        _: &x402_edge::schemes::PaymentRequest,
         _: &Result<x402_edge::facilitator::Settled, x402_edge::facilitator::Failure>,
     ) {
         self.after_settle.set(self.after_settle.get() + 1);

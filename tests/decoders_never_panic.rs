@@ -6,12 +6,14 @@ use serde_json::{json, Value};
 use x402_edge::api::{self, ApiRequest};
 use x402_edge::chains::evm::signature::EcdsaSignature;
 use x402_edge::facilitator::Facilitator;
-use x402_edge::protocol::{header, normalize::parse_request};
+use x402_edge::protocol::header;
+use x402_edge::schemes::exact_permit2::{identity, is_permit2, ledger_key, Permit2Payload};
+use x402_edge::schemes::parse_request;
 
 mod common;
 
 use common::offline::{offline_facilitator, OfflineHost};
-use x402_edge::ports::NoHooks;
+use x402_edge::facilitator::NoHooks;
 
 fn facilitator() -> Facilitator<OfflineHost> {
     let vars = [
@@ -20,6 +22,16 @@ fn facilitator() -> Facilitator<OfflineHost> {
     ];
     // The spec example's time window: pure checks pass, and the (failing) chain is reached.
     offline_facilitator(&vars, 1_740_672_100_000, NoHooks)
+}
+
+/// The Permit2 payload and both gas-sponsoring extensions as the 2.27 client sends them.
+fn permit2_payment() -> (Value, Value) {
+    let vectors: Value = serde_json::from_str(include_str!("vectors/permit2.json")).unwrap();
+    let extensions = json!({
+        "eip2612GasSponsoring": {"info": vectors["eip2612"]["info"]},
+        "erc20ApprovalGasSponsoring": {"info": vectors["erc20Approval"]["info"]},
+    });
+    (vectors["vectors"][0]["payload"].clone(), extensions)
 }
 
 fn spec_request() -> Value {
@@ -111,6 +123,30 @@ proptest! {
     fn any_65_bytes_recover_or_err(bytes in prop::collection::vec(any::<u8>(), 65), hash in any::<[u8; 32]>()) {
         if let Ok(signature) = EcdsaSignature::parse(&bytes) {
             let _ = signature.recover(&hash.into());
+        }
+    }
+
+    #[test]
+    fn any_permit2_payload_or_extension_decodes_or_errs(payload in any_json(), extensions in any_json()) {
+        let _ = Permit2Payload::decode(&payload, Some(&extensions));
+        let _ = is_permit2(&payload);
+    }
+
+    #[test]
+    fn any_permit2_field_replaced_with_junk_decodes_or_errs(index in any::<prop::sample::Index>(), junk in any_json()) {
+        let (mut payload, mut extensions) = permit2_payment();
+        let mut all = Vec::new();
+        paths(&payload, String::new(), &mut all);
+        let mut in_extensions = Vec::new();
+        paths(&extensions, String::new(), &mut in_extensions);
+        let count = all.len();
+        all.extend(in_extensions);
+        let i = index.index(all.len());
+        let target = if i < count { &mut payload } else { &mut extensions };
+        *target.pointer_mut(&all[i]).unwrap() = junk;
+        if let Ok(decoded) = Permit2Payload::decode(&payload, Some(&extensions)) {
+            // What decodes is well formed: an identity and a ledger key, whatever the values.
+            let _ = (identity(&decoded), ledger_key(84532, &decoded));
         }
     }
 }

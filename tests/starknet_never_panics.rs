@@ -151,9 +151,9 @@ fn spec_body() -> Value {
 
 /// Normalizes `body` and, when it is a spec payment, runs every pure rule of the dialect on it.
 fn check_spec(body: &Value) -> bool {
-    use x402_edge::protocol::model::Payload;
     use x402_edge::schemes::exact_starknet::spec::{verify_spec, Phase, SpecPolicy};
-    let Ok(request) = x402_edge::protocol::normalize::parse_request(body.to_string().as_bytes()) else { return false };
+    use x402_edge::schemes::Payload;
+    let Ok(request) = x402_edge::schemes::parse_request(body.to_string().as_bytes()) else { return false };
     let Payload::StarknetSpec(payload) = &request.payload else { return false };
     let fee_payer =
         body.pointer("/paymentRequirements/extra/feePayer").and_then(Value::as_str).and_then(|t| parse_felt(t).ok());

@@ -13,8 +13,10 @@ use x402_edge::chains::svm::{
     associated_token_address, CompiledInstruction, ComputeBudgetInstruction, Keypair, Message, MessageHeader,
     MessageVersion, Pubkey, Transaction, TransferChecked,
 };
-use x402_edge::ledger::{svm_key, LedgerOp};
-use x402_edge::ports::{Clock, Ledger};
+use x402_edge::ledger::Ledger;
+use x402_edge::ledger::LedgerOp;
+use x402_edge::ports::Clock;
+use x402_edge::schemes::exact_svm::ledger_key as svm_key;
 use x402_edge::schemes::exact_svm::{verify_transaction, SvmRequirements};
 
 use common::{rpc, Facility, SystemClock};
@@ -23,7 +25,8 @@ const DEVNET: &str = "solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1";
 const AMOUNT: u64 = 4_321;
 
 /// The local Solana RPC in a node process, with a test mint, `payer` funded with tokens and `pay_to`
-/// with an empty token account, and SOL for the fee payer.
+/// with an empty token account, and SOL for the fee payer. Lighthouse's id runs the Memo program's code
+/// (`lighthouseStandIn`: the real program is not loadable here).
 struct LocalSolana {
     child: Child,
     url: String,
@@ -36,7 +39,8 @@ impl LocalSolana {
         let script = format!(
             "import {{ startSvmRpc }} from {module:?};
              const s = await startSvmRpc({{ fund: [
-               {{ owner: {fee_payer:?}, amount: null }}, {{ owner: {payer:?}, amount: 1000000n }}, {{ owner: {pay_to:?}, amount: 0n }} ] }});
+               {{ owner: {fee_payer:?}, amount: null }}, {{ owner: {payer:?}, amount: 1000000n }}, {{ owner: {pay_to:?}, amount: 0n }} ],
+               lighthouseStandIn: true }});
              console.log(JSON.stringify({{ url: s.url, mint: s.mint }}));",
             module = root.join("scripts/lib/svm-rpc.mjs").to_string_lossy(),
             fee_payer = fee_payer.to_base58(),
@@ -135,6 +139,49 @@ fn payment_of(solana: &LocalSolana, p: &Parties, amount: u64, memo: &str) -> Tra
     transaction
 }
 
+/// A payment of [`AMOUNT`] to `pay_to` with these instructions after the transfer (each a program and
+/// its data, no accounts), signed by the payer.
+fn payment_with(solana: &LocalSolana, p: &Parties, pay_to: &Pubkey, optional: &[(Pubkey, &str)]) -> Transaction {
+    let ata = |owner: &Pubkey| associated_token_address(owner, &solana.mint, &programs::TOKEN).unwrap();
+    let mut keys = vec![
+        p.fee_payer.pubkey(),
+        p.payer.pubkey(),
+        ata(&p.payer.pubkey()),
+        ata(pay_to),
+        solana.mint,
+        programs::COMPUTE_BUDGET,
+        programs::TOKEN,
+    ];
+    for (program, _) in optional {
+        if !keys.contains(program) {
+            keys.push(*program);
+        }
+    }
+    let index = |key: &Pubkey| keys.iter().position(|k| k == key).unwrap() as u8;
+    let ix = |program, accounts: Vec<u8>, data| CompiledInstruction { program_id_index: program, accounts, data };
+    let mut instructions = vec![
+        ix(5, vec![], ComputeBudgetInstruction::SetComputeUnitLimit(40_000).encode()),
+        ix(5, vec![], ComputeBudgetInstruction::SetComputeUnitPrice(1).encode()),
+        ix(6, vec![2, 4, 3, 1], TransferChecked::encode_data(AMOUNT, 6)),
+    ];
+    instructions.extend(optional.iter().map(|(program, data)| ix(index(program), vec![], data.as_bytes().to_vec())));
+    let message = Message {
+        version: MessageVersion::V0,
+        header: MessageHeader {
+            num_required_signatures: 2,
+            num_readonly_signed_accounts: 1,
+            num_readonly_unsigned_accounts: (keys.len() - 4) as u8,
+        },
+        recent_blockhash: solana.blockhash(),
+        instructions,
+        account_keys: keys,
+        address_table_lookups: vec![],
+    };
+    let mut transaction = Transaction::new_unsigned(message);
+    transaction.sign(&p.payer).unwrap();
+    transaction
+}
+
 /// The fee payer's `SVM_PRIVATE_KEY` (its seed is 21×32).
 fn fee_payer_secret(p: &Parties) -> String {
     let mut secret = p.fee_payer.pubkey().0.to_vec();
@@ -156,9 +203,14 @@ fn facility(solana: &LocalSolana, p: &Parties) -> Facility {
 }
 
 fn settle_body(solana: &LocalSolana, p: &Parties, transaction: &Transaction) -> Value {
+    settle_body_to(solana, p, &p.pay_to, transaction)
+}
+
+/// [`settle_body`] with another `payTo`.
+fn settle_body_to(solana: &LocalSolana, p: &Parties, pay_to: &Pubkey, transaction: &Transaction) -> Value {
     let requirements = json!({
         "scheme": "exact", "network": DEVNET, "amount": AMOUNT.to_string(), "asset": solana.mint.to_base58(),
-        "payTo": p.pay_to.to_base58(), "maxTimeoutSeconds": 60, "extra": {"feePayer": p.fee_payer.pubkey().to_base58()},
+        "payTo": pay_to.to_base58(), "maxTimeoutSeconds": 60, "extra": {"feePayer": p.fee_payer.pubkey().to_base58()},
     });
     json!({
         "x402Version": 2,
@@ -350,4 +402,108 @@ fn a_destination_account_handed_to_the_payer_is_a_self_payment() {
     );
     assert_eq!(lamports(), sol, "the fee payer paid nothing");
     assert_eq!(solana.tokens(&p.payer.pubkey()), payer_tokens, "no token moved");
+}
+
+/// The fee payer's SOL.
+fn lamports(solana: &LocalSolana, p: &Parties) -> Value {
+    rpc(&solana.url, "getBalance", json!([p.fee_payer.pubkey().to_base58()]))["value"].clone()
+}
+
+/// Phantom's layout (`@x402/svm` 2.27 accepts 3 to 7 instructions): the transfer, three Lighthouse
+/// assertions and the client's memo. It verifies and settles on the engine; an eighth instruction is
+/// refused at verify and settle, and nothing is sent.
+#[test]
+fn a_seven_instruction_payment_settles_and_an_eighth_instruction_is_refused() {
+    let p = parties();
+    let solana = LocalSolana::start(&p.fee_payer.pubkey(), &p.payer.pubkey(), &p.pay_to);
+    let f = facility(&solana, &p);
+    let lighthouse = programs::LIGHTHOUSE;
+    let mut optional = vec![
+        (lighthouse, "assert-1"),
+        (lighthouse, "assert-2"),
+        (lighthouse, "assert-3"),
+        (programs::MEMO, "seven-0123456789abcdef0123"),
+    ];
+    let (sol, payer_tokens) = (lamports(&solana, &p), solana.tokens(&p.payer.pubkey()));
+
+    optional.push((programs::MEMO, "one too many"));
+    let eight = settle_body(&solana, &p, &payment_with(&solana, &p, &p.pay_to, &optional));
+    let length = "invalid_exact_svm_payload_transaction_instructions_length";
+    let (_, verify) = f.post("/verify", &eight);
+    assert_eq!(
+        (verify["isValid"].as_bool(), verify["invalidReason"].as_str()),
+        (Some(false), Some(length)),
+        "{verify}"
+    );
+    let (_, settle) = f.post("/settle", &eight);
+    assert_eq!((settle["success"].as_bool(), settle["errorReason"].as_str()), (Some(false), Some(length)), "{settle}");
+    assert_eq!(lamports(&solana, &p), sol, "the fee payer paid nothing");
+    assert_eq!(solana.tokens(&p.payer.pubkey()), payer_tokens, "no token moved");
+
+    optional.pop();
+    let transaction = payment_with(&solana, &p, &p.pay_to, &optional);
+    assert_eq!(transaction.message().instructions.len(), 7);
+    let seven = settle_body(&solana, &p, &transaction);
+    let (_, verify) = f.post("/verify", &seven);
+    assert_eq!(verify["isValid"], true, "{verify}");
+    assert_eq!(verify["payer"], p.payer.pubkey().to_base58().as_str());
+    let (_, settled) = f.post("/settle", &seven);
+    assert_eq!(settled["success"], true, "{settled}");
+    assert_eq!(solana.tokens(&p.pay_to), AMOUNT);
+    assert_eq!(solana.tokens(&p.payer.pubkey()), payer_tokens - AMOUNT);
+}
+
+/// A payment to an owner without a token account for the asset cannot land: verify and settle name
+/// the missing associated token account (from the batch that simulates), and nothing is sent.
+#[test]
+fn a_payment_to_an_owner_without_a_token_account_names_the_missing_account() {
+    let p = parties();
+    let solana = LocalSolana::start(&p.fee_payer.pubkey(), &p.payer.pubkey(), &p.pay_to);
+    let f = facility(&solana, &p);
+    let newcomer = Keypair::from_seed(&[24; 32]).pubkey();
+    let missing = associated_token_address(&newcomer, &solana.mint, &programs::TOKEN).unwrap();
+    let account = rpc(&solana.url, "getAccountInfo", json!([missing.to_base58(), {"encoding": "base64"}]));
+    assert!(account["value"].is_null(), "{account}");
+    let (sol, payer_tokens) = (lamports(&solana, &p), solana.tokens(&p.payer.pubkey()));
+
+    let transaction = payment_with(&solana, &p, &newcomer, &[(programs::MEMO, "no-ata-0123456789abcdef0123")]);
+    let body = settle_body_to(&solana, &p, &newcomer, &transaction);
+    let code = "invalid_exact_svm_payload_transaction_destination_ata_missing";
+    let (_, verify) = f.post("/verify", &body);
+    assert_eq!((verify["isValid"].as_bool(), verify["invalidReason"].as_str()), (Some(false), Some(code)), "{verify}");
+    let message = verify["invalidMessage"].as_str().unwrap_or_default();
+    assert!(message.contains(&missing.to_base58()), "{verify}");
+    let (_, settle) = f.post("/settle", &body);
+    assert_eq!((settle["success"].as_bool(), settle["errorReason"].as_str()), (Some(false), Some(code)), "{settle}");
+    assert_eq!(lamports(&solana, &p), sol, "the fee payer paid nothing");
+    assert_eq!(solana.tokens(&p.payer.pubkey()), payer_tokens, "no token moved");
+}
+
+/// A settled payment presented again: its simulation finds it processed already, which verify and
+/// settle answer as `duplicate_settlement` in words, also at a facilitator whose ledger never saw it
+/// (another deployment sharing the fee payer); it is paid once.
+#[test]
+fn a_replay_of_a_settled_payment_is_a_duplicate_settlement_in_words() {
+    let p = parties();
+    let solana = LocalSolana::start(&p.fee_payer.pubkey(), &p.payer.pubkey(), &p.pay_to);
+    let f = facility(&solana, &p);
+    let body = settle_body(&solana, &p, &payment(&solana, &p, "replay-0123456789abcdef0123"));
+    let (_, settled) = f.post("/settle", &body);
+    assert_eq!(settled["success"], true, "{settled}");
+
+    let elsewhere = facility(&solana, &p);
+    for facility in [&f, &elsewhere] {
+        let (_, verify) = facility.post("/verify", &body);
+        assert_eq!(verify["isValid"], false, "{verify}");
+        assert_eq!(verify["invalidReason"], "duplicate_settlement", "{verify}");
+        let message = verify["invalidMessage"].as_str().unwrap_or_default();
+        assert!(message.contains("already processed on chain"), "{verify}");
+    }
+    let (_, again) = elsewhere.post("/settle", &body);
+    assert_eq!(
+        (again["success"].as_bool(), again["errorReason"].as_str()),
+        (Some(false), Some("duplicate_settlement")),
+        "{again}"
+    );
+    assert_eq!(solana.tokens(&p.pay_to), AMOUNT, "paid exactly once");
 }

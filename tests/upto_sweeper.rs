@@ -11,9 +11,10 @@ use x402_edge::access::MemoryLimiter;
 use x402_edge::chains::evm::sender::NonceManagedSender;
 use x402_edge::config::Config;
 use x402_edge::facilitator::{Facilitator, SWEEP_PAGE};
+use x402_edge::facilitator::{Host, NoHooks, Ports};
 use x402_edge::ledger::MemoryLedger;
-use x402_edge::ports::{Host, NoHooks, Ports, SessionStoreError, Sessions};
 use x402_edge::upto::{MemorySessions, OwnerOp, OwnerReply, Session, SessionOp, SessionReply, Status};
+use x402_edge::upto::{SessionStoreError, Sessions};
 
 /// Memory sessions whose operations on one id fail, and that record the largest page asked for.
 #[derive(Default)]

@@ -11,7 +11,16 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-import { createPublicClient, createWalletClient, defineChain, getAddress, http } from 'viem';
+import {
+  createPublicClient,
+  createWalletClient,
+  decodeAbiParameters,
+  defineChain,
+  encodeAbiParameters,
+  getAddress,
+  hashDomain,
+  http,
+} from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 
 const require = createRequire(import.meta.url);
@@ -581,6 +590,150 @@ export async function installMulticall3({ rpcUrl, chainId }) {
   const code = await rpc(rpcUrl, 'eth_getCode', [receipt.contractAddress, 'latest']);
   await rpc(rpcUrl, 'anvil_setCode', [MULTICALL3_ADDRESS, code]);
   return MULTICALL3_ADDRESS;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Permit2 and the x402 Permit2 proxies
+
+/** Uniswap Permit2's canonical address (the same on every chain that has it). */
+export const PERMIT2_ADDRESS = '0x000000000022D473030F116dDEE9F6B43aC78BA3';
+/** The canonical x402ExactPermit2Proxy: the spender of `exact` Permit2 payments. */
+export const X402_EXACT_PERMIT2_PROXY_ADDRESS = '0x402085c248EeA27D92E8b30b2C58ed07f9E20001';
+/** The canonical x402UptoPermit2Proxy: the spender of `upto` payments. */
+export const X402_UPTO_PERMIT2_PROXY_ADDRESS = '0x4020A4f3b7b90ccA423B9fabCc0CE57C6C240002';
+/**
+ * Permit2's runtime bytecode, vendored from npm `@uniswap/v4-periphery@1.0.3` (contracts/vendor/README.md;
+ * `node scripts/vendor-permit2.mjs` re-extracts and checks it): `0x…` hex and a newline.
+ */
+export const PERMIT2_RUNTIME_FILE = path.join(CONTRACTS_DIR, 'vendor', 'Permit2.runtime.hex');
+
+/** Permit2's EIP-712 domain (it has no `version`). */
+export function permit2Domain(chainId) {
+  return { name: 'Permit2', chainId, verifyingContract: PERMIT2_ADDRESS };
+}
+
+/** What Permit2's `DOMAIN_SEPARATOR()` must answer at its canonical address on `chainId`. */
+export function permit2DomainSeparator(chainId) {
+  return hashDomain({
+    domain: permit2Domain(chainId),
+    types: {
+      EIP712Domain: [
+        { name: 'name', type: 'string' },
+        { name: 'chainId', type: 'uint256' },
+        { name: 'verifyingContract', type: 'address' },
+      ],
+    },
+  });
+}
+
+const TOKEN_PERMISSIONS = [
+  { name: 'token', type: 'address' },
+  { name: 'amount', type: 'uint256' },
+];
+const PERMIT_WITNESS_TRANSFER_FROM = [
+  { name: 'permitted', type: 'TokenPermissions' },
+  { name: 'spender', type: 'address' },
+  { name: 'nonce', type: 'uint256' },
+  { name: 'deadline', type: 'uint256' },
+  { name: 'witness', type: 'Witness' },
+];
+
+/** EIP-712 types of an `exact` Permit2 payment (primary type `PermitWitnessTransferFrom`), for signTypedData. */
+export const PERMIT2_EXACT_WITNESS_TYPES = {
+  PermitWitnessTransferFrom: PERMIT_WITNESS_TRANSFER_FROM,
+  TokenPermissions: TOKEN_PERMISSIONS,
+  Witness: [
+    { name: 'to', type: 'address' },
+    { name: 'validAfter', type: 'uint256' },
+  ],
+};
+
+/** EIP-712 types of an `upto` Permit2 payment (the witness also names the facilitator). */
+export const PERMIT2_UPTO_WITNESS_TYPES = {
+  PermitWitnessTransferFrom: PERMIT_WITNESS_TRANSFER_FROM,
+  TokenPermissions: TOKEN_PERMISSIONS,
+  Witness: [
+    { name: 'to', type: 'address' },
+    { name: 'facilitator', type: 'address' },
+    { name: 'validAfter', type: 'uint256' },
+  ],
+};
+
+/**
+ * The domain separator the vendored Permit2 runtime caches (an immutable, with the chain id 31337): the one
+ * of chain 31337 at some address other than the canonical one. Permit2 uses the cache only when
+ * `block.chainid` is 31337; elsewhere it recomputes the separator.
+ */
+export const PERMIT2_VENDORED_CACHED_SEPARATOR = '0xd5a17abc3865df5c1400c0299bd4ce2eefc8114aec5f9d3dded1745783e57b98';
+const PERMIT2_VENDORED_CACHED_CHAIN_ID = 31337;
+
+/**
+ * The vendored Permit2 runtime code, with its cached domain separator (the one PUSH32 of
+ * [PERMIT2_VENDORED_CACHED_SEPARATOR]) replaced by the canonical address's for the cached chain id: the
+ * code a deployment at the canonical address would have, so that it is right on chain 31337 too.
+ */
+export function permit2RuntimeCode() {
+  const hex = fs.readFileSync(PERMIT2_RUNTIME_FILE, 'utf8').trim();
+  if (!/^0x(?:[0-9a-f]{2})+$/.test(hex)) throw new Error(`${PERMIT2_RUNTIME_FILE}: not 0x-prefixed lowercase hex`);
+  const cached = `7f${PERMIT2_VENDORED_CACHED_SEPARATOR.slice(2)}`;
+  const parts = hex.split(cached);
+  if (parts.length !== 2) throw new Error(`${PERMIT2_RUNTIME_FILE}: expected one PUSH32 of the cached domain separator`);
+  return parts.join(`7f${permit2DomainSeparator(PERMIT2_VENDORED_CACHED_CHAIN_ID).slice(2)}`);
+}
+
+/**
+ * The runtime code `name`'s constructor returns for `args`: the creation code run in an `eth_call` (no `to`),
+ * so immutables are filled in exactly as a deployment would, without a transaction (no deployer nonce is
+ * used, every other contract keeps its address).
+ */
+async function runtimeCodeOf(rpcUrl, name, types, args) {
+  const { bytecode } = await loadArtifact(name);
+  const data = bytecode + encodeAbiParameters(types, args).slice(2);
+  const code = await rpc(rpcUrl, 'eth_call', [{ data }, 'latest'], { timeoutMs: 15_000 });
+  if (!code || code === '0x') throw new Error(`${name}'s constructor returned no runtime code`);
+  return code;
+}
+
+/** `eth_call` of a no-argument view answering one word, e.g. `PERMIT2()`. */
+async function readWord(rpcUrl, to, selector) {
+  return rpc(rpcUrl, 'eth_call', [{ to, data: selector }, 'latest']);
+}
+
+/**
+ * Put Uniswap Permit2 and the x402 Permit2 proxies at their canonical addresses with `anvil_setCode`, as on
+ * the public chains, so that the official `@x402/evm` clients can pay with Permit2 (`exact` with
+ * `assetTransferMethod: "permit2"`, and `upto`) and a facilitator can settle through the proxies.
+ *
+ * Permit2's runtime is the vendored one ([permit2RuntimeCode]): it recomputes its domain separator for
+ * `chainId` at its canonical address (or uses its patched cache on chain 31337). The proxies are this repository's own
+ * (contracts/x402*Permit2Proxy.sol), built with the canonical Permit2 as their immutable `PERMIT2`. Uses
+ * no transaction. Throws unless `DOMAIN_SEPARATOR()` and both proxies' `PERMIT2()` answer as expected.
+ *
+ * @returns {Promise<{permit2: string, exactProxy: string, uptoProxy: string}>}
+ */
+export async function installPermit2({ rpcUrl, chainId }) {
+  chainId ??= Number(await rpc(rpcUrl, 'eth_chainId'));
+  await rpc(rpcUrl, 'anvil_setCode', [PERMIT2_ADDRESS, permit2RuntimeCode()]);
+  const proxies = [
+    ['x402ExactPermit2Proxy', X402_EXACT_PERMIT2_PROXY_ADDRESS],
+    ['x402UptoPermit2Proxy', X402_UPTO_PERMIT2_PROXY_ADDRESS],
+  ];
+  for (const [name, at] of proxies) {
+    const code = await runtimeCodeOf(rpcUrl, name, [{ type: 'address' }], [PERMIT2_ADDRESS]);
+    await rpc(rpcUrl, 'anvil_setCode', [at, code]);
+  }
+
+  const separator = await readWord(rpcUrl, PERMIT2_ADDRESS, '0x3644e515'); // DOMAIN_SEPARATOR()
+  const expected = permit2DomainSeparator(chainId);
+  if (separator !== expected) {
+    throw new Error(`Permit2 at ${PERMIT2_ADDRESS} answers DOMAIN_SEPARATOR() ${separator}, expected ${expected} (chain ${chainId})`);
+  }
+  for (const [name, at] of proxies) {
+    const word = await readWord(rpcUrl, at, '0x6afdd850'); // PERMIT2()
+    const [permit2] = decodeAbiParameters([{ type: 'address' }], word);
+    if (permit2 !== PERMIT2_ADDRESS) throw new Error(`${name} at ${at} answers PERMIT2() ${permit2}, expected ${PERMIT2_ADDRESS}`);
+  }
+  return { permit2: PERMIT2_ADDRESS, exactProxy: X402_EXACT_PERMIT2_PROXY_ADDRESS, uptoProxy: X402_UPTO_PERMIT2_PROXY_ADDRESS };
 }
 
 /** ERC-20 balance of `owner` at the latest block, as a bigint. */

@@ -23,7 +23,16 @@ import { createHash } from 'node:crypto';
 import { createKeyPairSignerFromPrivateKeyBytes, getAddressEncoder, getBase58Decoder } from '@solana/kit';
 import { privateKeyToAccount } from 'viem/accounts';
 
-import { ANVIL_ACCOUNTS, ROOT, deployContract, deployTestToken, freePort, installMulticall3, startAnvil } from './chain.mjs';
+import {
+  ANVIL_ACCOUNTS,
+  ROOT,
+  deployContract,
+  deployTestToken,
+  freePort,
+  installMulticall3,
+  installPermit2,
+  startAnvil,
+} from './chain.mjs';
 import { deathSignalPrefix, killGroup, portIsFree, trackGroup, untrackGroup } from './processes.mjs';
 import { startDevnet } from './starknet-devnet.mjs';
 import { startSvmRpc } from './svm-rpc.mjs';
@@ -140,6 +149,8 @@ async function startLocalSvm({ port = 0, payers = 4 } = {}) {
   const rpc = await startSvmRpc({
     port,
     fund: [{ owner: feePayer.address, amount: null }, ...wallets.map((w) => ({ owner: w.address, amount: SVM_PAYER_FUNDS }))],
+    // Wallets such as Phantom add Lighthouse assertions to payments: a stand-in runs them here.
+    lighthouseStandIn: true,
   });
   const vars = {
     SVM_NETWORKS: 'solana-devnet',
@@ -375,7 +386,7 @@ async function startWrangler({ port, envFile, persistDir, logDir, timeoutMs, ech
  * Start the local stack.
  *
  * Without EVM_RPC_URL_* in process.env: anvil on 127.0.0.1:chainPort with TestUSDC deployed and the 10 anvil
- * accounts funded, and `wrangler dev` on 127.0.0.1:workerPort serving `network` (default: the v1 name of
+ * accounts funded, Multicall3, Permit2 and the x402 Permit2 proxies at their canonical addresses, and `wrangler dev` on 127.0.0.1:workerPort serving `network` (default: the v1 name of
  * chainId, base-sepolia for 84532) against that anvil, signing with anvil account #9.
  * With EVM_RPC_URL_* in process.env: no chain; the caller's EVM_* / ALCHEMY_API_KEY / INFURA_API_KEY variables
  * configure the worker as they are.
@@ -459,6 +470,7 @@ export async function startStack({
     let chain = null;
     let token = null;
     let walletFactory = null;
+    let permit2 = null;
     let vars; // the chains' settings: the stack's own for the chains it starts, else the user's
     let extra; // the caller's `env`
     if (local) {
@@ -471,6 +483,8 @@ export async function startStack({
       token = await deployTestToken({ rpcUrl: chain.rpcUrl, chainId });
       // Counterfactual (ERC-6492) wallets: Multicall3 as on public chains, and one allowed wallet factory.
       await installMulticall3({ rpcUrl: chain.rpcUrl, chainId });
+      // Permit2 and the x402 Permit2 proxies at their canonical addresses (no transaction: addresses unchanged).
+      permit2 = await installPermit2({ rpcUrl: chain.rpcUrl, chainId });
       walletFactory = (await deployContract({ rpcUrl: chain.rpcUrl, chainId, name: 'TestWalletFactory' })).address;
       extra = typeof env === 'function' ? env({ rpcUrl: chain.rpcUrl, network, chainId }) : env;
       vars = {
@@ -602,6 +616,11 @@ export async function startStack({
       starknet,
       /** The local chain's TestWalletFactory (CREATE2 ERC-1271 wallets), allowed for ERC-6492 deployment. */
       walletFactory,
+      /**
+       * The local chain's Permit2 and x402 Permit2 proxies, at their canonical addresses:
+       * `{permit2, exactProxy, uptoProxy}` (null without a local chain).
+       */
+      permit2,
       accounts: chain ? ANVIL_ACCOUNTS : null,
       facilitatorAddress,
       /** The child processes (wrangler dev, and anvil when local), for callers that watch them. */

@@ -14,7 +14,10 @@
 //   every 150 slots; the same signature is refused the second time (litesvm's transaction history);
 // - there are no subscriptions (websocket), no address lookup tables, and no history beyond the
 //   signatures sent here;
-// - the Token-2022 test mint has no extensions (no transfer fees or hooks, no confidential transfers).
+// - the Token-2022 test mint has no extensions (no transfer fees or hooks, no confidential transfers);
+// - Lighthouse (the assertion program Phantom and Solflare add to payments) is not loaded: with
+//   `lighthouseStandIn` the Memo program's code runs under its id, so an instruction of Lighthouse's
+//   program with UTF-8 data executes (as a memo: nothing is asserted).
 
 import * as http from 'node:http';
 
@@ -32,6 +35,10 @@ import {
 } from '@solana/kit';
 import { findAssociatedTokenPda, getMintEncoder, getTokenDecoder, getTokenEncoder, TOKEN_PROGRAM_ADDRESS } from '@solana-program/token';
 
+/** Lighthouse, which wallets add to payments (`@x402/svm` accepts it after the transfer). */
+export const LIGHTHOUSE_PROGRAM_ADDRESS = address('L2TExMFKdjpN9kozasaurPirfHy9P8sbXoAN1qA3S95');
+const MEMO_PROGRAM_ADDRESS = address('MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr');
+
 /** The Token-2022 program (its base mint and account layouts are SPL Token's). */
 export const TOKEN_2022_PROGRAM_ADDRESS = address('TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb');
 
@@ -43,6 +50,19 @@ const bytesToBase64 = (bytes) => getBase64Decoder().decode(bytes);
 
 /** JSON with bigints as numbers (the RPC's u64 fields), never as strings. */
 const toJson = (value) => JSON.stringify(value, (_, v) => (typeof v === 'bigint' ? Number(v) : v));
+
+/** litesvm's `TransactionErrorFieldless`, in its order (a `const enum`: not exported at run time). */
+const FIELDLESS_ERRORS = [
+  'AccountInUse', 'AccountLoadedTwice', 'AccountNotFound', 'ProgramAccountNotFound', 'InsufficientFundsForFee',
+  'InvalidAccountForFee', 'AlreadyProcessed', 'BlockhashNotFound', 'CallChainTooDeep', 'MissingSignatureForFee',
+  'InvalidAccountIndex', 'SignatureFailure', 'InvalidProgramForExecution', 'SanitizeFailure', 'ClusterMaintenance',
+  'AccountBorrowOutstanding', 'WouldExceedMaxBlockCostLimit', 'UnsupportedVersion', 'InvalidWritableAccount',
+  'WouldExceedMaxAccountCostLimit', 'WouldExceedAccountDataBlockLimit', 'TooManyAccountLocks',
+  'AddressLookupTableNotFound', 'InvalidAddressLookupTableOwner', 'InvalidAddressLookupTableData',
+  'InvalidAddressLookupTableIndex', 'InvalidRentPayingAccount', 'WouldExceedMaxVoteCostLimit',
+  'WouldExceedAccountDataTotalLimit', 'MaxLoadedAccountsDataSizeExceeded', 'ResanitizationNeeded',
+  'InvalidLoadedAccountsDataSizeLimit', 'UnbalancedTransaction', 'ProgramCacheHitMaxLimit', 'CommitCancelled',
+];
 
 class RpcError extends Error {
   constructor(code, message, data) {
@@ -83,11 +103,12 @@ async function createMint(svm, { decimals, tokenProgram }) {
 /**
  * Starts the server with two test mints of `decimals`: `mint` (SPL Token) and `mint2022.mint`
  * (Token-2022). Each of `fund` (`{owner, amount, sol = 10}`) gets SOL and, unless `amount` is null,
- * an associated token account of each mint holding `amount`.
+ * an associated token account of each mint holding `amount`. `lighthouseStandIn`: see the top.
  * @returns {Promise<{url: string, svm: LiteSVM, mint: string, mintAuthority: any, tokenAccount: (owner: string) => Promise<string>, fundToken: (owner: string, amount: bigint) => Promise<string>, mint2022: {mint: string, tokenProgram: string, tokenAccount: (owner: string) => Promise<string>, fundToken: (owner: string, amount: bigint) => Promise<string>}, airdrop: (owner: string, sol: bigint) => void, close: () => Promise<void>}>}
  */
-export async function startSvmRpc({ port = 0, decimals = 6, fund = [] } = {}) {
+export async function startSvmRpc({ port = 0, decimals = 6, fund = [], lighthouseStandIn = false } = {}) {
   const svm = new LiteSVM().withSigverify(true);
+  if (lighthouseStandIn) svm.addProgram(LIGHTHOUSE_PROGRAM_ADDRESS, svm.getAccount(MEMO_PROGRAM_ADDRESS).data);
   const rent = (size) => svm.minimumBalanceForRentExemption(size);
   const spl = await createMint(svm, { decimals, tokenProgram: TOKEN_PROGRAM_ADDRESS });
   const mint2022 = await createMint(svm, { decimals, tokenProgram: TOKEN_2022_PROGRAM_ADDRESS });
@@ -114,8 +135,10 @@ export async function startSvmRpc({ port = 0, decimals = 6, fund = [] } = {}) {
       throw new RpcError(-32602, `failed to deserialize the transaction: ${e.message}`);
     }
   };
+  // litesvm answers a fieldless error as its index (6); the RPC writes the variant's name ("AlreadyProcessed").
   const txError = (failed) => {
     const err = failed.err();
+    if (typeof err === 'number') return FIELDLESS_ERRORS[err] ?? `TransactionError(${err})`;
     return typeof err === 'object' && err !== null ? JSON.parse(toJson(err)) : err ?? 'TransactionFailed';
   };
   const encodedAccount = (addr) => {

@@ -6,22 +6,27 @@
 
 use serde_json::{json, Value};
 
-use super::{kind, settle_failure, Facilitator, Failure, OncePayment, Sent, Settled, Turn, Verified};
+use super::core::Facilitator;
+use super::dispatch::kind;
+use super::host::Host;
+use super::once::{settle_failure, OncePayment, Sent};
+use super::outcome::{Failure, Settled, Verified};
 use crate::chains::jsonrpc::JsonRpcClient;
 use crate::chains::starknet::Felt;
 use crate::config::{StarknetNetworkConfig, StarknetSettlement};
+use crate::ledger::Ledger;
 use crate::ledger::{fingerprint, LedgerOp};
 use crate::network::{Family, Network};
-use crate::ports::{Clock, Host, Ledger};
-use crate::protocol::model::{PaymentRequest, StarknetPayload};
+use crate::ports::Clock;
 use crate::protocol::response::SupportedResponse;
 use crate::protocol::Reason;
 use crate::schemes::exact_starknet::chain::{self, SignedInvoke, Sponsor, StarknetContext, Status};
-use crate::schemes::exact_starknet::payload::SpecPayload;
 use crate::schemes::exact_starknet::spec::{verify_spec, Phase, SpecPolicy};
 use crate::schemes::exact_starknet::{
-    chain_id, ledger_key, verify_request, ExactStarknetError, StarknetDialect, VerifiedStarknet,
+    chain_id, ledger_key, verify_request, ExactStarknetError, SpecPayload, StarknetDialect, StarknetPayload,
+    VerifiedStarknet,
 };
+use crate::schemes::PaymentRequest;
 
 impl From<ExactStarknetError> for Failure {
     fn from(e: ExactStarknetError) -> Self {
@@ -128,11 +133,9 @@ impl<P: Host> Facilitator<P> {
         };
         let payment = OncePayment { key: &key, fingerprint: fingerprint(request, &identity), payer: &payer, used };
         let out = Outgoing { dialect, key: &key, verified, typed_data };
-        let result = match self.claim_payment(&payment).await? {
-            Turn::Send => self.send_starknet(&ctx, config, &out).await,
-            Turn::Resume(sent) => self.reconcile_starknet(&ctx, &out, sent).await,
-        };
-        self.conclude(&payment, result).await
+        let send = || self.send_starknet(&ctx, config, &out);
+        let resume = |sent| self.reconcile_starknet(&ctx, &out, sent);
+        self.settle_through_ledger(&payment, send, resume).await
     }
 
     /// The spec's pure rules at this facilitator's clock; its sponsor is the one `extra.feePayer`.

@@ -8,17 +8,24 @@
 
 use serde_json::json;
 
-use super::{kind, settle_failure, Facilitator, Failure, OncePayment, Sent, Settled, Turn, Verified};
+use super::core::Facilitator;
+use super::dispatch::kind;
+use super::host::Host;
+use super::once::{settle_failure, OncePayment, Sent};
+use super::outcome::{Failure, Settled, Verified};
 use crate::chains::jsonrpc::JsonRpcClient;
 use crate::chains::svm::{token_payer, Transaction};
-use crate::ledger::{fingerprint, svm_key, LedgerOp};
+use crate::ledger::Ledger;
+use crate::ledger::{fingerprint, LedgerOp};
 use crate::network::{Family, Network};
-use crate::ports::{Clock, Host, Ledger};
-use crate::protocol::model::{PaymentRequest, SvmPayload};
+use crate::ports::Clock;
 use crate::protocol::response::SupportedResponse;
 use crate::protocol::Reason;
 use crate::schemes::exact_svm::chain::{self, Fate, Signed, SvmContext};
+use crate::schemes::exact_svm::ledger_key as svm_key;
+use crate::schemes::exact_svm::SvmPayload;
 use crate::schemes::exact_svm::{check_accepted, ExactSvmError, SvmRequirements};
+use crate::schemes::PaymentRequest;
 
 impl From<ExactSvmError> for Failure {
     fn from(e: ExactSvmError) -> Self {
@@ -67,14 +74,10 @@ impl<P: Host> Facilitator<P> {
             payer: &payer,
             used: Reason::DuplicateSettlement,
         };
-        let result = match self.claim_payment(&payment).await? {
-            Turn::Send => self.send_svm(&ctx, &key, request, payload).await,
-            Turn::Resume(sent) => {
-                let blockhash = crate::chains::svm::Pubkey(transaction.message().recent_blockhash).to_base58();
-                self.reconcile_svm(&ctx, &payer, &blockhash, sent).await
-            }
-        };
-        self.conclude(&payment, result).await
+        let blockhash = crate::chains::svm::Pubkey(transaction.message().recent_blockhash).to_base58();
+        let send = || self.send_svm(&ctx, &key, request, payload);
+        let resume = |sent| self.reconcile_svm(&ctx, &payer, &blockhash, sent);
+        self.settle_through_ledger(&payment, send, resume).await
     }
 
     async fn send_svm(

@@ -5,13 +5,21 @@
 
 use serde_json::Value;
 
-use super::{store_failure, Facilitator, Failure, Settled, Verified};
+use super::core::Facilitator;
+use super::host::Host;
+use super::once::{conflict, in_flight, record_result, store_failure, Sent};
+use super::outcome::{Failure, Settled, Verified};
 use crate::config::UptoSettleMode;
-use crate::ports::{Clock, EvmSigner, Host, Journal, Sessions};
-use crate::protocol::model::PaymentRequest;
-use crate::protocol::model::PermitPayload;
+use crate::ledger::LedgerJournal;
+use crate::ledger::{Claim, Ledger, LedgerOp};
+use crate::network::Network;
+use crate::ports::{Clock, EvmSigner};
 use crate::protocol::Reason;
+use crate::schemes::evm_tx::TxError;
+use crate::schemes::upto_evm::PermitPayload;
 use crate::schemes::upto_evm::{self, UptoError};
+use crate::schemes::PaymentRequest;
+use crate::upto::Sessions;
 use crate::upto::{
     BatchOutcome, OwnerOp, OwnerReply, Refusal, Session, SessionOp, SessionReply, Status as UptoStatus, SweepAction,
 };
@@ -131,7 +139,7 @@ impl<P: Host> Facilitator<P> {
             deadline: u64::try_from(permit.deadline).unwrap_or(u64::MAX),
             permit_nonce: permit.nonce,
             // Canonical bytes (v as 27/28): what `permit` on chain takes.
-            signature: crate::protocol::upto::canonical_signature(&permit.signature).into(),
+            signature: crate::schemes::upto_evm::session_id::canonical_signature(&permit.signature).into(),
             name: verified.name.clone(),
             version: verified.version.clone(),
             pending: U256::ZERO,
@@ -386,7 +394,7 @@ impl<P: Host> Facilitator<P> {
             let ctx = self.evm_context(network)?;
             let signer = self.config.evm_signers.iter().find(|s| s.address() == session.spender);
             let signer = signer.ok_or_else(|| Failure::from(UptoError::SpenderNotFacilitator(session.spender)))?;
-            let journal = Journal { ledger: &self.ledger, key: Some(&key) };
+            let journal = LedgerJournal { ledger: &self.ledger, key: Some(&key) };
             let mined = upto_evm::settle_batch(&ctx, signer, &self.sender, &journal, session, batch.amount).await?;
             let transaction = mined.transaction.to_string();
             Ok(Settled { transaction, payer: payer.clone(), block_number: mined.block_number, extensions: None })
@@ -478,4 +486,57 @@ pub fn session_json(session: &Session) -> Value {
             "transaction": l.transaction, "error": l.error,
         })),
     })
+}
+
+/// How often a settle that found its batch in flight looks at the ledger again.
+const LEDGER_POLL_MS: u64 = 250;
+
+impl<P: Host> Facilitator<P> {
+    /// A facilitator-owned key (an `upto` batch) through the ledger: sent once; a settle that finds it
+    /// held waits for the outcome, and a done one answers its recorded outcome (the session records
+    /// it; no request is answered twice from it).
+    async fn settle_batch_once<F, Fut>(
+        &self,
+        key: &str,
+        network: &'static Network,
+        payer: &str,
+        send: F,
+    ) -> Result<Settled, Failure>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<Settled, Failure>>,
+    {
+        let deadline = self.clock.now_millis() + self.hold_ms();
+        let result = loop {
+            match self.ledger_claim(key, None).await? {
+                Claim::Acquired => break send().await,
+                Claim::Resume { transaction, replaced, raw, since_ms } => {
+                    let sent = Sent { transaction, replaced, raw, since_ms };
+                    break self.resume_evm(key, network, payer, upto_tx_failure, sent, send).await;
+                }
+                Claim::Done { record } => return record_result(record),
+                Claim::Conflict => return Err(conflict()),
+                Claim::Busy { transaction } if self.clock.now_millis() >= deadline => {
+                    return Err(in_flight(transaction));
+                }
+                Claim::Busy { .. } => self.clock.sleep_millis(LEDGER_POLL_MS).await,
+            }
+        };
+        if let Ok(settled) = &result {
+            let _ = self.ledger.apply(key, LedgerOp::Complete { record: self.success_record(settled) }).await;
+        } else if let Err(failure) = &result {
+            self.let_go(key, payer, failure).await;
+        }
+        result
+    }
+}
+
+impl From<UptoError> for Failure {
+    fn from(e: UptoError) -> Self {
+        Failure { transaction: e.transaction().map(|h| h.to_string()), ..Failure::new(e.reason(), e.to_string()) }
+    }
+}
+
+fn upto_tx_failure(e: TxError) -> Failure {
+    Failure::from(UptoError::from(e))
 }

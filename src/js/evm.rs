@@ -8,9 +8,11 @@ use wasm_bindgen::prelude::*;
 use super::envelope::{answer, parse_json, BindingError};
 use crate::chains::evm::signature::EcdsaSignature;
 use crate::protocol::amount::{parse_decimal_u256, IntText};
-use crate::protocol::model::{Eip3009Authorization, Version};
-use crate::protocol::normalize::{parse_b256, parse_eip3009_authorization, parse_evm_address};
+use crate::protocol::model::Version;
+use crate::protocol::normalize::{parse_b256, parse_evm_address};
 use crate::schemes::exact_evm::authorization_digest;
+use crate::schemes::exact_evm::payload::parse_eip3009_authorization;
+use crate::schemes::exact_evm::Eip3009Authorization;
 
 /// An EIP-712 domain as viem and ethers write it.
 #[derive(Deserialize)]

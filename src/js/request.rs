@@ -6,8 +6,10 @@ use serde_json::{json, Value};
 
 use super::envelope::{err, parse_json, BindingError};
 use crate::protocol::header;
-use crate::protocol::model::{PaymentRequest, Version};
-use crate::protocol::normalize::{parse_request, RequestError};
+use crate::protocol::model::Version;
+use crate::protocol::normalize::RequestError;
+use crate::schemes::parse_request;
+use crate::schemes::PaymentRequest;
 
 /// A Cronos `paymentHeader` carries a flat EIP-3009 payload instead of `payload.authorization`.
 fn is_cronos(payload: &Value) -> bool {
@@ -47,7 +49,17 @@ pub fn normalize_any(payload_json: &str, requirements_json: &str) -> Result<Paym
         .and_then(|p| Ok((p, parse_json(requirements_json, "requirements")?)))
         .and_then(|(p, r)| request_body(p, r))
         .map_err(|e| err(&e, Version::V2))?;
-    parse_request(&body).map_err(|rejection| err(&BindingError::Request(rejection.error), rejection.version))
+    parse_request(&body).map_err(|rejection| err(&in_this_package(rejection.error), rejection.version))
+}
+
+/// A payment of a family this package was built without points to the package that has it.
+fn in_this_package(error: RequestError) -> BindingError {
+    match error {
+        RequestError::NotServed("Starknet") => {
+            BindingError::InOtherPackage { payments: "Starknet", package: "@x402-edge/verify-starknet" }
+        }
+        other => BindingError::Request(other),
+    }
 }
 
 /// `options.rpcUrl`, as the wrapper sends it: a JSON list of http(s) URLs.

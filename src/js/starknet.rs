@@ -11,10 +11,12 @@ use super::ports::{JsClock, JsTransport};
 use super::request::{normalize_any, rpc_urls, unix_time, with_payment_policy};
 use crate::chains::jsonrpc::JsonRpcClient;
 use crate::chains::starknet::{message_hash, parse_felt, Felt};
-use crate::protocol::model::{Payload, PaymentRequest, StarknetPayload, Version};
+use crate::protocol::model::Version;
 use crate::protocol::Reason;
 use crate::schemes::exact_starknet::chain::{check_on_chain, StarknetContext};
+use crate::schemes::exact_starknet::StarknetPayload;
 use crate::schemes::exact_starknet::{chain_id, verify_request, ExactStarknetError, VerifiedStarknet};
+use crate::schemes::{Payload, PaymentRequest};
 
 /// `options.sponsors`: the facilitator's sponsor accounts (its `/supported` `signers["starknet:*"]`);
 /// `null` trusts the requirements' `extra.sponsorAddress` (`sponsorChecked: false` in the result).

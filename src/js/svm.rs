@@ -12,9 +12,10 @@ use super::request::{normalize_any, rpc_urls, with_payment_policy};
 use crate::chains::jsonrpc::JsonRpcClient;
 use crate::chains::svm::Pubkey;
 use crate::config::SvmSettings;
-use crate::protocol::model::{Payload, PaymentRequest, SvmPayload};
 use crate::schemes::exact_svm::chain::{self, SvmContext};
+use crate::schemes::exact_svm::SvmPayload;
 use crate::schemes::exact_svm::{check_accepted, verify_transaction, ExactSvmError, SvmRequirements, VerifiedSvm};
+use crate::schemes::{Payload, PaymentRequest};
 
 /// Verify never settles: nothing here is bounded by these.
 const UNUSED_SETTINGS: SvmSettings = SvmSettings { max_compute_unit_limit: u32::MAX, confirm_timeout_secs: 30 };

@@ -7,9 +7,10 @@ use wasm_bindgen::prelude::*;
 
 use super::envelope::{answer, err, parse_json, BindingError};
 use super::request::{normalize_any, unix_time, with_payment_policy};
-use crate::protocol::model::{Payload, Version};
+use crate::protocol::model::Version;
 use crate::protocol::normalize::parse_evm_address;
 use crate::schemes::upto_evm;
+use crate::schemes::Payload;
 
 /// `options.spenders`: the facilitator's addresses (its `/supported` signers); `null` leaves the
 /// spender unchecked (`spenderChecked: false` in the result).
@@ -64,7 +65,7 @@ pub fn upto_session_id(payload_json: &str) -> String {
     let result = parse_json(payload_json, "payload").and_then(|payload| {
         let accepted = payload.get("accepted").cloned().unwrap_or(Value::Null);
         let body = json!({"x402Version": 2, "paymentPayload": payload, "paymentRequirements": accepted});
-        let request = crate::protocol::normalize::parse_request(body.to_string().as_bytes())
+        let request = crate::schemes::parse_request(body.to_string().as_bytes())
             .map_err(|_| BindingError::Field("payload (a v2 upto payment payload)"))?;
         match request.payload {
             Payload::Permit(permit) => Ok(Value::String(permit.session_id)),

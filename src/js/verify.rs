@@ -10,23 +10,25 @@ use super::envelope::{err, ok, parse_json, BindingError};
 use super::ports::{JsClock, JsTransport};
 use super::request::{normalize_any, rpc_urls, unix_time, with_payment_policy};
 use crate::chains::jsonrpc::JsonRpcClient;
-use crate::config::{GasLimits, Settings};
-use crate::protocol::model::{Payload, PaymentRequest};
 use crate::protocol::normalize::parse_evm_address;
-use crate::schemes::exact_evm::{self, EvmContext, ExactEvmError, OfflineVerdict};
-
-/// Verify never settles: these bound nothing here, but the context wants them.
-const UNUSED_SETTINGS: Settings =
-    Settings { receipt_timeout_secs: 30, rpc_timeout_ms: 10_000, fee_bump_after_secs: 15 };
-const UNUSED_GAS: GasLimits = GasLimits { max_fee_per_gas_wei: 0, max_gas_per_settle: 0, max_gas_per_deployment: 0 };
+use crate::schemes::exact_evm::{self, Eip3009Payload, EvmContext, ExactEvmError, OfflineVerdict};
+use crate::schemes::{Payload, PaymentRequest};
 
 /// An `exact` request (`upto` ones go to [`super::upto`]).
-fn normalize(payload_json: &str, requirements_json: &str) -> Result<PaymentRequest, String> {
+fn normalize(payload_json: &str, requirements_json: &str) -> Result<(PaymentRequest, Eip3009Payload), String> {
     let request = normalize_any(payload_json, requirements_json)?;
-    match request.payload {
-        Payload::Eip3009(_) => Ok(request),
+    match &request.payload {
+        Payload::Eip3009(payload) => {
+            let payload = payload.clone();
+            Ok((request, payload))
+        }
         Payload::Permit(_) => Err(err(&BindingError::NotInPackage("upto (use verifyUpto)".into()), request.version)),
+        Payload::Permit2(_) => {
+            let not_here = BindingError::NotInPackage("exact via Permit2 (verify it with the facilitator)".into());
+            Err(err(&not_here, request.version))
+        }
         Payload::Svm(_) => Err(err(&BindingError::NotInPackage("Solana (use verifySvm)".into()), request.version)),
+        #[cfg(feature = "starknet")]
         Payload::Starknet(_) => {
             let other = BindingError::InOtherPackage { payments: "Starknet", package: "@x402-edge/verify-starknet" };
             Err(err(&other, request.version))
@@ -62,15 +64,15 @@ fn result(
 /// Every check that needs no chain, at unix time `now_secs`.
 #[wasm_bindgen(js_name = verifyOffline)]
 pub fn verify_offline(payload_json: &str, requirements_json: &str, now_secs: f64) -> String {
-    let request = match normalize(payload_json, requirements_json) {
-        Ok(request) => request,
+    let (request, payload) = match normalize(payload_json, requirements_json) {
+        Ok(normalized) => normalized,
         Err(envelope) => return envelope,
     };
     let now_secs = match unix_time(now_secs) {
         Ok(now) => now,
         Err(e) => return err(&e, request.version),
     };
-    let value = match exact_evm::verify_offline(&request, now_secs) {
+    let value = match exact_evm::verify_offline(&request, &payload, now_secs) {
         Ok(OfflineVerdict::Valid { .. }) => result(&request, None, false, false, ""),
         Ok(OfflineVerdict::NeedsChain { unless, .. }) => result(
             &request,
@@ -107,8 +109,8 @@ pub async fn verify_online(
     post: js_sys::Function,
     sleep: js_sys::Function,
 ) -> String {
-    let request = match normalize(&payload_json, &requirements_json) {
-        Ok(request) => request,
+    let (request, payload) = match normalize(&payload_json, &requirements_json) {
+        Ok(normalized) => normalized,
         Err(envelope) => return envelope,
     };
     let now_ms = match unix_time(now_ms) {
@@ -122,16 +124,9 @@ pub async fn verify_online(
         };
     let http = JsTransport::new(post);
     let clock = JsClock::new(now_ms, sleep);
-    let ctx = EvmContext {
-        network: request.network,
-        rpc: JsonRpcClient::new(&http, &clock, &urls),
-        clock: &clock,
-        settings: UNUSED_SETTINGS,
-        gas: UNUSED_GAS,
-        facilitator: None,
-        allowed_factories: &allowed_factories,
-    };
-    let value = match exact_evm::verify(&ctx, &request).await {
+    let rpc = JsonRpcClient::new(&http, &clock, &urls);
+    let ctx = EvmContext::read_only(request.network, rpc, &clock, &allowed_factories);
+    let value = match exact_evm::verify(&ctx, &request, &payload).await {
         Ok(_) => result(&request, None, false, true, ""),
         Err(e) => result(&request, Some(&e), false, true, ""),
     };

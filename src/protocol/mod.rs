@@ -8,9 +8,8 @@ pub mod model;
 pub mod normalize;
 pub mod reason;
 pub mod response;
-pub mod upto;
 pub mod v1;
 pub mod v2;
 
-pub use model::{Dialect, PaymentRequest, Version};
+pub use model::{Dialect, Version};
 pub use reason::Reason;

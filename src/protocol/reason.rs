@@ -23,7 +23,7 @@ pub enum Reason {
     /// The transaction was sent and its receipt did not come in time: one retry of the same settle
     /// reconciles it from the chain (the standard's contract, `@x402/core` 2.24+).
     SettlementPending,
-    /// The payload's `accepted` network is not the requirements' (upto, Solana: `network_mismatch`).
+    /// The payload's `accepted` network is not the requirements' (upto: `network_mismatch`).
     NetworkMismatch,
     /// The requirements' `payTo` is not on this facilitator's allowlist.
     PayToNotAllowed,
@@ -57,6 +57,49 @@ pub enum Reason {
     EvmTransferMismatch,
     /// A counterfactual wallet's deployment failed, or was attempted before for the same payment.
     EvmSmartWalletDeploymentFailed,
+    // `exact` on EVM via Permit2 and the x402 exact proxy (`@x402/evm` 2.27 `exact/facilitator/errors.ts`).
+    /// The asset address has no contract code (`@x402/evm` `ErrAssetNotDeployedContract`).
+    AssetNotDeployedContract,
+    Permit2InvalidSpender,
+    Permit2RecipientMismatch,
+    Permit2DeadlineExpired,
+    Permit2NotYetValid,
+    Permit2AmountMismatch,
+    Permit2TokenMismatch,
+    Permit2InvalidSignature,
+    /// The payer's ERC-20 allowance to Permit2 is short and no gas-sponsoring extension supplies it.
+    Permit2AllowanceRequired,
+    Permit2SimulationFailed,
+    Permit2InsufficientBalance,
+    Permit2ProxyNotDeployed,
+    /// Proxy reverts, as the reference maps them at settle (`mapSettleError`).
+    Permit2InvalidAmount,
+    Permit2InvalidDestination,
+    Permit2InvalidOwner,
+    Permit2PaymentTooEarly,
+    /// The Permit2 nonce of the payment is already used (the payment's replay).
+    Permit2InvalidNonce,
+    Permit2612AmountMismatch,
+    /// The EIP-2612 gas-sponsoring extension (protocol/permit2.md §6).
+    Eip2612InvalidFormat,
+    Eip2612FromMismatch,
+    Eip2612AssetMismatch,
+    Eip2612SpenderNotPermit2,
+    Eip2612DeadlineExpired,
+    /// The ERC-20 approval gas-sponsoring extension (protocol/permit2.md §6).
+    Erc20ApprovalInvalidFormat,
+    Erc20ApprovalFromMismatch,
+    Erc20ApprovalAssetMismatch,
+    Erc20ApprovalSpenderNotPermit2,
+    Erc20ApprovalTxParseFailed,
+    Erc20ApprovalTxWrongTarget,
+    Erc20ApprovalTxWrongSelector,
+    Erc20ApprovalTxInvalidCalldata,
+    Erc20ApprovalTxWrongSpender,
+    Erc20ApprovalTxInvalidSignature,
+    Erc20ApprovalTxSignerMismatch,
+    /// The payer's approval transaction could not be sent or mined: the payment was not sent.
+    Erc20ApprovalBroadcastFailed,
     // `upto` on EVM (the daydreams EIP-2612 scheme, protocol digest §6.2).
     UptoPayload,
     UptoMissingEip712Domain,
@@ -88,14 +131,21 @@ pub enum Reason {
     /// The owner has `UPTO_MAX_SESSIONS_PER_OWNER` sessions open already.
     UptoTooManySessions,
     // `exact` on Solana (protocol digest §5).
+    /// The payload's `accepted` scheme, or the requirements', is not `exact`.
+    SvmSchemeMismatch,
+    /// The payload's `accepted` network is not the requirements'.
+    SvmNetworkMismatch,
     SvmMissingFeePayer,
     SvmFeePayerNotManaged,
     SvmTransactionCouldNotBeDecoded,
-    /// The transaction is well formed but not acceptable as signed: a signature does not verify, or the
-    /// fee payer slot is not the facilitator's.
-    SvmTransaction,
+    /// The transaction's fee payer (account 0) is not `extra.feePayer`.
+    SvmFeePayerMismatch,
+    /// A client signature does not verify, or the transfer authority does not sign.
+    SvmSignatureInvalid,
     SvmInstructionsLength,
     SvmComputeLimitInstruction,
+    /// The compute unit limit is above `SVM_MAX_COMPUTE_UNIT_LIMIT`.
+    SvmComputeLimitTooHigh,
     SvmComputePriceInstruction,
     SvmComputePriceTooHigh,
     SvmNoTransferInstruction,
@@ -107,9 +157,14 @@ pub enum Reason {
     SvmUnknownFourthInstruction,
     SvmUnknownFifthInstruction,
     SvmUnknownSixthInstruction,
+    SvmUnknownSeventhInstruction,
     SvmMemoCount,
     SvmMemoMismatch,
     SvmSimulationFailed,
+    /// `payTo` has no associated token account for the asset: the transfer cannot land (no reference code).
+    SvmDestinationAtaMissing,
+    /// Sent, and the cluster answered with an error for it.
+    SvmTransactionFailed,
     /// Sent, and its blockhash expired before it landed.
     SvmBlockHeightExceeded,
     /// Sent, and not seen confirmed in time (the outcome is unknown).
@@ -168,8 +223,8 @@ const STARKNET_SPEC: [Reason; 9] = [
 const STARKNET_SPEC: [Reason; 0] = [];
 
 /// `base` followed by [`STARKNET_SPEC`].
-const fn with_starknet_spec(base: [Reason; 87]) -> [Reason; 87 + STARKNET_SPEC.len()] {
-    let mut all = [Reason::InvalidPayload; 87 + STARKNET_SPEC.len()];
+const fn with_starknet_spec(base: [Reason; 129]) -> [Reason; 129 + STARKNET_SPEC.len()] {
+    let mut all = [Reason::InvalidPayload; 129 + STARKNET_SPEC.len()];
     let mut i = 0;
     while i < all.len() {
         all[i] = if i < base.len() { base[i] } else { STARKNET_SPEC[i - base.len()] };
@@ -180,7 +235,7 @@ const fn with_starknet_spec(base: [Reason; 87]) -> [Reason; 87 + STARKNET_SPEC.l
 
 impl Reason {
     /// Every reason, for tests and documentation.
-    pub const ALL: [Reason; 87 + STARKNET_SPEC.len()] = with_starknet_spec([
+    pub const ALL: [Reason; 129 + STARKNET_SPEC.len()] = with_starknet_spec([
         Reason::InvalidPayload,
         Reason::InvalidPaymentRequirements,
         Reason::InvalidNetwork,
@@ -214,6 +269,41 @@ impl Reason {
         Reason::EvmSimulationFailed,
         Reason::EvmTransferMismatch,
         Reason::EvmSmartWalletDeploymentFailed,
+        Reason::AssetNotDeployedContract,
+        Reason::Permit2InvalidSpender,
+        Reason::Permit2RecipientMismatch,
+        Reason::Permit2DeadlineExpired,
+        Reason::Permit2NotYetValid,
+        Reason::Permit2AmountMismatch,
+        Reason::Permit2TokenMismatch,
+        Reason::Permit2InvalidSignature,
+        Reason::Permit2AllowanceRequired,
+        Reason::Permit2SimulationFailed,
+        Reason::Permit2InsufficientBalance,
+        Reason::Permit2ProxyNotDeployed,
+        Reason::Permit2InvalidAmount,
+        Reason::Permit2InvalidDestination,
+        Reason::Permit2InvalidOwner,
+        Reason::Permit2PaymentTooEarly,
+        Reason::Permit2InvalidNonce,
+        Reason::Permit2612AmountMismatch,
+        Reason::Eip2612InvalidFormat,
+        Reason::Eip2612FromMismatch,
+        Reason::Eip2612AssetMismatch,
+        Reason::Eip2612SpenderNotPermit2,
+        Reason::Eip2612DeadlineExpired,
+        Reason::Erc20ApprovalInvalidFormat,
+        Reason::Erc20ApprovalFromMismatch,
+        Reason::Erc20ApprovalAssetMismatch,
+        Reason::Erc20ApprovalSpenderNotPermit2,
+        Reason::Erc20ApprovalTxParseFailed,
+        Reason::Erc20ApprovalTxWrongTarget,
+        Reason::Erc20ApprovalTxWrongSelector,
+        Reason::Erc20ApprovalTxInvalidCalldata,
+        Reason::Erc20ApprovalTxWrongSpender,
+        Reason::Erc20ApprovalTxInvalidSignature,
+        Reason::Erc20ApprovalTxSignerMismatch,
+        Reason::Erc20ApprovalBroadcastFailed,
         Reason::UptoPayload,
         Reason::NetworkMismatch,
         Reason::UptoMissingEip712Domain,
@@ -238,12 +328,16 @@ impl Reason {
         Reason::UptoSessionMismatch,
         Reason::UptoPermitConflict,
         Reason::UptoTooManySessions,
+        Reason::SvmSchemeMismatch,
+        Reason::SvmNetworkMismatch,
         Reason::SvmMissingFeePayer,
         Reason::SvmFeePayerNotManaged,
         Reason::SvmTransactionCouldNotBeDecoded,
-        Reason::SvmTransaction,
+        Reason::SvmFeePayerMismatch,
+        Reason::SvmSignatureInvalid,
         Reason::SvmInstructionsLength,
         Reason::SvmComputeLimitInstruction,
+        Reason::SvmComputeLimitTooHigh,
         Reason::SvmComputePriceInstruction,
         Reason::SvmComputePriceTooHigh,
         Reason::SvmNoTransferInstruction,
@@ -255,9 +349,12 @@ impl Reason {
         Reason::SvmUnknownFourthInstruction,
         Reason::SvmUnknownFifthInstruction,
         Reason::SvmUnknownSixthInstruction,
+        Reason::SvmUnknownSeventhInstruction,
         Reason::SvmMemoCount,
         Reason::SvmMemoMismatch,
         Reason::SvmSimulationFailed,
+        Reason::SvmDestinationAtaMissing,
+        Reason::SvmTransactionFailed,
         Reason::SvmBlockHeightExceeded,
         Reason::SvmConfirmationTimedOut,
         Reason::StarknetTokenMismatch,
@@ -367,6 +464,110 @@ impl Reason {
             EvmSmartWalletDeploymentFailed => {
                 ("smart_wallet_deployment_failed", "invalid_transaction_state", "Transaction failed on-chain")
             }
+            // `exact` via Permit2: the reference's strings; v1 (no legacy code exists) the closest legacy one.
+            AssetNotDeployedContract => {
+                ("asset_not_deployed_contract", "invalid_payment_requirements", "Unsupported asset")
+            }
+            Permit2InvalidSpender => ("invalid_permit2_spender", "invalid_payload", "Invalid Permit2 spender"),
+            Permit2RecipientMismatch => (
+                "invalid_permit2_recipient_mismatch",
+                "invalid_exact_evm_payload_recipient_mismatch",
+                "Recipient does not match payTo address",
+            ),
+            Permit2DeadlineExpired => (
+                "permit2_deadline_expired",
+                "invalid_exact_evm_payload_authorization_valid_before",
+                "Authorization expired",
+            ),
+            Permit2NotYetValid => (
+                "permit2_not_yet_valid",
+                "invalid_exact_evm_payload_authorization_valid_after",
+                "Authorization not yet valid",
+            ),
+            Permit2AmountMismatch => {
+                ("permit2_amount_mismatch", "invalid_exact_evm_payload_authorization_value", "Invalid amount")
+            }
+            Permit2TokenMismatch => ("permit2_token_mismatch", "invalid_payload", "Token does not match the asset"),
+            Permit2InvalidSignature => {
+                ("invalid_permit2_signature", "invalid_exact_evm_payload_signature", "Invalid Permit2 signature")
+            }
+            Permit2AllowanceRequired => {
+                ("permit2_allowance_required", "insufficient_funds", "Permit2 allowance required")
+            }
+            Permit2SimulationFailed => {
+                ("permit2_simulation_failed", "invalid_transaction_state", "Transaction simulation failed")
+            }
+            Permit2InsufficientBalance => {
+                ("permit2_insufficient_balance", "insufficient_funds", "ERC20: transfer amount exceeds balance")
+            }
+            Permit2ProxyNotDeployed => {
+                ("permit2_proxy_not_deployed", "invalid_transaction_state", "Permit2 proxy not deployed")
+            }
+            Permit2InvalidAmount => {
+                ("permit2_invalid_amount", "invalid_exact_evm_payload_authorization_value", "Invalid amount")
+            }
+            Permit2InvalidDestination => {
+                ("permit2_invalid_destination", "invalid_exact_evm_payload_recipient_mismatch", "Invalid destination")
+            }
+            Permit2InvalidOwner => ("permit2_invalid_owner", "invalid_payload", "Invalid owner"),
+            Permit2PaymentTooEarly => (
+                "permit2_payment_too_early",
+                "invalid_exact_evm_payload_authorization_valid_after",
+                "Authorization not yet valid",
+            ),
+            Permit2InvalidNonce => ("permit2_invalid_nonce", "invalid_transaction_state", "Authorization already used"),
+            Permit2612AmountMismatch => {
+                ("permit2_2612_amount_mismatch", "invalid_payload", "EIP-2612 permit amount does not match")
+            }
+            Eip2612InvalidFormat => {
+                ("invalid_eip2612_extension_format", "invalid_payload", "Invalid EIP-2612 extension")
+            }
+            Eip2612FromMismatch => ("eip2612_from_mismatch", "invalid_payload", "Invalid EIP-2612 extension"),
+            Eip2612AssetMismatch => ("eip2612_asset_mismatch", "invalid_payload", "Invalid EIP-2612 extension"),
+            Eip2612SpenderNotPermit2 => {
+                ("eip2612_spender_not_permit2", "invalid_payload", "Invalid EIP-2612 extension")
+            }
+            Eip2612DeadlineExpired => (
+                "eip2612_deadline_expired",
+                "invalid_exact_evm_payload_authorization_valid_before",
+                "EIP-2612 permit expired",
+            ),
+            Erc20ApprovalInvalidFormat => {
+                ("invalid_erc20_approval_extension_format", "invalid_payload", "Invalid ERC-20 approval extension")
+            }
+            Erc20ApprovalFromMismatch => {
+                ("erc20_approval_from_mismatch", "invalid_payload", "Invalid ERC-20 approval extension")
+            }
+            Erc20ApprovalAssetMismatch => {
+                ("erc20_approval_asset_mismatch", "invalid_payload", "Invalid ERC-20 approval extension")
+            }
+            Erc20ApprovalSpenderNotPermit2 => {
+                ("erc20_approval_spender_not_permit2", "invalid_payload", "Invalid ERC-20 approval extension")
+            }
+            Erc20ApprovalTxParseFailed => {
+                ("erc20_approval_tx_parse_failed", "invalid_payload", "Invalid approval transaction")
+            }
+            Erc20ApprovalTxWrongTarget => {
+                ("erc20_approval_tx_wrong_target", "invalid_payload", "Invalid approval transaction")
+            }
+            Erc20ApprovalTxWrongSelector => {
+                ("erc20_approval_tx_wrong_selector", "invalid_payload", "Invalid approval transaction")
+            }
+            Erc20ApprovalTxInvalidCalldata => {
+                ("erc20_approval_tx_invalid_calldata", "invalid_payload", "Invalid approval transaction")
+            }
+            Erc20ApprovalTxWrongSpender => {
+                ("erc20_approval_tx_wrong_spender", "invalid_payload", "Invalid approval transaction")
+            }
+            Erc20ApprovalTxInvalidSignature => {
+                ("erc20_approval_tx_invalid_signature", "invalid_payload", "Invalid approval transaction")
+            }
+            Erc20ApprovalTxSignerMismatch => {
+                ("erc20_approval_tx_signer_mismatch", "invalid_payload", "Invalid approval transaction")
+            }
+            Erc20ApprovalBroadcastFailed => {
+                ("erc20_approval_broadcast_failed", "invalid_transaction_state", "Approval transaction failed")
+            }
             UptoPayload => ("invalid_upto_evm_payload", "invalid_payload", "Invalid upto payment payload"),
             NetworkMismatch => ("network_mismatch", "invalid_network", "Unsupported network"),
             UptoMissingEip712Domain => {
@@ -405,14 +606,16 @@ impl Reason {
             UptoSessionMismatch => ("session_mismatch", "invalid_payload", "Invalid upto payment payload"),
             UptoPermitConflict => ("permit_conflict", "invalid_payload", "Invalid upto payment payload"),
             UptoTooManySessions => ("too_many_sessions", "invalid_payload", "Invalid upto payment payload"),
-            // v2: the inline strings of `@x402/svm` `exact/facilitator/scheme.ts`; v1: the legacy enum.
+            // v2: `@x402/svm` 2.27 `exact/facilitator/errors.ts`; v1: the legacy enum.
+            SvmSchemeMismatch => ("invalid_exact_svm_unsupported_scheme", "unsupported_scheme", "Unsupported scheme"),
+            SvmNetworkMismatch => ("invalid_exact_svm_network_mismatch", "invalid_network", "Unsupported network"),
             SvmMissingFeePayer => (
                 "invalid_exact_svm_payload_missing_fee_payer",
                 "invalid_payment_requirements",
                 "Missing feePayer in payment requirements",
             ),
             SvmFeePayerNotManaged => (
-                "fee_payer_not_managed_by_facilitator",
+                "invalid_exact_svm_fee_payer_not_managed_by_facilitator",
                 "invalid_payment_requirements",
                 "Fee payer is not managed by this facilitator",
             ),
@@ -421,9 +624,13 @@ impl Reason {
                 "invalid_exact_svm_payload_transaction",
                 "Invalid Solana transaction",
             ),
-            // Not a TS v2 string: the legacy enum's (and Go's `invalid_exact_solana_payload_transaction`).
-            SvmTransaction => (
+            SvmFeePayerMismatch => (
+                "invalid_exact_svm_fee_payer_mismatch",
                 "invalid_exact_svm_payload_transaction",
+                "Fee payer does not match the requirements",
+            ),
+            SvmSignatureInvalid => (
+                "invalid_exact_svm_payload_signature_invalid",
                 "invalid_exact_svm_payload_transaction",
                 "Invalid Solana transaction signature",
             ),
@@ -436,6 +643,12 @@ impl Reason {
                 "invalid_exact_svm_payload_transaction_instructions_compute_limit_instruction",
                 "invalid_exact_svm_payload_transaction_instructions_compute_limit_instruction",
                 "Invalid compute unit limit instruction",
+            ),
+            // The legacy enum has no code for a limit above a cap: its compute limit code.
+            SvmComputeLimitTooHigh => (
+                "invalid_exact_svm_payload_transaction_instructions_compute_limit_instruction_too_high",
+                "invalid_exact_svm_payload_transaction_instructions_compute_limit_instruction",
+                "Compute unit limit too high",
             ),
             SvmComputePriceInstruction => (
                 "invalid_exact_svm_payload_transaction_instructions_compute_price_instruction",
@@ -494,6 +707,11 @@ impl Reason {
                 "invalid_exact_svm_payload_transaction_instructions",
                 "Unexpected sixth instruction",
             ),
+            SvmUnknownSeventhInstruction => (
+                "invalid_exact_svm_payload_unknown_seventh_instruction",
+                "invalid_exact_svm_payload_transaction_instructions",
+                "Unexpected seventh instruction",
+            ),
             SvmMemoCount => (
                 "invalid_exact_svm_payload_memo_count",
                 "invalid_exact_svm_payload_transaction_instructions",
@@ -505,11 +723,21 @@ impl Reason {
                 "Memo does not match the required memo",
             ),
             SvmSimulationFailed => (
-                "transaction_simulation_failed",
+                "invalid_exact_svm_transaction_simulation_failed",
                 "invalid_exact_svm_payload_transaction_simulation_failed",
                 "Transaction simulation failed",
             ),
-            // The legacy v1 settle's codes (digest §5.3); TS v2 answers `transaction_failed` for both.
+            // Ours, in the reference's style (it answers a bare simulation failure); v1 as before.
+            SvmDestinationAtaMissing => (
+                "invalid_exact_svm_payload_transaction_destination_ata_missing",
+                "invalid_exact_svm_payload_transaction_simulation_failed",
+                "The recipient has no token account for the asset",
+            ),
+            SvmTransactionFailed => {
+                ("invalid_exact_svm_transaction_failed", "unexpected_settle_error", "Transaction failed on-chain")
+            }
+            // The legacy v1 settle's codes (digest §5.3): `@x402/svm` 2.27 has neither (a confirmation it did not see
+            // is `settlement_pending`, which `facilitator::pending` answers for a sent transaction too).
             SvmBlockHeightExceeded => (
                 "settle_exact_svm_block_height_exceeded",
                 "settle_exact_svm_block_height_exceeded",

@@ -6,12 +6,13 @@ use alloy_primitives::{Address, B256};
 use serde_json::Value;
 
 use crate::chains::evm::rpc;
+use crate::chains::evm::sender::TxSender;
 use crate::chains::evm::sender::{SendError, UnsignedCall};
 use crate::chains::evm::tx::Fees;
 use crate::chains::jsonrpc::{JsonRpcClient, RpcCall, RpcError};
-use crate::config::{GasLimits, Settings};
+use crate::ledger::{Ledger, LedgerJournal};
 use crate::network::Network;
-use crate::ports::{Clock, EvmSigner, HttpTransport, Journal, Ledger, TxSender};
+use crate::ports::{Clock, EvmSigner, HttpTransport};
 
 /// Gas limit = estimate plus this margin, in percent.
 const GAS_MARGIN_PERCENT: u64 = 25;
@@ -22,6 +23,26 @@ const MAX_POLL_INTERVAL_MS: u64 = 1_000;
 
 /// One read of a batch: its result, or why it has none.
 pub type Read = Result<Value, RpcError>;
+
+/// How a settle waits and fails over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Settings {
+    /// How long a settle waits for its receipt before answering that the outcome is unknown.
+    pub receipt_timeout_secs: u64,
+    /// How long one RPC request may take before it fails over to the next endpoint.
+    pub rpc_timeout_ms: u64,
+    /// How long a settle's transaction may sit unmined before it is replaced with a fee bump.
+    pub fee_bump_after_secs: u64,
+}
+
+/// Guard rails on what one settle may spend in gas: a transaction above either is never sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GasLimits {
+    pub max_fee_per_gas_wei: u128,
+    pub max_gas_per_settle: u64,
+    /// The gas limit of deploying a payer's counterfactual wallet (ERC-6492), which settles pay first.
+    pub max_gas_per_deployment: u64,
+}
 
 /// What a scheme call needs from its host, borrowed for one request.
 pub struct EvmContext<'a, H, C> {
@@ -34,6 +55,21 @@ pub struct EvmContext<'a, H, C> {
     pub facilitator: Option<Address>,
     /// `EIP6492_ALLOWED_FACTORIES`: the factories through which counterfactual wallets may be deployed.
     pub allowed_factories: &'a [Address],
+}
+
+impl<'a, H, C> EvmContext<'a, H, C> {
+    /// A context that only reads the chain (a verifier that never settles): no facilitator address,
+    /// no receipt wait, and gas ceilings of zero, so no transaction can be built with it.
+    pub fn read_only(
+        network: &'static Network,
+        rpc: JsonRpcClient<'a, H, C>,
+        clock: &'a C,
+        allowed_factories: &'a [Address],
+    ) -> Self {
+        let settings = Settings { receipt_timeout_secs: 0, rpc_timeout_ms: 0, fee_bump_after_secs: 0 };
+        let gas = GasLimits { max_fee_per_gas_wei: 0, max_gas_per_settle: 0, max_gas_per_deployment: 0 };
+        EvmContext { network, rpc, clock, settings, gas, facilitator: None, allowed_factories }
+    }
 }
 
 impl<H, C> EvmContext<'_, H, C> {
@@ -141,7 +177,7 @@ pub async fn send<H: HttpTransport, C: Clock, S: EvmSigner, T: TxSender, L: Ledg
     ctx: &EvmContext<'_, H, C>,
     signer: &S,
     sender: &T,
-    journal: &Journal<'_, L>,
+    journal: &LedgerJournal<'_, L>,
     call: UnsignedCall,
 ) -> Result<Sent, TxError> {
     let sent = sender.send(&ctx.rpc, signer, ctx.network, &call, journal).await.map_err(TxError::Send)?;
@@ -162,7 +198,7 @@ pub async fn confirm_with_fee_bumps<H: HttpTransport, C: Clock, S: EvmSigner, T:
     ctx: &EvmContext<'_, H, C>,
     signer: &S,
     sender: &T,
-    journal: &Journal<'_, L>,
+    journal: &LedgerJournal<'_, L>,
     sent: &Sent,
 ) -> Result<Mined, TxError> {
     let Some((call, nonce)) = sent.call.clone() else { return confirm(ctx, &sent.transactions).await };
@@ -219,7 +255,7 @@ struct FeeBump<'a, H, C, S, T, L> {
     ctx: &'a EvmContext<'a, H, C>,
     signer: &'a S,
     sender: &'a T,
-    journal: &'a Journal<'a, L>,
+    journal: &'a LedgerJournal<'a, L>,
     call: UnsignedCall,
     nonce: u64,
     exhausted: bool,

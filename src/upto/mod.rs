@@ -14,7 +14,29 @@ pub use sweeper::{due, SweepAction, Thresholds};
 use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap};
 
-use crate::ports::SessionStoreError;
+use std::future::Future;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("upto session store unavailable: {0}")]
+pub struct SessionStoreError(pub String);
+
+/// `upto` sessions: one record per session id, each operation applied atomically (a Durable Object
+/// per session in the Worker), the index of sessions the sweeper still looks at, and one record per
+/// permit owner ([`OwnerRecord`]). An operation that creates a session indexes it before
+/// storing it: a session the sweeper cannot find never exists.
+pub trait Sessions {
+    fn apply(&self, id: &str, op: SessionOp) -> impl Future<Output = Result<SessionReply, SessionStoreError>>;
+    /// Removes a session from the sweeper's index (a closed one it need not look at again).
+    fn unindex(&self, id: &str) -> impl Future<Output = Result<(), SessionStoreError>>;
+    /// Up to `limit` ids of the sweeper's index, in order, after `after` (from the start when `None`).
+    fn indexed(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<String>, SessionStoreError>>;
+    /// Applies `op` to the record of the owner `key` ([`owner_key`]) atomically.
+    fn owner(&self, key: &str, op: OwnerOp) -> impl Future<Output = Result<OwnerReply, SessionStoreError>>;
+}
 
 /// Sessions in one process's memory: for tests and single-process embedders, not for Workers.
 #[derive(Debug, Default)]
@@ -24,7 +46,7 @@ pub struct MemorySessions {
     owners: RefCell<HashMap<String, OwnerRecord>>,
 }
 
-impl crate::ports::Sessions for MemorySessions {
+impl Sessions for MemorySessions {
     async fn apply(&self, id: &str, op: SessionOp) -> Result<SessionReply, SessionStoreError> {
         let mut sessions = self.sessions.borrow_mut();
         let stored = sessions.remove(id);

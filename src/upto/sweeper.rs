@@ -133,7 +133,7 @@ mod tests {
     fn the_pending_spend_of_a_closed_session_is_retried_until_it_is_long_idle() {
         let t = Thresholds::default();
         let mut s = session(10, 0, 0, Status::Closed);
-        s.last_settlement = Some(crate::upto::LastSettlement {
+        s.last_settlement = Some(crate::upto::session::LastSettlement {
             at_ms: 100_000,
             reason: "deadline_buffer".into(),
             success: false,

@@ -4,9 +4,9 @@
 
 use worker::{durable_object, DurableObject, Env, ObjectNamespace, Request, Response, State};
 
-use super::{call_object, parse};
+use super::runtime::{call_object, parse};
 use crate::ledger::{self, LedgerEntry, LedgerOp, LedgerReply};
-use crate::ports::{Ledger, LedgerError};
+use crate::ledger::{Ledger, LedgerError};
 
 /// The binding name in `wrangler.toml`.
 pub const BINDING: &str = "SETTLEMENT_LEDGER";

@@ -4,9 +4,9 @@
 use serde::{Deserialize, Serialize};
 use worker::{durable_object, DurableObject, Env, ObjectNamespace, Request, Response, State};
 
-use super::{call_object, parse};
+use super::runtime::{call_object, parse};
 use crate::access::{self, Bucket, Decision};
-use crate::ports::{LimiterError, RateLimiter};
+use crate::access::{LimiterError, RateLimiter};
 
 /// The binding name in `wrangler.toml`.
 pub const BINDING: &str = "RATE_LIMITER";

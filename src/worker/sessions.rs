@@ -7,9 +7,9 @@
 use serde::{Deserialize, Serialize};
 use worker::{durable_object, js_sys, DurableObject, Env, ListOptions, ObjectNamespace, Request, Response, State};
 
-use super::{call_object, parse};
-use crate::ports::{SessionStoreError, Sessions};
+use super::runtime::{call_object, parse};
 use crate::upto::{self, OwnerOp, OwnerRecord, OwnerReply, Session, SessionOp, SessionReply};
+use crate::upto::{SessionStoreError, Sessions};
 
 /// The binding names in `wrangler.toml`.
 pub const SESSION_BINDING: &str = "UPTO_SESSION";

@@ -9,11 +9,13 @@ use serde::{Deserialize, Serialize};
 use worker::{durable_object, DurableObject, Env, ObjectNamespace, Request, Response, State};
 
 use super::ledger::DurableLedger;
-use super::{call_object, config_from, parse, FetchTransport, WorkerClock};
+use super::runtime::{call_object, config_from, parse, FetchTransport, WorkerClock};
+use crate::chains::evm::sender::{Journal, TxSender};
 use crate::chains::evm::sender::{NonceManagedSender, SendError, Sent, UnsignedCall};
 use crate::chains::jsonrpc::JsonRpcClient;
+use crate::ledger::LedgerJournal;
 use crate::network::{self, Network};
-use crate::ports::{Clock, EvmSigner, HttpTransport, Journal, Ledger, TxSender};
+use crate::ports::{Clock, EvmSigner, HttpTransport};
 
 /// The binding name in `wrangler.toml`.
 pub const BINDING: &str = "EVM_SIGNER";
@@ -58,7 +60,7 @@ impl EvmSignerObject {
         let transport = FetchTransport { timeout: Duration::from_millis(config.settings.rpc_timeout_ms) };
         let rpc = JsonRpcClient::new(&transport, &WorkerClock, &evm.rpc_urls);
         let ledger = DurableLedger::new(&self.env);
-        let journal = Journal { ledger: &ledger, key: request.ledger_key.as_deref() };
+        let journal = LedgerJournal { ledger: &ledger, key: request.ledger_key.as_deref() };
         match request.replaces {
             None => self.sender.send(&rpc, signer, &request.call, &journal).await,
             Some(nonce) => {
@@ -81,13 +83,13 @@ impl DurableSender {
 
     /// The object records the hash in the ledger itself (through its own binding), so `journal`
     /// only gives the key.
-    async fn call<S: EvmSigner, L: Ledger>(
+    async fn call<S: EvmSigner, J: Journal>(
         &self,
         signer: &S,
         network: &'static Network,
         call: &UnsignedCall,
         replaces: Option<u64>,
-        journal: &Journal<'_, L>,
+        journal: &J,
     ) -> Result<Sent, SendError> {
         let missing = || SendError::Unavailable(format!("the {BINDING} Durable Object binding is missing"));
         let namespace = self.namespace.as_ref().ok_or_else(missing)?;
@@ -96,7 +98,7 @@ impl DurableSender {
             network: network.name.to_string(),
             signer: signer.address(),
             call: call.clone(),
-            ledger_key: journal.key.map(str::to_string),
+            ledger_key: journal.key().map(str::to_string),
             replaces,
         };
         call_object(namespace, &name, &request).await.map_err(|e| SendError::Unavailable(e.to_string()))?
@@ -104,25 +106,25 @@ impl DurableSender {
 }
 
 impl TxSender for DurableSender {
-    async fn send<H: HttpTransport, C: Clock, S: EvmSigner, L: Ledger>(
+    async fn send<H: HttpTransport, C: Clock, S: EvmSigner, J: Journal>(
         &self,
         _rpc: &JsonRpcClient<'_, H, C>,
         signer: &S,
         network: &'static Network,
         call: &UnsignedCall,
-        journal: &Journal<'_, L>,
+        journal: &J,
     ) -> Result<Sent, SendError> {
         self.call(signer, network, call, None, journal).await
     }
 
-    async fn replace<H: HttpTransport, C: Clock, S: EvmSigner, L: Ledger>(
+    async fn replace<H: HttpTransport, C: Clock, S: EvmSigner, J: Journal>(
         &self,
         _rpc: &JsonRpcClient<'_, H, C>,
         signer: &S,
         network: &'static Network,
         call: &UnsignedCall,
         nonce: u64,
-        journal: &Journal<'_, L>,
+        journal: &J,
     ) -> Result<B256, SendError> {
         Ok(self.call(signer, network, call, Some(nonce), journal).await?.hash)
     }

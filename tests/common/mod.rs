@@ -16,10 +16,11 @@ use x402_edge::chains::evm::sender::NonceManagedSender;
 use x402_edge::chains::evm::signer::LocalEvmSigner;
 use x402_edge::config::Config;
 use x402_edge::facilitator::Facilitator;
+use x402_edge::facilitator::{Host, NoHooks, Ports};
 use x402_edge::ledger::MemoryLedger;
-use x402_edge::ports::{Clock, EvmSigner, Host, HttpTransport, NoHooks, Ports, TransportError};
-use x402_edge::protocol::model::Eip3009Authorization;
+use x402_edge::ports::{Clock, EvmSigner, HttpTransport, TransportError};
 use x402_edge::schemes::exact_evm::authorization_digest;
+use x402_edge::schemes::exact_evm::Eip3009Authorization;
 
 /// The standard anvil accounts (public test keys).
 pub const KEYS: [&str; 10] = [
@@ -259,6 +260,78 @@ pub fn install_multicall3(anvil: &Anvil) {
     rpc(&anvil.url, "anvil_setCode", json!([x402_edge::chains::evm::contracts::MULTICALL3, code]));
 }
 
+/// Uniswap Permit2's canonical address, where [`install_permit2`] puts it.
+pub const PERMIT2_ADDRESS: Address = alloy_primitives::address!("000000000022D473030F116dDEE9F6B43aC78BA3");
+/// The canonical x402ExactPermit2Proxy (the `exact` Permit2 spender), placed by [`install_permit2`].
+pub const EXACT_PERMIT2_PROXY_ADDRESS: Address = alloy_primitives::address!("402085c248EeA27D92E8b30b2C58ed07f9E20001");
+/// The canonical x402UptoPermit2Proxy (the `upto` spender), placed by [`install_permit2`].
+pub const UPTO_PERMIT2_PROXY_ADDRESS: Address = alloy_primitives::address!("4020A4f3b7b90ccA423B9fabCc0CE57C6C240002");
+
+/// The domain separator the vendored Permit2 runtime caches for chain 31337 (at another address);
+/// see contracts/vendor/README.md.
+const PERMIT2_VENDORED_CACHED_SEPARATOR: &str = "d5a17abc3865df5c1400c0299bd4ce2eefc8114aec5f9d3dded1745783e57b98";
+
+sol! {
+    interface IPermit2Reads {
+        function DOMAIN_SEPARATOR() external view returns (bytes32);
+        function nonceBitmap(address owner, uint256 wordPos) external view returns (uint256);
+    }
+    interface IX402Permit2Proxy {
+        function PERMIT2() external view returns (address);
+    }
+}
+
+/// What Permit2's `DOMAIN_SEPARATOR()` answers at its canonical address on `chain_id`
+/// (`{name: "Permit2", chainId, verifyingContract}`, no version).
+pub fn permit2_domain_separator(chain_id: u64) -> B256 {
+    let domain = alloy_sol_types::eip712_domain! {
+        name: "Permit2",
+        chain_id: chain_id,
+        verifying_contract: PERMIT2_ADDRESS,
+    };
+    domain.separator()
+}
+
+/// `eth_call` of `data` to `to` at the latest block, as bytes.
+pub fn call(anvil: &Anvil, to: Address, data: Vec<u8>) -> Vec<u8> {
+    let result = rpc(&anvil.url, "eth_call", json!([{"to": to, "data": format!("0x{}", hex::encode(data))}, "latest"]));
+    hex::decode(result.as_str().unwrap().trim_start_matches("0x")).unwrap()
+}
+
+/// The vendored Permit2 runtime (contracts/vendor/Permit2.runtime.hex) with its cached chain-31337
+/// domain separator replaced by the canonical address's, as `scripts/lib/chain.mjs` does.
+fn permit2_runtime() -> String {
+    let vendored = std::fs::read_to_string(root().join("contracts/vendor/Permit2.runtime.hex")).unwrap();
+    let cached = format!("7f{PERMIT2_VENDORED_CACHED_SEPARATOR}");
+    assert_eq!(vendored.matches(&cached).count(), 1, "the vendored Permit2 runtime changed");
+    let canonical = format!("7f{}", hex::encode(permit2_domain_separator(31337)));
+    vendored.trim().replace(&cached, &canonical)
+}
+
+/// Puts Uniswap Permit2 (the vendored runtime) and our x402 Permit2 proxies (built with the canonical
+/// Permit2 as their immutable `PERMIT2`) at their canonical addresses with `anvil_setCode`, then checks
+/// Permit2's `DOMAIN_SEPARATOR()` and the proxies' `PERMIT2()`. The proxies' runtime comes from running
+/// their creation code in an `eth_call`: no transaction, so no deployer nonce moves and every other
+/// contract keeps its address.
+pub fn install_permit2(anvil: &Anvil) {
+    rpc(&anvil.url, "anvil_setCode", json!([PERMIT2_ADDRESS, permit2_runtime()]));
+    let proxies =
+        [("x402ExactPermit2Proxy", EXACT_PERMIT2_PROXY_ADDRESS), ("x402UptoPermit2Proxy", UPTO_PERMIT2_PROXY_ADDRESS)];
+    for (name, at) in proxies {
+        let mut init = hex::decode(artifact(name)["bytecode"].as_str().unwrap().trim_start_matches("0x")).unwrap();
+        init.extend(PERMIT2_ADDRESS.abi_encode());
+        let runtime = rpc(&anvil.url, "eth_call", json!([{"data": format!("0x{}", hex::encode(init))}, "latest"]));
+        assert!(runtime.as_str().is_some_and(|code| code.len() > 2), "{name}: no runtime code");
+        rpc(&anvil.url, "anvil_setCode", json!([at, runtime]));
+    }
+    let separator = call(anvil, PERMIT2_ADDRESS, IPermit2Reads::DOMAIN_SEPARATORCall {}.abi_encode());
+    assert_eq!(B256::from_slice(&separator), permit2_domain_separator(CHAIN_ID), "Permit2's DOMAIN_SEPARATOR()");
+    for (name, at) in proxies {
+        let permit2 = call(anvil, at, IX402Permit2Proxy::PERMIT2Call {}.abi_encode());
+        assert_eq!(Address::from_slice(&permit2[12..]), PERMIT2_ADDRESS, "{name}'s PERMIT2()");
+    }
+}
+
 /// Deploys the CREATE2 factory of test wallets.
 pub fn deploy_wallet_factory(anvil: &Anvil) -> Address {
     let code =
@@ -441,7 +514,8 @@ impl Facility {
 }
 pub mod offline;
 
-/// A fresh anvil with the test token, Multicall3 (verify simulates through it) and a facilitator on it.
+/// A fresh anvil with the test token, Multicall3 (verify simulates through it), Permit2 and the x402
+/// Permit2 proxies, and a facilitator on it.
 pub struct World {
     pub anvil: Anvil,
     pub token: Address,
@@ -454,6 +528,7 @@ pub fn world() -> World {
     let token = deploy_token(&anvil);
     assert_eq!(token, test_token_address(), "the allowlisted address");
     install_multicall3(&anvil);
+    install_permit2(&anvil);
     let facility = Facility::new(&anvil);
     World { anvil, token, facility }
 }

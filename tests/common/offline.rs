@@ -7,8 +7,9 @@ use x402_edge::access::MemoryLimiter;
 use x402_edge::chains::evm::sender::NonceManagedSender;
 use x402_edge::config::Config;
 use x402_edge::facilitator::Facilitator;
+use x402_edge::facilitator::{Hooks, Host, NoHooks, Ports};
 use x402_edge::ledger::MemoryLedger;
-use x402_edge::ports::{Clock, Hooks, Host, HttpTransport, NoHooks, Ports, TransportError};
+use x402_edge::ports::{Clock, HttpTransport, TransportError};
 
 pub struct NoChain;
 

@@ -67,11 +67,11 @@ const REFUSALS = {
     settle: ['duplicate_settlement', 'invalid_transaction_state'],
     replay: 'invalid_transaction_state',
   },
-  // A landed Solana transaction fails its simulation at verify (before the ledger is read).
+  // A landed Solana transaction is found processed by its simulation at verify: a duplicate either way.
   svm: {
-    verify: ['duplicate_settlement', 'transaction_simulation_failed'],
+    verify: ['duplicate_settlement'],
     settle: ['duplicate_settlement'],
-    replay: 'transaction_simulation_failed',
+    replay: 'duplicate_settlement',
   },
 };
 

@@ -12,10 +12,14 @@ import {
   AccountRole,
   address,
   appendTransactionMessageInstructions,
+  compileTransaction,
   createNoopSigner,
   createTransactionMessage,
+  decompileTransactionMessage,
   generateKeyPairSigner,
   getBase64EncodedWireTransaction,
+  getCompiledTransactionMessageDecoder,
+  getTransactionDecoder,
   partiallySignTransactionMessageWithSigners,
   pipe,
   setTransactionMessageFeePayerSigner,
@@ -28,7 +32,7 @@ import { ExactSvmScheme, toClientSvmSigner } from '@x402/svm';
 import { ExactSvmSchemeV1 } from '@x402/svm/v1';
 
 import { startStack } from '../../scripts/lib/stack.mjs';
-import { TOKEN_2022_PROGRAM_ADDRESS } from '../../scripts/lib/svm-rpc.mjs';
+import { LIGHTHOUSE_PROGRAM_ADDRESS, TOKEN_2022_PROGRAM_ADDRESS } from '../../scripts/lib/svm-rpc.mjs';
 
 const COMPUTE_BUDGET = address('ComputeBudget111111111111111111111111111111');
 const MEMO = address('MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr');
@@ -90,8 +94,7 @@ function v2Requirements({ amount = '10000', payTo = payee.address, asset = svm.m
   return { scheme: 'exact', network: svm.caip2, amount, asset, payTo, maxTimeoutSeconds: 60, extra: { feePayer, ...extra } };
 }
 
-function sdkClient() {
-  const signer = toClientSvmSigner(payer);
+function sdkClient(signer = toClientSvmSigner(payer)) {
   return new x402Client()
     .register('solana:*', new ExactSvmScheme(signer, { rpcUrl: svm.rpcUrl }))
     .registerV1(svm.network, new ExactSvmSchemeV1(signer, { rpcUrl: svm.rpcUrl }))
@@ -105,6 +108,27 @@ const u64 = (n) => new Uint8Array(new BigUint64Array([BigInt(n)]).buffer);
 const computeLimit = (units) => ({ programAddress: COMPUTE_BUDGET, accounts: [], data: new Uint8Array([2, ...u32(units)]) });
 const computePrice = (microLamports) => ({ programAddress: COMPUTE_BUDGET, accounts: [], data: new Uint8Array([3, ...u64(microLamports)]) });
 const memo = (text, accounts = []) => ({ programAddress: MEMO, accounts, data: new TextEncoder().encode(text) });
+/** A Lighthouse instruction (the local RPC runs a stand-in that takes UTF-8 data: see svm-rpc.mjs). */
+const lighthouse = (text) => ({ programAddress: LIGHTHOUSE_PROGRAM_ADDRESS, accounts: [], data: new TextEncoder().encode(text) });
+
+/**
+ * The payer as a wallet such as Phantom: a modifying signer (the kit interface @x402/svm's client signs
+ * through) that appends `instructions` to the transaction it is given, then signs it. The official
+ * client builds its 4 instructions; the wallet makes them 4 + `instructions.length`.
+ */
+function walletAdding(signer, instructions) {
+  return {
+    address: signer.address,
+    async modifyAndSignTransactions(transactions) {
+      return Promise.all(transactions.map(async (transaction) => {
+        const message = decompileTransactionMessage(getCompiledTransactionMessageDecoder().decode(transaction.messageBytes));
+        const modified = compileTransaction(appendTransactionMessageInstructions(instructions, message));
+        const [signatures] = await signer.signTransactions([modified]);
+        return { ...modified, signatures: { ...modified.signatures, ...signatures } };
+      }));
+    },
+  };
+}
 
 /**
  * A payment transaction built by hand (the client's layout unless told otherwise), partially signed by
@@ -192,8 +216,60 @@ describe('Solana exact through wrangler dev', () => {
     assert.equal(other.success, false, JSON.stringify(other));
     assert.equal(other.errorReason, 'duplicate_settlement', JSON.stringify(other));
     const reverify = await facilitator.verify(paymentPayload, requirements);
+    // The cluster processed it: a replay, said in words.
     assert.equal(reverify.isValid, false);
-    assert.equal(reverify.invalidReason, 'transaction_simulation_failed', JSON.stringify(reverify));
+    assert.equal(reverify.invalidReason, 'duplicate_settlement', JSON.stringify(reverify));
+    assert.match(reverify.invalidMessage, /already processed on chain/);
+  });
+
+  test('v2 (official client, a wallet adding three Lighthouse assertions): 7 instructions verify and settle once', async () => {
+    const facilitator = new HTTPFacilitatorClient({ url: stack.facilitatorUrl });
+    const requirements = v2Requirements({ amount: '4242' });
+    const wallet = walletAdding(payer, [lighthouse('assert-1'), lighthouse('assert-2'), lighthouse('assert-3')]);
+    const paymentPayload = await sdkClient(wallet).createPaymentPayload({
+      x402Version: 2,
+      resource: { url: 'http://resource.test/sol-lighthouse', description: 'e2e solana lighthouse', mimeType: 'application/json' },
+      accepts: [requirements],
+    });
+    const wire = getTransactionDecoder().decode(Buffer.from(paymentPayload.payload.transaction, 'base64'));
+    const { instructions } = getCompiledTransactionMessageDecoder().decode(wire.messageBytes);
+    assert.equal(instructions.length, 7);
+    const verified = await facilitator.verify(paymentPayload, requirements);
+    assert.equal(verified.isValid, true, JSON.stringify(verified));
+    assert.equal(verified.payer, payer.address);
+
+    const before = await snapshot();
+    const settled = await facilitator.settle(paymentPayload, requirements);
+    assert.equal(settled.success, true, JSON.stringify(settled));
+    const afterSettle = await snapshot();
+    assert.equal(before.payer - afterSettle.payer, 4242n, 'the payer paid exactly the amount');
+    assert.equal(afterSettle.payee - before.payee, 4242n, 'payTo received exactly the amount');
+    assertDuplicate(await facilitator.settle(paymentPayload, requirements), settled);
+
+    // A fourth assertion makes 8 instructions: refused, nothing sent.
+    const crowded = walletAdding(payer, ['1', '2', '3', '4'].map((n) => lighthouse(`assert-${n}`)));
+    const eight = await sdkClient(crowded).createPaymentPayload({
+      x402Version: 2,
+      resource: { url: 'http://resource.test/sol-lighthouse', description: 'e2e solana lighthouse', mimeType: 'application/json' },
+      accepts: [requirements],
+    });
+    const refused = await facilitator.settle(eight, requirements);
+    assert.equal(refused.success, false);
+    assert.equal(refused.errorReason, 'invalid_exact_svm_payload_transaction_instructions_length', JSON.stringify(refused));
+    assert.deepEqual(await snapshot(), afterSettle, 'nothing moved');
+  });
+
+  test('a payment to an owner without a token account for the asset names the missing account, nothing sent', async () => {
+    const newcomer = (await generateKeyPairSigner()).address;
+    const requirements = v2Requirements({ payTo: newcomer });
+    const body = { x402Version: 2, paymentPayload: v2Payload(await handBuilt({ to: newcomer }), requirements), paymentRequirements: requirements };
+    const before = await snapshot();
+    const verified = (await post('/verify', body)).json;
+    assert.equal(verified.invalidReason, 'invalid_exact_svm_payload_transaction_destination_ata_missing', JSON.stringify(verified));
+    assert.match(verified.invalidMessage, new RegExp(await ata(newcomer)));
+    const settled = (await post('/settle', body)).json;
+    assert.equal(settled.errorReason, 'invalid_exact_svm_payload_transaction_destination_ata_missing', JSON.stringify(settled));
+    assert.deepEqual(await snapshot(), before, 'no token moved and the fee payer paid nothing');
   });
 
   test('Token-2022 (official client): verify, settle moves exactly the amount once, a retry is a duplicate', async () => {
@@ -302,7 +378,7 @@ describe('Solana exact through wrangler dev', () => {
       () => handBuilt({ mint: svm.mint2022, tokenProgram: TOKEN_2022_PROGRAM_ADDRESS })],
     ["a Token-2022 transfer into payTo's SPL Token account (the ATA depends on the program)", 'invalid_exact_svm_payload_recipient_mismatch',
       () => handBuilt({ mint: svm.mint2022, tokenProgram: TOKEN_2022_PROGRAM_ADDRESS, destinationProgram: TOKEN_PROGRAM_ADDRESS }), { asset: () => svm.mint2022 }],
-    ['a tampered client signature', 'invalid_exact_svm_payload_transaction', async () => {
+    ['a tampered client signature', 'invalid_exact_svm_payload_signature_invalid', async () => {
       const wire = Buffer.from(await handBuilt(), 'base64');
       wire[1 + 64 + 7] ^= 0x01; // the payer's signature: the second slot, after the fee payer's
       return wire.toString('base64');
@@ -340,7 +416,7 @@ describe('Solana exact through wrangler dev', () => {
     const body = { x402Version: 2, paymentPayload: v2Payload(await handBuilt({ amount: 999_999_999_999_999n }), requirements), paymentRequirements: requirements };
     const before = await snapshot();
     const { json } = await post('/settle', body);
-    assert.equal(json.errorReason, 'transaction_simulation_failed', JSON.stringify(json));
+    assert.equal(json.errorReason, 'invalid_exact_svm_transaction_simulation_failed', JSON.stringify(json));
     assert.deepEqual(await snapshot(), before);
   });
 
@@ -348,10 +424,10 @@ describe('Solana exact through wrangler dev', () => {
     const stranger = (await generateKeyPairSigner()).address;
     const requirements = v2Requirements({ extra: { feePayer: stranger } });
     const body = { x402Version: 2, paymentPayload: v2Payload(await handBuilt(), requirements), paymentRequirements: requirements };
-    assert.equal((await post('/verify', body)).json.invalidReason, 'fee_payer_not_managed_by_facilitator');
+    assert.equal((await post('/verify', body)).json.invalidReason, 'invalid_exact_svm_fee_payer_not_managed_by_facilitator');
     const good = v2Requirements();
     const mismatched = { x402Version: 2, paymentPayload: v2Payload(await handBuilt(), { ...good, network: 'solana:5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp' }), paymentRequirements: good };
-    assert.equal((await post('/verify', mismatched)).json.invalidReason, 'network_mismatch');
+    assert.equal((await post('/verify', mismatched)).json.invalidReason, 'invalid_exact_svm_network_mismatch');
   });
 });
 

@@ -46,7 +46,7 @@ describe('Solana, offline', () => {
     const requirements = v2Requirements();
     const other = (await generateKeyPairSigner()).address;
     const refused = x402.verifyPaymentOffline(v2(requirements), requirements, { feePayers: [other] });
-    assert.equal(refused.invalidReason, 'fee_payer_not_managed_by_facilitator');
+    assert.equal(refused.invalidReason, 'invalid_exact_svm_fee_payer_not_managed_by_facilitator');
     const missing = v2Requirements({ extra: { memo: v.memo } });
     assert.equal(x402.verifyPaymentOffline(v2(missing), missing).invalidReason, 'invalid_exact_svm_payload_missing_fee_payer');
   });
@@ -73,11 +73,11 @@ describe('Solana, offline', () => {
     const wire = Buffer.from(v.transaction, 'base64');
     wire[1 + 64 + 3] ^= 1;
     const tampered = x402.verifyPaymentOffline(v2(requirements, wire.toString('base64')), requirements);
-    assert.equal(tampered.invalidReason, 'invalid_exact_svm_payload_transaction');
+    assert.equal(tampered.invalidReason, 'invalid_exact_svm_payload_signature_invalid');
     const garbage = x402.verifyPaymentOffline(v2(requirements, 'AAAA'), requirements);
     assert.equal(garbage.invalidReason, 'invalid_exact_svm_payload_transaction_could_not_be_decoded');
     const mismatch = x402.verifyPaymentOffline(v2({ ...requirements, network: 'solana-testnet' }), requirements);
-    assert.equal(mismatch.invalidReason, 'network_mismatch');
+    assert.equal(mismatch.invalidReason, 'invalid_exact_svm_network_mismatch');
     assert.throws(() => x402.verifyPaymentOffline({ x402Version: 2, accepted: requirements, payload: {} }, requirements), { name: 'X402Error', reason: 'invalid_payload' });
     assert.throws(() => x402.verifyPaymentOffline(v2(requirements), requirements, { feePayers: ['nope'] }), { name: 'X402Error' });
   });
@@ -124,7 +124,7 @@ describe('Solana, with rpcUrl (simulation on the local litesvm RPC)', () => {
     const broke = await payment(poor, 10_000n);
     const refused = await x402.verifyPayment(broke.payload, broke.requirements, { rpcUrl: rpc.url });
     assert.equal(refused.isValid, false);
-    assert.equal(refused.invalidReason, 'transaction_simulation_failed', JSON.stringify(refused));
+    assert.equal(refused.invalidReason, 'invalid_exact_svm_transaction_simulation_failed', JSON.stringify(refused));
     assert.equal(refused.chainChecked, true);
   });
 

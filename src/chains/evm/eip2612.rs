@@ -1,10 +1,8 @@
 //! The EIP-2612 `Permit` EIP-712 struct and its signing hash (the token's domain is the one of
 //! [`super::eip3009::domain`]: USDC signs both under `{name, version, chainId, verifyingContract}`).
 
-use alloy_primitives::B256;
+use alloy_primitives::{Address, B256, U256};
 use alloy_sol_types::{sol, Eip712Domain, SolStruct};
-
-use crate::protocol::model::PermitPayload;
 
 sol! {
     struct Permit {
@@ -16,16 +14,16 @@ sol! {
     }
 }
 
-/// The digest the owner signed.
-pub fn signing_hash(permit: &PermitPayload, domain: &Eip712Domain) -> B256 {
-    Permit {
-        owner: permit.owner,
-        spender: permit.spender,
-        value: permit.cap,
-        nonce: permit.nonce,
-        deadline: permit.deadline,
-    }
-    .eip712_signing_hash(domain)
+/// The digest the owner signed: `Permit(owner, spender, value, nonce, deadline)` under the token's domain.
+pub fn signing_hash(
+    owner: Address,
+    spender: Address,
+    value: U256,
+    nonce: U256,
+    deadline: U256,
+    domain: &Eip712Domain,
+) -> B256 {
+    Permit { owner, spender, value, nonce, deadline }.eip712_signing_hash(domain)
 }
 
 #[cfg(test)]
@@ -33,7 +31,6 @@ mod tests {
     use super::*;
     use crate::chains::evm::eip3009::domain;
     use crate::chains::evm::signature::EcdsaSignature;
-    use alloy_primitives::{Address, U256};
     use serde_json::Value;
 
     #[test]
@@ -44,24 +41,23 @@ mod tests {
         let (d, m) = (&v["domain"], &v["message"]);
         let address = |x: &Value| x.as_str().unwrap().parse::<Address>().unwrap();
         let int = |x: &Value| x.as_str().unwrap().parse::<U256>().unwrap();
-        let permit = PermitPayload {
-            signature: Default::default(),
-            owner: address(&m["owner"]),
-            spender: address(&m["spender"]),
-            cap: int(&m["value"]),
-            deadline: int(&m["deadline"]),
-            nonce: int(&m["nonce"]),
-            session_id: String::new(),
-        };
+        let owner = address(&m["owner"]);
         let domain = domain(
             d["name"].as_str().unwrap(),
             d["version"].as_str().unwrap(),
             d["chainId"].as_u64().unwrap(),
             address(&d["verifyingContract"]),
         );
-        let digest = signing_hash(&permit, &domain);
+        let digest = signing_hash(
+            owner,
+            address(&m["spender"]),
+            int(&m["value"]),
+            int(&m["nonce"]),
+            int(&m["deadline"]),
+            &domain,
+        );
         assert_eq!(digest.to_string(), v["eip712Digest"].as_str().unwrap());
         let signature = hex::decode(&v["signature"].as_str().unwrap()[2..]).unwrap();
-        assert_eq!(EcdsaSignature::parse(&signature).unwrap().recover(&digest).unwrap(), permit.owner);
+        assert_eq!(EcdsaSignature::parse(&signature).unwrap().recover(&digest).unwrap(), owner);
     }
 }

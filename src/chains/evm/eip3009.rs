@@ -5,8 +5,6 @@ use std::borrow::Cow;
 use alloy_primitives::{Address, B256, U256};
 use alloy_sol_types::{sol, Eip712Domain, SolStruct};
 
-use crate::protocol::model::Eip3009Authorization;
-
 sol! {
     struct TransferWithAuthorization {
         address from;
@@ -16,6 +14,17 @@ sol! {
         uint256 validBefore;
         bytes32 nonce;
     }
+}
+
+/// An EIP-3009 `TransferWithAuthorization` as signed by the payer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Eip3009Authorization {
+    pub from: Address,
+    pub to: Address,
+    pub value: U256,
+    pub valid_after: U256,
+    pub valid_before: U256,
+    pub nonce: B256,
 }
 
 /// The token's EIP-712 domain: `{name, version, chainId, verifyingContract}`.

@@ -7,6 +7,7 @@
 
 use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap};
+use std::future::Future;
 
 use alloy_primitives::{Address, Bytes, B256};
 use serde::{Deserialize, Serialize};
@@ -14,8 +15,8 @@ use serde::{Deserialize, Serialize};
 use super::rpc;
 use super::tx::{self, ContractCall, Fees};
 use crate::chains::jsonrpc::{JsonRpcClient, RpcError};
-use crate::ledger::LedgerOp;
-use crate::ports::{Clock, EvmSigner, HttpTransport, Journal, Ledger, SignerError};
+use crate::network::Network;
+use crate::ports::{Clock, EvmSigner, HttpTransport, SignerError};
 
 /// Tries of one send when the node reports a nonce conflict (each re-reads the pending nonce).
 const NONCE_CONFLICT_TRIES: usize = 3;
@@ -136,12 +137,12 @@ pub struct Sent {
 
 /// Signs `call` at `nonce`, records its hash in `journal`, then broadcasts it. Without the record
 /// nothing is sent.
-async fn sign_and_broadcast<H: HttpTransport, C: Clock, S: EvmSigner, L: Ledger>(
+async fn sign_and_broadcast<H: HttpTransport, C: Clock, S: EvmSigner, J: Journal>(
     rpc: &JsonRpcClient<'_, H, C>,
     signer: &S,
     call: &UnsignedCall,
     nonce: u64,
-    journal: &Journal<'_, L>,
+    journal: &J,
 ) -> Result<(B256, Broadcast), SendError> {
     let contract_call = ContractCall {
         chain_id: call.chain_id,
@@ -152,11 +153,7 @@ async fn sign_and_broadcast<H: HttpTransport, C: Clock, S: EvmSigner, L: Ledger>
         input: call.input.clone(),
     };
     let signed = tx::sign(signer, &contract_call).await?;
-    if let Some(key) = journal.key {
-        let raw = Some(format!("0x{}", hex::encode(&signed.raw)));
-        let record = LedgerOp::RecordTransaction { transaction: signed.hash.to_string(), raw };
-        journal.ledger.apply(key, record).await.map_err(|e| SendError::Unavailable(e.to_string()))?;
-    }
+    journal.record(signed.hash, &signed.raw).await.map_err(SendError::Unavailable)?;
     let request = rpc::send_raw_transaction(&signed.raw);
     let outcome = match rpc.broadcast(request.method, request.params).await {
         Ok(_) => Broadcast::Accepted,
@@ -173,12 +170,12 @@ pub struct NonceManagedSender {
 
 impl NonceManagedSender {
     /// Allocates a nonce, signs, broadcasts; retries with a fresh nonce on a nonce conflict.
-    pub async fn send<H: HttpTransport, C: Clock, S: EvmSigner, L: Ledger>(
+    pub async fn send<H: HttpTransport, C: Clock, S: EvmSigner, J: Journal>(
         &self,
         rpc: &JsonRpcClient<'_, H, C>,
         signer: &S,
         call: &UnsignedCall,
-        journal: &Journal<'_, L>,
+        journal: &J,
     ) -> Result<Sent, SendError> {
         let book_key = (call.chain_id, signer.address());
         for _ in 0..NONCE_CONFLICT_TRIES {
@@ -198,13 +195,13 @@ impl NonceManagedSender {
 
     /// Replaces the pending transaction at `nonce` with `call` (the same call with bumped fees).
     /// A conflict means a transaction of that nonce was mined meanwhile: nothing is replaced.
-    pub async fn replace<H: HttpTransport, C: Clock, S: EvmSigner, L: Ledger>(
+    pub async fn replace<H: HttpTransport, C: Clock, S: EvmSigner, J: Journal>(
         &self,
         rpc: &JsonRpcClient<'_, H, C>,
         signer: &S,
         call: &UnsignedCall,
         nonce: u64,
-        journal: &Journal<'_, L>,
+        journal: &J,
     ) -> Result<B256, SendError> {
         match sign_and_broadcast(rpc, signer, call, nonce, journal).await? {
             (hash, Broadcast::Accepted) => Ok(hash),
@@ -238,6 +235,78 @@ impl NonceManagedSender {
 
     fn with_book<T>(&self, key: (u64, Address), f: impl FnOnce(&mut NonceBook) -> T) -> T {
         f(self.books.borrow_mut().entry(key).or_default())
+    }
+}
+
+/// Where a transaction's hash (and signed bytes) is written before it is broadcast, so that a settle
+/// cut off after the broadcast is reconciled from the chain instead of sent again (the settlement
+/// ledger in production: [`crate::ledger::LedgerJournal`]). A failed write stops the broadcast.
+pub trait Journal {
+    fn record(&self, transaction: B256, raw: &[u8]) -> impl Future<Output = Result<(), String>>;
+    /// The name the record goes under, for a sender that writes it itself (the Worker's signer Durable
+    /// Object signs, records and broadcasts in one place); `None` when nothing is recorded.
+    fn key(&self) -> Option<&str> {
+        None
+    }
+}
+
+/// Writes nothing: transactions that are not a payment's (none in production flows today; tests).
+pub struct NoJournal;
+
+impl Journal for NoJournal {
+    async fn record(&self, _: B256, _: &[u8]) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// Sends the facilitator's transactions: allocates the nonce, signs with `signer`, broadcasts. In
+/// the Worker a Durable Object per (network, signer) does it, so concurrent settles never collide.
+pub trait TxSender {
+    /// Allocates a nonce, signs, records the hash in `journal`, then broadcasts.
+    fn send<H: HttpTransport, C: Clock, S: EvmSigner, J: Journal>(
+        &self,
+        rpc: &JsonRpcClient<'_, H, C>,
+        signer: &S,
+        network: &'static Network,
+        call: &UnsignedCall,
+        journal: &J,
+    ) -> impl Future<Output = Result<Sent, SendError>>;
+
+    /// Signs `call` at the `nonce` of a stuck transaction (a fee bump), records the hash in `journal`,
+    /// then broadcasts it.
+    fn replace<H: HttpTransport, C: Clock, S: EvmSigner, J: Journal>(
+        &self,
+        rpc: &JsonRpcClient<'_, H, C>,
+        signer: &S,
+        network: &'static Network,
+        call: &UnsignedCall,
+        nonce: u64,
+        journal: &J,
+    ) -> impl Future<Output = Result<B256, SendError>>;
+}
+
+impl TxSender for NonceManagedSender {
+    async fn send<H: HttpTransport, C: Clock, S: EvmSigner, J: Journal>(
+        &self,
+        rpc: &JsonRpcClient<'_, H, C>,
+        signer: &S,
+        _network: &'static Network,
+        call: &UnsignedCall,
+        journal: &J,
+    ) -> Result<Sent, SendError> {
+        NonceManagedSender::send(self, rpc, signer, call, journal).await
+    }
+
+    async fn replace<H: HttpTransport, C: Clock, S: EvmSigner, J: Journal>(
+        &self,
+        rpc: &JsonRpcClient<'_, H, C>,
+        signer: &S,
+        _network: &'static Network,
+        call: &UnsignedCall,
+        nonce: u64,
+        journal: &J,
+    ) -> Result<B256, SendError> {
+        NonceManagedSender::replace(self, rpc, signer, call, nonce, journal).await
     }
 }
 

@@ -125,7 +125,7 @@ pub fn parse_memo(data: &[u8]) -> Result<&str, InstructionError> {
 
 /// Who pays a token transfer, read as the reference reads it (`getTokenPayerFromTransaction`): the
 /// fourth account (the owner or authority) of the first SPL Token or Token-2022 instruction.
-pub fn token_payer(message: &super::Message) -> Option<Pubkey> {
+pub fn token_payer(message: &super::transaction::Message) -> Option<Pubkey> {
     use super::pubkey::programs;
     message.instructions.iter().find_map(|ix| {
         let program = message.program_id(ix)?;

@@ -38,6 +38,11 @@ pub fn account_info(address: &str) -> RpcCall {
     RpcCall::new("getAccountInfo", json!([address, {"encoding": "base64", "commitment": "confirmed"}]))
 }
 
+/// Whether `getAccountInfo` found the account (`value` is `null` for an address that holds nothing).
+pub fn account_exists(result: &Value) -> Result<bool, RpcError> {
+    result.get("value").map(|v| !v.is_null()).ok_or_else(|| malformed("getAccountInfo"))
+}
+
 /// The owner of a token account (SPL Token and Token-2022 alike: bytes 32..64 of its data), `None`
 /// when the account does not exist or is too short to be one.
 pub fn token_account_owner(result: &Value) -> Result<Option<Pubkey>, RpcError> {
@@ -56,6 +61,26 @@ pub fn token_account_owner(result: &Value) -> Result<Option<Pubkey>, RpcError> {
 pub struct Simulation {
     pub err: Option<Value>,
     pub logs: Vec<String>,
+}
+
+impl Simulation {
+    /// The cluster has processed this very transaction already (`TransactionError::AlreadyProcessed`):
+    /// a replay of one that landed.
+    pub fn already_processed(&self) -> bool {
+        self.err.as_ref().is_some_and(is_already_processed)
+    }
+}
+
+/// `err` is `TransactionError::AlreadyProcessed`, as the RPC writes it (a bare variant name).
+pub fn is_already_processed(err: &Value) -> bool {
+    err.as_str() == Some("AlreadyProcessed")
+}
+
+/// A `sendTransaction` refusal whose preflight found the transaction processed already: its
+/// `data.err`, or the message the node writes for it.
+pub fn refused_as_already_processed(message: &str, data: Option<&str>) -> bool {
+    let data_err = data.and_then(|d| serde_json::from_str::<Value>(d).ok()).and_then(|d| d.get("err").cloned());
+    data_err.as_ref().is_some_and(is_already_processed) || message.contains("already been processed")
 }
 
 pub fn simulation(result: &Value) -> Result<Simulation, RpcError> {
@@ -146,6 +171,29 @@ mod tests {
         let short = json!({"value": {"data": ["AAAA", "base64"]}});
         assert_eq!(token_account_owner(&short).unwrap(), None);
         assert!(token_account_owner(&json!({"value": {"data": ["%%", "base64"]}})).is_err());
+    }
+
+    #[test]
+    fn an_absent_account_does_not_exist() {
+        assert!(!account_exists(&json!({"context": {"slot": 1}, "value": null})).unwrap());
+        assert!(account_exists(&json!({"value": {"data": ["", "base64"]}})).unwrap());
+        assert!(account_exists(&json!({"nope": 1})).is_err());
+    }
+
+    #[test]
+    fn a_processed_transaction_is_recognized_in_simulations_and_refusals() {
+        let replay = simulation(&json!({"value": {"err": "AlreadyProcessed", "logs": []}})).unwrap();
+        assert!(replay.already_processed());
+        let other = simulation(&json!({"value": {"err": "BlockhashNotFound", "logs": []}})).unwrap();
+        assert!(!other.already_processed());
+        assert!(!simulation(&json!({"value": {"err": null}})).unwrap().already_processed());
+        let failed = json!({"InstructionError": [2, {"Custom": 1}]});
+        assert!(!is_already_processed(&failed));
+        let data = r#"{"err":"AlreadyProcessed","logs":[]}"#;
+        assert!(refused_as_already_processed("Transaction simulation failed", Some(data)));
+        let message = "Transaction simulation failed: This transaction has already been processed";
+        assert!(refused_as_already_processed(message, None));
+        assert!(!refused_as_already_processed("Transaction simulation failed: Blockhash not found", Some("{}")));
     }
 
     #[test]

@@ -5,8 +5,9 @@ use alloy_primitives::Address;
 use alloy_sol_types::SolCall;
 use serde_json::Value;
 
+use super::checks::Prepared;
 use super::checks::{Domain, SignatureProof};
-use super::{EvmContext, ExactEvmError, Prepared};
+use super::error::ExactEvmError;
 use crate::chains::evm::contracts::{
     revert_reason, IEip3009Token, IMulticall3, ERC1271_MAGIC_VALUE, IERC1271, MULTICALL3,
 };
@@ -16,6 +17,7 @@ use crate::chains::evm::tx::Fees;
 use crate::chains::evm::value_probe::{call, Movement, ProbeError};
 use crate::chains::jsonrpc::{RpcCall, RpcError};
 use crate::ports::{Clock, HttpTransport};
+use crate::schemes::evm_tx::EvmContext;
 use crate::schemes::evm_tx::{self, Read};
 
 pub struct ChainReads {

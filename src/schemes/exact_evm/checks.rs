@@ -3,11 +3,13 @@
 use alloy_primitives::{Address, B256, U256};
 use alloy_sol_types::SolCall;
 
-use super::ExactEvmError;
+use super::error::ExactEvmError;
+use super::payload::{Eip3009Authorization, Eip3009Payload};
 use crate::chains::evm::contracts::IEip3009Token;
 use crate::chains::evm::eip3009;
 use crate::chains::evm::signature::{is_erc6492, EcdsaSignature, Erc6492Signature, SignatureError};
-use crate::protocol::model::{Dialect, Eip3009Authorization, Eip3009Payload, PaymentRequest, Requirements, Version};
+use crate::protocol::model::PaymentRequest;
+use crate::protocol::model::{Dialect, Requirements, Version};
 use crate::protocol::normalize::parse_evm_address;
 
 /// The reference keeps a 6-second buffer on `validBefore` "for block time".
@@ -20,7 +22,7 @@ pub struct Domain {
     pub version: String,
 }
 
-pub fn check_scheme(request: &PaymentRequest) -> Result<(), ExactEvmError> {
+pub fn check_scheme<P>(request: &PaymentRequest<P>) -> Result<(), ExactEvmError> {
     if request.accepted.scheme != "exact" || request.requirements.scheme != "exact" {
         return Err(ExactEvmError::SchemeMismatch {
             accepted: request.accepted.scheme.clone(),
@@ -37,7 +39,10 @@ pub fn parse_asset(requirements: &Requirements) -> Result<Address, ExactEvmError
 /// The domain from `extra`. v2 requires it, as the reference does. v1 and Cronos clients may omit it,
 /// as the legacy facilitator allowed: the network's default asset supplies it when known, else
 /// `None` asks the caller to read the token's own `name()` and `version()`.
-pub fn domain_from_requirements(request: &PaymentRequest, asset: Address) -> Result<Option<Domain>, ExactEvmError> {
+pub fn domain_from_requirements<P>(
+    request: &PaymentRequest<P>,
+    asset: Address,
+) -> Result<Option<Domain>, ExactEvmError> {
     let requirements = &request.requirements;
     if let (Some(name), Some(version)) = (requirements.extra_str("name"), requirements.extra_str("version")) {
         return Ok(Some(Domain { name: name.to_string(), version: version.to_string() }));
@@ -52,7 +57,7 @@ pub fn domain_from_requirements(request: &PaymentRequest, asset: Address) -> Res
     })
 }
 
-pub fn check_network(request: &PaymentRequest) -> Result<(), ExactEvmError> {
+pub fn check_network<P>(request: &PaymentRequest<P>) -> Result<(), ExactEvmError> {
     let same = crate::network::find(&request.accepted.network) == Some(request.network);
     if !same {
         return Err(ExactEvmError::NetworkMismatch {
@@ -189,4 +194,16 @@ pub fn transfer_calldata(a: &Eip3009Authorization, signature: &[u8], proof: &Sig
         }
         .abi_encode(),
     }
+}
+
+/// A payment that passed every pure check, ready for the chain.
+pub struct Prepared<'r> {
+    pub authorization: &'r Eip3009Authorization,
+    pub signature: &'r [u8],
+    pub asset: Address,
+    pub domain: Domain,
+    /// How the signature is proven (a contract wallet's is checked with the chain reads).
+    pub proof: SignatureProof,
+    /// Calldata of the `transferWithAuthorization` overload that fits the signature.
+    pub calldata: Vec<u8>,
 }

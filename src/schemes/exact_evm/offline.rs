@@ -4,8 +4,9 @@
 use alloy_primitives::Address;
 
 use super::checks::*;
-use super::ExactEvmError;
-use crate::protocol::model::{Payload, PaymentRequest};
+use super::error::ExactEvmError;
+use super::payload::Eip3009Payload;
+use crate::protocol::model::PaymentRequest;
 
 /// What the pure checks can say about a payment that none of them refused.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,13 +22,11 @@ pub enum OfflineVerdict {
 }
 
 /// Runs every check of an `exact` EVM verify that needs no chain, at unix time `now` (seconds).
-pub fn verify_offline(request: &PaymentRequest, now: u64) -> Result<OfflineVerdict, ExactEvmError> {
-    let Payload::Eip3009(payload) = &request.payload else {
-        return Err(ExactEvmError::SchemeMismatch {
-            accepted: request.accepted.scheme.clone(),
-            required: "exact".into(),
-        });
-    };
+pub fn verify_offline<P>(
+    request: &PaymentRequest<P>,
+    payload: &Eip3009Payload,
+    now: u64,
+) -> Result<OfflineVerdict, ExactEvmError> {
     let authorization = &payload.authorization;
     let requirements = &request.requirements;
     let payer = authorization.from;
@@ -71,7 +70,9 @@ mod tests {
     }
 
     fn offline(body: &Value, now: u64) -> Result<OfflineVerdict, ExactEvmError> {
-        verify_offline(&parse_request(body.to_string().as_bytes()).unwrap(), now)
+        let request = parse_request(body.to_string().as_bytes()).unwrap();
+        let payload = super::super::payload::decode(&request.payload.payload).unwrap();
+        verify_offline(&request, &payload, now)
     }
 
     #[test]

@@ -3,13 +3,20 @@
 
 use alloy_primitives::{Address, B256};
 
+use super::chain;
 use super::chain::{ChainReads, PayerAccount};
+use super::checks::Prepared;
 use super::checks::SignatureProof;
-use super::{chain, prepare, EvmContext, ExactEvmError, Prepared};
+use super::error::ExactEvmError;
+use super::payload::Eip3009Payload;
+use super::verify::prepare;
+use crate::chains::evm::sender::TxSender;
 use crate::chains::evm::signature::Erc6492Signature;
 use crate::ledger::{Claim, LedgerOp, LedgerReply};
-use crate::ports::{Clock, EvmSigner, HttpTransport, Journal, Ledger, TxSender};
+use crate::ledger::{Ledger, LedgerJournal};
+use crate::ports::{Clock, EvmSigner, HttpTransport};
 use crate::protocol::model::PaymentRequest;
+use crate::schemes::evm_tx::EvmContext;
 use crate::schemes::evm_tx::{self, Sent, TxError};
 
 /// The transactions the facilitator broadcast for a payment.
@@ -29,16 +36,17 @@ pub struct Settlement {
 /// Verifies against the chain, then signs and broadcasts `transferWithAuthorization`. An undeployed
 /// ERC-6492 wallet is deployed through its (allowed) factory first, at most once per payment (see
 /// [`deploy_once`]), and then paid from as the ERC-1271 wallet it has become, after verifying again.
-pub async fn submit<H: HttpTransport, C: Clock, S: EvmSigner, T: TxSender, L: Ledger>(
+pub async fn submit<H: HttpTransport, C: Clock, S: EvmSigner, T: TxSender, L: Ledger, P>(
     ctx: &EvmContext<'_, H, C>,
     signer: &S,
     sender: &T,
-    journal: &Journal<'_, L>,
-    request: &PaymentRequest,
+    journal: &LedgerJournal<'_, L>,
+    request: &PaymentRequest<P>,
+    payload: &Eip3009Payload,
 ) -> Result<Submitted, ExactEvmError> {
     let mut deployed = None;
     loop {
-        let prepared = prepare(ctx, request).await?;
+        let prepared = prepare(ctx, request, payload).await?;
         let reads = chain::read(ctx, &prepared, Some(signer.address())).await?;
         match (reads.diagnose(&prepared, ctx.chain_id())?, deployed) {
             (PayerAccount::Ready, _) => {
@@ -75,7 +83,7 @@ async fn deploy_once<H: HttpTransport, C: Clock, S: EvmSigner, T: TxSender, L: L
     ctx: &EvmContext<'_, H, C>,
     signer: &S,
     sender: &T,
-    journal: &Journal<'_, L>,
+    journal: &LedgerJournal<'_, L>,
     prepared: &Prepared<'_>,
     reads: &ChainReads,
 ) -> Result<B256, ExactEvmError> {
@@ -94,7 +102,7 @@ async fn deploy_once<H: HttpTransport, C: Clock, S: EvmSigner, T: TxSender, L: L
         Ok(_) => return Err(ExactEvmError::DeploymentAlreadyAttempted),
         Err(e) => return Err(ExactEvmError::Ledger(e.to_string())),
     }
-    let recorded = Journal { ledger: journal.ledger, key: Some(&key) };
+    let recorded = LedgerJournal { ledger: journal.ledger, key: Some(&key) };
     let deployed = deploy_wallet(ctx, signer, sender, &recorded, wrapped, reads).await;
     if deployed.is_err() {
         // Drops the claim only when no transaction was recorded under it.
@@ -109,7 +117,7 @@ async fn deploy_wallet<H: HttpTransport, C: Clock, S: EvmSigner, T: TxSender, L:
     ctx: &EvmContext<'_, H, C>,
     signer: &S,
     sender: &T,
-    journal: &Journal<'_, L>,
+    journal: &LedgerJournal<'_, L>,
     wrapped: &Erc6492Signature,
     reads: &ChainReads,
 ) -> Result<B256, ExactEvmError> {
@@ -139,7 +147,7 @@ pub async fn confirm_with_fee_bumps<H: HttpTransport, C: Clock, S: EvmSigner, T:
     ctx: &EvmContext<'_, H, C>,
     signer: &S,
     sender: &T,
-    journal: &Journal<'_, L>,
+    journal: &LedgerJournal<'_, L>,
     submitted: &Submitted,
 ) -> Result<Settlement, ExactEvmError> {
     let mined = evm_tx::confirm_with_fee_bumps(ctx, signer, sender, journal, &submitted.sent).await?;
@@ -147,13 +155,14 @@ pub async fn confirm_with_fee_bumps<H: HttpTransport, C: Clock, S: EvmSigner, T:
 }
 
 /// [`submit`] then [`confirm_with_fee_bumps`].
-pub async fn settle<H: HttpTransport, C: Clock, S: EvmSigner, T: TxSender, L: Ledger>(
+pub async fn settle<H: HttpTransport, C: Clock, S: EvmSigner, T: TxSender, L: Ledger, P>(
     ctx: &EvmContext<'_, H, C>,
     signer: &S,
     sender: &T,
-    journal: &Journal<'_, L>,
-    request: &PaymentRequest,
+    journal: &LedgerJournal<'_, L>,
+    request: &PaymentRequest<P>,
+    payload: &Eip3009Payload,
 ) -> Result<Settlement, ExactEvmError> {
-    let submitted = submit(ctx, signer, sender, journal, request).await?;
+    let submitted = submit(ctx, signer, sender, journal, request, payload).await?;
     confirm_with_fee_bumps(ctx, signer, sender, journal, &submitted).await
 }

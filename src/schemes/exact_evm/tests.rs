@@ -9,8 +9,9 @@ use super::*;
 use crate::chains::jsonrpc::JsonRpcClient;
 use crate::config::Settings;
 use crate::ports::TransportError;
-use crate::protocol::normalize::parse_request;
+use crate::ports::{Clock, HttpTransport};
 use crate::protocol::Reason;
+use crate::schemes::parse_request;
 
 /// Generous guard rails (tests that exercise them set their own).
 const GAS: crate::config::GasLimits = crate::config::GasLimits {
@@ -153,7 +154,7 @@ async fn run<F: Fn(&str, &Value) -> Value>(
         facilitator: None,
         allowed_factories: &[],
     };
-    verify(&ctx, &request).await
+    verify(&ctx, &request, eip3009(&request)).await
 }
 
 fn verify_with(body: &Value, now: u64, chain: impl Fn(&str, &Value) -> Value) -> Result<Verified, ExactEvmError> {
@@ -315,7 +316,7 @@ fn a_dead_rpc_is_an_unexpected_error() {
         facilitator: None,
         allowed_factories: &[],
     };
-    let error = pollster::block_on(verify(&ctx, &request)).unwrap_err();
+    let error = pollster::block_on(verify(&ctx, &request, eip3009(&request))).unwrap_err();
     assert_eq!(error.reason(), Reason::UnexpectedVerifyError);
 }
 
@@ -324,7 +325,7 @@ fn the_spec_digest_matches_the_vector() {
     let vector: Value =
         serde_json::from_str(include_str!("../../../tests/vectors/exact-evm-eip3009-spec-example.json")).unwrap();
     let request = parse_request(spec_request().to_string().as_bytes()).unwrap();
-    let crate::protocol::model::Payload::Eip3009(p) = &request.payload else { panic!("an EIP-3009 payload") };
+    let crate::schemes::Payload::Eip3009(p) = &request.payload else { panic!("an EIP-3009 payload") };
     for case in vector["domainCases"].as_array().unwrap() {
         let d = &case["domain"];
         let asset = crate::protocol::normalize::parse_evm_address(d["verifyingContract"].as_str().unwrap()).unwrap();
@@ -350,7 +351,7 @@ fn generated_signatures_recover_to_anvil_account_zero() {
         let d = &case["domain"];
         let body = json!({"paymentPayload": case["v2PaymentPayload"], "paymentRequirements": case["v2PaymentPayload"]["accepted"]});
         let request = parse_request(body.to_string().as_bytes()).unwrap();
-        let crate::protocol::model::Payload::Eip3009(p) = &request.payload else { panic!("an EIP-3009 payload") };
+        let crate::schemes::Payload::Eip3009(p) = &request.payload else { panic!("an EIP-3009 payload") };
         let asset = crate::protocol::normalize::parse_evm_address(d["verifyingContract"].as_str().unwrap()).unwrap();
         let digest = authorization_digest(
             &p.authorization,
@@ -427,8 +428,8 @@ fn settle_with_limits(
     };
     let sender = crate::chains::evm::sender::NonceManagedSender::default();
     let ledger = crate::ledger::MemoryLedger::default();
-    let journal = crate::ports::Journal { ledger: &ledger, key: Some("payment") };
-    let result = pollster::block_on(settle(&ctx, &signer, &sender, &journal, &request));
+    let journal = crate::ledger::LedgerJournal { ledger: &ledger, key: Some("payment") };
+    let result = pollster::block_on(settle(&ctx, &signer, &sender, &journal, &request, eip3009(&request)));
     let posts = transport.posts.borrow().len();
     drop(transport);
     (result, sent.into_inner(), posts)
@@ -495,4 +496,12 @@ fn a_settle_above_the_gas_ceilings_sends_nothing() {
         max_gas_per_deployment: 500_000,
     };
     assert!(settle_with_limits(Some("0x3b9aca00"), exact).0.is_ok());
+}
+
+/// The EIP-3009 payload of a request the registry decoded.
+fn eip3009(request: &crate::schemes::PaymentRequest) -> &super::Eip3009Payload {
+    match &request.payload {
+        crate::schemes::Payload::Eip3009(p) => p,
+        other => panic!("an EIP-3009 payload, not {other:?}"),
+    }
 }

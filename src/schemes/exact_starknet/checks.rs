@@ -6,10 +6,10 @@
 use alloy_primitives::U256;
 use serde_json::Value;
 
-use super::ExactStarknetError;
+use super::error::ExactStarknetError;
+use super::payload::StarknetPayload;
 use crate::chains::starknet::felt::felt_to_u256;
 use crate::chains::starknet::{felt_from_json, message_hash, parse_felt, selector, Felt, OutsideExecution, ANY_CALLER};
-use crate::protocol::model::StarknetPayload;
 
 /// A transfer must still land this long before `execute_before` (blocks come every few seconds).
 pub const EXPIRY_MARGIN_SECS: u64 = 10;

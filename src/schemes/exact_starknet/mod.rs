@@ -12,10 +12,12 @@ pub mod spec;
 
 pub use checks::{verify_payload, Policy, StarknetRequirements, VerifiedStarknet, EXPIRY_MARGIN_SECS};
 pub use error::{ExactStarknetError, StarknetDialect};
+pub use payload::{SpecPayload, StarknetPayload};
 
 use crate::chains::starknet::{encode_short_string, Felt};
 use crate::network::Network;
-use crate::protocol::model::{Accepted, PaymentRequest, StarknetPayload};
+use crate::protocol::model::Accepted;
+use crate::protocol::model::PaymentRequest;
 
 /// A Starknet network's chain id: the short string of its CAIP-2 reference (`SN_MAIN`, `SN_SEPOLIA`).
 pub fn chain_id(network: &Network) -> Option<Felt> {
@@ -43,8 +45,8 @@ pub fn check_accepted(accepted: &Accepted, required_scheme: &str, network: &Netw
 /// Every pure check of a request's Starknet payment, as the facilitator and the npm package run them:
 /// the payload's `accepted` against the requirements, then [`verify_payload`] for the request's network,
 /// with `callers` (besides `ANY_CALLER`) allowed to submit it, at `now_secs`.
-pub fn verify_request(
-    request: &PaymentRequest,
+pub fn verify_request<P>(
+    request: &PaymentRequest<P>,
     payload: &StarknetPayload,
     callers: &[Felt],
     now_secs: u64,

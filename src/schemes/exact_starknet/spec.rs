@@ -41,8 +41,8 @@ pub struct SpecPolicy<'a> {
 }
 
 /// Every pure rule, in the reference's order; what the chain checks and the settle need.
-pub fn verify_spec(
-    request: &PaymentRequest,
+pub fn verify_spec<P>(
+    request: &PaymentRequest<P>,
     payload: &SpecPayload,
     policy: &SpecPolicy<'_>,
 ) -> Result<VerifiedStarknet, ExactStarknetError> {

@@ -9,9 +9,9 @@ use super::payload::{decode_spec, SpecPayload};
 use super::spec::{verify_spec, Phase, SpecPolicy, MIN_SETTLE_MARGIN_SECS, SKEW_MARGIN_SECS};
 use super::*;
 use crate::chains::starknet::{parse_felt, ANY_CALLER};
-use crate::protocol::model::{Payload, PaymentRequest, Version};
-use crate::protocol::normalize::parse_request;
+use crate::protocol::model::Version;
 use crate::protocol::Reason;
+use crate::schemes::{parse_request, Payload, PaymentRequest};
 
 fn vector() -> Value {
     let all: Value = serde_json::from_str(include_str!("../../../tests/vectors/starknet.json")).unwrap();

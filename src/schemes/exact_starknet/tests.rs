@@ -6,8 +6,8 @@ use serde_json::{json, Value};
 
 use super::*;
 use crate::chains::starknet::{parse_felt, ANY_CALLER};
-use crate::protocol::model::StarknetPayload;
 use crate::protocol::Reason;
+use crate::schemes::exact_starknet::StarknetPayload;
 
 fn vector() -> Value {
     let all: Value = serde_json::from_str(include_str!("../../../tests/vectors/starknet.json")).unwrap();

@@ -5,7 +5,6 @@
 use crate::chains::jsonrpc::{JsonRpcClient, RpcCall, RpcError};
 use crate::chains::svm::rpc::{self, Landed};
 use crate::chains::svm::{Keypair, Pubkey};
-use crate::config::SvmSettings;
 use crate::network::Network;
 use crate::ports::{Clock, HttpTransport};
 
@@ -13,6 +12,16 @@ use super::{verify_transaction, ExactSvmError, SvmRequirements, VerifiedSvm};
 
 /// How often a settle asks for its signature's status (the reference asks every second; a slot is 400 ms).
 const STATUS_POLL_MS: u64 = 500;
+
+/// What the facilitator pays for as a Solana fee payer, and how long it waits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SvmSettings {
+    /// The highest compute unit limit a payment may ask for: with the spec's price cap (5 lamports
+    /// per unit) it bounds the priority fee the fee payer pays per transaction.
+    pub max_compute_unit_limit: u32,
+    /// How long a settle polls `getSignatureStatuses` before answering that the outcome is unknown.
+    pub confirm_timeout_secs: u64,
+}
 
 pub struct SvmContext<'a, H, C> {
     pub network: &'static Network,
@@ -50,16 +59,31 @@ pub async fn verify<H: HttpTransport, C: Clock>(
     let key = fee_payers.iter().find(|k| k.pubkey() == verified.fee_payer);
     let key = key.ok_or_else(|| ExactSvmError::FeePayerNotManaged(verified.fee_payer.to_base58()))?;
     let wire = verified.co_sign(key)?;
-    // One round trip: the simulation (with every signature checked) and the destination's owner.
+    // One round trip: the simulation (with every signature checked) and the destination account.
     let destination = verified.transfer.destination.to_base58();
     let calls = [rpc::simulate_transaction(&wire, true), rpc::account_info(&destination)];
     let mut answers = ctx.rpc.batch(&calls).await.map_err(rpc_error)?.into_iter();
     let mut next = || answers.next().unwrap_or_else(|| Err(RpcError::Malformed("short batch".into())));
-    check_simulation(&next().map_err(rpc_error)?)?;
-    check_destination_owner(&next().map_err(rpc_error)?, &verified)?;
+    let simulated = check_simulation(&next().map_err(rpc_error)?);
+    let account = next().map_err(rpc_error)?;
+    // A missing destination fails the simulation too; this says why (a replay stays a replay).
+    if matches!(simulated, Err(ExactSvmError::SimulationFailed(_))) {
+        check_destination_exists(&account, &verified)?;
+    }
+    simulated?;
+    check_destination_owner(&account, &verified)?;
     let signature = verified.transaction.id();
     let blockhash = Pubkey(verified.transaction.message().recent_blockhash).to_base58();
     Ok(Signed { verified, wire, signature, blockhash })
+}
+
+/// The destination (payTo's associated token account) exists: the transfer does not create it, and the
+/// layout leaves no room for an instruction that would.
+fn check_destination_exists(account: &serde_json::Value, verified: &VerifiedSvm) -> Result<(), ExactSvmError> {
+    match rpc::account_exists(account).map_err(rpc_error)? {
+        true => Ok(()),
+        false => Err(ExactSvmError::DestinationAtaMissing(verified.transfer.destination)),
+    }
 }
 
 /// The destination token account is not the payer's. It is `payTo`'s associated account (a pure check),
@@ -80,9 +104,13 @@ pub async fn simulate<H: HttpTransport, C: Clock>(
     check_simulation(&call(ctx, rpc::simulate_transaction(wire, sig_verify)).await?)
 }
 
-/// What `simulateTransaction` answered: Ok when the transaction would succeed.
+/// What `simulateTransaction` answered: Ok when the transaction would succeed. One the cluster has
+/// processed already is a replay of a settled payment, said in words rather than as a bare error.
 fn check_simulation(result: &serde_json::Value) -> Result<(), ExactSvmError> {
     let simulation = rpc::simulation(result).map_err(rpc_error)?;
+    if simulation.already_processed() {
+        return Err(ExactSvmError::AlreadyProcessed);
+    }
     match simulation.err {
         None => Ok(()),
         Some(err) => {
@@ -93,7 +121,9 @@ fn check_simulation(result: &serde_json::Value) -> Result<(), ExactSvmError> {
 }
 
 /// Broadcasts the co-signed bytes. A refusal by the node's own preflight means the transaction
-/// cannot land as it is; a transport failure leaves its fate unknown (the caller reconciles).
+/// cannot land as it is, unless it found it processed already: then this very transaction landed (an
+/// earlier endpoint took it before its answer was lost), and the confirmation reads its status. A
+/// transport failure leaves its fate unknown (the caller reconciles).
 pub async fn broadcast<H: HttpTransport, C: Clock>(
     ctx: &SvmContext<'_, H, C>,
     signed: &Signed,
@@ -105,6 +135,9 @@ pub async fn broadcast<H: HttpTransport, C: Clock>(
             Ok(other) => Err(ExactSvmError::Rpc(format!("sendTransaction answered signature {other}"))),
             Err(e) => Err(rpc_error(e)),
         },
+        Err(RpcError::Server { message, data, .. }) if rpc::refused_as_already_processed(&message, data.as_deref()) => {
+            Ok(())
+        }
         Err(RpcError::Server { message, .. }) => Err(ExactSvmError::SimulationFailed(message)),
         Err(_) => Err(ExactSvmError::ConfirmationTimedOut(signed.signature.clone())),
     }

@@ -2,7 +2,7 @@
 //! The order is the reference's (protocol digest §5.2), with the rules it dropped or left to simulation
 //! in the places noted.
 
-use super::ExactSvmError;
+use super::error::ExactSvmError;
 use crate::chains::svm::pubkey::programs;
 use crate::chains::svm::{
     associated_token_address, parse_memo, CompiledInstruction, ComputeBudgetInstruction, Message, Pubkey, Transaction,
@@ -12,7 +12,9 @@ use crate::chains::svm::{
 /// 5 lamports per compute unit, in micro-lamports (spec rule 3).
 pub const MAX_COMPUTE_UNIT_PRICE_MICRO_LAMPORTS: u64 = 5_000_000;
 pub const MIN_INSTRUCTIONS: usize = 3;
-pub const MAX_INSTRUCTIONS: usize = 6;
+/// The three required instructions and up to four optional ones (`@x402/svm` 2.27: wallets such as
+/// Phantom inject up to three Lighthouse assertions beside the client's Memo).
+pub const MAX_INSTRUCTIONS: usize = 7;
 
 /// What `paymentRequirements` ask for, parsed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -178,7 +180,9 @@ pub fn check_amount(transfer: &TransferChecked, required: u64) -> Result<(), Exa
     Ok(())
 }
 
-/// Instructions 4 to 6 may only be Lighthouse or Memo.
+/// Instructions 4 to 7 may only be Lighthouse or Memo, in any order, as `@x402/svm` 2.27 accepts them
+/// (the spec's text names only Memo for #7; its reference code takes either). Neither program moves
+/// funds, and the fee payer is kept out of their accounts by [`check_fee_payer_not_in_accounts`].
 pub fn check_optional_instructions(message: &Message) -> Result<(), ExactSvmError> {
     for (i, ix) in message.instructions.iter().enumerate().skip(MIN_INSTRUCTIONS) {
         let program = message.program_id(ix).copied().unwrap_or_default();

@@ -22,7 +22,7 @@ pub enum ExactSvmError {
     Undecodable(DecodeError),
     #[error("the transaction loads accounts through {0} address lookup table(s); this facilitator accepts static account keys only")]
     AddressLookupTables(usize),
-    #[error("the transaction has {0} instructions; 3 to 6 are allowed")]
+    #[error("the transaction has {0} instructions; 3 to 7 are allowed")]
     InstructionCount(usize),
     #[error("instruction 1 must be ComputeBudget SetComputeUnitLimit: {0}")]
     ComputeLimit(String),
@@ -44,7 +44,7 @@ pub enum ExactSvmError {
     Ata(PdaError),
     #[error("the transfer amount {amount} differs from the required amount {required}")]
     AmountMismatch { amount: u64, required: u64 },
-    /// `position` is 4, 5 or 6.
+    /// `position` is 4 to 7.
     #[error("instruction {position} calls {program}; only Lighthouse or Memo may follow the transfer")]
     UnknownInstruction { position: usize, program: Pubkey },
     #[error("extra.memo is set: exactly one Memo instruction is required, found {0}")]
@@ -66,6 +66,15 @@ pub enum ExactSvmError {
     ComputeLimitTooHigh { units: u32, cap: u32 },
     #[error("the transaction fails in simulation: {0}")]
     SimulationFailed(String),
+    /// The simulation (or the broadcast's preflight) found the transaction processed already: it landed
+    /// before, so this payment is used.
+    #[error(
+        "this transaction was already processed on chain (the payment settled before): it cannot be settled again"
+    )]
+    AlreadyProcessed,
+    /// The destination (payTo's associated token account) does not exist, so the transfer cannot land.
+    #[error("payTo has no token account for this asset: its associated token account {0} does not exist (the recipient must create it first)")]
+    DestinationAtaMissing(Pubkey),
     #[error("Solana RPC: {0}")]
     Rpc(String),
     /// Sent, and the cluster answered with an error for it.
@@ -86,8 +95,8 @@ impl ExactSvmError {
     pub fn reason(&self) -> Reason {
         use ExactSvmError::*;
         match self {
-            SchemeMismatch { .. } => Reason::UnsupportedScheme,
-            NetworkMismatch { .. } => Reason::NetworkMismatch,
+            SchemeMismatch { .. } => Reason::SvmSchemeMismatch,
+            NetworkMismatch { .. } => Reason::SvmNetworkMismatch,
             MissingFeePayer => Reason::SvmMissingFeePayer,
             FeePayerNotManaged(_) => Reason::SvmFeePayerNotManaged,
             InvalidAmount(_) | InvalidAsset(_) | InvalidPayTo(_) => Reason::InvalidPaymentRequirements,
@@ -107,15 +116,20 @@ impl ExactSvmError {
             SelfTransfer { .. } => Reason::SelfPayment,
             UnknownInstruction { position: 4, .. } => Reason::SvmUnknownFourthInstruction,
             UnknownInstruction { position: 5, .. } => Reason::SvmUnknownFifthInstruction,
-            UnknownInstruction { .. } => Reason::SvmUnknownSixthInstruction,
+            UnknownInstruction { position: 6, .. } => Reason::SvmUnknownSixthInstruction,
+            UnknownInstruction { .. } => Reason::SvmUnknownSeventhInstruction,
             MemoCount(_) => Reason::SvmMemoCount,
             MemoMismatch => Reason::SvmMemoMismatch,
-            FeePayerMismatch { .. } | AuthorityNotSigner(_) | Signature(_) => Reason::SvmTransaction,
+            FeePayerMismatch { .. } => Reason::SvmFeePayerMismatch,
+            AuthorityNotSigner(_) | Signature(_) => Reason::SvmSignatureInvalid,
             WrongFeePayerKey { .. } => Reason::UnexpectedSettleError,
-            ComputeLimitTooHigh { .. } => Reason::SvmComputeLimitInstruction,
+            ComputeLimitTooHigh { .. } => Reason::SvmComputeLimitTooHigh,
             SimulationFailed(_) => Reason::SvmSimulationFailed,
+            // The spec's duplicate-settlement mitigation: a repeat of a settled payment.
+            AlreadyProcessed => Reason::DuplicateSettlement,
+            DestinationAtaMissing(_) => Reason::SvmDestinationAtaMissing,
             Rpc(_) => Reason::UnexpectedVerifyError,
-            TransactionFailed { .. } => Reason::TransactionFailed,
+            TransactionFailed { .. } => Reason::SvmTransactionFailed,
             Expired(_) => Reason::SvmBlockHeightExceeded,
             ConfirmationTimedOut(_) => Reason::SvmConfirmationTimedOut,
             InFlight(_) => Reason::DuplicateSettlement,

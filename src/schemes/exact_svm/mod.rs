@@ -8,9 +8,11 @@
 pub mod chain;
 mod checks;
 mod error;
+pub mod payload;
 
 pub use checks::{MAX_COMPUTE_UNIT_PRICE_MICRO_LAMPORTS, MAX_INSTRUCTIONS, MIN_INSTRUCTIONS};
 pub use error::ExactSvmError;
+pub use payload::SvmPayload;
 
 use crate::chains::svm::{Keypair, Pubkey, Transaction, TransferChecked};
 use crate::network::Network;
@@ -127,6 +129,20 @@ pub fn verify_transaction(
         compute_unit_price_micro_lamports,
         transaction,
     })
+}
+
+/// The key of a Solana payment: `svm/caip2/<sha256 of the message>`, so a re-signed or re-encoded copy
+/// of the same payment is the same entry.
+pub fn ledger_key(caip2: &str, transaction: &Transaction) -> String {
+    format!("svm/{caip2}/{}", duplicate_key(transaction))
+}
+
+/// The key of a payload before the scheme read it (an undecodable one has a key of its own).
+pub fn payload_key(caip2: &str, payload: &SvmPayload) -> String {
+    match Transaction::from_base64(&payload.transaction) {
+        Ok(transaction) => ledger_key(caip2, &transaction),
+        Err(_) => format!("svm/{caip2}/undecodable"),
+    }
 }
 
 #[cfg(test)]

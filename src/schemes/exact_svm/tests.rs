@@ -259,11 +259,16 @@ fn the_fee_payer_must_be_given_and_managed() {
     let other = keypair(9).pubkey().to_string();
     for fee_payer in [other.as_str(), "not base58 0OIl", ""] {
         req.fee_payer = Some(fee_payer);
-        assert_eq!(code(verify_transaction(&tx, &req, &managed)), "fee_payer_not_managed_by_facilitator");
+        assert_eq!(
+            code(verify_transaction(&tx, &req, &managed)),
+            "invalid_exact_svm_fee_payer_not_managed_by_facilitator"
+        );
     }
     // A facilitator with no fee payer manages none.
     req.fee_payer = Some(&other);
-    assert_eq!(code(verify_transaction(&tx, &req, &[])), "fee_payer_not_managed_by_facilitator");
+    let err = verify_transaction(&tx, &req, &[]).unwrap_err();
+    assert_eq!(err.reason().code(Version::V2), "invalid_exact_svm_fee_payer_not_managed_by_facilitator");
+    assert_eq!(err.reason().code(Version::V1), "invalid_payment_requirements");
 }
 
 #[test]
@@ -309,19 +314,27 @@ fn address_lookup_tables_are_refused_with_a_clear_error() {
     assert_eq!(err.reason().code(Version::V2), "invalid_exact_svm_payload_transaction_could_not_be_decoded");
 }
 
+/// A Lighthouse assertion as wallets add it (its data is opaque to the facilitator).
+fn lighthouse(data: &[u8]) -> Ix {
+    Ix { program: programs::LIGHTHOUSE, accounts: vec![], data: data.to_vec() }
+}
+
 #[test]
-fn three_to_six_instructions() {
+fn three_to_seven_instructions() {
     let [limit, price, transfer, memo] = <[Ix; 4]>::try_from(honest()).ok().unwrap();
-    assert_eq!(
-        code(verify(&build(&[limit.clone(), price.clone()]))),
-        "invalid_exact_svm_payload_transaction_instructions_length"
-    );
+    let length = "invalid_exact_svm_payload_transaction_instructions_length";
+    assert_eq!(code(verify(&build(&[limit.clone(), price.clone()]))), length);
     assert!(verify(&build(&[limit.clone(), price.clone(), transfer.clone()])).is_ok());
-    let six = [limit.clone(), price.clone(), transfer.clone(), memo.clone(), memo.clone(), memo.clone()];
-    assert!(verify(&build(&six)).is_ok());
-    let mut seven = six.to_vec();
-    seven.push(memo);
-    assert_eq!(code(verify(&build(&seven))), "invalid_exact_svm_payload_transaction_instructions_length");
+    // Phantom's layout: the client's memo and three Lighthouse assertions.
+    let seven = [limit, price, transfer, lighthouse(&[1]), lighthouse(&[2]), lighthouse(&[3]), memo.clone()];
+    assert!(verify(&build(&seven)).is_ok());
+    let mut eight = seven.to_vec();
+    eight.push(memo);
+    let err = verify(&build(&eight)).unwrap_err();
+    assert_eq!(err, ExactSvmError::InstructionCount(8));
+    assert!(err.to_string().contains("3 to 7"), "{err}");
+    assert_eq!(err.reason().code(Version::V2), length);
+    assert_eq!(err.reason().code(Version::V1), length);
 }
 
 #[test]
@@ -450,7 +463,7 @@ fn mint_destination_and_amount_must_match() {
 fn only_lighthouse_or_memo_may_follow_the_transfer() {
     let base = || vec![compute_limit(200_000), compute_price(1), transfer(AMOUNT)];
     let system = Ix { program: programs::SYSTEM, accounts: vec![], data: vec![2, 0, 0, 0] };
-    let lighthouse = Ix { program: programs::LIGHTHOUSE, accounts: vec![], data: vec![1] };
+    let lighthouse = lighthouse(&[1]);
     assert_eq!(
         code(verify(&build(&[base(), vec![system.clone()]].concat()))),
         "invalid_exact_svm_payload_unknown_fourth_instruction"
@@ -469,7 +482,42 @@ fn only_lighthouse_or_memo_may_follow_the_transfer() {
         code(verify(&build(&[base(), vec![extra]].concat()))),
         "invalid_exact_svm_payload_unknown_fourth_instruction"
     );
-    assert!(verify(&build(&[base(), vec![lighthouse.clone(), memo("a"), lighthouse]].concat())).is_ok());
+    let seventh = verify(&build(&[base(), vec![memo("a"), lighthouse.clone(), lighthouse.clone(), system]].concat()));
+    assert_eq!(seventh, Err(ExactSvmError::UnknownInstruction { position: 7, program: programs::SYSTEM }));
+    assert_eq!(code(seventh.clone()), "invalid_exact_svm_payload_unknown_seventh_instruction");
+    assert_eq!(seventh.unwrap_err().reason().code(Version::V1), "invalid_exact_svm_payload_transaction_instructions");
+    // The Memo program v1 (another id) is not the Memo program.
+    let memo_v1 = Ix { program: "Memo1UhkJRfHyvLMcVucJwxXeuD728EqVDDwQDxFMNo".parse().unwrap(), ..memo("a") };
+    assert_eq!(
+        code(verify(&build(&[base(), vec![memo_v1]].concat()))),
+        "invalid_exact_svm_payload_unknown_fourth_instruction"
+    );
+    // Lighthouse and Memo in any order and any of the four places, as `@x402/svm` 2.27 takes them.
+    assert!(verify(&build(&[base(), vec![lighthouse.clone(), memo("a"), lighthouse.clone()]].concat())).is_ok());
+    let four = vec![memo("a"), lighthouse.clone(), memo("b"), lighthouse.clone()];
+    assert!(verify(&build(&[base(), four].concat())).is_ok());
+}
+
+/// An allowed program is no way around the fee payer's isolation: a Lighthouse or Memo instruction
+/// that names the fee payer (as a signer or a writable account it could drain) is refused.
+#[test]
+fn an_optional_instruction_may_not_name_the_fee_payer() {
+    let base = || vec![compute_limit(200_000), compute_price(1), transfer(AMOUNT)];
+    let included = "invalid_exact_svm_payload_transaction_fee_payer_included_in_instruction_accounts";
+    let facilitator = fee_payer().pubkey();
+    for position in 4..=7 {
+        let mut optional: Vec<Ix> = (4..position).map(|_| lighthouse(&[0])).collect();
+        let mut assertion = lighthouse(&[9]);
+        assertion.accounts.push(writable(facilitator));
+        optional.push(assertion);
+        let err = verify(&build(&[base(), optional].concat())).unwrap_err();
+        assert_eq!(err, ExactSvmError::FeePayerInInstructionAccounts { fee_payer: facilitator, instruction: position });
+        assert_eq!(err.reason().code(Version::V2), included);
+    }
+    let mut signed_memo = memo("nonce");
+    signed_memo.accounts.push(signer(facilitator));
+    let optional = vec![lighthouse(&[1]), lighthouse(&[2]), lighthouse(&[3]), signed_memo];
+    assert_eq!(code(verify(&build(&[base(), optional].concat()))), included);
 }
 
 #[test]
@@ -503,7 +551,7 @@ fn the_required_memo_appears_exactly_once() {
 
 #[test]
 fn a_tampered_or_missing_client_signature_is_refused() {
-    let invalid = "invalid_exact_svm_payload_transaction";
+    let invalid = "invalid_exact_svm_payload_signature_invalid";
     let tx = Transaction::from_base64(&build(&honest())).unwrap();
     let client_slot = tx.signer_index(&client().pubkey()).unwrap();
     // A flipped signature bit.
@@ -512,6 +560,7 @@ fn a_tampered_or_missing_client_signature_is_refused() {
     let err = verify(&flipped.to_base64()).unwrap_err();
     assert!(matches!(err, ExactSvmError::Signature(_)), "{err}");
     assert_eq!(err.reason().code(Version::V2), invalid);
+    assert_eq!(err.reason().code(Version::V1), "invalid_exact_svm_payload_transaction");
     // The message changed after signing (a higher compute price, still under the cap).
     let mut wire = tx.encode();
     let message_at = 1 + 64 * tx.signatures.len();
@@ -535,7 +584,7 @@ fn find(haystack: &[u8], needle: &[u8]) -> usize {
 
 #[test]
 fn the_authority_must_sign_and_the_facilitator_must_pay_the_fees() {
-    let invalid = "invalid_exact_svm_payload_transaction";
+    let invalid = "invalid_exact_svm_payload_signature_invalid";
     // The authority is not a signer of the message.
     let mut unsigned_authority = transfer(AMOUNT);
     unsigned_authority.accounts[3] = readonly(client().pubkey());
@@ -547,7 +596,8 @@ fn the_authority_must_sign_and_the_facilitator_must_pay_the_fees() {
     let tx = sign(compile(MessageVersion::V0, client().pubkey(), &honest()), &[&client()]).to_base64();
     let err = verify(&tx).unwrap_err();
     assert_eq!(err, ExactSvmError::FeePayerMismatch { actual: client().pubkey(), expected: fee_payer().pubkey() });
-    assert_eq!(err.reason().code(Version::V2), invalid);
+    assert_eq!(err.reason().code(Version::V2), "invalid_exact_svm_fee_payer_mismatch");
+    assert_eq!(err.reason().code(Version::V1), "invalid_exact_svm_payload_transaction");
     // Another signer's signature is missing.
     let mut co = honest();
     co[3].accounts.push(signer(keypair(23).pubkey()));
@@ -612,6 +662,13 @@ fn the_independently_built_transaction_verifies() {
 fn every_svm_error_has_its_own_code() {
     let key = Pubkey::default();
     let errors = [
+        ExactSvmError::SchemeMismatch { accepted: String::new(), required: String::new() },
+        ExactSvmError::NetworkMismatch { accepted: String::new(), required: String::new() },
+        ExactSvmError::FeePayerMismatch { actual: key, expected: key },
+        ExactSvmError::ComputeLimitTooHigh { units: 0, cap: 0 },
+        ExactSvmError::UnknownInstruction { position: 7, program: key },
+        ExactSvmError::DestinationAtaMissing(key),
+        ExactSvmError::TransactionFailed { signature: String::new(), err: String::new() },
         ExactSvmError::MissingFeePayer,
         ExactSvmError::FeePayerNotManaged(String::new()),
         ExactSvmError::Undecodable(crate::chains::svm::DecodeError::Base64),
@@ -660,4 +717,203 @@ fn a_payment_to_oneself_is_refused_as_a_self_payment() {
         data: TransferChecked::encode_data(AMOUNT, 6),
     };
     assert_eq!(code(verify(&build(&[compute_limit(20_000), compute_price(1), delegated]))), "self_payment");
+}
+
+#[test]
+fn the_accepted_scheme_and_network_are_the_requirements() {
+    let devnet = crate::network::find("solana-devnet").unwrap();
+    let accepted = |scheme: &str, network: &str| Accepted {
+        scheme: scheme.into(),
+        network: network.into(),
+        asset: None,
+        pay_to: None,
+        amount: None,
+    };
+    assert_eq!(check_accepted(&accepted("exact", devnet.caip2), "exact", devnet), Ok(()));
+    // The v1 name of the same network is the same network.
+    assert_eq!(check_accepted(&accepted("exact", "solana-devnet"), "exact", devnet), Ok(()));
+    let reason = |r: Result<(), ExactSvmError>| r.unwrap_err().reason();
+    let mainnet = accepted("exact", "solana:5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp");
+    let network = reason(check_accepted(&mainnet, "exact", devnet));
+    assert_eq!(network.code(Version::V2), "invalid_exact_svm_network_mismatch");
+    assert_eq!(network.code(Version::V1), "invalid_network");
+    let scheme = reason(check_accepted(&accepted("upto", devnet.caip2), "exact", devnet));
+    assert_eq!(scheme.code(Version::V2), "invalid_exact_svm_unsupported_scheme");
+    assert_eq!(scheme.code(Version::V1), "unsupported_scheme");
+}
+
+/// `chain::verify` and `chain::broadcast` against a scripted cluster: what the one batched round trip
+/// (the simulation and the destination account) and a broadcast's refusal are answered with.
+mod cluster {
+    use std::cell::RefCell;
+
+    use serde_json::{json, Value};
+
+    use super::*;
+    use crate::chains::jsonrpc::JsonRpcClient;
+    use crate::config::SvmSettings;
+    use crate::ports::{Clockless, HttpTransport, TransportError};
+    use crate::schemes::exact_svm::chain::{self, Signed, SvmContext};
+
+    /// Answers `simulateTransaction` with `simulation_err`, `getAccountInfo` with `destination` (the
+    /// account's `value`), and `sendTransaction` with `send` (a JSON-RPC error object, or the signature
+    /// when `None`); records the methods asked.
+    struct Cluster {
+        simulation_err: Value,
+        destination: Value,
+        send: Option<Value>,
+        asked: RefCell<Vec<String>>,
+    }
+
+    impl Cluster {
+        fn new(simulation_err: Value, destination: Value) -> Cluster {
+            Cluster { simulation_err, destination, send: None, asked: RefCell::default() }
+        }
+
+        fn answer(&self, call: &Value) -> Value {
+            let method = call["method"].as_str().unwrap_or_default();
+            self.asked.borrow_mut().push(method.to_string());
+            let result = match method {
+                "simulateTransaction" => json!({"context": {"slot": 1}, "value": {
+                    "err": self.simulation_err, "logs": ["Program log: Error: InvalidAccountData"]}}),
+                "getAccountInfo" => json!({"context": {"slot": 1}, "value": self.destination}),
+                "sendTransaction" => match &self.send {
+                    Some(error) => return json!({"jsonrpc": "2.0", "id": call["id"], "error": error}),
+                    None => {
+                        let wire = call["params"][0].as_str().unwrap_or_default();
+                        json!(Transaction::from_base64(wire).unwrap().id())
+                    }
+                },
+                other => panic!("unexpected {other}"),
+            };
+            json!({"jsonrpc": "2.0", "id": call["id"], "result": result})
+        }
+    }
+
+    impl HttpTransport for Cluster {
+        async fn post_json(&self, _: &str, _: &[(&str, &str)], body: String) -> Result<String, TransportError> {
+            let request: Value = serde_json::from_str(&body).map_err(|e| TransportError::Failed(e.to_string()))?;
+            let reply = match request.as_array() {
+                Some(calls) => Value::Array(calls.iter().map(|c| self.answer(c)).collect()),
+                None => self.answer(&request),
+            };
+            Ok(reply.to_string())
+        }
+    }
+
+    /// A token account of payTo (its data is not read but for the owner at bytes 32..64).
+    fn token_account(owner: &Pubkey) -> Value {
+        let mut data = vec![0u8; 165];
+        data[32..64].copy_from_slice(&owner.0);
+        let encoded = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &data);
+        json!({"data": [encoded, "base64"], "owner": programs::TOKEN.to_string(), "lamports": 2_039_280})
+    }
+
+    const TRANSFER_FAILED: &str = r#"{"InstructionError": [2, "InvalidAccountData"]}"#;
+
+    fn verify_on(cluster: &Cluster, transaction: &str, max_units: u32) -> Result<Signed, ExactSvmError> {
+        let urls = ["http://cluster".to_string()];
+        let ctx = SvmContext {
+            network: crate::network::find("solana-devnet").unwrap(),
+            rpc: JsonRpcClient::new(cluster, &Clockless, &urls),
+            clock: &Clockless,
+            settings: SvmSettings { max_compute_unit_limit: max_units, confirm_timeout_secs: 0 },
+        };
+        let (amount, pay_to, fee_payer_key) =
+            (AMOUNT.to_string(), pay_to().to_string(), fee_payer().pubkey().to_string());
+        let req = requirements(&amount, &pay_to, &fee_payer_key, None);
+        pollster::block_on(chain::verify(&ctx, transaction, &req, &[fee_payer()]))
+    }
+
+    fn broadcast_on(cluster: &Cluster, signed: &Signed) -> Result<(), ExactSvmError> {
+        let urls = ["http://cluster".to_string()];
+        let ctx = SvmContext {
+            network: crate::network::find("solana-devnet").unwrap(),
+            rpc: JsonRpcClient::new(cluster, &Clockless, &urls),
+            clock: &Clockless,
+            settings: SvmSettings { max_compute_unit_limit: 200_000, confirm_timeout_secs: 0 },
+        };
+        pollster::block_on(chain::broadcast(&ctx, signed))
+    }
+
+    #[test]
+    fn a_payment_that_simulates_verifies_in_one_round_trip() {
+        let cluster = Cluster::new(Value::Null, token_account(&pay_to()));
+        let signed = verify_on(&cluster, &build(&honest()), 200_000).unwrap();
+        assert_eq!(signed.verified.payer, client().pubkey());
+        assert_eq!(*cluster.asked.borrow(), ["simulateTransaction", "getAccountInfo"]);
+    }
+
+    #[test]
+    fn a_replay_of_a_processed_transaction_is_a_duplicate_settlement_in_words() {
+        // The destination exists or not: a replay is said to be one either way.
+        for destination in [token_account(&pay_to()), Value::Null] {
+            let cluster = Cluster::new(json!("AlreadyProcessed"), destination);
+            let err = verify_on(&cluster, &build(&honest()), 200_000).unwrap_err();
+            assert_eq!(err, ExactSvmError::AlreadyProcessed);
+            assert_eq!(err.reason().code(Version::V2), "duplicate_settlement");
+            assert_eq!(err.reason().code(Version::V1), "duplicate_settlement");
+            assert!(err.to_string().contains("already processed on chain"), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_payment_to_an_owner_without_a_token_account_names_the_missing_account() {
+        let cluster = Cluster::new(serde_json::from_str(TRANSFER_FAILED).unwrap(), Value::Null);
+        let err = verify_on(&cluster, &build(&honest()), 200_000).unwrap_err();
+        let destination = ata(&pay_to(), &mint(), &programs::TOKEN);
+        assert_eq!(err, ExactSvmError::DestinationAtaMissing(destination));
+        assert_eq!(err.reason().code(Version::V2), "invalid_exact_svm_payload_transaction_destination_ata_missing");
+        assert_eq!(err.reason().code(Version::V1), "invalid_exact_svm_payload_transaction_simulation_failed");
+        assert!(err.to_string().contains(&destination.to_string()), "{err}");
+        // Still the one round trip.
+        assert_eq!(*cluster.asked.borrow(), ["simulateTransaction", "getAccountInfo"]);
+    }
+
+    #[test]
+    fn another_simulation_failure_is_the_references_simulation_failure() {
+        let cluster = Cluster::new(serde_json::from_str(TRANSFER_FAILED).unwrap(), token_account(&pay_to()));
+        let err = verify_on(&cluster, &build(&honest()), 200_000).unwrap_err();
+        assert!(matches!(&err, ExactSvmError::SimulationFailed(m) if m.contains("InvalidAccountData")), "{err}");
+        assert_eq!(err.reason().code(Version::V2), "invalid_exact_svm_transaction_simulation_failed");
+        assert_eq!(err.reason().code(Version::V1), "invalid_exact_svm_payload_transaction_simulation_failed");
+    }
+
+    #[test]
+    fn a_compute_limit_above_the_cap_is_too_high_before_any_rpc() {
+        let cluster = Cluster::new(Value::Null, token_account(&pay_to()));
+        let err = verify_on(&cluster, &build(&honest()), 199_999).unwrap_err();
+        assert_eq!(err, ExactSvmError::ComputeLimitTooHigh { units: 200_000, cap: 199_999 });
+        assert_eq!(
+            err.reason().code(Version::V2),
+            "invalid_exact_svm_payload_transaction_instructions_compute_limit_instruction_too_high"
+        );
+        assert_eq!(
+            err.reason().code(Version::V1),
+            "invalid_exact_svm_payload_transaction_instructions_compute_limit_instruction"
+        );
+        assert!(cluster.asked.borrow().is_empty());
+    }
+
+    #[test]
+    fn a_broadcast_refused_as_already_processed_is_sent_and_others_are_refusals() {
+        let signed =
+            verify_on(&Cluster::new(Value::Null, token_account(&pay_to())), &build(&honest()), 200_000).unwrap();
+        let refused = |error: Value| {
+            let cluster = Cluster { send: Some(error), ..Cluster::new(Value::Null, Value::Null) };
+            broadcast_on(&cluster, &signed)
+        };
+        let processed = json!({"code": -32002, "message": "Transaction simulation failed: This transaction has already been processed",
+            "data": {"err": "AlreadyProcessed", "logs": []}});
+        assert_eq!(refused(processed), Ok(()));
+        let by_data =
+            json!({"code": -32002, "message": "Transaction simulation failed", "data": {"err": "AlreadyProcessed"}});
+        assert_eq!(refused(by_data), Ok(()));
+        let blockhash = json!({"code": -32002, "message": "Transaction simulation failed: Blockhash not found",
+            "data": {"err": "BlockhashNotFound", "logs": []}});
+        let err = refused(blockhash).unwrap_err();
+        assert_eq!(err.reason().code(Version::V2), "invalid_exact_svm_transaction_simulation_failed");
+        let cluster = Cluster::new(Value::Null, Value::Null);
+        assert_eq!(broadcast_on(&cluster, &signed), Ok(()));
+    }
 }

@@ -66,7 +66,7 @@ mod tests {
 
     fn vector() -> Value {
         let vectors: Value =
-            serde_json::from_str(include_str!("../../tests/vectors/generated-evm-signatures.json")).unwrap();
+            serde_json::from_str(include_str!("../../../tests/vectors/generated-evm-signatures.json")).unwrap();
         vectors["eip2612PermitForDaydreamsUpto"].clone()
     }
 

@@ -6,17 +6,24 @@
 //! Verify is pure (the checks of `upto/evm/verification.ts`, in order), so a capture on a known session
 //! needs no RPC at all.
 
+pub mod payload;
+pub mod session_id;
+
+pub use payload::PermitPayload;
+
 use alloy_primitives::{Address, U256};
 use alloy_sol_types::SolCall;
 
 use crate::chains::evm::contracts::{revert_reason, IEip2612Token, MULTICALL3};
+use crate::chains::evm::sender::TxSender;
 use crate::chains::evm::signature::{EcdsaSignature, SignatureError};
 use crate::chains::evm::value_probe::{call, Movement, ProbeError};
 use crate::chains::evm::{eip2612, eip3009, rpc};
 use crate::chains::jsonrpc::RpcError;
-use crate::ports::{Clock, EvmSigner, HttpTransport, Journal, Ledger, TxSender};
+use crate::ledger::{Ledger, LedgerJournal};
+use crate::ports::{Clock, EvmSigner, HttpTransport};
 use crate::protocol::amount::parse_decimal_u256;
-use crate::protocol::model::{PaymentRequest, PermitPayload};
+use crate::protocol::model::PaymentRequest;
 use crate::protocol::normalize::parse_evm_address;
 use crate::protocol::Reason;
 use crate::schemes::evm_tx::{self, EvmContext, Mined, Read, TxError};
@@ -136,8 +143,8 @@ pub struct Verified {
 
 /// The checks of the daydreams verifier, in its order. `facilitators` are the spenders this
 /// facilitator settles as.
-pub fn verify(
-    request: &PaymentRequest,
+pub fn verify<P>(
+    request: &PaymentRequest<P>,
     permit: &PermitPayload,
     facilitators: &[Address],
     now_secs: u64,
@@ -189,8 +196,8 @@ pub fn verify(
 
 /// `accepted` names the requirements' asset and recipient (as addresses, however spelled) and an amount
 /// within the cap: the session id is derived from `accepted`, the session pays `payTo`.
-fn check_accepted_is_the_requirements(
-    request: &PaymentRequest,
+fn check_accepted_is_the_requirements<P>(
+    request: &PaymentRequest<P>,
     cap: U256,
     asset: Address,
     pay_to: Address,
@@ -226,7 +233,9 @@ fn check_permit_signature(
         Err(SignatureError::Length(n)) if n > 65 => return Err(UptoError::UnsupportedSignatureType(n)),
         Err(e) => return Err(UptoError::Signature(e.to_string())),
     };
-    let digest = eip2612::signing_hash(permit, &eip3009::domain(name, version, chain_id, asset));
+    let domain = eip3009::domain(name, version, chain_id, asset);
+    let digest =
+        eip2612::signing_hash(permit.owner, permit.spender, permit.cap, permit.nonce, permit.deadline, &domain);
     match signature.recover(&digest) {
         Ok(signer) if signer == permit.owner => Ok(()),
         Ok(signer) => Err(UptoError::Signature(format!("it recovers to {signer}"))),
@@ -242,7 +251,7 @@ pub async fn settle_batch<H: HttpTransport, C: Clock, S: EvmSigner, T: TxSender,
     ctx: &EvmContext<'_, H, C>,
     signer: &S,
     sender: &T,
-    journal: &Journal<'_, L>,
+    journal: &LedgerJournal<'_, L>,
     session: &Session,
     amount: U256,
 ) -> Result<Mined, UptoError> {
@@ -382,7 +391,7 @@ async fn submit_permit<H: HttpTransport, C: Clock, S: EvmSigner, T: TxSender, L:
     let estimate = estimate_gas(ctx, signer.address(), session.asset, &permit).await;
     let gas_limit = evm_tx::gas_limit(&estimate).map_err(|e| UptoError::PermitFailed(e.to_string()))?;
     let call = evm_tx::unsigned_call(ctx, session.asset, permit, fees, gas_limit, ctx.gas.max_gas_per_settle)?;
-    let untracked = Journal { ledger, key: None };
+    let untracked = LedgerJournal { ledger, key: None };
     let sent = evm_tx::send(ctx, signer, sender, &untracked, call).await?;
     match evm_tx::confirm(ctx, &sent.transactions).await {
         Ok(_) => Ok(()),
@@ -401,98 +410,4 @@ async fn estimate_gas<H: HttpTransport, C: Clock>(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::protocol::model::Payload;
-    use crate::protocol::normalize::parse_request;
-    use serde_json::{json, Value};
-
-    const NOW: u64 = 1_800_000_000;
-
-    fn vector_body() -> Value {
-        let vectors: Value =
-            serde_json::from_str(include_str!("../../tests/vectors/generated-evm-signatures.json")).unwrap();
-        let payload = vectors["eip2612PermitForDaydreamsUpto"]["v2PaymentPayload"].clone();
-        json!({"x402Version": 2, "paymentPayload": payload, "paymentRequirements": payload["accepted"]})
-    }
-
-    /// The vector's spender, Hardhat account #1, is the facilitator.
-    fn spender() -> Address {
-        "0x70997970C51812dc3A010C7d01b50e0d17dc79C8".parse().unwrap()
-    }
-
-    fn check(body: &Value, facilitators: &[Address], now: u64) -> Result<Verified, UptoError> {
-        let request = parse_request(body.to_string().as_bytes()).unwrap();
-        let Payload::Permit(permit) = &request.payload else { panic!("a permit payload") };
-        verify(&request, permit, facilitators, now)
-    }
-
-    fn reason(body: &Value) -> Reason {
-        check(body, &[spender()], NOW).unwrap_err().reason()
-    }
-
-    #[test]
-    fn the_vector_permit_verifies() {
-        let verified = check(&vector_body(), &[spender()], NOW).unwrap();
-        assert_eq!(verified.owner, "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266".parse::<Address>().unwrap());
-        assert_eq!((verified.name.as_str(), verified.version.as_str()), ("USD Coin", "2"));
-    }
-
-    #[test]
-    fn accepted_must_name_the_requirements_asset_and_recipient_within_the_cap() {
-        let good = vector_body();
-        let accepted = |key: &str, value: Value| {
-            let mut b = good.clone();
-            b["paymentPayload"]["accepted"][key] = value;
-            b
-        };
-        let attacker = json!("0x90F79bf6EB2c4f870365E785982E1f101E93b906");
-        assert_eq!(reason(&accepted("payTo", attacker.clone())), Reason::UptoAcceptedMismatch);
-        assert_eq!(reason(&accepted("asset", attacker)), Reason::UptoAcceptedMismatch);
-        assert_eq!(reason(&accepted("amount", json!("1000001"))), Reason::UptoAcceptedMismatch);
-        assert_eq!(reason(&accepted("amount", json!("lots"))), Reason::UptoAcceptedMismatch);
-        // The same addresses spelled otherwise are the same.
-        let asset = good["paymentRequirements"]["asset"].as_str().unwrap().to_lowercase();
-        assert!(check(&accepted("asset", json!(asset)), &[spender()], NOW).is_ok());
-        // Requirements naming the attacker while accepted names the real recipient: refused too.
-        let mut b = good.clone();
-        b["paymentRequirements"]["payTo"] = json!("0x90F79bf6EB2c4f870365E785982E1f101E93b906");
-        assert_eq!(reason(&b), Reason::UptoAcceptedMismatch);
-    }
-
-    #[test]
-    fn each_rule_returns_its_reason_in_the_reference_order() {
-        let good = vector_body();
-        let with = |path: &[&str], value: Value| {
-            let mut b = good.clone();
-            let mut at = &mut b;
-            for key in &path[..path.len() - 1] {
-                at = &mut at[*key];
-            }
-            at[path[path.len() - 1]] = value;
-            b
-        };
-        assert_eq!(reason(&with(&["paymentPayload", "accepted", "scheme"], json!("exact"))), Reason::UnsupportedScheme);
-        assert_eq!(
-            reason(&with(&["paymentPayload", "accepted", "network"], json!("eip155:84532"))),
-            Reason::NetworkMismatch
-        );
-        assert_eq!(reason(&with(&["paymentRequirements", "extra"], json!({}))), Reason::UptoMissingEip712Domain);
-        assert_eq!(
-            check(&good, &[Address::repeat_byte(9)], NOW).unwrap_err().reason(),
-            Reason::UptoSpenderNotFacilitator
-        );
-        assert_eq!(reason(&with(&["paymentRequirements", "amount"], json!("1000001"))), Reason::UptoCapTooLow);
-        let above_cap = json!({"name": "USD Coin", "version": "2", "maxAmountRequired": "2000000"});
-        assert_eq!(reason(&with(&["paymentRequirements", "extra"], above_cap)), Reason::UptoCapBelowRequiredMax);
-        assert_eq!(check(&good, &[spender()], 4_102_444_795).unwrap_err().reason(), Reason::UptoAuthorizationExpired);
-        assert!(check(&good, &[spender()], 4_102_444_794).is_ok(), "the 6 s buffer");
-        // Any signed field changed: the signature no longer recovers to the owner.
-        let cap = with(&["paymentPayload", "payload", "authorization", "value"], json!("1000001"));
-        assert_eq!(reason(&cap), Reason::UptoPermitSignature);
-        let long = with(&["paymentPayload", "payload", "signature"], json!(format!("0x{}", "ab".repeat(100))));
-        assert_eq!(reason(&long), Reason::UptoUnsupportedSignatureType);
-        let short = with(&["paymentPayload", "payload", "signature"], json!("0x1234"));
-        assert_eq!(reason(&short), Reason::UptoPermitSignature);
-    }
-}
+mod tests;

@@ -1,0 +1,105 @@
+//! The facilitator's dispatch: each scheme of the registry ([`crate::schemes::Scheme`]) to its
+//! orchestration (`evm.rs`, `upto.rs`, `svm.rs`, `starknet.rs`). The only place that lists them.
+
+use super::core::Facilitator;
+use super::host::Host;
+use super::outcome::{Failure, Settled, Verified};
+use crate::network::{Family, Network};
+use crate::ports::EvmSigner;
+use crate::protocol::response::{SupportedKind, SupportedResponse};
+use crate::schemes::{Payload, PaymentRequest, Scheme};
+
+impl<P: Host> Facilitator<P> {
+    pub(super) async fn verify_payment(&self, request: &PaymentRequest) -> Result<Verified, Failure> {
+        self.check_pay_to_allowed(request)?;
+        self.check_payment_policy(request)?;
+        match &request.payload {
+            Payload::Eip3009(payload) => self.verify_eip3009(request, payload).await,
+            Payload::Permit2(payload) => self.verify_permit2(request, payload).await,
+            Payload::Permit(permit) => self.verify_upto(request, permit).await,
+            Payload::Svm(payload) => self.verify_svm(request, payload).await,
+            #[cfg(feature = "starknet")]
+            Payload::Starknet(payload) => self.verify_starknet(request, payload).await,
+            #[cfg(feature = "starknet")]
+            Payload::StarknetSpec(payload) => self.verify_starknet_spec(request, payload).await,
+        }
+    }
+
+    /// An `exact` payment is settled once through the ledger; an `upto` one is captured into its
+    /// session (see [`upto`]).
+    pub(super) async fn settle_once(&self, request: &PaymentRequest) -> Result<Settled, Failure> {
+        self.check_pay_to_allowed(request)?;
+        self.check_payment_policy(request)?;
+        match &request.payload {
+            Payload::Eip3009(p) => self.settle_eip3009(request, p).await,
+            Payload::Permit2(p) => self.settle_permit2(request, p).await,
+            Payload::Permit(permit) => self.settle_upto(request, permit).await,
+            Payload::Svm(payload) => self.settle_svm(request, payload).await,
+            #[cfg(feature = "starknet")]
+            Payload::Starknet(payload) => self.settle_starknet(request, payload).await,
+            #[cfg(feature = "starknet")]
+            Payload::StarknetSpec(payload) => self.settle_starknet_spec(request, payload).await,
+        }
+    }
+
+    /// One kind per (version, scheme, network) served; signers grouped by CAIP family.
+    pub fn supported(&self) -> SupportedResponse {
+        let mut response = SupportedResponse::default();
+        for scheme in Scheme::ALL {
+            self.advertise(*scheme, &mut response);
+        }
+        response
+    }
+
+    /// What `/supported` says of one scheme: its kinds, signers and extensions.
+    fn advertise(&self, scheme: Scheme, response: &mut SupportedResponse) {
+        match scheme {
+            Scheme::ExactEip3009 => self.supported_exact_evm(response),
+            Scheme::ExactPermit2 => self.supported_permit2(response),
+            Scheme::UptoSession => self.supported_upto(response),
+            Scheme::ExactSvm => self.supported_svm(response),
+            #[cfg(feature = "starknet")]
+            Scheme::ExactStarknet => self.supported_starknet(response),
+            // The spec dialect comes under the same kinds (their `extra.feePayer` serves both).
+            #[cfg(feature = "starknet")]
+            Scheme::ExactStarknetSpec => {}
+        }
+    }
+
+    /// The EVM networks served (configured, with a signer).
+    pub(super) fn evm_served(&self) -> Vec<&'static Network> {
+        self.config.evm_networks.iter().map(|c| c.network).filter(|n| self.serves(n)).collect()
+    }
+
+    /// `exact` on every EVM network served (v2, and v1 where v1 names it), and the signers.
+    fn supported_exact_evm(&self, response: &mut SupportedResponse) {
+        let evm = self.evm_served();
+        response.kinds.extend(evm.iter().map(|n| kind(2, "exact", n.caip2)));
+        response.kinds.extend(evm.iter().filter(|n| n.v1).map(|n| kind(1, "exact", n.name)));
+        if !evm.is_empty() {
+            let addresses = self.config.evm_signers.iter().map(|s| s.address().to_checksum(None)).collect();
+            response.signers.insert(Family::Evm.caip_family().to_string(), addresses);
+        }
+    }
+
+    /// Permit2 payments come under the `exact` kind (as in the reference); what is listed is the
+    /// gas-sponsoring extensions that give a payer its allowance to Permit2.
+    fn supported_permit2(&self, response: &mut SupportedResponse) {
+        if self.evm_served().is_empty() {
+            return;
+        }
+        response.extensions.push("eip2612GasSponsoring".into());
+        if self.config.permit2_erc20_approval {
+            response.extensions.push("erc20ApprovalGasSponsoring".into());
+        }
+    }
+
+    /// The daydreams `upto` sessions: the spender a client signs for is `signers["eip155:*"][0]`.
+    fn supported_upto(&self, response: &mut SupportedResponse) {
+        response.kinds.extend(self.evm_served().iter().map(|n| kind(2, "upto", n.caip2)));
+    }
+}
+
+pub(super) fn kind(version: u8, scheme: &str, network: &str) -> SupportedKind {
+    SupportedKind { x402_version: version, scheme: scheme.into(), network: network.into(), extra: None }
+}

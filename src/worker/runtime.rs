@@ -1,0 +1,83 @@
+//! The Worker's runtime pieces shared by the entry points and the Durable Objects: fetch as the JSON-RPC
+//! transport, the host clock, JSON to and from Durable Objects, and the configuration from vars and
+//! secrets.
+
+use std::time::Duration;
+
+use futures_util::future::{select, Either};
+use worker::{Date, Delay, Env, Fetch, Headers, Method, ObjectNamespace, Request, RequestInit};
+
+use crate::config::Config;
+use crate::ports::{Clock, HttpTransport, TransportError};
+
+/// JSON-RPC over the Workers `fetch`, each request bounded by `timeout` (`EVM_RPC_TIMEOUT_MS`), after
+/// which the client fails over to the next endpoint.
+pub(crate) struct FetchTransport {
+    pub(crate) timeout: Duration,
+}
+
+impl HttpTransport for FetchTransport {
+    async fn post_json(&self, url: &str, extra: &[(&str, &str)], body: String) -> Result<String, TransportError> {
+        let headers = Headers::new();
+        // Setting a constant, valid header on a fresh Headers object cannot fail.
+        let _ = headers.set("content-type", "application/json");
+        for (name, value) in extra {
+            headers.set(name, value).map_err(|_| TransportError::Failed(format!("invalid header {name}")))?;
+        }
+        let mut init = RequestInit::new();
+        init.with_method(Method::Post).with_headers(headers).with_body(Some(body.into()));
+        // Errors are reported without their text: it may contain the URL, which may contain an API key.
+        let request =
+            Request::new_with_init(url, &init).map_err(|_| TransportError::Failed("invalid RPC URL".into()))?;
+        let send = async move {
+            let mut response =
+                Fetch::Request(request).send().await.map_err(|_| TransportError::Failed("fetch failed".into()))?;
+            if response.status_code() >= 400 {
+                return Err(TransportError::Status(response.status_code()));
+            }
+            response.text().await.map_err(|_| TransportError::Failed("reading the response failed".into()))
+        };
+        match select(Box::pin(send), Delay::from(self.timeout)).await {
+            Either::Left((result, _)) => result,
+            Either::Right(_) => Err(TransportError::Timeout),
+        }
+    }
+}
+
+pub(crate) struct WorkerClock;
+
+impl Clock for WorkerClock {
+    fn now_millis(&self) -> u64 {
+        Date::now().as_millis()
+    }
+
+    async fn sleep_millis(&self, millis: u64) {
+        Delay::from(Duration::from_millis(millis)).await
+    }
+}
+
+/// JSON between the worker and its Durable Objects goes through serde_json: the JS JSON path of
+/// `Request::json` cannot carry u128 (gas prices).
+pub(crate) fn parse<T: serde::de::DeserializeOwned>(text: &str) -> worker::Result<T> {
+    serde_json::from_str(text).map_err(|e| worker::Error::RustError(e.to_string()))
+}
+
+/// Sends `request` as JSON to the Durable Object `name` of `namespace` and parses its JSON reply.
+pub(crate) async fn call_object<Q: serde::Serialize, R: serde::de::DeserializeOwned>(
+    namespace: &ObjectNamespace,
+    name: &str,
+    request: &Q,
+) -> worker::Result<R> {
+    let stub = namespace.id_from_name(name)?.get_stub()?;
+    let body = serde_json::to_string(request).map_err(|e| worker::Error::RustError(e.to_string()))?;
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post).with_body(Some(body.into()));
+    let mut response = stub.fetch_with_request(Request::new_with_init("https://object.internal/", &init)?).await?;
+    parse(&response.text().await?)
+}
+
+pub(crate) fn config_from(env: &Env) -> Config {
+    Config::from_env(|name| {
+        env.secret(name).map(|s| s.to_string()).or_else(|_| env.var(name).map(|v| v.to_string())).ok()
+    })
+}
