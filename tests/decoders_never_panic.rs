@@ -6,8 +6,9 @@ use serde_json::{json, Value};
 use x402_edge::api::{self, ApiRequest};
 use x402_edge::chains::evm::signature::EcdsaSignature;
 use x402_edge::facilitator::Facilitator;
-use x402_edge::protocol::{header, normalize::parse_request};
+use x402_edge::protocol::header;
 use x402_edge::schemes::exact_permit2::{identity, is_permit2, ledger_key, Permit2Payload};
+use x402_edge::schemes::parse_request;
 use x402_edge::schemes::upto_permit2::{self, UptoPermit2Payload};
 
 mod common;

@@ -135,8 +135,39 @@ fn pointers(value: &Value, at: String, out: &mut Vec<String>) {
     }
 }
 
+/// The SNIP-9 v2 vector as a `/verify` body in the registered spec's dialect.
+fn spec_body() -> Value {
+    let v = vectors()["outsideExecutions"][2].clone();
+    let message = &v["typedData"]["message"];
+    let call = &message["Calls"][0];
+    let requirements = json!({"scheme": "exact", "network": "starknet:SN_MAIN", "amount": "12345",
+        "asset": call["To"], "payTo": call["Calldata"][0], "maxTimeoutSeconds": 290,
+        "extra": {"feePayer": message["Caller"]}});
+    let payload = json!({"from": v["account"], "outsideExecution": {"typedData": v["typedData"],
+        "signature": [v["signature"]["r"], v["signature"]["s"]]}});
+    json!({"x402Version": 2, "paymentPayload": {"x402Version": 2, "accepted": requirements, "payload": payload},
+        "paymentRequirements": requirements})
+}
+
+/// Normalizes `body` and, when it is a spec payment, runs every pure rule of the dialect on it.
+fn check_spec(body: &Value) -> bool {
+    use x402_edge::schemes::exact_starknet::spec::{verify_spec, Phase, SpecPolicy};
+    use x402_edge::schemes::Payload;
+    let Ok(request) = x402_edge::schemes::parse_request(body.to_string().as_bytes()) else { return false };
+    let Payload::StarknetSpec(payload) = &request.payload else { return false };
+    let fee_payer =
+        body.pointer("/paymentRequirements/extra/feePayer").and_then(Value::as_str).and_then(|t| parse_felt(t).ok());
+    let chain_id = encode_short_string("SN_MAIN").unwrap();
+    for phase in [Phase::Verify, Phase::Settle] {
+        let policy = SpecPolicy { chain_id, fee_payers: fee_payer.as_slice(), now_secs: 1_700_000_035, phase };
+        let _ = verify_spec(&request, payload, &policy);
+    }
+    true
+}
+
 #[test]
 fn the_vectors_parse_and_hash() {
+    assert!(check_spec(&spec_body()), "the spec body is a spec payment");
     for typed_data in outside_executions() {
         check(&typed_data);
         assert!(OutsideExecution::from_typed_data(&typed_data).is_ok());
@@ -173,6 +204,21 @@ proptest! {
             }
         }
         check(&typed_data);
+    }
+
+    #[test]
+    fn any_mutation_of_a_spec_payment_is_answered(edits in prop::collection::vec((any::<prop::sample::Index>(), json_value()), 1..4)) {
+        let mut body = spec_body();
+        for (at, replacement) in edits {
+            let mut all = Vec::new();
+            pointers(&body, String::new(), &mut all);
+            let pointer = at.get(&all).clone();
+            match body.pointer_mut(&pointer) {
+                Some(node) => *node = replacement,
+                None => body = replacement,
+            }
+        }
+        check_spec(&body);
     }
 
     #[test]

@@ -159,6 +159,40 @@ impl Payment {
     fn body(&self) -> Value {
         self.body_signed_by(&self.payer.1)
     }
+
+    /// The same payment in the registered spec's dialect: `{from, outsideExecution: {typedData,
+    /// signature: [felts]}}`, the requirements naming `fee_payer` (the facilitator's sponsor) in
+    /// `extra.feePayer`, signed by `signer`. The caller, window and calls are the payment's.
+    fn spec_body_signed_by(&self, fee_payer: &str, signer: &str) -> Value {
+        let calls = self.calls.clone().unwrap_or_else(|| vec![transfer(STRK, &self.pay_to, self.amount)]);
+        let typed = typed_data(&self.caller, &self.nonce, self.window.0, self.window.1, calls);
+        let hash = message_hash(&typed, parse_felt(&self.payer.0).unwrap()).unwrap();
+        let signature = StarkKey::from_text(signer).unwrap().sign(&hash).unwrap();
+        let mut requirements = self.requirements();
+        requirements["extra"] = json!({"feePayer": fee_payer});
+        json!({
+            "x402Version": 2,
+            "paymentPayload": {"x402Version": 2, "accepted": requirements, "payload": {
+                "from": self.payer.0,
+                "outsideExecution": {"typedData": typed,
+                    "signature": [format!("{:#x}", signature.r), format!("{:#x}", signature.s)]},
+            }},
+            "paymentRequirements": requirements,
+        })
+    }
+}
+
+/// A payment in the spec's dialect as its clients make it: `Caller` the facilitator's sponsor
+/// (`extra.feePayer`), `Execute After` long past, `Execute Before` now + maxTimeoutSeconds (300).
+fn spec_payment(devnet: &Devnet, amount: u128, nonce: u64) -> Payment {
+    let mut payment = Payment::new(devnet, amount, nonce);
+    payment.caller = devnet.accounts[1].0.clone();
+    payment.window = (1, now_secs() + 300);
+    payment
+}
+
+fn spec_body(devnet: &Devnet, payment: &Payment) -> Value {
+    payment.spec_body_signed_by(&devnet.accounts[1].0, &payment.payer.1)
 }
 
 fn facility(devnet: &Devnet) -> Facility {
@@ -294,7 +328,7 @@ fn supported_lists_the_starknet_kinds_with_the_sponsor() {
     assert_eq!(starknet.len(), 2, "{supported}");
     assert_eq!(starknet[0]["network"], NETWORK);
     assert_eq!(starknet[1]["network"], "starknet-sepolia");
-    assert_eq!(starknet[0]["extra"], json!({"sponsorAddress": sponsor}));
+    assert_eq!(starknet[0]["extra"], json!({"sponsorAddress": sponsor, "feePayer": sponsor}));
     assert_eq!(supported["signers"]["starknet:*"], json!([sponsor]));
 }
 
@@ -392,5 +426,135 @@ fn a_window_open_by_the_wall_clock_but_not_by_the_chains_clock_is_not_yet_valid(
     // Once the chain's clock passes execute_after, the same payment settles.
     rpc(&devnet.url, "devnet_setTime", json!({"time": now_secs(), "generate_block": true}));
     let (_, settled) = f.post("/settle", &payment.body());
+    assert_eq!(settled["success"], true, "{settled}");
+}
+
+#[test]
+fn a_spec_dialect_payment_verifies_settles_once_and_every_replay_is_refused() {
+    let devnet = Devnet::start();
+    let f = facility(&devnet);
+    let payment = spec_payment(&devnet, 2_345_678, 70);
+    let body = spec_body(&devnet, &payment);
+
+    let (_, verified) = f.post("/verify", &body);
+    assert_eq!(verified["isValid"], true, "{verified}");
+    assert_eq!(parse_felt(verified["payer"].as_str().unwrap()).unwrap(), parse_felt(&payment.payer.0).unwrap());
+
+    let (payer0, payee0) = (devnet.strk(&payment.payer.0), devnet.strk(&payment.pay_to));
+    let (_, settled) = f.post("/settle", &body);
+    assert_eq!(settled["success"], true, "{settled}");
+    assert_eq!(settled["network"], NETWORK);
+    let hash = settled["transaction"].as_str().unwrap();
+    let receipt = rpc(&devnet.url, "starknet_getTransactionReceipt", json!({"transaction_hash": hash}));
+    assert_eq!(receipt["execution_status"], "SUCCEEDED", "{receipt}");
+    assert_eq!(devnet.strk(&payment.pay_to) - payee0, 2_345_678, "payTo received exactly the amount");
+    assert_eq!(payer0 - devnet.strk(&payment.payer.0), 2_345_678, "the payer paid exactly the amount, no fee");
+
+    // The same settle again, here and at a facilitator that shares no ledger: the account refuses.
+    for f in [&f, &facility(&devnet)] {
+        let (_, replay) = f.post("/settle", &body);
+        assert_eq!(
+            (replay["success"].as_bool(), replay["errorReason"].as_str()),
+            (Some(false), Some("nonce_already_used")),
+            "{replay}"
+        );
+        let (_, reverify) = f.post("/verify", &body);
+        assert_eq!(reverify["invalidReason"], "nonce_already_used", "{reverify}");
+    }
+    // The same authorization in x402-starknet's dialect is the same payment (one ledger key, one nonce).
+    let (_, other_dialect) = f.post("/settle", &payment.body());
+    assert_eq!(other_dialect["success"], false, "{other_dialect}");
+    assert_eq!(other_dialect["errorReason"], "invalid_exact_starknet_payload_nonce_used", "{other_dialect}");
+    assert_eq!(devnet.strk(&payment.pay_to) - payee0, 2_345_678, "nothing moved twice");
+}
+
+/// A spec payment the sponsor cannot (or must not) settle is refused with the spec's code, and the
+/// sponsor sends nothing.
+#[test]
+fn spec_payments_with_another_caller_or_fee_payer_or_a_bad_account_are_refused_with_the_spec_codes() {
+    let devnet = Devnet::start();
+    let f = facility(&devnet);
+    let (stranger, stranger_key) = devnet.accounts[3].clone();
+    let sponsor = devnet.accounts[1].0.clone();
+
+    let mut caller = spec_payment(&devnet, 1_000, 80);
+    caller.caller = stranger.clone();
+    let any_caller = Payment { caller: "0x414e595f43414c4c4552".into(), ..spec_payment(&devnet, 1_000, 81) };
+    let fee_payer = spec_payment(&devnet, 1_000, 82);
+    let signed_elsewhere = spec_payment(&devnet, 1_000, 83);
+    let mut undeployed = spec_payment(&devnet, 1_000, 84);
+    undeployed.payer.0 = "0x1234567890abcdef".into();
+    let poor = spec_payment(&devnet, 10u128.pow(30), 85);
+    let mut expired = spec_payment(&devnet, 1_000, 86);
+    expired.window.1 = now_secs() + 20;
+    let cases = [
+        ("invalid_exact_starknet_payload_caller", spec_body(&devnet, &caller)),
+        ("invalid_exact_starknet_payload_caller", spec_body(&devnet, &any_caller)),
+        ("invalid_payment_requirements", fee_payer.spec_body_signed_by(&stranger, &fee_payer.payer.1)),
+        ("invalid_exact_starknet_payload_signature", signed_elsewhere.spec_body_signed_by(&sponsor, &stranger_key)),
+        ("account_not_deployed", spec_body(&devnet, &undeployed)),
+        ("insufficient_funds", spec_body(&devnet, &poor)),
+        ("outside_execution_expired", spec_body(&devnet, &expired)),
+    ];
+    assert_refused_and_nothing_sent(&devnet, &f, &cases);
+}
+
+#[test]
+fn supported_names_the_sponsor_as_the_spec_fee_payer() {
+    let devnet = Devnet::start();
+    let (_, supported) = facility(&devnet).get("/supported", "");
+    let sponsor = format!("{:#x}", parse_felt(&devnet.accounts[1].0).unwrap());
+    let kind = supported["kinds"].as_array().unwrap().iter().find(|k| k["network"] == NETWORK).unwrap().clone();
+    assert_eq!((kind["x402Version"].as_u64(), kind["scheme"].as_str()), (Some(2), Some("exact")));
+    assert_eq!(kind["extra"]["feePayer"], sponsor, "{kind}");
+    assert_eq!(supported["signers"]["starknet:*"], json!([sponsor]));
+}
+
+/// The spec's simulation executes the real settlement: from the signed `Caller` the payer's one
+/// transfer shows; a different expectation, or a sender the account does not accept as `Caller`,
+/// fails as `simulation_failed` (and nothing is sent).
+#[test]
+fn the_settlement_simulation_runs_the_outside_execution_from_the_caller() {
+    use x402_edge::chains::jsonrpc::JsonRpcClient;
+    use x402_edge::chains::starknet::{encode_short_string, OutsideExecution};
+    use x402_edge::schemes::exact_starknet::chain::{simulate, StarknetContext};
+    use x402_edge::schemes::exact_starknet::spec::ExpectedTransfer;
+    use x402_edge::schemes::exact_starknet::ExactStarknetError;
+
+    let devnet = Devnet::start();
+    let payment = spec_payment(&devnet, 3_000, 90);
+    let body = spec_body(&devnet, &payment);
+    let outside = &body["paymentPayload"]["payload"]["outsideExecution"];
+    let execution = OutsideExecution::from_typed_data(&outside["typedData"]).unwrap();
+    let signature: Vec<_> =
+        outside["signature"].as_array().unwrap().iter().map(|f| parse_felt(f.as_str().unwrap()).unwrap()).collect();
+    let felt = |text: &str| parse_felt(text).unwrap();
+    let call = execution.to_call(felt(&payment.payer.0), &signature);
+    let urls = [devnet.url.clone()];
+    let ctx = StarknetContext {
+        rpc: JsonRpcClient::new(&common::UreqTransport, &common::SystemClock, &urls),
+        clock: &common::SystemClock,
+        chain_id: encode_short_string("SN_SEPOLIA").unwrap(),
+        confirm_timeout_secs: 0,
+        max_fee_fri: 0,
+    };
+    let expected = ExpectedTransfer {
+        token: felt(STRK),
+        from: felt(&payment.payer.0),
+        to: felt(&payment.pay_to),
+        amount: 3_000u64.try_into().unwrap(),
+    };
+    let sponsor = felt(&devnet.accounts[1].0);
+    let nonce = sponsor_nonce(&devnet);
+    assert_eq!(pollster::block_on(simulate(&ctx, sponsor, std::slice::from_ref(&call), &expected)), Ok(()));
+    let more = ExpectedTransfer { amount: 3_001u64.try_into().unwrap(), ..expected };
+    let refused = pollster::block_on(simulate(&ctx, sponsor, std::slice::from_ref(&call), &more)).unwrap_err();
+    assert!(matches!(&refused, ExactStarknetError::SimulationFailed(m) if m.contains("transfers 3000")), "{refused}");
+    let stranger = felt(&devnet.accounts[3].0);
+    let refused = pollster::block_on(simulate(&ctx, stranger, &[call], &expected)).unwrap_err();
+    assert!(matches!(&refused, ExactStarknetError::SimulationFailed(m) if m.contains("invalid caller")), "{refused}");
+    assert_eq!(sponsor_nonce(&devnet), nonce, "a simulation sends nothing");
+    // The payment itself is untouched: it still settles.
+    let (_, settled) = facility(&devnet).post("/settle", &body);
     assert_eq!(settled["success"], true, "{settled}");
 }

@@ -4,7 +4,10 @@
 // account, wrapped in the x402 v2 PaymentPayload shape of NethermindEth/x402-starknet
 // (`{x402Version: 2, accepted, payload: {signature: {r, s}, authorization}, typedData}`, see
 // the protocol digest's vectors/api-examples.json `starknet_x402_v2_payload_shape`). Options build wrong
-// payments on purpose for negative tests.
+// payments on purpose for negative tests. With `spec: true` the payload is the registered spec's instead
+// (x402-foundation/x402 `specs/schemes/exact/scheme_exact_starknet.md`): `{x402Version: 2, accepted,
+// payload: {from, outsideExecution: {typedData, signature: [felts]}}}`, its `Caller` the requirements'
+// `extra.feePayer` and `Execute Before` now + maxTimeoutSeconds, as that spec's clients sign.
 //
 // What this models: the payload and typed data a client of x402-starknet / daydreams sends, signed by a real
 // account key; submitting an outside execution from a relayer account, as a self-sponsoring facilitator
@@ -175,6 +178,9 @@ async function paymasterCall({ url, apiKey }, method, params) {
  * in the future (not yet valid); `caller` another address; `tamperSignature` (s + 1: a signature that does not
  * verify); `version: '1'` (SNIP-9 v1 typed data).
  *
+ * `spec: true`: the registered spec's payload shape (see the top of this file); `caller` defaults to
+ * `requirements.extra.feePayer`; `authorization`, `paymaster` and `paymasterEndpoint` do not apply.
+ *
  * @param {object} o
  * @param {import('starknet').Account | {address: string, privateKey: string}} o.account  the payer
  * @param {{scheme?: string, network: string, amount: string, asset: string, payTo: string, maxTimeoutSeconds?: number, extra?: object}} o.requirements
@@ -193,13 +199,15 @@ async function paymasterCall({ url, apiKey }, method, params) {
  * @param {{url: string, apiKey?: string}} [o.paymaster]
  * @param {string} [o.paymasterEndpoint]  put at the top level of the payload as daydreams' client does
  * @param {() => number} [o.now]          seconds
+ * @param {boolean} [o.spec=false]        the registered spec's payload shape
  * @returns {Promise<{x402Version: 2, accepted: object, payload: {signature: {r: string, s: string}, authorization: {from: string, to: string, amount: string, token: string, nonce: string, validUntil: string}}, typedData: import('starknet').TypedData, paymasterEndpoint?: string}>}
  */
 export async function createPayment({
   account,
   requirements,
   chainId,
-  caller = 'ANY_CALLER',
+  spec = false,
+  caller = spec ? requirements.extra?.feePayer : 'ANY_CALLER',
   validSeconds,
   executeAfter = 1,
   executeBefore,
@@ -248,6 +256,9 @@ export async function createPayment({
 
   const felts = signatureArray(await signer.sign(typedData));
   if (tamperSignature) felts[1] = hex(BigInt(felts[1]) + 1n);
+  if (spec) {
+    return { x402Version: 2, accepted: requirements, payload: { from: signer.address, outsideExecution: { typedData, signature: felts } } };
+  }
   const signature = { r: felts[0], s: felts[1] };
 
   const payload = {

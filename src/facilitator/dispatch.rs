@@ -24,6 +24,8 @@ impl<P: Host> Facilitator<P> {
             Payload::Svm(payload) => self.verify_svm(request, payload).await,
             #[cfg(feature = "starknet")]
             Payload::Starknet(payload) => self.verify_starknet(request, payload).await,
+            #[cfg(feature = "starknet")]
+            Payload::StarknetSpec(payload) => self.verify_starknet_spec(request, payload).await,
         }
     }
 
@@ -40,6 +42,8 @@ impl<P: Host> Facilitator<P> {
             Payload::Svm(payload) => self.settle_svm(request, payload).await,
             #[cfg(feature = "starknet")]
             Payload::Starknet(payload) => self.settle_starknet(request, payload).await,
+            #[cfg(feature = "starknet")]
+            Payload::StarknetSpec(payload) => self.settle_starknet_spec(request, payload).await,
         }
     }
 
@@ -62,6 +66,9 @@ impl<P: Host> Facilitator<P> {
             Scheme::ExactSvm => self.supported_svm(response),
             #[cfg(feature = "starknet")]
             Scheme::ExactStarknet => self.supported_starknet(response),
+            // The spec dialect comes under the same kinds (their `extra.feePayer` serves both).
+            #[cfg(feature = "starknet")]
+            Scheme::ExactStarknetSpec => {}
         }
     }
 

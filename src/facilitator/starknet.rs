@@ -1,8 +1,10 @@
 //! `exact` on Starknet in the facilitator: verify (the pure binding, then the account and the token
 //! asked over RPC), and settle at most once through the ledger, keyed by the account and its
-//! outside-execution nonce (which the account itself accepts only once).
+//! outside-execution nonce (which the account itself accepts only once). Both dialects share the
+//! settle path; the registered spec's adds its simulation before sending and its receipt check after,
+//! and answers with its own codes.
 
-use serde_json::json;
+use serde_json::{json, Value};
 
 use super::core::Facilitator;
 use super::dispatch::kind;
@@ -19,14 +21,37 @@ use crate::ports::Clock;
 use crate::protocol::response::SupportedResponse;
 use crate::protocol::Reason;
 use crate::schemes::exact_starknet::chain::{self, SignedInvoke, Sponsor, StarknetContext, Status};
-use crate::schemes::exact_starknet::StarknetPayload;
-use crate::schemes::exact_starknet::{chain_id, ledger_key, verify_request, ExactStarknetError, VerifiedStarknet};
+use crate::schemes::exact_starknet::spec::{verify_spec, Phase, SpecPolicy};
+use crate::schemes::exact_starknet::{
+    chain_id, ledger_key, verify_request, ExactStarknetError, SpecPayload, StarknetDialect, StarknetPayload,
+    VerifiedStarknet,
+};
 use crate::schemes::PaymentRequest;
 
 impl From<ExactStarknetError> for Failure {
     fn from(e: ExactStarknetError) -> Self {
-        Failure { transaction: e.transaction().map(str::to_string), ..Failure::new(e.reason(), e.to_string()) }
+        failure(StarknetDialect::X402Starknet, e)
     }
+}
+
+/// The failure a Starknet error is in `dialect`.
+fn failure(dialect: StarknetDialect, e: ExactStarknetError) -> Failure {
+    let transaction = e.transaction().map(str::to_string);
+    Failure { transaction, ..Failure::new(e.reason_in(dialect), e.to_string()) }
+}
+
+/// In a settle, as [`settle_failure`] answers any scheme's error.
+fn settle_error(dialect: StarknetDialect) -> impl Fn(ExactStarknetError) -> Failure {
+    move |e| settle_failure(failure(dialect, e))
+}
+
+/// What a settle sends, whichever dialect carried it.
+struct Outgoing<'a> {
+    dialect: StarknetDialect,
+    key: &'a str,
+    verified: &'a VerifiedStarknet,
+    /// What a paymaster is handed: the typed data the payer signed.
+    typed_data: &'a Value,
 }
 
 impl<P: Host> Facilitator<P> {
@@ -82,57 +107,138 @@ impl<P: Host> Facilitator<P> {
     ) -> Result<Settled, Failure> {
         let config = self.starknet_config(request.network)?;
         let verified = self.verify_starknet_payload(config, request, payload)?;
+        let typed_data = payload.typed_data.as_ref().ok_or(ExactStarknetError::MissingTypedData)?;
+        self.settle_verified(request, config, &verified, StarknetDialect::X402Starknet, typed_data).await
+    }
+
+    /// A payment whose pure checks passed, once: claimed in the ledger under (account, nonce), checked
+    /// on chain again, sent, and confirmed (or reconciled, when another settle had sent it).
+    async fn settle_verified(
+        &self,
+        request: &PaymentRequest,
+        config: &StarknetNetworkConfig,
+        verified: &VerifiedStarknet,
+        dialect: StarknetDialect,
+        typed_data: &Value,
+    ) -> Result<Settled, Failure> {
         let ctx = self.starknet_context(config)?;
-        let key = ledger_key(config.network, &verified);
+        let key = ledger_key(config.network, verified);
         let payer = format!("{:#x}", verified.account);
         // What the account signed (the typed data's hash) and the signature itself.
         let signature: Vec<String> = verified.signature.iter().map(|f| format!("{f:#x}")).collect();
         let identity = format!("{key}/{:#x}/{}", verified.message_hash, signature.join(","));
-        let payment = OncePayment {
-            key: &key,
-            fingerprint: fingerprint(request, &identity),
-            payer: &payer,
-            used: Reason::StarknetNonceUsed,
+        let used = match dialect {
+            StarknetDialect::X402Starknet => Reason::StarknetNonceUsed,
+            StarknetDialect::Spec => Reason::NonceAlreadyUsed,
         };
-        let send = || self.send_starknet(&ctx, config, &key, &verified, payload);
-        let resume = |sent| self.reconcile_starknet(&ctx, &payer, sent);
+        let payment = OncePayment { key: &key, fingerprint: fingerprint(request, &identity), payer: &payer, used };
+        let out = Outgoing { dialect, key: &key, verified, typed_data };
+        let send = || self.send_starknet(&ctx, config, &out);
+        let resume = |sent| self.reconcile_starknet(&ctx, &out, sent);
         self.settle_through_ledger(&payment, send, resume).await
+    }
+
+    /// The spec's pure rules at this facilitator's clock; its sponsor is the one `extra.feePayer`.
+    fn verify_spec_payload(
+        &self,
+        config: &StarknetNetworkConfig,
+        request: &PaymentRequest,
+        payload: &SpecPayload,
+        phase: Phase,
+    ) -> Result<VerifiedStarknet, ExactStarknetError> {
+        let chain_id = chain_id(config.network).ok_or(ExactStarknetError::NotConfigured("a Starknet chain id"))?;
+        let fee_payers = [config.sponsor_address];
+        let policy = SpecPolicy { chain_id, fee_payers: &fee_payers, now_secs: self.clock.now_secs(), phase };
+        verify_spec(request, payload, &policy)
+    }
+
+    /// [starknet-spec] The registered spec's rules: the pure ones, the account's signature and nonce,
+    /// the balance, then the settlement simulated.
+    pub(super) async fn verify_starknet_spec(
+        &self,
+        request: &PaymentRequest,
+        payload: &SpecPayload,
+    ) -> Result<Verified, Failure> {
+        let spec = |e| failure(StarknetDialect::Spec, e);
+        let config = self.starknet_config(request.network)?;
+        let verified = self.verify_spec_payload(config, request, payload, Phase::Verify).map_err(spec)?;
+        let ctx = self.starknet_context(config)?;
+        chain::check_on_chain(&ctx, &verified).await.map_err(spec)?;
+        simulate_spec(&ctx, config, &verified).await.map_err(spec)?;
+        self.check_unsettled(&ledger_key(config.network, &verified), Reason::NonceAlreadyUsed).await?;
+        Ok(Verified { payer: format!("{:#x}", verified.account) })
+    }
+
+    /// [starknet-spec] Every rule again (the freshness bound aside), then the settle both dialects
+    /// share, with the spec's simulation before it and its receipt check after.
+    pub(super) async fn settle_starknet_spec(
+        &self,
+        request: &PaymentRequest,
+        payload: &SpecPayload,
+    ) -> Result<Settled, Failure> {
+        let config = self.starknet_config(request.network)?;
+        let verified = self
+            .verify_spec_payload(config, request, payload, Phase::Settle)
+            .map_err(|e| failure(StarknetDialect::Spec, e))?;
+        // A paymaster is handed what was hashed: the canonical rebuild, not the object received.
+        let typed_data = verified.execution.to_typed_data();
+        self.settle_verified(request, config, &verified, StarknetDialect::Spec, &typed_data).await
     }
 
     async fn send_starknet(
         &self,
         ctx: &StarknetContext<'_, P::Http, P::Clock>,
         config: &StarknetNetworkConfig,
-        key: &str,
-        verified: &VerifiedStarknet,
-        payload: &StarknetPayload,
+        out: &Outgoing<'_>,
     ) -> Result<Settled, Failure> {
-        chain::check_on_chain(ctx, verified).await.map_err(settle_failure)?;
+        let fail = settle_error(out.dialect);
+        let verified = out.verified;
+        chain::check_on_chain(ctx, verified).await.map_err(&fail)?;
+        if out.dialect == StarknetDialect::Spec {
+            simulate_spec(ctx, config, verified).await.map_err(&fail)?;
+        }
         let hash = match &config.settlement {
             StarknetSettlement::SelfSponsored { key: sponsor_key } => {
                 let sponsor = Sponsor { address: config.sponsor_address, key: sponsor_key };
-                self.submit_sponsored(ctx, &sponsor, key, verified).await?
+                self.submit_sponsored(ctx, &sponsor, out).await?
             }
             StarknetSettlement::Paymaster { endpoint, api_key } => {
-                let typed_data = payload.typed_data.as_ref().ok_or(ExactStarknetError::MissingTypedData)?;
                 let endpoints = std::slice::from_ref(endpoint);
                 let mut paymaster = JsonRpcClient::new(&self.http, &self.clock, endpoints);
                 if let Some(api_key) = api_key {
                     paymaster = paymaster.with_header("x-paymaster-api-key", api_key);
                 }
-                let hash = chain::paymaster_execute(&paymaster, verified, typed_data).await.map_err(settle_failure)?;
+                let hash = chain::paymaster_execute(&paymaster, verified, out.typed_data).await.map_err(&fail)?;
                 let hash = format!("{hash:#x}");
                 // Known only once the paymaster answers: recorded before the wait for acceptance.
                 let record = LedgerOp::RecordTransaction { transaction: hash.clone(), raw: None };
-                let _ = self.ledger.apply(key, record).await;
+                let _ = self.ledger.apply(out.key, record).await;
                 hash
             }
         };
-        chain::confirm(ctx, &hash).await.map_err(settle_failure)?;
+        chain::confirm(ctx, &hash).await.map_err(&fail)?;
+        self.accepted(ctx, out, hash).await
+    }
+
+    /// An accepted transaction as the settle answers it; in the spec's dialect only once its receipt
+    /// shows exactly the payer's transfer (and with its block).
+    async fn accepted(
+        &self,
+        ctx: &StarknetContext<'_, P::Http, P::Clock>,
+        out: &Outgoing<'_>,
+        hash: String,
+    ) -> Result<Settled, Failure> {
+        let block_number = match out.dialect {
+            StarknetDialect::X402Starknet => None,
+            StarknetDialect::Spec => {
+                let expected = out.verified.expected_transfer();
+                chain::check_receipt(ctx, &hash, &expected).await.map_err(settle_error(out.dialect))?
+            }
+        };
         Ok(Settled {
             transaction: hash,
-            payer: format!("{:#x}", verified.account),
-            block_number: None,
+            payer: format!("{:#x}", out.verified.account),
+            block_number,
             extensions: None,
             amount: None,
         })
@@ -144,12 +250,12 @@ impl<P: Host> Facilitator<P> {
         &self,
         ctx: &StarknetContext<'_, P::Http, P::Clock>,
         sponsor: &Sponsor<'_>,
-        key: &str,
-        verified: &VerifiedStarknet,
+        out: &Outgoing<'_>,
     ) -> Result<String, Failure> {
+        let key = out.key;
         let mut attempts = 0;
         loop {
-            let sent = match chain::sponsor_transaction(ctx, sponsor, verified).await {
+            let sent = match chain::sponsor_transaction(ctx, sponsor, out.verified).await {
                 Ok(signed) => self.record_and_broadcast(ctx, key, &signed).await,
                 Err(e) => Err(e),
             };
@@ -161,7 +267,7 @@ impl<P: Host> Facilitator<P> {
                     attempts += 1;
                     self.clock.sleep_millis(nonce_retry_pause_ms(key, attempts)).await;
                 }
-                Err(e) => return Err(settle_failure(e)),
+                Err(e) => return Err(settle_error(out.dialect)(e)),
             }
         }
     }
@@ -186,19 +292,14 @@ impl<P: Host> Facilitator<P> {
     async fn reconcile_starknet(
         &self,
         ctx: &StarknetContext<'_, P::Http, P::Clock>,
-        payer: &str,
+        out: &Outgoing<'_>,
         sent: Sent,
     ) -> Result<Settled, Failure> {
+        let fail = |e| failure(out.dialect, e);
         let hash = sent.transaction;
         match chain::status(ctx, &hash).await {
-            Ok(Status::Accepted) => Ok(Settled {
-                transaction: hash,
-                payer: payer.into(),
-                block_number: None,
-                extensions: None,
-                amount: None,
-            }),
-            Ok(Status::Pending) => Err(Failure::from(ExactStarknetError::NotAcceptedInTime(hash))),
+            Ok(Status::Accepted) => self.accepted(ctx, out, hash).await,
+            Ok(Status::Pending) => Err(fail(ExactStarknetError::NotAcceptedInTime(hash))),
             Ok(Status::Unknown) => {
                 let silent_ms = self.clock.now_millis().saturating_sub(sent.since_ms);
                 let recorded = sent.raw.and_then(|r| serde_json::from_str(&r).ok());
@@ -206,22 +307,24 @@ impl<P: Host> Facilitator<P> {
                     let felt = crate::chains::starknet::parse_felt(&hash).unwrap_or(Felt::ZERO);
                     let _ = chain::broadcast(ctx, &SignedInvoke { hash: felt, json }).await;
                 }
-                Err(Failure::from(ExactStarknetError::NotAcceptedInTime(hash)))
+                Err(fail(ExactStarknetError::NotAcceptedInTime(hash)))
             }
             Err(ExactStarknetError::Rpc(message)) => {
                 let failure = Failure::new(Reason::UnexpectedSettleError, format!("its status is unknown: {message}"));
                 Err(Failure { transaction: Some(hash), ..failure })
             }
-            Err(e) => Err(Failure::from(e)),
+            Err(e) => Err(fail(e)),
         }
     }
 
     /// The Starknet kinds, with `extra` as the daydreams facilitator gives it (the sponsor, and the
-    /// paymaster when one executes), and the sponsors under `starknet:*`.
+    /// paymaster when one executes) and as the registered spec does (`feePayer`: the `Caller` its
+    /// clients sign, the same account), and the sponsors under `starknet:*`.
     pub(super) fn supported_starknet(&self, response: &mut SupportedResponse) {
         let networks = &self.config.starknet_networks;
         for config in networks {
-            let mut extra = json!({"sponsorAddress": format!("{:#x}", config.sponsor_address)});
+            let sponsor = format!("{:#x}", config.sponsor_address);
+            let mut extra = json!({"sponsorAddress": sponsor, "feePayer": sponsor});
             if let StarknetSettlement::Paymaster { endpoint, .. } = &config.settlement {
                 extra["paymasterEndpoint"] = json!(endpoint);
             }
@@ -235,6 +338,26 @@ impl<P: Host> Facilitator<P> {
             let mut sponsors: Vec<String> = networks.iter().map(|c| format!("{:#x}", c.sponsor_address)).collect();
             sponsors.dedup();
             response.signers.insert(Family::Starknet.caip_family().to_string(), sponsors);
+        }
+    }
+}
+
+/// [starknet-spec] The spec's settlement simulation: the sponsor's own `execute_from_outside_v2` when it
+/// submits (it is the signed `Caller`); under a paymaster, whose relayer sends nothing we can sign for,
+/// the transfer itself from the payer (the paymaster prices the whole call when it executes).
+async fn simulate_spec<H: crate::ports::HttpTransport, C: Clock>(
+    ctx: &StarknetContext<'_, H, C>,
+    config: &StarknetNetworkConfig,
+    verified: &VerifiedStarknet,
+) -> Result<(), ExactStarknetError> {
+    let expected = verified.expected_transfer();
+    match &config.settlement {
+        StarknetSettlement::SelfSponsored { .. } => {
+            let call = verified.execution.to_call(verified.account, &verified.signature);
+            chain::simulate(ctx, config.sponsor_address, &[call], &expected).await
+        }
+        StarknetSettlement::Paymaster { .. } => {
+            chain::simulate(ctx, verified.account, &verified.execution.calls, &expected).await
         }
     }
 }

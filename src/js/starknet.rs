@@ -35,6 +35,10 @@ fn starknet_request(payload_json: &str, requirements_json: &str) -> Result<(Paym
             let payload = payload.clone();
             Ok((request, payload))
         }
+        Payload::StarknetSpec(_) => {
+            let dialect = "Starknet `exact` in the registered spec's dialect ({from, outsideExecution})";
+            Err(err(&BindingError::NotInPackage(dialect.into()), request.version))
+        }
         _ => {
             let other = BindingError::InOtherPackage { payments: "EVM and Solana", package: "@x402-edge/verify" };
             Err(err(&other, request.version))

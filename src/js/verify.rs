@@ -33,6 +33,11 @@ fn normalize(payload_json: &str, requirements_json: &str) -> Result<(PaymentRequ
             let other = BindingError::InOtherPackage { payments: "Starknet", package: "@x402-edge/verify-starknet" };
             Err(err(&other, request.version))
         }
+        #[cfg(feature = "starknet")] // [starknet-spec]
+        Payload::StarknetSpec(_) => {
+            let other = BindingError::InOtherPackage { payments: "Starknet", package: "@x402-edge/verify-starknet" };
+            Err(err(&other, request.version))
+        }
     }
 }
 

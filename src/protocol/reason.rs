@@ -196,11 +196,62 @@ pub enum Reason {
     StarknetNonceUsed,
     /// The payer's balance is below the amount (x402-starknet's `insufficient_funds`).
     InsufficientFunds,
+    // [starknet-spec] `exact` on Starknet in the registered spec's dialect (`scheme_exact_starknet.md`):
+    // its own tokens where they differ from x402-starknet's (signature, recipient and `insufficient_funds`
+    // are shared). Only in builds with Starknet: the EVM npm package carries none of them.
+    /// `accepted.scheme` or the requirements' scheme is not `exact` (the spec's core `invalid_scheme`).
+    #[cfg(feature = "starknet")]
+    InvalidScheme,
+    #[cfg(feature = "starknet")]
+    StarknetAssetMismatch,
+    #[cfg(feature = "starknet")]
+    StarknetAmountMismatch,
+    /// The signed `Caller` is not the requirements' `extra.feePayer`.
+    #[cfg(feature = "starknet")]
+    StarknetCaller,
+    #[cfg(feature = "starknet")]
+    AccountNotDeployed,
+    #[cfg(feature = "starknet")]
+    OutsideExecutionExpired,
+    #[cfg(feature = "starknet")]
+    OutsideExecutionWindowExceedsMaxTimeout,
+    #[cfg(feature = "starknet")]
+    NonceAlreadyUsed,
+    /// The simulated settlement did not make exactly the payer's one transfer to `payTo`.
+    #[cfg(feature = "starknet")]
+    SimulationFailed,
+}
+
+/// [starknet-spec] The registered spec's Starknet reasons, in [`Reason::ALL`] after the others.
+#[cfg(feature = "starknet")]
+const STARKNET_SPEC: [Reason; 9] = [
+    Reason::InvalidScheme,
+    Reason::StarknetAssetMismatch,
+    Reason::StarknetAmountMismatch,
+    Reason::StarknetCaller,
+    Reason::AccountNotDeployed,
+    Reason::OutsideExecutionExpired,
+    Reason::OutsideExecutionWindowExceedsMaxTimeout,
+    Reason::NonceAlreadyUsed,
+    Reason::SimulationFailed,
+];
+#[cfg(not(feature = "starknet"))]
+const STARKNET_SPEC: [Reason; 0] = [];
+
+/// `base` followed by [`STARKNET_SPEC`].
+const fn with_starknet_spec(base: [Reason; 136]) -> [Reason; 136 + STARKNET_SPEC.len()] {
+    let mut all = [Reason::InvalidPayload; 136 + STARKNET_SPEC.len()];
+    let mut i = 0;
+    while i < all.len() {
+        all[i] = if i < base.len() { base[i] } else { STARKNET_SPEC[i - base.len()] };
+        i += 1;
+    }
+    all
 }
 
 impl Reason {
     /// Every reason, for tests and documentation.
-    pub const ALL: [Reason; 136] = [
+    pub const ALL: [Reason; 136 + STARKNET_SPEC.len()] = with_starknet_spec([
         Reason::InvalidPayload,
         Reason::InvalidPaymentRequirements,
         Reason::InvalidNetwork,
@@ -337,7 +388,7 @@ impl Reason {
         Reason::StarknetSignature,
         Reason::StarknetNonceUsed,
         Reason::InsufficientFunds,
-    ];
+    ]);
 
     /// `(v2 code, v1 code, Cronos text)`.
     const fn codes(self) -> (&'static str, &'static str, &'static str) {
@@ -780,6 +831,49 @@ impl Reason {
                 "Outside execution nonce already used",
             ),
             InsufficientFunds => ("insufficient_funds", "insufficient_funds", "Insufficient funds"),
+            // [starknet-spec] The spec's dialect is x402 v2 only: the v1 codes are the nearest x402-starknet ones.
+            #[cfg(feature = "starknet")]
+            InvalidScheme => ("invalid_scheme", "invalid_scheme", "Unsupported scheme"),
+            #[cfg(feature = "starknet")]
+            StarknetAssetMismatch => (
+                "invalid_exact_starknet_payload_asset_mismatch",
+                "invalid_exact_starknet_payload_token_mismatch",
+                "Token does not match the asset",
+            ),
+            #[cfg(feature = "starknet")]
+            StarknetAmountMismatch => (
+                "invalid_exact_starknet_payload_amount_mismatch",
+                "invalid_exact_starknet_payload_authorization_value",
+                "Invalid amount",
+            ),
+            #[cfg(feature = "starknet")]
+            StarknetCaller => {
+                ("invalid_exact_starknet_payload_caller", "invalid_payload", "Caller is not the fee payer")
+            }
+            #[cfg(feature = "starknet")]
+            AccountNotDeployed => {
+                ("account_not_deployed", "invalid_exact_starknet_payload_signature", "Account is not deployed")
+            }
+            #[cfg(feature = "starknet")]
+            OutsideExecutionExpired => (
+                "outside_execution_expired",
+                "invalid_exact_starknet_payload_authorization_valid_until",
+                "Authorization expired",
+            ),
+            #[cfg(feature = "starknet")]
+            OutsideExecutionWindowExceedsMaxTimeout => (
+                "outside_execution_window_exceeds_max_timeout",
+                "invalid_payload",
+                "Authorization window exceeds maxTimeoutSeconds",
+            ),
+            #[cfg(feature = "starknet")]
+            NonceAlreadyUsed => (
+                "nonce_already_used",
+                "invalid_exact_starknet_payload_nonce_used",
+                "Outside execution nonce already used",
+            ),
+            #[cfg(feature = "starknet")]
+            SimulationFailed => ("simulation_failed", "invalid_transaction_state", "Transaction simulation failed"),
         }
     }
 

@@ -36,6 +36,9 @@ pub enum Scheme {
     /// `exact` on Starknet: a SNIP-9 outside execution (the x402-starknet dialect).
     #[cfg(feature = "starknet")]
     ExactStarknet,
+    /// `exact` on Starknet in the registered spec's dialect (`{from, outsideExecution}`).
+    #[cfg(feature = "starknet")]
+    ExactStarknetSpec,
 }
 
 impl Scheme {
@@ -48,6 +51,8 @@ impl Scheme {
         Scheme::ExactSvm,
         #[cfg(feature = "starknet")]
         Scheme::ExactStarknet,
+        #[cfg(feature = "starknet")]
+        Scheme::ExactStarknetSpec,
     ];
 
     /// The scheme's name on the wire.
@@ -63,7 +68,7 @@ impl Scheme {
             Scheme::ExactEip3009 | Scheme::ExactPermit2 | Scheme::UptoPermit2 | Scheme::UptoSession => Family::Evm,
             Scheme::ExactSvm => Family::Solana,
             #[cfg(feature = "starknet")]
-            Scheme::ExactStarknet => Family::Starknet,
+            Scheme::ExactStarknet | Scheme::ExactStarknetSpec => Family::Starknet,
         }
     }
 
@@ -86,6 +91,11 @@ impl Scheme {
             Scheme::ExactPermit2 => exact_permit2::is_permit2(payload),
             Scheme::UptoPermit2 => upto_permit2::is_upto_permit2(payload),
             Scheme::UptoSession => !upto_permit2::is_upto_permit2(payload),
+            // The two Starknet dialects, told apart by shape whichever spelling names the network.
+            #[cfg(feature = "starknet")]
+            Scheme::ExactStarknet => payload.get("outsideExecution").is_none(),
+            #[cfg(feature = "starknet")]
+            Scheme::ExactStarknetSpec => payload.get("outsideExecution").is_some(),
             _ => true,
         };
         self.family() == family && self.name() == scheme && self.versions().contains(&version) && shape
@@ -141,6 +151,13 @@ impl Scheme {
             Scheme::ExactStarknet => {
                 Payload::Starknet(exact_starknet::payload::decode(payload, &request.payload.envelope)?)
             }
+            // The spec compares `accepted` fields the model does not keep: it reads the whole paymentPayload.
+            #[cfg(feature = "starknet")]
+            Scheme::ExactStarknetSpec => {
+                let mut whole = request.payload.envelope.clone();
+                whole.insert("payload".into(), payload.clone());
+                Payload::StarknetSpec(exact_starknet::payload::decode_spec(&Value::Object(whole))?)
+            }
         })
     }
 }
@@ -157,6 +174,8 @@ pub enum Payload {
     Svm(exact_svm::SvmPayload),
     #[cfg(feature = "starknet")]
     Starknet(exact_starknet::StarknetPayload),
+    #[cfg(feature = "starknet")]
+    StarknetSpec(exact_starknet::SpecPayload),
 }
 
 impl Payload {
@@ -169,6 +188,8 @@ impl Payload {
             Payload::Svm(_) => Scheme::ExactSvm,
             #[cfg(feature = "starknet")]
             Payload::Starknet(_) => Scheme::ExactStarknet,
+            #[cfg(feature = "starknet")]
+            Payload::StarknetSpec(_) => Scheme::ExactStarknetSpec,
         }
     }
 
@@ -182,6 +203,8 @@ impl Payload {
             Payload::Svm(p) => p.payer().unwrap_or_default(),
             #[cfg(feature = "starknet")]
             Payload::Starknet(p) => p.from.clone(),
+            #[cfg(feature = "starknet")]
+            Payload::StarknetSpec(p) => format!("{:#x}", p.from),
         }
     }
 }
@@ -227,6 +250,8 @@ pub fn ledger_key(request: &PaymentRequest) -> String {
         Payload::Svm(p) => exact_svm::payload_key(caip2, p),
         #[cfg(feature = "starknet")]
         Payload::Starknet(p) => format!("starknet/{caip2}/{}/unverified", p.from),
+        #[cfg(feature = "starknet")]
+        Payload::StarknetSpec(p) => format!("starknet/{caip2}/{:#x}/unverified", p.from),
     }
 }
 

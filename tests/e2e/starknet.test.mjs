@@ -44,6 +44,7 @@ describe('Starknet exact through wrangler dev (self-sponsored)', () => {
     const kinds = supported.kinds.filter((k) => k.network.startsWith('starknet'));
     assert.deepEqual(kinds.map((k) => [k.x402Version, k.network]), [[2, sn.caip2], [1, sn.network]]);
     assert.equal(BigInt(kinds[0].extra.sponsorAddress), BigInt(sn.sponsor));
+    assert.equal(BigInt(kinds[0].extra.feePayer), BigInt(sn.sponsor));
     assert.deepEqual(supported.signers['starknet:*'].map(BigInt), [BigInt(sn.sponsor)]);
   });
 
@@ -126,6 +127,74 @@ describe('Starknet exact through wrangler dev (self-sponsored)', () => {
   }
 });
 
+// The registered spec's dialect (`scheme_exact_starknet.md`) beside x402-starknet's, on the same worker and
+// chain: `{from, outsideExecution: {typedData, signature}}`, `Caller` the `/supported` kind's
+// `extra.feePayer` (the sponsor), dispatched by payload shape; refusals carry the spec's own codes.
+describe('Starknet exact in the registered spec\'s dialect through wrangler dev', () => {
+  const specRequirements = (amount) => ({ ...requirements(amount), extra: { feePayer: sn.sponsor } });
+
+  test('/supported names the sponsor as the feePayer clients must sign as Caller', async () => {
+    const supported = await (await fetch(`${stack.facilitatorUrl}/supported`)).json();
+    const kind = supported.kinds.find((k) => k.network === sn.caip2 && k.x402Version === 2);
+    assert.equal(BigInt(kind.extra.feePayer), BigInt(sn.sponsor));
+  });
+
+  test('a spec payment signed with starknet.js verifies, settles exactly once, and every replay is refused', async () => {
+    const req = specRequirements('2345678901');
+    const payload = await createPayment({ account: payer, requirements: req, spec: true });
+    assert.deepEqual(Object.keys(payload.payload).sort(), ['from', 'outsideExecution']);
+    const verified = (await post('/verify', body(payload, req))).json;
+    assert.equal(verified.isValid, true, JSON.stringify(verified));
+    assert.equal(BigInt(verified.payer), BigInt(payer.address));
+
+    const before = await balances();
+    const settled = (await post('/settle', body(payload, req))).json;
+    assert.equal(settled.success, true, JSON.stringify(settled));
+    assert.equal(settled.network, sn.caip2);
+    const afterSettle = await balances();
+    assert.equal(afterSettle.payee - before.payee, 2345678901n, 'payTo received exactly the amount');
+    assert.equal(before.payer - afterSettle.payer, 2345678901n, 'the payer paid exactly the amount and no fee');
+
+    const replay = (await post('/settle', body(payload, req))).json;
+    assert.equal(replay.success, false, JSON.stringify(replay));
+    assert.equal(replay.errorReason, 'nonce_already_used', JSON.stringify(replay));
+    assert.equal(replay.transaction, settled.transaction);
+    const again = (await post('/verify', body(payload, req))).json;
+    assert.equal(again.invalidReason, 'nonce_already_used', JSON.stringify(again));
+    assert.deepEqual(await balances(), afterSettle, 'nothing moved twice');
+  });
+
+  const specAttacks = [
+    ['a Caller that is not the feePayer', 'invalid_exact_starknet_payload_caller', { caller: () => stranger.address }],
+    ['a feePayer this facilitator does not settle through', 'invalid_payment_requirements', { feePayer: () => stranger.address }],
+    ['a tampered signature', 'invalid_exact_starknet_payload_signature', { tamperSignature: true }],
+    ['another recipient', 'invalid_exact_starknet_payload_recipient_mismatch', { transfer: () => ({ to: stranger.address }) }],
+    ['another amount', 'invalid_exact_starknet_payload_amount_mismatch', { transfer: () => ({ amount: 42420n }) }],
+    ['another token', 'invalid_exact_starknet_payload_asset_mismatch', { transfer: () => ({ token: sn.devnet.eth }) }],
+    ['a window past maxTimeoutSeconds + skew', 'outside_execution_window_exceeds_max_timeout', { validSeconds: 600 }],
+    ['a window inside the settle margin', 'outside_execution_expired', { validSeconds: 20 }],
+  ];
+  for (const [name, code, options] of specAttacks) {
+    test(`refused with the spec's code, nothing moves: ${name}`, async () => {
+      const req = specRequirements('4242');
+      if (options.feePayer) req.extra = { feePayer: options.feePayer() };
+      const { caller, transfer, feePayer, ...rest } = options;
+      const payload = await createPayment({
+        account: payer, requirements: req, spec: true, ...rest,
+        ...(caller && { caller: caller() }), ...(transfer && { transfer: transfer() }),
+      });
+      const before = await balances();
+      const verified = (await post('/verify', body(payload, req))).json;
+      assert.equal(verified.invalidReason, code, JSON.stringify(verified));
+      const settled = (await post('/settle', body(payload, req))).json;
+      assert.equal(settled.success, false);
+      assert.equal(settled.errorReason, code, JSON.stringify(settled));
+      assert.equal(settled.transaction, '');
+      assert.deepEqual(await balances(), before, 'no token moved');
+    });
+  }
+});
+
 // The paymaster mode: a SNIP-29 paymaster (scripts/lib/paymaster.mjs, a stand-in for AVNU that checks
 // the request shapes it gets and executes through its own devnet relayer) builds the typed data the
 // payer signs, and the facilitator hands the signed typed data to `paymaster_executeTransaction`.
@@ -196,6 +265,29 @@ describe('Starknet exact through wrangler dev (SNIP-29 paymaster)', () => {
     assert.equal(BigInt(settled.transaction), BigInt(request.response.result.transaction_hash));
 
     assertNonceUsed(await pmPost('/settle', payload, req), settled);
+    assert.equal(paymaster.requests().filter((r) => r.method === 'paymaster_executeTransaction').length, 1, 'and sends nothing');
+  });
+
+  test('a spec-dialect payment (Caller the relayer, the /supported feePayer) settles once through the paymaster', async () => {
+    const supported = await (await fetch(`${pmStack.facilitatorUrl}/supported`)).json();
+    const feePayer = supported.kinds.find((k) => k.network === 'starknet:SN_SEPOLIA').extra.feePayer;
+    assert.equal(BigInt(feePayer), BigInt(paymaster.relayer));
+    const [, payer, payee] = devnet.accounts;
+    const req = { scheme: 'exact', network: 'starknet:SN_SEPOLIA', amount: '6660000', asset: devnet.strk, payTo: payee.address, maxTimeoutSeconds: 300, extra: { feePayer } };
+    const payload = await createPayment({ account: payer, requirements: req, spec: true });
+    const verified = await pmPost('/verify', payload, req);
+    assert.equal(verified.isValid, true, JSON.stringify(verified));
+
+    paymaster.clearRequests();
+    const before = await devnet.balance('STRK', payee.address);
+    const settled = await pmPost('/settle', payload, req);
+    assert.equal(settled.success, true, JSON.stringify(settled));
+    assert.equal((await devnet.balance('STRK', payee.address)) - before, 6660000n, 'payTo received exactly the amount');
+    const [request] = paymaster.requests().filter((r) => r.method === 'paymaster_executeTransaction');
+    assert.deepEqual(request.params.transaction.invoke.signature.map(BigInt), payload.payload.outsideExecution.signature.map(BigInt));
+
+    const replay = await pmPost('/settle', payload, req);
+    assert.equal(replay.errorReason, 'nonce_already_used', JSON.stringify(replay));
     assert.equal(paymaster.requests().filter((r) => r.method === 'paymaster_executeTransaction').length, 1, 'and sends nothing');
   });
 });

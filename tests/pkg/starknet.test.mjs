@@ -114,6 +114,9 @@ describe('node', () => {
     const evmRequirements = { scheme: 'exact', network: 'eip155:84532', amount: '1', asset: '0x036CbD53842c5426634e7929541eC2318f3dCF7e', payTo: '0x' + '11'.repeat(20), maxTimeoutSeconds: 60 };
     const evm = { x402Version: 2, accepted: evmRequirements, payload: { signature: '0x' + '00'.repeat(65), authorization: { from: '0x' + '22'.repeat(20), to: evmRequirements.payTo, value: '1', validAfter: '0', validBefore: '9999999999', nonce: '0x' + '33'.repeat(32) } } };
     assert.throws(() => x402.verifyPaymentOffline(evm, evmRequirements), (e) => e.reason === 'unsupported_scheme' && /@x402-edge\/verify,/.test(e.message));
+    // The registered spec's dialect is verified by the facilitator only, and the package says so.
+    const spec = await pay({ spec: true, requirements: requirements('1000000', { feePayer: sponsor.address }) });
+    assert.throws(() => offline(spec), (e) => e.reason === 'unsupported_scheme' && /registered spec's dialect.*not verified by this package/.test(e.message));
     // A typed data that is not an outside execution at all.
     const broken = await pay();
     broken.payload.typedData = { types: {}, primaryType: 'Nope', domain: {}, message: {} };

@@ -7,7 +7,7 @@
 //! to a message the account never checks. Values are read with the same rules as hashing
 //! ([`basic_value`]), so the fields returned are the ones signed.
 
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use super::call::{encode_calls, Call};
 use super::felt::{encode_short_string, json_type, selector, Felt};
@@ -151,6 +151,57 @@ impl OutsideExecution {
     /// The call to `account` that executes it with `signature`.
     pub fn to_call(&self, account: Felt, signature: &[Felt]) -> Call {
         Call { to: account, selector: self.entry_point_selector(), calldata: self.calldata(signature) }
+    }
+
+    /// Its SNIP-12 typed data written out canonically from the fields (as starknet.js's
+    /// `outsideExecution.getTypedData` lays it out, every value hex): what a verifier hashes instead of
+    /// the object it received, so that nothing but these fields can reach the hash.
+    pub fn to_typed_data(&self) -> Value {
+        let hex = |f: &Felt| format!("{f:#x}");
+        let felts = |fs: &[Felt]| fs.iter().map(hex).collect::<Vec<_>>();
+        let field = |name: &str, ty: &str| json!({"name": name, "type": ty});
+        let (after, before) = (hex(&Felt::from(self.execute_after)), hex(&Felt::from(self.execute_before)));
+        match self.version {
+            OutsideExecutionVersion::V1 => json!({
+                "types": {
+                    "StarkNetDomain": [field("name", "felt"), field("version", "felt"), field("chainId", "felt")],
+                    "OutsideExecution": [
+                        field("caller", "felt"), field("nonce", "felt"), field("execute_after", "felt"),
+                        field("execute_before", "felt"), field("calls_len", "felt"), field("calls", "OutsideCall*")],
+                    "OutsideCall": [
+                        field("to", "felt"), field("selector", "felt"), field("calldata_len", "felt"),
+                        field("calldata", "felt*")],
+                },
+                "primaryType": "OutsideExecution",
+                "domain": {"name": DOMAIN_NAME, "version": "1", "chainId": hex(&self.chain_id)},
+                "message": {
+                    "caller": hex(&self.caller), "nonce": hex(&self.nonce), "execute_after": after,
+                    "execute_before": before, "calls_len": hex(&Felt::from(self.calls.len())),
+                    "calls": self.calls.iter().map(|c| json!({"to": hex(&c.to), "selector": hex(&c.selector),
+                        "calldata_len": hex(&Felt::from(c.calldata.len())), "calldata": felts(&c.calldata)}))
+                        .collect::<Vec<_>>(),
+                },
+            }),
+            OutsideExecutionVersion::V2 => json!({
+                "types": {
+                    "StarknetDomain": [
+                        field("name", "shortstring"), field("version", "shortstring"),
+                        field("chainId", "shortstring"), field("revision", "shortstring")],
+                    "OutsideExecution": [
+                        field("Caller", "ContractAddress"), field("Nonce", "felt"), field("Execute After", "u128"),
+                        field("Execute Before", "u128"), field("Calls", "Call*")],
+                    "Call": [field("To", "ContractAddress"), field("Selector", "selector"), field("Calldata", "felt*")],
+                },
+                "primaryType": "OutsideExecution",
+                "domain": {"name": DOMAIN_NAME, "version": "2", "chainId": hex(&self.chain_id), "revision": "1"},
+                "message": {
+                    "Caller": hex(&self.caller), "Nonce": hex(&self.nonce), "Execute After": after,
+                    "Execute Before": before,
+                    "Calls": self.calls.iter().map(|c| json!({"To": hex(&c.to), "Selector": hex(&c.selector),
+                        "Calldata": felts(&c.calldata)})).collect::<Vec<_>>(),
+                },
+            }),
+        }
     }
 }
 

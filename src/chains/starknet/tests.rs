@@ -164,6 +164,20 @@ fn outside_executions_read_back_what_starknet_js_built() {
     }
 }
 
+/// The canonical rebuild of each outside execution hashes as the typed data starknet.js built and the
+/// account signed, and reads back to the same fields.
+#[test]
+fn an_outside_execution_written_out_canonically_hashes_as_the_signed_typed_data() {
+    for case in vectors()["outsideExecutions"].as_array().unwrap() {
+        let name = case["name"].as_str().unwrap();
+        let execution = OutsideExecution::from_typed_data(&case["typedData"]).unwrap();
+        let canonical = execution.to_typed_data();
+        let account = felt(&case["account"]);
+        assert_eq!(message_hash(&canonical, account).unwrap(), felt(&case["messageHash"]), "{name}");
+        assert_eq!(OutsideExecution::from_typed_data(&canonical).unwrap(), execution, "{name}");
+    }
+}
+
 fn bounds(v: &Value) -> ResourceBounds {
     let maximum = |key: &str| felt_to_u256(&felt(&v[key]));
     ResourceBounds { max_amount: maximum("maxAmount").to(), max_price_per_unit: maximum("maxPricePerUnit").to() }

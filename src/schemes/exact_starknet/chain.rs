@@ -6,11 +6,12 @@
 use alloy_primitives::U256;
 use serde_json::{json, Value};
 
+use super::spec::ExpectedTransfer;
 use super::{ExactStarknetError, VerifiedStarknet};
 use crate::chains::jsonrpc::{JsonRpcClient, RpcCall, RpcError};
 use crate::chains::starknet::felt::felt_to_u256;
 use crate::chains::starknet::{
-    execute_calldata, parse_felt, selector, AllResourceBounds, DataAvailabilityMode, Felt, InvokeTransactionV3,
+    execute_calldata, parse_felt, selector, AllResourceBounds, Call, DataAvailabilityMode, Felt, InvokeTransactionV3,
     ResourceBounds, StarkKey,
 };
 use crate::ports::{Clock, HttpTransport};
@@ -128,9 +129,7 @@ fn check_signature(result: Result<Value, RpcError>) -> Result<(), ExactStarknetE
             _ => Err(ExactStarknetError::InvalidSignature(String::new())),
         },
         // Starknet JSON-RPC: 20 contract not found, 40 contract error (the account reverted).
-        Err(RpcError::Server { code: 20, .. }) => {
-            Err(ExactStarknetError::InvalidSignature(" (the account is not deployed)".into()))
-        }
+        Err(RpcError::Server { code: 20, .. }) => Err(ExactStarknetError::AccountNotDeployed),
         Err(RpcError::Server { code: 40, message, .. }) => {
             Err(ExactStarknetError::InvalidSignature(format!(" (the account reverted: {message})")))
         }
@@ -327,6 +326,145 @@ pub async fn confirm<H: HttpTransport, C: Clock>(
     }
 }
 
+/// Simulates `calls` sent by `sender` (validation and fee charge skipped, at the block being built)
+/// and requires that it does not revert and makes exactly `expected`: the spec's rule 8. A node that
+/// does not answer is an RPC error, never a verdict on the payment.
+pub async fn simulate<H: HttpTransport, C: Clock>(
+    ctx: &StarknetContext<'_, H, C>,
+    sender: Felt,
+    calls: &[Call],
+    expected: &ExpectedTransfer,
+) -> Result<(), ExactStarknetError> {
+    let (nonce, block_id) = pending_nonce(ctx, sender).await?;
+    let tx = InvokeTransactionV3 {
+        sender_address: sender,
+        calldata: execute_calldata(calls),
+        chain_id: ctx.chain_id,
+        nonce,
+        resource_bounds: AllResourceBounds::default(),
+        tip: 0,
+        paymaster_data: Vec::new(),
+        account_deployment_data: Vec::new(),
+        nonce_data_availability_mode: DataAvailabilityMode::L1,
+        fee_data_availability_mode: DataAvailabilityMode::L1,
+    };
+    let params = json!({
+        "block_id": block_id,
+        "transactions": [invoke_json(&tx, &[], true)],
+        "simulation_flags": ["SKIP_VALIDATE", "SKIP_FEE_CHARGE"],
+    });
+    let simulated = ctx.rpc.call("starknet_simulateTransactions", params).await.map_err(|e| match e {
+        // The execution itself fails (the account or the token refuses it).
+        RpcError::Server { code: 40 | 41, message, data } => {
+            ExactStarknetError::SimulationFailed(format!("fails: {message} {}", data.unwrap_or_default()))
+        }
+        other => rpc_error(other),
+    })?;
+    let invocation = simulated.pointer("/0/transaction_trace/execute_invocation").ok_or_else(|| {
+        ExactStarknetError::Rpc(format!("starknet_simulateTransactions answered no execution trace: {simulated}"))
+    })?;
+    if let Some(reason) = invocation.get("revert_reason").and_then(Value::as_str) {
+        return Err(ExactStarknetError::SimulationFailed(format!("reverts: {reason}")));
+    }
+    let mut events = Vec::new();
+    collect_trace_events(invocation, 0, &mut events)?;
+    exact_transfer(&events, expected).map_err(ExactStarknetError::SimulationFailed)
+}
+
+/// An event with the contract that emitted it.
+struct Event<'v> {
+    emitter: Option<&'v Value>,
+    keys: &'v [Value],
+    data: &'v [Value],
+}
+
+/// How deep a trace's nested calls are followed (a transfer inside an outside execution is 3 deep).
+const MAX_TRACE_DEPTH: usize = 32;
+
+/// Every event of a function invocation and the calls under it; the emitter is the frame's contract.
+fn collect_trace_events<'v>(
+    invocation: &'v Value,
+    depth: usize,
+    out: &mut Vec<Event<'v>>,
+) -> Result<(), ExactStarknetError> {
+    if depth > MAX_TRACE_DEPTH {
+        return Err(ExactStarknetError::Rpc("the simulated trace nests too deep to read".into()));
+    }
+    let emitter = invocation.get("contract_address");
+    for event in invocation.get("events").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default() {
+        out.push(event_of(event, emitter));
+    }
+    for call in invocation.get("calls").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default() {
+        collect_trace_events(call, depth + 1, out)?;
+    }
+    Ok(())
+}
+
+fn event_of<'v>(event: &'v Value, emitter: Option<&'v Value>) -> Event<'v> {
+    let list = |key| event.get(key).and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+    Event { emitter: event.get("from_address").or(emitter), keys: list("keys"), data: list("data") }
+}
+
+/// Exactly one `Transfer` from the asset sent by the payer, and it is `expected`. Transfers by others
+/// (the sponsor's fee, when the asset is the fee token) do not count; a `Transfer` of the asset in
+/// neither standard layout fails closed.
+fn exact_transfer(events: &[Event<'_>], expected: &ExpectedTransfer) -> Result<(), String> {
+    let felt = |v: &Value| v.as_str().and_then(|t| parse_felt(t).ok());
+    let transfer = selector("Transfer");
+    let mut sent = Vec::new();
+    for event in events {
+        let from_asset = event.emitter.and_then(felt) == Some(expected.token);
+        if !from_asset || event.keys.first().and_then(felt) != Some(transfer) {
+            continue;
+        }
+        let felts: Option<Vec<Felt>> = event.keys[1..].iter().chain(event.data).map(felt).collect();
+        // Keyed (Cairo 1: keys [Transfer, from, to], data [low, high]) or not (Cairo 0: data [from, to, low, high]).
+        let parsed = match (event.keys.len(), event.data.len(), felts.as_deref()) {
+            (3, 2, Some([from, to, low, high])) | (1, 4, Some([from, to, low, high])) => (*from, *to, (*low, *high)),
+            _ => return Err("shows a Transfer of the asset in no standard layout".into()),
+        };
+        if parsed.0 == expected.from {
+            sent.push(parsed);
+        }
+    }
+    let [(_, to, (low, high))] = sent.as_slice() else {
+        return Err(format!("shows {} transfers of the asset from the payer, not exactly 1", sent.len()));
+    };
+    let amount = (felt_to_u256(high) << 128usize) | felt_to_u256(low);
+    let limb = U256::from(u128::MAX);
+    if *to != expected.to || felt_to_u256(low) > limb || felt_to_u256(high) > limb || amount != expected.amount {
+        return Err(format!("transfers {amount} to {to:#x}, not {} to {:#x}", expected.amount, expected.to));
+    }
+    Ok(())
+}
+
+/// The receipt of an accepted transaction: it succeeded and made exactly `expected`; answers its block.
+pub async fn check_receipt<H: HttpTransport, C: Clock>(
+    ctx: &StarknetContext<'_, H, C>,
+    hash: &str,
+    expected: &ExpectedTransfer,
+) -> Result<Option<u64>, ExactStarknetError> {
+    let receipt = ctx
+        .rpc
+        .call("starknet_getTransactionReceipt", json!({"transaction_hash": hash}))
+        .await
+        .map_err(|_| ExactStarknetError::NotAcceptedInTime(hash.to_string()))?;
+    let mismatch = |problem: String| ExactStarknetError::ReceiptMismatch { hash: hash.to_string(), problem };
+    if receipt.get("execution_status").and_then(Value::as_str) != Some("SUCCEEDED") {
+        return Err(mismatch(format!("did not succeed: {}", receipt.get("revert_reason").unwrap_or(&Value::Null))));
+    }
+    let events: Vec<Event<'_>> = receipt
+        .get("events")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .map(|event| event_of(event, None))
+        .collect();
+    exact_transfer(&events, expected).map_err(|e| mismatch(e.replacen("shows", "has", 1)))?;
+    Ok(receipt.get("block_number").and_then(Value::as_u64))
+}
+
 /// The INVOKE v3 as JSON-RPC takes it (`query`: the estimate-only version).
 fn invoke_json(tx: &InvokeTransactionV3, signature: &[Felt], query: bool) -> Value {
     let hex = |f: &Felt| format!("{f:#x}");
@@ -481,6 +619,68 @@ mod tests {
         let code = refused.reason().code(crate::protocol::Version::V2);
         assert_eq!(code, "invalid_exact_starknet_payload_authorization_not_yet_valid");
         assert_eq!(check_started(999, 1_000), Ok(()));
+    }
+
+    const TOKEN: &str = "0x4718";
+    const PAYER: &str = "0xa11ce";
+    const PAY_TO: &str = "0xb0b";
+
+    fn expected() -> ExpectedTransfer {
+        let f = |t| parse_felt(t).unwrap();
+        ExpectedTransfer { token: f(TOKEN), from: f(PAYER), to: f(PAY_TO), amount: U256::from(500) }
+    }
+
+    /// A Cairo 1 Transfer (keys [Transfer, from, to], data [low, high]) emitted by `emitter`.
+    fn keyed(emitter: &str, from: &str, to: &str, low: &str) -> Value {
+        let transfer = format!("{:#x}", selector("Transfer"));
+        json!({"from_address": emitter, "keys": [transfer, from, to], "data": [low, "0x0"]})
+    }
+
+    fn judged(events: &[Value]) -> Result<(), String> {
+        let events: Vec<Event<'_>> = events.iter().map(|e| event_of(e, None)).collect();
+        exact_transfer(&events, &expected())
+    }
+
+    #[test]
+    fn exactly_the_payers_one_transfer_passes_in_either_layout() {
+        assert_eq!(judged(&[keyed(TOKEN, PAYER, PAY_TO, "0x1f4")]), Ok(()));
+        let transfer = format!("{:#x}", selector("Transfer"));
+        let unkeyed = json!({"from_address": TOKEN, "keys": [transfer], "data": [PAYER, PAY_TO, "0x1f4", "0x0"]});
+        assert_eq!(judged(&[unkeyed]), Ok(()));
+        // The sponsor's fee (the asset is the fee token) and other tokens' transfers do not count.
+        let fee = keyed(TOKEN, "0x5905", "0x1000", "0x99");
+        let other_token = keyed("0x49d3", PAYER, "0x666", "0x1");
+        assert_eq!(judged(&[fee, keyed(TOKEN, PAYER, PAY_TO, "0x1f4"), other_token]), Ok(()));
+    }
+
+    #[test]
+    fn anything_but_the_payers_one_exact_transfer_fails() {
+        let right = keyed(TOKEN, PAYER, PAY_TO, "0x1f4");
+        assert!(judged(&[]).unwrap_err().contains("0 transfers"));
+        assert!(judged(&[right.clone(), right.clone()]).unwrap_err().contains("2 transfers"));
+        assert!(judged(&[keyed(TOKEN, PAYER, "0x666", "0x1f4")]).is_err(), "another recipient");
+        assert!(judged(&[keyed(TOKEN, PAYER, PAY_TO, "0x1f5")]).is_err(), "another amount");
+        let mut odd = right.clone();
+        odd["data"] = json!(["0x1f4"]);
+        assert!(
+            judged(&[odd, right]).unwrap_err().contains("no standard layout"),
+            "an unreadable Transfer fails closed"
+        );
+    }
+
+    #[test]
+    fn a_trace_is_read_with_each_frames_contract_as_the_emitter() {
+        let transfer = format!("{:#x}", selector("Transfer"));
+        let trace = json!({"contract_address": "0x5905", "events": [], "calls": [{"contract_address": PAYER, "calls": [
+            {"contract_address": TOKEN, "events": [{"keys": [transfer, PAYER, PAY_TO], "data": ["0x1f4", "0x0"]}], "calls": []}]}]});
+        let mut events = Vec::new();
+        collect_trace_events(&trace, 0, &mut events).unwrap();
+        assert_eq!(exact_transfer(&events, &expected()), Ok(()));
+        let mut deep = json!({"calls": []});
+        for _ in 0..=MAX_TRACE_DEPTH {
+            deep = json!({"calls": [deep]});
+        }
+        assert!(matches!(collect_trace_events(&deep, 0, &mut Vec::new()), Err(ExactStarknetError::Rpc(_))));
     }
 
     #[test]

@@ -43,6 +43,8 @@ pub struct VerifiedStarknet {
     /// The SNIP-12 hash the account's `is_valid_signature` is asked about.
     pub message_hash: Felt,
     pub token: Felt,
+    /// The transfer's recipient: the requirements' `payTo`.
+    pub pay_to: Felt,
     pub amount: U256,
 }
 
@@ -71,6 +73,7 @@ pub fn verify_payload(
         signature: signature_felts(&payload.signature)?,
         message_hash,
         token: asset,
+        pay_to,
         amount: required.amount,
     })
 }
@@ -81,6 +84,7 @@ struct Authorization {
     to: Felt,
     amount: U256,
     token: Felt,
+    /// 0 (or absent): no nonce stated.
     nonce: Felt,
     /// 0: no expiry stated.
     valid_until: u64,
@@ -104,14 +108,17 @@ impl Authorization {
             to: felt("to", "authorization.to")?,
             amount: felt_to_u256(&amount),
             token: felt("token", "authorization.token")?,
-            nonce: felt("nonce", "authorization.nonce")?,
+            nonce: match value.get("nonce") {
+                None | Some(Value::Null) => Felt::ZERO,
+                Some(_) => felt("nonce", "authorization.nonce")?,
+            },
             valid_until,
             amount_text: value.get("amount").map(|v| v.to_string()).unwrap_or_default(),
         })
     }
 }
 
-fn requirement_felt(text: &str, field: &'static str) -> Result<Felt, ExactStarknetError> {
+pub(super) fn requirement_felt(text: &str, field: &'static str) -> Result<Felt, ExactStarknetError> {
     parse_felt(text).map_err(|e| ExactStarknetError::Requirement { field, problem: e.to_string() })
 }
 
@@ -146,7 +153,7 @@ fn check_authorization(
 
 /// Exactly one call, `transfer(pay_to, amount_low, amount_high)` on `asset`: what executes is what
 /// was required, whatever the authorization fields say.
-fn check_single_transfer(
+pub(super) fn check_single_transfer(
     execution: &OutsideExecution,
     asset: &Felt,
     pay_to: &Felt,
@@ -169,8 +176,11 @@ fn check_single_transfer(
     }
     let (low, high) = (felt_to_u256(low), felt_to_u256(high));
     let limb = U256::from(u128::MAX);
+    if low > limb || high > limb {
+        return Err(ExactStarknetError::AmountLimbs(format!("low {low}, high {high}")));
+    }
     let signed: U256 = (high << 128usize) | low;
-    if low > limb || high > limb || signed != amount {
+    if signed != amount {
         return Err(ExactStarknetError::SignedAmountMismatch {
             signed: format!("low {low}, high {high}"),
             required: amount.to_string(),
@@ -179,9 +189,12 @@ fn check_single_transfer(
     Ok(())
 }
 
-/// The authorization's nonce and expiry are the signed ones (`validUntil` 0 states none).
+/// The authorization's nonce and expiry are the signed ones. `validUntil` 0 states none, and so does
+/// a zero or absent `nonce`: the shipped x402-starknet 1.0.0 client reads them from the typed data's
+/// `nonce` and `valid_until`, which SNIP-9 v2 names `Nonce` and `Execute Before`, so it sends `"0x0"`
+/// and 0. Either way what is bound (and keys the ledger) is the signed nonce.
 fn check_agreement(auth: &Authorization, execution: &OutsideExecution) -> Result<(), ExactStarknetError> {
-    if auth.nonce != execution.nonce {
+    if auth.nonce != Felt::ZERO && auth.nonce != execution.nonce {
         return Err(ExactStarknetError::AuthorizationDisagrees { field: "nonce" });
     }
     if auth.valid_until != 0 && auth.valid_until != execution.execute_before {

@@ -70,6 +70,37 @@ pub enum ExactStarknetError {
     NotConfigured(&'static str),
     #[error("the paymaster refused the transaction: {0}")]
     Paymaster(String),
+    /// A call to the payer's account found no contract there.
+    #[error("the account is not deployed")]
+    AccountNotDeployed,
+    /// A transfer amount limb is not below 2^128: no u256.
+    #[error("the signed transfer's amount is not a u256: {0}")]
+    AmountLimbs(String),
+    // The registered spec's dialect only.
+    #[error("x402Version {0}: the Starknet spec's payload is x402 v2 only")]
+    Version(u8),
+    #[error("paymentPayload.accepted.{0} does not match paymentRequirements")]
+    AcceptedMismatch(&'static str),
+    #[error("`Execute After` {execute_after} is not {skew} s before now ({now})")]
+    NotPastEnough { execute_after: u64, now: u64, skew: u64 },
+    #[error("`Execute Before` {execute_before} does not leave the advertised window (at least until {required})")]
+    ExpiresBeforeTimeout { execute_before: u64, required: u64 },
+    #[error("`Execute Before` {execute_before} is past now + maxTimeoutSeconds + skew ({limit})")]
+    WindowExceedsMaxTimeout { execute_before: u64, limit: u64 },
+    #[error("the simulated settlement {0}")]
+    SimulationFailed(String),
+    /// Accepted on L2, and its receipt does not show exactly the payer's transfer.
+    #[error("transaction {hash} {problem}")]
+    ReceiptMismatch { hash: String, problem: String },
+}
+
+/// Which Starknet dialect a request speaks: the codes differ where the spec renamed them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StarknetDialect {
+    /// x402-starknet and daydreams: `{signature, authorization}` with the typed data beside it.
+    X402Starknet,
+    /// The registered spec (`scheme_exact_starknet.md`): `{from, outsideExecution}`.
+    Spec,
 }
 
 impl ExactStarknetError {
@@ -89,25 +120,58 @@ impl ExactStarknetError {
             Requirement { .. } => Reason::InvalidPaymentRequirements,
             TokenMismatch { .. } | SignedTokenMismatch(_) => Reason::StarknetTokenMismatch,
             RecipientMismatch { .. } | SignedRecipientMismatch(_) => Reason::StarknetRecipientMismatch,
-            AmountMismatch { .. } | SignedAmountMismatch { .. } => Reason::StarknetAuthorizationValue,
+            AmountMismatch { .. } | SignedAmountMismatch { .. } | AmountLimbs(_) => Reason::StarknetAuthorizationValue,
             Expired { .. } => Reason::StarknetValidUntil,
             NotYetValid { .. } => Reason::StarknetNotYetValid,
             FeeAboveCeiling { .. } => Reason::GasCeilingExceeded,
-            InvalidSignature(_) => Reason::StarknetSignature,
+            InvalidSignature(_) | AccountNotDeployed => Reason::StarknetSignature,
             NonceUsed => Reason::StarknetNonceUsed,
             InsufficientFunds { .. } => Reason::InsufficientFunds,
             Rpc(_) => Reason::UnexpectedVerifyError,
             TransactionFailed { .. } | Paymaster(_) | Refused(_) => Reason::TransactionFailed,
             NotAcceptedInTime(_) | NotConfigured(_) | StaleNonce => Reason::UnexpectedSettleError,
+            Version(_) => Reason::InvalidX402Version,
+            AcceptedMismatch(_) | NotPastEnough { .. } => Reason::InvalidPayload,
+            ExpiresBeforeTimeout { .. } => Reason::StarknetValidUntil,
+            WindowExceedsMaxTimeout { .. } => Reason::OutsideExecutionWindowExceedsMaxTimeout,
+            SimulationFailed(_) => Reason::SimulationFailed,
+            ReceiptMismatch { .. } => Reason::TransactionFailed,
+        }
+    }
+
+    /// The reason in the registered spec's dialect: its own tokens where it renamed x402-starknet's.
+    pub fn spec_reason(&self) -> Reason {
+        use ExactStarknetError::*;
+        match self {
+            SchemeMismatch { .. } => Reason::InvalidScheme,
+            TokenMismatch { .. } | SignedTokenMismatch(_) => Reason::StarknetAssetMismatch,
+            AmountMismatch { .. } | SignedAmountMismatch { .. } => Reason::StarknetAmountMismatch,
+            AmountLimbs(_) | NotYetValid { .. } => Reason::InvalidPayload,
+            WrongCaller(_) => Reason::StarknetCaller,
+            AccountNotDeployed => Reason::AccountNotDeployed,
+            Expired { .. } | ExpiresBeforeTimeout { .. } => Reason::OutsideExecutionExpired,
+            NonceUsed => Reason::NonceAlreadyUsed,
+            // The spec's `invalid_transaction_state` (the reference's code for a reverted transaction).
+            TransactionFailed { .. } | ReceiptMismatch { .. } => Reason::UptoTransactionReverted,
+            // Nothing was accepted: the same payment may be settled again.
+            Refused(_) | Paymaster(_) => Reason::UnexpectedSettleError,
+            other => other.reason(),
+        }
+    }
+
+    pub fn reason_in(&self, dialect: StarknetDialect) -> Reason {
+        match dialect {
+            StarknetDialect::X402Starknet => self.reason(),
+            StarknetDialect::Spec => self.spec_reason(),
         }
     }
 
     /// The transaction a settle failure concerns, when one was sent.
     pub fn transaction(&self) -> Option<&str> {
         match self {
-            ExactStarknetError::TransactionFailed { hash, .. } | ExactStarknetError::NotAcceptedInTime(hash) => {
-                Some(hash)
-            }
+            ExactStarknetError::TransactionFailed { hash, .. }
+            | ExactStarknetError::ReceiptMismatch { hash, .. }
+            | ExactStarknetError::NotAcceptedInTime(hash) => Some(hash),
             _ => None,
         }
     }

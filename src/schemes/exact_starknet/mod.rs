@@ -1,16 +1,18 @@
 //! `exact` on Starknet: the payer's account signed a SNIP-9 outside execution as SNIP-12 typed data,
-//! and someone else submits it. The pure checks bind the payment to what actually executes
-//! ([`checks`]); the chain checks ask the account and the token ([`chain`]); the settle submits it
-//! from the facilitator's sponsor account.
+//! and someone else submits it. Two dialects carry it: x402-starknet's (`{signature, authorization}`
+//! with the typed data beside it; pure checks in [`checks`]) and the registered spec's (`{from,
+//! outsideExecution}`, decoded in [`payload`], its rules in [`spec`]). The chain checks ask the
+//! account and the token ([`chain`]); the settle submits it from the facilitator's sponsor account.
 
 pub mod chain;
 mod checks;
 mod error;
 pub mod payload;
+pub mod spec;
 
 pub use checks::{verify_payload, Policy, StarknetRequirements, VerifiedStarknet, EXPIRY_MARGIN_SECS};
-pub use error::ExactStarknetError;
-pub use payload::StarknetPayload;
+pub use error::{ExactStarknetError, StarknetDialect};
+pub use payload::{SpecPayload, StarknetPayload};
 
 use crate::chains::starknet::{encode_short_string, Felt};
 use crate::network::Network;
@@ -65,5 +67,7 @@ pub fn ledger_key(network: &Network, verified: &VerifiedStarknet) -> String {
     format!("starknet/{}/{:#x}/{:#x}", network.caip2, verified.account, verified.execution.nonce)
 }
 
+#[cfg(test)]
+mod spec_tests;
 #[cfg(test)]
 mod tests;

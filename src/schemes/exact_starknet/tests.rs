@@ -148,6 +148,36 @@ fn caller_window_chain_and_agreement() {
     assert_eq!(verify_payload(&c.payload, &required, &policy).unwrap_err().reason(), Reason::InvalidNetwork);
 }
 
+/// x402-starknet 1.0.0 reads `nonce` and `valid_until` from the typed data, which SNIP-9 v2 names
+/// `Nonce` and `Execute Before`: it sends `"0x0"` and 0. Those state nothing, as an absent nonce does;
+/// the signed nonce is bound (and keys the ledger), and any other stated nonce must be it.
+#[test]
+fn a_zero_or_absent_authorization_nonce_states_none_and_the_signed_one_is_bound() {
+    let signed = parse_felt(vector()["typedData"]["message"]["Nonce"].as_str().unwrap()).unwrap();
+    let sepolia = crate::network::find("starknet:SN_MAIN").unwrap();
+    let as_shipped = |c: &mut Case| c.payload.authorization["validUntil"] = json!("0");
+    for nonce in [Some(json!("0x0")), Some(json!("0")), Some(json!(0)), Some(Value::Null), None] {
+        let mut c = case();
+        as_shipped(&mut c);
+        match &nonce {
+            Some(value) => c.payload.authorization["nonce"] = value.clone(),
+            None => drop(c.payload.authorization.as_object_mut().unwrap().remove("nonce")),
+        }
+        let verified = run(&c).unwrap_or_else(|e| panic!("{nonce:?}: {e}"));
+        assert_eq!(verified.execution.nonce, signed, "{nonce:?}");
+        assert_eq!(
+            ledger_key(sepolia, &verified),
+            format!("starknet/starknet:SN_MAIN/{:#x}/{signed:#x}", verified.account)
+        );
+    }
+    let mut c = case();
+    as_shipped(&mut c);
+    c.payload.authorization["nonce"] = json!("0x2");
+    assert!(matches!(run(&c), Err(ExactStarknetError::AuthorizationDisagrees { field: "nonce" })));
+    c.payload.authorization["nonce"] = json!("not a felt");
+    assert_eq!(reason(&c), Reason::InvalidPayload);
+}
+
 #[test]
 fn malformed_payloads_are_refused_with_a_field() {
     let mut c = case();
@@ -161,7 +191,7 @@ fn malformed_payloads_are_refused_with_a_field() {
         c.payload.signature = signature.clone();
         assert_eq!(reason(&c), Reason::InvalidPayload, "{signature}");
     }
-    for key in ["from", "to", "amount", "token", "nonce", "validUntil"] {
+    for key in ["from", "to", "amount", "token", "validUntil"] {
         let mut c = case();
         c.payload.authorization.as_object_mut().unwrap().remove(key);
         assert_eq!(reason(&c), Reason::InvalidPayload, "{key}");
