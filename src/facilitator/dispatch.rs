@@ -18,7 +18,9 @@ impl<P: Host> Facilitator<P> {
         self.check_payment_policy(request)?;
         match &request.payload {
             Payload::Eip3009(payload) => self.verify_eip3009(request, payload).await,
+            #[cfg(feature = "permit2")]
             Payload::Permit2(payload) => self.verify_permit2(request, payload).await,
+            #[cfg(feature = "permit2")]
             Payload::UptoPermit2(payload) => self.verify_upto_permit2(request, payload).await,
             Payload::Permit(permit) => self.verify_upto(request, permit).await,
             Payload::Svm(payload) => self.verify_svm(request, payload).await,
@@ -36,7 +38,9 @@ impl<P: Host> Facilitator<P> {
         self.check_payment_policy(request)?;
         match &request.payload {
             Payload::Eip3009(p) => self.settle_eip3009(request, p).await,
+            #[cfg(feature = "permit2")]
             Payload::Permit2(p) => self.settle_permit2(request, p).await,
+            #[cfg(feature = "permit2")]
             Payload::UptoPermit2(p) => self.settle_upto_permit2(request, p).await,
             Payload::Permit(permit) => self.settle_upto(request, permit).await,
             Payload::Svm(payload) => self.settle_svm(request, payload).await,
@@ -60,7 +64,9 @@ impl<P: Host> Facilitator<P> {
     fn advertise(&self, scheme: Scheme, response: &mut SupportedResponse) {
         match scheme {
             Scheme::ExactEip3009 => self.supported_exact_evm(response),
+            #[cfg(feature = "permit2")]
             Scheme::ExactPermit2 => self.supported_permit2(response),
+            #[cfg(feature = "permit2")]
             Scheme::UptoPermit2 => self.supported_upto(response, UPTO_PERMIT2_PAYLOAD),
             Scheme::UptoSession => self.supported_upto(response, UPTO_SESSION_PAYLOAD),
             Scheme::ExactSvm => self.supported_svm(response),
@@ -90,6 +96,7 @@ impl<P: Host> Facilitator<P> {
 
     /// Permit2 payments come under the `exact` kind (as in the reference); what is listed is the
     /// gas-sponsoring extensions that give a payer its allowance to Permit2.
+    #[cfg(feature = "permit2")]
     fn supported_permit2(&self, response: &mut SupportedResponse) {
         if self.evm_served().is_empty() {
             return;
@@ -122,6 +129,7 @@ impl<P: Host> Facilitator<P> {
 
 /// `/supported` `kinds[].extra.payloads` of the `upto` kind: the standard Permit2 payload
 /// (`permit2Authorization`), and daydreams' EIP-2612 session permit (`authorization` + signature).
+#[cfg(feature = "permit2")]
 pub const UPTO_PERMIT2_PAYLOAD: &str = "permit2";
 pub const UPTO_SESSION_PAYLOAD: &str = "eip2612-session";
 

@@ -11,11 +11,13 @@ mod evm;
 mod host;
 mod once;
 mod outcome;
+#[cfg(feature = "permit2")]
 mod permit2;
 #[cfg(feature = "starknet")]
 mod starknet;
 mod svm;
 mod upto;
+#[cfg(feature = "permit2")]
 mod upto_permit2;
 
 pub use self::core::Facilitator;

@@ -23,6 +23,7 @@ fn normalize(payload_json: &str, requirements_json: &str) -> Result<(PaymentRequ
             Ok((request, payload))
         }
         Payload::Permit(_) => Err(err(&BindingError::NotInPackage("upto (use verifyUpto)".into()), request.version)),
+        #[cfg(feature = "permit2")]
         Payload::Permit2(_) | Payload::UptoPermit2(_) => {
             let not_here = BindingError::NotInPackage("Permit2, exact or upto (verify it with the facilitator)".into());
             Err(err(&not_here, request.version))

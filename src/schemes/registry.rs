@@ -7,7 +7,9 @@
 use alloy_primitives::U256;
 use serde_json::Value;
 
-use super::{exact_evm, exact_permit2, exact_svm, upto_evm, upto_permit2};
+use super::{exact_evm, exact_svm, upto_evm};
+#[cfg(feature = "permit2")]
+use super::{exact_permit2, upto_permit2};
 use crate::network::Family;
 pub use crate::policy::PaymentFacts;
 use crate::protocol::model::{self, Version};
@@ -25,9 +27,11 @@ pub enum Scheme {
     /// `exact` on EVM with an EIP-3009 `transferWithAuthorization` (and the Cronos dialect).
     ExactEip3009,
     /// `exact` on EVM through Permit2 and the x402 exact proxy (`permit2Authorization`).
+    #[cfg(feature = "permit2")]
     ExactPermit2,
     /// `upto` on EVM as `@x402/evm` ships it: Permit2 through the x402 upto proxy
     /// (`permit2Authorization` with the facilitator in its witness).
+    #[cfg(feature = "permit2")]
     UptoPermit2,
     /// `upto` on EVM as daydreams' EIP-2612 permit sessions (`authorization` and a signature).
     UptoSession,
@@ -45,7 +49,9 @@ impl Scheme {
     /// Every scheme of this build.
     pub const ALL: &'static [Scheme] = &[
         Scheme::ExactEip3009,
+        #[cfg(feature = "permit2")]
         Scheme::ExactPermit2,
+        #[cfg(feature = "permit2")]
         Scheme::UptoPermit2,
         Scheme::UptoSession,
         Scheme::ExactSvm,
@@ -58,14 +64,18 @@ impl Scheme {
     /// The scheme's name on the wire.
     pub const fn name(self) -> &'static str {
         match self {
-            Scheme::UptoPermit2 | Scheme::UptoSession => "upto",
+            Scheme::UptoSession => "upto",
+            #[cfg(feature = "permit2")]
+            Scheme::UptoPermit2 => "upto",
             _ => "exact",
         }
     }
 
     pub const fn family(self) -> Family {
         match self {
-            Scheme::ExactEip3009 | Scheme::ExactPermit2 | Scheme::UptoPermit2 | Scheme::UptoSession => Family::Evm,
+            Scheme::ExactEip3009 | Scheme::UptoSession => Family::Evm,
+            #[cfg(feature = "permit2")]
+            Scheme::ExactPermit2 | Scheme::UptoPermit2 => Family::Evm,
             Scheme::ExactSvm => Family::Solana,
             #[cfg(feature = "starknet")]
             Scheme::ExactStarknet | Scheme::ExactStarknetSpec => Family::Starknet,
@@ -76,7 +86,9 @@ impl Scheme {
     pub const fn versions(self) -> &'static [Version] {
         match self {
             // The reference pays through Permit2 under x402 v2 only.
-            Scheme::UptoSession | Scheme::ExactPermit2 | Scheme::UptoPermit2 => &[Version::V2],
+            Scheme::UptoSession => &[Version::V2],
+            #[cfg(feature = "permit2")]
+            Scheme::ExactPermit2 | Scheme::UptoPermit2 => &[Version::V2],
             _ => &[Version::V1, Version::V2],
         }
     }
@@ -87,10 +99,9 @@ impl Scheme {
         let shape = match self {
             // Both `exact` EVM payloads come under one kind, and both `upto` ones under another; the
             // payload's shape tells them apart.
-            Scheme::ExactEip3009 => !exact_permit2::is_permit2(payload),
-            Scheme::ExactPermit2 => exact_permit2::is_permit2(payload),
-            Scheme::UptoPermit2 => upto_permit2::is_upto_permit2(payload),
-            Scheme::UptoSession => !upto_permit2::is_upto_permit2(payload),
+            Scheme::ExactEip3009 | Scheme::UptoSession => !is_permit2(payload),
+            #[cfg(feature = "permit2")]
+            Scheme::ExactPermit2 | Scheme::UptoPermit2 => is_permit2(payload),
             // The two Starknet dialects, told apart by shape whichever spelling names the network.
             #[cfg(feature = "starknet")]
             Scheme::ExactStarknet => payload.get("outsideExecution").is_none(),
@@ -113,8 +124,8 @@ impl Scheme {
         if family == Family::Starknet && requirements.scheme == "exact" {
             return Err(RequestError::NotServed("Starknet"));
         }
-        if family == Family::Evm && requirements.scheme == "exact" && exact_permit2::is_permit2(payload) {
-            return Err(RequestError::UnsupportedPayloadType("exact EVM via Permit2 under x402 v1"));
+        if family == Family::Evm && requirements.scheme == "exact" && is_permit2(payload) {
+            return Err(RequestError::UnsupportedPayloadType("exact EVM via Permit2 (x402 v2, in the facilitator)"));
         }
         Err(RequestError::UnsupportedScheme {
             scheme: requirements.scheme.clone(),
@@ -127,6 +138,7 @@ impl Scheme {
         let payload = &request.payload.payload;
         Ok(match self {
             Scheme::ExactEip3009 => Payload::Eip3009(exact_evm::payload::decode(payload)?),
+            #[cfg(feature = "permit2")]
             Scheme::ExactPermit2 => {
                 let extensions = request.payload.envelope.get("extensions");
                 let decoded = exact_permit2::Permit2Payload::decode(payload, extensions);
@@ -136,6 +148,7 @@ impl Scheme {
                 };
                 Payload::Permit2(Box::new(decoded.map_err(refused)?))
             }
+            #[cfg(feature = "permit2")]
             Scheme::UptoPermit2 => {
                 let extensions = request.payload.envelope.get("extensions");
                 let decoded = upto_permit2::UptoPermit2Payload::decode(payload, extensions);
@@ -167,8 +180,10 @@ impl Scheme {
 pub enum Payload {
     Eip3009(exact_evm::Eip3009Payload),
     /// Boxed: with its extensions it is several times the size of the others.
+    #[cfg(feature = "permit2")]
     Permit2(Box<exact_permit2::Permit2Payload>),
     /// Boxed, as `Permit2`.
+    #[cfg(feature = "permit2")]
     UptoPermit2(Box<upto_permit2::UptoPermit2Payload>),
     Permit(upto_evm::PermitPayload),
     Svm(exact_svm::SvmPayload),
@@ -182,7 +197,9 @@ impl Payload {
     pub fn scheme(&self) -> Scheme {
         match self {
             Payload::Eip3009(_) => Scheme::ExactEip3009,
+            #[cfg(feature = "permit2")]
             Payload::Permit2(_) => Scheme::ExactPermit2,
+            #[cfg(feature = "permit2")]
             Payload::UptoPermit2(_) => Scheme::UptoPermit2,
             Payload::Permit(_) => Scheme::UptoSession,
             Payload::Svm(_) => Scheme::ExactSvm,
@@ -197,7 +214,9 @@ impl Payload {
     pub fn payer(&self) -> String {
         match self {
             Payload::Eip3009(p) => p.authorization.from.to_checksum(None),
+            #[cfg(feature = "permit2")]
             Payload::Permit2(p) => p.from.to_checksum(None),
+            #[cfg(feature = "permit2")]
             Payload::UptoPermit2(p) => p.permit.from.to_checksum(None),
             Payload::Permit(p) => p.owner.to_checksum(None),
             Payload::Svm(p) => p.payer().unwrap_or_default(),
@@ -217,6 +236,7 @@ impl PaymentFacts for Payload {
     fn signed_amount(&self) -> Option<U256> {
         match self {
             Payload::Eip3009(p) => Some(p.authorization.value),
+            #[cfg(feature = "permit2")]
             Payload::Permit2(p) => Some(p.amount),
             // Its signed amount is a cap, not what is paid: see `cap`.
             _ => None,
@@ -225,6 +245,7 @@ impl PaymentFacts for Payload {
 
     fn cap(&self) -> Option<U256> {
         match self {
+            #[cfg(feature = "permit2")]
             Payload::UptoPermit2(p) => Some(p.permit.amount),
             _ => None,
         }
@@ -244,7 +265,9 @@ pub fn ledger_key(request: &PaymentRequest) -> String {
             p.authorization.from,
             p.authorization.nonce,
         ),
+        #[cfg(feature = "permit2")]
         Payload::Permit2(p) => exact_permit2::ledger_key(request.network.chain_id.unwrap_or_default(), p),
+        #[cfg(feature = "permit2")]
         Payload::UptoPermit2(p) => upto_permit2::ledger_key(request.network.chain_id.unwrap_or_default(), p),
         Payload::Permit(p) => format!("upto/{}", p.session_id),
         Payload::Svm(p) => exact_svm::payload_key(caip2, p),
@@ -266,4 +289,9 @@ pub fn parse_request(body: &[u8]) -> Result<PaymentRequest, Rejection> {
     let request = normalize::parse_request(body)?;
     let (version, dialect, network) = (request.version, request.dialect, request.requirements.network.clone());
     decode(request).map_err(|error| Rejection { error, version, dialect, network })
+}
+
+/// A Permit2 payload (`permit2Authorization`), `exact` or `upto`: the reference's routing key.
+fn is_permit2(payload: &Value) -> bool {
+    payload.get("permit2Authorization").is_some()
 }
