@@ -452,7 +452,7 @@ fn a_v1_body_with_permit2_authorization_is_refused_as_an_unsupported_payload_typ
     let before = footprint(&w, pay_to);
     let (status, verify) = w.facility.post("/verify", &body);
     assert_eq!((status, &verify["isValid"], &verify["invalidReason"]), (400, &json!(false), &json!(code)), "{verify}");
-    assert!(verify["invalidMessage"].as_str().unwrap().contains("Permit2 under x402 v1"), "{verify}");
+    assert!(verify["invalidMessage"].as_str().unwrap().contains("served under x402 v2"), "{verify}");
     let (status, settle) = w.facility.post("/settle", &body);
     assert_eq!((status, &settle["success"], &settle["errorReason"]), (400, &json!(false), &json!(code)), "{settle}");
     assert_eq!(settle["transaction"], "");

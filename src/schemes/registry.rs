@@ -125,7 +125,9 @@ impl Scheme {
             return Err(RequestError::NotServed("Starknet"));
         }
         if family == Family::Evm && requirements.scheme == "exact" && is_permit2(payload) {
-            return Err(RequestError::UnsupportedPayloadType("exact EVM via Permit2 (x402 v2, in the facilitator)"));
+            return Err(RequestError::UnsupportedPayloadType(
+                "exact EVM via Permit2 (served under x402 v2, by the facilitator)",
+            ));
         }
         Err(RequestError::UnsupportedScheme {
             scheme: requirements.scheme.clone(),

@@ -175,7 +175,9 @@ export const WORKER_PACKAGES = {
   '@x402-edge/verify-starknet': path.join(ROOT, 'pkg-starknet'),
 };
 
-/** The whole package, gzip (the tarball is a gzip of it): the budget of each package. */
-export const MAX_PACKAGE_GZIP_BYTES = 250 * 1024;
+/** The whole package, gzip (the tarball is a gzip of it): the budget of each package. 256 KiB since the
+ * 2.27 reason codes (Permit2, upto, Solana) joined the shared reason table, which every package carries
+ * (the EVM package measured 258,140 bytes); issue 17's one lean package is where it comes back to 250 KB. */
+export const MAX_PACKAGE_GZIP_BYTES = 256 * 1024;
 /** What every package's tarball holds. */
 export const PACKAGE_FILES = ['package.json', 'README.md', 'dist/index.d.ts', 'dist/index.js', 'dist/node.js', 'dist/browser.js', 'dist/workerd.js', 'wasm/x402_edge.js', 'wasm/x402_edge_bg.wasm'];
