@@ -332,3 +332,46 @@ async fn mined<H: HttpTransport, C: Clock>(
         _ => None,
     })
 }
+
+/// The transactions the facilitator broadcast for a payment, and who pays.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Submitted {
+    pub sent: Sent,
+    pub payer: Address,
+}
+
+/// A payment's mined transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settlement {
+    pub transaction: B256,
+    pub payer: Address,
+    pub block_number: Option<u64>,
+}
+
+/// Waits for the receipt of a submitted payment (any of its transactions, after fee bumps).
+pub async fn confirm_submitted<H: HttpTransport, C: Clock, E: From<TxError>>(
+    ctx: &EvmContext<'_, H, C>,
+    submitted: &Submitted,
+) -> Result<Settlement, E> {
+    let mined = confirm(ctx, &submitted.sent.transactions).await?;
+    Ok(Settlement { transaction: mined.transaction, payer: submitted.payer, block_number: mined.block_number })
+}
+
+/// Waits for the receipt of a submitted payment, replacing a stuck transaction with fee bumps.
+pub async fn confirm_submitted_with_fee_bumps<
+    H: HttpTransport,
+    C: Clock,
+    S: EvmSigner,
+    T: TxSender,
+    L: Ledger,
+    E: From<TxError>,
+>(
+    ctx: &EvmContext<'_, H, C>,
+    signer: &S,
+    sender: &T,
+    journal: &LedgerJournal<'_, L>,
+    submitted: &Submitted,
+) -> Result<Settlement, E> {
+    let mined = confirm_with_fee_bumps(ctx, signer, sender, journal, &submitted.sent).await?;
+    Ok(Settlement { transaction: mined.transaction, payer: submitted.payer, block_number: mined.block_number })
+}

@@ -1,7 +1,7 @@
 //! Settling an `exact` EVM payment: re-verify with the chain (so a doomed settle burns no gas), build
 //! and sign the `transferWithAuthorization` transaction, broadcast it, and wait for its receipt.
 
-use alloy_primitives::{Address, B256};
+use alloy_primitives::B256;
 
 use super::chain;
 use super::chain::{ChainReads, PayerAccount};
@@ -17,21 +17,8 @@ use crate::ledger::{Ledger, LedgerJournal};
 use crate::ports::{Clock, EvmSigner, HttpTransport};
 use crate::protocol::model::PaymentRequest;
 use crate::schemes::evm_tx::EvmContext;
-use crate::schemes::evm_tx::{self, Sent, TxError};
-
-/// The transactions the facilitator broadcast for a payment.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Submitted {
-    pub sent: Sent,
-    pub payer: Address,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Settlement {
-    pub transaction: B256,
-    pub payer: Address,
-    pub block_number: Option<u64>,
-}
+use crate::schemes::evm_tx::{self, TxError};
+pub use crate::schemes::evm_tx::{Settlement, Submitted};
 
 /// Verifies against the chain, then signs and broadcasts `transferWithAuthorization`. An undeployed
 /// ERC-6492 wallet is deployed through its (allowed) factory first, at most once per payment (see
@@ -138,8 +125,7 @@ pub async fn confirm<H: HttpTransport, C: Clock>(
     ctx: &EvmContext<'_, H, C>,
     submitted: &Submitted,
 ) -> Result<Settlement, ExactEvmError> {
-    let mined = evm_tx::confirm(ctx, &submitted.sent.transactions).await?;
-    Ok(Settlement { transaction: mined.transaction, payer: submitted.payer, block_number: mined.block_number })
+    evm_tx::confirm_submitted(ctx, submitted).await
 }
 
 /// Waits for the receipt, replacing a stuck transaction with fee bumps (see [`evm_tx`]).
@@ -150,8 +136,7 @@ pub async fn confirm_with_fee_bumps<H: HttpTransport, C: Clock, S: EvmSigner, T:
     journal: &LedgerJournal<'_, L>,
     submitted: &Submitted,
 ) -> Result<Settlement, ExactEvmError> {
-    let mined = evm_tx::confirm_with_fee_bumps(ctx, signer, sender, journal, &submitted.sent).await?;
-    Ok(Settlement { transaction: mined.transaction, payer: submitted.payer, block_number: mined.block_number })
+    evm_tx::confirm_submitted_with_fee_bumps(ctx, signer, sender, journal, submitted).await
 }
 
 /// [`submit`] then [`confirm_with_fee_bumps`].

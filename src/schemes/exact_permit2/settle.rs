@@ -2,7 +2,7 @@
 //! doomed settle burns no gas), relay the payer's own approval first when its extension supplies
 //! the allowance, then sign and send the proxy call and wait for its receipt.
 
-use alloy_primitives::{Address, B256};
+use alloy_primitives::B256;
 
 use super::chain::{self, Plan};
 use super::checks::{ApprovalTx, Options, Prepared};
@@ -15,21 +15,8 @@ use crate::chains::evm::sender::TxSender;
 use crate::ledger::{Ledger, LedgerJournal};
 use crate::ports::{Clock, EvmSigner, HttpTransport};
 use crate::protocol::model::PaymentRequest;
-use crate::schemes::evm_tx::{self, EvmContext, Sent, TxError};
-
-/// The transaction the facilitator broadcast for a payment.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Submitted {
-    pub sent: Sent,
-    pub payer: Address,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Settlement {
-    pub transaction: B256,
-    pub payer: Address,
-    pub block_number: Option<u64>,
-}
+use crate::schemes::evm_tx::{self, EvmContext, TxError};
+pub use crate::schemes::evm_tx::{Settlement, Submitted};
 
 /// [`submit_with`] with the ERC-20 approval extension disabled.
 pub async fn submit<H: HttpTransport, C: Clock, S: EvmSigner, T: TxSender, L: Ledger, P>(
@@ -142,8 +129,7 @@ pub async fn confirm<H: HttpTransport, C: Clock>(
     ctx: &EvmContext<'_, H, C>,
     submitted: &Submitted,
 ) -> Result<Settlement, ExactPermit2Error> {
-    let mined = evm_tx::confirm(ctx, &submitted.sent.transactions).await?;
-    Ok(Settlement { transaction: mined.transaction, payer: submitted.payer, block_number: mined.block_number })
+    evm_tx::confirm_submitted(ctx, submitted).await
 }
 
 /// Waits for the receipt, replacing a stuck transaction with fee bumps (see [`evm_tx`]).
@@ -154,8 +140,7 @@ pub async fn confirm_with_fee_bumps<H: HttpTransport, C: Clock, S: EvmSigner, T:
     journal: &LedgerJournal<'_, L>,
     submitted: &Submitted,
 ) -> Result<Settlement, ExactPermit2Error> {
-    let mined = evm_tx::confirm_with_fee_bumps(ctx, signer, sender, journal, &submitted.sent).await?;
-    Ok(Settlement { transaction: mined.transaction, payer: submitted.payer, block_number: mined.block_number })
+    evm_tx::confirm_submitted_with_fee_bumps(ctx, signer, sender, journal, submitted).await
 }
 
 /// [`submit`] then [`confirm_with_fee_bumps`].
