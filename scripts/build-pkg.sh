@@ -3,6 +3,8 @@
 # TypeScript sources:
 #   pkg/           @x402-edge/verify           EVM and Solana (cargo feature `js`)
 #   pkg-starknet/  @x402-edge/verify-starknet  Starknet       (cargo feature `js-starknet`)
+#   pkg-sdk/       @x402-edge/sdk              the resource-server and client side (TypeScript only, over
+#                                              @x402-edge/verify and the official @x402/core)
 # Each is its wasm, the pinned wasm-bindgen CLI's glue (--target web: one module that node, browsers,
 # bundlers and workerd all instantiate), npm binaryen's wasm-opt, and tsc for the wrapper and its .d.ts
 # (js-bindings/src, with the package's own index.ts). Nothing is downloaded. WASM_OPT_LEVEL=O3 trades a
@@ -47,10 +49,39 @@ build_package() {
   log "built $out/ ($("$NODE" -p "require('./$out/package.json').name")@$("$NODE" -p "require('./$out/package.json').version"))"
 }
 
+# The SDK is TypeScript over @x402-edge/verify: tsc in a staging copy, then the built packages are linked
+# into node_modules/@x402-edge/ so the repo's tests, the gateway and the demo import them by name.
+build_sdk() {
+  local out=${PKG_SDK_OUT:-pkg-sdk} stage="target/pkg-build/sdk"
+  link_packages
+  if [ -z "$(find js-bindings/sdk/src -name '*.ts' -print -quit)" ]; then return; fi
+  log "compiling $out (tsc)"
+  rm -rf "$stage" "$out"
+  mkdir -p "$stage" "$out"
+  cp -r js-bindings/sdk/src js-bindings/sdk/tsconfig.json "$stage/"
+  "$NODE" node_modules/typescript/bin/tsc -p "$stage"
+  cp -r "$stage/dist" "$out/dist"
+  cp js-bindings/sdk/package.json js-bindings/sdk/README.md "$out/"
+  link_packages
+  log "built $out/ (@x402-edge/sdk)"
+}
+
+link_packages() {
+  mkdir -p node_modules/@x402-edge
+  local dir
+  for dir in pkg pkg-starknet pkg-sdk; do
+    [ -f "$dir/package.json" ] || continue
+    ln -sfn "../../$dir" "node_modules/@x402-edge/$("$NODE" -p "require('./$dir/package.json').name.split('/')[1]")"
+  done
+}
+
 which=${1:-all}
 case "$which" in
-  all | verify) build_package js js-bindings "${PKG_OUT:-pkg}" ;;&
-  all | verify-starknet) build_package js-starknet js-bindings/starknet "${PKG_STARKNET_OUT:-pkg-starknet}" ;;
-  verify) ;;
-  *) echo "build-pkg.sh: unknown package $which (verify, verify-starknet)" >&2; exit 2 ;;
+  all | verify | verify-starknet | sdk) ;;
+  *) echo "build-pkg.sh: unknown package $which (verify, verify-starknet, sdk)" >&2; exit 2 ;;
 esac
+if [ "$which" = all ] || [ "$which" = verify ]; then build_package js js-bindings "${PKG_OUT:-pkg}"; fi
+if [ "$which" = all ] || [ "$which" = verify-starknet ]; then
+  build_package js-starknet js-bindings/starknet "${PKG_STARKNET_OUT:-pkg-starknet}"
+fi
+if [ "$which" = all ] || [ "$which" = sdk ]; then build_sdk; else link_packages; fi
