@@ -19,5 +19,7 @@ pub mod upto;
 
 #[cfg(any(feature = "js", feature = "js-starknet"))]
 pub mod js;
+#[cfg(feature = "server")]
+pub mod server;
 #[cfg(all(feature = "worker", target_arch = "wasm32"))]
 mod worker;

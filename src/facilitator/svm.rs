@@ -50,13 +50,7 @@ impl<P: Host> Facilitator<P> {
     ) -> Result<Signed, ExactSvmError> {
         check_accepted(&request.accepted, &request.requirements.scheme, request.network)?;
         let amount = request.requirements.amount.to_string();
-        let requirements = SvmRequirements {
-            amount: &amount,
-            asset: &request.requirements.asset,
-            pay_to: &request.requirements.pay_to,
-            fee_payer: request.requirements.extra_str("feePayer"),
-            memo: request.requirements.extra_str("memo"),
-        };
+        let requirements = SvmRequirements::of(&request.requirements, &amount);
         chain::verify(ctx, &payload.transaction, &requirements, &self.config.svm_fee_payers).await
     }
 

@@ -14,7 +14,7 @@ use crate::chains::svm::Pubkey;
 use crate::config::SvmSettings;
 use crate::schemes::exact_svm::chain::{self, SvmContext};
 use crate::schemes::exact_svm::SvmPayload;
-use crate::schemes::exact_svm::{check_accepted, verify_transaction, ExactSvmError, SvmRequirements, VerifiedSvm};
+use crate::schemes::exact_svm::{verify_offline, ExactSvmError, VerifiedSvm};
 use crate::schemes::{Payload, PaymentRequest};
 
 /// Verify never settles: nothing here is bounded by these.
@@ -39,26 +39,6 @@ fn svm_request(payload_json: &str, requirements_json: &str) -> Result<(PaymentRe
         }
         _ => Err(super::envelope::err(&BindingError::NotInPackage("EVM (use verifyPayment)".into()), request.version)),
     }
-}
-
-/// The pure checks, against `managed` fee payers (or the requirements' own when `None`).
-fn check(
-    request: &PaymentRequest,
-    payload: &SvmPayload,
-    managed: Option<&[Pubkey]>,
-) -> Result<VerifiedSvm, ExactSvmError> {
-    check_accepted(&request.accepted, &request.requirements.scheme, request.network)?;
-    let amount = request.requirements.amount.to_string();
-    let fee_payer = request.requirements.extra_str("feePayer");
-    let trusted: Vec<Pubkey> = fee_payer.and_then(|f| f.parse().ok()).into_iter().collect();
-    let requirements = SvmRequirements {
-        amount: &amount,
-        asset: &request.requirements.asset,
-        pay_to: &request.requirements.pay_to,
-        fee_payer,
-        memo: request.requirements.extra_str("memo"),
-    };
-    verify_transaction(&payload.transaction, &requirements, managed.unwrap_or(&trusted))
 }
 
 fn result(
@@ -93,7 +73,7 @@ pub fn verify_svm(payload_json: &str, requirements_json: &str, fee_payers_json: 
         Err(envelope) => return envelope,
     };
     let value = fee_payers(fee_payers_json).map(|managed| {
-        let outcome = check(&request, &payload, managed.as_deref());
+        let outcome = verify_offline(&request, &payload, managed.as_deref());
         result(&request, outcome, managed.is_some(), false)
     });
     answer(value, request.version)
@@ -126,7 +106,7 @@ pub async fn verify_svm_online(
         clock: &clock,
         settings: UNUSED_SETTINGS,
     };
-    let outcome = match check(&request, &payload, managed.as_deref()) {
+    let outcome = match verify_offline(&request, &payload, managed.as_deref()) {
         Ok(verified) => chain::simulate(&ctx, &payload.transaction, false).await.map(|()| verified),
         Err(e) => Err(e),
     };

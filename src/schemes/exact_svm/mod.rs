@@ -16,7 +16,7 @@ pub use payload::SvmPayload;
 
 use crate::chains::svm::{Keypair, Pubkey, Transaction, TransferChecked};
 use crate::network::Network;
-use crate::protocol::model::Accepted;
+use crate::protocol::model::{Accepted, PaymentRequest, Requirements};
 use checks::*;
 
 /// The fields of `paymentRequirements` an `exact` Solana payment is checked against.
@@ -32,6 +32,19 @@ pub struct SvmRequirements<'a> {
     pub fee_payer: Option<&'a str>,
     /// `extra.memo`.
     pub memo: Option<&'a str>,
+}
+
+impl<'a> SvmRequirements<'a> {
+    /// The fields of normalized requirements; `amount` is their amount as a decimal string.
+    pub fn of(requirements: &'a Requirements, amount: &'a str) -> Self {
+        SvmRequirements {
+            amount,
+            asset: &requirements.asset,
+            pay_to: &requirements.pay_to,
+            fee_payer: requirements.extra_str("feePayer"),
+            memo: requirements.extra_str("memo"),
+        }
+    }
 }
 
 /// A payment that passed every pure check.
@@ -129,6 +142,21 @@ pub fn verify_transaction(
         compute_unit_price_micro_lamports,
         transaction,
     })
+}
+
+/// Every pure check of a normalized request (no chain): its `accepted`, then the transaction. `managed`
+/// are the facilitator's fee payers; `None` trusts the requirements' `extra.feePayer` (a verifier
+/// outside the facilitator that does not know them).
+pub fn verify_offline<P>(
+    request: &PaymentRequest<P>,
+    payload: &SvmPayload,
+    managed: Option<&[Pubkey]>,
+) -> Result<VerifiedSvm, ExactSvmError> {
+    check_accepted(&request.accepted, &request.requirements.scheme, request.network)?;
+    let amount = request.requirements.amount.to_string();
+    let requirements = SvmRequirements::of(&request.requirements, &amount);
+    let trusted: Vec<Pubkey> = requirements.fee_payer.and_then(|f| f.parse().ok()).into_iter().collect();
+    verify_transaction(&payload.transaction, &requirements, managed.unwrap_or(&trusted))
 }
 
 /// The key of a Solana payment: `svm/caip2/<sha256 of the message>`, so a re-signed or re-encoded copy
