@@ -26,8 +26,9 @@ export STARKNET_DEVNET_BIN
 log "Rust tests (unit, property, anvil, litesvm and starknet-devnet integration)"
 cargo test --workspace --all-targets
 
-log "building the Worker"
+log "building the Worker, and the example Rust Worker that sells its routes (examples/paid-worker)"
 bash scripts/build-worker.sh
+WORKER_CRATE=examples/paid-worker bash scripts/build-worker.sh
 
 log "node tests (chain tooling, end to end through wrangler dev)"
 "$NODE" --test --test-concurrency=1 tests/node/*.test.mjs tests/e2e/*.test.mjs

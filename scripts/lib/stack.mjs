@@ -244,14 +244,16 @@ function dotenv(vars) {
 // wrangler dev (its process group is handled by ./processes.mjs)
 
 /**
- * Start `wrangler dev` for the built worker and wait until GET /health answers 200.
+ * Start `wrangler dev` for the built worker (or the Worker of `config`, a wrangler.toml) and wait until
+ * GET `readyPath` (default /health) answers 200.
  * @returns {Promise<{url: string, port: number, process: import('node:child_process').ChildProcess, output: () => string, stop: () => Promise<void>}>}
  */
-async function startWrangler({ port, envFile, persistDir, logDir, timeoutMs, echo }) {
+export async function startWrangler({ port, envFile, persistDir, logDir, timeoutMs, echo, config, readyPath = '/health' }) {
   const node = findNode22();
   const argv = [
     WRANGLER_JS,
     'dev',
+    ...(config ? ['-c', config] : []),
     '--ip',
     '127.0.0.1',
     '--port',
@@ -349,7 +351,7 @@ async function startWrangler({ port, envFile, persistDir, logDir, timeoutMs, ech
     }
     let problems = null;
     try {
-      const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2000) });
+      const res = await fetch(`${url}${readyPath}`, { signal: AbortSignal.timeout(2000) });
       const body = await res.text();
       if (res.status === 200) {
         return { url, port, process: child, output: () => output, lines: () => lines.slice(), stop };
