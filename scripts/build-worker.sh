@@ -3,8 +3,16 @@
 # the pinned wasm-bindgen CLI, npm's binaryen wasm-opt and npm's esbuild (nothing is downloaded).
 # Usage: scripts/build-worker.sh [--no-opt]
 # WORKER_CRATE=examples/paid-worker builds that Worker instead (into examples/paid-worker/build).
+# Nothing is rebuilt when the build is newer than every source (FORCE=1 rebuilds anyway): wrangler runs
+# this as the [build] command of wrangler.toml before `wrangler dev` and `wrangler deploy`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+out="${WORKER_CRATE:-.}/build/index_bg.wasm"
+sources=(src Cargo.toml Cargo.lock crates ${WORKER_CRATE:+"$WORKER_CRATE/src" "$WORKER_CRATE/Cargo.toml"})
+if [ -z "${FORCE:-}" ] && [ -f "$out" ] && [ -z "$(find "${sources[@]}" -type f -newer "$out" -print -quit 2>/dev/null)" ]; then
+  echo "[x402-edge] $out is up to date" >&2
+  exit 0
+fi
 source scripts/lib/ensure.sh
 ensure_rust_tools
 ensure_npm_packages

@@ -138,3 +138,10 @@ fn response_of(reply: Reply) -> worker::Result<Response> {
     headers.set("access-control-expose-headers", "PAYMENT-REQUIRED, PAYMENT-RESPONSE")?;
     Ok(Response::ok(reply.body)?.with_status(reply.status).with_headers(headers))
 }
+
+/// `?` on route configuration inside a Worker's handler.
+impl From<super::RouteError> for worker::Error {
+    fn from(e: super::RouteError) -> Self {
+        worker::Error::RustError(format!("paid routes: {e}"))
+    }
+}

@@ -4,14 +4,14 @@
 #![cfg(target_arch = "wasm32")]
 
 use serde_json::json;
-use worker::{event, Context, Env, Error, Request, Response, Result};
+use worker::{event, Context, Env, Request, Response, Result};
 use x402_edge::server::worker::{protect, WorkerLink};
 use x402_edge::server::{Paywall, Routes};
 
 #[event(fetch)]
 async fn fetch(request: Request, env: Env, _ctx: Context) -> Result<Response> {
     let routes = env.var("PAID_ROUTES")?.to_string();
-    let routes = Routes::from_json(&routes).map_err(|e| Error::RustError(format!("PAID_ROUTES: {e}")))?;
+    let routes = Routes::from_json(&routes)?;
     let paywall = Paywall::new(routes, WorkerLink::from_env(&env)?);
     protect(&paywall, request, handle).await
 }
