@@ -13,8 +13,9 @@ ensure_rust_tools
 ensure_chromium
 NODE="$PWD/node_modules/.bin/node"
 
-log "the import graph of src/ has no cycle (scripts/import-cycles.mjs)"
+log "the import graph of src/ has no cycle (scripts/import-cycles.mjs); every imported npm package is declared"
 "$NODE" scripts/import-cycles.mjs
+"$NODE" scripts/check-declared-imports.mjs
 
 log "compiling the test contracts (solc-js)"
 "$NODE" scripts/compile-contracts.mjs
