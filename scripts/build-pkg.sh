@@ -66,14 +66,6 @@ build_sdk() {
   log "built $out/ (@x402-edge/sdk)"
 }
 
-link_packages() {
-  mkdir -p node_modules/@x402-edge
-  local dir
-  for dir in pkg pkg-starknet pkg-sdk; do
-    [ -f "$dir/package.json" ] || continue
-    ln -sfn "../../$dir" "node_modules/@x402-edge/$("$NODE" -p "require('./$dir/package.json').name.split('/')[1]")"
-  done
-}
 
 which=${1:-all}
 case "$which" in

@@ -44,6 +44,19 @@ ensure_npm_packages() {
   log "installing npm packages"
   (cd "$ROOT" && npm install --no-audit --no-fund >&2)
   touch "$stamp"
+  link_packages # npm install prunes the links
+}
+
+# The packages this repo builds (pkg/, pkg-starknet/, pkg-sdk/; scripts/build-pkg.sh) linked into
+# node_modules/@x402-edge/, so tests, the gateway and the demo import them by name.
+link_packages() {
+  mkdir -p "$ROOT/node_modules/@x402-edge"
+  local dir name
+  for dir in pkg pkg-starknet pkg-sdk; do
+    [ -f "$ROOT/$dir/package.json" ] || continue
+    name="$(sed -n 's/^ *"name": *"@x402-edge\/\([^"]*\)".*/\1/p' "$ROOT/$dir/package.json" | head -1)"
+    ln -sfn "../../$dir" "$ROOT/node_modules/@x402-edge/$name"
+  done
 }
 
 # Headless Chromium for the npm package's browser test (Debian's package; playwright-core drives it).
