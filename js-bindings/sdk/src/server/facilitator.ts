@@ -11,7 +11,8 @@
 // handler's response (@x402/express buffers res.write/res.end, @x402/hono holds c.res, until
 // processSettlement succeeds), so a replayed header gets a 402, never the content; but the handler has
 // run for it. Handlers with side effects that must not repeat for a replay should use `rpcUrls` (EVM)
-// or `verify: 'remote'`.
+// or `verify: 'remote'`. Likewise the facilitator's own policies (API keys, rate limits, asset and payTo
+// allowlists) are not known here: they refuse at settle.
 
 import { verifyPayment, X402Error } from '@x402-edge/verify';
 import type { VerifyOptions, VerifyResult } from '@x402-edge/verify';
