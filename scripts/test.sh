@@ -4,7 +4,8 @@
 # the test token on anvil, and end to end through `wrangler dev` (workerd) with the official x402 SDK;
 # then the npm packages (pkg/, pkg-starknet/): their types against @x402/core's, node tests, a page in
 # headless Chromium, signer recovery against viem on random keys and signatures, a JS Worker in
-# workerd, and the packed tarballs installed into a scratch project.
+# workerd, and the packed tarballs installed into a scratch project; then the SDK (pkg-sdk/): its
+# FacilitatorClient in @x402/express on node and in @x402/hono on workerd over a Service Binding.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/ensure.sh
@@ -42,3 +43,8 @@ log "npm packages: types against @x402/core (tsc), node tests, headless Chromium
 "$NODE" --test --test-concurrency=1 tests/pkg/node.test.mjs tests/pkg/svm.test.mjs tests/pkg/recover.test.mjs \
   tests/pkg/browser.test.mjs tests/pkg/workerd.test.mjs \
   tests/pkg/pack.test.mjs tests/pkg/starknet.test.mjs
+
+log "the SDK (@x402-edge/sdk, pkg-sdk/): its types against @x402/core's (tsc), EdgeFacilitatorClient against HTTPFacilitatorClient, in @x402/express on node, in @x402/hono on workerd over a Service Binding"
+bash scripts/build-pkg.sh sdk
+"$NODE" node_modules/typescript/bin/tsc -p tests/sdk
+"$NODE" --test --test-concurrency=1 tests/sdk/*.test.mjs
