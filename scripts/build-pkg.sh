@@ -40,7 +40,7 @@ build_package() {
   "$NODE" node_modules/typescript/bin/tsc -p "$stage"
   cp "$stage"/dist/*.js "$stage"/dist/*.d.ts "$out/dist/"
   # Types of the entry points: the same API as index.
-  for entry in node browser workerd; do cp "$out/dist/index.d.ts" "$out/dist/$entry.d.ts"; done
+  for entry in node browser workerd edge-light; do cp "$out/dist/index.d.ts" "$out/dist/$entry.d.ts"; done
   cp "$package_dir/package.json" "$package_dir/README.md" "$out/"
 
   size "$out/wasm/x402_edge_bg.wasm" >&2

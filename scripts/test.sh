@@ -42,7 +42,7 @@ log "npm packages: types against @x402/core (tsc), node tests, headless Chromium
 "$NODE" node_modules/typescript/bin/tsc -p tests/pkg
 "$NODE" --test --test-concurrency=1 tests/pkg/node.test.mjs tests/pkg/svm.test.mjs tests/pkg/recover.test.mjs \
   tests/pkg/browser.test.mjs tests/pkg/workerd.test.mjs \
-  tests/pkg/pack.test.mjs tests/pkg/starknet.test.mjs
+  tests/pkg/pack.test.mjs tests/pkg/starknet.test.mjs tests/pkg/next-edge.test.mjs
 
 log "the SDK (@x402-edge/sdk, pkg-sdk/): its types against @x402/core's (tsc), EdgeFacilitatorClient against HTTPFacilitatorClient, in @x402/express on node, in @x402/hono on workerd over a Service Binding"
 bash scripts/build-pkg.sh sdk

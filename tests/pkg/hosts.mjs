@@ -180,4 +180,4 @@ export const WORKER_PACKAGES = {
  * (the EVM package measured 258,140 bytes); issue 17's one lean package is where it comes back to 250 KB. */
 export const MAX_PACKAGE_GZIP_BYTES = 256 * 1024;
 /** What every package's tarball holds. */
-export const PACKAGE_FILES = ['package.json', 'README.md', 'dist/index.d.ts', 'dist/index.js', 'dist/node.js', 'dist/browser.js', 'dist/workerd.js', 'wasm/x402_edge.js', 'wasm/x402_edge_bg.wasm'];
+export const PACKAGE_FILES = ['package.json', 'README.md', 'dist/index.d.ts', 'dist/index.js', 'dist/node.js', 'dist/browser.js', 'dist/workerd.js', 'dist/edge-light.js', 'wasm/x402_edge.js', 'wasm/x402_edge_bg.wasm'];
