@@ -741,3 +741,20 @@ export async function startGateway({ stack, port = 0, routes, vars = {}, secrets
     throw e;
   }
 }
+
+/** The anvil account the demo gateway's routes pay (#2, a public test key). */
+export const DEMO_PAY_TO_INDEX = 2;
+
+/**
+ * The routes `npm start` sells through the gateway in front of the demo origin, priced in the local
+ * TestUSDC on the local anvil chain. A route with another scheme (the metered `upto` route) is one more entry.
+ */
+export function demoGatewayRoutes(stack) {
+  const t = stack.token;
+  const network = `eip155:${stack.chainId}`;
+  const payTo = stack.accounts[DEMO_PAY_TO_INDEX].address;
+  const price = (amount) => ({ amount, asset: t.address, extra: { name: t.name, version: t.version } });
+  return {
+    'GET /premium': { scheme: 'exact', network, payTo, price: price('10000'), description: 'Premium content (demo)', mimeType: 'application/json' },
+  };
+}
