@@ -277,6 +277,39 @@ describe('bad payment headers: 402 with a reason, never a 500, never the origin'
   });
 });
 
+describe('FORWARD_PAYMENT_HEADER=true and PASS_THROUGH=false', () => {
+  /** @type {Awaited<ReturnType<typeof startGateway>>} */
+  let second;
+  before(
+    async () => {
+      second = await startGateway({
+        stack,
+        routes: { 'GET /premium': paidRoute('premium') },
+        vars: { ORIGIN_URL: `http://127.0.0.1:${origin.address().port}`, FORWARD_PAYMENT_HEADER: 'true', PASS_THROUGH: 'false' },
+      });
+    },
+    { timeout: 120_000 },
+  );
+  after(() => second?.stop());
+
+  test('the origin gets PAYMENT-SIGNATURE when configured to', { timeout: TEST_TIMEOUT_MS }, async () => {
+    const header = await pay('/premium');
+    const calls = originRequests.length;
+    const r = await fetch(`${second.url}/premium`, { headers: { 'payment-signature': header } });
+    assert.equal(r.status, 200, await r.text());
+    assert.equal(originRequests.length, calls + 1);
+    assert.equal(originRequests.at(-1).headers['payment-signature'], header);
+  });
+
+  test('a path no route protects is 404, and the origin is not called', async () => {
+    const calls = originRequests.length;
+    const r = await fetch(`${second.url}/free`);
+    assert.equal(r.status, 404);
+    assert.equal((await r.json()).error, 'not_found');
+    assert.equal(originRequests.length, calls);
+  });
+});
+
 describe('configuration', () => {
   test('a broken configuration is a 500 naming every problem', { timeout: TEST_TIMEOUT_MS }, async () => {
     await assert.rejects(
