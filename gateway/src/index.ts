@@ -15,7 +15,10 @@ import {
 } from '@x402/core/server';
 import type { HTTPAdapter, HTTPRequestContext, HTTPResponseInstructions, RouteConfig, RoutesConfig } from '@x402/core/server';
 
+import type { PaymentRequired } from '@x402/core/types';
+
 import { type GatewayConfig, type GatewayEnv, readConfig } from './config';
+import { cronosCall, cronosRequirements, type CronosSettleResponse, type CronosVerifyResponse, decodeCronosHeader } from './cronos';
 import { callOrigin } from './origin';
 import { checkPaymentHeader, PAYMENT_HEADERS } from './payment-header';
 import { facilitatorClient, knownSchemes, paywallProvider, serverScheme } from './seams';
@@ -62,21 +65,88 @@ async function handle(request: Request, env: GatewayEnv): Promise<Response> {
   const ready = await initialize(gateway);
   if (ready) return ready;
 
+  const xPayment = request.headers.get('x-payment');
+  if (xPayment !== null && request.headers.get('payment-signature') === null && xPayment.length <= gateway.config.maxPaymentHeaderBytes) {
+    const unpaid = await unpaidRequired(gateway, request);
+    if (unpaid instanceof Response) return unpaid;
+    if (cronosRequirements(unpaid.required).length) return exclusively(xPayment, () => serveCronos(env, gateway, request, unpaid, xPayment.trim()));
+  }
+
   const check = checkPaymentHeader(request.headers, gateway.config.maxPaymentHeaderBytes);
   if (check.kind === 'refused') return refuse(gateway, request, check.reason, check.message);
   if (check.kind === 'payment') {
-    if (inFlight.has(check.header)) {
-      return refuse(gateway, request, 'duplicate_settlement', 'this payment is being used by another request');
-    }
-    inFlight.add(check.header);
-    try {
-      return await serve(env, gateway, request, { ...context, paymentHeader: check.header });
-    } finally {
-      inFlight.delete(check.header);
-    }
+    const paid = { ...context, paymentHeader: check.header };
+    return exclusively(check.header, () => serve(env, gateway, request, paid), () => refuse(gateway, request, 'duplicate_settlement', 'this payment is being used by another request'));
   }
   return serve(env, gateway, request, context);
 }
+
+/**
+ * Runs `fn` unless `header` is already being served in this isolate; then `busy` answers (by default
+ * the route's 402 with `duplicate_settlement`), so a copy never reaches the origin while the first is in flight.
+ */
+async function exclusively(header: string, fn: () => Promise<Response>, busy?: () => Promise<Response>): Promise<Response> {
+  if (inFlight.has(header)) return busy ? busy() : json(402, { error: 'duplicate_settlement', message: 'this payment is being used by another request' });
+  inFlight.add(header);
+  try {
+    return await fn();
+  } finally {
+    inFlight.delete(header);
+  }
+}
+
+/**
+ * The Cronos flavour: X-PAYMENT as the Crypto.com SDK builds it, on a route priced on a Cronos network.
+ * Verify and settle through the facilitator's Cronos endpoints; settle only on the origin's 2xx answer.
+ */
+async function serveCronos(env: GatewayEnv, gateway: Gateway, request: Request, unpaid: Unpaid, header: string): Promise<Response> {
+  const decoded = decodeCronosHeader(header);
+  if (!decoded.ok) return cronosRefusal(unpaid, 'invalid_payment_header', decoded.message);
+  const { network, payload } = decoded.header;
+  const [requirements] = cronosRequirements(unpaid.required, network, payload.asset);
+  if (!requirements) {
+    return cronosRefusal(unpaid, 'no_matching_payment_requirements', `X-PAYMENT pays on ${network} in ${payload.asset ?? 'no named asset'}, which this route does not accept`);
+  }
+  let verified: CronosVerifyResponse;
+  try {
+    verified = await cronosCall<CronosVerifyResponse>(env, gateway.config, '/v2/x402/verify', header, requirements);
+    if (typeof verified.isValid !== 'boolean') throw new Error(`the facilitator's verify answer has no isValid: ${JSON.stringify(verified).slice(0, 200)}`);
+  } catch (e) {
+    return facilitatorFailure(e);
+  }
+  if (!verified.isValid) return cronosRefusal(unpaid, verified.invalidReason ?? 'invalid_payment', 'the facilitator refused the payment');
+
+  const origin = await callOrigin(env, gateway.config, request);
+  if (!origin.ok) return json(origin.status, { error: origin.reason, message: origin.message });
+  const response = origin.response;
+  if (response.status < 200 || response.status >= 300) return unsettledOriginAnswer(response);
+
+  let settled: CronosSettleResponse;
+  try {
+    settled = await cronosCall<CronosSettleResponse>(env, gateway.config, '/v2/x402/settle', header, requirements);
+  } catch (e) {
+    await response.body?.cancel();
+    return facilitatorFailure(e);
+  }
+  if (settled.event !== 'payment.settled') {
+    await response.body?.cancel();
+    return cronosRefusal(unpaid, settled.error ?? 'settlement_failed', 'the settlement failed', { 'X-PAYMENT-RESPONSE': base64Json(settled) });
+  }
+  const served = withoutSettlementOverrides(response);
+  served.headers.set('X-PAYMENT-RESPONSE', base64Json(settled));
+  served.headers.set('Cache-Control', withPrivateCacheControl(response.headers.get('Cache-Control')));
+  return served;
+}
+
+/** A refused Cronos payment: 402, the route's requirements (v2 header and RelayCore's `paymentRequirements`) and why. */
+function cronosRefusal(unpaid: Unpaid, reason: string, message: string, extraHeaders: Record<string, string> = {}): Response {
+  const required = { ...unpaid.required, error: reason };
+  const headers = { ...unpaid.headers, 'Content-Type': 'application/json', 'PAYMENT-REQUIRED': encodePaymentRequiredHeader(required), ...extraHeaders };
+  const [paymentRequirements] = cronosRequirements(unpaid.required);
+  return new Response(JSON.stringify({ ...required, message, paymentRequirements }), { status: 402, headers });
+}
+
+const base64Json = (value: unknown): string => btoa(String.fromCharCode(...new TextEncoder().encode(JSON.stringify(value))));
 
 /** The payment flow of a protected route: 402, or verify → origin → settle on 2xx. */
 async function serve(env: GatewayEnv, gateway: Gateway, request: Request, context: HTTPRequestContext): Promise<Response> {
@@ -98,12 +168,7 @@ async function serve(env: GatewayEnv, gateway: Gateway, request: Request, contex
   const response = origin.response;
   if (response.status < 200 || response.status >= 300) {
     await cancellationDispatcher.cancel({ reason: 'handler_failed', responseStatus: response.status });
-    if (response.status >= 500) {
-      await response.body?.cancel();
-      return json(502, { error: 'origin_error', message: `the origin answered ${response.status}; nothing was charged`, originStatus: response.status });
-    }
-    // The caller's own mistake (4xx) or a redirect: shown as the origin gave it, and not charged.
-    return withoutSettlementOverrides(response);
+    return unsettledOriginAnswer(response);
   }
 
   const responseHeaders: Record<string, string> = {};
@@ -132,6 +197,18 @@ async function serve(env: GatewayEnv, gateway: Gateway, request: Request, contex
   return served;
 }
 
+/**
+ * The origin did not answer 2xx: nothing is settled. A 5xx is the gateway's 502; a redirect or the caller's
+ * own mistake (4xx) is shown as the origin gave it, and not charged.
+ */
+async function unsettledOriginAnswer(response: Response): Promise<Response> {
+  if (response.status >= 500) {
+    await response.body?.cancel();
+    return json(502, { error: 'origin_error', message: `the origin answered ${response.status}; nothing was charged`, originStatus: response.status });
+  }
+  return withoutSettlementOverrides(response);
+}
+
 /** A path no route protects: forwarded as is (PASS_THROUGH, the default), or 404. */
 async function unprotected(env: GatewayEnv, config: GatewayConfig, request: Request): Promise<Response> {
   if (!config.passThrough) return json(404, { error: 'not_found', message: 'no paid route matches this request' });
@@ -145,6 +222,21 @@ async function unprotected(env: GatewayEnv, config: GatewayConfig, request: Requ
  * PAYMENT-REQUIRED and in the JSON body with `message`.
  */
 async function refuse(gateway: Gateway, request: Request, reason: string, message: string): Promise<Response> {
+  const unpaid = await unpaidRequired(gateway, request);
+  if (unpaid instanceof Response) return unpaid;
+  const paymentRequired = { ...unpaid.required, error: reason };
+  const headers = { ...unpaid.headers, 'Content-Type': 'application/json', 'PAYMENT-REQUIRED': encodePaymentRequiredHeader(paymentRequired) };
+  return new Response(JSON.stringify({ ...paymentRequired, message }), { status: 402, headers });
+}
+
+/** What an unpaid request to this route is told: the PaymentRequired and the 402's headers. */
+interface Unpaid {
+  required: PaymentRequired;
+  headers: Record<string, string>;
+}
+
+/** The route's 402 as an unpaid request gets it (payment headers hidden), or the error response. */
+async function unpaidRequired(gateway: Gateway, request: Request): Promise<Unpaid | Response> {
   const adapter = new RequestAdapter(request, true);
   const path = new URL(request.url).pathname;
   let result: Awaited<ReturnType<x402HTTPResourceServer['processHTTPRequest']>>;
@@ -153,13 +245,9 @@ async function refuse(gateway: Gateway, request: Request, reason: string, messag
   } catch (e) {
     return facilitatorFailure(e);
   }
-  if (result.type !== 'payment-error') return json(402, { error: reason, message });
-  const headers: Record<string, string> = { ...result.response.headers, 'Content-Type': 'application/json' };
-  const required = headers['PAYMENT-REQUIRED'];
-  if (!required) return json(402, { error: reason, message });
-  const paymentRequired = { ...decodePaymentRequiredHeader(required), error: reason };
-  headers['PAYMENT-REQUIRED'] = encodePaymentRequiredHeader(paymentRequired);
-  return new Response(JSON.stringify({ ...paymentRequired, message }), { status: 402, headers });
+  const header = result.type === 'payment-error' ? result.response.headers['PAYMENT-REQUIRED'] : undefined;
+  if (result.type !== 'payment-error' || !header) return json(500, { error: 'internal_error', message: 'the route has no payment requirements' });
+  return { required: decodePaymentRequiredHeader(header), headers: result.response.headers };
 }
 
 /**
@@ -173,7 +261,12 @@ function fromInstructions(instructions: HTTPResponseInstructions): Response {
   if (isEmptyObject(body)) {
     const required = headers.get('payment-required');
     const settle = headers.get('payment-response');
-    if (required) body = decodePaymentRequiredHeader(required);
+    if (required) {
+      const paymentRequired = decodePaymentRequiredHeader(required);
+      // RelayCore's 402 names one requirement as `paymentRequirements` (the Crypto.com SDK's v1 shape).
+      const [cronos] = cronosRequirements(paymentRequired);
+      body = cronos ? { ...paymentRequired, paymentRequirements: cronos } : paymentRequired;
+    }
     else if (settle) {
       const s = decodePaymentResponseHeader(settle);
       body = { error: s.errorReason, message: s.errorMessage, payer: s.payer, network: s.network, transaction: s.transaction };

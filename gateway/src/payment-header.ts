@@ -27,7 +27,7 @@ export function checkPaymentHeader(headers: Headers, maxBytes: number): HeaderCh
     return {
       kind: 'refused',
       reason: 'unsupported_x402_version',
-      message: 'X-PAYMENT (x402 v1) is not served by this gateway: pay with PAYMENT-SIGNATURE (x402 v2) against the PAYMENT-REQUIRED header',
+      message: 'X-PAYMENT (x402 v1) is served on routes priced on a Cronos network only (the Crypto.com dialect): pay with PAYMENT-SIGNATURE (x402 v2) against the PAYMENT-REQUIRED header',
     };
   }
   let payload: unknown;
