@@ -28,15 +28,19 @@ export async function callOrigin(env: GatewayEnv, config: GatewayConfig, request
   headers.set('x-forwarded-host', new URL(request.url).host);
   const target = originUrlFor(config, request);
   const hasBody = request.method !== 'GET' && request.method !== 'HEAD' && request.body !== null;
-  const timeout = AbortSignal.timeout(config.originTimeoutMs);
-  const outgoing = new Request(target, { method: request.method, headers, body: hasBody ? request.body : undefined, redirect: 'manual', signal: timeout });
+  // The deadline covers the origin's answer (status and headers), not the body streaming after it.
+  const deadline = new AbortController();
+  const timer = setTimeout(() => deadline.abort(), config.originTimeoutMs);
+  const outgoing = new Request(target, { method: request.method, headers, body: hasBody ? request.body : undefined, redirect: 'manual', signal: deadline.signal });
   try {
     const response = await (env.ORIGIN ? env.ORIGIN.fetch(outgoing) : originFetch(outgoing));
     return { ok: true, response };
   } catch (e) {
-    if (timeout.aborted) {
+    if (deadline.signal.aborted) {
       return { ok: false, status: 504, reason: 'origin_timeout', message: `the origin did not answer within ${config.originTimeoutMs} ms` };
     }
     return { ok: false, status: 502, reason: 'origin_unreachable', message: `the origin could not be reached: ${(e as Error).message}` };
+  } finally {
+    clearTimeout(timer);
   }
 }

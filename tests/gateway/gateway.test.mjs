@@ -47,6 +47,12 @@ function handleOrigin(req, res) {
   if (url.pathname === '/free') return send(200, { free: true });
   if (url.pathname === '/fail') return send(500, { error: 'origin failure' });
   if (url.pathname === '/slow') return void setTimeout(() => send(200, { slow: true }), ORIGIN_TIMEOUT_MS * 3);
+  if (url.pathname === '/stream') {
+    // Answers at once, then takes longer than ORIGIN_TIMEOUT_MS to send its body.
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.write('{"premium": true, "streamed": "');
+    return void setTimeout(() => res.end('done"}'), ORIGIN_TIMEOUT_MS * 1.5);
+  }
   return send(404, { error: 'not_found' });
 }
 
@@ -73,6 +79,7 @@ before(
         // Priced as /premium: a payment refused there for the origin's failure is usable on /premium.
         'GET /fail': paidRoute('fails'),
         'GET /slow': paidRoute('times out'),
+        'GET /stream': paidRoute('streams'),
       },
       vars: {
         ORIGIN_URL: `http://127.0.0.1:${origin.address().port}`,
@@ -226,6 +233,15 @@ describe('paid requests', () => {
     assert.equal(r.json.error, 'origin_timeout');
     assert.ok(Date.now() - started < ORIGIN_TIMEOUT_MS * 3, 'the gateway gave up before the origin answered');
     assert.deepEqual(await money(), before, 'no token moved and the facilitator sent nothing');
+  });
+
+  test('ORIGIN_TIMEOUT_MS bounds the answer, not the body: a body streamed for longer arrives whole', { timeout: TEST_TIMEOUT_MS }, async () => {
+    const header = await pay('/stream');
+    const before = await money();
+    const r = await get('/stream', { 'payment-signature': header });
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(r.json, { premium: true, streamed: 'done' });
+    assert.equal((await money()).payee - before.payee, AMOUNT);
   });
 
   test('5 concurrent requests with one payment header: one 200, four 402, one transfer, the origin called once', { timeout: TEST_TIMEOUT_MS }, async () => {
