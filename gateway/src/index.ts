@@ -65,12 +65,8 @@ async function handle(request: Request, env: GatewayEnv): Promise<Response> {
   const ready = await initialize(gateway);
   if (ready) return ready;
 
-  const xPayment = request.headers.get('x-payment');
-  if (xPayment !== null && request.headers.get('payment-signature') === null && xPayment.length <= gateway.config.maxPaymentHeaderBytes) {
-    const unpaid = await unpaidRequired(gateway, request);
-    if (unpaid instanceof Response) return unpaid;
-    if (cronosRequirements(unpaid.required).length) return exclusively(xPayment, () => serveCronos(env, gateway, request, unpaid, xPayment.trim()));
-  }
+  const cronos = await cronosPayment(env, gateway, request);
+  if (cronos) return cronos;
 
   const check = checkPaymentHeader(request.headers, gateway.config.maxPaymentHeaderBytes);
   if (check.kind === 'refused') return refuse(gateway, request, check.reason, check.message);
@@ -79,6 +75,16 @@ async function handle(request: Request, env: GatewayEnv): Promise<Response> {
     return exclusively(check.header, () => serve(env, gateway, request, paid), () => refuse(gateway, request, 'duplicate_settlement', 'this payment is being used by another request'));
   }
   return serve(env, gateway, request, context);
+}
+
+/** The Cronos flavour's answer when the request pays a Cronos route with X-PAYMENT alone, else null. */
+async function cronosPayment(env: GatewayEnv, gateway: Gateway, request: Request): Promise<Response | null> {
+  const header = request.headers.get('x-payment')?.trim();
+  if (!header || request.headers.has('payment-signature') || header.length > gateway.config.maxPaymentHeaderBytes) return null;
+  const unpaid = await unpaidRequired(gateway, request);
+  if (unpaid instanceof Response) return unpaid;
+  if (cronosRequirements(unpaid.required).length === 0) return null;
+  return exclusively(header, () => serveCronos(env, gateway, request, unpaid, header));
 }
 
 /**
