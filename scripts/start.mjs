@@ -3,7 +3,11 @@
 // everything needed to try it printed. Ctrl-C stops it all. Run through scripts/start.sh, which installs
 // missing tools and builds the worker when it is missing or older than its sources.
 //
-// Options: --port N (worker, default 8787), --chain-port N (anvil, default 8545), --svm-port N (the local
+// Then the gateway (gateway/) on 127.0.0.1:8788 in front of the demo origin (gateway/origin), both in one more
+// `wrangler dev`, bound to the facilitator by Service Binding (through the stack's dev registry), selling
+// GET /premium in the local TestUSDC; it needs the local anvil chain, so it is not started on your own RPCs.
+//
+// Options: --port N (worker, default 8787), --gateway-port N (default 8788), --chain-port N (anvil, default 8545), --svm-port N (the local
 // Solana RPC, default 8899), --starknet-port N (starknet-devnet, default 5050), --block-time S,
 // --persist-to DIR (wrangler state; default: a temp dir), --verbose (echo wrangler's output as it comes).
 // With EVM_RPC_URL_* set in the environment no chain is started and the EVM_* variables configure the worker;
@@ -15,11 +19,12 @@
 
 import { parseArgs } from 'node:util';
 
-import { FACILITATOR_ACCOUNT, startStack, userSettings } from './lib/stack.mjs';
+import { DEMO_PAY_TO_INDEX, FACILITATOR_ACCOUNT, demoGatewayRoutes, startGateway, startStack, userSettings } from './lib/stack.mjs';
 
 const { values: opts } = parseArgs({
   options: {
     port: { type: 'string', default: '8787' },
+    'gateway-port': { type: 'string', default: '8788' },
     'chain-port': { type: 'string', default: '8545' },
     'svm-port': { type: 'string', default: '8899' },
     'starknet-port': { type: 'string', default: '5050' },
@@ -31,7 +36,7 @@ const { values: opts } = parseArgs({
 });
 if (opts.help) {
   console.log(
-    'usage: npm start -- [--port 8787] [--chain-port 8545] [--svm-port 8899] [--starknet-port 5050] [--block-time S] [--persist-to DIR] [--verbose]',
+    'usage: npm start -- [--port 8787] [--gateway-port 8788] [--chain-port 8545] [--svm-port 8899] [--starknet-port 5050] [--block-time S] [--persist-to DIR] [--verbose]',
   );
   process.exit(0);
 }
@@ -39,6 +44,7 @@ if (opts.help) {
 const log = (m) => process.stderr.write(`[x402-edge] ${m}\n`);
 
 let stack = null;
+let gateway = null;
 let stopping = false;
 let settings = {};
 async function shutdown(code) {
@@ -46,6 +52,7 @@ async function shutdown(code) {
   stopping = true;
   if (stack) {
     log('stopping…');
+    await gateway?.stop();
     await stack.stop();
   }
   process.exit(code);
@@ -66,6 +73,19 @@ try {
     echo: opts.verbose,
     log,
   });
+  if (stack.local && !stopping) {
+    // The facilitator's API key, when the user set keys: the gateway's secret (an env file, never argv).
+    const key = settings.FACILITATOR_API_KEYS?.split(',')[0]?.trim();
+    gateway = await startGateway({
+      stack,
+      port: Number(opts['gateway-port']),
+      routes: demoGatewayRoutes(stack),
+      demoOrigin: true,
+      secrets: key ? { FACILITATOR_API_KEY: key } : {},
+      echo: opts.verbose,
+      log,
+    });
+  }
 } catch (e) {
   log(`could not start: ${e.message}`);
   await shutdown(1);
@@ -139,19 +159,35 @@ if (stack.starknet) {
   kv('Starknet', 'no devnet started: STARKNET_RPC_URL_* is set, so the worker runs on your STARKNET_* configuration');
 }
 line();
+if (gateway) {
+  const routes = demoGatewayRoutes(stack);
+  kv('Gateway URL', `${gateway.url}   (gateway/ in front of the demo origin gateway/origin; settles through the facilitator by Service Binding)`);
+  for (const [pattern, route] of Object.entries(routes)) {
+    kv(`  ${pattern}`, `${route.scheme} ${route.price.amount} TestUSDC base units (${Number(route.price.amount) / 1e6} USDC) on ${route.network}, paid to #${DEMO_PAY_TO_INDEX} ${route.payTo}`);
+  }
+  kv('  other paths', 'passed through to the demo origin unpaid (GET / lists them)');
+} else {
+  kv('Gateway', 'not started: it sells routes in the local TestUSDC, and no local chain runs');
+}
+line();
 line('Try it:');
 line(`  curl -s ${url}/supported`);
 line(`  curl -s ${url}/health`);
+if (gateway) {
+  line(`  curl -si ${gateway.url}/premium               # 402 + PAYMENT-REQUIRED; a browser gets the paywall page`);
+}
 line();
 line('Press Ctrl-C to stop.');
 console.log(out.join('\n'));
 
 // A child that dies on its own takes the stack down with a non-zero exit.
-for (const [name, child] of Object.entries(stack.processes)) {
+const children = { ...stack.processes, ...(gateway ? { 'gateway wrangler': gateway.process } : {}) };
+for (const [name, child] of Object.entries(children)) {
   child.on('exit', (code, signal) => {
     if (stopping) return;
     log(`${name} exited unexpectedly (code ${code}, signal ${signal})`);
     if (name === 'wrangler') process.stderr.write(stack.output().split('\n').slice(-40).join('\n') + '\n');
+    if (name === 'gateway wrangler') process.stderr.write(gateway.output().split('\n').slice(-40).join('\n') + '\n');
     shutdown(1);
   });
 }
@@ -160,4 +196,6 @@ for (const [name, child] of Object.entries(stack.processes)) {
 if (!opts.verbose) {
   stack.processes.wrangler.stdout.on('data', (c) => process.stdout.write(c));
   stack.processes.wrangler.stderr.on('data', (c) => process.stderr.write(c));
+  gateway?.process.stdout.on('data', (c) => process.stdout.write(c));
+  gateway?.process.stderr.on('data', (c) => process.stderr.write(c));
 }

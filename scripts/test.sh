@@ -2,6 +2,7 @@
 # `npm test`: the whole suite, from a fresh clone. Installs what it needs (idempotently), then runs
 # the Rust unit, property and anvil integration tests, builds the Worker, and runs the node tests:
 # the test token on anvil, and end to end through `wrangler dev` (workerd) with the official x402 SDK;
+# the gateway Worker (gateway/) in front of an origin, bound to the facilitator by Service Binding;
 # then the npm packages (pkg/, pkg-starknet/): their types against @x402/core's, node tests, a page in
 # headless Chromium, signer recovery against viem on random keys and signatures, a JS Worker in
 # workerd, and the packed tarballs installed into a scratch project; then the SDK (pkg-sdk/): its
@@ -34,6 +35,10 @@ WORKER_CRATE=examples/paid-worker bash scripts/build-worker.sh
 
 log "node tests (chain tooling, end to end through wrangler dev)"
 "$NODE" --test --test-concurrency=1 tests/node/*.test.mjs tests/e2e/*.test.mjs
+
+log "the gateway (gateway/): types (tsc), then in wrangler dev against the facilitator on anvil"
+"$NODE" node_modules/typescript/bin/tsc -p gateway
+"$NODE" --test --test-concurrency=1 tests/gateway/*.test.mjs
 
 log "building the npm packages (pkg/, pkg-starknet/)"
 bash scripts/build-pkg.sh

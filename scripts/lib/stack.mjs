@@ -248,12 +248,12 @@ function dotenv(vars) {
  * GET `readyPath` (default /health) answers 200.
  * @returns {Promise<{url: string, port: number, process: import('node:child_process').ChildProcess, output: () => string, stop: () => Promise<void>}>}
  */
-export async function startWrangler({ port, envFile, persistDir, logDir, timeoutMs, echo, config, readyPath = '/health' }) {
+export async function startWrangler({ port, envFile, persistDir, logDir, timeoutMs, echo, configs = [], registryPath, healthPath = '/health' }) {
   const node = findNode22();
   const argv = [
     WRANGLER_JS,
     'dev',
-    ...(config ? ['-c', config] : []),
+    ...configs.flatMap((c) => ['-c', c]),
     '--ip',
     '127.0.0.1',
     '--port',
@@ -281,6 +281,9 @@ export async function startWrangler({ port, envFile, persistDir, logDir, timeout
       CLOUDFLARE_LOAD_DEV_VARS_FROM_DOT_ENV: 'true',
       CLOUDFLARE_INCLUDE_PROCESS_ENV: 'false',
       WRANGLER_LOG_PATH: logDir,
+      // The dev registry through which one stack's workers find each other's Service Bindings: the stack's
+      // own, so that stacks running side by side (tests) never bind to each other's workers.
+      ...(registryPath ? { WRANGLER_REGISTRY_PATH: registryPath } : {}),
       NO_COLOR: '1',
       FORCE_COLOR: '0',
     },
@@ -351,7 +354,7 @@ export async function startWrangler({ port, envFile, persistDir, logDir, timeout
     }
     let problems = null;
     try {
-      const res = await fetch(`${url}${readyPath}`, { signal: AbortSignal.timeout(2000) });
+      const res = await fetch(`${url}${healthPath}`, { signal: AbortSignal.timeout(2000) });
       const body = await res.text();
       if (res.status === 200) {
         return { url, port, process: child, output: () => output, lines: () => lines.slice(), stop };
@@ -525,6 +528,9 @@ export async function startStack({
     }
     vars = unionAllowlists([passed, vars, extra]);
 
+    // This stack's own dev registry: a gateway started with startGateway() binds to this facilitator only.
+    const registryPath = path.join(tmp, 'registry');
+    fs.mkdirSync(registryPath, { recursive: true });
     const envFile = path.join(tmp, 'worker.env');
     fs.writeFileSync(envFile, dotenv(vars), { mode: 0o600 });
     const persist = persistDir ?? path.join(tmp, 'state');
@@ -537,7 +543,7 @@ export async function startStack({
       if (workerPort !== 0 && !(await portIsFree(port))) throw new Error(`127.0.0.1:${port}: address already in use`);
       log(`starting wrangler dev on 127.0.0.1:${port}`);
       try {
-        wrangler = await startWrangler({ port, envFile, persistDir: persist, logDir: tmp, timeoutMs, echo });
+        wrangler = await startWrangler({ port, envFile, persistDir: persist, logDir: tmp, timeoutMs, echo, registryPath });
         break;
       } catch (e) {
         if (i + 1 >= attempts || !/address already in use|EADDRINUSE/i.test(e.message)) throw e;
@@ -568,7 +574,7 @@ export async function startStack({
         await sleep(100);
       }
       log(`restarting wrangler dev on 127.0.0.1:${port}`);
-      wrangler = await startWrangler({ port, envFile, persistDir: persist, logDir: tmp, timeoutMs, echo });
+      wrangler = await startWrangler({ port, envFile, persistDir: persist, logDir: tmp, timeoutMs, echo, registryPath });
       workerRunning = true;
       processes.wrangler = wrangler.process;
     };
@@ -589,6 +595,8 @@ export async function startStack({
     const facilitatorUrl = wrangler.url;
     return {
       facilitatorUrl,
+      /** The dev registry of this stack's `wrangler dev` (WRANGLER_REGISTRY_PATH), for Service Bindings to it. */
+      registryPath,
       /** POSTs `body` as JSON to the facilitator's `path`: `{status, json}`. */
       post: async (path, body) => {
         const res = await fetch(`${facilitatorUrl}${path}`, {
@@ -655,4 +663,99 @@ export async function startStack({
     await stopAll();
     throw e;
   }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The gateway (gateway/): a second `wrangler dev` bound to the stack's facilitator by Service Binding
+
+const GATEWAY_DIR = path.join(ROOT, 'gateway');
+
+/** A TOML basic string (JSON's string escapes are TOML's). */
+const tomlString = (v) => JSON.stringify(String(v));
+
+/**
+ * Start the gateway Worker in front of an origin, bound to `stack`'s facilitator through the stack's dev
+ * registry (the facilitator runs in its own `wrangler dev`; a Service Binding to a Worker in another
+ * `wrangler dev` resolves through the registry). With `demoOrigin` the demo origin Worker
+ * (gateway/origin) runs in the same `wrangler dev` and the gateway reaches it by Service Binding (ORIGIN);
+ * otherwise `vars.ORIGIN_URL` names the origin. Resolves when GET /__x402/health answers 200, that is when
+ * the gateway read its configuration and the facilitator answered /supported through the binding.
+ *
+ * @param {object} opts
+ * @param {Awaited<ReturnType<typeof startStack>>} opts.stack
+ * @param {number} [opts.port=0]                  0 = a free port
+ * @param {Record<string, unknown>} opts.routes   ROUTES (gateway/README.md), serialized as JSON
+ * @param {Record<string, string>} [opts.vars]    other [vars]: ORIGIN_URL, ORIGIN_TIMEOUT_MS, …
+ * @param {Record<string, string>} [opts.secrets] secrets (FACILITATOR_API_KEY), passed in an env file
+ * @param {boolean} [opts.demoOrigin=false]       serve gateway/origin beside the gateway, bound as ORIGIN
+ * @returns {Promise<{url: string, port: number, process: import('node:child_process').ChildProcess, output: () => string, lines: () => string[], stop: () => Promise<void>}>}
+ */
+export async function startGateway({ stack, port = 0, routes, vars = {}, secrets = {}, demoOrigin = false, timeoutMs = 90_000, echo = false, log = () => {} }) {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'x402-edge-gateway-'));
+  try {
+    const allVars = { ...(demoOrigin ? { ORIGIN_URL: 'http://demo-origin.internal' } : {}), ...vars, ROUTES: JSON.stringify(routes) };
+    const toml = [
+      `name = "x402-edge-gateway"`,
+      `main = ${tomlString(path.join(GATEWAY_DIR, 'src', 'index.ts'))}`,
+      `compatibility_date = "2025-11-01"`,
+      `compatibility_flags = ["nodejs_compat"]`,
+      `[[services]]`,
+      `binding = "FACILITATOR"`,
+      `service = "x402-edge"`,
+      ...(demoOrigin ? [`[[services]]`, `binding = "ORIGIN"`, `service = "x402-edge-demo-origin"`] : []),
+      `[vars]`,
+      ...Object.entries(allVars).map(([k, v]) => `${k} = ${tomlString(v)}`),
+    ].join('\n');
+    const config = path.join(tmp, 'wrangler.toml');
+    fs.writeFileSync(config, `${toml}\n`);
+    const envFile = path.join(tmp, 'gateway.env');
+    fs.writeFileSync(envFile, dotenv(secrets), { mode: 0o600 });
+    const configs = [config, ...(demoOrigin ? [path.join(GATEWAY_DIR, 'origin', 'wrangler.toml')] : [])];
+    const attempts = port === 0 ? 3 : 1;
+    for (let i = 0; ; i++) {
+      const p = port === 0 ? await freePort() : port;
+      if (port !== 0 && !(await portIsFree(p))) throw new Error(`127.0.0.1:${p}: address already in use`);
+      log(`starting the gateway (wrangler dev) on 127.0.0.1:${p}`);
+      try {
+        const wrangler = await startWrangler({
+          port: p,
+          envFile,
+          persistDir: path.join(tmp, 'state'),
+          logDir: tmp,
+          timeoutMs,
+          echo,
+          configs,
+          registryPath: stack.registryPath,
+          healthPath: '/__x402/health',
+        });
+        const stop = async () => {
+          await wrangler.stop();
+          fs.rmSync(tmp, { recursive: true, force: true });
+        };
+        return { ...wrangler, stop };
+      } catch (e) {
+        if (i + 1 >= attempts || !/address already in use|EADDRINUSE/i.test(e.message)) throw e;
+      }
+    }
+  } catch (e) {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+/** The anvil account the demo gateway's routes pay (#2, a public test key). */
+export const DEMO_PAY_TO_INDEX = 2;
+
+/**
+ * The routes `npm start` sells through the gateway in front of the demo origin, priced in the local
+ * TestUSDC on the local anvil chain. A route with another scheme (the metered `upto` route) is one more entry.
+ */
+export function demoGatewayRoutes(stack) {
+  const t = stack.token;
+  const network = `eip155:${stack.chainId}`;
+  const payTo = stack.accounts[DEMO_PAY_TO_INDEX].address;
+  const price = (amount) => ({ amount, asset: t.address, extra: { name: t.name, version: t.version } });
+  return {
+    'GET /premium': { scheme: 'exact', network, payTo, price: price('10000'), description: 'Premium content (demo)', mimeType: 'application/json' },
+  };
 }

@@ -65,11 +65,11 @@ before(
     paid = await startWrangler({
       port: await freePort(),
       envFile,
-      config: paidWorkerConfig(),
+      configs: [paidWorkerConfig()],
       persistDir: path.join(tmp, 'state'),
       logDir: tmp,
       timeoutMs: 90_000,
-      readyPath: '/free',
+      healthPath: '/free',
     });
   },
   { timeout: 180_000 },

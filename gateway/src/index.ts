@@ -1,0 +1,429 @@
+// x402-edge gateway: a Worker that sells an existing HTTP API. Protected routes answer 402 until paid;
+// a paid request is verified, forwarded to the origin, and settled only when the origin answered 2xx, so
+// a failed call charges nothing. Built on the official SDK's x402HTTPResourceServer (the same flow as
+// @x402/hono), with the facilitator reached over a Service Binding. See gateway/README.md.
+
+import { decodePaymentRequiredHeader, decodePaymentResponseHeader, encodePaymentRequiredHeader } from '@x402/core/http';
+import {
+  FacilitatorResponseError,
+  RouteConfigurationError,
+  SETTLEMENT_OVERRIDES_HEADER,
+  getFacilitatorResponseError,
+  withPrivateCacheControl,
+  x402HTTPResourceServer,
+  x402ResourceServer,
+} from '@x402/core/server';
+import type { HTTPAdapter, HTTPRequestContext, HTTPResponseInstructions, RouteConfig, RoutesConfig } from '@x402/core/server';
+
+import type { PaymentRequired } from '@x402/core/types';
+
+import { type GatewayConfig, type GatewayEnv, readConfig } from './config';
+import { cronosCall, cronosRequirements, type CronosSettleResponse, type CronosVerifyResponse, decodeCronosHeader } from './cronos';
+import { callOrigin } from './origin';
+import { checkPaymentHeader, PAYMENT_HEADERS } from './payment-header';
+import { facilitatorClient, knownSchemes, paywallProvider, serverScheme } from './seams';
+
+/** The gateway's own path (never forwarded): configuration and facilitator status. */
+const HEALTH_PATH = '/__x402/health';
+
+interface Gateway {
+  config: GatewayConfig;
+  http: x402HTTPResourceServer;
+  initialized: Promise<void> | null;
+}
+
+type Built = { ok: true; gateway: Gateway } | { ok: false; problems: string[] };
+
+/** One gateway per isolate and env: configuration is read once, not per request. */
+const built = new WeakMap<object, Built>();
+
+/** Payment headers being served in this isolate: a concurrent copy is refused before it reaches the origin. */
+const inFlight = new Set<string>();
+
+export default {
+  async fetch(request: Request, env: GatewayEnv): Promise<Response> {
+    try {
+      return await handle(request, env);
+    } catch (e) {
+      console.error('x402-edge gateway: unexpected error', e);
+      return json(500, { error: 'internal_error', message: 'the gateway failed unexpectedly; see its log' });
+    }
+  },
+};
+
+async function handle(request: Request, env: GatewayEnv): Promise<Response> {
+  const state = gatewayFor(env);
+  const path = new URL(request.url).pathname;
+  if (!state.ok) return misconfigured(state.problems);
+  const { gateway } = state;
+  if (path === HEALTH_PATH) return health(gateway);
+
+  const adapter = new RequestAdapter(request, false);
+  const context: HTTPRequestContext = { adapter, path, method: request.method };
+  if (!gateway.http.requiresPayment(context)) return unprotected(env, gateway.config, request);
+
+  const ready = await initialize(gateway);
+  if (ready) return ready;
+
+  const cronos = await cronosPayment(env, gateway, request);
+  if (cronos) return cronos;
+
+  const check = checkPaymentHeader(request.headers, gateway.config.maxPaymentHeaderBytes);
+  if (check.kind === 'refused') return refuse(gateway, request, check.reason, check.message);
+  if (check.kind === 'payment') {
+    const paid = { ...context, paymentHeader: check.header };
+    return exclusively(check.header, () => serve(env, gateway, request, paid), () => refuse(gateway, request, 'duplicate_settlement', 'this payment is being used by another request'));
+  }
+  return serve(env, gateway, request, context);
+}
+
+/** The Cronos flavour's answer when the request pays a Cronos route with X-PAYMENT alone, else null. */
+async function cronosPayment(env: GatewayEnv, gateway: Gateway, request: Request): Promise<Response | null> {
+  const header = request.headers.get('x-payment')?.trim();
+  if (!header || request.headers.has('payment-signature') || header.length > gateway.config.maxPaymentHeaderBytes) return null;
+  const unpaid = await unpaidRequired(gateway, request);
+  if (unpaid instanceof Response) return unpaid;
+  if (cronosRequirements(unpaid.required).length === 0) return null;
+  return exclusively(header, () => serveCronos(env, gateway, request, unpaid, header));
+}
+
+/**
+ * Runs `fn` unless `header` is already being served in this isolate; then `busy` answers (by default
+ * the route's 402 with `duplicate_settlement`), so a copy never reaches the origin while the first is in flight.
+ */
+async function exclusively(header: string, fn: () => Promise<Response>, busy?: () => Promise<Response>): Promise<Response> {
+  if (inFlight.has(header)) return busy ? busy() : json(402, { error: 'duplicate_settlement', message: 'this payment is being used by another request' });
+  inFlight.add(header);
+  try {
+    return await fn();
+  } finally {
+    inFlight.delete(header);
+  }
+}
+
+/**
+ * The Cronos flavour: X-PAYMENT as the Crypto.com SDK builds it, on a route priced on a Cronos network.
+ * Verify and settle through the facilitator's Cronos endpoints; settle only on the origin's 2xx answer.
+ */
+async function serveCronos(env: GatewayEnv, gateway: Gateway, request: Request, unpaid: Unpaid, header: string): Promise<Response> {
+  const decoded = decodeCronosHeader(header);
+  if (!decoded.ok) return cronosRefusal(unpaid, 'invalid_payment_header', decoded.message);
+  const { network, payload } = decoded.header;
+  const [requirements] = cronosRequirements(unpaid.required, network, payload.asset);
+  if (!requirements) {
+    return cronosRefusal(unpaid, 'no_matching_payment_requirements', `X-PAYMENT pays on ${network} in ${payload.asset ?? 'no named asset'}, which this route does not accept`);
+  }
+  let verified: CronosVerifyResponse;
+  try {
+    verified = await cronosCall<CronosVerifyResponse>(env, gateway.config, '/v2/x402/verify', header, requirements);
+    if (typeof verified.isValid !== 'boolean') throw new Error(`the facilitator's verify answer has no isValid: ${JSON.stringify(verified).slice(0, 200)}`);
+  } catch (e) {
+    return facilitatorFailure(e);
+  }
+  if (!verified.isValid) return cronosRefusal(unpaid, verified.invalidReason ?? 'invalid_payment', 'the facilitator refused the payment');
+
+  const origin = await callOrigin(env, gateway.config, request);
+  if (!origin.ok) return json(origin.status, { error: origin.reason, message: origin.message });
+  const response = origin.response;
+  if (response.status < 200 || response.status >= 300) return unsettledOriginAnswer(response);
+
+  let settled: CronosSettleResponse;
+  try {
+    settled = await cronosCall<CronosSettleResponse>(env, gateway.config, '/v2/x402/settle', header, requirements);
+  } catch (e) {
+    await response.body?.cancel();
+    return facilitatorFailure(e);
+  }
+  if (settled.event !== 'payment.settled') {
+    await response.body?.cancel();
+    return cronosRefusal(unpaid, settled.error ?? 'settlement_failed', 'the settlement failed', { 'X-PAYMENT-RESPONSE': base64Json(settled) });
+  }
+  const served = withoutSettlementOverrides(response);
+  served.headers.set('X-PAYMENT-RESPONSE', base64Json(settled));
+  served.headers.set('Cache-Control', withPrivateCacheControl(response.headers.get('Cache-Control')));
+  return served;
+}
+
+/** A refused Cronos payment: 402, the route's requirements (v2 header and RelayCore's `paymentRequirements`) and why. */
+function cronosRefusal(unpaid: Unpaid, reason: string, message: string, extraHeaders: Record<string, string> = {}): Response {
+  const required = { ...unpaid.required, error: reason };
+  const headers = { ...unpaid.headers, 'Content-Type': 'application/json', 'PAYMENT-REQUIRED': encodePaymentRequiredHeader(required), ...extraHeaders };
+  const [paymentRequirements] = cronosRequirements(unpaid.required);
+  return new Response(JSON.stringify({ ...required, message, paymentRequirements }), { status: 402, headers });
+}
+
+const base64Json = (value: unknown): string => btoa(String.fromCharCode(...new TextEncoder().encode(JSON.stringify(value))));
+
+/** The payment flow of a protected route: 402, or verify → origin → settle on 2xx. */
+async function serve(env: GatewayEnv, gateway: Gateway, request: Request, context: HTTPRequestContext): Promise<Response> {
+  let result: Awaited<ReturnType<x402HTTPResourceServer['processHTTPRequest']>>;
+  try {
+    result = await gateway.http.processHTTPRequest(context);
+  } catch (e) {
+    return facilitatorFailure(e);
+  }
+  if (result.type === 'no-payment-required') return unprotected(env, gateway.config, request);
+  if (result.type === 'payment-error') return fromInstructions(result.response);
+
+  const { cancellationDispatcher, beforeHandlerSettlement, paymentPayload, paymentRequirements, declaredExtensions } = result;
+  const origin = await callOrigin(env, gateway.config, request);
+  if (!origin.ok) {
+    await cancellationDispatcher.cancel({ reason: 'handler_failed', responseStatus: origin.status });
+    return json(origin.status, { error: origin.reason, message: origin.message });
+  }
+  const response = origin.response;
+  if (response.status < 200 || response.status >= 300) {
+    await cancellationDispatcher.cancel({ reason: 'handler_failed', responseStatus: response.status });
+    return unsettledOriginAnswer(response);
+  }
+
+  const responseHeaders: Record<string, string> = {};
+  response.headers.forEach((value, key) => (responseHeaders[key] = value));
+  let settled: Awaited<ReturnType<x402HTTPResourceServer['processSettlement']>>;
+  try {
+    settled = await gateway.http.processSettlement(
+      paymentPayload,
+      paymentRequirements,
+      declaredExtensions,
+      { request: context, responseHeaders },
+      undefined,
+      beforeHandlerSettlement,
+    );
+  } catch (e) {
+    await response.body?.cancel();
+    return facilitatorFailure(e);
+  }
+  if (!settled.success) {
+    await response.body?.cancel();
+    return fromInstructions(settled.response);
+  }
+  const served = withoutSettlementOverrides(response);
+  for (const [key, value] of Object.entries(settled.headers)) served.headers.set(key, value);
+  served.headers.set('Cache-Control', withPrivateCacheControl(response.headers.get('Cache-Control')));
+  return served;
+}
+
+/**
+ * The origin did not answer 2xx: nothing is settled. A 5xx is the gateway's 502; a redirect or the caller's
+ * own mistake (4xx) is shown as the origin gave it, and not charged.
+ */
+async function unsettledOriginAnswer(response: Response): Promise<Response> {
+  if (response.status >= 500) {
+    await response.body?.cancel();
+    return json(502, { error: 'origin_error', message: `the origin answered ${response.status}; nothing was charged`, originStatus: response.status });
+  }
+  return withoutSettlementOverrides(response);
+}
+
+/** A path no route protects: forwarded as is (PASS_THROUGH, the default), or 404. */
+async function unprotected(env: GatewayEnv, config: GatewayConfig, request: Request): Promise<Response> {
+  if (!config.passThrough) return json(404, { error: 'not_found', message: 'no paid route matches this request' });
+  const origin = await callOrigin(env, config, request);
+  if (!origin.ok) return json(origin.status, { error: origin.reason, message: origin.message });
+  return origin.response;
+}
+
+/**
+ * A refused payment header: the route's 402 (as an unpaid request gets it) with `reason` as its error, in
+ * PAYMENT-REQUIRED and in the JSON body with `message`.
+ */
+async function refuse(gateway: Gateway, request: Request, reason: string, message: string): Promise<Response> {
+  const unpaid = await unpaidRequired(gateway, request);
+  if (unpaid instanceof Response) return unpaid;
+  const paymentRequired = { ...unpaid.required, error: reason };
+  const headers = { ...unpaid.headers, 'Content-Type': 'application/json', 'PAYMENT-REQUIRED': encodePaymentRequiredHeader(paymentRequired) };
+  return new Response(JSON.stringify({ ...paymentRequired, message }), { status: 402, headers });
+}
+
+/** What an unpaid request to this route is told: the PaymentRequired and the 402's headers. */
+interface Unpaid {
+  required: PaymentRequired;
+  headers: Record<string, string>;
+}
+
+/** The route's 402 as an unpaid request gets it (payment headers hidden), or the error response. */
+async function unpaidRequired(gateway: Gateway, request: Request): Promise<Unpaid | Response> {
+  const adapter = new RequestAdapter(request, true);
+  const path = new URL(request.url).pathname;
+  let result: Awaited<ReturnType<x402HTTPResourceServer['processHTTPRequest']>>;
+  try {
+    result = await gateway.http.processHTTPRequest({ adapter, path, method: request.method });
+  } catch (e) {
+    return facilitatorFailure(e);
+  }
+  const header = result.type === 'payment-error' ? result.response.headers['PAYMENT-REQUIRED'] : undefined;
+  if (result.type !== 'payment-error' || !header) return json(500, { error: 'internal_error', message: 'the route has no payment requirements' });
+  return { required: decodePaymentRequiredHeader(header), headers: result.response.headers };
+}
+
+/**
+ * The SDK's response instructions as a Response. A JSON 402 whose body the SDK left empty carries what
+ * its header says (the PaymentRequired, or the failed settle), so that a client reading bodies sees why.
+ */
+function fromInstructions(instructions: HTTPResponseInstructions): Response {
+  const headers = new Headers(instructions.headers);
+  if (instructions.isHtml) return new Response(String(instructions.body ?? ''), { status: instructions.status, headers });
+  let body = instructions.body ?? {};
+  if (isEmptyObject(body)) {
+    const required = headers.get('payment-required');
+    const settle = headers.get('payment-response');
+    if (required) {
+      const paymentRequired = decodePaymentRequiredHeader(required);
+      // RelayCore's 402 names one requirement as `paymentRequirements` (the Crypto.com SDK's v1 shape).
+      const [cronos] = cronosRequirements(paymentRequired);
+      body = cronos ? { ...paymentRequired, paymentRequirements: cronos } : paymentRequired;
+    }
+    else if (settle) {
+      const s = decodePaymentResponseHeader(settle);
+      body = { error: s.errorReason, message: s.errorMessage, payer: s.payer, network: s.network, transaction: s.transaction };
+    }
+  }
+  return new Response(JSON.stringify(body), { status: instructions.status, headers });
+}
+
+/** The facilitator failed (unreachable, timed out, or answered something that is not x402): 502. */
+function facilitatorFailure(e: unknown): Response {
+  const facilitatorError = e instanceof FacilitatorResponseError ? e : getFacilitatorResponseError(e);
+  const message = facilitatorError?.message ?? (e instanceof Error ? e.message : String(e));
+  console.error('x402-edge gateway: facilitator failure', message);
+  return json(502, { error: 'facilitator_unavailable', message });
+}
+
+/** Initializes the resource server once (the facilitator's /supported, the routes checked against it). */
+async function initialize(gateway: Gateway): Promise<Response | null> {
+  gateway.initialized ??= gateway.http.initialize();
+  try {
+    await gateway.initialized;
+    return null;
+  } catch (e) {
+    gateway.initialized = null; // retried on the next request
+    if (e instanceof RouteConfigurationError) return misconfigured(e.errors.map((x) => x.message));
+    return facilitatorFailure(e);
+  }
+}
+
+async function health(gateway: Gateway): Promise<Response> {
+  const failure = await initialize(gateway);
+  if (failure) return failure;
+  return json(200, {
+    ok: true,
+    routes: gateway.config.routes.map((r) => r.pattern),
+    facilitator: gateway.config.facilitatorUrl ?? 'service binding FACILITATOR',
+  });
+}
+
+function misconfigured(problems: string[]): Response {
+  return json(500, { error: 'gateway_misconfigured', problems });
+}
+
+/** Reads the configuration and builds the resource server, once per env. */
+function gatewayFor(env: GatewayEnv): Built {
+  let state = built.get(env);
+  if (!state) {
+    state = build(env);
+    if (!state.ok) console.error(`x402-edge gateway: configuration errors:\n  - ${state.problems.join('\n  - ')}`);
+    built.set(env, state);
+  }
+  return state;
+}
+
+function build(env: GatewayEnv): Built {
+  const read = readConfig(env);
+  if (!read.ok) return read;
+  const { config } = read;
+  const problems: string[] = [];
+  const server = new x402ResourceServer(facilitatorClient(env, config));
+  const registered = new Set<string>();
+  for (const option of config.routes.flatMap((r) => r.accepts)) {
+    const key = `${option.scheme} ${option.network}`;
+    if (registered.has(key)) continue;
+    const scheme = serverScheme(option.scheme, option.network);
+    if (!scheme) {
+      problems.push(`no server scheme "${option.scheme}" for network ${option.network} (the gateway has: ${knownSchemes().join(', ')})`);
+      continue;
+    }
+    server.register(option.network, scheme);
+    registered.add(key);
+  }
+  if (problems.length) return { ok: false, problems };
+  const routes: RoutesConfig = Object.fromEntries(config.routes.map((r): [string, RouteConfig] => [r.pattern, toRouteConfig(r)]));
+  try {
+    const http = new x402HTTPResourceServer(server, routes);
+    const paywall = paywallProvider(env);
+    if (paywall) http.registerPaywallProvider(paywall);
+    return { ok: true, gateway: { config, http, initialized: null } };
+  } catch (e) {
+    if (e instanceof RouteConfigurationError) return { ok: false, problems: e.errors.map((x) => x.message) };
+    return { ok: false, problems: [`ROUTES: ${(e as Error).message}`] };
+  }
+}
+
+function toRouteConfig(route: GatewayConfig['routes'][number]): RouteConfig {
+  return {
+    accepts: route.accepts.map((o) => ({ ...o })),
+    ...(route.description !== undefined ? { description: route.description } : {}),
+    ...(route.mimeType !== undefined ? { mimeType: route.mimeType } : {}),
+  };
+}
+
+/**
+ * The SDK's view of a request. `hidePayment` hides the payment headers (to build the 402 of a refused
+ * header). The issue asks for the paywall on `Accept: text/html` alone; the SDK also wants "Mozilla" in
+ * the User-Agent, so a request that accepts HTML is presented as a browser.
+ */
+class RequestAdapter implements HTTPAdapter {
+  private readonly url: URL;
+  constructor(
+    private readonly request: Request,
+    private readonly hidePayment: boolean,
+  ) {
+    this.url = new URL(request.url);
+  }
+  getHeader(name: string): string | undefined {
+    if (this.hidePayment && (PAYMENT_HEADERS as readonly string[]).includes(name.toLowerCase())) return undefined;
+    return this.request.headers.get(name) ?? undefined;
+  }
+  getMethod(): string {
+    return this.request.method;
+  }
+  getPath(): string {
+    return this.url.pathname;
+  }
+  getUrl(): string {
+    return this.request.url;
+  }
+  getAcceptHeader(): string {
+    return this.request.headers.get('accept') ?? '';
+  }
+  getUserAgent(): string {
+    const ua = this.request.headers.get('user-agent') ?? '';
+    return this.getAcceptHeader().includes('text/html') && !ua.includes('Mozilla') ? `Mozilla/5.0 (${ua || 'unknown'})` : ua;
+  }
+  getQueryParams(): Record<string, string | string[]> {
+    const out: Record<string, string | string[]> = {};
+    for (const key of new Set(this.url.searchParams.keys())) {
+      const values = this.url.searchParams.getAll(key);
+      out[key] = values.length === 1 ? values[0] : values;
+    }
+    return out;
+  }
+  getQueryParam(name: string): string | string[] | undefined {
+    const values = this.url.searchParams.getAll(name);
+    if (values.length === 0) return undefined;
+    return values.length === 1 ? values[0] : values;
+  }
+}
+
+function withoutSettlementOverrides(response: Response): Response {
+  const copy = new Response(response.body, response);
+  copy.headers.delete(SETTLEMENT_OVERRIDES_HEADER);
+  return copy;
+}
+
+function isEmptyObject(v: unknown): boolean {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && Object.keys(v).length === 0;
+}
+
+function json(status: number, body: unknown): Response {
+  return new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' } });
+}
