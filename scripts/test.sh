@@ -40,3 +40,7 @@ log "npm packages: types against @x402/core (tsc), node tests, headless Chromium
 "$NODE" --test --test-concurrency=1 tests/pkg/node.test.mjs tests/pkg/svm.test.mjs tests/pkg/recover.test.mjs \
   tests/pkg/browser.test.mjs tests/pkg/workerd.test.mjs \
   tests/pkg/pack.test.mjs tests/pkg/starknet.test.mjs
+
+log "@x402-edge/sdk: the paywall (rendering, then headless Chromium paying through @x402/hono and @x402/express on anvil and the local Solana RPC)"
+bash scripts/build-pkg.sh sdk
+"$NODE" --test --test-concurrency=1 tests/sdk/paywall-render.test.mjs tests/sdk/paywall.test.mjs

@@ -75,9 +75,13 @@ function priceText(requirement: Requirement, assets: PaywallAsset[]): string {
   return requirement.scheme === 'upto' ? `up to ${price}` : price;
 }
 
+/** The wallet family that pays `requirement` from the page: `exact` on EVM or Solana, in x402 v2. */
+function payerOf(requirement: Requirement, x402Version: number): 'evm' | 'svm' | null {
+  return requirement.scheme === 'exact' && x402Version >= 2 ? family(requirement.network) : null;
+}
+
 /** One row of the options table; its button pays option `index` (the page's script enables it). */
-function optionRow(requirement: Requirement, index: number, assets: PaywallAsset[]): string {
-  const payable = requirement.scheme === 'exact' && family(requirement.network) !== null;
+function optionRow(requirement: Requirement, index: number, assets: PaywallAsset[], payable: boolean): string {
   return (
     `<tr data-network="${escapeHtml(requirement.network)}">` +
     `<td>${escapeHtml(networkName(requirement.network))}<div class="mono">${escapeHtml(requirement.network)}</div></td>` +
@@ -132,10 +136,10 @@ export function renderPaywall(paymentRequired: PaymentRequired, options: EdgePay
   const resourceUrl = paymentRequired?.resource?.url || config.currentUrl || '';
   const data: PaywallPageData = {
     paymentRequired: paymentRequired as unknown as PaywallPageData['paymentRequired'],
-    payers: requirements.map((r) => (r.scheme === 'exact' && paymentRequired.x402Version >= 2 ? family(r.network) : null)),
+    payers: requirements.map((r) => payerOf(r, paymentRequired.x402Version)),
     solanaRpcUrls,
   };
-  const rows = requirements.map((r, i) => optionRow(r, i, assets)).join('');
+  const rows = requirements.map((r, i) => optionRow(r, i, assets, data.payers[i] !== null)).join('');
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
