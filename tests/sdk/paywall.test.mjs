@@ -152,11 +152,17 @@ after(async () => {
  */
 function injectWallets({ evmAddress, chainId, solanaAddress }) {
   window.x402TestCalls = [];
+  window.x402TestChainId = chainId;
   window.ethereum = {
     async request({ method, params }) {
       window.x402TestCalls.push(method);
       if (method === 'eth_requestAccounts' || method === 'eth_accounts') return [evmAddress];
-      if (method === 'eth_chainId') return `0x${chainId.toString(16)}`;
+      if (method === 'eth_chainId') return `0x${window.x402TestChainId.toString(16)}`;
+      if (method === 'wallet_switchEthereumChain') {
+        if (window.x402TestRefuseSwitch) throw Object.assign(new Error('User rejected the request.'), { code: 4001 });
+        window.x402TestChainId = Number.parseInt(params[0].chainId, 16);
+        return null;
+      }
       if (method === 'eth_signTypedData_v4') {
         if (params[0].toLowerCase() !== evmAddress.toLowerCase()) throw new Error('unknown account');
         return window.x402TestSignTypedData(params[1]);
@@ -190,9 +196,13 @@ function injectWallets({ evmAddress, chainId, solanaAddress }) {
   window.dispatchEvent(new CustomEvent('wallet-standard:register-wallet', { detail: register }));
 }
 
-/** A fresh tab on `url`: the navigation's response, the page, and every request, console line and page error. */
-async function open(url) {
+/**
+ * A fresh tab on `url` (`setup`: a script run in it before the page's own, after the wallets'): the
+ * navigation's response, the page, and every request, console line and page error.
+ */
+async function open(url, setup) {
   const page = await browser.newPage();
+  if (setup) await page.addInitScript(setup);
   const requests = [];
   const console = [];
   const errors = [];
@@ -290,6 +300,53 @@ test('an injected EVM wallet pays with EIP-3009: the page shows the paid content
     assert.equal(await evmBalance(payer.address), before.payer - AMOUNT);
     assert.equal(await evmBalance(payee.address), before.payee + AMOUNT);
     assert.deepEqual(errors, []);
+  } finally {
+    await page.close();
+  }
+});
+
+test('a wallet that only announces itself through EIP-6963 (no window.ethereum) pays too', { timeout: TIMEOUT_MS }, async () => {
+  const before = await evmBalance(payee.address);
+  const { page, errors } = await open(`${app.hono}/premium`, () => {
+    const provider = window.ethereum;
+    delete window.ethereum;
+    const info = { uuid: '00000000-0000-4000-8000-000000000000', name: 'Test EVM Wallet', icon: 'data:image/svg+xml;base64,PHN2Zy8+', rdns: 'org.example.test' };
+    window.addEventListener('eip6963:requestProvider', () => window.dispatchEvent(new CustomEvent('eip6963:announceProvider', { detail: Object.freeze({ info, provider }) })));
+  });
+  try {
+    assert.equal(await page.evaluate(() => window.ethereum), undefined);
+    const status = await payWith(page, 0);
+    assert.match(status, /^Paid\. Transaction 0x[0-9a-f]{64} on eip155:84532\.$/);
+    assert.deepEqual(JSON.parse(await page.textContent('#x402-content pre')), CONTENT);
+    assert.equal(await evmBalance(payee.address), before + AMOUNT);
+    assert.deepEqual(errors, []);
+  } finally {
+    await page.close();
+  }
+});
+
+test('a wallet on another chain is asked to switch first; one that refuses pays nothing', { timeout: TIMEOUT_MS }, async () => {
+  const before = await evmBalance(payee.address);
+  const refused = await open(`${app.hono}/premium`, () => {
+    window.x402TestChainId = 1;
+    window.x402TestRefuseSwitch = true;
+  });
+  try {
+    assert.equal(await payWith(refused.page, 0), 'Payment failed: User rejected the request.');
+    assert.deepEqual(await refused.page.evaluate(() => window.x402TestCalls), ['eth_requestAccounts', 'eth_chainId', 'wallet_switchEthereumChain']);
+    // The button is usable again.
+    assert.equal(await refused.page.isEnabled('button[data-x402-option="0"]'), true);
+    assert.equal(await evmBalance(payee.address), before);
+  } finally {
+    await refused.page.close();
+  }
+  const { page } = await open(`${app.hono}/premium`, () => {
+    window.x402TestChainId = 1;
+  });
+  try {
+    assert.match(await payWith(page, 0), /^Paid\. Transaction 0x[0-9a-f]{64} on eip155:84532\.$/);
+    assert.deepEqual(await page.evaluate(() => [window.x402TestChainId, window.x402TestCalls]), [CHAIN_ID, ['eth_requestAccounts', 'eth_chainId', 'wallet_switchEthereumChain', 'eth_signTypedData_v4']]);
+    assert.equal(await evmBalance(payee.address), before + AMOUNT);
   } finally {
     await page.close();
   }

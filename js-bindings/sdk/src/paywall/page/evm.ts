@@ -1,6 +1,6 @@
-// EVM payments from the page: the injected EIP-1193 wallet (`window.ethereum`) signs, the official
-// @x402/evm client scheme builds the payload (EIP-3009 `transferWithAuthorization`, or Permit2 when the
-// requirements ask for it), exactly as @x402/fetch would.
+// EVM payments from the page: the injected EIP-1193 wallet (`window.ethereum`, else the first wallet that
+// announces itself through EIP-6963) signs, the official @x402/evm client scheme builds the payload
+// (EIP-3009 `transferWithAuthorization`), exactly as @x402/fetch would.
 import type { ClientEvmSigner } from '@x402/evm';
 
 /** The part of EIP-1193 the page uses. */
@@ -14,9 +14,22 @@ declare global {
   }
 }
 
+/** The first wallet that answered EIP-6963 discovery (wallets that leave `window.ethereum` to another). */
+let announced: Eip1193Provider | undefined;
+
+/** Starts EIP-6963 discovery: each wallet answers `eip6963:requestProvider` with `eip6963:announceProvider`. */
+export function discoverEvmWallets(onChange: () => void): void {
+  window.addEventListener('eip6963:announceProvider', (event) => {
+    const provider = (event as CustomEvent<{ provider?: Eip1193Provider }>).detail?.provider;
+    if (!announced && typeof provider?.request === 'function') announced = provider;
+    onChange();
+  });
+  window.dispatchEvent(new Event('eip6963:requestProvider'));
+}
+
 /** The injected EVM wallet, if the browser has one. */
 export function injectedEvmWallet(): Eip1193Provider | undefined {
-  return typeof window.ethereum?.request === 'function' ? window.ethereum : undefined;
+  return typeof window.ethereum?.request === 'function' ? window.ethereum : announced;
 }
 
 /** `eip155:84532` → 84532; null for anything else. */

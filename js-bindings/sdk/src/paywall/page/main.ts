@@ -8,7 +8,7 @@ import { ExactEvmScheme } from '@x402/evm/exact/client';
 import { ExactSvmScheme } from '@x402/svm/exact/client';
 
 import { DATA_ELEMENT_ID, type PaywallPageData } from '../data.js';
-import { connectEvm, evmChainId, injectedEvmWallet } from './evm.js';
+import { connectEvm, discoverEvmWallets, evmChainId, injectedEvmWallet } from './evm.js';
 import { connectSolana, discoverSolanaWallets, solanaWallets } from './svm.js';
 
 const data = JSON.parse(document.getElementById(DATA_ELEMENT_ID)?.textContent ?? '{}') as PaywallPageData;
@@ -148,8 +148,8 @@ async function pay(index: number): Promise<void> {
 
 for (const button of buttons()) button.addEventListener('click', () => void pay(Number(button.dataset.x402Option)));
 discoverSolanaWallets(refreshButtons);
-// Wallet extensions may inject `window.ethereum` after the page's scripts ran (EIP-6963 announces it).
-window.addEventListener('eip6963:announceProvider', refreshButtons);
+discoverEvmWallets(refreshButtons);
+// Some wallets inject `window.ethereum` after the page's scripts ran, and say so with this event.
 window.addEventListener('ethereum#initialized', refreshButtons);
 refreshButtons();
 document.documentElement.dataset.x402Ready = 'true';
