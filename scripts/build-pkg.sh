@@ -60,6 +60,8 @@ build_sdk() {
   mkdir -p "$stage" "$out"
   cp -r js-bindings/sdk/src js-bindings/sdk/tsconfig.json "$stage/"
   "$NODE" node_modules/typescript/bin/tsc -p "$stage"
+  # The paywall page's script: the official @x402 client schemes bundled (esbuild) into a string module.
+  if [ -d js-bindings/sdk/src/paywall/page ]; then "$NODE" js-bindings/sdk/build-paywall.mjs "$stage/dist"; fi
   cp -r "$stage/dist" "$out/dist"
   cp js-bindings/sdk/package.json js-bindings/sdk/README.md "$out/"
   link_packages
