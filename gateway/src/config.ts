@@ -33,6 +33,8 @@ export interface GatewayConfig {
   /** The largest payment header accepted, in bytes; a bigger one is refused with 402 before decoding. */
   maxPaymentHeaderBytes: number;
   facilitatorUrl?: string;
+  /** RPC_URLS: network (CAIP-2 or v1 name) → RPC URL(s), for the chain checks of in-process verify. */
+  rpcUrls?: Record<string, string | string[]>;
 }
 
 /** The Worker bindings the gateway reads (wrangler.toml `[vars]`, `[[services]]` and secrets). */
@@ -44,6 +46,8 @@ export interface GatewayEnv {
   PASS_THROUGH?: string;
   MAX_PAYMENT_HEADER_BYTES?: string;
   FACILITATOR_URL?: string;
+  /** JSON: network → RPC URL or list; verify then checks the chain too (balance, nonce) before the origin runs. */
+  RPC_URLS?: string;
   /** Secret: sent as `Authorization: Bearer …` to the facilitator. */
   FACILITATOR_API_KEY?: string;
   /** Service Binding to the x402-edge facilitator Worker. */
@@ -74,10 +78,11 @@ export function readConfig(env: GatewayEnv): ConfigResult {
   const forwardPaymentHeader = readBool('FORWARD_PAYMENT_HEADER', env.FORWARD_PAYMENT_HEADER, false, problems);
   const passThrough = readBool('PASS_THROUGH', env.PASS_THROUGH, true, problems);
   const facilitatorUrl = readFacilitator(env, problems);
+  const rpcUrls = readRpcUrls(env.RPC_URLS, problems);
   if (problems.length || !originUrl) return { ok: false, problems };
   return {
     ok: true,
-    config: { routes, originUrl, originTimeoutMs, forwardPaymentHeader, passThrough, maxPaymentHeaderBytes, facilitatorUrl },
+    config: { routes, originUrl, originTimeoutMs, forwardPaymentHeader, passThrough, maxPaymentHeaderBytes, facilitatorUrl, rpcUrls },
   };
 }
 
@@ -114,6 +119,29 @@ function readFacilitator(env: GatewayEnv, problems: string[]): string | undefine
     problems.push('FACILITATOR_API_KEY contains a line break');
   }
   return url?.replace(/\/+$/, '') || undefined;
+}
+
+function readRpcUrls(value: string | undefined, problems: string[]): Record<string, string | string[]> | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  const problem = 'RPC_URLS must be a JSON object of network → http(s) URL or list of URLs';
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    problems.push(`${problem} (it is not JSON)`);
+    return undefined;
+  }
+  const isUrl = (u: unknown) => typeof u === 'string' && /^https?:\/\//.test(u);
+  const valid =
+    parsed !== null &&
+    typeof parsed === 'object' &&
+    !Array.isArray(parsed) &&
+    Object.values(parsed).every((v) => isUrl(v) || (Array.isArray(v) && v.length > 0 && v.every(isUrl)));
+  if (!valid) {
+    problems.push(problem);
+    return undefined;
+  }
+  return parsed as Record<string, string | string[]>;
 }
 
 function readPositiveInt(name: string, value: string | undefined, fallback: number, problems: string[]): number {

@@ -1,63 +1,43 @@
 // The three places where the parts being built beside the gateway plug in (issue 15): the facilitator
 // client, the paywall, and the server schemes. Each is one small function over the Worker's env.
 
-import { HTTPFacilitatorClient } from '@x402/core/http';
 import type { FacilitatorClient, PaywallProvider } from '@x402/core/server';
 import type { Network, SchemeNetworkServer } from '@x402/core/types';
 import { ExactEvmScheme } from '@x402/evm/exact/server';
 import { ExactSvmScheme } from '@x402/svm/exact/server';
+import { edgePaywall } from '@x402-edge/sdk/paywall';
+import { EdgeFacilitatorClient } from '@x402-edge/sdk/server';
 
-import type { GatewayConfig, GatewayEnv, ServiceBinding } from './config';
+import type { GatewayConfig, GatewayEnv } from './config';
 
 /** How long one call to the facilitator may take (a settle on a slow chain included). */
 const FACILITATOR_TIMEOUT_MS = 60_000;
 
 /**
- * The facilitator client the resource server verifies and settles through: the Service Binding when
- * FACILITATOR is bound (no public hop), else FACILITATOR_URL.
+ * The facilitator client. With RPC_URLS, verify runs in this Worker: the facilitator's Rust checks in wasm
+ * plus the chain reads (signature, amount, balance, a nonce already used on chain), no hop to the
+ * facilitator. Without RPC_URLS it asks the facilitator's /verify, which also sees the chain and its
+ * ledger: in-process checks alone cannot see a payment already settled, and a replayed header would reach
+ * the origin (uncharged, its answer withheld) before settle refuses it. Settle and /supported go over the
+ * FACILITATOR Service Binding (no public hop), else FACILITATOR_URL.
  */
-// TODO(lead): EdgeFacilitatorClient: verify in-process with @x402-edge/verify, settle over the binding/URL.
 export function facilitatorClient(env: GatewayEnv, config: GatewayConfig): FacilitatorClient {
-  const key = env.FACILITATOR_API_KEY;
-  const createAuthHeaders = key
-    ? async () => {
-        const headers = { Authorization: `Bearer ${key}` };
-        return { verify: headers, settle: headers, supported: headers };
-      }
-    : undefined;
-  const url = env.FACILITATOR ? routeToBinding(env.FACILITATOR) : config.facilitatorUrl;
-  return new HTTPFacilitatorClient({ url, createAuthHeaders, timeoutMs: FACILITATOR_TIMEOUT_MS });
+  return new EdgeFacilitatorClient({
+    binding: env.FACILITATOR,
+    url: config.facilitatorUrl,
+    apiKey: env.FACILITATOR_API_KEY,
+    rpcUrls: config.rpcUrls,
+    verify: config.rpcUrls ? 'local' : 'remote',
+    timeoutMs: FACILITATOR_TIMEOUT_MS,
+  });
 }
 
-/**
- * HTTPFacilitatorClient calls the global `fetch` with its URL; a Service Binding is an object with its own
- * `fetch`. This gives the binding a private origin and routes only that origin's requests to it (every
- * other request keeps the runtime's fetch). Replaced by EdgeFacilitatorClient's `binding` option at merge.
- */
-const BINDING_ORIGIN = 'https://facilitator.service-binding.invalid';
-let boundFacilitator: ServiceBinding | undefined;
-function routeToBinding(binding: ServiceBinding): string {
-  if (!boundFacilitator) {
-    const runtimeFetch = globalThis.fetch.bind(globalThis);
-    globalThis.fetch = (input: RequestInfo | URL, init?: RequestInit) => {
-      const request = new Request(input, init);
-      if (boundFacilitator && new URL(request.url).origin === BINDING_ORIGIN) return boundFacilitator.fetch(request);
-      return runtimeFetch(request);
-    };
-  }
-  boundFacilitator = binding;
-  return BINDING_ORIGIN;
-}
-
-/** The runtime's fetch, as it was before any routing: the gateway reaches the origin with it. */
+/** The runtime's fetch: the gateway reaches the origin with it. */
 export const originFetch: typeof fetch = globalThis.fetch.bind(globalThis);
 
-/**
- * The paywall served to browsers (`Accept: text/html`). Undefined: @x402/core's built-in fallback page.
- */
-// TODO(lead): the x402-edge paywall (a PaywallProvider for EVM and Solana wallets).
+/** The paywall served to browsers (`Accept: text/html`): EVM and Solana wallets, self-contained. */
 export function paywallProvider(_env: GatewayEnv): PaywallProvider | undefined {
-  return undefined;
+  return edgePaywall({ appName: 'x402-edge gateway' });
 }
 
 /**

@@ -690,10 +690,23 @@ const tomlString = (v) => JSON.stringify(String(v));
  * @param {boolean} [opts.demoOrigin=false]       serve gateway/origin beside the gateway, bound as ORIGIN
  * @returns {Promise<{url: string, port: number, process: import('node:child_process').ChildProcess, output: () => string, lines: () => string[], stop: () => Promise<void>}>}
  */
+/** The stack's chains as the gateway's RPC_URLS: its in-process verify reads them (a used nonce, a balance). */
+function stackRpcUrls(stack) {
+  const urls = {};
+  if (stack.rpcUrl && stack.chainId) urls[`eip155:${stack.chainId}`] = stack.rpcUrl;
+  if (stack.svm) urls[stack.svm.caip2] = stack.svm.rpcUrl;
+  return urls;
+}
+
 export async function startGateway({ stack, port = 0, routes, vars = {}, secrets = {}, demoOrigin = false, timeoutMs = 90_000, echo = false, log = () => {} }) {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'x402-edge-gateway-'));
   try {
-    const allVars = { ...(demoOrigin ? { ORIGIN_URL: 'http://demo-origin.internal' } : {}), ...vars, ROUTES: JSON.stringify(routes) };
+    const allVars = {
+      ...(demoOrigin ? { ORIGIN_URL: 'http://demo-origin.internal' } : {}),
+      RPC_URLS: JSON.stringify(stackRpcUrls(stack)),
+      ...vars,
+      ROUTES: JSON.stringify(routes),
+    };
     const toml = [
       `name = "x402-edge-gateway"`,
       `main = ${tomlString(path.join(GATEWAY_DIR, 'src', 'index.ts'))}`,

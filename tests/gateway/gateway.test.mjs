@@ -178,7 +178,8 @@ describe('unpaid requests', () => {
     const r = await get('/premium', { accept: 'text/html,application/xhtml+xml' });
     assert.equal(r.status, 402);
     assert.match(r.headers.get('content-type'), /text\/html/);
-    assert.match(r.text, /<title>Payment Required<\/title>/);
+    assert.match(r.text, /<title>x402-edge gateway<\/title>/, 'the x402-edge paywall');
+    assert.match(r.text, /Base Sepolia/, 'it lists the accepted network');
     assert.equal(decodePaymentRequiredHeader(r.headers.get('payment-required')).accepts[0].payTo, payee.address);
   });
 
@@ -195,8 +196,12 @@ describe('paid requests', () => {
     const header = await pay('/premium');
     const before = await money();
     const calls = originRequests.length;
+    const facilitatorCalls = (path) => stack.lines().filter((l) => l.startsWith('{') && l.includes(`"path":"${path}"`)).length;
+    const [verifies, settles] = [facilitatorCalls('/verify'), facilitatorCalls('/settle')];
     const r = await get('/premium?q=1', { 'payment-signature': header });
     await assertPaidOnce(r, before);
+    assert.equal(facilitatorCalls('/verify'), verifies, 'verified in the gateway (RPC_URLS): no /verify round trip');
+    assert.equal(facilitatorCalls('/settle'), settles + 1, 'one /settle over the Service Binding');
     assert.equal(r.json.query, '?q=1', 'the query reaches the origin');
     const seen = originRequests.slice(calls);
     assert.equal(seen.length, 1, 'the origin was called once');
