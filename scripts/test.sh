@@ -33,15 +33,15 @@ log "building the Worker, and the example Rust Worker that sells its routes (exa
 bash scripts/build-worker.sh
 WORKER_CRATE=examples/paid-worker bash scripts/build-worker.sh
 
+log "building the npm packages (pkg/, pkg-starknet/, pkg-sdk/): the gateway and npm start import them"
+bash scripts/build-pkg.sh
+
 log "node tests (chain tooling, end to end through wrangler dev)"
 "$NODE" --test --test-concurrency=1 tests/node/*.test.mjs tests/e2e/*.test.mjs
 
 log "the gateway (gateway/): types (tsc), then in wrangler dev against the facilitator on anvil"
 "$NODE" node_modules/typescript/bin/tsc -p gateway
 "$NODE" --test --test-concurrency=1 tests/gateway/*.test.mjs
-
-log "building the npm packages (pkg/, pkg-starknet/)"
-bash scripts/build-pkg.sh
 
 log "npm packages: types against @x402/core (tsc), node tests, headless Chromium, a JS Worker in workerd, the packed tarballs"
 "$NODE" node_modules/typescript/bin/tsc -p tests/pkg
@@ -50,6 +50,5 @@ log "npm packages: types against @x402/core (tsc), node tests, headless Chromium
   tests/pkg/pack.test.mjs tests/pkg/starknet.test.mjs tests/pkg/next-edge.test.mjs
 
 log "the SDK (@x402-edge/sdk, pkg-sdk/): its types against @x402/core's (tsc), EdgeFacilitatorClient against HTTPFacilitatorClient, in @x402/express on node and @x402/hono on workerd over a Service Binding; the paywall rendered and paying in headless Chromium"
-bash scripts/build-pkg.sh sdk
 "$NODE" node_modules/typescript/bin/tsc -p tests/sdk
 "$NODE" --test --test-concurrency=1 tests/sdk/*.test.mjs
