@@ -688,6 +688,7 @@ const tomlString = (v) => JSON.stringify(String(v));
  * @param {Record<string, string>} [opts.vars]    other [vars]: ORIGIN_URL, ORIGIN_TIMEOUT_MS, …
  * @param {Record<string, string>} [opts.secrets] secrets (FACILITATOR_API_KEY), passed in an env file
  * @param {boolean} [opts.demoOrigin=false]       serve gateway/origin beside the gateway, bound as ORIGIN
+ * @param {boolean} [opts.bindFacilitator=true]   bind the stack's facilitator as FACILITATOR (else pass FACILITATOR_URL in vars)
  * @returns {Promise<{url: string, port: number, process: import('node:child_process').ChildProcess, output: () => string, lines: () => string[], stop: () => Promise<void>}>}
  */
 /** The stack's chains as the gateway's RPC_URLS: its in-process verify reads them (a used nonce, a balance). */
@@ -698,7 +699,7 @@ function stackRpcUrls(stack) {
   return urls;
 }
 
-export async function startGateway({ stack, port = 0, routes, vars = {}, secrets = {}, demoOrigin = false, timeoutMs = 90_000, echo = false, log = () => {} }) {
+export async function startGateway({ stack, port = 0, routes, vars = {}, secrets = {}, demoOrigin = false, bindFacilitator = true, timeoutMs = 90_000, echo = false, log = () => {} }) {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'x402-edge-gateway-'));
   try {
     const allVars = {
@@ -712,9 +713,7 @@ export async function startGateway({ stack, port = 0, routes, vars = {}, secrets
       `main = ${tomlString(path.join(GATEWAY_DIR, 'src', 'index.ts'))}`,
       `compatibility_date = "2025-11-01"`,
       `compatibility_flags = ["nodejs_compat"]`,
-      `[[services]]`,
-      `binding = "FACILITATOR"`,
-      `service = "x402-edge"`,
+      ...(bindFacilitator ? [`[[services]]`, `binding = "FACILITATOR"`, `service = "x402-edge"`] : []),
       ...(demoOrigin ? [`[[services]]`, `binding = "ORIGIN"`, `service = "x402-edge-demo-origin"`] : []),
       `[vars]`,
       ...Object.entries(allVars).map(([k, v]) => `${k} = ${tomlString(v)}`),
