@@ -4,6 +4,7 @@
 //! owner (which sessions hold the owner's allowances). The transitions are [`crate::upto::apply`] and
 //! [`crate::upto::OwnerRecord`]'s; this file only stores records and carries requests.
 
+use futures_util::lock::Mutex;
 use serde::{Deserialize, Serialize};
 use worker::{durable_object, js_sys, DurableObject, Env, ListOptions, ObjectNamespace, Request, Response, State};
 
@@ -25,18 +26,23 @@ const INDEX_PREFIX: &str = "s:";
 pub struct UptoSession {
     state: State,
     env: Env,
+    /// One operation at a time, from its read to its write. The input gate alone does not give that: it
+    /// opens while a new session is being indexed (a call to another object), and concurrent first
+    /// captures of one permit then each read "no session" and the last write won, keeping one charge
+    /// of several served requests.
+    turn: Mutex<()>,
 }
 
 impl DurableObject for UptoSession {
     fn new(state: State, env: Env) -> Self {
-        UptoSession { state, env }
+        UptoSession { state, env, turn: Mutex::new(()) }
     }
 
-    /// Applies one operation. Storage reads and writes close the object's input gate, so no other
-    /// request interleaves between the read and the write: captures never race past the cap. A new
-    /// session is indexed before it is stored.
+    /// Applies one operation, alone (`turn`), so captures never race past the cap or overwrite each
+    /// other. A new session is indexed before it is stored: a stored session is always swept.
     async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
         let op: SessionOp = parse(&req.text().await?)?;
+        let _turn = self.turn.lock().await;
         let storage = self.state.storage();
         let stored: Option<Session> = storage.get(SESSION_KEY).await?;
         let unchanged = stored.clone();

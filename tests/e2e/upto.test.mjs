@@ -214,6 +214,33 @@ test('50 concurrent captures near the cap: the total never exceeds the cap and e
   assert.equal(state.remaining, '0');
 });
 
+test('concurrent first captures of a new permit: every accepted capture is counted, none is lost', { timeout: 90_000 }, async () => {
+  // Each round opens a session with 16 captures at once: the session object indexes a new session (a call
+  // to another object) between its read and its write, where concurrent first captures used to overwrite
+  // each other (all answered success, one charge kept).
+  for (let round = 0; round < 20; round++) {
+    const payer = client(0); // no other test pays with account 0: each round's close frees its allowance for the next
+    const reqs = requirements({ payTo: freshAddress(), amount: 7, cap: 100_000 });
+    const permit = await payer.permit(reqs);
+    const body = JSON.stringify({ x402Version: 2, paymentPayload: { x402Version: 2, accepted: reqs, payload: permit }, paymentRequirements: reqs });
+    const replies = await Promise.all(
+      Array.from({ length: 16 }, () =>
+        fetch(`${stack.facilitatorUrl}/settle`, { method: 'POST', headers: { 'content-type': 'application/json' }, body }).then(
+          async (r) => ({ status: r.status, reply: await r.json() }),
+        ),
+      ),
+    );
+    const accepted = replies.filter((r) => r.status === 200 && r.reply.success);
+    assert.equal(accepted.length, 16, JSON.stringify(replies.find((r) => !r.reply.success)));
+    const pendings = accepted.map((r) => r.reply.extensions.upto.pending).sort((a, b) => Number(a) - Number(b));
+    assert.deepEqual(pendings, Array.from({ length: 16 }, (_, k) => String(7 * (k + 1))), 'each capture saw the ones before it');
+    const id = accepted[0].reply.extensions.upto.sessionId;
+    assert.equal((await session(id)).pending, '112', 'the session holds every accepted capture');
+    const close = await fetch(`${stack.facilitatorUrl}/upto/sessions/${id}/close`, { method: 'POST' });
+    assert.ok(close.ok, await close.text());
+  }
+});
+
 test('a restart of wrangler dev mid-session loses no pending spend; the sweeper settles it afterwards', { timeout: 90_000 }, async () => {
   const payer = client(7);
   const payTo = freshAddress();
