@@ -40,3 +40,7 @@ log "npm packages: types against @x402/core (tsc), node tests, headless Chromium
 "$NODE" --test --test-concurrency=1 tests/pkg/node.test.mjs tests/pkg/svm.test.mjs tests/pkg/recover.test.mjs \
   tests/pkg/browser.test.mjs tests/pkg/workerd.test.mjs \
   tests/pkg/pack.test.mjs tests/pkg/starknet.test.mjs
+
+log "@x402-edge/sdk: upto sessions and the unified client behind @x402/express, through wrangler dev"
+bash scripts/build-pkg.sh sdk
+"$NODE" --test --test-concurrency=1 tests/sdk/unified-client.test.mjs
