@@ -4,7 +4,10 @@
 // RPC, paid by `createUnifiedClient`. Checked: N paid requests sign one permit and, after the sweeper's
 // pass, settle as one batch (the permit, then one transferFrom of the sum); cap exhausted → a new permit
 // and a retry, served (and refused with `permit_conflict` while the old permit's nonce is unused); the
-// permit cache honours the deadline; exact EIP-3009 and exact Solana paid by the same client.
+// permit cache honours the deadline; `settling_in_progress` is waited out with the same permit; the client
+// refuses requirements it must not sign (another spender than its facilitator's, a cap above `maxCap`);
+// a viem wallet client signs; exact EIP-3009, exact Solana, exact Permit2 and the standard Permit2 `upto`
+// (another resource server) paid by the same client.
 //
 // Run: bash scripts/build-pkg.sh sdk && node --test tests/sdk/unified-client.test.mjs   (needs build/index_bg.wasm)
 
@@ -17,16 +20,18 @@ import { address } from '@solana/kit';
 import { findAssociatedTokenPda, TOKEN_PROGRAM_ADDRESS } from '@solana-program/token';
 import { decodePaymentRequiredHeader, decodePaymentResponseHeader, HTTPFacilitatorClient } from '@x402/core/http';
 import { ExactEvmScheme as ExactEvmServerScheme } from '@x402/evm/exact/server';
+import { UptoEvmScheme as UptoPermit2ServerScheme } from '@x402/evm/upto/server';
 import { paymentMiddleware, x402ResourceServer } from '@x402/express';
 import { toClientSvmSigner } from '@x402/svm';
 import { ExactSvmScheme as ExactSvmServerScheme } from '@x402/svm/exact/server';
 import express from 'express';
+import { createWalletClient, erc20Abi, http, maxUint256 } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 
 import { createUnifiedClient, paymentFailureReason } from '@x402-edge/sdk/client';
 import { UptoEvmClientScheme, UptoEvmServerScheme } from '@x402-edge/sdk/upto';
 
-import { balanceOf, rpc } from '../../scripts/lib/chain.mjs';
+import { balanceOf, clients, rpc } from '../../scripts/lib/chain.mjs';
 import { startStack } from '../../scripts/lib/stack.mjs';
 
 const CHAIN_ID = 84532;
@@ -37,7 +42,7 @@ const TRANSFER_FROM = '0x23b872dd';
 const MIN = 60_000;
 const TIMEOUT = 60_000;
 
-let stack, token, svm, server, resource;
+let stack, token, svm, server, resource, server2, permit2Resource;
 let payees; // fresh EVM recipients per route
 
 before(
@@ -47,15 +52,18 @@ before(
     stack = await startStack({ local: true, localSvm: true, localStarknet: false, chainPort: 0, workerPort: 0, chainId: CHAIN_ID, env });
     token = stack.token.address;
     svm = stack.svm;
-    payees = { metered: freshAddress(), small: freshAddress(), premium: freshAddress() };
+    payees = { metered: freshAddress(), small: freshAddress(), premium: freshAddress(), permit2: freshAddress(), standardUpto: freshAddress() };
     resource = await startResourceServer();
+    permit2Resource = await startPermit2ResourceServer();
   },
   { timeout: 150_000 },
 );
 
 after(async () => {
-  server?.closeAllConnections?.();
-  if (server) await new Promise((resolve) => server.close(resolve));
+  for (const s of [server, server2]) {
+    s?.closeAllConnections?.();
+    if (s) await new Promise((resolve) => s.close(resolve));
+  }
   await stack?.stop();
 });
 
@@ -79,6 +87,24 @@ function startResourceServer() {
   for (const path of Object.keys(routes).map((r) => r.split(' ')[1])) app.get(path, (_req, res) => res.json({ content: path }));
   server = createServer(app).listen(0, '127.0.0.1');
   return once(server, 'listening').then(() => `http://127.0.0.1:${server.address().port}`);
+}
+
+/** Another resource server (one scheme per network and name): `GET /exact-permit2` and the standard Permit2 `GET /upto-permit2`. */
+function startPermit2ResourceServer() {
+  const facilitator = new HTTPFacilitatorClient({ url: stack.facilitatorUrl, timeoutMs: TIMEOUT });
+  const resourceServer = new x402ResourceServer(facilitator)
+    .register(NETWORK, new ExactEvmServerScheme())
+    .register(NETWORK, new UptoPermit2ServerScheme());
+  const price = (amount, extra = {}) => ({ amount: String(amount), asset: token, extra: { ...DOMAIN, ...extra } });
+  const routes = {
+    'GET /exact-permit2': { accepts: { scheme: 'exact', network: NETWORK, payTo: payees.permit2, price: price(2000, { assetTransferMethod: 'permit2' }), maxTimeoutSeconds: 300 } },
+    'GET /upto-permit2': { accepts: { scheme: 'upto', network: NETWORK, payTo: payees.standardUpto, price: price(3000), maxTimeoutSeconds: 300 } },
+  };
+  const app = express();
+  app.use(paymentMiddleware(routes, resourceServer));
+  for (const path of Object.keys(routes).map((r) => r.split(' ')[1])) app.get(path, (_req, res) => res.json({ content: path }));
+  server2 = createServer(app).listen(0, '127.0.0.1');
+  return once(server2, 'listening').then(() => `http://127.0.0.1:${server2.address().port}`);
 }
 
 function freshAddress() {
@@ -130,9 +156,9 @@ async function facilitatorCalls(fromBlock) {
   return calls;
 }
 
-/** Pays `path` and expects it served: the receipt of PAYMENT-RESPONSE. */
-async function paid(client, path) {
-  const res = await client.fetch(`${resource}${path}`, { signal: AbortSignal.timeout(TIMEOUT) });
+/** Pays `path` (of `base`) and expects it served: the receipt of PAYMENT-RESPONSE. */
+async function paid(client, path, base = resource) {
+  const res = await client.fetch(`${base}${path}`, { signal: AbortSignal.timeout(TIMEOUT) });
   const text = await res.text();
   assert.equal(res.status, 200, `${path}: ${res.status} ${await reasonOf(res)} ${text}`);
   assert.deepEqual(JSON.parse(text), { content: path });
@@ -279,15 +305,36 @@ test('forceNewPermit: the next payment signs anew', { timeout: 60_000 }, async (
   // A resource server naming another spender than the trusted facilitator is refused before signing.
   const evil = { ...accept, extra: { ...accept.extra, facilitatorAddress: freshAddress() } };
   await assert.rejects(scheme.createPaymentPayload(2, evil), /names spender .* the facilitator .*: refused/);
+  // Requirements it cannot sign for, refused before signing.
+  const capped = new UptoEvmClientScheme({ signer: countingSigner(5), rpcUrl: stack.rpcUrl, maxCap: '99999' });
+  await assert.rejects(capped.createPaymentPayload(2, accept), /asks a cap of 100000, above this client's maxCap 99999/);
+  const { name: _name, ...noDomain } = accept.extra;
+  await assert.rejects(scheme.createPaymentPayload(2, { ...accept, extra: noDomain }), /EIP-712 domain/);
+  await assert.rejects(scheme.createPaymentPayload(2, { ...accept, amount: '100001' }), /the cap 100000 is below the amount 100001/);
+  await assert.rejects(scheme.createPaymentPayload(2, { ...accept, network: 'solana:abc' }), /not an eip155 network/);
   assert.equal(scheme.permitsSigned, 2);
+  assert.equal(capped.permitsSigned, 0);
+});
+
+test('a viem wallet client as the EVM signer pays upto and exact', { timeout: 60_000 }, async () => {
+  const account = privateKeyToAccount(stack.accounts[0].privateKey);
+  const wallet = createWalletClient({ account, transport: http(stack.rpcUrl) });
+  const client = unified(wallet);
+  const receipt = await paid(client, '/small');
+  assert.equal(receipt.payer, account.address);
+  assert.equal(receipt.extensions.upto.pending, '300');
+  const before = await balance(payees.premium);
+  assert.match((await paid(client, '/premium')).transaction, /^0x[0-9a-f]{64}$/);
+  assert.equal((await balance(payees.premium)) - before, 1000n);
 });
 
 test('exact EIP-3009 and exact Solana paid by the same unified client', { timeout: 120_000 }, async () => {
   const signer = countingSigner(6);
   const client = unified(signer);
+  const premiumBefore = await balance(payees.premium);
   const receipt = await paid(client, '/premium');
   assert.match(receipt.transaction, /^0x[0-9a-f]{64}$/);
-  assert.equal(await balance(payees.premium), 1000n);
+  assert.equal((await balance(payees.premium)) - premiumBefore, 1000n);
   assert.equal(client.upto.permitsSigned, 0, 'exact signs no permit');
 
   const ata = async (owner) => (await findAssociatedTokenPda({ owner: address(owner), mint: address(svm.mint), tokenProgram: TOKEN_PROGRAM_ADDRESS }))[0];
@@ -296,4 +343,24 @@ test('exact EIP-3009 and exact Solana paid by the same unified client', { timeou
   const solReceipt = await paid(client, '/sol');
   assert.match(solReceipt.transaction, /^[1-9A-HJ-NP-Za-km-z]{64,88}$/);
   assert.equal((await splBalance(svm.payers[1].address)) - before, 1000n);
+});
+
+test('exact Permit2 and the standard Permit2 upto paid by the same unified client (a payer that approved Permit2)', { timeout: 120_000 }, async () => {
+  const { walletClient, publicClient } = clients({ rpcUrl: stack.rpcUrl, chainId: CHAIN_ID, privateKey: stack.accounts[8].privateKey });
+  const hash = await walletClient.writeContract({ address: token, abi: erc20Abi, functionName: 'approve', args: [stack.permit2.permit2, maxUint256] });
+  assert.equal((await publicClient.waitForTransactionReceipt({ hash })).status, 'success');
+  const signer = countingSigner(8);
+  const client = unified(signer);
+
+  const exact = await paid(client, '/exact-permit2', permit2Resource);
+  assert.match(exact.transaction, /^0x[0-9a-f]{64}$/);
+  assert.equal(await balance(payees.permit2), 2000n);
+
+  const upto = await paid(client, '/upto-permit2', permit2Resource);
+  assert.match(upto.transaction, /^0x[0-9a-f]{64}$/, 'the standard upto settles at once');
+  const tx = await rpc(stack.rpcUrl, 'eth_getTransactionReceipt', [upto.transaction]);
+  assert.equal(tx.to.toLowerCase(), stack.permit2.uptoProxy.toLowerCase());
+  assert.equal(await balance(payees.standardUpto), 3000n);
+  assert.equal(client.upto.permitsSigned, 0, 'no session permit: the Permit2 client signed');
+  assert.equal(signer.signatures, 2);
 });
