@@ -201,6 +201,16 @@ test('5 paid requests sign one permit; the sweeper settles their sum in one batc
   assert.equal(await balance(payees.metered), 35n, 'exactly the sum of the 5 payments');
 });
 
+test('5 concurrent first requests share one permit', { timeout: 60_000 }, async () => {
+  const signer = countingSigner(5);
+  const client = unified(signer);
+  const receipts = await Promise.all(Array.from({ length: 5 }, () => paid(client, '/metered')));
+  assert.equal(signer.signatures, 1);
+  assert.equal(new Set(receipts.map((r) => r.extensions.upto.sessionId)).size, 1, 'one session');
+  const pendings = receipts.map((r) => BigInt(r.extensions.upto.pending)).sort((a, b) => (a < b ? -1 : 1));
+  assert.deepEqual(pendings, [7n, 14n, 21n, 28n, 35n], 'each capture once');
+});
+
 test('cap exhausted: the client signs a new permit and retries once, served, once the old permit is settled', { timeout: 120_000 }, async () => {
   const signer = countingSigner(2);
   const client = unified(signer);
@@ -291,7 +301,7 @@ test('the permit cache honours the deadline: reused until deadlineBufferSeconds 
 });
 
 test('forceNewPermit: the next payment signs anew', { timeout: 60_000 }, async () => {
-  const scheme = new UptoEvmClientScheme({ signer: countingSigner(5), rpcUrl: stack.rpcUrl, facilitatorUrl: stack.facilitatorUrl });
+  const scheme = new UptoEvmClientScheme({ signer: countingSigner(5), rpcUrl: stack.rpcUrl, facilitatorUrl: stack.facilitatorUrl }); // signs, never pays
   const res = await fetch(`${resource}/metered`);
   const [accept] = decodePaymentRequiredHeader(res.headers.get('payment-required')).accepts;
   const first = await scheme.createPaymentPayload(2, accept);

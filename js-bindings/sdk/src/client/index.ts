@@ -16,7 +16,7 @@ import {
   type SpendControls,
 } from '@x402/core/client';
 import { decodePaymentRequiredHeader, decodePaymentResponseHeader } from '@x402/core/http';
-import type { Network, PaymentPayload, PaymentRequired, SchemeNetworkClient } from '@x402/core/types';
+import type { Network, PaymentRequired, SchemeNetworkClient } from '@x402/core/types';
 import type { ClientEvmSigner } from '@x402/evm';
 import { registerExactEvmScheme } from '@x402/evm/exact/client';
 import { UptoEvmScheme as UptoPermit2EvmScheme } from '@x402/evm/upto/client';
@@ -141,7 +141,8 @@ export function wrapFetchWithPayment(
       const reason = await paymentFailureReason(paid);
       if (reason && UPTO_RESIGN_REASONS.includes(reason) && !resigned) {
         resigned = true;
-        options.upto.invalidatePermit(payload.accepted.network, payload.accepted.asset);
+        const signature = (payload.payload as { signature?: unknown }).signature;
+        options.upto.invalidatePermit(payload.accepted.network, payload.accepted.asset, typeof signature === 'string' ? signature : undefined);
         payload = await httpClient.createPaymentPayload((await paymentRequiredOf(httpClient, paid)) ?? required);
         continue;
       }
@@ -253,5 +254,3 @@ function withHeaders(request: Request, headers?: Record<string, string>): Reques
   for (const [name, value] of Object.entries(headers)) merged.set(name, value);
   return new Request(copy, { headers: merged });
 }
-
-export type { PaymentPayload };

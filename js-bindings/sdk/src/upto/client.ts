@@ -79,6 +79,8 @@ export class UptoEvmClientScheme implements SchemeNetworkClient {
   private readonly permits = new Map<string, CachedPermit>();
   /** The deadline of the last permit per key: a re-signed permit must differ from the one it replaces. */
   private readonly lastDeadline = new Map<string, bigint>();
+  /** Permits being signed, per key: concurrent first payments share one signature. */
+  private readonly signing = new Map<string, Promise<CachedPermit>>();
   /** Spenders named by the trusted facilitator's `/supported`, per network. */
   private readonly spenders = new Map<string, Promise<Hex>>();
   private readonly maxCap?: bigint;
@@ -116,15 +118,35 @@ export class UptoEvmClientScheme implements SchemeNetworkClient {
     const key = permitKey(network, asset, owner, spender);
     const cached = this.permits.get(key);
     if (cached && this.usable(cached, cap, amount)) return { x402Version, payload: cached.payload };
-    const permit = await this.sign(requirements, { key, network, asset, owner, spender, cap });
-    this.permits.set(key, permit);
-    return { x402Version, payload: permit.payload };
+    const pending = this.signing.get(key);
+    if (pending) {
+      const shared = await pending.catch(() => undefined);
+      if (shared && this.permits.get(key) === shared && this.usable(shared, cap, amount)) {
+        return { x402Version, payload: shared.payload };
+      }
+    }
+    const signing = this.sign(requirements, { key, network, asset, owner, spender, cap }).then((permit) => {
+      this.permits.set(key, permit);
+      return permit;
+    });
+    this.signing.set(key, signing);
+    try {
+      return { x402Version, payload: (await signing).payload };
+    } finally {
+      if (this.signing.get(key) === signing) this.signing.delete(key);
+    }
   }
 
-  /** Drops the cached permits of an owner for `network`/`asset` (after `cap_exhausted`, `session_closed`). */
-  invalidatePermit(network: string, asset: string): void {
+  /**
+   * Drops the cached permits of the owner for `network`/`asset` (after `cap_exhausted`, `session_closed`);
+   * with `signature`, only the permit that carries it: a request refused under a permit another request
+   * has already replaced does not drop the replacement.
+   */
+  invalidatePermit(network: string, asset: string, signature?: string): void {
     const prefix = `${network}|${asset.toLowerCase()}|${this.options.signer.address.toLowerCase()}|`;
-    for (const key of this.permits.keys()) if (key.startsWith(prefix)) this.permits.delete(key);
+    for (const [key, permit] of [...this.permits]) {
+      if (key.startsWith(prefix) && (signature === undefined || permit.payload.signature === signature)) this.permits.delete(key);
+    }
   }
 
   /** The next payment (on `network`/`asset`, or any) signs a new permit. */
