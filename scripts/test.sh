@@ -43,4 +43,5 @@ log "npm packages: types against @x402/core (tsc), node tests, headless Chromium
 
 log "@x402-edge/sdk: upto sessions and the unified client behind @x402/express, through wrangler dev"
 bash scripts/build-pkg.sh sdk
+"$NODE" node_modules/typescript/bin/tsc -p tests/sdk/types
 "$NODE" --test --test-concurrency=1 tests/sdk/unified-client.test.mjs

@@ -21,15 +21,16 @@ import type { ClientEvmSigner } from '@x402/evm';
 import { registerExactEvmScheme } from '@x402/evm/exact/client';
 import { UptoEvmScheme as UptoPermit2EvmScheme } from '@x402/evm/upto/client';
 import { type ClientSvmSigner, ExactSvmScheme } from '@x402/svm';
+import type { Account } from 'viem';
 
 import { UptoEvmClientScheme, type UptoEvmClientOptions } from '../upto/client.js';
 import { evmChainId, type Hex, UPTO_RESIGN_REASONS, UPTO_SCHEME, UPTO_SETTLING_IN_PROGRESS } from '../upto/shared.js';
 
 /** A viem wallet client (with an account), as an alternative to a `ClientEvmSigner` / `LocalAccount`. */
 export interface EvmWalletClientLike {
-  readonly account?: { readonly address: Hex };
+  readonly account?: Account;
   signTypedData(args: {
-    account: { readonly address: Hex };
+    account: Account;
     domain: Record<string, unknown>;
     types: Record<string, unknown>;
     primaryType: string;
