@@ -7,7 +7,7 @@
 // permit cache honours the deadline; `settling_in_progress` is waited out with the same permit; the client
 // refuses requirements it must not sign (another spender than its facilitator's, a cap above `maxCap`);
 // a viem wallet client signs; exact EIP-3009, exact Solana, exact Permit2 and the standard Permit2 `upto`
-// (another resource server) paid by the same client.
+// (another resource server) paid by the same client; the upto server scheme behind @x402/hono too.
 //
 // Run: bash scripts/build-pkg.sh sdk && node --test tests/sdk/unified-client.test.mjs   (needs build/index_bg.wasm)
 
@@ -22,6 +22,9 @@ import { decodePaymentRequiredHeader, decodePaymentResponseHeader, HTTPFacilitat
 import { ExactEvmScheme as ExactEvmServerScheme } from '@x402/evm/exact/server';
 import { UptoEvmScheme as UptoPermit2ServerScheme } from '@x402/evm/upto/server';
 import { paymentMiddleware, x402ResourceServer } from '@x402/express';
+import { paymentMiddleware as honoPaymentMiddleware } from '@x402/hono';
+import { serve } from '@hono/node-server';
+import { Hono } from 'hono';
 import { toClientSvmSigner } from '@x402/svm';
 import { ExactSvmScheme as ExactSvmServerScheme } from '@x402/svm/exact/server';
 import express from 'express';
@@ -42,7 +45,7 @@ const TRANSFER_FROM = '0x23b872dd';
 const MIN = 60_000;
 const TIMEOUT = 60_000;
 
-let stack, token, svm, server, resource, server2, permit2Resource;
+let stack, token, svm, server, resource, server2, permit2Resource, server3, honoResource;
 let payees; // fresh EVM recipients per route
 
 before(
@@ -52,15 +55,16 @@ before(
     stack = await startStack({ local: true, localSvm: true, localStarknet: false, chainPort: 0, workerPort: 0, chainId: CHAIN_ID, env });
     token = stack.token.address;
     svm = stack.svm;
-    payees = { metered: freshAddress(), small: freshAddress(), premium: freshAddress(), permit2: freshAddress(), standardUpto: freshAddress() };
+    payees = { metered: freshAddress(), small: freshAddress(), premium: freshAddress(), permit2: freshAddress(), standardUpto: freshAddress(), hono: freshAddress() };
     resource = await startResourceServer();
     permit2Resource = await startPermit2ResourceServer();
+    honoResource = await startHonoResourceServer();
   },
   { timeout: 150_000 },
 );
 
 after(async () => {
-  for (const s of [server, server2]) {
+  for (const s of [server, server2, server3]) {
     s?.closeAllConnections?.();
     if (s) await new Promise((resolve) => s.close(resolve));
   }
@@ -105,6 +109,18 @@ function startPermit2ResourceServer() {
   for (const path of Object.keys(routes).map((r) => r.split(' ')[1])) app.get(path, (_req, res) => res.json({ content: path }));
   server2 = createServer(app).listen(0, '127.0.0.1');
   return once(server2, 'listening').then(() => `http://127.0.0.1:${server2.address().port}`);
+}
+
+/** @x402/hono: `GET /metered` (upto, 11 a request). */
+function startHonoResourceServer() {
+  const facilitator = new HTTPFacilitatorClient({ url: stack.facilitatorUrl, timeoutMs: TIMEOUT });
+  const resourceServer = new x402ResourceServer(facilitator).register(NETWORK, new UptoEvmServerScheme({ cap: 5000n }));
+  const price = { amount: '11', asset: token, extra: DOMAIN };
+  const app = new Hono();
+  app.use(honoPaymentMiddleware({ 'GET /metered': { accepts: { scheme: 'upto', network: NETWORK, payTo: payees.hono, price, maxTimeoutSeconds: 3600 } } }, resourceServer));
+  app.get('/metered', (c) => c.json({ content: '/metered' }));
+  server3 = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 });
+  return (server3.listening ? Promise.resolve() : once(server3, 'listening')).then(() => `http://127.0.0.1:${server3.address().port}`);
 }
 
 function freshAddress() {
@@ -405,4 +421,15 @@ test('tampered session payments on an upto route: 402 invalid_permit_signature /
   assert.equal(res.status, 200);
   const receipt = decodePaymentResponseHeader(res.headers.get('payment-response'));
   assert.equal(receipt.extensions.upto.pending, '7', 'only the genuine payment was captured');
+});
+
+test('@x402/hono with UptoEvmServerScheme: 3 paid requests, one permit (a newer one superseding the payer\'s settled session), one batch', { timeout: 120_000 }, async () => {
+  const signer = countingSigner(1); // its first session (the 5 requests above) is settled: its permit's nonce is used
+  const client = unified(signer);
+  let receipt;
+  for (let i = 0; i < 3; i++) receipt = await paid(client, '/metered', honoResource);
+  assert.equal(signer.signatures, 1);
+  assert.deepEqual([receipt.extensions.upto.cap, receipt.extensions.upto.pending], ['5000', '33']);
+  await cron(Date.now() + 2 * MIN + 1000);
+  assert.equal(await balance(payees.hono), 33n);
 });
