@@ -49,6 +49,7 @@ log "npm packages: types against @x402/core (tsc), node tests, headless Chromium
   tests/pkg/browser.test.mjs tests/pkg/workerd.test.mjs \
   tests/pkg/pack.test.mjs tests/pkg/starknet.test.mjs tests/pkg/next-edge.test.mjs
 
-log "the SDK (@x402-edge/sdk, pkg-sdk/): its types against @x402/core's (tsc), EdgeFacilitatorClient against HTTPFacilitatorClient, in @x402/express on node and @x402/hono on workerd over a Service Binding; the paywall rendered and paying in headless Chromium"
+log "the SDK (@x402-edge/sdk, pkg-sdk/): its types against @x402/core's (tsc), EdgeFacilitatorClient against HTTPFacilitatorClient, in @x402/express on node and @x402/hono on workerd over a Service Binding; the paywall rendered and paying in headless Chromium; upto sessions and the unified client"
 "$NODE" node_modules/typescript/bin/tsc -p tests/sdk
+"$NODE" node_modules/typescript/bin/tsc -p tests/sdk/types
 "$NODE" --test --test-concurrency=1 tests/sdk/*.test.mjs
