@@ -5,7 +5,7 @@
 //
 // Then the gateway (gateway/) on 127.0.0.1:8788 in front of the demo origin (gateway/origin), both in one more
 // `wrangler dev`, bound to the facilitator by Service Binding (through the stack's dev registry), selling
-// GET /premium in the local TestUSDC; it needs the local anvil chain, so it is not started on your own RPCs.
+// GET /premium (exact) and GET /metered (upto sessions) in the local TestUSDC; it needs the local anvil chain, so it is not started on your own RPCs.
 //
 // Options: --port N (worker, default 8787), --gateway-port N (default 8788), --chain-port N (anvil, default 8545), --svm-port N (the local
 // Solana RPC, default 8899), --starknet-port N (starknet-devnet, default 5050), --block-time S,
@@ -175,6 +175,7 @@ line(`  curl -s ${url}/supported`);
 line(`  curl -s ${url}/health`);
 if (gateway) {
   line(`  curl -si ${gateway.url}/premium               # 402 + PAYMENT-REQUIRED; a browser gets the paywall page`);
+  line(`  npm run demo                                   # pays /premium (exact) and /metered (an upto session) with the unified client`);
 }
 line();
 line('Press Ctrl-C to stop.');

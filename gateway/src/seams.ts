@@ -7,6 +7,7 @@ import { ExactEvmScheme } from '@x402/evm/exact/server';
 import { ExactSvmScheme } from '@x402/svm/exact/server';
 import { edgePaywall } from '@x402-edge/sdk/paywall';
 import { EdgeFacilitatorClient } from '@x402-edge/sdk/server';
+import { UptoEvmServerScheme } from '@x402-edge/sdk/upto';
 
 import type { GatewayConfig, GatewayEnv } from './config';
 
@@ -44,11 +45,15 @@ export function paywallProvider(_env: GatewayEnv): PaywallProvider | undefined {
  * The server scheme of each (scheme, network family): what turns a route's price into payment requirements.
  * A route with another scheme is a configuration change once its factory is listed here.
  */
-// TODO(lead): 'upto' (daydreams sessions) for eip155:* for the metered route.
 const SERVER_SCHEMES: Record<string, Record<string, () => SchemeNetworkServer>> = {
   exact: {
     eip155: () => new ExactEvmScheme(),
     solana: () => new ExactSvmScheme(),
+  },
+  // Metered APIs: one EIP-2612 permit per session (cap: 100 requests at the route's price), each request
+  // captured after the origin's 2xx, the sum settled in one batch by the facilitator's sweeper.
+  upto: {
+    eip155: () => new UptoEvmServerScheme(),
   },
 };
 
