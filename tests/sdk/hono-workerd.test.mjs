@@ -1,7 +1,7 @@
 // EdgeFacilitatorClient inside @x402/hono on workerd, over a Cloudflare Service Binding to the facilitator:
 // the Hono Worker of tests/sdk/hono-worker/ in its own `wrangler dev`, bound (`[[services]]`, FACILITATOR)
 // to the facilitator's `wrangler dev` of build/ (startStack). The two sessions find each other through
-// wrangler's dev registry, here a directory private to this test (WRANGLER_REGISTRY_PATH), so other
+// wrangler's dev registry, the stack's own (stack.registryPath, private to this stack), so other
 // wrangler sessions on the machine cannot answer for `x402-edge`.
 //
 // Checked: unpaid → 402 with PAYMENT-REQUIRED; paid once with the official client → 200 with
@@ -33,7 +33,7 @@ const AMOUNT = 10_000n;
 const WORKER_DIR = path.join(ROOT, 'tests', 'sdk', 'hono-worker');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-let stack, worker, registry;
+let stack, worker;
 let token, payer, payee;
 
 /**
@@ -58,6 +58,7 @@ async function startHonoWorker(vars) {
       WRANGLER_SEND_METRICS: 'false',
       CLOUDFLARE_CF_FETCH_ENABLED: 'false',
       WRANGLER_LOG_PATH: stateDir,
+      WRANGLER_REGISTRY_PATH: stack.registryPath,
       NO_COLOR: '1',
     },
   });
@@ -100,9 +101,6 @@ async function startHonoWorker(vars) {
 
 before(
   async () => {
-    registry = fs.mkdtempSync(path.join(os.tmpdir(), 'x402-sdk-registry-'));
-    // Both wrangler sessions (the stack's and the Worker's) inherit it.
-    process.env.WRANGLER_REGISTRY_PATH = registry;
     stack = await startStack({ local: true, localSvm: false, localStarknet: false, chainPort: 0, workerPort: 0, chainId: CHAIN_ID });
     token = stack.token.address;
     [payer, payee] = [1, 2].map((i) => privateKeyToAccount(stack.accounts[i].privateKey));
@@ -114,8 +112,6 @@ before(
 after(async () => {
   await worker?.stop();
   await stack?.stop();
-  delete process.env.WRANGLER_REGISTRY_PATH;
-  if (registry) fs.rmSync(registry, { recursive: true, force: true });
 });
 
 async function get(url, headers = {}) {
