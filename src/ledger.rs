@@ -93,6 +93,14 @@ pub struct SettleRecord {
     pub at_ms: u64,
 }
 
+impl SettleRecord {
+    /// A payment settled by `transaction`.
+    pub fn success(transaction: String, payer: String, block_number: Option<u64>, at_ms: u64) -> Self {
+        let transaction = Some(transaction);
+        SettleRecord { success: true, reason: None, message: None, transaction, payer, block_number, at_ms }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum LedgerEntry {

@@ -111,6 +111,11 @@ impl<'a, H: HttpTransport, C: Clock> JsonRpcClient<'a, H, C> {
     }
 
     /// Sends `name: value` with every request (a paymaster's API key). Never logged.
+    /// The clock the client paces its retries with.
+    pub fn clock(&self) -> &'a C {
+        self.clock
+    }
+
     pub fn with_header(mut self, name: &'a str, value: &'a str) -> Self {
         self.headers.push((name, value));
         self

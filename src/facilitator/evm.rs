@@ -6,15 +6,17 @@ use alloy_primitives::B256;
 use serde_json::Value;
 
 use super::core::Facilitator;
+use super::home::{ClaimedSend, HomeReply, PaymentHome};
 use super::host::Host;
-use super::once::{settle_failure, store_failure, OncePayment, Sent};
+use super::once::{settle_failure, store_failure, turn, used, OncePayment, Sent as Resumed, Turn};
 use super::outcome::{Failure, Settled, TxStatus, Verified};
 use crate::chains::evm::rpc;
-use crate::chains::evm::signer::LocalEvmSigner;
+use crate::chains::evm::sender::{Sent, UnsignedCall};
+use crate::chains::evm::signer::{self, LocalEvmSigner};
 use crate::chains::jsonrpc::JsonRpcClient;
-use crate::ledger::{fingerprint, Ledger, LedgerJournal, LedgerOp};
+use crate::ledger::{fingerprint, Claim, Ledger, LedgerJournal, LedgerOp};
 use crate::network::Network;
-use crate::ports::EvmSigner;
+use crate::ports::{Clock, EvmSigner};
 use crate::protocol::Reason;
 use crate::schemes::evm_tx::{self, EvmContext, TxError};
 use crate::schemes::exact_evm::{self, Eip3009Payload, ExactEvmError};
@@ -47,9 +49,94 @@ impl<P: Host> Facilitator<P> {
             payer: &payer,
             used: Reason::EvmNonceAlreadyUsed,
         };
+        if let Some(settled) = self.settle_eip3009_at_home(&payment, request, p).await {
+            return settled;
+        }
         let send = || self.submit_and_confirm(&key, request, p);
         let resume = |sent| self.resume_evm(&key, request.network, &payer, exact_tx_failure, sent, send);
         self.settle_through_ledger(&payment, send, resume).await
+    }
+
+    /// The hot path (see [`super::home`]): the chain reads first, then one call to the payment's home
+    /// claims, sends and, with a receipt in the send's answer, records the outcome. `None` when the
+    /// reads do not find the payment ready to send (a wallet to deploy, a check that fails): the full
+    /// flow answers it, claim first, as a duplicate or with the reason.
+    async fn settle_eip3009_at_home(
+        &self,
+        payment: &OncePayment<'_>,
+        request: &PaymentRequest,
+        p: &Eip3009Payload,
+    ) -> Option<Result<Settled, Failure>> {
+        let ctx = self.evm_context(request.network).ok()?;
+        let signer = self.signer_for(payment.key)?;
+        let call = exact_evm::ready_call(&ctx, signer, request, p).await.ok()??;
+        let claimed = ClaimedSend {
+            key: payment.key.to_string(),
+            fingerprint: payment.fingerprint.clone(),
+            now_ms: self.clock.now_millis(),
+            hold_ms: self.hold_ms(),
+            payer: payment.payer.to_string(),
+            call: call.clone(),
+        };
+        let home = self.sender.claim_and_send(&self.ledger, &ctx.rpc, signer, request.network, &claimed).await;
+        let sent = match home {
+            Ok(HomeReply::Concluded { sent, first: true }) => {
+                return Some(Ok(settled(payment, sent.hash, sent.receipt.and_then(|r| r.block_number))));
+            }
+            Ok(HomeReply::Concluded { sent, first: false }) => {
+                return Some(Err(Failure { transaction: Some(sent.hash.to_string()), ..used(payment.used) }));
+            }
+            Ok(HomeReply::NotSent { claim }) => return Some(self.after_claim(payment, request, p, claim).await),
+            // Whether the home claimed is not known: its hold (if any) runs out, and a retry then
+            // reconciles what it may have sent.
+            Err(error) => return Some(Err(exact_tx_failure(TxError::Send(error)))),
+            Ok(HomeReply::Failed { error }) => Err(exact_tx_failure(TxError::Send(error))),
+            Ok(HomeReply::Sent { sent }) => Ok(sent),
+        };
+        let result = match sent {
+            Ok(sent) => self.confirm_sent(&ctx, signer, payment, call, sent).await,
+            Err(failure) => Err(failure),
+        };
+        Some(self.conclude(payment, result).await)
+    }
+
+    /// A payment the home did not send for: refused as the claim says, or resumed.
+    async fn after_claim(
+        &self,
+        payment: &OncePayment<'_>,
+        request: &PaymentRequest,
+        p: &Eip3009Payload,
+        claim: Claim,
+    ) -> Result<Settled, Failure> {
+        let result = match turn(claim, payment)? {
+            // The home answers `NotSent` only for a claim it did not acquire.
+            Turn::Send => Err(Failure::new(Reason::UnexpectedSettleError, "the payment's home sent nothing")),
+            Turn::Resume(sent) => {
+                let send = || self.submit_and_confirm(payment.key, request, p);
+                self.resume_evm(payment.key, request.network, payment.payer, exact_tx_failure, sent, send).await
+            }
+        };
+        self.conclude(payment, result).await
+    }
+
+    /// Waits for the receipt of what the home sent (bumping fees while it is stuck).
+    async fn confirm_sent(
+        &self,
+        ctx: &EvmContext<'_, P::Http, P::Clock>,
+        signer: &LocalEvmSigner,
+        payment: &OncePayment<'_>,
+        call: UnsignedCall,
+        sent: Sent,
+    ) -> Result<Settled, Failure> {
+        let journal = LedgerJournal { ledger: &self.ledger, key: Some(payment.key) };
+        let sent = evm_tx::Sent {
+            transactions: vec![sent.hash],
+            call: Some((call, sent.nonce)),
+            receipt: sent.receipt,
+            waited_ms: sent.waited_ms,
+        };
+        let mined = evm_tx::confirm_with_fee_bumps(ctx, signer, &self.sender, &journal, &sent).await;
+        mined.map(|m| settled(payment, m.transaction, m.block_number)).map_err(exact_tx_failure)
     }
 
     /// Takes over an EVM payment another settle sent: its receipts decide; nothing is sent again
@@ -61,7 +148,7 @@ impl<P: Host> Facilitator<P> {
         network: &'static Network,
         payer: &str,
         tx_failure: fn(TxError) -> Failure,
-        sent: Sent,
+        sent: Resumed,
         send: F,
     ) -> Result<Settled, Failure>
     where
@@ -138,13 +225,9 @@ impl<P: Host> Facilitator<P> {
         }
     }
 
-    /// The account that settles a payment: spread over the signers by the payment's identity, so each
-    /// signer's Durable Object (and nonce sequence) carries a share of the load.
+    /// The account that settles a payment (see [`signer::for_payment`]).
     pub(super) fn signer_for(&self, key: &str) -> Option<&LocalEvmSigner> {
-        let signers = &self.config.evm_signers;
-        let hash = alloy_primitives::keccak256(key.as_bytes());
-        let index = u64::from_be_bytes(hash[..8].try_into().unwrap_or_default()) as usize % signers.len().max(1);
-        signers.get(index)
+        signer::for_payment(&self.config.evm_signers, key)
     }
 
     pub(super) fn evm_context(&self, network: &'static Network) -> Result<EvmContext<'_, P::Http, P::Clock>, Failure> {
@@ -167,6 +250,12 @@ impl From<ExactEvmError> for Failure {
     fn from(e: ExactEvmError) -> Self {
         Failure { transaction: e.transaction().map(|h| h.to_string()), ..Failure::new(e.reason(), e.to_string()) }
     }
+}
+
+/// A payment's success by `transaction`.
+fn settled(payment: &OncePayment<'_>, transaction: B256, block_number: Option<u64>) -> Settled {
+    let (transaction, payer) = (transaction.to_string(), payment.payer.to_string());
+    Settled { transaction, payer, block_number, extensions: None, amount: None }
 }
 
 /// The hashes a ledger entry records, earliest first.

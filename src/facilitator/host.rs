@@ -3,6 +3,7 @@
 
 use std::future::Future;
 
+use super::home::PaymentHome;
 use super::outcome::{Failure, Settled, Verified};
 use crate::access::RateLimiter;
 use crate::chains::evm::sender::TxSender;
@@ -66,7 +67,7 @@ pub trait Host {
     type Clock: Clock;
     type Ledger: Ledger;
     type Sessions: Sessions;
-    type Sender: TxSender;
+    type Sender: TxSender + PaymentHome;
     type Hooks: Hooks;
     type Limiter: RateLimiter;
 }

@@ -8,6 +8,7 @@
 mod core;
 mod dispatch;
 mod evm;
+pub mod home;
 mod host;
 mod once;
 mod outcome;

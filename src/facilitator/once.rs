@@ -54,15 +54,7 @@ impl<P: Host> Facilitator<P> {
     /// [`Turn::Resume`] when a settle that let go had sent it. A payment held by another settle, done,
     /// or held by a different payment under the same identity is refused at once.
     pub(super) async fn claim_payment(&self, payment: &OncePayment<'_>) -> Result<Turn, Failure> {
-        match self.ledger_claim(payment.key, Some(payment.fingerprint.clone())).await? {
-            Claim::Acquired => Ok(Turn::Send),
-            Claim::Resume { transaction, replaced, raw, since_ms } => {
-                Ok(Turn::Resume(Sent { transaction, replaced, raw, since_ms }))
-            }
-            Claim::Busy { transaction } => Err(in_flight(transaction)),
-            Claim::Done { record } => Err(done(record, payment.used)),
-            Claim::Conflict => Err(conflict()),
-        }
+        turn(self.ledger_claim(payment.key, Some(payment.fingerprint.clone())).await?, payment)
     }
 
     /// Records what this settle found and answers it: a success only when this call made it final
@@ -123,15 +115,8 @@ impl<P: Host> Facilitator<P> {
     }
 
     pub(super) fn success_record(&self, settled: &Settled) -> SettleRecord {
-        SettleRecord {
-            success: true,
-            reason: None,
-            message: None,
-            transaction: Some(settled.transaction.clone()),
-            payer: settled.payer.clone(),
-            block_number: settled.block_number,
-            at_ms: self.clock.now_millis(),
-        }
+        let (transaction, payer) = (settled.transaction.clone(), settled.payer.clone());
+        SettleRecord::success(transaction, payer, settled.block_number, self.clock.now_millis())
     }
 
     pub(super) fn failure_record(&self, payer: &str, failure: &Failure) -> SettleRecord {
@@ -144,6 +129,19 @@ impl<P: Host> Facilitator<P> {
             block_number: None,
             at_ms: self.clock.now_millis(),
         }
+    }
+}
+
+/// What a settle does with the claim it got.
+pub(super) fn turn(claim: Claim, payment: &OncePayment<'_>) -> Result<Turn, Failure> {
+    match claim {
+        Claim::Acquired => Ok(Turn::Send),
+        Claim::Resume { transaction, replaced, raw, since_ms } => {
+            Ok(Turn::Resume(Sent { transaction, replaced, raw, since_ms }))
+        }
+        Claim::Busy { transaction } => Err(in_flight(transaction)),
+        Claim::Done { record } => Err(done(record, payment.used)),
+        Claim::Conflict => Err(conflict()),
     }
 }
 

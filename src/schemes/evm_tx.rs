@@ -163,6 +163,10 @@ pub struct Sent {
     pub transactions: Vec<B256>,
     /// The call as sent and its nonce, when this process sent it (so it can bump its fees).
     pub call: Option<(UnsignedCall, u64)>,
+    /// The latest transaction's receipt, when the node answered it with the broadcast (EIP-7966).
+    pub receipt: Option<rpc::Receipt>,
+    /// How long the broadcast already waited for it (taken off the receipt wait).
+    pub waited_ms: u64,
 }
 
 /// A mined, successful transaction.
@@ -181,7 +185,12 @@ pub async fn send<H: HttpTransport, C: Clock, S: EvmSigner, T: TxSender, L: Ledg
     call: UnsignedCall,
 ) -> Result<Sent, TxError> {
     let sent = sender.send(&ctx.rpc, signer, ctx.network, &call, journal).await.map_err(TxError::Send)?;
-    Ok(Sent { transactions: vec![sent.hash], call: Some((call, sent.nonce)) })
+    Ok(Sent {
+        transactions: vec![sent.hash],
+        call: Some((call, sent.nonce)),
+        receipt: sent.receipt,
+        waited_ms: sent.waited_ms,
+    })
 }
 
 /// Waits for the receipt of any of `transactions`.
@@ -189,7 +198,7 @@ pub async fn confirm<H: HttpTransport, C: Clock>(
     ctx: &EvmContext<'_, H, C>,
     transactions: &[B256],
 ) -> Result<Mined, TxError> {
-    wait_for_receipt(ctx, transactions, NoReplacement).await
+    wait_for_receipt(ctx, transactions, NoReplacement, 0).await
 }
 
 /// Waits for the receipt like [`confirm`], and every `EVM_FEE_BUMP_SECONDS` without one replaces the
@@ -201,9 +210,12 @@ pub async fn confirm_with_fee_bumps<H: HttpTransport, C: Clock, S: EvmSigner, T:
     journal: &LedgerJournal<'_, L>,
     sent: &Sent,
 ) -> Result<Mined, TxError> {
+    if let Some(known) = answered(sent) {
+        return known;
+    }
     let Some((call, nonce)) = sent.call.clone() else { return confirm(ctx, &sent.transactions).await };
     let bump = FeeBump { ctx, signer, sender, journal, call, nonce, exhausted: false };
-    wait_for_receipt(ctx, &sent.transactions, bump).await
+    wait_for_receipt(ctx, &sent.transactions, bump, sent.waited_ms).await
 }
 
 /// Whether none of `transactions` (one nonce, `raw` the signed bytes of the latest) can ever be
@@ -286,17 +298,18 @@ impl<H: HttpTransport, C: Clock, S: EvmSigner, T: TxSender, L: Ledger> Replaceme
     }
 }
 
-/// Polls the receipts of `transactions` until one is mined or the configured timeout passes,
-/// replacing the latest every `fee_bump_after_secs`.
+/// Polls the receipts of `transactions` until one is mined or the configured timeout passes (less
+/// what the broadcast `waited_ms` already), replacing the latest every `fee_bump_after_secs`.
 async fn wait_for_receipt<H: HttpTransport, C: Clock, R: Replacement>(
     ctx: &EvmContext<'_, H, C>,
     transactions: &[B256],
     mut replacement: R,
+    waited_ms: u64,
 ) -> Result<Mined, TxError> {
     let mut hashes = transactions.to_vec();
     let secs = ctx.settings.receipt_timeout_secs;
     let bump_every_ms = ctx.settings.fee_bump_after_secs * 1000;
-    let start = ctx.clock.now_millis();
+    let start = ctx.clock.now_millis().saturating_sub(waited_ms);
     let (deadline, mut next_bump) = (start + secs * 1000, start + bump_every_ms);
     let mut interval = 50;
     loop {
@@ -325,12 +338,22 @@ async fn mined<H: HttpTransport, C: Clock>(
     let calls: Vec<_> = hashes.iter().map(|h| rpc::transaction_receipt(*h)).collect();
     let results = ctx.rpc.batch(&calls).await.ok()?;
     hashes.iter().zip(results).find_map(|(hash, result)| match result.and_then(|v| rpc::receipt(&v)) {
-        Ok(Some(receipt)) if receipt.success => {
-            Some(Ok(Mined { transaction: *hash, block_number: receipt.block_number }))
-        }
-        Ok(Some(_)) => Some(Err(TxError::Reverted(*hash))),
+        Ok(Some(receipt)) => Some(outcome(*hash, receipt)),
         _ => None,
     })
+}
+
+/// The outcome the node answered with the broadcast, if it did (EIP-7966).
+fn answered(sent: &Sent) -> Option<Result<Mined, TxError>> {
+    Some(outcome(*sent.transactions.last()?, sent.receipt?))
+}
+
+/// What a mined transaction's receipt means for its payment.
+fn outcome(transaction: B256, receipt: rpc::Receipt) -> Result<Mined, TxError> {
+    match receipt.success {
+        true => Ok(Mined { transaction, block_number: receipt.block_number }),
+        false => Err(TxError::Reverted(transaction)),
+    }
 }
 
 /// The transactions the facilitator broadcast for a payment, and who pays.
@@ -353,7 +376,10 @@ pub async fn confirm_submitted<H: HttpTransport, C: Clock, E: From<TxError>>(
     ctx: &EvmContext<'_, H, C>,
     submitted: &Submitted,
 ) -> Result<Settlement, E> {
-    let mined = confirm(ctx, &submitted.sent.transactions).await?;
+    let mined = match answered(&submitted.sent) {
+        Some(known) => known?,
+        None => confirm(ctx, &submitted.sent.transactions).await?,
+    };
     Ok(Settlement { transaction: mined.transaction, payer: submitted.payer, block_number: mined.block_number })
 }
 

@@ -1,12 +1,18 @@
-//! The settlement ledger as a Durable Object: one object per payment identity, so every isolate that
-//! settles the same payment talks to the same strongly consistent owner. The transitions are
-//! [`crate::ledger::apply`]; this file only stores entries and carries requests.
+//! The settlement ledger in Durable Objects. An EIP-3009 payment's entry lives at its home, the
+//! signer object that settles it ([`crate::facilitator::home`]), so its settle is one call; every
+//! other entry (Permit2, `upto`, Solana, Starknet, wallet deployments) has an object of its own per
+//! payment identity. Either way one strongly consistent owner applies [`crate::ledger::apply`].
 
-use worker::{durable_object, DurableObject, Env, ObjectNamespace, Request, Response, State};
+use alloy_primitives::Address;
+use futures_util::lock::Mutex;
+use worker::{durable_object, DurableObject, Env, ObjectNamespace, Request, Response, State, Storage};
 
-use super::runtime::{call_object, parse};
+use super::runtime::{call_object, config_from, parse};
+use super::signer::{self, SignerRequest};
+use crate::chains::evm::signer::for_payment;
 use crate::ledger::{self, LedgerEntry, LedgerOp, LedgerReply};
 use crate::ledger::{Ledger, LedgerError};
+use crate::ports::EvmSigner;
 
 /// The binding name in `wrangler.toml`.
 pub const BINDING: &str = "SETTLEMENT_LEDGER";
@@ -15,48 +21,90 @@ const ENTRY_KEY: &str = "entry";
 #[durable_object]
 pub struct SettlementLedger {
     state: State,
+    turn: Mutex<()>,
 }
 
 impl DurableObject for SettlementLedger {
     fn new(state: State, _env: Env) -> Self {
-        SettlementLedger { state }
+        SettlementLedger { state, turn: Mutex::new(()) }
     }
 
-    /// Applies one operation. Storage reads and writes close the object's input gate, so no other
-    /// request interleaves between the read and the write.
     async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
         let op: LedgerOp = parse(&req.text().await?)?;
-        let storage = self.state.storage();
-        let entry: Option<LedgerEntry> = storage.get(ENTRY_KEY).await?;
+        let entries = StoredEntries { storage: self.state.storage(), turn: &self.turn };
+        Response::from_json(&entries.apply_at(ENTRY_KEY, op).await?)
+    }
+}
+
+/// Ledger entries in one object's storage, each applied alone (`turn`) from its read to its write.
+pub(super) struct StoredEntries<'a> {
+    pub(super) storage: Storage,
+    pub(super) turn: &'a Mutex<()>,
+}
+
+impl StoredEntries<'_> {
+    pub(super) async fn apply_at(&self, storage_key: &str, op: LedgerOp) -> worker::Result<LedgerReply> {
+        let _turn = self.turn.lock().await;
+        let entry: Option<LedgerEntry> = self.storage.get(storage_key).await?;
         let unchanged = entry.clone();
         let (reply, next) = ledger::apply(entry, op);
         if next != unchanged {
             match &next {
-                Some(entry) => storage.put(ENTRY_KEY, entry).await?,
+                Some(entry) => self.storage.put(storage_key, entry).await?,
                 None => {
-                    storage.delete(ENTRY_KEY).await?;
+                    self.storage.delete(storage_key).await?;
                 }
             }
         }
-        Response::from_json(&reply)
+        Ok(reply)
     }
 }
 
-/// The worker's side: the ledger port over the Durable Object namespace.
+impl Ledger for StoredEntries<'_> {
+    async fn apply(&self, key: &str, op: LedgerOp) -> Result<LedgerReply, LedgerError> {
+        self.apply_at(&format!("ledger/{key}"), op).await.map_err(|e| LedgerError(e.to_string()))
+    }
+}
+
+/// The worker's side: the ledger port over the Durable Objects, each key sent to its home.
 pub struct DurableLedger {
-    namespace: Option<ObjectNamespace>,
+    entries: Option<ObjectNamespace>,
+    signers: Option<ObjectNamespace>,
+    signer_addresses: Vec<Address>,
 }
 
 impl DurableLedger {
     pub fn new(env: &Env) -> Self {
-        DurableLedger { namespace: env.durable_object(BINDING).ok() }
+        let signer_addresses = config_from(env).evm_signers.iter().map(|s| s.address()).collect();
+        DurableLedger {
+            entries: env.durable_object(BINDING).ok(),
+            signers: env.durable_object(signer::BINDING).ok(),
+            signer_addresses,
+        }
+    }
+
+    /// The name of the signer object that is the home of `key`: an EIP-3009 payment's key (it
+    /// starts with its CAIP-2 network, `eip155:…`), else `None`.
+    pub(super) fn home_of(&self, key: &str) -> Option<String> {
+        let network = key.split('/').next().filter(|n| n.starts_with("eip155:"))?;
+        for_payment(&self.signer_addresses, key).map(|signer| signer::object_name(network, *signer))
     }
 }
 
 impl Ledger for DurableLedger {
     async fn apply(&self, key: &str, op: LedgerOp) -> Result<LedgerReply, LedgerError> {
-        let missing = || LedgerError(format!("the {BINDING} Durable Object binding is missing"));
-        let namespace = self.namespace.as_ref().ok_or_else(missing)?;
-        call_object(namespace, key, &op).await.map_err(|e| LedgerError(e.to_string()))
+        let missing = |binding: &str| LedgerError(format!("the {binding} Durable Object binding is missing"));
+        let failed = |e: worker::Error| LedgerError(e.to_string());
+        match self.home_of(key) {
+            Some(home) => {
+                let namespace = self.signers.as_ref().ok_or_else(|| missing(signer::BINDING))?;
+                let request = SignerRequest::Ledger { key: key.to_string(), op };
+                call_object(namespace, &home, &request).await.map_err(failed)
+            }
+            None => {
+                let namespace = self.entries.as_ref().ok_or_else(|| missing(BINDING))?;
+                call_object(namespace, key, &op).await.map_err(failed)
+            }
+        }
     }
 }

@@ -16,7 +16,7 @@ mod runtime;
 mod sessions;
 mod signer;
 
-use runtime::{config_from, FetchTransport, WorkerClock};
+use runtime::{config_from, CallCounters, FetchTransport, WorkerClock};
 
 /// The Worker's ports: fetch, the host clock, and the Durable Objects.
 struct WorkerHost;
@@ -96,6 +96,9 @@ pub async fn fetch(mut req: Request, env: Env, _ctx: Context) -> worker::Result<
     let method = req.method().to_string();
     let url = req.url()?;
     let (path, query) = (url.path().to_string(), url.query().unwrap_or_default().to_string());
+    if path == "/__x402/counters" && env.var("X402_EDGE_COUNTERS").is_ok_and(|v| v.to_string() == "on") {
+        return Response::ok(CallCounters::json());
+    }
     let request_id = request_id(&req);
     let authorization = req.headers().get("authorization")?;
     let client = req.headers().get("cf-connecting-ip")?.unwrap_or_else(|| "unknown".into());

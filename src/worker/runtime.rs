@@ -2,6 +2,7 @@
 //! transport, the host clock, JSON to and from Durable Objects, and the configuration from vars and
 //! secrets.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use futures_util::future::{select, Either};
@@ -9,6 +10,21 @@ use worker::{Date, Delay, Env, Fetch, Headers, Method, ObjectNamespace, Request,
 
 use crate::config::Config;
 use crate::ports::{Clock, HttpTransport, TransportError};
+
+/// Calls this isolate made since it started, for the benchmark's per-settle counts (`GET
+/// /__x402/counters`, served only with `X402_EDGE_COUNTERS=on`). Durable Objects of this Worker run in
+/// the same isolate under `wrangler dev`, so their calls count too.
+pub(crate) struct CallCounters;
+
+static DURABLE_OBJECT_CALLS: AtomicU64 = AtomicU64::new(0);
+static RPC_CALLS: AtomicU64 = AtomicU64::new(0);
+
+impl CallCounters {
+    pub(crate) fn json() -> String {
+        let (objects, rpc) = (DURABLE_OBJECT_CALLS.load(Ordering::Relaxed), RPC_CALLS.load(Ordering::Relaxed));
+        format!(r#"{{"durableObjectCalls":{objects},"rpcCalls":{rpc}}}"#)
+    }
+}
 
 /// JSON-RPC over the Workers `fetch`, each request bounded by `timeout` (`EVM_RPC_TIMEOUT_MS`), after
 /// which the client fails over to the next endpoint.
@@ -18,6 +34,7 @@ pub(crate) struct FetchTransport {
 
 impl HttpTransport for FetchTransport {
     async fn post_json(&self, url: &str, extra: &[(&str, &str)], body: String) -> Result<String, TransportError> {
+        RPC_CALLS.fetch_add(1, Ordering::Relaxed);
         let headers = Headers::new();
         // Setting a constant, valid header on a fresh Headers object cannot fail.
         let _ = headers.set("content-type", "application/json");
@@ -68,6 +85,7 @@ pub(crate) async fn call_object<Q: serde::Serialize, R: serde::de::DeserializeOw
     name: &str,
     request: &Q,
 ) -> worker::Result<R> {
+    DURABLE_OBJECT_CALLS.fetch_add(1, Ordering::Relaxed);
     let stub = namespace.id_from_name(name)?.get_stub()?;
     let body = serde_json::to_string(request).map_err(|e| worker::Error::RustError(e.to_string()))?;
     let mut init = RequestInit::new();

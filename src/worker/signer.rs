@@ -1,19 +1,26 @@
 //! The EVM signer as a Durable Object, one per (network, signer address): it allocates nonces from its
 //! memory, signs and broadcasts, so concurrent settles in any isolate never collide on a nonce. After
 //! an eviction its memory is empty and the next send re-reads the chain's pending count.
+//!
+//! It is also the home of the EIP-3009 payments it settles ([`crate::facilitator::home`]): their
+//! ledger entries live in its storage, and a settle claims, sends and records here in one call.
 
 use std::time::Duration;
 
 use alloy_primitives::{Address, B256};
+use futures_util::lock::Mutex;
 use serde::{Deserialize, Serialize};
 use worker::{durable_object, DurableObject, Env, ObjectNamespace, Request, Response, State};
 
-use super::ledger::DurableLedger;
+use super::ledger::{DurableLedger, StoredEntries};
 use super::runtime::{call_object, config_from, parse, FetchTransport, WorkerClock};
 use crate::chains::evm::sender::{Journal, TxSender};
 use crate::chains::evm::sender::{NonceManagedSender, SendError, Sent, UnsignedCall};
+use crate::chains::evm::signer::LocalEvmSigner;
 use crate::chains::jsonrpc::JsonRpcClient;
-use crate::ledger::LedgerJournal;
+use crate::config::Config;
+use crate::facilitator::home::{self, ClaimedSend, HomeReply, PaymentHome};
+use crate::ledger::{Ledger, LedgerError, LedgerJournal, LedgerOp, LedgerReply};
 use crate::network::{self, Network};
 use crate::ports::{Clock, EvmSigner, HttpTransport};
 
@@ -21,7 +28,7 @@ use crate::ports::{Clock, EvmSigner, HttpTransport};
 pub const BINDING: &str = "EVM_SIGNER";
 
 #[derive(Serialize, Deserialize)]
-struct SendRequest {
+pub(super) struct SendRequest {
     network: String,
     signer: Address,
     call: UnsignedCall,
@@ -32,41 +39,123 @@ struct SendRequest {
     replaces: Option<u64>,
 }
 
+/// What the signer object is asked. Externally tagged: an internally tagged enum is buffered by serde,
+/// which cannot hold the u128 of a fee.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(super) enum SignerRequest {
+    Send(SendRequest),
+    /// A settle's claimed send of a payment whose home this is.
+    ClaimAndSend {
+        network: String,
+        signer: Address,
+        claimed: ClaimedSend,
+    },
+    /// An operation on the entry of a payment whose home this is.
+    Ledger {
+        key: String,
+        op: LedgerOp,
+    },
+}
+
+/// The object's name: its network (CAIP-2) and signer.
+pub(super) fn object_name(caip2: &str, signer: Address) -> String {
+    format!("{caip2}/{signer}")
+}
+
 #[durable_object]
 pub struct EvmSignerObject {
+    state: State,
     env: Env,
     sender: NonceManagedSender,
+    /// Ledger operations on this object's entries run one at a time, from read to write.
+    ledger_turn: Mutex<()>,
 }
 
 impl DurableObject for EvmSignerObject {
-    fn new(_state: State, env: Env) -> Self {
-        EvmSignerObject { env, sender: NonceManagedSender::default() }
+    fn new(state: State, env: Env) -> Self {
+        // A broadcast waits for its receipt no longer than a settle does.
+        let sender = NonceManagedSender::new(config_from(&env).settings.receipt_timeout_secs * 1000);
+        EvmSignerObject { state, env, sender, ledger_turn: Mutex::new(()) }
     }
 
     async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
-        let request: SendRequest = parse(&req.text().await?)?;
-        Response::from_json(&self.send(request).await)
+        match parse(&req.text().await?)? {
+            SignerRequest::Send(request) => Response::from_json(&self.send(request).await),
+            SignerRequest::ClaimAndSend { network, signer, claimed } => {
+                Response::from_json(&self.claim_and_send(&network, signer, &claimed).await)
+            }
+            SignerRequest::Ledger { key, op } => {
+                let reply: LedgerReply =
+                    self.entries().apply(&key, op).await.map_err(|e| worker::Error::RustError(e.0))?;
+                Response::from_json(&reply)
+            }
+        }
     }
 }
 
 impl EvmSignerObject {
+    fn entries(&self) -> StoredEntries<'_> {
+        StoredEntries { storage: self.state.storage(), turn: &self.ledger_turn }
+    }
+
     async fn send(&self, request: SendRequest) -> Result<Sent, SendError> {
         let config = config_from(&self.env);
-        let unavailable = |what: &str| SendError::Unavailable(what.to_string());
-        let network = network::find(&request.network).ok_or_else(|| unavailable("unknown network"))?;
-        let evm = config.evm(network).ok_or_else(|| unavailable("network not served"))?;
-        let signer = config.evm_signers.iter().find(|s| s.address() == request.signer);
-        let signer = signer.ok_or_else(|| unavailable("no such signer"))?;
+        let (network, rpc_urls, signer) = served(&config, &request.network, request.signer)?;
         let transport = FetchTransport { timeout: Duration::from_millis(config.settings.rpc_timeout_ms) };
-        let rpc = JsonRpcClient::new(&transport, &WorkerClock, &evm.rpc_urls);
-        let ledger = DurableLedger::new(&self.env);
+        let rpc = JsonRpcClient::new(&transport, &WorkerClock, rpc_urls);
+        let name = object_name(network.caip2, request.signer);
+        let ledger = HomeLedger { here: self.entries(), elsewhere: DurableLedger::new(&self.env), name };
         let journal = LedgerJournal { ledger: &ledger, key: request.ledger_key.as_deref() };
         match request.replaces {
             None => self.sender.send(&rpc, signer, &request.call, &journal).await,
             Some(nonce) => {
                 let hash = self.sender.replace(&rpc, signer, &request.call, nonce, &journal).await?;
-                Ok(Sent { hash, nonce })
+                Ok(Sent { hash, nonce, receipt: None, waited_ms: 0 })
             }
+        }
+    }
+
+    async fn claim_and_send(
+        &self,
+        network: &str,
+        signer: Address,
+        claimed: &ClaimedSend,
+    ) -> Result<HomeReply, SendError> {
+        let config = config_from(&self.env);
+        let (_, rpc_urls, signer) = served(&config, network, signer)?;
+        let transport = FetchTransport { timeout: Duration::from_millis(config.settings.rpc_timeout_ms) };
+        let rpc = JsonRpcClient::new(&transport, &WorkerClock, rpc_urls);
+        home::claim_and_send_here(&self.entries(), &self.sender, &rpc, signer, claimed).await
+    }
+}
+
+/// The network, its RPC endpoints and the signer a request names, if this deployment serves them.
+fn served<'c>(
+    config: &'c Config,
+    network: &str,
+    signer: Address,
+) -> Result<(&'static Network, &'c [String], &'c LocalEvmSigner), SendError> {
+    let unavailable = |what: &str| SendError::Unavailable(what.to_string());
+    let network = network::find(network).ok_or_else(|| unavailable("unknown network"))?;
+    let evm = config.evm(network).ok_or_else(|| unavailable("network not served"))?;
+    let signer = config.evm_signers.iter().find(|s| s.address() == signer);
+    Ok((network, &evm.rpc_urls, signer.ok_or_else(|| unavailable("no such signer"))?))
+}
+
+/// The ledger as this object sees it: the entries whose home it is in its own storage, the others
+/// where they live.
+struct HomeLedger<'a> {
+    here: StoredEntries<'a>,
+    elsewhere: DurableLedger,
+    name: String,
+}
+
+impl Ledger for HomeLedger<'_> {
+    async fn apply(&self, key: &str, op: LedgerOp) -> Result<LedgerReply, LedgerError> {
+        match self.elsewhere.home_of(key) {
+            Some(home) if home == self.name => self.here.apply(key, op).await,
+            _ => self.elsewhere.apply(key, op).await,
         }
     }
 }
@@ -93,14 +182,14 @@ impl DurableSender {
     ) -> Result<Sent, SendError> {
         let missing = || SendError::Unavailable(format!("the {BINDING} Durable Object binding is missing"));
         let namespace = self.namespace.as_ref().ok_or_else(missing)?;
-        let name = format!("{}/{}", network.caip2, signer.address());
-        let request = SendRequest {
+        let name = object_name(network.caip2, signer.address());
+        let request = SignerRequest::Send(SendRequest {
             network: network.name.to_string(),
             signer: signer.address(),
             call: call.clone(),
             ledger_key: journal.key().map(str::to_string),
             replaces,
-        };
+        });
         call_object(namespace, &name, &request).await.map_err(|e| SendError::Unavailable(e.to_string()))?
     }
 }
@@ -127,5 +216,27 @@ impl TxSender for DurableSender {
         journal: &J,
     ) -> Result<B256, SendError> {
         Ok(self.call(signer, network, call, Some(nonce), journal).await?.hash)
+    }
+}
+
+/// The claimed send runs in the object of the payment's signer, its home: one round trip.
+impl PaymentHome for DurableSender {
+    async fn claim_and_send<L: Ledger, H: HttpTransport, C: Clock, S: EvmSigner>(
+        &self,
+        _ledger: &L,
+        _rpc: &JsonRpcClient<'_, H, C>,
+        signer: &S,
+        network: &'static Network,
+        claimed: &ClaimedSend,
+    ) -> Result<HomeReply, SendError> {
+        let missing = || SendError::Unavailable(format!("the {BINDING} Durable Object binding is missing"));
+        let namespace = self.namespace.as_ref().ok_or_else(missing)?;
+        let request = SignerRequest::ClaimAndSend {
+            network: network.name.to_string(),
+            signer: signer.address(),
+            claimed: claimed.clone(),
+        };
+        let name = object_name(network.caip2, signer.address());
+        call_object(namespace, &name, &request).await.map_err(|e| SendError::Unavailable(e.to_string()))?
     }
 }

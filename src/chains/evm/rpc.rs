@@ -57,6 +57,12 @@ pub fn send_raw_transaction(raw: &[u8]) -> RpcCall {
     RpcCall::new("eth_sendRawTransaction", json!([format!("0x{}", hex::encode(raw))]))
 }
 
+/// EIP-7966: broadcasts and answers the receipt once mined, within the node's own timeout (no
+/// timeout parameter: anvil refuses one, and the node's default suits its block time).
+pub fn send_raw_transaction_sync(raw: &[u8]) -> RpcCall {
+    RpcCall::new("eth_sendRawTransactionSync", json!([format!("0x{}", hex::encode(raw))]))
+}
+
 pub fn transaction_by_hash(hash: B256) -> RpcCall {
     RpcCall::new("eth_getTransactionByHash", json!([hash]))
 }
@@ -93,7 +99,7 @@ pub fn hash(value: &Value) -> Result<B256, RpcError> {
     (bytes.len() == 32).then(|| B256::from_slice(&bytes)).ok_or_else(|| malformed("a 32-byte hash"))
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Receipt {
     pub success: bool,
     pub block_number: Option<u64>,

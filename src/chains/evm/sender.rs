@@ -6,8 +6,10 @@
 //! restart, a conflict, or a broadcast that left a gap.
 
 use std::cell::RefCell;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::future::Future;
+
+use futures_util::future::{select, Either};
 
 use alloy_primitives::{Address, Bytes, B256};
 use serde::{Deserialize, Serialize};
@@ -102,6 +104,8 @@ impl NonceBook {
 /// How a node answered a broadcast.
 enum Broadcast {
     Accepted,
+    /// Accepted and mined: an EIP-7966 synchronous send answered the receipt.
+    Mined(rpc::Receipt),
     NonceConflict,
     Failed(SendError),
 }
@@ -128,21 +132,54 @@ fn classify(error: RpcError) -> Broadcast {
     }
 }
 
-/// A broadcast transaction and its nonce (which a fee bump reuses).
+/// A broadcast transaction and its nonce (which a fee bump reuses), and its receipt when the node
+/// answered it with the broadcast (EIP-7966).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Sent {
     pub hash: B256,
     pub nonce: u64,
+    #[serde(default)]
+    pub receipt: Option<rpc::Receipt>,
+    /// How long the broadcast waited for that receipt: the rest of the receipt wait is shorter.
+    #[serde(default)]
+    pub waited_ms: u64,
+}
+
+/// Whether a node does not have a method (EIP-7966's synchronous send, here).
+fn method_missing(error: &RpcError) -> bool {
+    match error {
+        RpcError::Server { code, message, .. } => {
+            let lower = message.to_ascii_lowercase();
+            *code == -32601 || lower.contains("method not found") || lower.contains("not supported")
+        }
+        _ => false,
+    }
+}
+
+/// Whether a synchronous send stopped waiting without an answer: the node has the transaction (its
+/// timeout, EIP-7966 error 4) or may have it (ours); either way its receipt is polled for, and the
+/// nonce stays taken (it was recorded, and a fee bump can replace it).
+fn wait_ran_out(error: &RpcError) -> bool {
+    match error {
+        RpcError::Server { code, message, .. } => {
+            let lower = message.to_ascii_lowercase();
+            *code == 4 || lower.contains("timeout") || lower.contains("timed out")
+        }
+        RpcError::Transport(crate::ports::TransportError::Timeout) => true,
+        _ => false,
+    }
 }
 
 /// Signs `call` at `nonce`, records its hash in `journal`, then broadcasts it. Without the record
-/// nothing is sent.
+/// nothing is sent. With `sync`, the chains whose node lacks EIP-7966's synchronous send: elsewhere it
+/// is tried first (the receipt comes in the same round trip), and a node that lacks it is noted there.
 async fn sign_and_broadcast<H: HttpTransport, C: Clock, S: EvmSigner, J: Journal>(
     rpc: &JsonRpcClient<'_, H, C>,
     signer: &S,
     call: &UnsignedCall,
     nonce: u64,
     journal: &J,
+    sync: Option<&SyncSend>,
 ) -> Result<(B256, Broadcast), SendError> {
     let contract_call = ContractCall {
         chain_id: call.chain_id,
@@ -154,18 +191,64 @@ async fn sign_and_broadcast<H: HttpTransport, C: Clock, S: EvmSigner, J: Journal
     };
     let signed = tx::sign(signer, &contract_call).await?;
     journal.record(signed.hash, &signed.raw).await.map_err(SendError::Unavailable)?;
-    let request = rpc::send_raw_transaction(&signed.raw);
-    let outcome = match rpc.broadcast(request.method, request.params).await {
-        Ok(_) => Broadcast::Accepted,
-        Err(e) => classify(e),
-    };
-    Ok((signed.hash, outcome))
+    if let Some(sync) = sync.filter(|s| !s.plain_only.borrow().contains(&call.chain_id)) {
+        let request = rpc::send_raw_transaction_sync(&signed.raw);
+        let broadcast = Box::pin(rpc.broadcast(request.method, request.params));
+        let outcome = match select(broadcast, Box::pin(rpc.clock().sleep_millis(sync.wait_ms))).await {
+            // A receipt that cannot be read is polled for.
+            Either::Left((Ok(value), _)) => {
+                rpc::receipt(&value).ok().flatten().map_or(Broadcast::Accepted, Broadcast::Mined)
+            }
+            Either::Left((Err(e), _)) if wait_ran_out(&e) => Broadcast::Accepted,
+            Either::Left((Err(e), _)) if !method_missing(&e) => classify(e),
+            Either::Left((Err(_), _)) => {
+                sync.plain_only.borrow_mut().insert(call.chain_id);
+                return Ok((signed.hash, broadcast_plain(rpc, &signed.raw).await));
+            }
+            // The wait a settle allows for its receipt ran out: the node has the transaction.
+            Either::Right(_) => Broadcast::Accepted,
+        };
+        return Ok((signed.hash, outcome));
+    }
+    Ok((signed.hash, broadcast_plain(rpc, &signed.raw).await))
+}
+
+async fn broadcast_plain<H: HttpTransport, C: Clock>(rpc: &JsonRpcClient<'_, H, C>, raw: &[u8]) -> Broadcast {
+    let request = rpc::send_raw_transaction(raw);
+    rpc.broadcast(request.method, request.params).await.map_or_else(classify, |_| Broadcast::Accepted)
+}
+
+/// EIP-7966's synchronous send, where nodes have it.
+#[derive(Debug)]
+struct SyncSend {
+    /// Chains whose node answered that it lacks it.
+    plain_only: RefCell<HashSet<u64>>,
+    /// How long a broadcast waits for its receipt at most (the settle's receipt wait).
+    wait_ms: u64,
 }
 
 /// Sends from the accounts of one process, one [`NonceBook`] per (chain, account).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct NonceManagedSender {
     books: RefCell<HashMap<(u64, Address), NonceBook>>,
+    sync: SyncSend,
+}
+
+impl Default for NonceManagedSender {
+    fn default() -> Self {
+        NonceManagedSender::new(DEFAULT_SYNC_WAIT_MS)
+    }
+}
+
+/// The default bound of a synchronous send's wait: the default receipt wait.
+const DEFAULT_SYNC_WAIT_MS: u64 = 30_000;
+
+impl NonceManagedSender {
+    /// A sender whose broadcasts wait up to `sync_wait_ms` for their receipt (`EVM_RECEIPT_TIMEOUT_SECONDS`).
+    pub fn new(sync_wait_ms: u64) -> Self {
+        let sync = SyncSend { plain_only: RefCell::default(), wait_ms: sync_wait_ms };
+        NonceManagedSender { books: RefCell::default(), sync }
+    }
 }
 
 impl NonceManagedSender {
@@ -180,9 +263,14 @@ impl NonceManagedSender {
         let book_key = (call.chain_id, signer.address());
         for _ in 0..NONCE_CONFLICT_TRIES {
             let nonce = self.allocate(rpc, book_key).await?;
-            let outcome = sign_and_broadcast(rpc, signer, call, nonce, journal).await;
+            let started = rpc.clock().now_millis();
+            let outcome = sign_and_broadcast(rpc, signer, call, nonce, journal, Some(&self.sync)).await;
+            let waited_ms = rpc.clock().now_millis().saturating_sub(started);
             match outcome {
-                Ok((hash, Broadcast::Accepted)) => return Ok(Sent { hash, nonce }),
+                Ok((hash, Broadcast::Accepted)) => return Ok(Sent { hash, nonce, receipt: None, waited_ms }),
+                Ok((hash, Broadcast::Mined(receipt))) => {
+                    return Ok(Sent { hash, nonce, receipt: Some(receipt), waited_ms });
+                }
                 Ok((_, Broadcast::NonceConflict)) => self.with_book(book_key, NonceBook::forget),
                 Ok((_, Broadcast::Failed(e))) | Err(e) => {
                     self.with_book(book_key, |b| b.release(nonce));
@@ -203,8 +291,9 @@ impl NonceManagedSender {
         nonce: u64,
         journal: &J,
     ) -> Result<B256, SendError> {
-        match sign_and_broadcast(rpc, signer, call, nonce, journal).await? {
-            (hash, Broadcast::Accepted) => Ok(hash),
+        // A replacement is polled for with the transactions it replaces: a plain send.
+        match sign_and_broadcast(rpc, signer, call, nonce, journal, None).await? {
+            (hash, Broadcast::Accepted | Broadcast::Mined(_)) => Ok(hash),
             (_, Broadcast::NonceConflict) => Err(SendError::Rejected(format!("nonce {nonce} is already used"))),
             (_, Broadcast::Failed(e)) => Err(e),
         }

@@ -10,6 +10,17 @@ use crate::ports::{EvmSigner, SignerError};
 #[error("not a 32-byte hex secp256k1 private key")]
 pub struct InvalidKey;
 
+/// The signer of `signers` that settles the payment keyed `key`: spread by the key's hash, so each
+/// signer (its Durable Object, its nonce sequence) carries a share of the load, and every settle of a
+/// payment goes to the same one, which keeps the payment's ledger entry (see
+/// [`crate::facilitator::home`]).
+pub fn for_payment<'a, T>(signers: &'a [T], key: &str) -> Option<&'a T> {
+    let hash = alloy_primitives::keccak256(key.as_bytes());
+    let mut word = [0u8; 8];
+    word.copy_from_slice(&hash[..8]);
+    signers.get(u64::from_be_bytes(word) as usize % signers.len().max(1))
+}
+
 pub struct LocalEvmSigner {
     key: SigningKey,
     address: Address,

@@ -10,7 +10,7 @@ use super::checks::SignatureProof;
 use super::error::ExactEvmError;
 use super::payload::Eip3009Payload;
 use super::verify::prepare;
-use crate::chains::evm::sender::TxSender;
+use crate::chains::evm::sender::{TxSender, UnsignedCall};
 use crate::chains::evm::signature::Erc6492Signature;
 use crate::ledger::{Claim, LedgerOp, LedgerReply};
 use crate::ledger::{Ledger, LedgerJournal};
@@ -37,11 +37,9 @@ pub async fn submit<H: HttpTransport, C: Clock, S: EvmSigner, T: TxSender, L: Le
         let reads = chain::read(ctx, &prepared, Some(signer.address())).await?;
         match (reads.diagnose(&prepared, ctx.chain_id())?, deployed) {
             (PayerAccount::Ready, _) => {
-                let (fees, gas_limit) = reads.settle_reads()?;
-                let max_gas = ctx.gas.max_gas_per_settle;
-                let call = evm_tx::unsigned_call(ctx, prepared.asset, prepared.calldata, fees, gas_limit, max_gas)?;
-                let sent = evm_tx::send(ctx, signer, sender, journal, call).await?;
-                return Ok(Submitted { sent, payer: prepared.authorization.from });
+                let payer = prepared.authorization.from;
+                let sent = evm_tx::send(ctx, signer, sender, journal, settle_call(ctx, prepared, &reads)?).await?;
+                return Ok(Submitted { sent, payer });
             }
             (PayerAccount::Undeployed, None) => {
                 deployed = Some(deploy_once(ctx, signer, sender, journal, &prepared, &reads).await?);
@@ -52,6 +50,34 @@ pub async fn submit<H: HttpTransport, C: Clock, S: EvmSigner, T: TxSender, L: Le
             }
         }
     }
+}
+
+/// The `transferWithAuthorization` transaction of a payment the chain checks pass and whose payer's
+/// wallet is ready, to send under a claim; `None` when the wallet must be deployed first (only
+/// [`submit`] does that).
+pub async fn ready_call<H: HttpTransport, C: Clock, S: EvmSigner, P>(
+    ctx: &EvmContext<'_, H, C>,
+    signer: &S,
+    request: &PaymentRequest<P>,
+    payload: &Eip3009Payload,
+) -> Result<Option<UnsignedCall>, ExactEvmError> {
+    let prepared = prepare(ctx, request, payload).await?;
+    let reads = chain::read(ctx, &prepared, Some(signer.address())).await?;
+    match reads.diagnose(&prepared, ctx.chain_id())? {
+        PayerAccount::Ready => settle_call(ctx, prepared, &reads).map(Some),
+        PayerAccount::Undeployed => Ok(None),
+    }
+}
+
+/// The settle transaction of a checked payment, within the gas ceilings.
+fn settle_call<H, C>(
+    ctx: &EvmContext<'_, H, C>,
+    prepared: Prepared<'_>,
+    reads: &ChainReads,
+) -> Result<UnsignedCall, ExactEvmError> {
+    let (fees, gas_limit) = reads.settle_reads()?;
+    let max_gas = ctx.gas.max_gas_per_settle;
+    Ok(evm_tx::unsigned_call(ctx, prepared.asset, prepared.calldata, fees, gas_limit, max_gas)?)
 }
 
 /// The ledger key under which the deployment for the payment keyed `payment_key` is recorded.

@@ -378,9 +378,11 @@ fn an_asset_without_eip3009_is_refused_even_when_the_call_succeeds() {
 }
 
 /// A chain for settles: the verify reads of `chain(true, …)`, plus nonce, block, fees and gas; it
-/// records every raw transaction sent and mines it at once.
+/// records every raw transaction sent and mines it at once; with `sync` it has EIP-7966's
+/// synchronous send.
 fn settle_chain<'s>(
     base_fee: Option<&'static str>,
+    sync: bool,
     sent: &'s RefCell<Vec<String>>,
 ) -> impl Fn(&str, &Value) -> Value + 's {
     move |method, params| match method {
@@ -396,6 +398,11 @@ fn settle_chain<'s>(
             sent.borrow_mut().push(params[0].as_str().unwrap().to_string());
             json!("0x")
         }
+        "eth_sendRawTransactionSync" if !sync => json!({"code": -32601, "message": "Method not found"}),
+        "eth_sendRawTransactionSync" => {
+            sent.borrow_mut().push(params[0].as_str().unwrap().to_string());
+            json!({"status": "0x1", "blockNumber": "0x11"})
+        }
         "eth_getTransactionReceipt" => json!({"status": "0x1", "blockNumber": "0x11"}),
         _ => chain(true, false, 1_000_000, "USDC")(method, params),
     }
@@ -409,9 +416,18 @@ fn settle_with_limits(
     base_fee: Option<&'static str>,
     gas: crate::config::GasLimits,
 ) -> (Result<Settlement, ExactEvmError>, Vec<String>, usize) {
+    settle_on(base_fee, gas, true)
+}
+
+/// A settle on [`settle_chain`]: its result, the raw transactions the node took, the round trips.
+fn settle_on(
+    base_fee: Option<&'static str>,
+    gas: crate::config::GasLimits,
+    sync: bool,
+) -> (Result<Settlement, ExactEvmError>, Vec<String>, usize) {
     use crate::chains::evm::signer::LocalEvmSigner;
     let sent = RefCell::new(Vec::new());
-    let transport = Recording { answer: settle_chain(base_fee, &sent), posts: RefCell::new(Vec::new()) };
+    let transport = Recording { answer: settle_chain(base_fee, sync, &sent), posts: RefCell::new(Vec::new()) };
     let request = parse_request(spec_request().to_string().as_bytes()).unwrap();
     let clock = FixedClock(SPEC_NOW);
     let urls = ["http://127.0.0.1:1".to_string()];
@@ -441,13 +457,23 @@ fn decode(raw: &str) -> alloy_consensus::TxEnvelope {
 }
 
 #[test]
+fn a_node_without_the_synchronous_send_gets_a_plain_one_and_is_polled() {
+    let (result, sent, posts) = settle_on(Some("0x3b9aca00"), GAS, false);
+    let settlement = result.unwrap();
+    assert_eq!(sent.len(), 1, "one transaction, sent once");
+    assert_eq!(*decode(&sent[0]).tx_hash(), settlement.transaction);
+    // Reads, pending nonce, the refused synchronous send, the plain send, one receipt poll.
+    assert_eq!(posts, 5);
+}
+
+#[test]
 fn settle_sends_one_eip1559_transaction_with_fees_from_the_block() {
     use alloy_consensus::Transaction;
     let (result, sent, posts) = settle_with(Some("0x3b9aca00"));
     let settlement = result.unwrap();
     assert_eq!(sent.len(), 1);
-    // One batch of reads, the pending nonce (once per signer), one send, one receipt poll.
-    assert_eq!(posts, 4);
+    // One batch of reads, the pending nonce (once per signer), one send answered with the receipt.
+    assert_eq!(posts, 3);
     let tx = decode(&sent[0]);
     assert_eq!(*tx.tx_hash(), settlement.transaction);
     assert!(!tx.is_legacy());
