@@ -18,7 +18,8 @@
 // net req/s = N / (wall − N/C × no-op). Raw figures are printed beside them.
 //
 // Options: --rounds N (default 3; 1 with --quick), --quick (small counts, a smoke run), --json (one JSON
-// line of the results at the end). Exit status: 0 unless a request failed (a missed goal is reported,
+// line of the results at the end), --reference-polling-ms N (the reference's viem pollingInterval,
+// default 50). Exit status: 0 unless a request failed (a missed goal is reported,
 // not an error).
 import * as http from 'node:http';
 import { parseArgs } from 'node:util';
@@ -39,6 +40,7 @@ const { values: opts } = parseArgs({
     rounds: { type: 'string' },
     quick: { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
+    'reference-polling-ms': { type: 'string', default: '50' },
   },
 });
 const ROUNDS = Number(opts.rounds ?? (opts.quick ? 1 : 3));
@@ -48,6 +50,13 @@ const N = opts.quick
   ? { warmup: 2, noop: 10, verify: 10, verifyInFlight: 48, settle: 6, burst: 10 }
   : { warmup: 3, noop: 50, verify: 60, verifyInFlight: 320, settle: 40, burst: 50 };
 const IN_FLIGHT = 16;
+/**
+ * The reference's viem polling interval (receipts after a first miss): 50 ms, as x402-edge's first receipt
+ * retry. viem's default for a chain without `blockTime` is 4 s, which on an automining anvil turns a
+ * receipt not there yet at the first look (the tx hash returns before the block is mined) into a 4 s wait.
+ */
+const REFERENCE_POLLING_MS = Number(opts['reference-polling-ms']);
+if (!(REFERENCE_POLLING_MS > 0)) throw new Error(`--reference-polling-ms: a positive number, not ${opts['reference-polling-ms']}`);
 const AMOUNT = '10000';
 const CHAIN_ID = 84532;
 const NETWORK = `eip155:${CHAIN_ID}`;
@@ -80,7 +89,12 @@ async function readJson(req) {
  */
 async function startReference({ rpcUrl, privateKey }) {
   const account = privateKeyToAccount(privateKey, { nonceManager });
-  const client = createWalletClient({ account, chain: localChain(rpcUrl, CHAIN_ID), transport: viemHttp(rpcUrl) }).extend(publicActions);
+  const client = createWalletClient({
+    account,
+    chain: localChain(rpcUrl, CHAIN_ID),
+    transport: viemHttp(rpcUrl),
+    pollingInterval: REFERENCE_POLLING_MS,
+  }).extend(publicActions);
   // As the x402 example facilitator wires viem into the signer.
   const signer = toFacilitatorEvmSigner({
     address: account.address,
@@ -339,7 +353,7 @@ function report(sides, results) {
   const w = [28, 30, 30, 8];
   const line = (cells) => `| ${cells.map((c, i) => String(c).padEnd(w[i])).join(' | ')} |`;
   console.log(
-    `\nsettle against the reference facilitator (@x402/core + @x402/evm 2.27, viem nonceManager) on one anvil; ` +
+    `\nsettle against the reference facilitator (@x402/core + @x402/evm 2.27, viem nonceManager, pollingInterval ${REFERENCE_POLLING_MS} ms) on one anvil; ` +
       `${ROUNDS} round(s), medians; each side's no-op cost subtracted (ratio: x402-edge / reference, net figures)`,
   );
   console.log(line(['', 'x402-edge', 'reference', 'ratio']));
@@ -472,6 +486,7 @@ try {
         rounds: ROUNDS,
         counts: N,
         inFlight: IN_FLIGHT,
+        referencePollingMs: REFERENCE_POLLING_MS,
         edge: results[0],
         reference: results[1],
         calls,
