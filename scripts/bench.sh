@@ -51,3 +51,6 @@ for dir in pkg pkg-starknet; do
     "$(wc -c < $dir/wasm/x402_edge_bg.wasm)" "$(gzip -9 -c $dir/wasm/x402_edge_bg.wasm | wc -c)" \
     "$(cat $dir/wasm/x402_edge.js $dir/dist/*.js | wc -c)" "$(cat $dir/wasm/x402_edge.js $dir/dist/*.js | gzip -9 | wc -c)"
 done
+
+log "settle against the reference facilitator"
+"$NODE" scripts/bench-settle.mjs

@@ -1,5 +1,5 @@
 // A JSON-RPC proxy on loopback that forwards every request to `target` and counts the calls by method
-// (each call of a batch counts). Tests put it between the facilitator and anvil to prove which requests
+// (each call of a batch counts) and the HTTP round trips (a batch is one). Tests put it between the facilitator and anvil to prove which requests
 // make no chain call at all.
 
 import * as http from 'node:http';
@@ -8,7 +8,7 @@ import { startStack } from './stack.mjs';
 
 /**
  * @param {{target?: string}} [opts]  `target` may also be set later (before the first request)
- * @returns {Promise<{url: string, target: string|undefined, calls: Map<string, number>, total: () => number, reset: () => void, close: () => Promise<void>}>}
+ * @returns {Promise<{url: string, target: string|undefined, calls: Map<string, number>, roundTrips: number, total: () => number, reset: () => void, close: () => Promise<void>}>}
  */
 export async function startRpcProxy({ target } = {}) {
   const calls = new Map();
@@ -16,14 +16,20 @@ export async function startRpcProxy({ target } = {}) {
     url: '',
     target,
     calls,
+    /** HTTP requests received (a JSON-RPC batch is one). */
+    roundTrips: 0,
     total: () => [...calls.values()].reduce((a, b) => a + b, 0),
-    reset: () => calls.clear(),
+    reset: () => {
+      calls.clear();
+      proxy.roundTrips = 0;
+    },
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
   const server = http.createServer((req, res) => {
     const chunks = [];
     req.on('data', (c) => chunks.push(c));
     req.on('end', async () => {
+      proxy.roundTrips++;
       const body = Buffer.concat(chunks).toString('utf8');
       try {
         const parsed = JSON.parse(body);
