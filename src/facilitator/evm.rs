@@ -30,8 +30,9 @@ impl<P: Host> Facilitator<P> {
         p: &Eip3009Payload,
     ) -> Result<Verified, Failure> {
         let ctx = self.evm_context(request.network)?;
-        let verified = exact_evm::verify(&ctx, request, p).await?;
-        self.check_unsettled(&ledger_key(request), Reason::EvmNonceAlreadyUsed).await?;
+        let key = ledger_key(request);
+        let unsettled = self.check_unsettled(&key, Reason::EvmNonceAlreadyUsed);
+        let verified = exact_evm::verify_beside(&ctx, request, p, unsettled).await?;
         Ok(Verified { payer: verified.payer.to_checksum(None) })
     }
 

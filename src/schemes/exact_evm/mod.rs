@@ -21,7 +21,7 @@ pub use settle::{confirm, confirm_with_fee_bumps, ready_call, settle, submit, Se
 
 pub use crate::schemes::evm_tx::EvmContext;
 pub use checks::VALID_BEFORE_BUFFER_SECS;
-pub use verify::{verify, Verified};
+pub use verify::{verify, verify_beside, Verified};
 
 /// The EIP-712 digest of an authorization under a token's domain (exported for tools and bindings).
 pub fn authorization_digest(
