@@ -97,6 +97,22 @@ pub(super) fn settings(get: &impl Fn(&str) -> Option<String>, problem: &mut impl
     Settings { receipt_timeout_secs, rpc_timeout_ms, fee_bump_after_secs }
 }
 
+/// Cloudflare's Durable Object location hints.
+const LOCATION_HINTS: [&str; 9] = ["wnam", "enam", "sam", "weur", "eeur", "apac", "oc", "afr", "me"];
+
+/// `EVM_LOCATION_HINT`: one of [`LOCATION_HINTS`], or unset (the objects are created where first used).
+pub(super) fn location_hint(
+    get: &impl Fn(&str) -> Option<String>,
+    problem: &mut impl FnMut(&str, String),
+) -> Option<&'static str> {
+    let text = get("EVM_LOCATION_HINT")?;
+    let hint = LOCATION_HINTS.iter().find(|h| h.eq_ignore_ascii_case(text.trim())).copied();
+    if hint.is_none() {
+        problem("EVM_LOCATION_HINT", format!("not a location hint; one of {}", LOCATION_HINTS.join(", ")));
+    }
+    hint
+}
+
 /// `EIP6492_ALLOWED_FACTORIES`.
 pub(super) fn factories(get: &impl Fn(&str) -> Option<String>, problem: &mut impl FnMut(&str, String)) -> Vec<Address> {
     addresses(get, problem, "EIP6492_ALLOWED_FACTORIES").unwrap_or_default()

@@ -43,6 +43,9 @@ pub struct Config {
     pub evm_networks: Vec<EvmNetworkConfig>,
     /// The facilitator's EVM accounts (`EVM_PRIVATE_KEY`, comma-separated); settles are spread over them.
     pub evm_signers: Vec<LocalEvmSigner>,
+    /// `EVM_LOCATION_HINT`: where the signer objects (and the EIP-3009 ledger entries they keep) are
+    /// created, near the RPC provider.
+    pub evm_location_hint: Option<&'static str>,
     /// `EIP6492_ALLOWED_FACTORIES`: the only factories through which the facilitator deploys a payer's
     /// counterfactual wallet (it pays that gas). Empty, the default, refuses every undeployed wallet.
     pub eip6492_factories: Vec<Address>,
@@ -73,6 +76,7 @@ impl Config {
         let evm_signers = evm::signers(&get, &mut problem);
         let evm_networks = evm::networks(&get, &mut problem);
         let settings = evm::settings(&get, &mut problem);
+        let evm_location_hint = evm::location_hint(&get, &mut problem);
         let access = access::read(&get, &mut problem);
         let upto = upto::read(&get, &mut problem, !access.api_keys.is_empty());
         let policy = access::payment_policy(&get, &mut problem);
@@ -91,6 +95,7 @@ impl Config {
             access,
             evm_networks,
             evm_signers,
+            evm_location_hint,
             eip6492_factories,
             permit2_erc20_approval,
             settings,

@@ -310,3 +310,12 @@ fn without_a_key_nothing_is_served() {
     assert!(c.evm(network::find("base").unwrap()).is_some());
     assert!(c.evm(network::find("polygon").unwrap()).is_none());
 }
+
+#[test]
+fn the_location_hint_is_one_of_cloudflares() {
+    assert_eq!(config(&[("EVM_LOCATION_HINT", "WEUR")]).evm_location_hint, Some("weur"));
+    assert_eq!(config(&[]).evm_location_hint, None);
+    let wrong = config(&[("EVM_LOCATION_HINT", "mars")]);
+    assert_eq!(wrong.evm_location_hint, None);
+    assert!(wrong.problems.iter().any(|p| p.variable == "EVM_LOCATION_HINT"), "{:?}", wrong.problems);
+}

@@ -7,9 +7,10 @@ use alloy_primitives::Address;
 use futures_util::lock::Mutex;
 use worker::{durable_object, DurableObject, Env, ObjectNamespace, Request, Response, State, Storage};
 
-use super::runtime::{call_object, config_from, parse};
-use super::signer::{self, SignerRequest};
+use super::runtime::{call_object, parse};
+use super::signer_calls::{object_name, SignerObjects, SignerRequest};
 use crate::chains::evm::signer::for_payment;
+use crate::config::Config;
 use crate::ledger::{self, LedgerEntry, LedgerOp, LedgerReply};
 use crate::ledger::{Ledger, LedgerError};
 use crate::ports::EvmSigner;
@@ -69,41 +70,36 @@ impl Ledger for StoredEntries<'_> {
 /// The worker's side: the ledger port over the Durable Objects, each key sent to its home.
 pub struct DurableLedger {
     entries: Option<ObjectNamespace>,
-    signers: Option<ObjectNamespace>,
+    signers: SignerObjects,
     signer_addresses: Vec<Address>,
 }
 
 impl DurableLedger {
-    pub fn new(env: &Env) -> Self {
-        let signer_addresses = config_from(env).evm_signers.iter().map(|s| s.address()).collect();
-        DurableLedger {
-            entries: env.durable_object(BINDING).ok(),
-            signers: env.durable_object(signer::BINDING).ok(),
-            signer_addresses,
-        }
+    pub fn new(env: &Env, config: &Config) -> Self {
+        let signer_addresses = config.evm_signers.iter().map(|s| s.address()).collect();
+        let signers = SignerObjects::new(env, config);
+        DurableLedger { entries: env.durable_object(BINDING).ok(), signers, signer_addresses }
     }
 
     /// The name of the signer object that is the home of `key`: an EIP-3009 payment's key (it
     /// starts with its CAIP-2 network, `eip155:…`), else `None`.
     pub(super) fn home_of(&self, key: &str) -> Option<String> {
         let network = key.split('/').next().filter(|n| n.starts_with("eip155:"))?;
-        for_payment(&self.signer_addresses, key).map(|signer| signer::object_name(network, *signer))
+        for_payment(&self.signer_addresses, key).map(|signer| object_name(network, *signer))
     }
 }
 
 impl Ledger for DurableLedger {
     async fn apply(&self, key: &str, op: LedgerOp) -> Result<LedgerReply, LedgerError> {
-        let missing = |binding: &str| LedgerError(format!("the {binding} Durable Object binding is missing"));
-        let failed = |e: worker::Error| LedgerError(e.to_string());
         match self.home_of(key) {
             Some(home) => {
-                let namespace = self.signers.as_ref().ok_or_else(|| missing(signer::BINDING))?;
                 let request = SignerRequest::Ledger { key: key.to_string(), op };
-                call_object(namespace, &home, &request).await.map_err(failed)
+                self.signers.call(&home, &request).await.map_err(LedgerError)
             }
             None => {
-                let namespace = self.entries.as_ref().ok_or_else(|| missing(BINDING))?;
-                call_object(namespace, key, &op).await.map_err(failed)
+                let missing = || LedgerError(format!("the {BINDING} Durable Object binding is missing"));
+                let namespace = self.entries.as_ref().ok_or_else(missing)?;
+                call_object(namespace, key, &op).await.map_err(|e| LedgerError(e.to_string()))
             }
         }
     }

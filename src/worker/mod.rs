@@ -15,6 +15,7 @@ mod limiter;
 mod runtime;
 mod sessions;
 mod signer;
+mod signer_calls;
 
 use runtime::{config_from, CallCounters, FetchTransport, WorkerClock};
 
@@ -45,9 +46,9 @@ fn facilitator(env: &Env) -> Facilitator<WorkerHost> {
     let ports = Ports {
         http: transport,
         clock: WorkerClock,
-        ledger: ledger::DurableLedger::new(env),
+        ledger: ledger::DurableLedger::new(env, &config),
         sessions: sessions::DurableSessions::new(env),
-        sender: signer::DurableSender::new(env),
+        sender: signer::DurableSender::new(env, &config),
         hooks: NoHooks,
         limiter: limiter::DurableLimiter::new(env),
     };

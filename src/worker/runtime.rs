@@ -26,6 +26,10 @@ impl CallCounters {
     }
 }
 
+pub(crate) fn count_object_call() {
+    DURABLE_OBJECT_CALLS.fetch_add(1, Ordering::Relaxed);
+}
+
 /// JSON-RPC over the Workers `fetch`, each request bounded by `timeout` (`EVM_RPC_TIMEOUT_MS`), after
 /// which the client fails over to the next endpoint.
 pub(crate) struct FetchTransport {
@@ -85,7 +89,7 @@ pub(crate) async fn call_object<Q: serde::Serialize, R: serde::de::DeserializeOw
     name: &str,
     request: &Q,
 ) -> worker::Result<R> {
-    DURABLE_OBJECT_CALLS.fetch_add(1, Ordering::Relaxed);
+    count_object_call();
     let stub = namespace.id_from_name(name)?.get_stub()?;
     let body = serde_json::to_string(request).map_err(|e| worker::Error::RustError(e.to_string()))?;
     let mut init = RequestInit::new();

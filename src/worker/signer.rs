@@ -9,11 +9,11 @@ use std::time::Duration;
 
 use alloy_primitives::{Address, B256};
 use futures_util::lock::Mutex;
-use serde::{Deserialize, Serialize};
-use worker::{durable_object, DurableObject, Env, ObjectNamespace, Request, Response, State};
+use worker::{durable_object, DurableObject, Env, Request, Response, State};
 
 use super::ledger::{DurableLedger, StoredEntries};
-use super::runtime::{call_object, config_from, parse, FetchTransport, WorkerClock};
+use super::runtime::{config_from, parse, FetchTransport, WorkerClock};
+use super::signer_calls::{object_name, SendRequest, SignerObjects, SignerRequest};
 use crate::chains::evm::sender::{Journal, TxSender};
 use crate::chains::evm::sender::{NonceManagedSender, SendError, Sent, UnsignedCall};
 use crate::chains::evm::signer::LocalEvmSigner;
@@ -24,49 +24,12 @@ use crate::ledger::{Ledger, LedgerError, LedgerJournal, LedgerOp, LedgerReply};
 use crate::network::{self, Network};
 use crate::ports::{Clock, EvmSigner, HttpTransport};
 
-/// The binding name in `wrangler.toml`.
-pub const BINDING: &str = "EVM_SIGNER";
-
-#[derive(Serialize, Deserialize)]
-pub(super) struct SendRequest {
-    network: String,
-    signer: Address,
-    call: UnsignedCall,
-    /// The payment's settlement-ledger key: the hash is recorded there before the broadcast.
-    ledger_key: Option<String>,
-    /// The nonce of a stuck transaction that `call` replaces (a fee bump); `None` allocates one.
-    #[serde(default)]
-    replaces: Option<u64>,
-}
-
-/// What the signer object is asked. Externally tagged: an internally tagged enum is buffered by serde,
-/// which cannot hold the u128 of a fee.
-#[derive(Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub(super) enum SignerRequest {
-    Send(SendRequest),
-    /// A settle's claimed send of a payment whose home this is.
-    ClaimAndSend {
-        network: String,
-        signer: Address,
-        claimed: ClaimedSend,
-    },
-    /// An operation on the entry of a payment whose home this is.
-    Ledger {
-        key: String,
-        op: LedgerOp,
-    },
-}
-
-/// The object's name: its network (CAIP-2) and signer.
-pub(super) fn object_name(caip2: &str, signer: Address) -> String {
-    format!("{caip2}/{signer}")
-}
-
 #[durable_object]
 pub struct EvmSignerObject {
     state: State,
     env: Env,
+    /// Read once per object (a deploy, new secrets included, restarts the objects).
+    config: Config,
     sender: NonceManagedSender,
     /// Ledger operations on this object's entries run one at a time, from read to write.
     ledger_turn: Mutex<()>,
@@ -75,8 +38,9 @@ pub struct EvmSignerObject {
 impl DurableObject for EvmSignerObject {
     fn new(state: State, env: Env) -> Self {
         // A broadcast waits for its receipt no longer than a settle does.
-        let sender = NonceManagedSender::new(config_from(&env).settings.receipt_timeout_secs * 1000);
-        EvmSignerObject { state, env, sender, ledger_turn: Mutex::new(()) }
+        let config = config_from(&env);
+        let sender = NonceManagedSender::new(config.settings.receipt_timeout_secs * 1000);
+        EvmSignerObject { state, env, config, sender, ledger_turn: Mutex::new(()) }
     }
 
     async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
@@ -100,12 +64,12 @@ impl EvmSignerObject {
     }
 
     async fn send(&self, request: SendRequest) -> Result<Sent, SendError> {
-        let config = config_from(&self.env);
-        let (network, rpc_urls, signer) = served(&config, &request.network, request.signer)?;
+        let config = &self.config;
+        let (network, rpc_urls, signer) = served(config, &request.network, request.signer)?;
         let transport = FetchTransport { timeout: Duration::from_millis(config.settings.rpc_timeout_ms) };
         let rpc = JsonRpcClient::new(&transport, &WorkerClock, rpc_urls);
         let name = object_name(network.caip2, request.signer);
-        let ledger = HomeLedger { here: self.entries(), elsewhere: DurableLedger::new(&self.env), name };
+        let ledger = HomeLedger { here: self.entries(), elsewhere: DurableLedger::new(&self.env, config), name };
         let journal = LedgerJournal { ledger: &ledger, key: request.ledger_key.as_deref() };
         match request.replaces {
             None => self.sender.send(&rpc, signer, &request.call, &journal).await,
@@ -122,9 +86,8 @@ impl EvmSignerObject {
         signer: Address,
         claimed: &ClaimedSend,
     ) -> Result<HomeReply, SendError> {
-        let config = config_from(&self.env);
-        let (_, rpc_urls, signer) = served(&config, network, signer)?;
-        let transport = FetchTransport { timeout: Duration::from_millis(config.settings.rpc_timeout_ms) };
+        let (_, rpc_urls, signer) = served(&self.config, network, signer)?;
+        let transport = FetchTransport { timeout: Duration::from_millis(self.config.settings.rpc_timeout_ms) };
         let rpc = JsonRpcClient::new(&transport, &WorkerClock, rpc_urls);
         home::claim_and_send_here(&self.entries(), &self.sender, &rpc, signer, claimed).await
     }
@@ -162,16 +125,15 @@ impl Ledger for HomeLedger<'_> {
 
 /// The worker's side: sends through the signer's Durable Object.
 pub struct DurableSender {
-    namespace: Option<ObjectNamespace>,
+    objects: SignerObjects,
 }
 
 impl DurableSender {
-    pub fn new(env: &Env) -> Self {
-        DurableSender { namespace: env.durable_object(BINDING).ok() }
+    pub fn new(env: &Env, config: &Config) -> Self {
+        DurableSender { objects: SignerObjects::new(env, config) }
     }
 
-    /// The object records the hash in the ledger itself (through its own binding), so `journal`
-    /// only gives the key.
+    /// The object records the hash in the ledger itself, so `journal` only gives the key.
     async fn call<S: EvmSigner, J: Journal>(
         &self,
         signer: &S,
@@ -180,9 +142,6 @@ impl DurableSender {
         replaces: Option<u64>,
         journal: &J,
     ) -> Result<Sent, SendError> {
-        let missing = || SendError::Unavailable(format!("the {BINDING} Durable Object binding is missing"));
-        let namespace = self.namespace.as_ref().ok_or_else(missing)?;
-        let name = object_name(network.caip2, signer.address());
         let request = SignerRequest::Send(SendRequest {
             network: network.name.to_string(),
             signer: signer.address(),
@@ -190,7 +149,8 @@ impl DurableSender {
             ledger_key: journal.key().map(str::to_string),
             replaces,
         });
-        call_object(namespace, &name, &request).await.map_err(|e| SendError::Unavailable(e.to_string()))?
+        let name = object_name(network.caip2, signer.address());
+        self.objects.call(&name, &request).await.map_err(SendError::Unavailable)?
     }
 }
 
@@ -229,14 +189,12 @@ impl PaymentHome for DurableSender {
         network: &'static Network,
         claimed: &ClaimedSend,
     ) -> Result<HomeReply, SendError> {
-        let missing = || SendError::Unavailable(format!("the {BINDING} Durable Object binding is missing"));
-        let namespace = self.namespace.as_ref().ok_or_else(missing)?;
         let request = SignerRequest::ClaimAndSend {
             network: network.name.to_string(),
             signer: signer.address(),
             claimed: claimed.clone(),
         };
         let name = object_name(network.caip2, signer.address());
-        call_object(namespace, &name, &request).await.map_err(|e| SendError::Unavailable(e.to_string()))?
+        self.objects.call(&name, &request).await.map_err(SendError::Unavailable)?
     }
 }
