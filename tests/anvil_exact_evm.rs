@@ -527,7 +527,12 @@ fn a_stuck_settle_is_replaced_with_a_fee_bump_and_pays_once() {
     let before = balance(&w.anvil, w.token, pay_to);
     rpc(&w.anvil.url, "evm_setAutomine", json!([false]));
     let facility =
-        Facility::with_vars(&w.anvil.url, &[("EVM_FEE_BUMP_SECONDS", "1"), ("EVM_RECEIPT_TIMEOUT_SECONDS", "20")]);
+        // Plain sends: with automine off a synchronous send waits, and this test's transport (blocking
+        // ureq) cannot be raced; the Worker's e2e test (fee-bump.test.mjs) covers the synchronous one.
+        Facility::with_vars(
+            &w.anvil.url,
+            &[("EVM_FEE_BUMP_SECONDS", "1"), ("EVM_RECEIPT_TIMEOUT_SECONDS", "20"), ("EVM_SYNC_SEND", "off")],
+        );
 
     // Watches the pool: notes the first transaction, mines once a replacement took its place.
     let url = w.anvil.url.clone();
@@ -641,8 +646,11 @@ fn a_settle_without_a_receipt_in_time_is_pending_and_its_retry_answers_success_o
     let facilitator = address(FACILITATOR_KEY);
     let before = balance(&w.anvil, w.token, pay_to);
     rpc(&w.anvil.url, "evm_setAutomine", json!([false]));
-    let facility =
-        Facility::with_vars(&w.anvil.url, &[("EVM_FEE_BUMP_SECONDS", "600"), ("EVM_RECEIPT_TIMEOUT_SECONDS", "2")]);
+    // Plain sends, as in the fee-bump test above (settlement-pending.test.mjs covers the synchronous one).
+    let facility = Facility::with_vars(
+        &w.anvil.url,
+        &[("EVM_FEE_BUMP_SECONDS", "600"), ("EVM_RECEIPT_TIMEOUT_SECONDS", "2"), ("EVM_SYNC_SEND", "off")],
+    );
 
     let (_, pending) = facility.post("/settle", &body);
     assert_eq!(pending["success"], false, "{pending}");

@@ -113,6 +113,18 @@ pub(super) fn location_hint(
     hint
 }
 
+/// `EVM_SYNC_SEND`: `on` (the default) or `off`.
+pub(super) fn sync_send(get: &impl Fn(&str) -> Option<String>, problem: &mut impl FnMut(&str, String)) -> bool {
+    match get("EVM_SYNC_SEND").as_deref().map(str::trim) {
+        None | Some("on") => true,
+        Some("off") => false,
+        Some(_) => {
+            problem("EVM_SYNC_SEND", "`on` or `off`".into());
+            true
+        }
+    }
+}
+
 /// `EIP6492_ALLOWED_FACTORIES`.
 pub(super) fn factories(get: &impl Fn(&str) -> Option<String>, problem: &mut impl FnMut(&str, String)) -> Vec<Address> {
     addresses(get, problem, "EIP6492_ALLOWED_FACTORIES").unwrap_or_default()

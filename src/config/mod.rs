@@ -46,6 +46,10 @@ pub struct Config {
     /// `EVM_LOCATION_HINT`: where the signer objects (and the EIP-3009 ledger entries they keep) are
     /// created, near the RPC provider.
     pub evm_location_hint: Option<&'static str>,
+    /// `EVM_SYNC_SEND` (`on` by default): broadcast with EIP-7966's `eth_sendRawTransactionSync`
+    /// where the node has it. `off` for a provider that mishandles it, or a host whose transport
+    /// cannot be interrupted (the wait is bounded by racing it).
+    pub evm_sync_send: bool,
     /// `EIP6492_ALLOWED_FACTORIES`: the only factories through which the facilitator deploys a payer's
     /// counterfactual wallet (it pays that gas). Empty, the default, refuses every undeployed wallet.
     pub eip6492_factories: Vec<Address>,
@@ -77,6 +81,7 @@ impl Config {
         let evm_networks = evm::networks(&get, &mut problem);
         let settings = evm::settings(&get, &mut problem);
         let evm_location_hint = evm::location_hint(&get, &mut problem);
+        let evm_sync_send = evm::sync_send(&get, &mut problem);
         let access = access::read(&get, &mut problem);
         let upto = upto::read(&get, &mut problem, !access.api_keys.is_empty());
         let policy = access::payment_policy(&get, &mut problem);
@@ -96,6 +101,7 @@ impl Config {
             evm_networks,
             evm_signers,
             evm_location_hint,
+            evm_sync_send,
             eip6492_factories,
             permit2_erc20_approval,
             settings,
@@ -110,6 +116,11 @@ impl Config {
     }
 
     /// The configuration of a network this facilitator serves, if it does.
+    /// How long a synchronous send may wait for its receipt, or `None` for plain sends.
+    pub fn evm_sync_send_wait_ms(&self) -> Option<u64> {
+        self.evm_sync_send.then(|| self.settings.sync_send_wait_ms())
+    }
+
     pub fn evm(&self, network: &Network) -> Option<&EvmNetworkConfig> {
         self.evm_signers.first()?;
         self.evm_networks.iter().find(|c| c.network == network)

@@ -319,3 +319,12 @@ fn the_location_hint_is_one_of_cloudflares() {
     assert_eq!(wrong.evm_location_hint, None);
     assert!(wrong.problems.iter().any(|p| p.variable == "EVM_LOCATION_HINT"), "{:?}", wrong.problems);
 }
+
+#[test]
+fn sync_send_is_on_unless_turned_off() {
+    assert_eq!(config(&[]).evm_sync_send_wait_ms(), Some(9_000), "0.9 x the default RPC timeout");
+    let short = config(&[("EVM_RECEIPT_TIMEOUT_SECONDS", "2")]);
+    assert_eq!(short.evm_sync_send_wait_ms(), Some(2_000), "never longer than the receipt wait");
+    assert_eq!(config(&[("EVM_SYNC_SEND", "off")]).evm_sync_send_wait_ms(), None);
+    assert!(config(&[("EVM_SYNC_SEND", "maybe")]).problems.iter().any(|p| p.variable == "EVM_SYNC_SEND"));
+}

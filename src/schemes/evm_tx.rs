@@ -35,6 +35,16 @@ pub struct Settings {
     pub fee_bump_after_secs: u64,
 }
 
+impl Settings {
+    /// How long a synchronous send (EIP-7966) may wait for its receipt: no longer than the settle's
+    /// receipt wait, than a stuck transaction waits for its fee bump, or than one RPC request may take
+    /// (our own bound ends the wait first, so the node is known to have the transaction).
+    pub fn sync_send_wait_ms(&self) -> u64 {
+        let rpc_bound = self.rpc_timeout_ms * 9 / 10;
+        (self.receipt_timeout_secs * 1000).min(self.fee_bump_after_secs * 1000).min(rpc_bound)
+    }
+}
+
 /// Guard rails on what one settle may spend in gas: a transaction above either is never sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct GasLimits {

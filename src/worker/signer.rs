@@ -37,9 +37,8 @@ pub struct EvmSignerObject {
 
 impl DurableObject for EvmSignerObject {
     fn new(state: State, env: Env) -> Self {
-        // A broadcast waits for its receipt no longer than a settle does.
         let config = config_from(&env);
-        let sender = NonceManagedSender::new(config.settings.receipt_timeout_secs * 1000);
+        let sender = NonceManagedSender::new(config.evm_sync_send_wait_ms());
         EvmSignerObject { state, env, config, sender, ledger_turn: Mutex::new(()) }
     }
 

@@ -501,6 +501,7 @@ impl Facility {
         vars.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
         let config = Config::from_env(|name| vars.iter().rev().find(|(k, _)| *k == name).map(|(_, v)| v.clone()));
         assert!(config.problems.is_empty(), "{:?}", config.problems);
+        let sender = NonceManagedSender::new(config.evm_sync_send_wait_ms());
         Facility {
             facilitator: Facilitator::new(
                 config,
@@ -509,7 +510,7 @@ impl Facility {
                     clock: SystemClock,
                     ledger: MemoryLedger::default(),
                     sessions: x402_edge::upto::MemorySessions::default(),
-                    sender: NonceManagedSender::default(),
+                    sender,
                     hooks: NoHooks,
                     limiter: MemoryLimiter::default(),
                 },

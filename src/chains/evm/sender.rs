@@ -223,7 +223,7 @@ async fn broadcast_plain<H: HttpTransport, C: Clock>(rpc: &JsonRpcClient<'_, H, 
 struct SyncSend {
     /// Chains whose node answered that it lacks it.
     plain_only: RefCell<HashSet<u64>>,
-    /// How long a broadcast waits for its receipt at most (the settle's receipt wait).
+    /// How long a broadcast waits for its receipt at most.
     wait_ms: u64,
 }
 
@@ -231,22 +231,23 @@ struct SyncSend {
 #[derive(Debug)]
 pub struct NonceManagedSender {
     books: RefCell<HashMap<(u64, Address), NonceBook>>,
-    sync: SyncSend,
+    /// `None`: plain broadcasts only.
+    sync: Option<SyncSend>,
 }
 
+/// Plain broadcasts, and receipts polled for.
 impl Default for NonceManagedSender {
     fn default() -> Self {
-        NonceManagedSender::new(DEFAULT_SYNC_WAIT_MS)
+        NonceManagedSender::new(None)
     }
 }
 
-/// The default bound of a synchronous send's wait: the default receipt wait.
-const DEFAULT_SYNC_WAIT_MS: u64 = 30_000;
-
 impl NonceManagedSender {
-    /// A sender whose broadcasts wait up to `sync_wait_ms` for their receipt (`EVM_RECEIPT_TIMEOUT_SECONDS`).
-    pub fn new(sync_wait_ms: u64) -> Self {
-        let sync = SyncSend { plain_only: RefCell::default(), wait_ms: sync_wait_ms };
+    /// A sender whose broadcasts are synchronous (EIP-7966) where the node can, each waiting up to
+    /// `sync_wait_ms` for its receipt (`Config::evm_sync_send_wait_ms`); `None` for plain ones. The
+    /// bound races the request, so the host's transport must yield while it waits.
+    pub fn new(sync_wait_ms: Option<u64>) -> Self {
+        let sync = sync_wait_ms.map(|wait_ms| SyncSend { plain_only: RefCell::default(), wait_ms });
         NonceManagedSender { books: RefCell::default(), sync }
     }
 }
@@ -264,7 +265,7 @@ impl NonceManagedSender {
         for _ in 0..NONCE_CONFLICT_TRIES {
             let nonce = self.allocate(rpc, book_key).await?;
             let started = rpc.clock().now_millis();
-            let outcome = sign_and_broadcast(rpc, signer, call, nonce, journal, Some(&self.sync)).await;
+            let outcome = sign_and_broadcast(rpc, signer, call, nonce, journal, self.sync.as_ref()).await;
             let waited_ms = rpc.clock().now_millis().saturating_sub(started);
             match outcome {
                 Ok((hash, Broadcast::Accepted)) => return Ok(Sent { hash, nonce, receipt: None, waited_ms }),

@@ -442,7 +442,7 @@ fn settle_on(
         facilitator: None,
         allowed_factories: &[],
     };
-    let sender = crate::chains::evm::sender::NonceManagedSender::default();
+    let sender = crate::chains::evm::sender::NonceManagedSender::new(Some(1_000));
     let ledger = crate::ledger::MemoryLedger::default();
     let journal = crate::ledger::LedgerJournal { ledger: &ledger, key: Some("payment") };
     let result = pollster::block_on(settle(&ctx, &signer, &sender, &journal, &request, eip3009(&request)));
