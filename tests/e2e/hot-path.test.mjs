@@ -1,0 +1,87 @@
+// The settle hot path through `wrangler dev`, counted (issue 17): an EIP-3009 settle is one Durable Object
+// call (its home, the signer object, claims, sends and records) and two RPC round trips (the batch of
+// reads, then `eth_sendRawTransactionSync` answering the receipt); a verify is one RPC round trip and one
+// ledger read. The counts come from the Worker's own counters (`GET /__x402/counters`, served only with
+// `X402_EDGE_COUNTERS=on`), read around sequential requests, and the outcome is checked on chain. A
+// duplicate settle is still refused, and another payment from the same payer settles.
+//
+// Run: node --test tests/e2e/hot-path.test.mjs   (needs build/index_bg.wasm; see tests/e2e/README.md)
+
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+
+import { privateKeyToAccount } from 'viem/accounts';
+
+import { balanceOf, eip3009Payment } from '../../scripts/lib/chain.mjs';
+import { startStack } from '../../scripts/lib/stack.mjs';
+
+const CHAIN_ID = 84532;
+let stack, plain;
+
+before(
+  async () => {
+    const options = { local: true, localSvm: false, localStarknet: false, chainPort: 0, workerPort: 0, chainId: CHAIN_ID };
+    stack = await startStack({ ...options, env: { X402_EDGE_COUNTERS: 'on' } });
+  },
+  { timeout: 150_000 },
+);
+
+after(async () => {
+  await stack?.stop();
+  await plain?.stop();
+});
+
+const post = async (path, body) => (await stack.post(path, body)).json;
+
+async function counters() {
+  const res = await fetch(`${stack.facilitatorUrl}/__x402/counters`);
+  assert.equal(res.status, 200);
+  return res.json();
+}
+
+/** What `request()` cost in Durable Object calls and RPC requests (nothing else runs meanwhile). */
+async function counted(request) {
+  const before = await counters();
+  const result = await request();
+  const now = await counters();
+  return { result, objects: now.durableObjectCalls - before.durableObjectCalls, rpc: now.rpcCalls - before.rpcCalls };
+}
+
+async function payment(amount) {
+  const [payer, payee] = [1, 2].map((i) => privateKeyToAccount(stack.accounts[i].privateKey));
+  return eip3009Payment({ token: stack.token.address, chainId: CHAIN_ID, payer, payTo: payee.address, amount });
+}
+
+test('an EIP-3009 settle: one Durable Object call, two RPC round trips, the amount moved once', { timeout: 90_000 }, async () => {
+  const { body, requirements } = await payment(2_500);
+  const token = stack.token.address;
+  const balance = () => balanceOf({ rpcUrl: stack.rpcUrl, token, owner: requirements.payTo });
+  // The signer object's first send reads the account's pending nonce (once per object life): not counted.
+  const first = await post('/settle', (await payment(1_000)).body);
+  assert.equal(first.success, true, JSON.stringify(first));
+  const start = await balance();
+
+  const verify = await counted(() => post('/verify', body));
+  assert.equal(verify.result.isValid, true, JSON.stringify(verify.result));
+  assert.deepEqual([verify.objects, verify.rpc], [1, 1], 'verify: the ledger read beside one batch of chain reads');
+
+  const settle = await counted(() => post('/settle', body));
+  assert.equal(settle.result.success, true, JSON.stringify(settle.result));
+  assert.deepEqual([settle.objects, settle.rpc], [1, 2], 'settle: one call to the payment\'s home; reads, then the synchronous send');
+  assert.equal((await balance()) - start, 2_500n);
+
+  const again = await post('/settle', body);
+  assert.equal(again.success, false, JSON.stringify(again));
+  assert.equal(again.errorReason, 'invalid_exact_evm_nonce_already_used', JSON.stringify(again));
+  assert.equal(again.transaction, settle.result.transaction);
+
+  const second = await post('/settle', (await payment(1_000)).body);
+  assert.equal(second.success, true, JSON.stringify(second));
+  assert.equal((await balance()) - start, 3_500n);
+});
+
+test('the counters are not served without X402_EDGE_COUNTERS=on', { timeout: 150_000 }, async () => {
+  plain = await startStack({ local: true, localSvm: false, localStarknet: false, chainPort: 0, workerPort: 0, chainId: CHAIN_ID });
+  const res = await fetch(`${plain.facilitatorUrl}/__x402/counters`);
+  assert.equal(res.status, 404, await res.text());
+});
