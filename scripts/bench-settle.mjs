@@ -224,22 +224,35 @@ async function workerCounters(side) {
 }
 
 async function snapshot(side) {
-  return { roundTrips: side.proxy.roundTrips, calls: new Map(side.proxy.calls), worker: await workerCounters(side) };
+  return {
+    roundTrips: side.proxy.roundTrips,
+    nodeMs: side.proxy.nodeMs,
+    calls: new Map(side.proxy.calls),
+    worker: await workerCounters(side),
+  };
 }
 
 /** Adds the calls between snapshot `before` and now to `side.counts[phase]`. */
 async function addCounts(side, phase, before, requests) {
   const after = await snapshot(side);
-  const c = (side.counts[phase] ??= { requests: 0, roundTrips: 0, methods: {}, durableObjectCalls: null, workerRpcCalls: null });
+  const c = (side.counts[phase] ??= { requests: 0, roundTrips: 0, nodeMs: 0, methods: {}, durableObjectCalls: null, workerRpcCalls: null });
   c.requests += requests;
   c.roundTrips += after.roundTrips - before.roundTrips;
+  c.nodeMs += after.nodeMs - before.nodeMs;
   for (const [method, n] of after.calls) {
     const d = n - (before.calls.get(method) ?? 0);
     if (d) c.methods[method] = (c.methods[method] ?? 0) + d;
   }
   if (before.worker && after.worker) {
-    c.durableObjectCalls = (c.durableObjectCalls ?? 0) + after.worker.durableObjectCalls - before.worker.durableObjectCalls;
-    c.workerRpcCalls = (c.workerRpcCalls ?? 0) + after.worker.rpcCalls - before.worker.rpcCalls;
+    const add = (key, field) => (c[key] = (c[key] ?? 0) + after.worker[field] - before.worker[field]);
+    add('durableObjectCalls', 'durableObjectCalls');
+    add('workerRpcCalls', 'rpcCalls');
+    // Older builds count calls but do not time them.
+    if (typeof after.worker.requestMs === 'number') {
+      add('workerRequestMs', 'requestMs');
+      add('workerObjectMs', 'durableObjectMs');
+      add('workerRpcMs', 'rpcMs');
+    }
   }
 }
 
@@ -327,15 +340,21 @@ const ratio = (x) => `${x.toFixed(2)}×`;
 function perRequest(c) {
   if (!c) return null;
   const per = (n) => Math.round((n / c.requests) * 100) / 100;
+  const perMs = (n) => Math.round((n / c.requests) * 10) / 10;
   const methods = Object.entries(c.methods)
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([k, v]) => ({ method: k, perRequest: per(v) }));
   return {
     requests: c.requests,
     rpcRoundTrips: per(c.roundTrips),
+    nodeMs: perMs(c.nodeMs),
     rpcMethods: methods,
     durableObjectCalls: c.durableObjectCalls === null ? null : per(c.durableObjectCalls),
     workerRpcCalls: c.workerRpcCalls === null ? null : per(c.workerRpcCalls),
+    workerMs:
+      c.workerRequestMs === undefined
+        ? null
+        : { request: perMs(c.workerRequestMs), durableObjects: perMs(c.workerObjectMs), rpc: perMs(c.workerRpcMs) },
   };
 }
 
@@ -365,7 +384,10 @@ function report(sides, results) {
   );
 
   const calls = {};
-  console.log('\ncalls per request (sequential phases; RPC round trips counted at each side\'s JSON-RPC proxy, a batch is one):');
+  console.log(
+    '\ncalls per request (sequential phases; RPC round trips counted at each side\'s JSON-RPC proxy, a batch is one; ' +
+      'node: the time the proxy waited on anvil):',
+  );
   for (const side of sides) {
     calls[side.key] = {};
     for (const phase of ['verify', 'settle']) {
@@ -374,7 +396,13 @@ function report(sides, results) {
       if (!p) continue;
       const doCalls = side.key === 'edge' ? `; Durable Object calls ${p.durableObjectCalls ?? 'n/a'}` : '';
       const workerRpc = p.workerRpcCalls !== null ? ` (the Worker counts ${p.workerRpcCalls})` : '';
-      console.log(`  ${side.name.padEnd(10)} /${phase.padEnd(7)} ${p.rpcRoundTrips} RPC round trips${workerRpc}: ${methodList(p) || 'none'}${doCalls}`);
+      console.log(`  ${side.name.padEnd(10)} /${phase.padEnd(7)} ${p.rpcRoundTrips} RPC round trips${workerRpc}, node ${ms(p.nodeMs)}: ${methodList(p) || 'none'}${doCalls}`);
+      if (p.workerMs) {
+        const t = p.workerMs;
+        console.log(
+          `  ${''.padEnd(10)}  ${''.padEnd(7)} inside the Worker ${ms(t.request)}: waiting on Durable Objects ${ms(t.durableObjects)}, on RPC ${ms(t.rpc)} (they overlap: a settle's RPC runs inside its Durable Object call)`,
+        );
+      }
     }
   }
 

@@ -1,5 +1,5 @@
 // A JSON-RPC proxy on loopback that forwards every request to `target` and counts the calls by method
-// (each call of a batch counts) and the HTTP round trips (a batch is one). Tests put it between the facilitator and anvil to prove which requests
+// (each call of a batch counts), the HTTP round trips (a batch is one) and the time spent waiting on the node. Tests put it between the facilitator and anvil to prove which requests
 // make no chain call at all.
 
 import * as http from 'node:http';
@@ -8,7 +8,7 @@ import { startStack } from './stack.mjs';
 
 /**
  * @param {{target?: string}} [opts]  `target` may also be set later (before the first request)
- * @returns {Promise<{url: string, target: string|undefined, calls: Map<string, number>, roundTrips: number, total: () => number, reset: () => void, close: () => Promise<void>}>}
+ * @returns {Promise<{url: string, target: string|undefined, calls: Map<string, number>, roundTrips: number, nodeMs: number, total: () => number, reset: () => void, close: () => Promise<void>}>}
  */
 export async function startRpcProxy({ target } = {}) {
   const calls = new Map();
@@ -18,10 +18,13 @@ export async function startRpcProxy({ target } = {}) {
     calls,
     /** HTTP requests received (a JSON-RPC batch is one). */
     roundTrips: 0,
+    /** Milliseconds spent waiting on the node's answers, summed over round trips. */
+    nodeMs: 0,
     total: () => [...calls.values()].reduce((a, b) => a + b, 0),
     reset: () => {
       calls.clear();
       proxy.roundTrips = 0;
+      proxy.nodeMs = 0;
     },
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
@@ -40,9 +43,12 @@ export async function startRpcProxy({ target } = {}) {
         calls.set('<unparsable>', (calls.get('<unparsable>') ?? 0) + 1);
       }
       try {
+        const sent = performance.now();
         const upstream = await fetch(proxy.target, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+        const answer = await upstream.text();
+        proxy.nodeMs += performance.now() - sent;
         res.writeHead(upstream.status, { 'content-type': 'application/json' });
-        res.end(await upstream.text());
+        res.end(answer);
       } catch {
         res.writeHead(502);
         res.end();

@@ -17,7 +17,7 @@ mod sessions;
 mod signer;
 mod signer_calls;
 
-use runtime::{config_from, CallCounters, FetchTransport, WorkerClock};
+use runtime::{config_from, Counted, FetchTransport, WorkerClock};
 
 /// The Worker's ports: fetch, the host clock, and the Durable Objects.
 struct WorkerHost;
@@ -98,8 +98,9 @@ pub async fn fetch(mut req: Request, env: Env, _ctx: Context) -> worker::Result<
     let url = req.url()?;
     let (path, query) = (url.path().to_string(), url.query().unwrap_or_default().to_string());
     if path == "/__x402/counters" && env.var("X402_EDGE_COUNTERS").is_ok_and(|v| v.to_string() == "on") {
-        return Response::ok(CallCounters::json());
+        return Response::ok(Counted::counters_json());
     }
+    let _timer = Counted::Request.start();
     let request_id = request_id(&req);
     let authorization = req.headers().get("authorization")?;
     let client = req.headers().get("cf-connecting-ip")?.unwrap_or_else(|| "unknown".into());

@@ -11,23 +11,48 @@ use worker::{Date, Delay, Env, Fetch, Headers, Method, ObjectNamespace, Request,
 use crate::config::Config;
 use crate::ports::{Clock, HttpTransport, TransportError};
 
-/// Calls this isolate made since it started, for the benchmark's per-settle counts (`GET
-/// /__x402/counters`, served only with `X402_EDGE_COUNTERS=on`). Durable Objects of this Worker run in
-/// the same isolate under `wrangler dev`, so their calls count too.
-pub(crate) struct CallCounters;
+/// Calls this isolate made since it started and the time spent waiting on them, for the benchmark's
+/// per-request counts (`GET /__x402/counters`, served only with `X402_EDGE_COUNTERS=on`). Durable Objects
+/// of this Worker run in the same isolate under `wrangler dev`, so their calls count too (a signer
+/// object's RPC calls fall inside the Durable Object call that asked for them). `Date.now()` advances
+/// only across I/O in workerd, which is what is timed here.
+#[derive(Clone, Copy)]
+pub(crate) enum Counted {
+    /// An API request, from its arrival to its response.
+    Request,
+    DurableObjectCall,
+    RpcCall,
+}
 
-static DURABLE_OBJECT_CALLS: AtomicU64 = AtomicU64::new(0);
-static RPC_CALLS: AtomicU64 = AtomicU64::new(0);
+static COUNTS: [AtomicU64; 3] = [AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)];
+static MILLIS: [AtomicU64; 3] = [AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)];
 
-impl CallCounters {
-    pub(crate) fn json() -> String {
-        let (objects, rpc) = (DURABLE_OBJECT_CALLS.load(Ordering::Relaxed), RPC_CALLS.load(Ordering::Relaxed));
-        format!(r#"{{"durableObjectCalls":{objects},"rpcCalls":{rpc}}}"#)
+impl Counted {
+    /// Counts one call now and its duration when the returned guard drops (also when it is cancelled).
+    pub(crate) fn start(self) -> CallTimer {
+        COUNTS[self as usize].fetch_add(1, Ordering::Relaxed);
+        CallTimer { kind: self, started: Date::now().as_millis() }
+    }
+
+    pub(crate) fn counters_json() -> String {
+        let [requests, objects, rpc] = COUNTS.each_ref().map(|c| c.load(Ordering::Relaxed));
+        let [request_ms, object_ms, rpc_ms] = MILLIS.each_ref().map(|c| c.load(Ordering::Relaxed));
+        format!(
+            r#"{{"requests":{requests},"durableObjectCalls":{objects},"rpcCalls":{rpc},"requestMs":{request_ms},"durableObjectMs":{object_ms},"rpcMs":{rpc_ms}}}"#
+        )
     }
 }
 
-pub(crate) fn count_object_call() {
-    DURABLE_OBJECT_CALLS.fetch_add(1, Ordering::Relaxed);
+pub(crate) struct CallTimer {
+    kind: Counted,
+    started: u64,
+}
+
+impl Drop for CallTimer {
+    fn drop(&mut self) {
+        let elapsed = Date::now().as_millis().saturating_sub(self.started);
+        MILLIS[self.kind as usize].fetch_add(elapsed, Ordering::Relaxed);
+    }
 }
 
 /// JSON-RPC over the Workers `fetch`, each request bounded by `timeout` (`EVM_RPC_TIMEOUT_MS`), after
@@ -38,7 +63,7 @@ pub(crate) struct FetchTransport {
 
 impl HttpTransport for FetchTransport {
     async fn post_json(&self, url: &str, extra: &[(&str, &str)], body: String) -> Result<String, TransportError> {
-        RPC_CALLS.fetch_add(1, Ordering::Relaxed);
+        let _timer = Counted::RpcCall.start();
         let headers = Headers::new();
         // Setting a constant, valid header on a fresh Headers object cannot fail.
         let _ = headers.set("content-type", "application/json");
@@ -89,7 +114,7 @@ pub(crate) async fn call_object<Q: serde::Serialize, R: serde::de::DeserializeOw
     name: &str,
     request: &Q,
 ) -> worker::Result<R> {
-    count_object_call();
+    let _timer = Counted::DurableObjectCall.start();
     let stub = namespace.id_from_name(name)?.get_stub()?;
     let body = serde_json::to_string(request).map_err(|e| worker::Error::RustError(e.to_string()))?;
     let mut init = RequestInit::new();

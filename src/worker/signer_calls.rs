@@ -6,7 +6,7 @@ use alloy_primitives::Address;
 use serde::{Deserialize, Serialize};
 use worker::{Env, Method, ObjectNamespace, Request, RequestInit};
 
-use super::runtime::{count_object_call, parse};
+use super::runtime::{parse, Counted};
 use crate::chains::evm::sender::UnsignedCall;
 use crate::config::Config;
 use crate::facilitator::home::ClaimedSend;
@@ -70,7 +70,7 @@ impl SignerObjects {
         request: &SignerRequest,
     ) -> Result<R, String> {
         let namespace = self.namespace.as_ref().ok_or_else(|| format!("the {BINDING} binding is missing"))?;
-        count_object_call();
+        let _timer = Counted::DurableObjectCall.start();
         let stub = match self.location_hint {
             Some(hint) => namespace.get_by_name_with_location_hint(name, hint),
             None => namespace.id_from_name(name).and_then(|id| id.get_stub()),
