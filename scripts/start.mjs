@@ -17,6 +17,7 @@
 // them) is passed to the worker from `.dev.vars` at the repository root and from the environment (which wins),
 // except the network, RPC and key variables of a chain the stack started itself.
 
+import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 
 import { DEMO_PAY_TO_INDEX, FACILITATOR_ACCOUNT, demoGatewayRoutes, startGateway, startStack, userSettings } from './lib/stack.mjs';
@@ -47,6 +48,8 @@ let stack = null;
 let gateway = null;
 let stopping = false;
 let settings = {};
+/** The demo gateway's tracking admin key: random per run, local only. */
+const adminKey = randomBytes(16).toString('hex');
 async function shutdown(code) {
   if (stopping) return;
   stopping = true;
@@ -81,7 +84,9 @@ try {
       port: Number(opts['gateway-port']),
       routes: demoGatewayRoutes(stack),
       demoOrigin: true,
-      secrets: key ? { FACILITATOR_API_KEY: key } : {},
+      // Tracking in a local D1 database; the admin API's key is made for this run and shown in the banner.
+      tracking: { d1: true },
+      secrets: { ADMIN_API_KEY: adminKey, ...(key ? { FACILITATOR_API_KEY: key } : {}) },
       echo: opts.verbose,
       log,
     });
@@ -176,6 +181,7 @@ line(`  curl -s ${url}/health`);
 if (gateway) {
   line(`  curl -si ${gateway.url}/premium               # 402 + PAYMENT-REQUIRED; a browser gets the paywall page`);
   line(`  npm run demo                                   # pays /premium (exact) and /metered (an upto session) with the unified client`);
+  line(`  curl -s -H 'Authorization: Bearer ${adminKey}' ${gateway.url}/__x402/payments   # the tracked payments (also /__x402/stats)`);
 }
 line();
 line('Press Ctrl-C to stop.');

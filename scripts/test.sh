@@ -2,7 +2,8 @@
 # `npm test`: the whole suite, from a fresh clone. Installs what it needs (idempotently), then runs
 # the Rust unit, property and anvil integration tests, builds the Worker, and runs the node tests:
 # the test token on anvil, and end to end through `wrangler dev` (workerd) with the official x402 SDK;
-# the gateway Worker (gateway/) in front of an origin, bound to the facilitator by Service Binding;
+# the gateway Worker (gateway/) in front of an origin, bound to the facilitator by Service Binding, and
+# its tracking on D1 and PostgreSQL;
 # then the npm packages (pkg/, pkg-starknet/): their types against @x402/core's, node tests, a page in
 # headless Chromium, signer recovery against viem on random keys and signatures, a JS Worker in
 # workerd, and the packed tarballs installed into a scratch project; then the SDK (pkg-sdk/): its
@@ -39,9 +40,9 @@ bash scripts/build-pkg.sh
 log "node tests (chain tooling, end to end through wrangler dev)"
 "$NODE" --test --test-concurrency=1 tests/node/*.test.mjs tests/e2e/*.test.mjs
 
-log "the gateway (gateway/): types (tsc), then in wrangler dev against the facilitator on anvil"
+log "the gateway (gateway/): types (tsc), then in wrangler dev against the facilitator on anvil; tracking on D1 and on PostgreSQL (a real server from npm), the store's suite on both"
 "$NODE" node_modules/typescript/bin/tsc -p gateway
-"$NODE" --test --test-concurrency=1 tests/gateway/*.test.mjs
+"$NODE" --test --test-concurrency=1 tests/gateway/*.test.mjs tests/tracking/*.test.mjs
 
 log "npm packages: types against @x402/core (tsc), node tests, headless Chromium, a JS Worker in workerd, the packed tarballs"
 "$NODE" node_modules/typescript/bin/tsc -p tests/pkg

@@ -54,6 +54,13 @@ export interface GatewayEnv {
   FACILITATOR?: ServiceBinding;
   /** Optional Service Binding to an origin that is itself a Worker (requests keep ORIGIN_URL's URL). */
   ORIGIN?: ServiceBinding;
+  /** Tracking (optional): a D1 database, or else Hyperdrive in front of PostgreSQL; a record per paid request. */
+  TRACKING_DB?: unknown;
+  TRACKING_HYPERDRIVE?: unknown;
+  /** What a record keeps of the client: `ip`, `user-agent` (default), both comma-separated, or `none`. */
+  TRACKING_CLIENT_FIELDS?: string;
+  /** Secret: the key of the tracking admin API (`Authorization: Bearer …`); without it the API answers 403. */
+  ADMIN_API_KEY?: string;
   [name: string]: unknown;
 }
 
@@ -79,6 +86,7 @@ export function readConfig(env: GatewayEnv): ConfigResult {
   const passThrough = readBool('PASS_THROUGH', env.PASS_THROUGH, true, problems);
   const facilitatorUrl = readFacilitator(env, problems);
   const rpcUrls = readRpcUrls(env.RPC_URLS, problems);
+  checkClientFields(env.TRACKING_CLIENT_FIELDS, problems);
   if (problems.length || !originUrl) return { ok: false, problems };
   return {
     ok: true,
@@ -152,6 +160,13 @@ function readPositiveInt(name: string, value: string | undefined, fallback: numb
     return fallback;
   }
   return n;
+}
+
+function checkClientFields(value: string | undefined, problems: string[]): void {
+  if (value === undefined) return;
+  const names = value.split(',').map((s) => s.trim().toLowerCase());
+  const unknown = names.filter((n) => !['ip', 'user-agent', 'none'].includes(n));
+  if (unknown.length) problems.push(`TRACKING_CLIENT_FIELDS: ${JSON.stringify(unknown)} unknown; a comma list of ip, user-agent, or none`);
 }
 
 function readBool(name: string, value: string | undefined, fallback: boolean, problems: string[]): boolean {

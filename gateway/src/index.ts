@@ -22,6 +22,8 @@ import { cronosCall, cronosRequirements, type CronosSettleResponse, type CronosV
 import { callOrigin } from './origin';
 import { checkPaymentHeader, PAYMENT_HEADERS } from './payment-header';
 import { facilitatorClient, knownSchemes, paywallProvider, serverScheme } from './seams';
+import { payerOf, type Tracking, trackingAdmin, trackingFor } from './tracking';
+import { PaymentTrace, type WaitUntil } from '@x402-edge/sdk/tracking';
 
 /** The gateway's own path (never forwarded): configuration and facilitator status. */
 const HEALTH_PATH = '/__x402/health';
@@ -30,6 +32,8 @@ interface Gateway {
   config: GatewayConfig;
   http: x402HTTPResourceServer;
   initialized: Promise<void> | null;
+  /** Null while no tracking store is bound. */
+  tracking: Tracking | null;
 }
 
 type Built = { ok: true; gateway: Gateway } | { ok: false; problems: string[] };
@@ -41,9 +45,9 @@ const built = new WeakMap<object, Built>();
 const inFlight = new Set<string>();
 
 export default {
-  async fetch(request: Request, env: GatewayEnv): Promise<Response> {
+  async fetch(request: Request, env: GatewayEnv, ctx: WaitUntil): Promise<Response> {
     try {
-      return await handle(request, env);
+      return await handle(request, env, ctx);
     } catch (e) {
       console.error('x402-edge gateway: unexpected error', e);
       return json(500, { error: 'internal_error', message: 'the gateway failed unexpectedly; see its log' });
@@ -51,12 +55,14 @@ export default {
   },
 };
 
-async function handle(request: Request, env: GatewayEnv): Promise<Response> {
+async function handle(request: Request, env: GatewayEnv, ctx: WaitUntil): Promise<Response> {
   const state = gatewayFor(env);
   const path = new URL(request.url).pathname;
   if (!state.ok) return misconfigured(state.problems);
   const { gateway } = state;
   if (path === HEALTH_PATH) return health(gateway);
+  const admin = await trackingAdmin(request, env, gateway.tracking);
+  if (admin) return admin;
 
   const adapter = new RequestAdapter(request, false);
   const context: HTTPRequestContext = { adapter, path, method: request.method };
@@ -65,26 +71,53 @@ async function handle(request: Request, env: GatewayEnv): Promise<Response> {
   const ready = await initialize(gateway);
   if (ready) return ready;
 
-  const cronos = await cronosPayment(env, gateway, request);
-  if (cronos) return cronos;
+  const trace = tracked(gateway, request, ctx);
+  const cronos = await cronosPayment(env, gateway, request, trace);
+  if (cronos) return trace.done(cronos);
 
   const check = checkPaymentHeader(request.headers, gateway.config.maxPaymentHeaderBytes);
-  if (check.kind === 'refused') return refuse(gateway, request, check.reason, check.message);
+  if (check.kind === 'refused') {
+    trace.step?.verified('invalid', check.reason, 0);
+    return trace.done(await refuse(gateway, request, check.reason, check.message));
+  }
   if (check.kind === 'payment') {
     const paid = { ...context, paymentHeader: check.header };
-    return exclusively(check.header, () => serve(env, gateway, request, paid), () => refuse(gateway, request, 'duplicate_settlement', 'this payment is being used by another request'));
+    trace.step?.requirements(check.payload.accepted).payer(payerOf(check.payload));
+    const busy = () => {
+      trace.step?.verified('invalid', 'duplicate_settlement', 0);
+      return refuse(gateway, request, 'duplicate_settlement', 'this payment is being used by another request');
+    };
+    return trace.done(await exclusively(check.header, () => serve(env, gateway, request, paid, trace.step), busy));
   }
   return serve(env, gateway, request, context);
 }
 
+/**
+ * The record of a request that carries a payment (`step` is null without one or without tracking);
+ * `done` hands it to the tracker beside the response and returns the response.
+ */
+function tracked(gateway: Gateway, request: Request, ctx: WaitUntil): { step: PaymentTrace | null; done: (r: Response) => Response } {
+  const paid = request.headers.has('payment-signature') || request.headers.has('x-payment');
+  const tracking = gateway.tracking;
+  if (!tracking || !paid) return { step: null, done: (r) => r };
+  const step = new PaymentTrace(request, tracking.fields);
+  return {
+    step,
+    done: (response) => {
+      tracking.tracker.track(ctx, step.finish());
+      return response;
+    },
+  };
+}
+
 /** The Cronos flavour's answer when the request pays a Cronos route with X-PAYMENT alone, else null. */
-async function cronosPayment(env: GatewayEnv, gateway: Gateway, request: Request): Promise<Response | null> {
+async function cronosPayment(env: GatewayEnv, gateway: Gateway, request: Request, trace: { step: PaymentTrace | null }): Promise<Response | null> {
   const header = request.headers.get('x-payment')?.trim();
   if (!header || request.headers.has('payment-signature') || header.length > gateway.config.maxPaymentHeaderBytes) return null;
   const unpaid = await unpaidRequired(gateway, request);
   if (unpaid instanceof Response) return unpaid;
   if (cronosRequirements(unpaid.required).length === 0) return null;
-  return exclusively(header, () => serveCronos(env, gateway, request, unpaid, header));
+  return exclusively(header, () => serveCronos(env, gateway, request, unpaid, header, trace.step));
 }
 
 /**
@@ -105,39 +138,54 @@ async function exclusively(header: string, fn: () => Promise<Response>, busy?: (
  * The Cronos flavour: X-PAYMENT as the Crypto.com SDK builds it, on a route priced on a Cronos network.
  * Verify and settle through the facilitator's Cronos endpoints; settle only on the origin's 2xx answer.
  */
-async function serveCronos(env: GatewayEnv, gateway: Gateway, request: Request, unpaid: Unpaid, header: string): Promise<Response> {
+async function serveCronos(env: GatewayEnv, gateway: Gateway, request: Request, unpaid: Unpaid, header: string, trace: PaymentTrace | null): Promise<Response> {
+  const refused = (reason: string, message: string) => {
+    trace?.verified('invalid', reason, 0);
+    return cronosRefusal(unpaid, reason, message);
+  };
   const decoded = decodeCronosHeader(header);
-  if (!decoded.ok) return cronosRefusal(unpaid, 'invalid_payment_header', decoded.message);
+  if (!decoded.ok) return refused('invalid_payment_header', decoded.message);
   const { network, payload } = decoded.header;
   const [requirements] = cronosRequirements(unpaid.required, network, payload.asset);
   if (!requirements) {
-    return cronosRefusal(unpaid, 'no_matching_payment_requirements', `X-PAYMENT pays on ${network} in ${payload.asset ?? 'no named asset'}, which this route does not accept`);
+    return refused('no_matching_payment_requirements', `X-PAYMENT pays on ${network} in ${payload.asset ?? 'no named asset'}, which this route does not accept`);
   }
+  trace?.requirements(requirements).payer(payload.from);
   let verified: CronosVerifyResponse;
+  const verifying = PaymentTrace.timer();
   try {
     verified = await cronosCall<CronosVerifyResponse>(env, gateway.config, '/v2/x402/verify', header, requirements);
     if (typeof verified.isValid !== 'boolean') throw new Error(`the facilitator's verify answer has no isValid: ${JSON.stringify(verified).slice(0, 200)}`);
   } catch (e) {
+    trace?.verified('error', 'facilitator_unavailable', verifying());
     return facilitatorFailure(e);
   }
-  if (!verified.isValid) return cronosRefusal(unpaid, verified.invalidReason ?? 'invalid_payment', 'the facilitator refused the payment');
+  if (!verified.isValid) {
+    trace?.verified('invalid', verified.invalidReason ?? 'invalid_payment', verifying());
+    return cronosRefusal(unpaid, verified.invalidReason ?? 'invalid_payment', 'the facilitator refused the payment');
+  }
+  trace?.verified('valid', null, verifying());
 
-  const origin = await callOrigin(env, gateway.config, request);
+  const origin = await callTracedOrigin(env, gateway, request, trace);
   if (!origin.ok) return json(origin.status, { error: origin.reason, message: origin.message });
   const response = origin.response;
   if (response.status < 200 || response.status >= 300) return unsettledOriginAnswer(response);
 
   let settled: CronosSettleResponse;
+  const settling = PaymentTrace.timer();
   try {
     settled = await cronosCall<CronosSettleResponse>(env, gateway.config, '/v2/x402/settle', header, requirements);
   } catch (e) {
+    trace?.settled('error', 'facilitator_unavailable', null, settling());
     await response.body?.cancel();
     return facilitatorFailure(e);
   }
   if (settled.event !== 'payment.settled') {
+    trace?.settled('failed', settled.error ?? 'settlement_failed', null, settling());
     await response.body?.cancel();
     return cronosRefusal(unpaid, settled.error ?? 'settlement_failed', 'the settlement failed', { 'X-PAYMENT-RESPONSE': base64Json(settled) });
   }
+  trace?.settled('settled', null, settled.txHash ?? null, settling());
   const served = withoutSettlementOverrides(response);
   served.headers.set('X-PAYMENT-RESPONSE', base64Json(settled));
   served.headers.set('Cache-Control', withPrivateCacheControl(response.headers.get('Cache-Control')));
@@ -155,18 +203,24 @@ function cronosRefusal(unpaid: Unpaid, reason: string, message: string, extraHea
 const base64Json = (value: unknown): string => btoa(String.fromCharCode(...new TextEncoder().encode(JSON.stringify(value))));
 
 /** The payment flow of a protected route: 402, or verify → origin → settle on 2xx. */
-async function serve(env: GatewayEnv, gateway: Gateway, request: Request, context: HTTPRequestContext): Promise<Response> {
+async function serve(env: GatewayEnv, gateway: Gateway, request: Request, context: HTTPRequestContext, trace: PaymentTrace | null = null): Promise<Response> {
   let result: Awaited<ReturnType<x402HTTPResourceServer['processHTTPRequest']>>;
+  const verifying = PaymentTrace.timer();
   try {
     result = await gateway.http.processHTTPRequest(context);
   } catch (e) {
+    trace?.verified('error', 'facilitator_unavailable', verifying());
     return facilitatorFailure(e);
   }
   if (result.type === 'no-payment-required') return unprotected(env, gateway.config, request);
-  if (result.type === 'payment-error') return fromInstructions(result.response);
+  if (result.type === 'payment-error') {
+    trace?.verified('invalid', refusalReason(result.response), verifying());
+    return fromInstructions(result.response);
+  }
 
   const { cancellationDispatcher, beforeHandlerSettlement, paymentPayload, paymentRequirements, declaredExtensions } = result;
-  const origin = await callOrigin(env, gateway.config, request);
+  trace?.requirements(paymentRequirements).verified('valid', null, verifying());
+  const origin = await callTracedOrigin(env, gateway, request, trace);
   if (!origin.ok) {
     await cancellationDispatcher.cancel({ reason: 'handler_failed', responseStatus: origin.status });
     return json(origin.status, { error: origin.reason, message: origin.message });
@@ -180,6 +234,7 @@ async function serve(env: GatewayEnv, gateway: Gateway, request: Request, contex
   const responseHeaders: Record<string, string> = {};
   response.headers.forEach((value, key) => (responseHeaders[key] = value));
   let settled: Awaited<ReturnType<x402HTTPResourceServer['processSettlement']>>;
+  const settling = PaymentTrace.timer();
   try {
     settled = await gateway.http.processSettlement(
       paymentPayload,
@@ -190,17 +245,52 @@ async function serve(env: GatewayEnv, gateway: Gateway, request: Request, contex
       beforeHandlerSettlement,
     );
   } catch (e) {
+    trace?.settled('error', 'facilitator_unavailable', null, settling());
     await response.body?.cancel();
     return facilitatorFailure(e);
   }
   if (!settled.success) {
+    const answer = settleAnswer(settled.response.headers);
+    trace?.payer(answer?.payer).settled('failed', answer?.errorReason ?? 'settlement_failed', null, settling());
     await response.body?.cancel();
     return fromInstructions(settled.response);
   }
+  const answer = settleAnswer(settled.headers);
+  trace?.payer(answer?.payer).settled('settled', null, answer?.transaction ?? null, settling());
   const served = withoutSettlementOverrides(response);
   for (const [key, value] of Object.entries(settled.headers)) served.headers.set(key, value);
   served.headers.set('Cache-Control', withPrivateCacheControl(response.headers.get('Cache-Control')));
   return served;
+}
+
+/** The origin call, timed into the trace (the origin's status, or none when it failed or timed out). */
+async function callTracedOrigin(env: GatewayEnv, gateway: Gateway, request: Request, trace: PaymentTrace | null): ReturnType<typeof callOrigin> {
+  const calling = PaymentTrace.timer();
+  const origin = await callOrigin(env, gateway.config, request);
+  trace?.handled(origin.ok ? origin.response.status : null, calling());
+  return origin;
+}
+
+/** Why the SDK refused a payment: the `error` of the 402's PAYMENT-REQUIRED (or of its body). */
+function refusalReason(instructions: HTTPResponseInstructions): string {
+  const header = Object.entries(instructions.headers).find(([k]) => k.toLowerCase() === 'payment-required')?.[1];
+  try {
+    if (header) return decodePaymentRequiredHeader(header).error ?? 'payment_required';
+  } catch {
+    // the body may say
+  }
+  const body = instructions.body as { error?: unknown } | undefined;
+  return typeof body?.error === 'string' ? body.error : 'payment_required';
+}
+
+/** The facilitator's settle answer in PAYMENT-RESPONSE, when the headers carry one that decodes. */
+function settleAnswer(headers: Record<string, string>): ReturnType<typeof decodePaymentResponseHeader> | null {
+  const header = Object.entries(headers).find(([k]) => k.toLowerCase() === 'payment-response')?.[1];
+  try {
+    return header ? decodePaymentResponseHeader(header) : null;
+  } catch {
+    return null;
+  }
 }
 
 /**
@@ -351,7 +441,7 @@ function build(env: GatewayEnv): Built {
     const http = new x402HTTPResourceServer(server, routes);
     const paywall = paywallProvider(env);
     if (paywall) http.registerPaywallProvider(paywall);
-    return { ok: true, gateway: { config, http, initialized: null } };
+    return { ok: true, gateway: { config, http, initialized: null, tracking: trackingFor(env) } };
   } catch (e) {
     if (e instanceof RouteConfigurationError) return { ok: false, problems: e.errors.map((x) => x.message) };
     return { ok: false, problems: [`ROUTES: ${(e as Error).message}`] };

@@ -689,6 +689,8 @@ const tomlString = (v) => JSON.stringify(String(v));
  * @param {Record<string, string>} [opts.secrets] secrets (FACILITATOR_API_KEY), passed in an env file
  * @param {boolean} [opts.demoOrigin=false]       serve gateway/origin beside the gateway, bound as ORIGIN
  * @param {boolean} [opts.bindFacilitator=true]   bind the stack's facilitator as FACILITATOR (else pass FACILITATOR_URL in vars)
+ * @param {{d1: true} | {postgresUrl: string}} [opts.tracking]  a tracking store: a local D1 database
+ *   (TRACKING_DB, in this gateway's own state directory) or PostgreSQL through Hyperdrive (TRACKING_HYPERDRIVE)
  * @returns {Promise<{url: string, port: number, process: import('node:child_process').ChildProcess, output: () => string, lines: () => string[], stop: () => Promise<void>}>}
  */
 /** The stack's chains as the gateway's RPC_URLS: its in-process verify reads them (a used nonce, a balance). */
@@ -699,7 +701,7 @@ function stackRpcUrls(stack) {
   return urls;
 }
 
-export async function startGateway({ stack, port = 0, routes, vars = {}, secrets = {}, demoOrigin = false, bindFacilitator = true, timeoutMs = 90_000, echo = false, log = () => {} }) {
+export async function startGateway({ stack, port = 0, routes, vars = {}, secrets = {}, demoOrigin = false, bindFacilitator = true, tracking, timeoutMs = 90_000, echo = false, log = () => {} }) {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'x402-edge-gateway-'));
   try {
     const allVars = {
@@ -715,6 +717,7 @@ export async function startGateway({ stack, port = 0, routes, vars = {}, secrets
       `compatibility_flags = ["nodejs_compat"]`,
       ...(bindFacilitator ? [`[[services]]`, `binding = "FACILITATOR"`, `service = "x402-edge"`] : []),
       ...(demoOrigin ? [`[[services]]`, `binding = "ORIGIN"`, `service = "x402-edge-demo-origin"`] : []),
+      ...trackingToml(tracking),
       `[vars]`,
       ...Object.entries(allVars).map(([k, v]) => `${k} = ${tomlString(v)}`),
     ].join('\n');
@@ -753,6 +756,15 @@ export async function startGateway({ stack, port = 0, routes, vars = {}, secrets
     fs.rmSync(tmp, { recursive: true, force: true });
     throw e;
   }
+}
+
+/** The gateway's tracking store binding (gateway/wrangler.toml shows both). */
+function trackingToml(tracking) {
+  if (!tracking) return [];
+  if ('d1' in tracking) {
+    return ['[[d1_databases]]', 'binding = "TRACKING_DB"', 'database_name = "x402-edge-tracking"', 'database_id = "local"', `migrations_dir = ${tomlString(path.join(GATEWAY_DIR, 'migrations'))}`];
+  }
+  return ['[[hyperdrive]]', 'binding = "TRACKING_HYPERDRIVE"', 'id = "local-tracking"', `localConnectionString = ${tomlString(tracking.postgresUrl)}`];
 }
 
 /** The anvil account the demo gateway's routes pay (#2, a public test key). */

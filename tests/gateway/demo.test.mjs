@@ -16,12 +16,13 @@ import { ANVIL_ACCOUNTS, balanceOf, ROOT } from '../../scripts/lib/chain.mjs';
 import { demoGatewayRoutes, startGateway, startStack } from '../../scripts/lib/stack.mjs';
 
 const METERED_CALLS = 5;
+const ADMIN_API_KEY = 'demo-test-admin-key';
 let stack;
 let gateway;
 
 before(async () => {
   stack = await startStack({ local: true, localSvm: false, localStarknet: false, chainPort: 0, workerPort: 0 });
-  gateway = await startGateway({ stack, routes: demoGatewayRoutes(stack), demoOrigin: true });
+  gateway = await startGateway({ stack, routes: demoGatewayRoutes(stack), demoOrigin: true, tracking: { d1: true }, secrets: { ADMIN_API_KEY } });
 }, { timeout: 180_000 });
 
 after(async () => {
@@ -74,6 +75,26 @@ test(`GET /metered (upto) ${METERED_CALLS} times: one permit, nothing on chain u
   const close = await fetch(`${stack.facilitatorUrl}/upto/sessions/${sessionId}/close`, { method: 'POST' });
   assert.ok(close.ok, await close.text());
   assert.equal(await balance(payee()), before + BigInt(1000 * METERED_CALLS), 'one batch moved the sum');
+});
+
+test('the gateway tracked each paid request (as npm start runs it, in D1): the exact payment with its transaction, each upto capture', { timeout: 60_000 }, async () => {
+  const deadline = Date.now() + 20_000;
+  let records = [];
+  while (records.length < 1 + METERED_CALLS && Date.now() < deadline) {
+    const res = await fetch(`${gateway.url}/__x402/payments?settle=settled`, { headers: { authorization: `Bearer ${ADMIN_API_KEY}` } });
+    assert.equal(res.status, 200);
+    records = (await res.json()).records;
+  }
+  const premium = records.filter((r) => r.path === '/premium');
+  const metered = records.filter((r) => r.path === '/metered');
+  assert.equal(premium.length, 1);
+  assert.match(premium[0].transaction, /^0x[0-9a-f]{64}$/);
+  assert.deepEqual([premium[0].scheme, premium[0].amount, premium[0].payer], ['exact', '10000', stack.accounts[3].address.toLowerCase()]);
+  assert.equal(metered.length, METERED_CALLS);
+  for (const r of metered) {
+    // A capture: accepted into the session, on chain with the session's batch.
+    assert.deepEqual([r.scheme, r.amount, r.transaction, r.payer], ['upto', '1000', null, stack.accounts[4].address.toLowerCase()]);
+  }
 });
 
 test('npm run demo pays both routes of the gateway', { timeout: 90_000 }, () => {

@@ -1,0 +1,93 @@
+// Tracking in the gateway: which store (D1 `TRACKING_DB`, else PostgreSQL through Hyperdrive
+// `TRACKING_HYPERDRIVE`, else none), which client details a record keeps, the admin API's key, and the
+// payer a payment names. Records are written beside the response (`ctx.waitUntil`), never in its way.
+
+import type { PaymentPayload } from '@x402/core/types';
+import {
+  type ClientFields,
+  type D1Like,
+  d1Client,
+  handleTrackingAdmin,
+  PAYMENTS_PATH,
+  PaymentTracker,
+  type PgLike,
+  postgresClient,
+  type SqlClient,
+  SqlTrackingStore,
+  STATS_PATH,
+} from '@x402-edge/sdk/tracking';
+
+import type { GatewayEnv } from './config';
+
+export interface Tracking {
+  store: SqlTrackingStore;
+  tracker: PaymentTracker;
+  fields: ClientFields;
+}
+
+/** The Hyperdrive binding's part the gateway uses: a connection string to the pooled PostgreSQL. */
+interface HyperdriveLike {
+  connectionString: string;
+}
+
+/** Tracking for this env, or null when no store is bound. Built once per env (the caller caches it). */
+export function trackingFor(env: GatewayEnv): Tracking | null {
+  const sql = sqlFor(env);
+  if (!sql) return null;
+  const store = new SqlTrackingStore(sql);
+  return { store, tracker: new PaymentTracker(store), fields: clientFields(env.TRACKING_CLIENT_FIELDS) };
+}
+
+function sqlFor(env: GatewayEnv): SqlClient | null {
+  const d1 = env.TRACKING_DB as D1Like | undefined;
+  if (d1 && typeof d1.prepare === 'function') return d1Client(d1);
+  const hyperdrive = env.TRACKING_HYPERDRIVE as HyperdriveLike | undefined;
+  if (hyperdrive && typeof hyperdrive.connectionString === 'string') return postgresClient(perQueryConnection(hyperdrive.connectionString));
+  return null;
+}
+
+/**
+ * One `pg` connection per query: in Workers a socket cannot outlive its request, and Hyperdrive pools the
+ * connections to the database itself, so connecting is cheap. `pg` loads on first use only.
+ */
+function perQueryConnection(connectionString: string): PgLike {
+  return {
+    async query(text, values) {
+      const { default: pg } = await import('pg');
+      const client = new pg.Client({ connectionString });
+      await client.connect();
+      try {
+        return await client.query(text, values as unknown[]);
+      } finally {
+        client.end().catch(() => {});
+      }
+    },
+  };
+}
+
+/** TRACKING_CLIENT_FIELDS: a comma list of `ip`, `user-agent` (default `user-agent`; `none` for neither). */
+export function clientFields(value: unknown): ClientFields {
+  const names = typeof value === 'string' ? value.split(',').map((s) => s.trim().toLowerCase()) : ['user-agent'];
+  return { clientIp: names.includes('ip'), userAgent: names.includes('user-agent') };
+}
+
+/** The admin API's answer for its paths (404 while tracking is off), else null. */
+export async function trackingAdmin(request: Request, env: GatewayEnv, tracking: Tracking | null): Promise<Response | null> {
+  const path = new URL(request.url).pathname;
+  if (path !== PAYMENTS_PATH && path !== STATS_PATH) return null;
+  if (!tracking) {
+    return new Response(JSON.stringify({ error: 'tracking_off', message: 'tracking is off: bind a D1 database as TRACKING_DB or Hyperdrive as TRACKING_HYPERDRIVE' }), {
+      status: 404,
+      headers: { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' },
+    });
+  }
+  const adminKey = typeof env.ADMIN_API_KEY === 'string' && env.ADMIN_API_KEY !== '' ? env.ADMIN_API_KEY : undefined;
+  return handleTrackingAdmin(request, { store: tracking.store, adminKey });
+}
+
+/** The payer an EVM payment names (EIP-3009 and upto `authorization`, Permit2) before the settle says; else null. */
+export function payerOf(payload: PaymentPayload | undefined): string | null {
+  const p = payload?.payload as Record<string, Record<string, unknown> | undefined> | undefined;
+  const from = p?.authorization?.from ?? p?.permit2Authorization?.from;
+  return typeof from === 'string' ? from : null;
+}

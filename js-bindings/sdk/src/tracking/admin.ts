@@ -1,0 +1,115 @@
+// The tracking admin API: who paid for what, and how it went. Behind the admin key (a Worker secret),
+// compared in constant time; malformed filters and paging are a 400 naming the parameter.
+//
+//   GET /__x402/payments?from=&to=&network=&payer=&path=&verify=&settle=&limit=&cursor=
+//   GET /__x402/stats?from=&to=
+//
+// `from`/`to`: milliseconds since the epoch or an ISO 8601 date; `to` is exclusive. Stats default to the
+// last 24 hours.
+
+import type { SettleOutcome, VerifyOutcome } from './record.js';
+import { decodeCursor, InvalidQuery, MAX_PAGE, type PaymentQuery, type SqlTrackingStore } from './store.js';
+
+export const PAYMENTS_PATH = '/__x402/payments';
+export const STATS_PATH = '/__x402/stats';
+
+export interface TrackingAdminOptions {
+  store: SqlTrackingStore;
+  /** The admin key (`ADMIN_API_KEY`); without one the admin API answers 403. */
+  adminKey: string | undefined;
+  now?: () => number;
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+const VERIFY: readonly VerifyOutcome[] = ['valid', 'invalid', 'error'];
+const SETTLE: readonly SettleOutcome[] = ['settled', 'failed', 'error', 'not_attempted'];
+const LIST_PARAMS = new Set(['from', 'to', 'network', 'payer', 'path', 'verify', 'settle', 'limit', 'cursor']);
+const STATS_PARAMS = new Set(['from', 'to']);
+
+/** The admin API's answer when `request` is one of its paths, else null (the caller serves it). */
+export async function handleTrackingAdmin(request: Request, options: TrackingAdminOptions): Promise<Response | null> {
+  const url = new URL(request.url);
+  if (url.pathname !== PAYMENTS_PATH && url.pathname !== STATS_PATH) return null;
+  if (request.method !== 'GET') return json(405, { error: 'method_not_allowed', message: 'GET only' });
+  if (!options.adminKey) return json(403, { error: 'admin_disabled', message: 'the admin API is off: set the ADMIN_API_KEY secret' });
+  if (!(await authorized(request, options.adminKey))) return json(401, { error: 'unauthorized', message: 'Authorization: Bearer <admin key> required' });
+  const now = options.now ?? Date.now;
+  try {
+    if (url.pathname === PAYMENTS_PATH) return json(200, await options.store.list(listQuery(url.searchParams)));
+    const params = checked(url.searchParams, STATS_PARAMS);
+    const to = time(params, 'to') ?? now();
+    const from = time(params, 'from') ?? to - DAY_MS;
+    if (from > to) throw new InvalidQuery('from', 'after to');
+    return json(200, await options.store.stats(from, to));
+  } catch (e) {
+    if (e instanceof InvalidQuery) return json(400, { error: 'invalid_query', parameter: e.parameter, message: e.message });
+    // Never the driver's text: it may carry a connection string.
+    console.error('x402-edge tracking: the admin query failed', e instanceof Error ? e.name : typeof e);
+    return json(503, { error: 'tracking_unavailable', message: 'the tracking store did not answer' });
+  }
+}
+
+function listQuery(search: URLSearchParams): PaymentQuery {
+  const params = checked(search, LIST_PARAMS);
+  const limitText = params.get('limit');
+  const limit = limitText === undefined ? 50 : Number(limitText);
+  if (!/^\d+$/.test(limitText ?? '50') || limit < 1 || limit > MAX_PAGE) throw new InvalidQuery('limit', `an integer from 1 to ${MAX_PAGE}`);
+  const verify = params.get('verify');
+  if (verify !== undefined && !(VERIFY as readonly string[]).includes(verify)) throw new InvalidQuery('verify', `one of ${VERIFY.join(', ')}`);
+  const settle = params.get('settle');
+  if (settle !== undefined && !(SETTLE as readonly string[]).includes(settle)) throw new InvalidQuery('settle', `one of ${SETTLE.join(', ')}`);
+  const cursor = params.get('cursor');
+  if (cursor !== undefined) decodeCursor(cursor);
+  const query: PaymentQuery = {
+    limit,
+    from: time(params, 'from'),
+    to: time(params, 'to'),
+    network: text(params, 'network'),
+    payer: text(params, 'payer'),
+    path: text(params, 'path'),
+    verify: verify as VerifyOutcome | undefined,
+    settle: settle as SettleOutcome | undefined,
+    cursor,
+  };
+  return query;
+}
+
+/** Each parameter at most once and known: a typo is a 400, not a silently wider answer. */
+function checked(search: URLSearchParams, allowed: ReadonlySet<string>): Map<string, string> {
+  const params = new Map<string, string>();
+  search.forEach((value, key) => {
+    if (!allowed.has(key)) throw new InvalidQuery(key, `unknown parameter (known: ${[...allowed].join(', ')})`);
+    if (params.has(key)) throw new InvalidQuery(key, 'given twice');
+    params.set(key, value);
+  });
+  return params;
+}
+
+function time(params: Map<string, string>, name: string): number | undefined {
+  const v = params.get(name);
+  if (v === undefined) return undefined;
+  const ms = /^\d{1,15}$/.test(v) ? Number(v) : /^\d{4}-\d{2}-\d{2}/.test(v) ? Date.parse(v) : NaN;
+  if (!Number.isSafeInteger(ms)) throw new InvalidQuery(name, 'milliseconds since the epoch or an ISO 8601 date');
+  return ms;
+}
+
+function text(params: Map<string, string>, name: string): string | undefined {
+  const v = params.get(name);
+  if (v === undefined) return undefined;
+  if (v.length === 0 || v.length > 256) throw new InvalidQuery(name, 'from 1 to 256 characters');
+  return v;
+}
+
+/** Compares SHA-256 digests of the presented and the configured key byte by byte, without an early exit. */
+async function authorized(request: Request, adminKey: string): Promise<boolean> {
+  const presented = /^Bearer (.+)$/.exec(request.headers.get('authorization') ?? '')?.[1] ?? '';
+  const digest = async (s: string) => new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(s)));
+  const [a, b] = await Promise.all([digest(presented), digest(adminKey)]);
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
+  return diff === 0 && presented.length > 0;
+}
+
+function json(status: number, body: unknown): Response {
+  return new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' } });
+}

@@ -1,0 +1,14 @@
+// `@x402-edge/sdk/tracking`: one record per paid request (what was bought, verify and settle outcomes,
+// the transaction, durations), written beside the response to D1 or PostgreSQL, listed and summed by an
+// admin API. No `node:` imports: Workers and Node.
+export { handleTrackingAdmin, PAYMENTS_PATH, STATS_PATH } from './admin.js';
+export type { TrackingAdminOptions } from './admin.js';
+export { amountChunks, PaymentTrace, sumOfChunks } from './record.js';
+export type { ClientFields, PaymentRecord, SettleOutcome, TracedRequirements, VerifyOutcome } from './record.js';
+export { TRACKING_SCHEMA } from './schema.js';
+export { d1Client, postgresClient } from './sql.js';
+export type { D1Like, PgLike, Row, SqlClient, SqlValue } from './sql.js';
+export { InvalidQuery, MAX_PAGE, normalizeAddress, SqlTrackingStore } from './store.js';
+export type { PaymentPage, PaymentQuery, PaymentStats, Percentiles, Revenue } from './store.js';
+export { PaymentTracker } from './tracker.js';
+export type { TrackerOptions, WaitUntil } from './tracker.js';

@@ -1,0 +1,68 @@
+// Writing records without delaying the response: the write runs in `waitUntil`, is retried a few times,
+// and a failure is reported (never thrown into the request).
+
+import type { PaymentRecord } from './record.js';
+import type { SqlTrackingStore } from './store.js';
+
+/** The part of a Worker's `ExecutionContext` (or any host's) that keeps a promise alive after the response. */
+export interface WaitUntil {
+  waitUntil(promise: Promise<unknown>): void;
+}
+
+export interface TrackerOptions {
+  /** Called once a record could not be written after every attempt; logs by default (no record contents). */
+  onTrackingError?: (error: unknown, record: PaymentRecord) => void;
+  /** Pauses between attempts, in ms; three attempts by default. */
+  retryDelaysMs?: readonly number[];
+}
+
+export class PaymentTracker {
+  private ready: Promise<void> | null = null;
+  private readonly retryDelaysMs: readonly number[];
+  private readonly onTrackingError: (error: unknown, record: PaymentRecord) => void;
+
+  constructor(
+    private readonly store: SqlTrackingStore,
+    options: TrackerOptions = {},
+  ) {
+    this.retryDelaysMs = options.retryDelaysMs ?? [50, 250];
+    this.onTrackingError =
+      options.onTrackingError ??
+      ((error, record) =>
+        console.error(`x402-edge tracking: record ${record.id} (${record.settleOutcome}${record.transaction ? ` ${record.transaction}` : ''}) not written:`, error instanceof Error ? error.name : typeof error));
+  }
+
+  /** Queues `record`'s write beside the response. */
+  track(ctx: WaitUntil, record: PaymentRecord): void {
+    ctx.waitUntil(this.write(record));
+  }
+
+  /** Writes `record`, retrying; resolves either way (a failure goes to `onTrackingError`). */
+  async write(record: PaymentRecord): Promise<void> {
+    let lastError: unknown;
+    for (let attempt = 0; attempt <= this.retryDelaysMs.length; attempt++) {
+      if (attempt > 0) await new Promise((r) => setTimeout(r, this.retryDelaysMs[attempt - 1]));
+      try {
+        await this.schema();
+        await this.store.insert(record);
+        return;
+      } catch (e) {
+        lastError = e;
+      }
+    }
+    try {
+      this.onTrackingError(lastError, record);
+    } catch {
+      // A failing error handler must not fail the request either.
+    }
+  }
+
+  /** The table, created once per isolate (idempotent); retried after a failure. */
+  private schema(): Promise<void> {
+    this.ready ??= this.store.migrate().catch((e) => {
+      this.ready = null;
+      throw e;
+    });
+    return this.ready;
+  }
+}

@@ -1,0 +1,236 @@
+// Tracking through the gateway (issue 16): the gateway in `wrangler dev`, bound to the real facilitator
+// settling on anvil, writes one record per paid request to its store, once with a local D1 database
+// (TRACKING_DB) and once with a real PostgreSQL server through Hyperdrive (TRACKING_HYPERDRIVE, the
+// server from npm: scripts/lib/postgres.mjs). Paid with the official client; the records are read
+// through the admin API.
+//
+// Run: node --test tests/gateway/tracking.test.mjs   (needs build/index_bg.wasm and pkg-sdk/)
+
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import { after, before, describe, test } from 'node:test';
+
+import { x402Client, x402HTTPClient } from '@x402/core/client';
+import { decodePaymentRequiredHeader, decodePaymentResponseHeader } from '@x402/core/http';
+import { ExactEvmScheme, toClientEvmSigner } from '@x402/evm';
+import { privateKeyToAccount } from 'viem/accounts';
+
+import { balanceOf, rpc } from '../../scripts/lib/chain.mjs';
+import { startPostgres } from '../../scripts/lib/postgres.mjs';
+import { startGateway, startStack } from '../../scripts/lib/stack.mjs';
+
+const NETWORK = 'eip155:84532';
+const AMOUNT = 10_000n;
+const ADMIN_KEY = 'tracking-test-admin-key';
+const TEST_TIMEOUT_MS = 120_000;
+
+/** @type {Awaited<ReturnType<typeof startStack>>} */
+let stack;
+let origin;
+let payer, payee;
+
+before(
+  async () => {
+    stack = await startStack({ local: true, localSvm: false, localStarknet: false, chainPort: 0, workerPort: 0 });
+    [payer, payee] = [1, 2].map((i) => privateKeyToAccount(stack.accounts[i].privateKey));
+    origin = createServer((req, res) => {
+      const status = req.url.startsWith('/fail') ? 500 : 200;
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(status === 200 ? { premium: true } : { error: 'origin failure' }));
+    }).listen(0, '127.0.0.1');
+    await once(origin, 'listening');
+  },
+  { timeout: 180_000 },
+);
+
+after(async () => {
+  if (origin) {
+    origin.closeAllConnections();
+    await new Promise((resolve) => origin.close(resolve));
+  }
+  await stack?.stop();
+});
+
+const payeeBalance = () => balanceOf({ rpcUrl: stack.rpcUrl, token: stack.token.address, owner: payee.address });
+
+const route = (description) => ({
+  scheme: 'exact',
+  network: NETWORK,
+  payTo: payee.address,
+  price: { amount: AMOUNT.toString(), asset: stack.token.address, extra: { name: stack.token.name, version: stack.token.version } },
+  description,
+  mimeType: 'application/json',
+});
+
+function startTrackedGateway(tracking) {
+  return startGateway({
+    stack,
+    routes: { 'GET /premium': route('premium'), 'GET /fail': route('fails') },
+    vars: { ORIGIN_URL: `http://127.0.0.1:${origin.address().port}` },
+    secrets: { ADMIN_API_KEY: ADMIN_KEY },
+    tracking,
+  });
+}
+
+for (const store of ['d1', 'postgres']) {
+  describe(`tracking on ${store}`, () => {
+    let gateway;
+    let postgres;
+
+    before(
+      async () => {
+        if (store === 'postgres') postgres = await startPostgres();
+        gateway = await startTrackedGateway(store === 'd1' ? { d1: true } : { postgresUrl: postgres.url });
+      },
+      { timeout: 180_000 },
+    );
+    after(async () => {
+      await gateway?.stop();
+      await postgres?.stop();
+    });
+
+    const get = async (path, headers = {}) => {
+      const res = await fetch(`${gateway.url}${path}`, { headers, signal: AbortSignal.timeout(60_000) });
+      const text = await res.text();
+      return { status: res.status, headers: res.headers, text };
+    };
+    const admin = (path, key = ADMIN_KEY) => fetch(`${gateway.url}${path}`, { headers: key ? { authorization: `Bearer ${key}` } : {} });
+
+    /** A fresh PAYMENT-SIGNATURE for `path`, signed by the official client from the gateway's 402. */
+    async function pay(path) {
+      const unpaid = await get(path);
+      assert.equal(unpaid.status, 402, unpaid.text);
+      const required = decodePaymentRequiredHeader(unpaid.headers.get('payment-required'));
+      const client = new x402HTTPClient(
+        new x402Client().register('eip155:*', new ExactEvmScheme(toClientEvmSigner(payer))).setSpendControls({ allowedAssets: [{ network: NETWORK, asset: stack.token.address }] }),
+      );
+      return client.encodePaymentSignatureHeader(await client.createPaymentPayload(required));
+    }
+
+    /** The records, newest first, once `n` are there (they are written beside the response). */
+    async function records(n) {
+      const deadline = Date.now() + 20_000;
+      for (;;) {
+        const res = await admin('/__x402/payments?limit=50');
+        assert.equal(res.status, 200);
+        const page = await res.json();
+        if (page.records.length >= n || Date.now() > deadline) return page.records;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+
+    test('a paid request, a failed origin, a replay and a malformed header: one record each, with every field', { timeout: TEST_TIMEOUT_MS }, async () => {
+      const started = Date.now();
+      const before = await payeeBalance();
+      const header = await pay('/premium');
+      const paid = await get('/premium', { ...header, 'user-agent': 'tracking-test/1' });
+      assert.equal(paid.status, 200, paid.text);
+      const receipt = decodePaymentResponseHeader(paid.headers.get('payment-response'));
+      assert.equal(await payeeBalance(), before + AMOUNT);
+
+      const failed = await get('/fail', await pay('/fail'));
+      assert.equal(failed.status, 502, failed.text);
+      const replay = await get('/premium', header);
+      assert.equal(replay.status, 402, replay.text);
+      const malformed = await get('/premium', { 'PAYMENT-SIGNATURE': '%%% not a payment %%%' });
+      assert.equal(malformed.status, 402, malformed.text);
+      assert.equal((await get('/premium')).status, 402, 'an unpaid request');
+
+      const [bad, replayed, origin500, settled, ...rest] = await records(4);
+      assert.deepEqual(rest, [], 'an unpaid request leaves no record');
+
+      const tx = await rpc(stack.rpcUrl, 'eth_getTransactionReceipt', [receipt.transaction]);
+      assert.equal(tx.status, '0x1');
+      const resourceUrl = `${gateway.url}/premium`;
+      assert.ok(settled.atMs >= started && settled.atMs <= Date.now(), 'arrival time');
+      assert.deepEqual(
+        {
+          ...settled,
+          id: typeof settled.id,
+          atMs: 'checked',
+          requirements: JSON.parse(settled.requirements).amount,
+          verifyMs: typeof settled.verifyMs,
+          handlerMs: typeof settled.handlerMs,
+          settleMs: typeof settled.settleMs,
+          totalMs: typeof settled.totalMs,
+        },
+        {
+          id: 'string',
+          atMs: 'checked',
+          method: 'GET',
+          path: '/premium',
+          resource: resourceUrl,
+          clientIp: null, // not kept by default
+          userAgent: 'tracking-test/1',
+          scheme: 'exact',
+          network: NETWORK,
+          asset: stack.token.address.toLowerCase(),
+          payTo: payee.address.toLowerCase(),
+          amount: AMOUNT.toString(),
+          requirements: AMOUNT.toString(),
+          payer: payer.address.toLowerCase(),
+          verifyOutcome: 'valid',
+          verifyReason: null,
+          handlerRan: true,
+          originStatus: 200,
+          settleOutcome: 'settled',
+          settleReason: null,
+          transaction: receipt.transaction,
+          verifyMs: 'number',
+          handlerMs: 'number',
+          settleMs: 'number',
+          totalMs: 'number',
+        },
+      );
+      assert.ok(settled.totalMs >= settled.settleMs);
+
+      assert.deepEqual(
+        [origin500.path, origin500.verifyOutcome, origin500.handlerRan, origin500.originStatus, origin500.settleOutcome, origin500.transaction],
+        ['/fail', 'valid', true, 500, 'not_attempted', null],
+        'the origin failed: nothing settled',
+      );
+      // With RPC_URLS the gateway verifies in-process and reads the chain: the used nonce is refused there.
+      assert.deepEqual(
+        [replayed.verifyOutcome, replayed.verifyReason, replayed.handlerRan, replayed.settleOutcome, replayed.payer],
+        ['invalid', 'invalid_exact_evm_nonce_already_used', false, 'not_attempted', payer.address.toLowerCase()],
+      );
+      assert.deepEqual([bad.verifyOutcome, bad.verifyReason, bad.handlerRan, bad.amount], ['invalid', 'invalid_payment_header', false, null]);
+
+      const stats = await (await admin(`/__x402/stats?from=${started}`)).json();
+      assert.deepEqual(
+        [stats.count, stats.verified, stats.handlerRan, stats.settled, stats.successRate, stats.revenue],
+        [4, 2, 2, 1, 0.25, [{ network: NETWORK, asset: stack.token.address.toLowerCase(), count: 1, amount: AMOUNT.toString() }]],
+      );
+      assert.equal(stats.latencyMs.settle.p50, settled.settleMs);
+
+      const bySettle = await (await admin('/__x402/payments?settle=settled')).json();
+      assert.deepEqual(bySettle.records.map((r) => r.transaction), [receipt.transaction]);
+    });
+
+    test('the admin API wants the key and refuses a malformed filter with 400', { timeout: TEST_TIMEOUT_MS }, async () => {
+      assert.equal((await admin('/__x402/payments', null)).status, 401);
+      assert.equal((await admin('/__x402/stats', 'wrong')).status, 401);
+      const res = await admin('/__x402/payments?limit=-1');
+      assert.equal(res.status, 400);
+      assert.equal((await res.json()).parameter, 'limit');
+    });
+
+    if (store === 'postgres') {
+      test('the store going away fails no request: the paid request is served and settled, the record reported lost', { timeout: TEST_TIMEOUT_MS }, async () => {
+        await postgres.stop();
+        postgres = null;
+        const before = await payeeBalance();
+        const paid = await get('/premium', await pay('/premium'));
+        assert.equal(paid.status, 200, paid.text);
+        assert.equal(await payeeBalance(), before + AMOUNT);
+        const deadline = Date.now() + 20_000;
+        while (!/x402-edge tracking: record .* not written/.test(gateway.output()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+        assert.match(gateway.output(), /x402-edge tracking: record [0-9a-f-]+ \(settled 0x[0-9a-f]{64}\) not written/);
+        const listing = await admin('/__x402/payments');
+        assert.equal(listing.status, 503);
+        assert.doesNotMatch(await listing.text(), /postgres:|127\.0\.0\.1/, 'no connection string in the answer');
+      });
+    }
+  });
+}
