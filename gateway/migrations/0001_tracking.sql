@@ -1,4 +1,4 @@
--- The tracking table (js-bindings/sdk/src/tracking/schema.ts; tests/tracking/store.test.mjs checks they agree).
+-- The tracking table (js-bindings/sdk/src/tracking/schema.ts; tests/tracking/store.test.mjs checks the files agree with it).
 -- npx wrangler d1 migrations apply x402-edge-tracking -c gateway/wrangler.toml [--local]
 
 CREATE TABLE IF NOT EXISTS x402_payments (

@@ -19,7 +19,18 @@ export interface RouteConfigEntry {
   accepts: PaymentOptionConfig[];
   description?: string;
   mimeType?: string;
+  /** What a settled payment grants beyond the paid request (an `X-Payment-Id`); needs a tracking store. */
+  entitlement?: EntitlementTerms;
 }
+
+/** `uses` further requests of the same resource, within `windowSeconds` of the payment; one or both. */
+export interface EntitlementTerms {
+  uses?: number;
+  windowSeconds?: number;
+}
+
+const MAX_ENTITLEMENT_USES = 1_000_000;
+const MAX_ENTITLEMENT_WINDOW_SECONDS = 366 * 24 * 3600;
 
 export interface GatewayConfig {
   routes: RouteConfigEntry[];
@@ -224,7 +235,18 @@ function readRoute(pattern: string, route: unknown, problems: string[]): RouteCo
   const accepts = optionSources.flatMap((o, i) => readOptions(route.accepts !== undefined ? `${where}.accepts[${i}]` : where, o, problems));
   const description = optionalString(`${where}.description`, route.description, problems);
   const mimeType = optionalString(`${where}.mimeType`, route.mimeType, problems);
-  return { pattern: `${method.toUpperCase()} ${path}`, accepts, description, mimeType };
+  const entitlement = readEntitlement(`${where}.entitlement`, route.entitlement, problems);
+  return { pattern: `${method.toUpperCase()} ${path}`, accepts, description, mimeType, ...(entitlement ? { entitlement } : {}) };
+}
+
+function readEntitlement(where: string, value: unknown, problems: string[]): EntitlementTerms | undefined {
+  if (value === undefined) return undefined;
+  const whole = (v: unknown, max: number) => v === undefined || (Number.isSafeInteger(v) && (v as number) >= 1 && (v as number) <= max);
+  if (!isObject(value) || (value.uses === undefined && value.windowSeconds === undefined) || !whole(value.uses, MAX_ENTITLEMENT_USES) || !whole(value.windowSeconds, MAX_ENTITLEMENT_WINDOW_SECONDS) || Object.keys(value).some((k) => k !== 'uses' && k !== 'windowSeconds')) {
+    problems.push(`${where} must be {"uses": 1..${MAX_ENTITLEMENT_USES}, "windowSeconds": 1..${MAX_ENTITLEMENT_WINDOW_SECONDS}} (one or both), got ${JSON.stringify(value)}`);
+    return undefined;
+  }
+  return { ...(value.uses !== undefined ? { uses: value.uses as number } : {}), ...(value.windowSeconds !== undefined ? { windowSeconds: value.windowSeconds as number } : {}) };
 }
 
 /** One option per network when `network` is a list. */

@@ -22,8 +22,9 @@ import { cronosCall, cronosRequirements, type CronosSettleResponse, type CronosV
 import { callOrigin } from './origin';
 import { checkPaymentHeader, PAYMENT_HEADERS } from './payment-header';
 import { facilitatorClient, knownSchemes, paywallProvider, serverScheme } from './seams';
+import { declaredTerms, ENTITLEMENT_HEADER, entitlementExtension, REFUSALS, resourceOf, setEntitlementHeaders } from './entitlements';
 import { payerOf, type Tracking, trackingAdmin, trackingFor } from './tracking';
-import { PaymentTrace, type WaitUntil } from '@x402-edge/sdk/tracking';
+import { ENTITLEMENT_ID, type Entitlement, PaymentTrace, type WaitUntil } from '@x402-edge/sdk/tracking';
 
 /** The gateway's own path (never forwarded): configuration and facilitator status. */
 const HEALTH_PATH = '/__x402/health';
@@ -70,6 +71,11 @@ async function handle(request: Request, env: GatewayEnv, ctx: WaitUntil): Promis
 
   const ready = await initialize(gateway);
   if (ready) return ready;
+
+  const entitlementId = request.headers.get(ENTITLEMENT_HEADER);
+  if (entitlementId !== null && !request.headers.has('payment-signature') && !request.headers.has('x-payment')) {
+    return useEntitlement(env, gateway, request, entitlementId.trim());
+  }
 
   const trace = tracked(gateway, request, ctx);
   const cronos = await cronosPayment(env, gateway, request, trace);
@@ -257,9 +263,70 @@ async function serve(env: GatewayEnv, gateway: Gateway, request: Request, contex
   }
   const answer = settleAnswer(settled.headers);
   trace?.payer(answer?.payer).settled('settled', null, answer?.transaction ?? null, settling());
+  const granted = await grantEntitlement(gateway, request, declaredTerms(declaredExtensions), answer);
   const served = withoutSettlementOverrides(response);
   for (const [key, value] of Object.entries(settled.headers)) served.headers.set(key, value);
+  if (granted) setEntitlementHeaders(served.headers, granted);
   served.headers.set('Cache-Control', withPrivateCacheControl(response.headers.get('Cache-Control')));
+  return served;
+}
+
+/**
+ * The entitlement a settled payment on a route with terms grants, or null. It is written before the
+ * response so the id works at once; if the write fails the paid request is still served (its content
+ * was paid for), without an id.
+ */
+async function grantEntitlement(
+  gateway: Gateway,
+  request: Request,
+  terms: ReturnType<typeof declaredTerms>,
+  answer: ReturnType<typeof settleAnswer>,
+): Promise<Entitlement | null> {
+  const tracking = gateway.tracking;
+  if (!terms || !tracking) return null;
+  try {
+    await tracking.ready();
+    return await tracking.entitlements.grant({
+      resource: resourceOf(request),
+      terms,
+      payer: answer?.payer ?? null,
+      network: answer?.network ?? null,
+      transaction: answer?.transaction || null,
+      now: Date.now(),
+    });
+  } catch (e) {
+    console.error('x402-edge gateway: the entitlement of a settled payment was not written', e instanceof Error ? e.name : typeof e);
+    return null;
+  }
+}
+
+/**
+ * A request that presents an entitlement instead of a payment: one use is taken (atomically), the origin
+ * is called, and the use is given back when the origin fails. A refused id is the route's 402 with why.
+ */
+async function useEntitlement(env: GatewayEnv, gateway: Gateway, request: Request, id: string): Promise<Response> {
+  const entitlements = gateway.tracking?.entitlements;
+  if (!ENTITLEMENT_ID.test(id)) return refuse(gateway, request, 'invalid_payment_id', REFUSALS.invalid_payment_id);
+  if (!entitlements || !gateway.tracking) return refuse(gateway, request, 'entitlement_not_found', REFUSALS.entitlement_not_found);
+  let use: Awaited<ReturnType<typeof entitlements.use>>;
+  try {
+    await gateway.tracking.ready();
+    use = await entitlements.use(id, resourceOf(request), Date.now());
+  } catch (e) {
+    console.error('x402-edge gateway: the entitlement store failed', e instanceof Error ? e.name : typeof e);
+    return json(503, { error: 'entitlements_unavailable', message: 'the entitlement could not be checked; try again or pay' });
+  }
+  if (!use.ok) return refuse(gateway, request, use.reason, REFUSALS[use.reason]);
+
+  const origin = await callOrigin(env, gateway.config, request);
+  if (!origin.ok || origin.response.status < 200 || origin.response.status >= 300) {
+    await entitlements.giveBack(id).catch((e) => console.error('x402-edge gateway: a use was not given back', e instanceof Error ? e.name : typeof e));
+    if (!origin.ok) return json(origin.status, { error: origin.reason, message: origin.message });
+    return unsettledOriginAnswer(origin.response);
+  }
+  const served = withoutSettlementOverrides(origin.response);
+  setEntitlementHeaders(served.headers, use.entitlement);
+  served.headers.set('Cache-Control', withPrivateCacheControl(origin.response.headers.get('Cache-Control')));
   return served;
 }
 
@@ -435,13 +502,17 @@ function build(env: GatewayEnv): Built {
     server.register(option.network, scheme);
     registered.add(key);
   }
+  const tracking = trackingFor(env);
+  for (const route of config.routes) {
+    if (route.entitlement && !tracking) problems.push(`ROUTES[${JSON.stringify(route.pattern)}].entitlement needs a store: bind TRACKING_DB (D1) or TRACKING_HYPERDRIVE`);
+  }
   if (problems.length) return { ok: false, problems };
   const routes: RoutesConfig = Object.fromEntries(config.routes.map((r): [string, RouteConfig] => [r.pattern, toRouteConfig(r)]));
   try {
     const http = new x402HTTPResourceServer(server, routes);
     const paywall = paywallProvider(env);
     if (paywall) http.registerPaywallProvider(paywall);
-    return { ok: true, gateway: { config, http, initialized: null, tracking: trackingFor(env) } };
+    return { ok: true, gateway: { config, http, initialized: null, tracking } };
   } catch (e) {
     if (e instanceof RouteConfigurationError) return { ok: false, problems: e.errors.map((x) => x.message) };
     return { ok: false, problems: [`ROUTES: ${(e as Error).message}`] };
@@ -453,6 +524,7 @@ function toRouteConfig(route: GatewayConfig['routes'][number]): RouteConfig {
     accepts: route.accepts.map((o) => ({ ...o })),
     ...(route.description !== undefined ? { description: route.description } : {}),
     ...(route.mimeType !== undefined ? { mimeType: route.mimeType } : {}),
+    ...(route.entitlement ? { extensions: entitlementExtension(route.entitlement) } : {}),
   };
 }
 

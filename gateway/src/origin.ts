@@ -1,8 +1,9 @@
-// Forwarding a request to the origin: the gateway's own headers stay behind, the payment header too
-// (unless FORWARD_PAYMENT_HEADER), and the origin gets ORIGIN_TIMEOUT_MS to answer before the gateway
+// Forwarding a request to the origin: the gateway's own headers stay behind, the payment header and
+// X-Payment-Id too (unless FORWARD_PAYMENT_HEADER), and the origin gets ORIGIN_TIMEOUT_MS to answer before the gateway
 // gives up with 504. A failed or timed-out origin call is never settled.
 
 import type { GatewayConfig, GatewayEnv } from './config';
+import { ENTITLEMENT_HEADER } from './entitlements';
 import { PAYMENT_HEADERS } from './payment-header';
 import { originFetch } from './seams';
 
@@ -24,7 +25,7 @@ export function originUrlFor(config: GatewayConfig, request: Request): URL {
 export async function callOrigin(env: GatewayEnv, config: GatewayConfig, request: Request): Promise<OriginResult> {
   const headers = new Headers(request.headers);
   for (const name of HOP_BY_HOP) headers.delete(name);
-  if (!config.forwardPaymentHeader) for (const name of PAYMENT_HEADERS) headers.delete(name);
+  if (!config.forwardPaymentHeader) for (const name of [...PAYMENT_HEADERS, ENTITLEMENT_HEADER]) headers.delete(name);
   headers.set('x-forwarded-host', new URL(request.url).host);
   const target = originUrlFor(config, request);
   const hasBody = request.method !== 'GET' && request.method !== 'HEAD' && request.body !== null;

@@ -7,7 +7,9 @@ import {
   type ClientFields,
   type D1Like,
   d1Client,
+  EntitlementStore,
   handleTrackingAdmin,
+  onceSchema,
   PAYMENTS_PATH,
   PaymentTracker,
   type PgLike,
@@ -23,6 +25,9 @@ export interface Tracking {
   store: SqlTrackingStore;
   tracker: PaymentTracker;
   fields: ClientFields;
+  entitlements: EntitlementStore;
+  /** Creates the tables when missing, once per isolate (the tracker and the entitlements share it). */
+  ready: () => Promise<void>;
 }
 
 /** The Hyperdrive binding's part the gateway uses: a connection string to the pooled PostgreSQL. */
@@ -35,7 +40,14 @@ export function trackingFor(env: GatewayEnv): Tracking | null {
   const sql = sqlFor(env);
   if (!sql) return null;
   const store = new SqlTrackingStore(sql);
-  return { store, tracker: new PaymentTracker(store), fields: clientFields(env.TRACKING_CLIENT_FIELDS) };
+  const ready = onceSchema(store);
+  return {
+    store,
+    tracker: new PaymentTracker(store, { ensureSchema: ready }),
+    fields: clientFields(env.TRACKING_CLIENT_FIELDS),
+    entitlements: new EntitlementStore(sql),
+    ready,
+  };
 }
 
 function sqlFor(env: GatewayEnv): SqlClient | null {

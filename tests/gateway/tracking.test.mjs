@@ -29,13 +29,16 @@ const TEST_TIMEOUT_MS = 120_000;
 let stack;
 let origin;
 let payer, payee;
+/** What the origin got: `{url, headers}`. */
+const originRequests = [];
 
 before(
   async () => {
     stack = await startStack({ local: true, localSvm: false, localStarknet: false, chainPort: 0, workerPort: 0 });
     [payer, payee] = [1, 2].map((i) => privateKeyToAccount(stack.accounts[i].privateKey));
     origin = createServer((req, res) => {
-      const status = req.url.startsWith('/fail') ? 500 : 200;
+      originRequests.push({ url: req.url, headers: { ...req.headers } });
+      const status = req.url.startsWith('/fail') || req.url.includes('fail=1') ? 500 : 200;
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(JSON.stringify(status === 200 ? { premium: true } : { error: 'origin failure' }));
     }).listen(0, '127.0.0.1');
@@ -66,7 +69,15 @@ const route = (description) => ({
 function startTrackedGateway(tracking) {
   return startGateway({
     stack,
-    routes: { 'GET /premium': route('premium'), 'GET /fail': route('fails') },
+    routes: {
+      'GET /premium': route('premium'),
+      'GET /fail': route('fails'),
+      // Entitlements: what a payment grants beyond the paid request.
+      'GET /pass': { ...route('two more uses'), entitlement: { uses: 2 } },
+      'GET /once': { ...route('one more use'), entitlement: { uses: 1 } },
+      'GET /flaky': { ...route('fails with ?fail=1'), entitlement: { uses: 1 } },
+      'GET /window': { ...route('for a second'), entitlement: { windowSeconds: 1 } },
+    },
     vars: { ORIGIN_URL: `http://127.0.0.1:${origin.address().port}` },
     secrets: { ADMIN_API_KEY: ADMIN_KEY },
     tracking,
@@ -206,6 +217,63 @@ for (const store of ['d1', 'postgres']) {
 
       const bySettle = await (await admin('/__x402/payments?settle=settled')).json();
       assert.deepEqual(bySettle.records.map((r) => r.transaction), [receipt.transaction]);
+    });
+
+    test('an entitlement (X-Payment-Id): its terms in the 402, granted with the payment, used within them on its resource only, never forwarded', { timeout: TEST_TIMEOUT_MS }, async () => {
+      const unpaid = await get('/pass');
+      assert.deepEqual(decodePaymentRequiredHeader(unpaid.headers.get('payment-required')).extensions?.entitlement, { info: { uses: 2, header: 'X-Payment-Id' } });
+
+      const before = await payeeBalance();
+      const paid = await get('/pass', await pay('/pass'));
+      assert.equal(paid.status, 200, paid.text);
+      const id = paid.headers.get('x-payment-id');
+      assert.match(id ?? '', /^[0-9a-f]{32}$/);
+      assert.equal(paid.headers.get('x-payment-id-uses-left'), '2');
+      const reached = originRequests.length;
+
+      const first = await get('/pass?page=2', { 'X-Payment-Id': id });
+      assert.deepEqual([first.status, first.headers.get('x-payment-id-uses-left'), JSON.parse(first.text).premium], [200, '1', true]);
+      assert.equal(originRequests.length, reached + 1, 'the origin served the use');
+      assert.equal(originRequests.at(-1).headers['x-payment-id'], undefined, 'the id is not forwarded');
+
+      const elsewhere = await get('/premium', { 'X-Payment-Id': id });
+      assert.equal(elsewhere.status, 402);
+      assert.equal(JSON.parse(elsewhere.text).error, 'entitlement_wrong_resource');
+      assert.equal((await get('/pass', { 'X-Payment-Id': id })).headers.get('x-payment-id-uses-left'), '0');
+      const spent = await get('/pass', { 'X-Payment-Id': id });
+      assert.deepEqual([spent.status, JSON.parse(spent.text).error], [402, 'entitlement_used_up']);
+      assert.ok(decodePaymentRequiredHeader(spent.headers.get('payment-required')).accepts.length > 0, 'the 402 says how to pay instead');
+      assert.equal(await payeeBalance(), before + AMOUNT, 'one payment, three requests served');
+
+      for (const [value, reason] of [
+        ['not-an-id', 'invalid_payment_id'],
+        ['0'.repeat(32), 'entitlement_not_found'],
+      ]) {
+        const refused = await get('/pass', { 'X-Payment-Id': value });
+        assert.deepEqual([refused.status, JSON.parse(refused.text).error], [402, reason]);
+      }
+    });
+
+    test('entitlements: 5 concurrent uses of the last use serve once; a failed origin gives the use back; a window expires', { timeout: TEST_TIMEOUT_MS }, async () => {
+      const once = (await get('/once', await pay('/once'))).headers.get('x-payment-id');
+      const reached = originRequests.length;
+      const uses = await Promise.all(Array.from({ length: 5 }, () => get('/once', { 'X-Payment-Id': once })));
+      assert.deepEqual(uses.map((u) => u.status).sort(), [200, 402, 402, 402, 402]);
+      assert.equal(originRequests.length, reached + 1, 'the origin was called once');
+
+      const flaky = (await get('/flaky', await pay('/flaky'))).headers.get('x-payment-id');
+      assert.equal((await get('/flaky?fail=1', { 'X-Payment-Id': flaky })).status, 502);
+      assert.equal((await get('/flaky', { 'X-Payment-Id': flaky })).status, 200, 'the failed call used nothing');
+      assert.equal((await get('/flaky', { 'X-Payment-Id': flaky })).status, 402);
+
+      const windowed = await get('/window', await pay('/window'));
+      const id = windowed.headers.get('x-payment-id');
+      assert.ok(Date.parse(windowed.headers.get('x-payment-id-expires')) > Date.now() - 1000);
+      assert.equal(windowed.headers.get('x-payment-id-uses-left'), null, 'no use count: the window limits it');
+      assert.equal((await get('/window', { 'X-Payment-Id': id })).status, 200);
+      await new Promise((r) => setTimeout(r, 1200));
+      const late = await get('/window', { 'X-Payment-Id': id });
+      assert.deepEqual([late.status, JSON.parse(late.text).error], [402, 'entitlement_expired']);
     });
 
     test('the admin API wants the key and refuses a malformed filter with 400', { timeout: TEST_TIMEOUT_MS }, async () => {

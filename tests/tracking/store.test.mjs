@@ -13,12 +13,15 @@ import { getPlatformProxy } from 'wrangler';
 
 import {
   d1Client,
+  ENTITLEMENT_ID,
+  EntitlementStore,
   handleTrackingAdmin,
   InvalidQuery,
   PaymentTrace,
   PaymentTracker,
   postgresClient,
   SqlTrackingStore,
+  TRACKING_MIGRATIONS,
   TRACKING_SCHEMA,
 } from '@x402-edge/sdk/tracking';
 
@@ -46,9 +49,9 @@ const backends = {
   },
   async postgres() {
     const server = await startPostgres();
-    const client = new pg.Client({ connectionString: server.url });
-    await client.connect();
-    return { sql: postgresClient(client), stop: async () => (await client.end(), await server.stop()) };
+    // A pool: concurrent statements run on separate connections, as Hyperdrive's do.
+    const pool = new pg.Pool({ connectionString: server.url, max: 10 });
+    return { sql: postgresClient(pool), stop: async () => (await pool.end(), await server.stop()) };
   },
 };
 
@@ -87,16 +90,22 @@ function record(overrides = {}) {
 /** As the store gives it back: EVM addresses in lower case. */
 const stored = (r) => ({ ...r, payer: r.payer?.startsWith('0x') ? r.payer.toLowerCase() : r.payer, asset: r.asset?.toLowerCase() ?? null, payTo: r.payTo?.toLowerCase() ?? null });
 
-test('the D1 migration is the schema the store creates', () => {
-  const migration = fs.readFileSync(path.join(ROOT, 'gateway/migrations/0001_tracking.sql'), 'utf8');
-  const statements = migration
-    .split('\n')
-    .filter((l) => !l.startsWith('--'))
-    .join('\n')
-    .split(';')
-    .map((s) => s.trim())
-    .filter(Boolean);
-  assert.deepEqual(statements, [...TRACKING_SCHEMA]);
+test('the D1 migrations are the schema the store creates, file by file', () => {
+  const dir = path.join(ROOT, 'gateway/migrations');
+  const files = fs.readdirSync(dir).filter((f) => f.endsWith('.sql')).sort();
+  assert.deepEqual(files, ['0001_tracking.sql', '0002_entitlements.sql']);
+  const statements = files.map((f) =>
+    fs
+      .readFileSync(path.join(dir, f), 'utf8')
+      .split('\n')
+      .filter((l) => !l.startsWith('--'))
+      .join('\n')
+      .split(';')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
+  assert.deepEqual(statements, TRACKING_MIGRATIONS.map((m) => [...m]));
+  assert.deepEqual(statements.flat(), [...TRACKING_SCHEMA]);
 });
 
 for (const kind of Object.keys(backends)) {
@@ -105,6 +114,7 @@ for (const kind of Object.keys(backends)) {
     /** A store on a fresh, empty table (the schema applied twice: it is idempotent). */
     const freshStore = async () => {
       await backend.sql.run('DROP TABLE IF EXISTS x402_payments', []);
+      await backend.sql.run('DROP TABLE IF EXISTS x402_entitlements', []);
       const store = new SqlTrackingStore(backend.sql);
       await store.migrate();
       await store.migrate();
@@ -287,6 +297,42 @@ for (const kind of Object.keys(backends)) {
       assert.deepEqual(reported, [['connection reset', 'lost']]);
       const ids = (await new SqlTrackingStore(backend.sql).list({ limit: 10 })).records.map((r) => r.id);
       assert.deepEqual(ids, ['third-time-lucky']);
+    });
+
+    test('entitlements: bound to one resource, limited by uses and by a window, a use given back', async () => {
+      await freshStore();
+      const entitlements = new EntitlementStore(backend.sql);
+      const grant = (terms, now = T0) => entitlements.grant({ resource: 'GET /premium', terms, payer: PAYER, network: 'eip155:84532', transaction: `0x${'ab'.repeat(32)}`, now });
+
+      const twice = await grant({ uses: 2 });
+      assert.match(twice.id, ENTITLEMENT_ID);
+      assert.deepEqual([twice.usesLeft, twice.expiresMs], [2, null]);
+      assert.deepEqual(await entitlements.use(twice.id, 'GET /metered', T0), { ok: false, reason: 'entitlement_wrong_resource' });
+      assert.deepEqual(await entitlements.use(twice.id, 'GET /premium', T0), { ok: true, entitlement: { id: twice.id, resource: 'GET /premium', usesLeft: 1, expiresMs: null } });
+      await entitlements.giveBack(twice.id);
+      assert.equal((await entitlements.use(twice.id, 'GET /premium', T0)).entitlement.usesLeft, 1, 'the use given back');
+      assert.equal((await entitlements.use(twice.id, 'GET /premium', T0)).entitlement.usesLeft, 0);
+      assert.deepEqual(await entitlements.use(twice.id, 'GET /premium', T0), { ok: false, reason: 'entitlement_used_up' });
+      assert.deepEqual(await entitlements.use('0'.repeat(32), 'GET /premium', T0), { ok: false, reason: 'entitlement_not_found' });
+
+      const hour = await grant({ windowSeconds: 3600 });
+      assert.deepEqual([hour.usesLeft, hour.expiresMs], [null, T0 + 3_600_000]);
+      for (let i = 0; i < 5; i++) assert.equal((await entitlements.use(hour.id, 'GET /premium', T0 + 3_599_999)).ok, true, 'any number of uses inside the window');
+      assert.deepEqual(await entitlements.use(hour.id, 'GET /premium', T0 + 3_600_000), { ok: false, reason: 'entitlement_expired' });
+      await entitlements.giveBack(hour.id); // no use count to give back: nothing changes
+
+      const both = await grant({ uses: 1, windowSeconds: 60 });
+      assert.deepEqual(await entitlements.use(both.id, 'GET /premium', T0 + 60_000), { ok: false, reason: 'entitlement_expired' });
+      assert.equal((await entitlements.use(both.id, 'GET /premium', T0 + 59_000)).ok, true);
+    });
+
+    test('entitlements: 10 concurrent uses of a one-use entitlement, one succeeds', async () => {
+      await freshStore();
+      const entitlements = new EntitlementStore(backend.sql);
+      const once = await entitlements.grant({ resource: 'GET /premium', terms: { uses: 1 }, payer: null, network: null, transaction: null, now: T0 });
+      const uses = await Promise.all(Array.from({ length: 10 }, () => entitlements.use(once.id, 'GET /premium', T0)));
+      assert.equal(uses.filter((u) => u.ok).length, 1, JSON.stringify(uses));
+      assert.deepEqual(new Set(uses.filter((u) => !u.ok).map((u) => u.reason)), new Set(['entitlement_used_up']));
     });
 
     test('a PaymentTrace records what the request and its steps reported', async () => {

@@ -1,6 +1,6 @@
 // The tracking table, one row per paid request. The same statements run on D1 (SQLite) and on
 // PostgreSQL: only types both read alike (TEXT, BIGINT, INTEGER), no dialect's own functions.
-// gateway/migrations/0001_tracking.sql holds the same text for `wrangler d1 migrations apply`.
+// gateway/migrations/*.sql hold the same text for `wrangler d1 migrations apply`.
 
 /** The schema, one statement each, idempotent (`IF NOT EXISTS`). */
 export const TRACKING_SCHEMA: readonly string[] = [
@@ -37,4 +37,18 @@ export const TRACKING_SCHEMA: readonly string[] = [
 )`,
   `CREATE INDEX IF NOT EXISTS x402_payments_at ON x402_payments (at_ms, id)`,
   `CREATE INDEX IF NOT EXISTS x402_payments_payer ON x402_payments (payer, at_ms)`,
+  // Entitlements (entitlements.ts): what a settled payment lets its client use again without paying.
+  `CREATE TABLE IF NOT EXISTS x402_entitlements (
+  id TEXT PRIMARY KEY,
+  resource TEXT NOT NULL,
+  payer TEXT,
+  network TEXT,
+  tx TEXT,
+  created_ms BIGINT NOT NULL,
+  expires_ms BIGINT,
+  uses_left INTEGER
+)`,
 ];
+
+/** The statements of each migration file (gateway/migrations), in order; together they are TRACKING_SCHEMA. */
+export const TRACKING_MIGRATIONS: readonly (readonly string[])[] = [TRACKING_SCHEMA.slice(0, 3), TRACKING_SCHEMA.slice(3, 4)];

@@ -14,10 +14,25 @@ export interface TrackerOptions {
   onTrackingError?: (error: unknown, record: PaymentRecord) => void;
   /** Pauses between attempts, in ms; three attempts by default. */
   retryDelaysMs?: readonly number[];
+  /** Creates the tables when missing; by default `store.migrate()` once per tracker (see `onceSchema`). */
+  ensureSchema?: () => Promise<void>;
+}
+
+/**
+ * `store.migrate()` once, shared by everything that uses the tables in this isolate; a failure is
+ * retried on the next call.
+ */
+export function onceSchema(store: SqlTrackingStore): () => Promise<void> {
+  let ready: Promise<void> | null = null;
+  return () =>
+    (ready ??= store.migrate().catch((e) => {
+      ready = null;
+      throw e;
+    }));
 }
 
 export class PaymentTracker {
-  private ready: Promise<void> | null = null;
+  private readonly schema: () => Promise<void>;
   private readonly retryDelaysMs: readonly number[];
   private readonly onTrackingError: (error: unknown, record: PaymentRecord) => void;
 
@@ -26,6 +41,7 @@ export class PaymentTracker {
     options: TrackerOptions = {},
   ) {
     this.retryDelaysMs = options.retryDelaysMs ?? [50, 250];
+    this.schema = options.ensureSchema ?? onceSchema(store);
     this.onTrackingError =
       options.onTrackingError ??
       ((error, record) =>
@@ -55,14 +71,5 @@ export class PaymentTracker {
     } catch {
       // A failing error handler must not fail the request either.
     }
-  }
-
-  /** The table, created once per isolate (idempotent); retried after a failure. */
-  private schema(): Promise<void> {
-    this.ready ??= this.store.migrate().catch((e) => {
-      this.ready = null;
-      throw e;
-    });
-    return this.ready;
   }
 }
