@@ -46,6 +46,8 @@ export interface GatewayConfig {
   facilitatorUrl?: string;
   /** RPC_URLS: network (CAIP-2 or v1 name) → RPC URL(s), for the chain checks of in-process verify. */
   rpcUrls?: Record<string, string | string[]>;
+  /** Session budgets are enforced (BUDGETS=true; needs a tracking store). */
+  budgets: boolean;
 }
 
 /** The Worker bindings the gateway reads (wrangler.toml `[vars]`, `[[services]]` and secrets). */
@@ -72,6 +74,8 @@ export interface GatewayEnv {
   TRACKING_CLIENT_FIELDS?: string;
   /** Secret: the key of the tracking admin API (`Authorization: Bearer …`); without it the API answers 403. */
   ADMIN_API_KEY?: string;
+  /** `true`: enforce session budgets (set through the admin API) before a payment is verified. */
+  BUDGETS?: string;
   [name: string]: unknown;
 }
 
@@ -98,10 +102,11 @@ export function readConfig(env: GatewayEnv): ConfigResult {
   const facilitatorUrl = readFacilitator(env, problems);
   const rpcUrls = readRpcUrls(env.RPC_URLS, problems);
   checkClientFields(env.TRACKING_CLIENT_FIELDS, problems);
+  const budgets = readBool('BUDGETS', env.BUDGETS, false, problems);
   if (problems.length || !originUrl) return { ok: false, problems };
   return {
     ok: true,
-    config: { routes, originUrl, originTimeoutMs, forwardPaymentHeader, passThrough, maxPaymentHeaderBytes, facilitatorUrl, rpcUrls },
+    config: { routes, originUrl, originTimeoutMs, forwardPaymentHeader, passThrough, maxPaymentHeaderBytes, facilitatorUrl, rpcUrls, budgets },
   };
 }
 

@@ -15,7 +15,7 @@ import {
 } from '@x402/core/server';
 import type { HTTPAdapter, HTTPRequestContext, HTTPResponseInstructions, RouteConfig, RoutesConfig } from '@x402/core/server';
 
-import type { PaymentRequired } from '@x402/core/types';
+import type { PaymentPayload, PaymentRequired } from '@x402/core/types';
 
 import { type GatewayConfig, type GatewayEnv, readConfig } from './config';
 import { cronosCall, cronosRequirements, type CronosSettleResponse, type CronosVerifyResponse, decodeCronosHeader } from './cronos';
@@ -24,7 +24,7 @@ import { checkPaymentHeader, PAYMENT_HEADERS } from './payment-header';
 import { facilitatorClient, knownSchemes, paywallProvider, serverScheme } from './seams';
 import { declaredTerms, ENTITLEMENT_HEADER, entitlementExtension, REFUSALS, resourceOf, setEntitlementHeaders } from './entitlements';
 import { payerOf, type Tracking, trackingAdmin, trackingFor } from './tracking';
-import { ENTITLEMENT_ID, type Entitlement, PaymentTrace, type WaitUntil } from '@x402-edge/sdk/tracking';
+import { budgetAmount, ENTITLEMENT_ID, type Entitlement, keyAgent, payerAgent, PaymentTrace, type Reserve, type WaitUntil } from '@x402-edge/sdk/tracking';
 
 /** The gateway's own path (never forwarded): configuration and facilitator status. */
 const HEALTH_PATH = '/__x402/health';
@@ -62,7 +62,7 @@ async function handle(request: Request, env: GatewayEnv, ctx: WaitUntil): Promis
   if (!state.ok) return misconfigured(state.problems);
   const { gateway } = state;
   if (path === HEALTH_PATH) return health(gateway);
-  const admin = await trackingAdmin(request, env, gateway.tracking);
+  const admin = await trackingAdmin(request, env, gateway.config, gateway.tracking);
   if (admin) return admin;
 
   const adapter = new RequestAdapter(request, false);
@@ -93,9 +93,49 @@ async function handle(request: Request, env: GatewayEnv, ctx: WaitUntil): Promis
       trace.step?.verified('invalid', 'duplicate_settlement', 0);
       return refuse(gateway, request, 'duplicate_settlement', 'this payment is being used by another request');
     };
-    return trace.done(await exclusively(check.header, () => serve(env, gateway, request, paid, trace.step), busy));
+    return trace.done(await exclusively(check.header, () => withinBudget(gateway, request, check.payload, trace.step, () => serve(env, gateway, request, paid, trace.step)), busy));
   }
   return serve(env, gateway, request, context);
+}
+
+/** The request header that names an agent's API key for session budgets (stored only as its SHA-256). */
+const AGENT_KEY_HEADER = 'x-agent-key';
+
+/**
+ * Runs `serve` under the session budgets of the request's agents (its `X-Agent-Key` and the payer the
+ * payment names): the price is reserved before the payment is verified, refused with 402
+ * `budget_exceeded` past a budget, and given back unless the payment settled. A store that fails refuses
+ * (503): a budget is a limit, and is not skipped.
+ */
+async function withinBudget(gateway: Gateway, request: Request, payload: PaymentPayload, trace: PaymentTrace | null, serve: () => Promise<Response>): Promise<Response> {
+  const tracking = gateway.tracking;
+  const amount = budgetAmount(String(payload.accepted.amount ?? ''));
+  if (!gateway.config.budgets || !tracking || amount === null) return serve();
+  const key = request.headers.get(AGENT_KEY_HEADER);
+  const payer = payerOf(payload);
+  const agents = [...(key ? [await keyAgent(key)] : []), ...(payer ? [payerAgent(payer)] : [])];
+  if (agents.length === 0) return serve();
+  let reserved: Reserve;
+  try {
+    await tracking.ready();
+    reserved = await tracking.budgets.reserve(agents, payload.accepted.network, payload.accepted.asset, amount, Date.now());
+  } catch (e) {
+    console.error('x402-edge gateway: the budget store failed', e instanceof Error ? e.name : typeof e);
+    trace?.verified('error', 'budgets_unavailable', 0);
+    return json(503, { error: 'budgets_unavailable', message: 'the session budget could not be checked; try again' });
+  }
+  if (!reserved.ok) {
+    const { budget } = reserved;
+    trace?.verified('invalid', 'budget_exceeded', 0);
+    const resets = new Date(budget.windowStartMs + budget.windowSeconds * 1000).toISOString();
+    return refuse(gateway, request, 'budget_exceeded', `${reserved.agent.startsWith('key:') ? 'this API key' : 'this payer'} has spent ${budget.spent} of ${budget.limit} on ${budget.network} ${budget.asset} in this window (until ${resets}); the price is ${amount}`);
+  }
+  const response = await serve();
+  const receipt = response.headers.get('payment-response');
+  if (!receipt || settleAnswer({ 'payment-response': receipt })?.success !== true) {
+    await tracking.budgets.release(reserved.reservation).catch((e) => console.error('x402-edge gateway: a budget reservation was not given back', e instanceof Error ? e.name : typeof e));
+  }
+  return response;
 }
 
 /**

@@ -6,26 +6,27 @@ import type { PaymentPayload } from '@x402/core/types';
 import {
   type ClientFields,
   type D1Like,
+  BudgetStore,
   d1Client,
   EntitlementStore,
+  ADMIN_PATHS,
   handleTrackingAdmin,
   onceSchema,
-  PAYMENTS_PATH,
   PaymentTracker,
   type PgLike,
   postgresClient,
   type SqlClient,
   SqlTrackingStore,
-  STATS_PATH,
 } from '@x402-edge/sdk/tracking';
 
-import type { GatewayEnv } from './config';
+import type { GatewayConfig, GatewayEnv } from './config';
 
 export interface Tracking {
   store: SqlTrackingStore;
   tracker: PaymentTracker;
   fields: ClientFields;
   entitlements: EntitlementStore;
+  budgets: BudgetStore;
   /** Creates the tables when missing, once per isolate (the tracker and the entitlements share it). */
   ready: () => Promise<void>;
 }
@@ -46,6 +47,7 @@ export function trackingFor(env: GatewayEnv): Tracking | null {
     tracker: new PaymentTracker(store, { ensureSchema: ready }),
     fields: clientFields(env.TRACKING_CLIENT_FIELDS),
     entitlements: new EntitlementStore(sql),
+    budgets: new BudgetStore(sql),
     ready,
   };
 }
@@ -84,9 +86,9 @@ export function clientFields(value: unknown): ClientFields {
 }
 
 /** The admin API's answer for its paths (404 while tracking is off), else null. */
-export async function trackingAdmin(request: Request, env: GatewayEnv, tracking: Tracking | null): Promise<Response | null> {
+export async function trackingAdmin(request: Request, env: GatewayEnv, config: GatewayConfig, tracking: Tracking | null): Promise<Response | null> {
   const path = new URL(request.url).pathname;
-  if (path !== PAYMENTS_PATH && path !== STATS_PATH) return null;
+  if (!ADMIN_PATHS.includes(path)) return null;
   if (!tracking) {
     return new Response(JSON.stringify({ error: 'tracking_off', message: 'tracking is off: bind a D1 database as TRACKING_DB or Hyperdrive as TRACKING_HYPERDRIVE' }), {
       status: 404,
@@ -94,7 +96,7 @@ export async function trackingAdmin(request: Request, env: GatewayEnv, tracking:
     });
   }
   const adminKey = typeof env.ADMIN_API_KEY === 'string' && env.ADMIN_API_KEY !== '' ? env.ADMIN_API_KEY : undefined;
-  return handleTrackingAdmin(request, { store: tracking.store, adminKey });
+  return handleTrackingAdmin(request, { store: tracking.store, adminKey, ...(config.budgets ? { budgets: tracking.budgets } : {}) });
 }
 
 /** The payer an EVM payment names (EIP-3009 and upto `authorization`, Permit2) before the settle says; else null. */

@@ -66,7 +66,7 @@ const route = (description) => ({
   mimeType: 'application/json',
 });
 
-function startTrackedGateway(tracking) {
+function startTrackedGateway(tracking, { budgets = true } = {}) {
   return startGateway({
     stack,
     routes: {
@@ -78,7 +78,7 @@ function startTrackedGateway(tracking) {
       'GET /flaky': { ...route('fails with ?fail=1'), entitlement: { uses: 1 } },
       'GET /window': { ...route('for a second'), entitlement: { windowSeconds: 1 } },
     },
-    vars: { ORIGIN_URL: `http://127.0.0.1:${origin.address().port}` },
+    vars: { ORIGIN_URL: `http://127.0.0.1:${origin.address().port}`, BUDGETS: String(budgets) },
     secrets: { ADMIN_API_KEY: ADMIN_KEY },
     tracking,
   });
@@ -276,6 +276,39 @@ for (const store of ['d1', 'postgres']) {
       assert.deepEqual([late.status, JSON.parse(late.text).error], [402, 'entitlement_expired']);
     });
 
+    test('a session budget on an API key: paid within it, refused past it before the signature is checked, given back for a failed origin', { timeout: TEST_TIMEOUT_MS }, async () => {
+      const agentKey = `agent-${store}-${Date.now()}`;
+      const put = await fetch(`${gateway.url}/__x402/budgets`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${ADMIN_KEY}` },
+        body: JSON.stringify({ apiKey: agentKey, network: NETWORK, asset: stack.token.address, limit: String(2n * AMOUNT), windowSeconds: 3600 }),
+      });
+      assert.equal(put.status, 200, await put.clone().text());
+      const { agent } = (await put.json()).budget;
+      const spent = async () => (await (await admin(`/__x402/budgets?agent=${encodeURIComponent(agent)}`)).json()).budgets[0].spent;
+      const asAgent = async (path) => ({ ...(await pay(path)), 'X-Agent-Key': agentKey });
+
+      const before = await payeeBalance();
+      assert.equal((await get('/fail', await asAgent('/fail'))).status, 502);
+      assert.equal(await spent(), '0', 'the failed call gave its reservation back');
+      for (let i = 0; i < 2; i++) assert.equal((await get('/premium', await asAgent('/premium'))).status, 200);
+      assert.equal(await spent(), String(2n * AMOUNT));
+
+      const over = await get('/premium', await asAgent('/premium'));
+      assert.equal(over.status, 402, over.text);
+      assert.equal(JSON.parse(over.text).error, 'budget_exceeded');
+      assert.match(JSON.parse(over.text).message, /this API key has spent 20000 of 20000/);
+      // Refused before verification: a broken signature gets the same answer.
+      const header = await asAgent('/premium');
+      const payload = JSON.parse(Buffer.from(header['PAYMENT-SIGNATURE'], 'base64').toString());
+      payload.payload.signature = `0x${'11'.repeat(65)}`;
+      const forged = await get('/premium', { ...header, 'PAYMENT-SIGNATURE': Buffer.from(JSON.stringify(payload)).toString('base64') });
+      assert.deepEqual([forged.status, JSON.parse(forged.text).error], [402, 'budget_exceeded']);
+      assert.equal(await payeeBalance(), before + 2n * AMOUNT, 'two payments moved, nothing more');
+      // Without the key, the payer (who has no budget) pays as usual.
+      assert.equal((await get('/premium', await pay('/premium'))).status, 200);
+    });
+
     test('the admin API wants the key and refuses a malformed filter with 400', { timeout: TEST_TIMEOUT_MS }, async () => {
       assert.equal((await admin('/__x402/payments', null)).status, 401);
       assert.equal((await admin('/__x402/stats', 'wrong')).status, 401);
@@ -285,19 +318,29 @@ for (const store of ['d1', 'postgres']) {
     });
 
     if (store === 'postgres') {
-      test('the store going away fails no request: the paid request is served and settled, the record reported lost', { timeout: TEST_TIMEOUT_MS }, async () => {
+      test('the store going away: tracking fails no request (served, settled, the record reported lost); budgets refuse (503) and nothing moves', { timeout: 180_000 }, async () => {
+        const url = postgres.url;
         await postgres.stop();
         postgres = null;
         const before = await payeeBalance();
-        const paid = await get('/premium', await pay('/premium'));
-        assert.equal(paid.status, 200, paid.text);
-        assert.equal(await payeeBalance(), before + AMOUNT);
-        const deadline = Date.now() + 20_000;
-        while (!/x402-edge tracking: record .* not written/.test(gateway.output()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
-        assert.match(gateway.output(), /x402-edge tracking: record [0-9a-f-]+ \(settled 0x[0-9a-f]{64}\) not written/);
+        const limited = await get('/premium', await pay('/premium'));
+        assert.deepEqual([limited.status, JSON.parse(limited.text).error], [503, 'budgets_unavailable'], 'BUDGETS=true: a limit is not skipped');
+        assert.equal(await payeeBalance(), before);
         const listing = await admin('/__x402/payments');
         assert.equal(listing.status, 503);
         assert.doesNotMatch(await listing.text(), /postgres:|127\.0\.0\.1/, 'no connection string in the answer');
+
+        const trackingOnly = await startTrackedGateway({ postgresUrl: url }, { budgets: false });
+        try {
+          const paid = await fetch(`${trackingOnly.url}/premium`, { headers: await pay('/premium') });
+          assert.equal(paid.status, 200, await paid.text());
+          assert.equal(await payeeBalance(), before + AMOUNT);
+          const deadline = Date.now() + 20_000;
+          while (!/x402-edge tracking: record .* not written/.test(trackingOnly.output()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+          assert.match(trackingOnly.output(), /x402-edge tracking: record [0-9a-f-]+ \(settled 0x[0-9a-f]{64}\) not written/);
+        } finally {
+          await trackingOnly.stop();
+        }
       });
     }
   });

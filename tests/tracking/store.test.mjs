@@ -12,7 +12,10 @@ import pg from 'pg';
 import { getPlatformProxy } from 'wrangler';
 
 import {
+  BudgetStore,
   d1Client,
+  keyAgent,
+  payerAgent,
   ENTITLEMENT_ID,
   EntitlementStore,
   handleTrackingAdmin,
@@ -93,7 +96,7 @@ const stored = (r) => ({ ...r, payer: r.payer?.startsWith('0x') ? r.payer.toLowe
 test('the D1 migrations are the schema the store creates, file by file', () => {
   const dir = path.join(ROOT, 'gateway/migrations');
   const files = fs.readdirSync(dir).filter((f) => f.endsWith('.sql')).sort();
-  assert.deepEqual(files, ['0001_tracking.sql', '0002_entitlements.sql']);
+  assert.deepEqual(files, ['0001_tracking.sql', '0002_entitlements.sql', '0003_budgets.sql']);
   const statements = files.map((f) =>
     fs
       .readFileSync(path.join(dir, f), 'utf8')
@@ -115,6 +118,7 @@ for (const kind of Object.keys(backends)) {
     const freshStore = async () => {
       await backend.sql.run('DROP TABLE IF EXISTS x402_payments', []);
       await backend.sql.run('DROP TABLE IF EXISTS x402_entitlements', []);
+      await backend.sql.run('DROP TABLE IF EXISTS x402_budgets', []);
       const store = new SqlTrackingStore(backend.sql);
       await store.migrate();
       await store.migrate();
@@ -333,6 +337,106 @@ for (const kind of Object.keys(backends)) {
       const uses = await Promise.all(Array.from({ length: 10 }, () => entitlements.use(once.id, 'GET /premium', T0)));
       assert.equal(uses.filter((u) => u.ok).length, 1, JSON.stringify(uses));
       assert.deepEqual(new Set(uses.filter((u) => !u.ok).map((u) => u.reason)), new Set(['entitlement_used_up']));
+    });
+
+    test('budgets: reserve within the limit, refuse past it naming the agent, give back, roll the window over', async () => {
+      await freshStore();
+      const budgets = new BudgetStore(backend.sql);
+      const agent = payerAgent(PAYER);
+      assert.equal(agent, `payer:${PAYER.toLowerCase()}`);
+      await budgets.set({ agent, network: 'eip155:84532', asset: USDC, limit: 25_000n, windowSeconds: 60, now: T0 });
+      const reserve = (amount, now = T0, agents = [agent]) => budgets.reserve(agents, 'eip155:84532', USDC.toUpperCase().replace('0X', '0x'), amount, now);
+      const first = await reserve(10_000n);
+      assert.deepEqual(first, { ok: true, reservation: { amount: '10000', held: [{ agent, network: 'eip155:84532', asset: USDC.toLowerCase(), windowStartMs: T0 }] } });
+      assert.equal((await reserve(10_000n, T0 + 1)).ok, true);
+      const refused = await reserve(10_000n, T0 + 2);
+      assert.deepEqual([refused.ok, refused.agent, refused.budget.spent, refused.budget.limit], [false, agent, '20000', '25000']);
+      await budgets.release(first.reservation);
+      assert.equal((await budgets.list(T0 + 3))[0].spent, '10000');
+      assert.equal((await reserve(15_000n, T0 + 3)).ok, true, 'exactly up to the limit');
+      assert.equal((await reserve(1n, T0 + 4)).ok, false);
+      // The window ends 60 s after it started: the spend starts again from zero.
+      const next = await reserve(20_000n, T0 + 60_000);
+      assert.equal(next.reservation.held[0].windowStartMs, T0 + 60_000);
+      assert.deepEqual((await budgets.list(T0 + 60_001)).map((b) => [b.spent, b.windowStartMs]), [['20000', T0 + 60_000]]);
+      // A reservation from the old window is not given back into the new one.
+      await budgets.release(first.reservation);
+      assert.equal((await budgets.list(T0 + 60_002))[0].spent, '20000');
+      // Another asset, or an agent without a budget, is not limited.
+      assert.equal((await budgets.reserve([agent], 'eip155:84532', '0x5FbDB2315678afecb367f032d93F642f64180aa3', 10n ** 20n, T0)).ok, true);
+      assert.deepEqual(await budgets.reserve([payerAgent('0x90F79bf6EB2c4f870365E785982E1f101E93b906')], 'eip155:84532', USDC, 10n ** 20n, T0), { ok: true, reservation: { amount: (10n ** 20n).toString(), held: [] } });
+    });
+
+    test('budgets: all or nothing over an API key and a payer; exact carries past 2^64; 10 concurrent reservations never overspend', async () => {
+      await freshStore();
+      const budgets = new BudgetStore(backend.sql);
+      const key = await keyAgent('agent-api-key-1');
+      assert.match(key, /^key:[0-9a-f]{64}$/);
+      const payer = payerAgent(PAYER);
+      await budgets.set({ agent: payer, network: 'eip155:84532', asset: USDC, limit: 100_000n, windowSeconds: 3600, now: T0 });
+      await budgets.set({ agent: key, network: 'eip155:84532', asset: USDC, limit: 15_000n, windowSeconds: 3600, now: T0 });
+      assert.equal((await budgets.reserve([payer, key], 'eip155:84532', USDC, 10_000n, T0)).ok, true);
+      const refused = await budgets.reserve([payer, key], 'eip155:84532', USDC, 10_000n, T0);
+      assert.deepEqual([refused.ok, refused.agent], [false, key]);
+      assert.deepEqual((await budgets.list(T0)).map((b) => [b.agent, b.spent]), [[key, '10000'], [payer, '10000']].sort(), "the payer's share was given back");
+
+      const big = 10n ** 15n - 1n; // every add carries into hi
+      const token = '0x5fbdb2315678afecb367f032d93f642f64180aa3';
+      await budgets.set({ agent: payer, network: 'eip155:84532', asset: token, limit: 3n * big + 5n * 10n ** 30n, windowSeconds: 3600, now: T0 });
+      const held = [];
+      for (const amount of [big, big, big, 5n * 10n ** 30n]) {
+        const r = await budgets.reserve([payer], 'eip155:84532', token, amount, T0);
+        assert.equal(r.ok, true, String(amount));
+        held.push(r.reservation);
+      }
+      const spentOf = async () => (await budgets.list(T0, payer)).find((b) => b.asset === token).spent;
+      assert.equal(await spentOf(), (3n * big + 5n * 10n ** 30n).toString());
+      assert.equal((await budgets.reserve([payer], 'eip155:84532', token, 1n, T0)).ok, false);
+      await budgets.release(held[0]);
+      assert.equal(await spentOf(), (2n * big + 5n * 10n ** 30n).toString(), 'given back with a borrow');
+
+      await budgets.set({ agent: payer, network: 'eip155:84532', asset: USDC, limit: 50_000n, windowSeconds: 3600, now: T0 });
+      const before = BigInt((await budgets.list(T0, payer)).find((b) => b.asset === USDC.toLowerCase()).spent);
+      const results = await Promise.all(Array.from({ length: 10 }, () => budgets.reserve([payer], 'eip155:84532', USDC, 10_000n, T0)));
+      assert.equal(results.filter((r) => r.ok).length, Number((50_000n - before) / 10_000n), JSON.stringify(results.map((r) => r.ok)));
+      assert.equal((await budgets.list(T0, payer)).find((b) => b.asset === USDC.toLowerCase()).spent, '50000', 'never past the limit');
+      assert.equal(await budgets.remove(payer, 'eip155:84532', USDC), true);
+      assert.equal(await budgets.remove(payer, 'eip155:84532', USDC), false);
+    });
+
+    test('the budgets admin API: set by payer or API key (hashed), list, remove; malformed input is a 400', async () => {
+      const store = await freshStore();
+      const budgets = new BudgetStore(backend.sql);
+      const adminKey = 'budget-admin-key';
+      const call = (method, url, body) =>
+        handleTrackingAdmin(new Request(`http://gateway.local${url}`, { method, headers: { authorization: `Bearer ${adminKey}` }, body: body === undefined ? undefined : JSON.stringify(body) }), { store, budgets, adminKey, now: () => T0 });
+      const put = await call('PUT', '/__x402/budgets', { apiKey: 'agent-api-key-1', network: 'eip155:84532', asset: USDC, limit: '1000000', windowSeconds: 86400 });
+      assert.equal(put.status, 200);
+      const { budget } = await put.json();
+      assert.deepEqual(budget, { agent: await keyAgent('agent-api-key-1'), network: 'eip155:84532', asset: USDC.toLowerCase(), limit: '1000000', windowSeconds: 86400, spent: '0', windowStartMs: T0 });
+      assert.equal((await call('PUT', '/__x402/budgets', { payer: PAYER, network: 'eip155:84532', asset: USDC, limit: '5', windowSeconds: 60 })).status, 200);
+      const listed = await (await call('GET', '/__x402/budgets')).json();
+      assert.deepEqual(listed.budgets.map((b) => b.agent), [budget.agent, payerAgent(PAYER)]);
+      assert.doesNotMatch(JSON.stringify(listed), /agent-api-key-1/, 'the API key is never stored or shown');
+      for (const [body, parameter] of [
+        [{ network: 'eip155:84532', asset: USDC, limit: '5', windowSeconds: 60 }, 'agent'],
+        [{ payer: PAYER, apiKey: 'k', network: 'eip155:84532', asset: USDC, limit: '5', windowSeconds: 60 }, 'agent'],
+        [{ agent: 'someone', network: 'eip155:84532', asset: USDC, limit: '5', windowSeconds: 60 }, 'agent'],
+        [{ payer: PAYER, network: 'base', asset: USDC, limit: '5', windowSeconds: 60 }, 'network'],
+        [{ payer: PAYER, network: 'eip155:84532', asset: USDC, limit: 5, windowSeconds: 60 }, 'limit'],
+        [{ payer: PAYER, network: 'eip155:84532', asset: USDC, limit: '1'.repeat(40), windowSeconds: 60 }, 'limit'],
+        [{ payer: PAYER, network: 'eip155:84532', asset: USDC, limit: '5', windowSeconds: 0 }, 'windowSeconds'],
+        ['not an object', 'body'],
+      ]) {
+        const res = await call('PUT', '/__x402/budgets', body);
+        assert.deepEqual([res.status, (await res.json()).parameter], [400, parameter], JSON.stringify(body));
+      }
+      const q = `agent=${encodeURIComponent(payerAgent(PAYER))}&network=eip155:84532&asset=${USDC}`;
+      assert.equal((await call('DELETE', `/__x402/budgets?${q}`)).status, 200);
+      assert.equal((await call('DELETE', `/__x402/budgets?${q}`)).status, 404);
+      assert.equal((await call('DELETE', '/__x402/budgets?agent=x')).status, 400);
+      const none = await handleTrackingAdmin(new Request('http://gateway.local/__x402/budgets', { headers: { authorization: `Bearer ${adminKey}` } }), { store, adminKey });
+      assert.equal(none.status, 404, 'a host without budgets');
     });
 
     test('a PaymentTrace records what the request and its steps reported', async () => {

@@ -3,18 +3,26 @@
 //
 //   GET /__x402/payments?from=&to=&network=&payer=&path=&verify=&settle=&limit=&cursor=
 //   GET /__x402/stats?from=&to=
+//   GET /__x402/budgets[?agent=]    PUT /__x402/budgets {payer | apiKey | agent, network, asset, limit, windowSeconds}
+//   DELETE /__x402/budgets?agent=&network=&asset=
 //
 // `from`/`to`: milliseconds since the epoch or an ISO 8601 date; `to` is exclusive. Stats default to the
 // last 24 hours.
 
 import type { SettleOutcome, VerifyOutcome } from './record.js';
+import { type BudgetStore, budgetAmount, keyAgent, payerAgent } from './budgets.js';
 import { decodeCursor, InvalidQuery, MAX_PAGE, type PaymentQuery, type SqlTrackingStore } from './store.js';
 
 export const PAYMENTS_PATH = '/__x402/payments';
 export const STATS_PATH = '/__x402/stats';
+export const BUDGETS_PATH = '/__x402/budgets';
+/** The paths `handleTrackingAdmin` answers. */
+export const ADMIN_PATHS: readonly string[] = [PAYMENTS_PATH, STATS_PATH, BUDGETS_PATH];
 
 export interface TrackingAdminOptions {
   store: SqlTrackingStore;
+  /** Session budgets, when the host enforces them (`/__x402/budgets` answers 404 otherwise). */
+  budgets?: BudgetStore;
   /** The admin key (`ADMIN_API_KEY`); without one the admin API answers 403. */
   adminKey: string | undefined;
   now?: () => number;
@@ -29,12 +37,17 @@ const STATS_PARAMS = new Set(['from', 'to']);
 /** The admin API's answer when `request` is one of its paths, else null (the caller serves it). */
 export async function handleTrackingAdmin(request: Request, options: TrackingAdminOptions): Promise<Response | null> {
   const url = new URL(request.url);
-  if (url.pathname !== PAYMENTS_PATH && url.pathname !== STATS_PATH) return null;
-  if (request.method !== 'GET') return json(405, { error: 'method_not_allowed', message: 'GET only' });
+  if (!ADMIN_PATHS.includes(url.pathname)) return null;
   if (!options.adminKey) return json(403, { error: 'admin_disabled', message: 'the admin API is off: set the ADMIN_API_KEY secret' });
   if (!(await authorized(request, options.adminKey))) return json(401, { error: 'unauthorized', message: 'Authorization: Bearer <admin key> required' });
+  const budgets = url.pathname === BUDGETS_PATH;
+  if (budgets && !options.budgets) return json(404, { error: 'not_found', message: 'this host has no session budgets' });
+  if (!(budgets ? ['GET', 'PUT', 'DELETE'] : ['GET']).includes(request.method)) {
+    return json(405, { error: 'method_not_allowed', message: budgets ? 'GET, PUT or DELETE' : 'GET only' });
+  }
   const now = options.now ?? Date.now;
   try {
+    if (budgets && options.budgets) return await budgetRequest(request, url, options.budgets, now());
     if (url.pathname === PAYMENTS_PATH) return json(200, await options.store.list(listQuery(url.searchParams)));
     const params = checked(url.searchParams, STATS_PARAMS);
     const to = time(params, 'to') ?? now();
@@ -47,6 +60,57 @@ export async function handleTrackingAdmin(request: Request, options: TrackingAdm
     console.error('x402-edge tracking: the admin query failed', e instanceof Error ? e.name : typeof e);
     return json(503, { error: 'tracking_unavailable', message: 'the tracking store did not answer' });
   }
+}
+
+const MAX_BUDGET_WINDOW_SECONDS = 366 * 24 * 3600;
+
+async function budgetRequest(request: Request, url: URL, store: BudgetStore, now: number): Promise<Response> {
+  if (request.method === 'GET') {
+    const params = checked(url.searchParams, new Set(['agent']));
+    return json(200, { budgets: await store.list(now, text(params, 'agent')) });
+  }
+  if (request.method === 'DELETE') {
+    const params = checked(url.searchParams, new Set(['agent', 'network', 'asset']));
+    const [agent, network, asset] = (['agent', 'network', 'asset'] as const).map((name) => {
+      const v = text(params, name);
+      if (v === undefined) throw new InvalidQuery(name, 'required');
+      return v;
+    });
+    const removed = await store.remove(agent!, network!, asset!);
+    return json(removed ? 200 : 404, { removed });
+  }
+  const body = await readJson(request);
+  const field = (name: string) => (typeof body[name] === 'string' && body[name] !== '' && (body[name] as string).length <= 256 ? (body[name] as string) : undefined);
+  const named = [field('payer'), field('apiKey'), field('agent')].filter((v) => v !== undefined).length;
+  if (named !== 1) throw new InvalidQuery('agent', 'give exactly one of payer, apiKey (stored as its SHA-256) or agent (an id listed here)');
+  const agent = field('payer') ? payerAgent(field('payer')!) : field('apiKey') ? await keyAgent(field('apiKey')!) : field('agent')!;
+  if (!/^(payer|key):/.test(agent)) throw new InvalidQuery('agent', 'an id starting payer: or key:');
+  const network = field('network');
+  if (!network || !/^[a-z0-9-]+:[A-Za-z0-9_-]+$/.test(network)) throw new InvalidQuery('network', 'a CAIP-2 id');
+  const asset = field('asset');
+  if (!asset) throw new InvalidQuery('asset', 'the token address');
+  const limit = typeof body.limit === 'string' ? budgetAmount(body.limit) : null;
+  if (limit === null) throw new InvalidQuery('limit', 'base units as a decimal string, below 10^33');
+  const windowSeconds = body.windowSeconds;
+  if (!Number.isSafeInteger(windowSeconds) || (windowSeconds as number) < 1 || (windowSeconds as number) > MAX_BUDGET_WINDOW_SECONDS) {
+    throw new InvalidQuery('windowSeconds', `a whole number of seconds from 1 to ${MAX_BUDGET_WINDOW_SECONDS}`);
+  }
+  await store.set({ agent, network, asset, limit, windowSeconds: windowSeconds as number, now });
+  const [budget] = (await store.list(now, agent)).filter((b) => b.network === network && b.asset === (/^0x[0-9a-fA-F]{40}$/.test(asset) ? asset.toLowerCase() : asset));
+  return json(200, { budget });
+}
+
+/** A JSON object body of at most 4 KiB, else a 400. */
+async function readJson(request: Request): Promise<Record<string, unknown>> {
+  const text = await request.text();
+  if (text.length > 4096) throw new InvalidQuery('body', 'at most 4096 bytes');
+  try {
+    const value: unknown = JSON.parse(text);
+    if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value as Record<string, unknown>;
+  } catch {
+    // refused below
+  }
+  throw new InvalidQuery('body', 'a JSON object');
 }
 
 function listQuery(search: URLSearchParams): PaymentQuery {

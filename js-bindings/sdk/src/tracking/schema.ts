@@ -48,7 +48,20 @@ export const TRACKING_SCHEMA: readonly string[] = [
   expires_ms BIGINT,
   uses_left INTEGER
 )`,
+  // Session budgets (budgets.ts): amounts as hi·10^15 + lo.
+  `CREATE TABLE IF NOT EXISTS x402_budgets (
+  agent TEXT NOT NULL,
+  network TEXT NOT NULL,
+  asset TEXT NOT NULL,
+  limit_hi BIGINT NOT NULL,
+  limit_lo BIGINT NOT NULL,
+  window_ms BIGINT NOT NULL,
+  window_start_ms BIGINT NOT NULL,
+  spent_hi BIGINT NOT NULL,
+  spent_lo BIGINT NOT NULL,
+  PRIMARY KEY (agent, network, asset)
+)`,
 ];
 
 /** The statements of each migration file (gateway/migrations), in order; together they are TRACKING_SCHEMA. */
-export const TRACKING_MIGRATIONS: readonly (readonly string[])[] = [TRACKING_SCHEMA.slice(0, 3), TRACKING_SCHEMA.slice(3, 4)];
+export const TRACKING_MIGRATIONS: readonly (readonly string[])[] = [TRACKING_SCHEMA.slice(0, 3), TRACKING_SCHEMA.slice(3, 4), TRACKING_SCHEMA.slice(4, 5)];
