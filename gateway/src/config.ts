@@ -76,6 +76,10 @@ export interface GatewayEnv {
   ADMIN_API_KEY?: string;
   /** `true`: enforce session budgets (set through the admin API) before a payment is verified. */
   BUDGETS?: string;
+  /** The payment indexer: blocks left behind the head (default 3), and where it starts (default 10,000 back). */
+  INDEXER_CONFIRMATIONS?: string;
+  INDEXER_START_BLOCK?: string;
+  INDEXER_SETTLE_GRACE_MS?: string;
   [name: string]: unknown;
 }
 

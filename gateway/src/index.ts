@@ -22,6 +22,7 @@ import { cronosCall, cronosRequirements, type CronosSettleResponse, type CronosV
 import { callOrigin } from './origin';
 import { checkPaymentHeader, PAYMENT_HEADERS } from './payment-header';
 import { facilitatorClient, knownSchemes, paywallProvider, serverScheme } from './seams';
+import { runIndexer } from './indexer';
 import { declaredTerms, ENTITLEMENT_HEADER, entitlementExtension, REFUSALS, resourceOf, setEntitlementHeaders } from './entitlements';
 import { payerOf, type Tracking, trackingAdmin, trackingFor } from './tracking';
 import { budgetAmount, ENTITLEMENT_ID, type Entitlement, keyAgent, payerAgent, PaymentTrace, type Reserve, type WaitUntil } from '@x402-edge/sdk/tracking';
@@ -53,6 +54,21 @@ export default {
       console.error('x402-edge gateway: unexpected error', e);
       return json(500, { error: 'internal_error', message: 'the gateway failed unexpectedly; see its log' });
     }
+  },
+
+  /** The cron trigger: one payment indexer pass (with a tracking store and RPC_URLS). */
+  async scheduled(_controller: unknown, env: GatewayEnv, ctx: WaitUntil): Promise<void> {
+    const state = gatewayFor(env);
+    const tracking = state.ok ? state.gateway.tracking : null;
+    if (!state.ok || !tracking || !state.gateway.config.rpcUrls) return;
+    const { config } = state.gateway;
+    ctx.waitUntil(
+      runIndexer(tracking.indexer, config, tracking.ready).then(
+        (pass) => console.log(`x402-edge gateway: indexer pass: ${pass.logs} transfers over ${pass.targets} targets, ${pass.findings} new findings`),
+        // The indexer's errors name the RPC method, never its URL (which may hold a provider's key).
+        (e) => console.error('x402-edge gateway: the indexer pass failed', e instanceof Error ? e.message : typeof e),
+      ),
+    );
   },
 };
 

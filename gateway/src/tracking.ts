@@ -13,6 +13,7 @@ import {
   handleTrackingAdmin,
   onceSchema,
   PaymentTracker,
+  type PaymentIndexer,
   type PgLike,
   postgresClient,
   type SqlClient,
@@ -20,6 +21,7 @@ import {
 } from '@x402-edge/sdk/tracking';
 
 import type { GatewayConfig, GatewayEnv } from './config';
+import { indexerFor, runIndexer } from './indexer';
 
 export interface Tracking {
   store: SqlTrackingStore;
@@ -27,6 +29,7 @@ export interface Tracking {
   fields: ClientFields;
   entitlements: EntitlementStore;
   budgets: BudgetStore;
+  indexer: PaymentIndexer;
   /** Creates the tables when missing, once per isolate (the tracker and the entitlements share it). */
   ready: () => Promise<void>;
 }
@@ -48,6 +51,7 @@ export function trackingFor(env: GatewayEnv): Tracking | null {
     fields: clientFields(env.TRACKING_CLIENT_FIELDS),
     entitlements: new EntitlementStore(sql),
     budgets: new BudgetStore(sql),
+    indexer: indexerFor(env, sql),
     ready,
   };
 }
@@ -96,7 +100,11 @@ export async function trackingAdmin(request: Request, env: GatewayEnv, config: G
     });
   }
   const adminKey = typeof env.ADMIN_API_KEY === 'string' && env.ADMIN_API_KEY !== '' ? env.ADMIN_API_KEY : undefined;
-  return handleTrackingAdmin(request, { store: tracking.store, adminKey, ...(config.budgets ? { budgets: tracking.budgets } : {}) });
+  const indexer = {
+    run: () => runIndexer(tracking.indexer, config, tracking.ready),
+    findings: async (limit: number) => (await tracking.ready(), tracking.indexer.findings(limit)),
+  };
+  return handleTrackingAdmin(request, { store: tracking.store, adminKey, indexer, ...(config.budgets ? { budgets: tracking.budgets } : {}) });
 }
 
 /** The payer an EVM payment names (EIP-3009 and upto `authorization`, Permit2) before the settle says; else null. */

@@ -17,6 +17,8 @@ import { ExactEvmScheme, toClientEvmSigner } from '@x402/evm';
 import { privateKeyToAccount } from 'viem/accounts';
 
 import { balanceOf, rpc } from '../../scripts/lib/chain.mjs';
+import pg from 'pg';
+
 import { startPostgres } from '../../scripts/lib/postgres.mjs';
 import { startGateway, startStack } from '../../scripts/lib/stack.mjs';
 
@@ -78,7 +80,14 @@ function startTrackedGateway(tracking, { budgets = true } = {}) {
       'GET /flaky': { ...route('fails with ?fail=1'), entitlement: { uses: 1 } },
       'GET /window': { ...route('for a second'), entitlement: { windowSeconds: 1 } },
     },
-    vars: { ORIGIN_URL: `http://127.0.0.1:${origin.address().port}`, BUDGETS: String(budgets) },
+    vars: {
+      ORIGIN_URL: `http://127.0.0.1:${origin.address().port}`,
+      BUDGETS: String(budgets),
+      // The indexer reads the local chain from its first block, judges records at once.
+      INDEXER_CONFIRMATIONS: '0',
+      INDEXER_START_BLOCK: '0',
+      INDEXER_SETTLE_GRACE_MS: '0',
+    },
     secrets: { ADMIN_API_KEY: ADMIN_KEY },
     tracking,
   });
@@ -307,6 +316,65 @@ for (const store of ['d1', 'postgres']) {
       assert.equal(await payeeBalance(), before + 2n * AMOUNT, 'two payments moved, nothing more');
       // Without the key, the payer (who has no budget) pays as usual.
       assert.equal((await get('/premium', await pay('/premium'))).status, 200);
+    });
+
+    test('the indexer: a transfer made outside the facilitator, a settled record whose transaction a reorg dropped, an amount that differs', { timeout: TEST_TIMEOUT_MS }, async () => {
+      const run = async () => {
+        const res = await fetch(`${gateway.url}/__x402/indexer/run`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_KEY}` } });
+        assert.equal(res.status, 200, await res.clone().text());
+        return res.json();
+      };
+      const findings = async () => (await (await admin('/__x402/findings')).json()).findings;
+      const token = stack.token.address;
+      const receiptOf = (r) => decodePaymentResponseHeader(r.headers.get('payment-response')).transaction;
+
+      const recorded = receiptOf(await get('/premium', await pay('/premium')));
+      // Paid to payTo directly, not through the facilitator.
+      const data = `0xa9059cbb${payee.address.slice(2).toLowerCase().padStart(64, '0')}${AMOUNT.toString(16).padStart(64, '0')}`;
+      const outside = await rpc(stack.rpcUrl, 'eth_sendTransaction', [{ from: payer.address, to: token, data }]);
+      // Settled and recorded, then dropped by a reorg (anvil's snapshot and revert).
+      const snapshot = await rpc(stack.rpcUrl, 'evm_snapshot', []);
+      const dropped = await get('/premium', await pay('/premium'));
+      assert.equal(dropped.status, 200, dropped.text);
+      assert.equal(await rpc(stack.rpcUrl, 'evm_revert', [snapshot]), true);
+      assert.equal(await rpc(stack.rpcUrl, 'eth_getTransactionReceipt', [receiptOf(dropped)]), null, 'the transaction is gone');
+      // The facilitator's signer sent one transaction the chain forgot: a transaction from it re-aligns its nonce.
+      const signer = (await (await fetch(`${stack.facilitatorUrl}/supported`)).json()).signers['eip155:*'][0];
+      await rpc(stack.rpcUrl, 'eth_sendTransaction', [{ from: signer, to: signer, value: '0x0' }]);
+      let droppedRecord;
+      for (const deadline = Date.now() + 20_000; !droppedRecord && Date.now() < deadline; await new Promise((r) => setTimeout(r, 100))) {
+        [droppedRecord] = (await records(0)).filter((r) => r.transaction === receiptOf(dropped));
+      }
+      assert.ok(droppedRecord, 'the dropped payment was recorded as settled');
+
+      const pass = await run();
+      assert.ok(pass.logs >= 2 && pass.targets >= 1, JSON.stringify(pass));
+      const found = await findings();
+      const about = (tx) => found.filter((f) => f.transaction === tx.toLowerCase());
+      assert.deepEqual(about(recorded), [], 'a recorded payment that landed is in order');
+      assert.deepEqual(
+        about(outside).map((f) => [f.kind, f.recordId, f.expected, f.actual]),
+        [['unrecorded_transfer', null, null, AMOUNT.toString()]],
+      );
+      assert.deepEqual(
+        about(receiptOf(dropped)).map((f) => [f.kind, f.recordId, f.expected, f.actual]),
+        [['missing_transfer', droppedRecord.id, AMOUNT.toString(), null]],
+      );
+      const again = await run();
+      assert.deepEqual([again.findings, again.logs], [0, 0], 'a second pass finds nothing new');
+
+      if (store === 'postgres') {
+        // A record whose amount differs from what its transaction moved (edited here, in the database).
+        const db = new pg.Client({ connectionString: postgres.url });
+        await db.connect();
+        await db.query("UPDATE x402_payments SET amount = '1' WHERE tx = $1", [recorded]);
+        await db.end();
+        assert.equal((await run()).findings, 1);
+        assert.deepEqual(
+          (await findings()).filter((f) => f.transaction === recorded.toLowerCase()).map((f) => [f.kind, f.expected, f.actual]),
+          [['amount_mismatch', '1', AMOUNT.toString()]],
+        );
+      }
     });
 
     test('the admin API wants the key and refuses a malformed filter with 400', { timeout: TEST_TIMEOUT_MS }, async () => {

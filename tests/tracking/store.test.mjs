@@ -96,7 +96,7 @@ const stored = (r) => ({ ...r, payer: r.payer?.startsWith('0x') ? r.payer.toLowe
 test('the D1 migrations are the schema the store creates, file by file', () => {
   const dir = path.join(ROOT, 'gateway/migrations');
   const files = fs.readdirSync(dir).filter((f) => f.endsWith('.sql')).sort();
-  assert.deepEqual(files, ['0001_tracking.sql', '0002_entitlements.sql', '0003_budgets.sql']);
+  assert.deepEqual(files, ['0001_tracking.sql', '0002_entitlements.sql', '0003_budgets.sql', '0004_indexer.sql']);
   const statements = files.map((f) =>
     fs
       .readFileSync(path.join(dir, f), 'utf8')

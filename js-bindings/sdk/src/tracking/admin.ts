@@ -5,24 +5,30 @@
 //   GET /__x402/stats?from=&to=
 //   GET /__x402/budgets[?agent=]    PUT /__x402/budgets {payer | apiKey | agent, network, asset, limit, windowSeconds}
 //   DELETE /__x402/budgets?agent=&network=&asset=
+//   GET /__x402/findings[?limit=]   POST /__x402/indexer/run   (the payment indexer)
 //
 // `from`/`to`: milliseconds since the epoch or an ISO 8601 date; `to` is exclusive. Stats default to the
 // last 24 hours.
 
 import type { SettleOutcome, VerifyOutcome } from './record.js';
 import { type BudgetStore, budgetAmount, keyAgent, payerAgent } from './budgets.js';
+import type { Finding, IndexPass } from './indexer.js';
 import { decodeCursor, InvalidQuery, MAX_PAGE, type PaymentQuery, type SqlTrackingStore } from './store.js';
 
 export const PAYMENTS_PATH = '/__x402/payments';
 export const STATS_PATH = '/__x402/stats';
 export const BUDGETS_PATH = '/__x402/budgets';
+export const FINDINGS_PATH = '/__x402/findings';
+export const INDEXER_RUN_PATH = '/__x402/indexer/run';
 /** The paths `handleTrackingAdmin` answers. */
-export const ADMIN_PATHS: readonly string[] = [PAYMENTS_PATH, STATS_PATH, BUDGETS_PATH];
+export const ADMIN_PATHS: readonly string[] = [PAYMENTS_PATH, STATS_PATH, BUDGETS_PATH, FINDINGS_PATH, INDEXER_RUN_PATH];
 
 export interface TrackingAdminOptions {
   store: SqlTrackingStore;
   /** Session budgets, when the host enforces them (`/__x402/budgets` answers 404 otherwise). */
   budgets?: BudgetStore;
+  /** The payment indexer, when the host runs it (its paths answer 404 otherwise). */
+  indexer?: { run(): Promise<IndexPass>; findings(limit: number): Promise<Finding[]> };
   /** The admin key (`ADMIN_API_KEY`); without one the admin API answers 403. */
   adminKey: string | undefined;
   now?: () => number;
@@ -41,13 +47,21 @@ export async function handleTrackingAdmin(request: Request, options: TrackingAdm
   if (!options.adminKey) return json(403, { error: 'admin_disabled', message: 'the admin API is off: set the ADMIN_API_KEY secret' });
   if (!(await authorized(request, options.adminKey))) return json(401, { error: 'unauthorized', message: 'Authorization: Bearer <admin key> required' });
   const budgets = url.pathname === BUDGETS_PATH;
+  const indexing = url.pathname === FINDINGS_PATH || url.pathname === INDEXER_RUN_PATH;
   if (budgets && !options.budgets) return json(404, { error: 'not_found', message: 'this host has no session budgets' });
-  if (!(budgets ? ['GET', 'PUT', 'DELETE'] : ['GET']).includes(request.method)) {
-    return json(405, { error: 'method_not_allowed', message: budgets ? 'GET, PUT or DELETE' : 'GET only' });
-  }
+  if (indexing && !options.indexer) return json(404, { error: 'not_found', message: 'this host runs no payment indexer' });
+  const methods = budgets ? ['GET', 'PUT', 'DELETE'] : url.pathname === INDEXER_RUN_PATH ? ['POST'] : ['GET'];
+  if (!methods.includes(request.method)) return json(405, { error: 'method_not_allowed', message: methods.join(', ') });
   const now = options.now ?? Date.now;
   try {
     if (budgets && options.budgets) return await budgetRequest(request, url, options.budgets, now());
+    if (url.pathname === INDEXER_RUN_PATH && options.indexer) return json(200, await options.indexer.run());
+    if (url.pathname === FINDINGS_PATH && options.indexer) {
+      const params = checked(url.searchParams, new Set(['limit']));
+      const limit = params.get('limit') === undefined ? 100 : Number(params.get('limit'));
+      if (!/^\d+$/.test(params.get('limit') ?? '100') || limit < 1 || limit > MAX_PAGE) throw new InvalidQuery('limit', `an integer from 1 to ${MAX_PAGE}`);
+      return json(200, { findings: await options.indexer.findings(limit) });
+    }
     if (url.pathname === PAYMENTS_PATH) return json(200, await options.store.list(listQuery(url.searchParams)));
     const params = checked(url.searchParams, STATS_PARAMS);
     const to = time(params, 'to') ?? now();

@@ -61,7 +61,36 @@ export const TRACKING_SCHEMA: readonly string[] = [
   spent_lo BIGINT NOT NULL,
   PRIMARY KEY (agent, network, asset)
 )`,
+  // The payment indexer (indexer.ts): a cursor per target, the transfers read, the findings.
+  `CREATE TABLE IF NOT EXISTS x402_index_cursors (
+  network TEXT NOT NULL,
+  asset TEXT NOT NULL,
+  pay_to TEXT NOT NULL,
+  last_block BIGINT NOT NULL,
+  PRIMARY KEY (network, asset, pay_to)
+)`,
+  `CREATE TABLE IF NOT EXISTS x402_transfers (
+  network TEXT NOT NULL,
+  tx TEXT NOT NULL,
+  log_index INTEGER NOT NULL,
+  asset TEXT NOT NULL,
+  from_address TEXT NOT NULL,
+  to_address TEXT NOT NULL,
+  amount TEXT NOT NULL,
+  block BIGINT NOT NULL,
+  PRIMARY KEY (network, tx, log_index)
+)`,
+  `CREATE TABLE IF NOT EXISTS x402_findings (
+  kind TEXT NOT NULL,
+  network TEXT NOT NULL,
+  tx TEXT NOT NULL,
+  record_id TEXT NOT NULL,
+  expected TEXT,
+  actual TEXT,
+  found_ms BIGINT NOT NULL,
+  PRIMARY KEY (kind, network, tx, record_id)
+)`,
 ];
 
 /** The statements of each migration file (gateway/migrations), in order; together they are TRACKING_SCHEMA. */
-export const TRACKING_MIGRATIONS: readonly (readonly string[])[] = [TRACKING_SCHEMA.slice(0, 3), TRACKING_SCHEMA.slice(3, 4), TRACKING_SCHEMA.slice(4, 5)];
+export const TRACKING_MIGRATIONS: readonly (readonly string[])[] = [TRACKING_SCHEMA.slice(0, 3), TRACKING_SCHEMA.slice(3, 4), TRACKING_SCHEMA.slice(4, 5), TRACKING_SCHEMA.slice(5, 8)];
