@@ -8,6 +8,7 @@ pub mod access;
 pub mod api;
 pub mod chains;
 pub mod config;
+pub mod discovery;
 pub mod facilitator;
 pub mod ledger;
 pub mod network;

@@ -176,6 +176,8 @@ fn the_openapi_document_describes_every_route() {
         "/v2/x402/supported",
         "/healthcheck",
         "/settle/status",
+        "/discovery/resources",
+        "/discovery/search",
     ] {
         assert!(doc["paths"].get(path).is_some(), "{path} is not documented");
     }

@@ -21,6 +21,14 @@ export interface RouteConfigEntry {
   mimeType?: string;
   /** What a settled payment grants beyond the paid request (an `X-Payment-Id`); needs a tracking store. */
   entitlement?: EntitlementTerms;
+  /** Listed in the facilitator's discovery catalog (the bazaar extension): an example input and output. */
+  discovery?: DiscoveryDeclaration;
+}
+
+/** What a discoverable route tells the catalog: an example query input and an example output. */
+export interface DiscoveryDeclaration {
+  input?: Record<string, unknown>;
+  output?: { example?: unknown };
 }
 
 /** `uses` further requests of the same resource, within `windowSeconds` of the payment; one or both. */
@@ -245,7 +253,25 @@ function readRoute(pattern: string, route: unknown, problems: string[]): RouteCo
   const description = optionalString(`${where}.description`, route.description, problems);
   const mimeType = optionalString(`${where}.mimeType`, route.mimeType, problems);
   const entitlement = readEntitlement(`${where}.entitlement`, route.entitlement, problems);
-  return { pattern: `${method.toUpperCase()} ${path}`, accepts, description, mimeType, ...(entitlement ? { entitlement } : {}) };
+  const discovery = readDiscovery(`${where}.discovery`, route.discovery, problems);
+  return { pattern: `${method.toUpperCase()} ${path}`, accepts, description, mimeType, ...(entitlement ? { entitlement } : {}), ...(discovery ? { discovery } : {}) };
+}
+
+/** `true`, or `{"input": {...}, "output": {"example": ...}}`: declared to the catalog, at most 8 KiB. */
+function readDiscovery(where: string, value: unknown, problems: string[]): DiscoveryDeclaration | undefined {
+  if (value === undefined || value === false) return undefined;
+  if (value === true) return {};
+  const ok =
+    isObject(value) &&
+    Object.keys(value).every((k) => k === 'input' || k === 'output') &&
+    (value.input === undefined || isObject(value.input)) &&
+    (value.output === undefined || isObject(value.output)) &&
+    JSON.stringify(value).length <= 8192;
+  if (!ok) {
+    problems.push(`${where} must be true or {"input": {...}, "output": {"example": ...}} (at most 8 KiB), got ${JSON.stringify(value).slice(0, 200)}`);
+    return undefined;
+  }
+  return value as DiscoveryDeclaration;
 }
 
 function readEntitlement(where: string, value: unknown, problems: string[]): EntitlementTerms | undefined {

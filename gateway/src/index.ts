@@ -16,6 +16,7 @@ import {
 import type { HTTPAdapter, HTTPRequestContext, HTTPResponseInstructions, RouteConfig, RoutesConfig } from '@x402/core/server';
 
 import type { PaymentPayload, PaymentRequired } from '@x402/core/types';
+import { bazaarResourceServerExtension, declareDiscoveryExtension } from '@x402/extensions/bazaar';
 
 import { type GatewayConfig, type GatewayEnv, readConfig } from './config';
 import { cronosCall, cronosRequirements, type CronosSettleResponse, type CronosVerifyResponse, decodeCronosHeader } from './cronos';
@@ -546,6 +547,8 @@ function build(env: GatewayEnv): Built {
   const { config } = read;
   const problems: string[] = [];
   const server = new x402ResourceServer(facilitatorClient(env, config));
+  // Discoverable routes: the bazaar extension adds the request's method to their declaration.
+  if (config.routes.some((r) => r.discovery)) server.registerExtension(bazaarResourceServerExtension);
   const registered = new Set<string>();
   for (const option of config.routes.flatMap((r) => r.accepts)) {
     const key = `${option.scheme} ${option.network}`;
@@ -580,7 +583,9 @@ function toRouteConfig(route: GatewayConfig['routes'][number]): RouteConfig {
     accepts: route.accepts.map((o) => ({ ...o })),
     ...(route.description !== undefined ? { description: route.description } : {}),
     ...(route.mimeType !== undefined ? { mimeType: route.mimeType } : {}),
-    ...(route.entitlement ? { extensions: entitlementExtension(route.entitlement) } : {}),
+    ...(route.entitlement || route.discovery
+      ? { extensions: { ...(route.entitlement ? entitlementExtension(route.entitlement) : {}), ...(route.discovery ? declareDiscoveryExtension(route.discovery) : {}) } }
+      : {}),
   };
 }
 

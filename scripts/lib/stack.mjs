@@ -780,7 +780,23 @@ export function demoGatewayRoutes(stack) {
   const payTo = stack.accounts[DEMO_PAY_TO_INDEX].address;
   const price = (amount) => ({ amount, asset: t.address, extra: { name: t.name, version: t.version } });
   return {
-    'GET /premium': { scheme: 'exact', network, payTo, price: price('10000'), description: 'Premium content (demo)', mimeType: 'application/json' },
-    'GET /metered': { scheme: 'upto', network, payTo, price: price('1000'), description: 'Metered API (demo): an upto session, one permit for 100 calls', mimeType: 'application/json' },
+    'GET /premium': {
+      scheme: 'exact',
+      network,
+      payTo,
+      price: price('10000'),
+      description: 'Premium content (demo)',
+      mimeType: 'application/json',
+      discovery: { output: { example: { premium: true } } },
+    },
+    'GET /metered': {
+      scheme: 'upto',
+      network,
+      payTo,
+      price: price('1000'),
+      description: 'Metered API (demo): an upto session, one permit for 100 calls',
+      mimeType: 'application/json',
+      discovery: { output: { example: { metered: true } } },
+    },
   };
 }

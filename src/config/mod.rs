@@ -65,6 +65,9 @@ pub struct Config {
     pub starknet_networks: Vec<StarknetNetworkConfig>,
     /// `STARKNET_CONFIRM_TIMEOUT_SECONDS`: how long a settle waits for `ACCEPTED_ON_L2`.
     pub starknet_confirm_timeout_secs: u64,
+    /// The host keeps a discovery catalog (the Worker with its `DISCOVERY_DB` binding): `/supported`
+    /// advertises the `bazaar` extension. Not a variable: the host sets it.
+    pub discovery: bool,
     pub problems: Vec<ConfigProblem>,
 }
 
@@ -111,6 +114,7 @@ impl Config {
             #[cfg(feature = "starknet")]
             starknet_networks,
             starknet_confirm_timeout_secs,
+            discovery: false,
             problems,
         }
     }

@@ -57,6 +57,9 @@ impl<P: Host> Facilitator<P> {
         for scheme in Scheme::ALL {
             self.advertise(*scheme, &mut response);
         }
+        if self.config.discovery {
+            response.extensions.push(crate::discovery::BAZAAR.to_string());
+        }
         response
     }
 

@@ -10,6 +10,7 @@ use crate::api::{self, ApiRequest, MAX_BODY_BYTES};
 use crate::facilitator::Facilitator;
 use crate::facilitator::{Host, NoHooks, Ports};
 
+mod discovery;
 mod ledger;
 mod limiter;
 mod runtime;
@@ -92,8 +93,14 @@ async fn read_body(req: &mut Request) -> worker::Result<Vec<u8>> {
     Ok(body)
 }
 
+/// Whether a `/settle` answer is a success (the catalog records only what was paid).
+fn settled(body: &str) -> bool {
+    serde_json::from_str::<serde_json::Value>(body)
+        .is_ok_and(|v| v.get("success") == Some(&serde_json::Value::Bool(true)))
+}
+
 #[event(fetch)]
-pub async fn fetch(mut req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+pub async fn fetch(mut req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
     let method = req.method().to_string();
     let url = req.url()?;
     let (path, query) = (url.path().to_string(), url.query().unwrap_or_default().to_string());
@@ -101,6 +108,9 @@ pub async fn fetch(mut req: Request, env: Env, _ctx: Context) -> worker::Result<
         return Response::ok(Counted::counters_json());
     }
     let _timer = Counted::Request.start();
+    if let Some(answer) = discovery::serve(&env, &method, &path, &query).await {
+        return answer;
+    }
     let request_id = request_id(&req);
     let authorization = req.headers().get("authorization")?;
     let client = req.headers().get("cf-connecting-ip")?.unwrap_or_else(|| "unknown".into());
@@ -117,6 +127,9 @@ pub async fn fetch(mut req: Request, env: Env, _ctx: Context) -> worker::Result<
     };
     let (response, log) = api::handle(&facilitator, request).await;
     console_log!("{}", serde_json::to_string(&log).unwrap_or_default());
+    if method == "POST" && path.trim_end_matches('/') == "/settle" && settled(&response.body) {
+        discovery::after_settle(&env, &ctx, &body, Date::now().as_millis());
+    }
     let headers = Headers::new();
     for (name, value) in &response.headers {
         headers.set(name, value)?;

@@ -124,7 +124,9 @@ pub(crate) async fn call_object<Q: serde::Serialize, R: serde::de::DeserializeOw
 }
 
 pub(crate) fn config_from(env: &Env) -> Config {
-    Config::from_env(|name| {
+    let mut config = Config::from_env(|name| {
         env.secret(name).map(|s| s.to_string()).or_else(|_| env.var(name).map(|v| v.to_string())).ok()
-    })
+    });
+    config.discovery = env.d1(super::discovery::BINDING).is_ok();
+    config
 }

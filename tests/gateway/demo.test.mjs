@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { after, before, test } from 'node:test';
 
-import { decodePaymentResponseHeader } from '@x402/core/http';
+import { decodePaymentResponseHeader, HTTPFacilitatorClient } from '@x402/core/http';
+import { withBazaar } from '@x402/extensions/bazaar';
 import { createUnifiedClient } from '@x402-edge/sdk/client';
 import { privateKeyToAccount } from 'viem/accounts';
 
@@ -95,6 +96,18 @@ test('the gateway tracked each paid request (as npm start runs it, in D1): the e
     // A capture: accepted into the session, on chain with the session's batch.
     assert.deepEqual([r.scheme, r.amount, r.transaction, r.payer], ['upto', '1000', null, stack.accounts[4].address.toLowerCase()]);
   }
+});
+
+test("the facilitator's discovery catalog lists the demo routes (the bazaar client of @x402/extensions)", { timeout: 60_000 }, async () => {
+  const bazaar = withBazaar(new HTTPFacilitatorClient({ url: stack.facilitatorUrl })).extensions.bazaar;
+  let items = [];
+  for (const deadline = Date.now() + 20_000; items.length < 2 && Date.now() < deadline; await new Promise((r) => setTimeout(r, 100))) {
+    items = (await bazaar.listResources()).items;
+  }
+  assert.deepEqual(items.map((i) => i.resource).sort(), [`${gateway.url}/metered`, `${gateway.url}/premium`]);
+  const premium = items.find((i) => i.resource.endsWith('/premium'));
+  assert.deepEqual([premium.description, premium.accepts[0].scheme, premium.extensions.bazaar.info.output.example], ['Premium content (demo)', 'exact', { premium: true }]);
+  assert.deepEqual((await bazaar.search({ query: 'metered' })).resources.map((r) => r.resource), [`${gateway.url}/metered`]);
 });
 
 test('npm run demo pays both routes of the gateway', { timeout: 90_000 }, () => {
