@@ -8,12 +8,16 @@
 
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { createServer } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 
 import { x402Client, x402HTTPClient } from '@x402/core/client';
 import { decodePaymentRequiredHeader, decodePaymentResponseHeader } from '@x402/core/http';
 import { ExactEvmScheme, toClientEvmSigner } from '@x402/evm';
+import { chromium } from 'playwright-core';
 import { privateKeyToAccount } from 'viem/accounts';
 
 import { balanceOf, rpc } from '../../scripts/lib/chain.mjs';
@@ -374,6 +378,46 @@ for (const store of ['d1', 'postgres']) {
           (await findings()).filter((f) => f.transaction === recorded.toLowerCase()).map((f) => [f.kind, f.expected, f.actual]),
           [['amount_mismatch', '1', AMOUNT.toString()]],
         );
+      }
+    });
+
+    test('the dashboard in headless Chromium: the page renders revenue, volume, success rate and latency from the store; a wrong key shows the form', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+      if (store !== 'd1') return t.skip('the page is the same on both stores: run once');
+      const stats = await (await admin('/__x402/stats')).json();
+      assert.ok(stats.count > 0);
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'x402-dashboard-chromium-'));
+      const browser = await chromium.launchPersistentContext(dir, {
+        executablePath: '/usr/bin/chromium',
+        headless: true,
+        args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      });
+      try {
+        const page = await browser.newPage();
+        const problems = [];
+        page.on('console', (m) => m.type() === 'error' && problems.push(m.text()));
+        page.on('pageerror', (e) => problems.push(e.message));
+        const response = await page.goto(`${gateway.url}/__x402/dashboard#key=${ADMIN_KEY}`);
+        assert.match(response.headers()['content-security-policy'], /script-src 'nonce-/);
+        await page.waitForSelector('body[data-rendered="true"]', { timeout: 20_000 });
+        const metric = (name) => page.locator(`[data-metric="${name}"] b`).textContent();
+        assert.equal(Number(await metric('paid requests')), stats.count);
+        assert.equal(Number(await metric('settled')), stats.settled);
+        assert.equal(await metric('success rate'), `${(stats.successRate * 100).toFixed(1)}%`);
+        const bars = await page.locator('#chart-volume rect').evaluateAll((rects) => rects.map((r) => Number(r.dataset.value)));
+        assert.equal(bars.reduce((a, b) => a + b, 0), stats.count, 'the volume bars add up to the paid requests');
+        assert.ok((await page.locator('#chart-revenue rect').count()) > 0, 'revenue bars');
+        assert.ok((await page.locator('#chart-success polyline').count()) === 1, 'a success-rate line');
+        assert.ok((await page.locator('#chart-latency polyline').count()) === 1, 'a latency line');
+        assert.deepEqual(problems, [], 'no script error and no CSP violation');
+
+        const wrong = await browser.newPage();
+        await wrong.goto(`${gateway.url}/__x402/dashboard#key=not-the-key`);
+        await wrong.waitForSelector('#login:not([hidden])', { timeout: 20_000 });
+        assert.equal(await wrong.locator('#error').textContent(), 'wrong admin key');
+        assert.equal(await wrong.locator('#summary .card').count(), 0, 'no data without the key');
+      } finally {
+        await browser.close();
+        fs.rmSync(dir, { recursive: true, force: true });
       }
     });
 

@@ -303,6 +303,25 @@ for (const kind of Object.keys(backends)) {
       assert.deepEqual(ids, ['third-time-lucky']);
     });
 
+    test('series: equal buckets (empty ones too), counts, success rate, mean latencies and exact revenue per bucket', async () => {
+      const store = await freshStore();
+      const rows = [
+        record({ id: 'a', atMs: T0 + 1, amount: '100', verifyMs: 2, settleMs: 10 }),
+        record({ id: 'b', atMs: T0 + 999, amount: '200', verifyMs: 4, settleMs: 30 }),
+        record({ id: 'c', atMs: T0 + 1000, settleOutcome: 'failed', transaction: null, settleMs: 50 }),
+        record({ id: 'd', atMs: T0 + 3500, amount: '123456789012345678901234567', asset: '0x5FbDB2315678afecb367f032d93F642f64180aa3' }),
+        record({ id: 'late', atMs: T0 + 4000 }),
+      ];
+      for (const r of rows) await store.insert(r);
+      const series = await store.series(T0, T0 + 4000, 4);
+      assert.deepEqual([series.bucketMs, series.buckets.map((b) => b.start)], [1000, [T0, T0 + 1000, T0 + 2000, T0 + 3000]]);
+      assert.deepEqual(series.buckets.map((b) => [b.count, b.settled, b.successRate]), [[2, 2, 1], [1, 0, 0], [0, 0, null], [1, 1, 1]]);
+      assert.deepEqual(series.buckets.map((b) => [b.verifyMsAvg, b.settleMsAvg]), [[3, 20], [3, 50], [null, null], [3, 20]]);
+      assert.deepEqual(series.buckets[0].revenue, [{ network: 'eip155:84532', asset: USDC.toLowerCase(), amount: '300' }]);
+      assert.deepEqual(series.buckets[1].revenue, []);
+      assert.deepEqual(series.buckets[3].revenue, [{ network: 'eip155:84532', asset: '0x5fbdb2315678afecb367f032d93f642f64180aa3', amount: '123456789012345678901234567' }]);
+    });
+
     test('entitlements: bound to one resource, limited by uses and by a window, a use given back', async () => {
       await freshStore();
       const entitlements = new EntitlementStore(backend.sql);

@@ -6,6 +6,7 @@
 //   GET /__x402/budgets[?agent=]    PUT /__x402/budgets {payer | apiKey | agent, network, asset, limit, windowSeconds}
 //   DELETE /__x402/budgets?agent=&network=&asset=
 //   GET /__x402/findings[?limit=]   POST /__x402/indexer/run   (the payment indexer)
+//   GET /__x402/series?from=&to=&buckets=   GET /__x402/dashboard (the page; its data needs the key)
 //
 // `from`/`to`: milliseconds since the epoch or an ISO 8601 date; `to` is exclusive. Stats default to the
 // last 24 hours.
@@ -13,15 +14,18 @@
 import type { SettleOutcome, VerifyOutcome } from './record.js';
 import { type BudgetStore, budgetAmount, keyAgent, payerAgent } from './budgets.js';
 import type { Finding, IndexPass } from './indexer.js';
-import { decodeCursor, InvalidQuery, MAX_PAGE, type PaymentQuery, type SqlTrackingStore } from './store.js';
+import { dashboardPage } from './dashboard.js';
+import { decodeCursor, InvalidQuery, MAX_BUCKETS, MAX_PAGE, type PaymentQuery, type SqlTrackingStore } from './store.js';
 
 export const PAYMENTS_PATH = '/__x402/payments';
 export const STATS_PATH = '/__x402/stats';
 export const BUDGETS_PATH = '/__x402/budgets';
 export const FINDINGS_PATH = '/__x402/findings';
 export const INDEXER_RUN_PATH = '/__x402/indexer/run';
+export const SERIES_PATH = '/__x402/series';
+export const DASHBOARD_PATH = '/__x402/dashboard';
 /** The paths `handleTrackingAdmin` answers. */
-export const ADMIN_PATHS: readonly string[] = [PAYMENTS_PATH, STATS_PATH, BUDGETS_PATH, FINDINGS_PATH, INDEXER_RUN_PATH];
+export const ADMIN_PATHS: readonly string[] = [PAYMENTS_PATH, STATS_PATH, BUDGETS_PATH, FINDINGS_PATH, INDEXER_RUN_PATH, SERIES_PATH, DASHBOARD_PATH];
 
 export interface TrackingAdminOptions {
   store: SqlTrackingStore;
@@ -39,11 +43,13 @@ const VERIFY: readonly VerifyOutcome[] = ['valid', 'invalid', 'error'];
 const SETTLE: readonly SettleOutcome[] = ['settled', 'failed', 'error', 'not_attempted'];
 const LIST_PARAMS = new Set(['from', 'to', 'network', 'payer', 'path', 'verify', 'settle', 'limit', 'cursor']);
 const STATS_PARAMS = new Set(['from', 'to']);
+const SERIES_PARAMS = new Set(['from', 'to', 'buckets']);
 
 /** The admin API's answer when `request` is one of its paths, else null (the caller serves it). */
 export async function handleTrackingAdmin(request: Request, options: TrackingAdminOptions): Promise<Response | null> {
   const url = new URL(request.url);
   if (!ADMIN_PATHS.includes(url.pathname)) return null;
+  if (url.pathname === DASHBOARD_PATH) return dashboard(request);
   if (!options.adminKey) return json(403, { error: 'admin_disabled', message: 'the admin API is off: set the ADMIN_API_KEY secret' });
   if (!(await authorized(request, options.adminKey))) return json(401, { error: 'unauthorized', message: 'Authorization: Bearer <admin key> required' });
   const budgets = url.pathname === BUDGETS_PATH;
@@ -63,11 +69,15 @@ export async function handleTrackingAdmin(request: Request, options: TrackingAdm
       return json(200, { findings: await options.indexer.findings(limit) });
     }
     if (url.pathname === PAYMENTS_PATH) return json(200, await options.store.list(listQuery(url.searchParams)));
-    const params = checked(url.searchParams, STATS_PARAMS);
+    const series = url.pathname === SERIES_PATH;
+    const params = checked(url.searchParams, series ? SERIES_PARAMS : STATS_PARAMS);
     const to = time(params, 'to') ?? now();
     const from = time(params, 'from') ?? to - DAY_MS;
-    if (from > to) throw new InvalidQuery('from', 'after to');
-    return json(200, await options.store.stats(from, to));
+    if (from >= to) throw new InvalidQuery('from', 'not before to');
+    if (!series) return json(200, await options.store.stats(from, to));
+    const buckets = params.get('buckets') ?? '48';
+    if (!/^\d{1,4}$/.test(buckets) || Number(buckets) < 1 || Number(buckets) > MAX_BUCKETS) throw new InvalidQuery('buckets', `an integer from 1 to ${MAX_BUCKETS}`);
+    return json(200, await options.store.series(from, to, Number(buckets)));
   } catch (e) {
     if (e instanceof InvalidQuery) return json(400, { error: 'invalid_query', parameter: e.parameter, message: e.message });
     // Never the driver's text: it may carry a connection string.
@@ -186,6 +196,21 @@ async function authorized(request: Request, adminKey: string): Promise<boolean> 
   let diff = 0;
   for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
   return diff === 0 && presented.length > 0;
+}
+
+/** The dashboard page: no data in it (its script asks the API with the key), a fresh CSP nonce each time. */
+function dashboard(request: Request): Response {
+  if (request.method !== 'GET') return json(405, { error: 'method_not_allowed', message: 'GET' });
+  const nonce = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16))));
+  return new Response(dashboardPage(nonce), {
+    headers: {
+      'Content-Type': 'text/html; charset=utf-8',
+      'Cache-Control': 'no-store',
+      'Content-Security-Policy': `default-src 'none'; script-src 'nonce-${nonce}'; style-src 'nonce-${nonce}'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`,
+      'X-Content-Type-Options': 'nosniff',
+      'Referrer-Policy': 'no-referrer',
+    },
+  });
 }
 
 function json(status: number, body: unknown): Response {

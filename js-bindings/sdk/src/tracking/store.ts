@@ -55,7 +55,29 @@ export interface PaymentStats {
   latencyMs: { verify: Percentiles; settle: Percentiles; total: Percentiles };
 }
 
+/** One time bucket of `series`: volume, outcomes, mean latencies and revenue per (network, asset). */
+export interface SeriesBucket {
+  /** The bucket's first millisecond. */
+  start: number;
+  count: number;
+  settled: number;
+  /** settled / count; null for an empty bucket. */
+  successRate: number | null;
+  verifyMsAvg: number | null;
+  settleMsAvg: number | null;
+  revenue: { network: string | null; asset: string | null; amount: string }[];
+}
+
+export interface PaymentSeries {
+  from: number;
+  to: number;
+  bucketMs: number;
+  buckets: SeriesBucket[];
+}
+
 export const MAX_PAGE = 500;
+/** Buckets of a series at most. */
+export const MAX_BUCKETS = 500;
 /** Groups per breakdown in stats (the largest by count). */
 const TOP_GROUPS = 100;
 
@@ -179,6 +201,51 @@ export class SqlTrackingStore {
         total: await this.percentiles('total_ms', range, count),
       },
     };
+  }
+
+  /**
+   * The records of [from, to) in `buckets` equal time buckets (every bucket present, empty ones too), for
+   * charts over time. Integer arithmetic is cast, so D1's REAL-bound numbers divide as integers.
+   */
+  async series(from: number, to: number, buckets: number): Promise<PaymentSeries> {
+    const bucketMs = Math.max(1, Math.ceil((to - from) / Math.min(Math.max(1, Math.trunc(buckets)), MAX_BUCKETS)));
+    const bucket = '((at_ms - CAST(? AS BIGINT)) / CAST(? AS BIGINT))';
+    const range = [from, bucketMs, from, to];
+    const [totals, revenue] = await Promise.all([
+      this.sql.all(
+        `SELECT ${bucket} AS b, COUNT(*) AS n, SUM(CASE WHEN settle_outcome = 'settled' THEN 1 ELSE 0 END) AS settled, ` +
+          'AVG(verify_ms) AS verify_avg, AVG(settle_ms) AS settle_avg FROM x402_payments WHERE at_ms >= ? AND at_ms < ? GROUP BY b ORDER BY b',
+        range,
+      ),
+      this.sql.all(
+        `SELECT ${bucket} AS b, network, asset, ${SUMS} FROM x402_payments WHERE at_ms >= ? AND at_ms < ? AND settle_outcome = 'settled' ` +
+          'GROUP BY b, network, asset ORDER BY b, network, asset',
+        range,
+      ),
+    ]);
+    const count = Math.ceil((to - from) / bucketMs);
+    const out: SeriesBucket[] = Array.from({ length: count }, (_, i) => ({
+      start: from + i * bucketMs,
+      count: 0,
+      settled: 0,
+      successRate: null,
+      verifyMsAvg: null,
+      settleMsAvg: null,
+      revenue: [],
+    }));
+    const at = (row: Row) => out[num(row.b)];
+    const avg = (v: unknown) => (v === null || v === undefined ? null : Math.round(Number(v) * 10) / 10);
+    for (const row of totals) {
+      const b = at(row);
+      if (!b) continue;
+      Object.assign(b, { count: num(row.n), settled: num(row.settled), verifyMsAvg: avg(row.verify_avg), settleMsAvg: avg(row.settle_avg) });
+      b.successRate = b.count ? b.settled / b.count : null;
+    }
+    for (const row of revenue) {
+      const { network, asset, amount } = toRevenue(row);
+      at(row)?.revenue.push({ network, asset, amount });
+    }
+    return { from, to, bucketMs, buckets: out };
   }
 
   /** Nearest-rank p50 and p95 of `column` over `range` (`n` non-null values), in both dialects' plain SQL. */
