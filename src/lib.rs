@@ -11,6 +11,7 @@ pub mod config;
 pub mod discovery;
 pub mod facilitator;
 pub mod ledger;
+pub mod metrics;
 pub mod network;
 pub mod policy;
 pub mod ports;

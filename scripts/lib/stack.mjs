@@ -526,7 +526,8 @@ export async function startStack({
     } else {
       vars = { ...vars, ...pick(chainEnv, STARKNET_PASS_THROUGH) };
     }
-    vars = unionAllowlists([passed, vars, extra]);
+    // Locally, the Worker serves its metrics as Prometheus text (GET /__x402/metrics).
+    vars = { X402_EDGE_METRICS: 'on', ...unionAllowlists([passed, vars, extra]) };
 
     // This stack's own dev registry: a gateway started with startGateway() binds to this facilitator only.
     const registryPath = path.join(tmp, 'registry');

@@ -13,6 +13,7 @@ use crate::facilitator::{Host, NoHooks, Ports};
 mod discovery;
 mod ledger;
 mod limiter;
+mod metrics;
 mod runtime;
 mod sessions;
 mod signer;
@@ -62,11 +63,21 @@ fn facilitator(env: &Env) -> Facilitator<WorkerHost> {
 pub async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     let facilitator = facilitator(&env);
     let now_ms = event.schedule() as u64;
-    let line = match facilitator.sweep(now_ms).await {
-        Ok(report) => serde_json::json!({"event": "upto_sweep", "now_ms": now_ms, "report": report}),
-        Err(f) => serde_json::json!({"event": "upto_sweep", "now_ms": now_ms, "error": f.message}),
+    let started = Date::now().as_millis();
+    let result = facilitator.sweep(now_ms).await;
+    let elapsed = Date::now().as_millis().saturating_sub(started);
+    let (line, point) = match result {
+        Ok(report) => (
+            serde_json::json!({"event": "upto_sweep", "now_ms": now_ms, "report": report}),
+            crate::metrics::MetricPoint::sweep(report.settled, report.failed, false, elapsed),
+        ),
+        Err(f) => (
+            serde_json::json!({"event": "upto_sweep", "now_ms": now_ms, "error": f.message}),
+            crate::metrics::MetricPoint::sweep(0, 0, true, elapsed),
+        ),
     };
     console_log!("{line}");
+    metrics::record(&env, &point);
 }
 
 /// The request body, up to one byte over [`MAX_BODY_BYTES`]: a body declared larger is not read at
@@ -111,6 +122,11 @@ pub async fn fetch(mut req: Request, env: Env, ctx: Context) -> worker::Result<R
     if let Some(answer) = discovery::serve(&env, &method, &path, &query).await {
         return answer;
     }
+    if path == metrics::PATH {
+        if let Some(answer) = metrics::serve(&env) {
+            return answer;
+        }
+    }
     let request_id = request_id(&req);
     let authorization = req.headers().get("authorization")?;
     let client = req.headers().get("cf-connecting-ip")?.unwrap_or_else(|| "unknown".into());
@@ -127,6 +143,9 @@ pub async fn fetch(mut req: Request, env: Env, ctx: Context) -> worker::Result<R
     };
     let (response, log) = api::handle(&facilitator, request).await;
     console_log!("{}", serde_json::to_string(&log).unwrap_or_default());
+    if let Some(point) = crate::metrics::MetricPoint::of(&log) {
+        metrics::record(&env, &point);
+    }
     if method == "POST" && path.trim_end_matches('/') == "/settle" && settled(&response.body) {
         discovery::after_settle(&env, &ctx, &body, Date::now().as_millis());
     }

@@ -134,6 +134,16 @@ test('paid discoverable routes are catalogued from their settles and found by th
   assert.notEqual(rest.resources[0].resource, paged.resources[0].resource);
 });
 
+test('metrics: each verify and settle is a point, summed locally as Prometheus text (GET /__x402/metrics)', async () => {
+  const text = await (await fetch(`${stack.facilitatorUrl}/__x402/metrics`)).text();
+  const value = (series) => Number(new RegExp(`^${series.replace(/[{}]/g, '\\$&')} (\\d+)$`, 'm').exec(text)?.[1]);
+  const labels = (operation, outcome) => `{operation="${operation}",outcome="${outcome}",reason="",scheme="exact",network="${NETWORK}"}`;
+  assert.equal(value(`x402_operations_total${labels('settle', 'settled')}`), 3, text);
+  assert.equal(value(`x402_operations_total${labels('verify', 'valid')}`), 3, text);
+  assert.ok(value(`x402_operation_duration_ms_sum${labels('settle', 'settled')}`) >= 0, text);
+  assert.match(text, /# TYPE x402_operations_total counter/);
+});
+
 test('malformed discovery queries are a 400 naming the parameter; other methods a 405', async () => {
   for (const [query, parameter] of [
     ['/discovery/resources?limit=0', 'limit'],
