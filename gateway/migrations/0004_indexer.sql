@@ -5,6 +5,7 @@ CREATE TABLE IF NOT EXISTS x402_index_cursors (
   asset TEXT NOT NULL,
   pay_to TEXT NOT NULL,
   last_block BIGINT NOT NULL,
+  synced_ms BIGINT,
   PRIMARY KEY (network, asset, pay_to)
 );
 

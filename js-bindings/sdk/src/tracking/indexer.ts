@@ -42,6 +42,11 @@ export interface IndexerOptions {
   confirmations?: number;
   /** Blocks per `eth_getLogs` call. */
   chunkBlocks?: number;
+  /**
+   * Transfers stored per pass at most (one INSERT each): D1 allows 1,000 queries per Worker invocation
+   * (50 on the free plan). Default 500.
+   */
+  maxLogsPerPass?: number;
   /** Where a target without a cursor starts (a block number); by default `head - initialLookback`. */
   startBlock?: number;
   initialLookback?: number;
@@ -63,49 +68,66 @@ export class PaymentIndexer {
     this.fetch = options.fetch ?? ((input, init) => fetch(input, init));
   }
 
-  /** One pass: index every target, then reconcile. */
+  /**
+   * One pass: index every target (at most `maxLogsPerPass` transfers in all: a Worker invocation may run
+   * only so many queries; the next pass goes on from the cursors), then reconcile.
+   */
   async run(targets: readonly IndexTarget[], now: number): Promise<IndexPass> {
     let logs = 0;
     const ranges: IndexPass['ranges'] = [];
-    for (const target of dedupe(targets)) {
-      const indexed = await this.index(target);
+    const all = dedupe(targets);
+    for (const target of all) {
+      const indexed = await this.index(target, now, (this.options.maxLogsPerPass ?? 500) - logs);
       logs += indexed.logs;
       ranges.push(indexed.range);
     }
-    const findings = await this.reconcile(dedupe(targets), now);
+    const findings = await this.reconcile(all, now);
     return { targets: ranges.length, logs, ranges, findings };
   }
 
-  /** Reads the target's Transfer logs from its cursor to the head (less confirmations), chunk by chunk. */
-  async index(target: IndexTarget): Promise<{ logs: number; range: [number, number] | null }> {
+  /**
+   * Reads the target's Transfer logs from its cursor towards the head (less confirmations), chunk by chunk,
+   * storing at most `budget` of them (a chunk with more is halved until it fits, down to one block). When
+   * the cursor reaches the head, `synced_ms` says when: records older than that are judged.
+   */
+  async index(target: IndexTarget, now: number, budget: number): Promise<{ logs: number; range: [number, number] | null }> {
+    if (budget <= 0) return { logs: 0, range: null };
     const head = Number(BigInt(String(await this.rpc(target.rpcUrl, 'eth_blockNumber', []))));
     const to = head - (this.options.confirmations ?? 0);
     const [cursor] = await this.sql.all('SELECT last_block FROM x402_index_cursors WHERE network = ? AND asset = ? AND pay_to = ?', [target.network, target.asset, target.payTo]);
     const from = cursor ? Number(cursor.last_block) + 1 : Math.max(0, this.options.startBlock ?? to - (this.options.initialLookback ?? 10_000));
-    if (from > to) return { logs: 0, range: null };
-    const chunk = this.options.chunkBlocks ?? 2_000;
+    if (from > to) {
+      await this.moveCursor(target, from - 1, now);
+      return { logs: 0, range: null };
+    }
     let logs = 0;
-    for (let start = from; start <= to; start += chunk) {
-      const end = Math.min(to, start + chunk - 1);
-      const found = (await this.rpc(target.rpcUrl, 'eth_getLogs', [
-        { address: target.asset, topics: [TRANSFER_TOPIC, null, topicOf(target.payTo)], fromBlock: hex(start), toBlock: hex(end) },
-      ])) as RpcLog[];
+    let start = from;
+    while (start <= to) {
+      let end = Math.min(to, start + (this.options.chunkBlocks ?? 2_000) - 1);
+      let found = await this.logs(target, start, end);
+      while (found.length > budget - logs && end > start) {
+        end = start + Math.floor((end - start) / 2);
+        found = await this.logs(target, start, end);
+      }
+      if (found.length > budget - logs && logs > 0) break; // one block over the budget: the next pass
       for (const log of found) await this.store(target, log);
       logs += found.length;
       // The cursor moves after the chunk's logs are stored: a pass that stops half-way resumes there.
-      await this.sql.run(
-        'INSERT INTO x402_index_cursors (network, asset, pay_to, last_block) VALUES (?, ?, ?, CAST(? AS BIGINT)) ' +
-          'ON CONFLICT (network, asset, pay_to) DO UPDATE SET last_block = excluded.last_block',
-        [target.network, target.asset, target.payTo, end],
-      );
+      await this.moveCursor(target, end, end === to ? now : null);
+      start = end + 1;
+      if (logs >= budget) break;
     }
-    return { logs, range: [from, to] };
+    return { logs, range: start > from ? [from, start - 1] : null };
   }
 
-  /** Compares the indexed transfers with the settled tracking records of the targets; new findings are kept. */
+  /**
+   * Compares the indexed transfers with the settled tracking records of the targets, in three statements
+   * per target; new findings are kept (each once). A record is judged once its target's cursor reached
+   * the head at least `settleGraceMs` after the record.
+   */
   async reconcile(targets: readonly IndexTarget[], now: number): Promise<number> {
     const before = await this.count();
-    const grace = now - (this.options.settleGraceMs ?? 120_000);
+    const grace = this.options.settleGraceMs ?? 120_000;
     for (const t of targets) {
       const scope = [t.network, t.asset, t.payTo];
       // Transfers no settled record names.
@@ -117,24 +139,25 @@ export class PaymentIndexer {
           'ON CONFLICT DO NOTHING',
         [now, ...scope],
       );
-      // Settled records (old enough, inside the indexed range) and what their transaction moved to payTo.
-      const records = await this.sql.all(
-        'SELECT p.id, LOWER(p.tx) AS tx, p.amount, c.last_block FROM x402_payments p ' +
-          'JOIN x402_index_cursors c ON c.network = p.network AND c.asset = p.asset AND c.pay_to = p.pay_to ' +
-          "WHERE p.network = ? AND p.asset = ? AND p.pay_to = ? AND p.settle_outcome = 'settled' AND p.tx IS NOT NULL AND p.at_ms < ? " +
-          "AND NOT EXISTS (SELECT 1 FROM x402_findings f WHERE f.record_id = p.id AND f.kind IN ('missing_transfer', 'amount_mismatch'))",
-        [...scope, grace],
+      const judged =
+        'FROM x402_payments p JOIN x402_index_cursors c ON c.network = p.network AND c.asset = p.asset AND c.pay_to = p.pay_to ' +
+        "WHERE p.network = ? AND p.asset = ? AND p.pay_to = ? AND p.settle_outcome = 'settled' AND p.tx IS NOT NULL " +
+        'AND c.synced_ms IS NOT NULL AND p.at_ms < c.synced_ms - CAST(? AS BIGINT)';
+      // Settled records whose transaction moved nothing to payTo.
+      await this.sql.run(
+        'INSERT INTO x402_findings (kind, network, tx, record_id, expected, actual, found_ms) ' +
+          `SELECT 'missing_transfer', p.network, LOWER(p.tx), p.id, p.amount, NULL, CAST(? AS BIGINT) ${judged} ` +
+          'AND NOT EXISTS (SELECT 1 FROM x402_transfers x WHERE x.network = p.network AND x.tx = LOWER(p.tx) AND x.asset = p.asset AND x.to_address = p.pay_to) ' +
+          'ON CONFLICT DO NOTHING',
+        [now, ...scope, grace],
       );
-      for (const r of records) {
-        const moved = await this.sql.all('SELECT amount FROM x402_transfers WHERE network = ? AND tx = ? AND asset = ? AND to_address = ?', [t.network, String(r.tx), ...scope.slice(1)]);
-        const actual = moved.reduce((sum, m) => sum + BigInt(String(m.amount)), 0n);
-        const kind: FindingKind | null = moved.length === 0 ? 'missing_transfer' : actual.toString() !== String(r.amount) ? 'amount_mismatch' : null;
-        if (!kind) continue;
-        await this.sql.run(
-          'INSERT INTO x402_findings (kind, network, tx, record_id, expected, actual, found_ms) VALUES (?, ?, ?, ?, ?, ?, CAST(? AS BIGINT)) ON CONFLICT DO NOTHING',
-          [kind, t.network, String(r.tx), String(r.id), r.amount === null ? null : String(r.amount), moved.length ? actual.toString() : null, now],
-        );
-      }
+      // Settled records whose transfer moved another amount.
+      await this.sql.run(
+        'INSERT INTO x402_findings (kind, network, tx, record_id, expected, actual, found_ms) ' +
+          `SELECT 'amount_mismatch', p.network, LOWER(p.tx), p.id, p.amount, x.amount, CAST(? AS BIGINT) ${judged.replace('WHERE', 'JOIN x402_transfers x ON x.network = p.network AND x.tx = LOWER(p.tx) AND x.asset = p.asset AND x.to_address = p.pay_to WHERE')} ` +
+          'AND x.amount <> p.amount ON CONFLICT DO NOTHING',
+        [now, ...scope, grace],
+      );
     }
     return (await this.count()) - before;
   }
@@ -156,6 +179,21 @@ export class PaymentIndexer {
   private async count(): Promise<number> {
     const [row] = await this.sql.all('SELECT COUNT(*) AS n FROM x402_findings', []);
     return Number(row?.n ?? 0);
+  }
+
+  private async logs(target: IndexTarget, start: number, end: number): Promise<RpcLog[]> {
+    return (await this.rpc(target.rpcUrl, 'eth_getLogs', [
+      { address: target.asset, topics: [TRANSFER_TOPIC, null, topicOf(target.payTo)], fromBlock: hex(start), toBlock: hex(end) },
+    ])) as RpcLog[];
+  }
+
+  /** Moves the target's cursor to `block`; `syncedMs` (when it reached the head) is kept unless given. */
+  private async moveCursor(target: IndexTarget, block: number, syncedMs: number | null): Promise<void> {
+    await this.sql.run(
+      'INSERT INTO x402_index_cursors (network, asset, pay_to, last_block, synced_ms) VALUES (?, ?, ?, CAST(? AS BIGINT), CAST(? AS BIGINT)) ' +
+        'ON CONFLICT (network, asset, pay_to) DO UPDATE SET last_block = excluded.last_block, synced_ms = COALESCE(excluded.synced_ms, x402_index_cursors.synced_ms)',
+      [target.network, target.asset, target.payTo, block, syncedMs],
+    );
   }
 
   private async store(target: IndexTarget, log: RpcLog): Promise<void> {

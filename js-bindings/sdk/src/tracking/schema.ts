@@ -67,6 +67,7 @@ export const TRACKING_SCHEMA: readonly string[] = [
   asset TEXT NOT NULL,
   pay_to TEXT NOT NULL,
   last_block BIGINT NOT NULL,
+  synced_ms BIGINT,
   PRIMARY KEY (network, asset, pay_to)
 )`,
   `CREATE TABLE IF NOT EXISTS x402_transfers (

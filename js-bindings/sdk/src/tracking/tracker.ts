@@ -16,6 +16,11 @@ export interface TrackerOptions {
   retryDelaysMs?: readonly number[];
   /** Creates the tables when missing; by default `store.migrate()` once per tracker (see `onceSchema`). */
   ensureSchema?: () => Promise<void>;
+  /**
+   * Where a record goes when every attempt failed, for a later write (a Cloudflare Queue: the gateway's
+   * `TRACKING_QUEUE`, whose consumer calls `insert` again). Only if this fails too is the record reported lost.
+   */
+  fallback?: (record: PaymentRecord) => Promise<void>;
 }
 
 /**
@@ -35,6 +40,7 @@ export class PaymentTracker {
   private readonly schema: () => Promise<void>;
   private readonly retryDelaysMs: readonly number[];
   private readonly onTrackingError: (error: unknown, record: PaymentRecord) => void;
+  private readonly fallback: ((record: PaymentRecord) => Promise<void>) | undefined;
 
   constructor(
     private readonly store: SqlTrackingStore,
@@ -42,6 +48,7 @@ export class PaymentTracker {
   ) {
     this.retryDelaysMs = options.retryDelaysMs ?? [50, 250];
     this.schema = options.ensureSchema ?? onceSchema(store);
+    this.fallback = options.fallback;
     this.onTrackingError =
       options.onTrackingError ??
       ((error, record) =>
@@ -66,10 +73,25 @@ export class PaymentTracker {
         lastError = e;
       }
     }
+    if (this.fallback) {
+      try {
+        await this.fallback(record);
+        console.warn(`x402-edge tracking: record ${record.id} queued for a later write`);
+        return;
+      } catch (e) {
+        lastError = e;
+      }
+    }
     try {
       this.onTrackingError(lastError, record);
     } catch {
       // A failing error handler must not fail the request either.
     }
+  }
+
+  /** Writes a record taken from the fallback (a queue consumer); throws when the store still fails. */
+  async retry(record: PaymentRecord): Promise<void> {
+    await this.schema();
+    await this.store.insert(record);
   }
 }
