@@ -54,3 +54,6 @@ done
 
 log "settle against the reference facilitator"
 "$NODE" scripts/bench-settle.mjs
+
+log "tracking overhead through the gateway and the payment indexer's throughput"
+"$NODE" scripts/bench-tracking.mjs
