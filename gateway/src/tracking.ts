@@ -133,6 +133,7 @@ export async function trackingAdmin(request: Request, env: GatewayEnv, config: G
   const indexer = {
     run: () => runIndexer(tracking.indexer, config, tracking.ready),
     findings: async (limit: number) => (await tracking.ready(), tracking.indexer.findings(limit)),
+    findingCounts: async () => (await tracking.ready(), tracking.indexer.findingCounts()),
   };
   return handleTrackingAdmin(request, { store: tracking.store, adminKey, indexer, ...(config.budgets ? { budgets: tracking.budgets } : {}) });
 }

@@ -377,6 +377,15 @@ for (const store of ['d1', 'postgres']) {
       const again = await run();
       assert.deepEqual([again.findings, again.logs], [0, 0], 'a second pass finds nothing new');
 
+      // The findings and the records as Prometheus text, behind the admin key.
+      assert.equal((await admin('/__x402/metrics', null)).status, 401);
+      const metrics = await (await admin('/__x402/metrics')).text();
+      const gauge = (series) => Number(metrics.split('\n').find((l) => l.startsWith(`${series} `))?.split(' ')[1]);
+      const kinds = Object.groupBy(found, (f) => f.kind);
+      assert.equal(gauge('x402_indexer_findings{kind="unrecorded_transfer"}'), kinds.unrecorded_transfer.length, metrics);
+      assert.equal(gauge('x402_indexer_findings{kind="missing_transfer"}'), kinds.missing_transfer.length, metrics);
+      assert.ok(gauge('x402_tracked_payments{verify="valid",settle="settled"}') >= 2, metrics);
+
       if (store === 'postgres') {
         // A record whose amount differs from what its transaction moved (edited here, in the database).
         const db = new pg.Client({ connectionString: postgres.url });

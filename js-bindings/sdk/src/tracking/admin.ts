@@ -7,6 +7,7 @@
 //   DELETE /__x402/budgets?agent=&network=&asset=
 //   GET /__x402/findings[?limit=]   POST /__x402/indexer/run   (the payment indexer)
 //   GET /__x402/series?from=&to=&buckets=   GET /__x402/dashboard (the page; its data needs the key)
+//   GET /__x402/metrics (Prometheus text: records by outcome, findings by kind)
 //
 // `from`/`to`: milliseconds since the epoch or an ISO 8601 date; `to` is exclusive. Stats default to the
 // last 24 hours.
@@ -24,15 +25,16 @@ export const FINDINGS_PATH = '/__x402/findings';
 export const INDEXER_RUN_PATH = '/__x402/indexer/run';
 export const SERIES_PATH = '/__x402/series';
 export const DASHBOARD_PATH = '/__x402/dashboard';
+export const METRICS_PATH = '/__x402/metrics';
 /** The paths `handleTrackingAdmin` answers. */
-export const ADMIN_PATHS: readonly string[] = [PAYMENTS_PATH, STATS_PATH, BUDGETS_PATH, FINDINGS_PATH, INDEXER_RUN_PATH, SERIES_PATH, DASHBOARD_PATH];
+export const ADMIN_PATHS: readonly string[] = [PAYMENTS_PATH, STATS_PATH, BUDGETS_PATH, FINDINGS_PATH, INDEXER_RUN_PATH, SERIES_PATH, DASHBOARD_PATH, METRICS_PATH];
 
 export interface TrackingAdminOptions {
   store: SqlTrackingStore;
   /** Session budgets, when the host enforces them (`/__x402/budgets` answers 404 otherwise). */
   budgets?: BudgetStore;
   /** The payment indexer, when the host runs it (its paths answer 404 otherwise). */
-  indexer?: { run(): Promise<IndexPass>; findings(limit: number): Promise<Finding[]> };
+  indexer?: { run(): Promise<IndexPass>; findings(limit: number): Promise<Finding[]>; findingCounts(): Promise<Partial<Record<string, number>>> };
   /** The admin key (`ADMIN_API_KEY`); without one the admin API answers 403. */
   adminKey: string | undefined;
   now?: () => number;
@@ -69,6 +71,7 @@ export async function handleTrackingAdmin(request: Request, options: TrackingAdm
       return json(200, { findings: await options.indexer.findings(limit) });
     }
     if (url.pathname === PAYMENTS_PATH) return json(200, await options.store.list(listQuery(url.searchParams)));
+    if (url.pathname === METRICS_PATH) return await metrics(options);
     const series = url.pathname === SERIES_PATH;
     const params = checked(url.searchParams, series ? SERIES_PARAMS : STATS_PARAMS);
     const to = time(params, 'to') ?? now();
@@ -196,6 +199,19 @@ async function authorized(request: Request, adminKey: string): Promise<boolean> 
   let diff = 0;
   for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
   return diff === 0 && presented.length > 0;
+}
+
+/** Prometheus text from the store: records by outcome and, with the indexer, findings by kind. */
+async function metrics(options: TrackingAdminOptions): Promise<Response> {
+  const label = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+  const lines = ['# HELP x402_tracked_payments Paid requests recorded, by verify and settle outcome.', '# TYPE x402_tracked_payments gauge'];
+  for (const c of await options.store.outcomeCounts()) lines.push(`x402_tracked_payments{verify="${label(c.verify)}",settle="${label(c.settle)}"} ${c.count}`);
+  if (options.indexer) {
+    lines.push('# HELP x402_indexer_findings Payment indexer findings, by kind.', '# TYPE x402_indexer_findings gauge');
+    const counts = await options.indexer.findingCounts();
+    for (const kind of ['unrecorded_transfer', 'missing_transfer', 'amount_mismatch']) lines.push(`x402_indexer_findings{kind="${kind}"} ${counts[kind] ?? 0}`);
+  }
+  return new Response(`${lines.join('\n')}\n`, { headers: { 'Content-Type': 'text/plain; version=0.0.4', 'Cache-Control': 'no-store' } });
 }
 
 /** The dashboard page: no data in it (its script asks the API with the key), a fresh CSP nonce each time. */

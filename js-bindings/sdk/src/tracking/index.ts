@@ -1,7 +1,7 @@
 // `@x402-edge/sdk/tracking`: one record per paid request (what was bought, verify and settle outcomes,
 // the transaction, durations), written beside the response to D1 or PostgreSQL, listed and summed by an
 // admin API. No `node:` imports: Workers and Node.
-export { ADMIN_PATHS, BUDGETS_PATH, DASHBOARD_PATH, FINDINGS_PATH, handleTrackingAdmin, INDEXER_RUN_PATH, PAYMENTS_PATH, SERIES_PATH, STATS_PATH } from './admin.js';
+export { ADMIN_PATHS, BUDGETS_PATH, DASHBOARD_PATH, FINDINGS_PATH, handleTrackingAdmin, INDEXER_RUN_PATH, METRICS_PATH, PAYMENTS_PATH, SERIES_PATH, STATS_PATH } from './admin.js';
 export { dashboardPage } from './dashboard.js';
 export type { TrackingAdminOptions } from './admin.js';
 export { amountChunks, PaymentTrace, sumOfChunks } from './record.js';

@@ -162,6 +162,12 @@ export class PaymentIndexer {
     return (await this.count()) - before;
   }
 
+  /** How many findings there are of each kind (for metrics). */
+  async findingCounts(): Promise<Partial<Record<FindingKind, number>>> {
+    const rows = await this.sql.all('SELECT kind, COUNT(*) AS n FROM x402_findings GROUP BY kind', []);
+    return Object.fromEntries(rows.map((r) => [String(r.kind), Number(r.n)]));
+  }
+
   /** The findings, newest first. */
   async findings(limit = 100): Promise<Finding[]> {
     const rows = await this.sql.all('SELECT kind, network, tx, record_id, expected, actual, found_ms FROM x402_findings ORDER BY found_ms DESC, tx LIMIT ?', [limit]);

@@ -162,6 +162,12 @@ export class SqlTrackingStore {
     return { records, nextCursor: rows.length > limit && last ? encodeCursor(last.atMs, last.id) : null };
   }
 
+  /** Records by (verify outcome, settle outcome), all time (for metrics). */
+  async outcomeCounts(): Promise<{ verify: string; settle: string; count: number }[]> {
+    const rows = await this.sql.all('SELECT verify_outcome, settle_outcome, COUNT(*) AS n FROM x402_payments GROUP BY verify_outcome, settle_outcome ORDER BY verify_outcome, settle_outcome', []);
+    return rows.map((r) => ({ verify: String(r.verify_outcome), settle: String(r.settle_outcome), count: num(r.n) }));
+  }
+
   async stats(from: number, to: number): Promise<PaymentStats> {
     const range = new Where().add('at_ms >= ?', from).add('at_ms < ?', to);
     const settledOnly = new Where().add('at_ms >= ?', from).add('at_ms < ?', to).add("settle_outcome = 'settled'");
