@@ -7,26 +7,26 @@ import { decodePaymentRequiredHeader, decodePaymentResponseHeader, encodePayment
 import {
   FacilitatorResponseError,
   RouteConfigurationError,
-  SETTLEMENT_OVERRIDES_HEADER,
   getFacilitatorResponseError,
   withPrivateCacheControl,
   x402HTTPResourceServer,
   x402ResourceServer,
 } from '@x402/core/server';
 import type { HTTPAdapter, HTTPRequestContext, HTTPResponseInstructions, RouteConfig, RoutesConfig } from '@x402/core/server';
-
-import type { PaymentPayload, PaymentRequired } from '@x402/core/types';
+import type { PaymentRequired } from '@x402/core/types';
 import { bazaarResourceServerExtension, declareDiscoveryExtension } from '@x402/extensions/bazaar';
+import { PaymentTrace, type WaitUntil } from '@x402-edge/sdk/tracking';
 
+import { withinBudget } from './budgets';
 import { type GatewayConfig, type GatewayEnv, readConfig } from './config';
 import { cronosCall, cronosRequirements, type CronosSettleResponse, type CronosVerifyResponse, decodeCronosHeader } from './cronos';
-import { callOrigin } from './origin';
-import { checkPaymentHeader, PAYMENT_HEADERS } from './payment-header';
-import { facilitatorClient, knownSchemes, paywallProvider, serverScheme } from './seams';
+import { declaredTerms, entitlementExtension, grantEntitlement, setEntitlementHeaders, useEntitlement } from './entitlements';
 import { runIndexer } from './indexer';
-import { declaredTerms, ENTITLEMENT_HEADER, entitlementExtension, REFUSALS, resourceOf, setEntitlementHeaders } from './entitlements';
+import { callOrigin } from './origin';
+import { checkPaymentHeader, ENTITLEMENT_HEADER, PAYMENT_HEADERS } from './payment-header';
+import { json, settleAnswer, unsettledOriginAnswer, withoutSettlementOverrides } from './responses';
+import { facilitatorClient, knownSchemes, paywallProvider, serverScheme } from './seams';
 import { payerOf, type Tracking, trackingAdmin, trackingFor, type TrackingMessage, writeQueued } from './tracking';
-import { budgetAmount, ENTITLEMENT_ID, type Entitlement, keyAgent, payerAgent, PaymentTrace, type Reserve, type WaitUntil } from '@x402-edge/sdk/tracking';
 
 /** The gateway's own path (never forwarded): configuration and facilitator status. */
 const HEALTH_PATH = '/__x402/health';
@@ -103,7 +103,7 @@ async function handle(request: Request, env: GatewayEnv, ctx: WaitUntil): Promis
 
   const entitlementId = request.headers.get(ENTITLEMENT_HEADER);
   if (entitlementId !== null && !request.headers.has('payment-signature') && !request.headers.has('x-payment')) {
-    return useEntitlement(env, gateway, request, entitlementId.trim());
+    return useEntitlement(env, gateway.config, gateway.tracking, request, entitlementId.trim(), (reason, message) => refuse(gateway, request, reason, message));
   }
 
   const trace = tracked(gateway, request, ctx);
@@ -122,49 +122,12 @@ async function handle(request: Request, env: GatewayEnv, ctx: WaitUntil): Promis
       trace.step?.verified('invalid', 'duplicate_settlement', 0);
       return refuse(gateway, request, 'duplicate_settlement', 'this payment is being used by another request');
     };
-    return trace.done(await exclusively(check.header, () => withinBudget(gateway, request, check.payload, trace.step, () => serve(env, gateway, request, paid, trace.step)), busy));
+    const served = () => serve(env, gateway, request, paid, trace.step);
+    const budgeted = () =>
+      withinBudget(gateway.config.budgets ? gateway.tracking : null, request, check.payload, trace.step, (reason, message) => refuse(gateway, request, reason, message), served);
+    return trace.done(await exclusively(check.header, budgeted, busy));
   }
   return serve(env, gateway, request, context);
-}
-
-/** The request header that names an agent's API key for session budgets (stored only as its SHA-256). */
-const AGENT_KEY_HEADER = 'x-agent-key';
-
-/**
- * Runs `serve` under the session budgets of the request's agents (its `X-Agent-Key` and the payer the
- * payment names): the price is reserved before the payment is verified, refused with 402
- * `budget_exceeded` past a budget, and given back unless the payment settled. A store that fails refuses
- * (503): a budget is a limit, and is not skipped.
- */
-async function withinBudget(gateway: Gateway, request: Request, payload: PaymentPayload, trace: PaymentTrace | null, serve: () => Promise<Response>): Promise<Response> {
-  const tracking = gateway.tracking;
-  const amount = budgetAmount(String(payload.accepted.amount ?? ''));
-  if (!gateway.config.budgets || !tracking || amount === null) return serve();
-  const key = request.headers.get(AGENT_KEY_HEADER);
-  const payer = payerOf(payload);
-  const agents = [...(key ? [await keyAgent(key)] : []), ...(payer ? [payerAgent(payer)] : [])];
-  if (agents.length === 0) return serve();
-  let reserved: Reserve;
-  try {
-    await tracking.ready();
-    reserved = await tracking.budgets.reserve(agents, payload.accepted.network, payload.accepted.asset, amount, Date.now());
-  } catch (e) {
-    console.error('x402-edge gateway: the budget store failed', e instanceof Error ? e.name : typeof e);
-    trace?.verified('error', 'budgets_unavailable', 0);
-    return json(503, { error: 'budgets_unavailable', message: 'the session budget could not be checked; try again' });
-  }
-  if (!reserved.ok) {
-    const { budget } = reserved;
-    trace?.verified('invalid', 'budget_exceeded', 0);
-    const resets = new Date(budget.windowStartMs + budget.windowSeconds * 1000).toISOString();
-    return refuse(gateway, request, 'budget_exceeded', `${reserved.agent.startsWith('key:') ? 'this API key' : 'this payer'} has spent ${budget.spent} of ${budget.limit} on ${budget.network} ${budget.asset} in this window (until ${resets}); the price is ${amount}`);
-  }
-  const response = await serve();
-  const receipt = response.headers.get('payment-response');
-  if (!receipt || settleAnswer({ 'payment-response': receipt })?.success !== true) {
-    await tracking.budgets.release(reserved.reservation).catch((e) => console.error('x402-edge gateway: a budget reservation was not given back', e instanceof Error ? e.name : typeof e));
-  }
-  return response;
 }
 
 /**
@@ -332,70 +295,11 @@ async function serve(env: GatewayEnv, gateway: Gateway, request: Request, contex
   }
   const answer = settleAnswer(settled.headers);
   trace?.payer(answer?.payer).settled('settled', null, answer?.transaction ?? null, settling());
-  const granted = await grantEntitlement(gateway, request, declaredTerms(declaredExtensions), answer);
+  const granted = await grantEntitlement(gateway.tracking, request, declaredTerms(declaredExtensions), answer);
   const served = withoutSettlementOverrides(response);
   for (const [key, value] of Object.entries(settled.headers)) served.headers.set(key, value);
   if (granted) setEntitlementHeaders(served.headers, granted);
   served.headers.set('Cache-Control', withPrivateCacheControl(response.headers.get('Cache-Control')));
-  return served;
-}
-
-/**
- * The entitlement a settled payment on a route with terms grants, or null. It is written before the
- * response so the id works at once; if the write fails the paid request is still served (its content
- * was paid for), without an id.
- */
-async function grantEntitlement(
-  gateway: Gateway,
-  request: Request,
-  terms: ReturnType<typeof declaredTerms>,
-  answer: ReturnType<typeof settleAnswer>,
-): Promise<Entitlement | null> {
-  const tracking = gateway.tracking;
-  if (!terms || !tracking) return null;
-  try {
-    await tracking.ready();
-    return await tracking.entitlements.grant({
-      resource: resourceOf(request),
-      terms,
-      payer: answer?.payer ?? null,
-      network: answer?.network ?? null,
-      transaction: answer?.transaction || null,
-      now: Date.now(),
-    });
-  } catch (e) {
-    console.error('x402-edge gateway: the entitlement of a settled payment was not written', e instanceof Error ? e.name : typeof e);
-    return null;
-  }
-}
-
-/**
- * A request that presents an entitlement instead of a payment: one use is taken (atomically), the origin
- * is called, and the use is given back when the origin fails. A refused id is the route's 402 with why.
- */
-async function useEntitlement(env: GatewayEnv, gateway: Gateway, request: Request, id: string): Promise<Response> {
-  const entitlements = gateway.tracking?.entitlements;
-  if (!ENTITLEMENT_ID.test(id)) return refuse(gateway, request, 'invalid_payment_id', REFUSALS.invalid_payment_id);
-  if (!entitlements || !gateway.tracking) return refuse(gateway, request, 'entitlement_not_found', REFUSALS.entitlement_not_found);
-  let use: Awaited<ReturnType<typeof entitlements.use>>;
-  try {
-    await gateway.tracking.ready();
-    use = await entitlements.use(id, resourceOf(request), Date.now());
-  } catch (e) {
-    console.error('x402-edge gateway: the entitlement store failed', e instanceof Error ? e.name : typeof e);
-    return json(503, { error: 'entitlements_unavailable', message: 'the entitlement could not be checked; try again or pay' });
-  }
-  if (!use.ok) return refuse(gateway, request, use.reason, REFUSALS[use.reason]);
-
-  const origin = await callOrigin(env, gateway.config, request);
-  if (!origin.ok || origin.response.status < 200 || origin.response.status >= 300) {
-    await entitlements.giveBack(id).catch((e) => console.error('x402-edge gateway: a use was not given back', e instanceof Error ? e.name : typeof e));
-    if (!origin.ok) return json(origin.status, { error: origin.reason, message: origin.message });
-    return unsettledOriginAnswer(origin.response);
-  }
-  const served = withoutSettlementOverrides(origin.response);
-  setEntitlementHeaders(served.headers, use.entitlement);
-  served.headers.set('Cache-Control', withPrivateCacheControl(origin.response.headers.get('Cache-Control')));
   return served;
 }
 
@@ -417,28 +321,6 @@ function refusalReason(instructions: HTTPResponseInstructions): string {
   }
   const body = instructions.body as { error?: unknown } | undefined;
   return typeof body?.error === 'string' ? body.error : 'payment_required';
-}
-
-/** The facilitator's settle answer in PAYMENT-RESPONSE, when the headers carry one that decodes. */
-function settleAnswer(headers: Record<string, string>): ReturnType<typeof decodePaymentResponseHeader> | null {
-  const header = Object.entries(headers).find(([k]) => k.toLowerCase() === 'payment-response')?.[1];
-  try {
-    return header ? decodePaymentResponseHeader(header) : null;
-  } catch {
-    return null;
-  }
-}
-
-/**
- * The origin did not answer 2xx: nothing is settled. A 5xx is the gateway's 502; a redirect or the caller's
- * own mistake (4xx) is shown as the origin gave it, and not charged.
- */
-async function unsettledOriginAnswer(response: Response): Promise<Response> {
-  if (response.status >= 500) {
-    await response.body?.cancel();
-    return json(502, { error: 'origin_error', message: `the origin answered ${response.status}; nothing was charged`, originStatus: response.status });
-  }
-  return withoutSettlementOverrides(response);
 }
 
 /** A path no route protects: forwarded as is (PASS_THROUGH, the default), or 404. */
@@ -649,16 +531,6 @@ class RequestAdapter implements HTTPAdapter {
   }
 }
 
-function withoutSettlementOverrides(response: Response): Response {
-  const copy = new Response(response.body, response);
-  copy.headers.delete(SETTLEMENT_OVERRIDES_HEADER);
-  return copy;
-}
-
 function isEmptyObject(v: unknown): boolean {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && Object.keys(v).length === 0;
-}
-
-function json(status: number, body: unknown): Response {
-  return new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' } });
 }

@@ -3,8 +3,7 @@
 // gives up with 504. A failed or timed-out origin call is never settled.
 
 import type { GatewayConfig, GatewayEnv } from './config';
-import { ENTITLEMENT_HEADER } from './entitlements';
-import { PAYMENT_HEADERS } from './payment-header';
+import { ENTITLEMENT_HEADER, PAYMENT_HEADERS } from './payment-header';
 import { originFetch } from './seams';
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) and the ones the runtime sets itself. */

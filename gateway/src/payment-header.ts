@@ -10,6 +10,9 @@ export type HeaderCheck =
   | { kind: 'payment'; header: string; payload: PaymentPayload }
   | { kind: 'refused'; reason: string; message: string };
 
+/** The request header that presents an entitlement, and the response header that grants one. */
+export const ENTITLEMENT_HEADER = 'X-Payment-Id';
+
 /** The v2 header, and the v1 one (`X-PAYMENT`) that this gateway does not settle. */
 export const PAYMENT_HEADERS = ['payment-signature', 'x-payment'] as const;
 

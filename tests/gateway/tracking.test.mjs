@@ -339,6 +339,7 @@ for (const store of ['d1', 'postgres']) {
       // Paid to payTo directly, not through the facilitator.
       const data = `0xa9059cbb${payee.address.slice(2).toLowerCase().padStart(64, '0')}${AMOUNT.toString(16).padStart(64, '0')}`;
       const outside = await rpc(stack.rpcUrl, 'eth_sendTransaction', [{ from: payer.address, to: token, data }]);
+      assert.equal((await rpc(stack.rpcUrl, 'eth_getTransactionReceipt', [outside]))?.status, '0x1', 'the outside transfer landed');
       // Settled and recorded, then dropped by a reorg (anvil's snapshot and revert).
       const snapshot = await rpc(stack.rpcUrl, 'evm_snapshot', []);
       const dropped = await get('/premium', await pay('/premium'));
@@ -369,6 +370,7 @@ for (const store of ['d1', 'postgres']) {
       assert.deepEqual(
         about(outside).map((f) => [f.kind, f.recordId, f.expected, f.actual]),
         [['unrecorded_transfer', null, null, AMOUNT.toString()]],
+        `the outside transfer ${outside} among ${JSON.stringify(found)} after ${passes} passes of ${logs} transfers`,
       );
       assert.deepEqual(
         about(receiptOf(dropped)).map((f) => [f.kind, f.recordId, f.expected, f.actual]),
