@@ -520,25 +520,5 @@ fn status_lookup_elsewhere(family: network::Family) -> Option<&'static str> {
 /// One query parameter, percent-decoded (`%3A` → `:`); `None` when absent or not valid UTF-8.
 fn query_param(query: &str, name: &str) -> Option<String> {
     let raw = query.split('&').filter_map(|pair| pair.split_once('=')).find(|(k, _)| *k == name)?.1;
-    let bytes = raw.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let decoded = (bytes[i] == b'%')
-            .then(|| bytes.get(i + 1..i + 3))
-            .flatten()
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match decoded {
-            Some(byte) => {
-                out.push(byte);
-                i += 3;
-            }
-            None => {
-                out.push(if bytes[i] == b'+' { b' ' } else { bytes[i] });
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).ok()
+    crate::protocol::query::decode(raw)
 }

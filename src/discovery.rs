@@ -42,14 +42,24 @@ pub struct CatalogEntry {
     pub icon_url: Option<String>,
     /// The payment's `extensions` (the bazaar declaration and any other).
     pub extensions: Value,
-    pub pay_to: String,
-    pub scheme: String,
-    pub network: String,
-    /// The price in base units, [`AMOUNT_DIGITS`] digits.
-    pub amount: String,
+}
+
+/// The price the requirements name (v2 `amount`, v1 `maxAmountRequired`).
+fn price(accepted: &Value) -> Option<&str> {
+    accepted.get("amount").or_else(|| accepted.get("maxAmountRequired")).and_then(Value::as_str)
 }
 
 impl CatalogEntry {
+    /// A field of the accepted requirements (`payTo`, `scheme`, `network`), for filters.
+    pub fn accepted_text(&self, field: &str) -> &str {
+        self.accepted.get(field).and_then(Value::as_str).unwrap_or_default()
+    }
+
+    /// The price in base units, padded to [`AMOUNT_DIGITS`] digits (text order is numeric order).
+    pub fn amount_key(&self) -> String {
+        price(&self.accepted).and_then(padded_amount).unwrap_or_default()
+    }
+
     /// The extension keys it carries, as `,a,b,` (so that a key is matched as `%,key,%`).
     pub fn extension_keys(&self) -> String {
         let keys: Vec<&str> =
@@ -117,6 +127,11 @@ pub fn entry_from_settle(body: &Value) -> Option<CatalogEntry> {
     let text = |v: Option<&Value>, max: usize| {
         v.and_then(Value::as_str).filter(|s| !s.is_empty() && s.len() <= max).map(str::to_string)
     };
+    // The requirements must name who is paid, how, where and how much: the catalog filters on them.
+    text(accepted.get("payTo"), 128)?;
+    text(accepted.get("scheme"), 64)?;
+    text(accepted.get("network"), 128)?;
+    padded_amount(price(accepted)?)?;
     Some(CatalogEntry {
         resource: url,
         kind: kind.to_string(),
@@ -128,12 +143,6 @@ pub fn entry_from_settle(body: &Value) -> Option<CatalogEntry> {
         tags: tags(resource.get("tags")),
         icon_url: text(resource.get("iconUrl"), MAX_URL_LEN).filter(|u| canonical_url(u, None).is_some()),
         extensions: Value::Object(extensions.clone()),
-        pay_to: text(accepted.get("payTo"), 128)?,
-        scheme: text(accepted.get("scheme"), 64)?,
-        network: text(accepted.get("network"), 128)?,
-        amount: padded_amount(
-            accepted.get("amount").or_else(|| accepted.get("maxAmountRequired")).and_then(Value::as_str)?,
-        )?,
     })
 }
 
@@ -217,7 +226,7 @@ impl CatalogQuery {
     pub fn parse(query: &str, search: bool) -> Result<CatalogQuery, QueryError> {
         let mut q = CatalogQuery { limit: DEFAULT_LIMIT, ..CatalogQuery::default() };
         let mut text = None;
-        for (key, value) in form_pairs(query) {
+        for (key, value) in crate::protocol::query::pairs(query) {
             let bad = |reason| QueryError { parameter: key.clone(), reason };
             let short = |v: &str| {
                 (!v.is_empty() && v.len() <= 256).then(|| v.to_string()).ok_or(bad("from 1 to 256 characters"))
@@ -255,40 +264,6 @@ impl CatalogQuery {
         }
         Ok(q)
     }
-}
-
-/// `application/x-www-form-urlencoded` pairs (`+` is a space, `%XX` bytes), malformed escapes kept as they are.
-fn form_pairs(query: &str) -> Vec<(String, String)> {
-    query
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (decode(k), decode(v))
-        })
-        .collect()
-}
-
-fn decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                (Some(h), Some(l)) => {
-                    out.push((h * 16 + l) as u8);
-                    i += 2;
-                }
-                _ => out.push(b'%'),
-            },
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// `GET /discovery/resources`' answer.
@@ -352,9 +327,9 @@ mod tests {
         assert_eq!(entry.tags, vec!["weather".to_string(), "forecast".to_string()]);
         assert_eq!(entry.service_name.as_deref(), Some("Weather Co"));
         assert_eq!(entry.icon_url.as_deref(), Some("https://api.example.com/icon.png"));
-        assert_eq!((entry.scheme.as_str(), entry.network.as_str()), ("exact", "eip155:8453"));
-        assert_eq!(entry.amount.len(), AMOUNT_DIGITS);
-        assert!(entry.amount.ends_with("10000"));
+        assert_eq!((entry.accepted_text("scheme"), entry.accepted_text("network")), ("exact", "eip155:8453"));
+        assert_eq!(entry.amount_key().len(), AMOUNT_DIGITS);
+        assert!(entry.amount_key().ends_with("10000"));
         assert_eq!(entry.extension_keys(), ",bazaar,");
         assert!(entry.search_text().contains("weather by city"));
         let item = entry.to_json("2026-12-05T00:00:00.000Z");
@@ -442,10 +417,5 @@ mod tests {
         assert_eq!(search_json(vec![], &q, false)["pagination"]["cursor"], Value::Null);
         let l = CatalogQuery::parse("", false).expect("parses");
         assert_eq!(list_json(vec![json!({})], &l, 7)["pagination"], json!({"limit": 20, "offset": 0, "total": 7}));
-    }
-
-    #[test]
-    fn form_decoding_keeps_malformed_escapes() {
-        assert_eq!(decode("a%20b+c%zz%4"), "a b c%zz%4");
     }
 }

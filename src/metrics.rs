@@ -105,19 +105,19 @@ impl Metrics {
     /// The Prometheus text exposition of every series.
     pub fn prometheus(&self) -> String {
         let mut out = String::new();
-        let families = [
-            ("x402_operations_total", "counter", "Verify, settle, close and sweep operations by outcome."),
-            ("x402_operation_duration_ms_sum", "counter", "Milliseconds spent in those operations."),
-            ("x402_operation_duration_ms_max", "gauge", "The slowest of those operations, in milliseconds."),
+        let families: [(&str, &str, &str, fn(&Totals) -> u64); 3] = [
+            ("x402_operations_total", "counter", "Verify, settle, close and sweep operations by outcome.", |t| t.count),
+            ("x402_operation_duration_ms_sum", "counter", "Milliseconds spent in those operations.", |t| {
+                t.latency_ms_sum
+            }),
+            ("x402_operation_duration_ms_max", "gauge", "The slowest of those operations, in milliseconds.", |t| {
+                t.latency_ms_max
+            }),
         ];
-        for (name, kind, help) in families {
+        for (name, kind, help, value_of) in families {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
             for ((operation, outcome, reason, scheme, network), t) in &self.series {
-                let value = match name {
-                    "x402_operations_total" => t.count,
-                    "x402_operation_duration_ms_sum" => t.latency_ms_sum,
-                    _ => t.latency_ms_max,
-                };
+                let value = value_of(t);
                 let labels = [
                     ("operation", *operation),
                     ("outcome", outcome),

@@ -23,6 +23,7 @@ import {
 
 import type { GatewayConfig, GatewayEnv } from './config';
 import { indexerFor, runIndexer } from './indexer';
+import { json, logFailure } from './responses';
 
 export interface Tracking {
   store: SqlTrackingStore;
@@ -80,7 +81,7 @@ export async function writeQueued(tracking: Tracking, messages: readonly Trackin
       await tracking.tracker.retry(message.body as PaymentRecord);
       message.ack();
     } catch (e) {
-      console.error('x402-edge tracking: a queued record is still not written; retried later', e instanceof Error ? e.name : typeof e);
+      logFailure('a queued tracking record is still not written; retried later')(e);
       message.retry({ delaySeconds });
     }
   }
@@ -123,12 +124,7 @@ export function clientFields(value: unknown): ClientFields {
 export async function trackingAdmin(request: Request, env: GatewayEnv, config: GatewayConfig, tracking: Tracking | null): Promise<Response | null> {
   const path = new URL(request.url).pathname;
   if (!ADMIN_PATHS.includes(path)) return null;
-  if (!tracking) {
-    return new Response(JSON.stringify({ error: 'tracking_off', message: 'tracking is off: bind a D1 database as TRACKING_DB or Hyperdrive as TRACKING_HYPERDRIVE' }), {
-      status: 404,
-      headers: { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' },
-    });
-  }
+  if (!tracking) return json(404, { error: 'tracking_off', message: 'tracking is off: bind a D1 database as TRACKING_DB or Hyperdrive as TRACKING_HYPERDRIVE' });
   const adminKey = typeof env.ADMIN_API_KEY === 'string' && env.ADMIN_API_KEY !== '' ? env.ADMIN_API_KEY : undefined;
   const indexer = {
     run: () => runIndexer(tracking.indexer, config, tracking.ready),

@@ -6,6 +6,7 @@ pub mod cronos;
 pub mod header;
 pub mod model;
 pub mod normalize;
+pub mod query;
 pub mod reason;
 pub mod response;
 pub mod v1;

@@ -57,10 +57,6 @@ impl Row {
             tags: serde_json::from_str(&self.tags).unwrap_or_default(),
             icon_url: self.icon_url,
             extensions: serde_json::from_str(&self.extensions).unwrap_or(Value::Null),
-            pay_to: String::new(),
-            scheme: String::new(),
-            network: String::new(),
-            amount: String::new(),
         };
         entry.to_json(&iso8601_millis(self.updated_ms as u64))
     }
@@ -97,10 +93,10 @@ impl Catalog {
             optional(&entry.icon_url),
             text(&entry.extensions.to_string()),
             text(&entry.extension_keys()),
-            text(&entry.pay_to),
-            text(&entry.scheme),
-            text(&entry.network),
-            text(&entry.amount),
+            text(entry.accepted_text("payTo")),
+            text(entry.accepted_text("scheme")),
+            text(entry.accepted_text("network")),
+            text(&entry.amount_key()),
             text(&entry.search_text()),
             JsValue::from_f64(now_ms as f64),
         ];

@@ -104,12 +104,6 @@ async fn read_body(req: &mut Request) -> worker::Result<Vec<u8>> {
     Ok(body)
 }
 
-/// Whether a `/settle` answer is a success (the catalog records only what was paid).
-fn settled(body: &str) -> bool {
-    serde_json::from_str::<serde_json::Value>(body)
-        .is_ok_and(|v| v.get("success") == Some(&serde_json::Value::Bool(true)))
-}
-
 #[event(fetch)]
 pub async fn fetch(mut req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
     let method = req.method().to_string();
@@ -146,7 +140,8 @@ pub async fn fetch(mut req: Request, env: Env, ctx: Context) -> worker::Result<R
     if let Some(point) = crate::metrics::MetricPoint::of(&log) {
         metrics::record(&env, &point);
     }
-    if method == "POST" && path.trim_end_matches('/') == "/settle" && settled(&response.body) {
+    // The log's outcome says whether the settle succeeded: the answer is not parsed again.
+    if method == "POST" && path.trim_end_matches('/') == "/settle" && log.outcome == "settled" {
         discovery::after_settle(&env, &ctx, &body, Date::now().as_millis());
     }
     let headers = Headers::new();
