@@ -66,6 +66,9 @@ impl MetricPoint {
     }
 }
 
+/// A Prometheus metric family: name, type, help, and the value it reads from a series' totals.
+type Family = (&'static str, &'static str, &'static str, fn(&Totals) -> u64);
+
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 struct Totals {
     count: u64,
@@ -105,7 +108,7 @@ impl Metrics {
     /// The Prometheus text exposition of every series.
     pub fn prometheus(&self) -> String {
         let mut out = String::new();
-        let families: [(&str, &str, &str, fn(&Totals) -> u64); 3] = [
+        let families: [Family; 3] = [
             ("x402_operations_total", "counter", "Verify, settle, close and sweep operations by outcome.", |t| t.count),
             ("x402_operation_duration_ms_sum", "counter", "Milliseconds spent in those operations.", |t| {
                 t.latency_ms_sum
