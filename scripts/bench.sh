@@ -52,6 +52,14 @@ for dir in pkg pkg-starknet; do
     "$(cat $dir/wasm/x402_edge.js $dir/dist/*.js | wc -c)" "$(cat $dir/wasm/x402_edge.js $dir/dist/*.js | gzip -9 | wc -c)"
 done
 
+log "the JS boundary: JSON text (shipped) against serde-wasm-bindgen (cargo feature js-boundary-bench, built alike)"
+cargo build --profile pkg --target wasm32-unknown-unknown --no-default-features --features js-boundary-bench --lib
+boundary=target/pkg-build/boundary
+rm -rf "$boundary" && mkdir -p "$boundary"
+wasm-bindgen --target web --out-dir "$boundary" --out-name x402_edge target/wasm32-unknown-unknown/pkg/x402_edge.wasm
+node_modules/binaryen/bin/wasm-opt -Oz "$boundary/x402_edge_bg.wasm" -o "$boundary/x402_edge_bg.wasm"
+"$NODE" benches/wasm/boundary.bench.mjs "$boundary" pkg/wasm/x402_edge_bg.wasm "${BENCH_SECONDS:-1}" "${BENCH_ROUNDS:-7}" | grep -v '^{'
+
 log "settle against the reference facilitator"
 "$NODE" scripts/bench-settle.mjs
 

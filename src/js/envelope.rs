@@ -61,5 +61,14 @@ pub fn answer(result: Result<Value, BindingError>, version: Version) -> String {
 
 /// JSON text from the wrapper (it always sends `JSON.stringify` output, but trust nothing).
 pub fn parse_json(text: &str, what: &'static str) -> Result<Value, BindingError> {
-    serde_json::from_str(text).map_err(|_| BindingError::NotJson(what))
+    parse_json_as(text, what, BindingError::NotJson(what))
+}
+
+/// JSON text read straight into a `T`: malformed JSON is `NotJson(what)`, JSON of another shape `shape`.
+pub fn parse_json_as<T: serde::de::DeserializeOwned>(
+    text: &str,
+    what: &'static str,
+    shape: BindingError,
+) -> Result<T, BindingError> {
+    serde_json::from_slice(text.as_bytes()).map_err(|e| if e.is_data() { shape } else { BindingError::NotJson(what) })
 }

@@ -5,7 +5,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
 
-use super::envelope::{answer, parse_json, BindingError};
+use super::envelope::{answer, parse_json, parse_json_as, BindingError};
 use crate::chains::evm::signature::EcdsaSignature;
 use crate::protocol::amount::{parse_decimal_u256, IntText};
 use crate::protocol::model::Version;
@@ -26,13 +26,16 @@ struct DomainJs {
 
 /// The facilitator's own parsing of an authorization, so both answer the same for the same input.
 fn authorization(json: &str) -> Result<Eip3009Authorization, BindingError> {
-    Ok(parse_eip3009_authorization(parse_json(json, "authorization")?)?)
+    Ok(parse_eip3009_authorization(&parse_json(json, "authorization")?)?)
 }
 
 fn digest(authorization_json: &str, domain_json: &str) -> Result<alloy_primitives::B256, BindingError> {
     let authorization = authorization(authorization_json)?;
-    let d: DomainJs = serde_json::from_value(parse_json(domain_json, "domain")?)
-        .map_err(|_| BindingError::Field("domain: {name, version, chainId, verifyingContract}"))?;
+    let d: DomainJs = parse_json_as(
+        domain_json,
+        "domain",
+        BindingError::Field("domain: {name, version, chainId, verifyingContract}"),
+    )?;
     let chain_id =
         d.chain_id.to_u256().and_then(|c| u64::try_from(c).ok()).ok_or(BindingError::Field("domain.chainId"))?;
     let asset = parse_evm_address(&d.verifying_contract).ok_or(BindingError::Field("domain.verifyingContract"))?;

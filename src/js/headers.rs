@@ -3,27 +3,31 @@
 //! header against its wire schema but returns the JSON as sent, so unknown fields survive and
 //! re-encoding reproduces the header byte for byte.
 
-use serde::Deserialize;
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
 
 use super::envelope::{answer, parse_json, BindingError};
 use crate::protocol::cronos::CronosPaymentHeader;
+use crate::protocol::fields::Fields;
 use crate::protocol::header;
-use crate::protocol::normalize::RequestError;
+use crate::protocol::normalize::{read_payment_payload, read_requirements, RequestError};
 use crate::protocol::response::SettleResponse;
-use crate::protocol::v1::PaymentPayloadV1;
-use crate::protocol::v2::{PaymentPayloadV2, PaymentRequirementsV2};
 use crate::protocol::Version;
 
-/// `PAYMENT-REQUIRED` (v2): what the facilitator needs of it; other fields pass through untouched.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct PaymentRequiredV2 {
-    #[allow(dead_code)]
-    x402_version: u8,
-    #[allow(dead_code)]
-    accepts: Vec<PaymentRequirementsV2>,
+/// `PAYMENT-REQUIRED` (v2): what the facilitator needs of it (`x402Version`, and `accepts`, a list of
+/// requirements); other fields pass through untouched.
+fn check_payment_required(value: &Value) -> Result<(), String> {
+    let mut fields = Fields::of(value.clone())?;
+    fields.u64("x402Version")?;
+    match fields.value("accepts")? {
+        Value::Array(accepts) => {
+            for (i, requirements) in accepts.into_iter().enumerate() {
+                read_requirements(requirements, Version::V2).map_err(|e| format!("`accepts[{i}]`: {e}"))?;
+            }
+            Ok(())
+        }
+        _ => Err("`accepts`: expected a list of payment requirements".into()),
+    }
 }
 
 /// Which header a value is for.
@@ -57,8 +61,9 @@ fn version_of(value: &Value) -> Version {
     }
 }
 
+/// Whether `value` reads as a `T`, through the JSON text deserializer the core decodes `T` with.
 fn schema<T: serde::de::DeserializeOwned>(value: &Value) -> Result<(), String> {
-    T::deserialize(value).map(|_| ()).map_err(|e| e.to_string())
+    serde_json::from_slice::<T>(value.to_string().as_bytes()).map(|_| ()).map_err(|e| e.to_string())
 }
 
 /// Checks `value` against the wire schema of `kind`.
@@ -72,15 +77,16 @@ fn check(kind: Kind, value: &Value) -> Result<(), BindingError> {
                 Some(1) if value.pointer("/payload/authorization").is_none() => {
                     schema::<CronosPaymentHeader>(value).map_err(payload)
                 }
-                Some(1) => schema::<PaymentPayloadV1>(value).map_err(payload),
-                Some(2) => schema::<PaymentPayloadV2>(value)
+                Some(1) => read_payment_payload(value.clone(), Version::V1).map(drop).map_err(payload),
+                Some(2) => read_payment_payload(value.clone(), Version::V2)
+                    .map(drop)
                     .map_err(|detail| BindingError::Request(RequestError::Payload { version: 2, detail })),
                 _ => Err(BindingError::Request(RequestError::UnsupportedVersion(
                     value.get("x402Version").map(Value::to_string).unwrap_or_else(|| "(missing)".into()),
                 ))),
             }
         }
-        Kind::Required => schema::<PaymentRequiredV2>(value)
+        Kind::Required => check_payment_required(value)
             .map_err(|detail| BindingError::Request(RequestError::Requirements { version: 2, detail })),
         Kind::Response => schema::<SettleResponse>(value).map_err(|_| BindingError::Field("settlement response")),
     }

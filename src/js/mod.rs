@@ -12,6 +12,8 @@
 //! Starknet (`@x402-edge/verify-starknet`); the header codec and the request normalization are in
 //! both.
 
+#[cfg(feature = "js-boundary-bench")]
+mod boundary;
 mod envelope;
 #[cfg(feature = "js")]
 mod evm;

@@ -4,11 +4,11 @@
 
 use serde_json::{json, Value};
 
-use super::envelope::{err, parse_json, BindingError};
+use super::envelope::{err, parse_json, parse_json_as, BindingError};
 use crate::protocol::header;
 use crate::protocol::model::Version;
 use crate::protocol::normalize::RequestError;
-use crate::schemes::parse_request;
+use crate::schemes::parse_request_value;
 use crate::schemes::PaymentRequest;
 
 /// A Cronos `paymentHeader` carries a flat EIP-3009 payload instead of `payload.authorization`.
@@ -19,8 +19,9 @@ fn is_cronos(payload: &Value) -> bool {
 }
 
 /// The `/verify` body the facilitator would get for this payload: a payload object (v1, v2, or a
-/// decoded Cronos header) or the header text itself.
-fn request_body(payload: Value, requirements: Value) -> Result<Vec<u8>, BindingError> {
+/// decoded Cronos header) or the header text itself. Built as a value and handed to the core's parser
+/// as it is: each argument's text is parsed once.
+fn request_body(payload: Value, requirements: Value) -> Result<Value, BindingError> {
     let (payload, header_text) = match payload {
         Value::String(text) => {
             let decoded =
@@ -40,16 +41,21 @@ fn request_body(payload: Value, requirements: Value) -> Result<Vec<u8>, BindingE
         }
         body
     };
-    Ok(body.to_string().into_bytes())
+    Ok(body)
 }
 
 /// Normalizes the inputs as the facilitator does, or the error envelope to answer with.
 pub fn normalize_any(payload_json: &str, requirements_json: &str) -> Result<PaymentRequest, String> {
-    let body = parse_json(payload_json, "payload")
-        .and_then(|p| Ok((p, parse_json(requirements_json, "requirements")?)))
-        .and_then(|(p, r)| request_body(p, r))
-        .map_err(|e| err(&e, Version::V2))?;
-    parse_request(&body).map_err(|rejection| err(&in_this_package(rejection.error), rejection.version))
+    let parsed =
+        parse_json(payload_json, "payload").and_then(|p| Ok((p, parse_json(requirements_json, "requirements")?)));
+    let (payload, requirements) = parsed.map_err(|e| err(&e, Version::V2))?;
+    normalize_values(payload, requirements)
+}
+
+/// [`normalize_any`] of inputs already parsed.
+pub fn normalize_values(payload: Value, requirements: Value) -> Result<PaymentRequest, String> {
+    let body = request_body(payload, requirements).map_err(|e| err(&e, Version::V2))?;
+    parse_request_value(body).map_err(|rejection| err(&in_this_package(rejection.error), rejection.version))
 }
 
 /// A payment of a family this package was built without points to the package that has it.
@@ -64,8 +70,7 @@ fn in_this_package(error: RequestError) -> BindingError {
 
 /// `options.rpcUrl`, as the wrapper sends it: a JSON list of http(s) URLs.
 pub fn rpc_urls(json_text: &str) -> Result<Vec<String>, BindingError> {
-    let urls: Vec<String> =
-        serde_json::from_value(parse_json(json_text, "rpcUrl")?).map_err(|_| BindingError::Field("rpcUrl"))?;
+    let urls: Vec<String> = parse_json_as(json_text, "rpcUrl", BindingError::Field("rpcUrl"))?;
     let well_formed = |u: &String| u.starts_with("http://") || u.starts_with("https://");
     if urls.is_empty() || !urls.iter().all(well_formed) {
         return Err(BindingError::Field("rpcUrl (an http(s) URL or a list of them)"));

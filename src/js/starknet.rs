@@ -6,7 +6,7 @@
 use serde_json::{json, Value};
 use wasm_bindgen::prelude::*;
 
-use super::envelope::{answer, err, parse_json, BindingError};
+use super::envelope::{answer, err, parse_json, parse_json_as, BindingError};
 use super::ports::{JsClock, JsTransport};
 use super::request::{normalize_any, rpc_urls, unix_time, with_payment_policy};
 use crate::chains::jsonrpc::JsonRpcClient;
@@ -22,8 +22,7 @@ use crate::schemes::{Payload, PaymentRequest};
 /// `null` trusts the requirements' `extra.sponsorAddress` (`sponsorChecked: false` in the result).
 fn sponsors(json_text: &str) -> Result<Option<Vec<Felt>>, BindingError> {
     let field = BindingError::Field("sponsors (a list of Starknet addresses)");
-    let texts: Option<Vec<String>> =
-        serde_json::from_value(parse_json(json_text, "sponsors")?).map_err(|_| field.clone())?;
+    let texts: Option<Vec<String>> = parse_json_as(json_text, "sponsors", field.clone())?;
     texts.map(|texts| texts.iter().map(|t| parse_felt(t).map_err(|_| field.clone())).collect()).transpose()
 }
 

@@ -6,7 +6,7 @@
 use serde_json::{json, Value};
 use wasm_bindgen::prelude::*;
 
-use super::envelope::{answer, parse_json, BindingError};
+use super::envelope::{answer, parse_json_as, BindingError};
 use super::ports::{JsClock, JsTransport};
 use super::request::{normalize_any, rpc_urls, with_payment_policy};
 use crate::chains::jsonrpc::JsonRpcClient;
@@ -24,8 +24,7 @@ const UNUSED_SETTINGS: SvmSettings = SvmSettings { max_compute_unit_limit: u32::
 /// trusts the requirements' `extra.feePayer` (`feePayerChecked: false` in the result).
 fn fee_payers(json_text: &str) -> Result<Option<Vec<Pubkey>>, BindingError> {
     let field = BindingError::Field("feePayers (a list of Solana addresses)");
-    let texts: Option<Vec<String>> =
-        serde_json::from_value(parse_json(json_text, "feePayers")?).map_err(|_| field.clone())?;
+    let texts: Option<Vec<String>> = parse_json_as(json_text, "feePayers", field.clone())?;
     texts.map(|texts| texts.iter().map(|t| t.parse::<Pubkey>().map_err(|_| field.clone())).collect()).transpose()
 }
 

@@ -5,7 +5,7 @@ use alloy_primitives::Address;
 use serde_json::{json, Value};
 use wasm_bindgen::prelude::*;
 
-use super::envelope::{answer, err, parse_json, BindingError};
+use super::envelope::{answer, err, parse_json, parse_json_as, BindingError};
 use super::request::{normalize_any, unix_time, with_payment_policy};
 use crate::protocol::model::Version;
 use crate::protocol::normalize::parse_evm_address;
@@ -16,8 +16,7 @@ use crate::schemes::Payload;
 /// spender unchecked (`spenderChecked: false` in the result).
 fn spenders(json_text: &str) -> Result<Option<Vec<Address>>, BindingError> {
     let field = BindingError::Field("spenders (a list of addresses)");
-    let texts: Option<Vec<String>> =
-        serde_json::from_value(parse_json(json_text, "spenders")?).map_err(|_| field.clone())?;
+    let texts: Option<Vec<String>> = parse_json_as(json_text, "spenders", field.clone())?;
     texts.map(|texts| texts.iter().map(|t| parse_evm_address(t).ok_or(field.clone())).collect()).transpose()
 }
 

@@ -6,7 +6,7 @@ use alloy_primitives::Address;
 use serde_json::{json, Value};
 use wasm_bindgen::prelude::*;
 
-use super::envelope::{err, ok, parse_json, BindingError};
+use super::envelope::{err, ok, parse_json_as, BindingError};
 use super::ports::{JsClock, JsTransport};
 use super::request::{normalize_any, rpc_urls, unix_time, with_payment_policy};
 use crate::chains::jsonrpc::JsonRpcClient;
@@ -16,7 +16,11 @@ use crate::schemes::{Payload, PaymentRequest};
 
 /// An `exact` request (`upto` ones go to [`super::upto`]).
 fn normalize(payload_json: &str, requirements_json: &str) -> Result<(PaymentRequest, Eip3009Payload), String> {
-    let request = normalize_any(payload_json, requirements_json)?;
+    exact_eip3009(normalize_any(payload_json, requirements_json)?)
+}
+
+/// The EIP-3009 payload of a normalized request, or the envelope that sends the payment elsewhere.
+fn exact_eip3009(request: PaymentRequest) -> Result<(PaymentRequest, Eip3009Payload), String> {
     match &request.payload {
         Payload::Eip3009(payload) => {
             let payload = payload.clone();
@@ -65,24 +69,37 @@ fn result(
 /// Every check that needs no chain, at unix time `now_secs`.
 #[wasm_bindgen(js_name = verifyOffline)]
 pub fn verify_offline(payload_json: &str, requirements_json: &str, now_secs: f64) -> String {
-    let (request, payload) = match normalize(payload_json, requirements_json) {
-        Ok(normalized) => normalized,
-        Err(envelope) => return envelope,
-    };
+    match normalize(payload_json, requirements_json) {
+        Ok((request, payload)) => verify_offline_normalized(&request, &payload, now_secs),
+        Err(envelope) => envelope,
+    }
+}
+
+/// [`verify_offline`] of a request already normalized, for the JS boundary benchmark
+/// ([`super::boundary`]).
+#[cfg(feature = "js-boundary-bench")]
+pub(super) fn verify_offline_values(payload: Value, requirements: Value, now_secs: f64) -> String {
+    match super::request::normalize_values(payload, requirements).and_then(exact_eip3009) {
+        Ok((request, payload)) => verify_offline_normalized(&request, &payload, now_secs),
+        Err(envelope) => envelope,
+    }
+}
+
+fn verify_offline_normalized(request: &PaymentRequest, payload: &Eip3009Payload, now_secs: f64) -> String {
     let now_secs = match unix_time(now_secs) {
         Ok(now) => now,
         Err(e) => return err(&e, request.version),
     };
-    let value = match exact_evm::verify_offline(&request, &payload, now_secs) {
-        Ok(OfflineVerdict::Valid { .. }) => result(&request, None, false, false, ""),
+    let value = match exact_evm::verify_offline(request, payload, now_secs) {
+        Ok(OfflineVerdict::Valid { .. }) => result(request, None, false, false, ""),
         Ok(OfflineVerdict::NeedsChain { unless, .. }) => result(
-            &request,
+            request,
             Some(&unless),
             true,
             false,
             " (unless the chain shows otherwise: pass rpcUrl to check a contract wallet's signature or read the token's domain)",
         ),
-        Err(e) => result(&request, Some(&e), false, false, ""),
+        Err(e) => result(request, Some(&e), false, false, ""),
     };
     ok(value)
 }
@@ -90,8 +107,8 @@ pub fn verify_offline(payload_json: &str, requirements_json: &str, now_secs: f64
 /// `options.allowedFactories`: the facilitator's `EIP6492_ALLOWED_FACTORIES` to judge counterfactual
 /// wallets by (none, as the facilitator's default, when absent).
 fn factories(json_text: &str) -> Result<Vec<Address>, BindingError> {
-    let texts: Vec<String> = serde_json::from_value(parse_json(json_text, "allowedFactories")?)
-        .map_err(|_| BindingError::Field("allowedFactories (a list of addresses)"))?;
+    let texts: Vec<String> =
+        parse_json_as(json_text, "allowedFactories", BindingError::Field("allowedFactories (a list of addresses)"))?;
     texts
         .iter()
         .map(|t| parse_evm_address(t).ok_or(BindingError::Field("allowedFactories (a list of addresses)")))

@@ -21,6 +21,15 @@ impl IntText {
     pub fn to_u256(&self) -> Option<U256> {
         parse_decimal_u256(&self.0)
     }
+
+    /// From a parsed JSON value: a string, or a JSON number that is a non-negative integer.
+    pub fn from_json(value: &serde_json::Value) -> Option<IntText> {
+        match value {
+            serde_json::Value::String(text) => Some(IntText(text.clone())),
+            serde_json::Value::Number(n) => n.as_u64().map(|n| IntText(n.to_string())),
+            _ => None,
+        }
+    }
 }
 
 impl Serialize for IntText {

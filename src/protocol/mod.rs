@@ -3,6 +3,7 @@
 
 pub mod amount;
 pub mod cronos;
+pub mod fields;
 pub mod header;
 pub mod model;
 pub mod normalize;

@@ -6,16 +6,14 @@
 use std::str::FromStr;
 
 use alloy_primitives::{Address, Bytes, B256};
-use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use super::amount::parse_decimal_u256;
-use super::cronos::{CronosPaymentHeader, CronosRequest};
+use super::cronos::CronosPaymentHeader;
+use super::fields::Fields;
 use super::header::{self, HeaderError};
 use super::model::*;
 use super::reason::Reason;
-use super::v1::{PaymentPayloadV1, PaymentRequirementsV1};
-use super::v2::{PaymentPayloadV2, PaymentRequirementsV2};
 use crate::network::{self, Family};
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -91,6 +89,11 @@ pub fn parse_request(body: &[u8]) -> Result<PaymentRequest, Rejection> {
         dialect: Dialect::Standard,
         network: String::new(),
     })?;
+    parse_request_value(value)
+}
+
+/// [`parse_request`] of a body already parsed (the JS bindings build it from their two arguments).
+pub fn parse_request_value(value: Value) -> Result<PaymentRequest, Rejection> {
     let dialect = if value.get("paymentHeader").is_some() { Dialect::Cronos } else { Dialect::Standard };
     let version = detect_version(&value, dialect);
     let network = value.pointer("/paymentRequirements/network").and_then(Value::as_str).unwrap_or_default().to_string();
@@ -127,62 +130,142 @@ fn take(value: &mut Value, key: &'static str) -> Result<Value, RequestError> {
     }
 }
 
-fn from_value<T: DeserializeOwned>(value: Value) -> Result<T, String> {
-    serde_json::from_value(value).map_err(|e| e.to_string())
+fn parse_standard(mut value: Value, version: Version) -> Result<PaymentRequest, RequestError> {
+    let payload_json = take(&mut value, "paymentPayload")?;
+    let requirements_json = take(&mut value, "paymentRequirements")?;
+    let v = version.number();
+    let (accepted, payload) =
+        read_payment_payload(payload_json, version).map_err(|detail| RequestError::Payload { version: v, detail })?;
+    let requirements = read_requirements(requirements_json, version)
+        .map_err(|detail| RequestError::Requirements { version: v, detail })?
+        .normalize()?;
+    let network = resolve_network(&requirements.network, version)?;
+    Ok(PaymentRequest { version, dialect: Dialect::Standard, network, accepted, requirements, payload, caller: None })
 }
 
-fn parse_standard(mut value: Value, version: Version) -> Result<PaymentRequest, RequestError> {
-    let mut payload_json = take(&mut value, "paymentPayload")?;
-    let requirements_json = take(&mut value, "paymentRequirements")?;
-    let envelope = match &mut payload_json {
-        Value::Object(fields) => {
-            fields.iter().filter(|(k, _)| k.as_str() != "payload").map(|(k, v)| (k.clone(), v.clone())).collect()
-        }
-        _ => Map::new(),
-    };
-    let v = version.number();
-    let payload_err = |detail| RequestError::Payload { version: v, detail };
-    let requirements_err = |detail| RequestError::Requirements { version: v, detail };
-    let (accepted, payload, requirements) = match version {
-        Version::V1 => {
-            let p: PaymentPayloadV1 = from_value(payload_json).map_err(payload_err)?;
-            let r: PaymentRequirementsV1 = from_value(requirements_json).map_err(requirements_err)?;
-            (
-                Accepted { scheme: p.scheme, network: p.network, asset: None, pay_to: None, amount: None },
-                p.payload,
-                requirements_from_v1(r)?,
-            )
-        }
+/// `paymentPayload` under the x402 v1 (`scheme`, `network`, `payload`) or v2 (`accepted`, `payload`,
+/// optional `resource` and `extensions`) schema: what the payer accepted, and the payload raw with the
+/// rest of the object beside it.
+pub fn read_payment_payload(value: Value, version: Version) -> Result<(Accepted, RawPayload), String> {
+    let mut whole = Fields::of(value)?;
+    let payload = whole.value("payload")?;
+    let envelope = whole.into_rest();
+    // The typed reads take their fields from a copy: the envelope keeps every field but `payload`.
+    let mut fields = Fields::of(Value::Object(envelope.clone()))?;
+    let declared = fields.u64("x402Version")?;
+    if u8::try_from(declared).is_err() {
+        return Err(format!("`x402Version`: {declared} is out of range"));
+    }
+    let accepted = match version {
+        Version::V1 => Accepted {
+            scheme: fields.string("scheme")?,
+            network: fields.string("network")?,
+            asset: None,
+            pay_to: None,
+            amount: None,
+        },
         Version::V2 => {
-            let p: PaymentPayloadV2 = from_value(payload_json).map_err(payload_err)?;
-            let r: PaymentRequirementsV2 = from_value(requirements_json).map_err(requirements_err)?;
-            let accepted = Accepted {
-                scheme: p.accepted.scheme,
-                network: p.accepted.network,
-                asset: Some(p.accepted.asset),
-                pay_to: Some(p.accepted.pay_to),
-                amount: Some(p.accepted.amount),
-            };
-            (accepted, p.payload, requirements_from_v2(r)?)
+            if let Some(resource) = fields.optional_value("resource") {
+                check_resource(resource)?;
+            }
+            let accepted =
+                read_requirements(fields.value("accepted")?, Version::V2).map_err(|e| format!("`accepted`: {e}"))?;
+            Accepted {
+                scheme: accepted.scheme,
+                network: accepted.network,
+                asset: Some(accepted.asset),
+                pay_to: Some(accepted.pay_to),
+                amount: Some(accepted.amount),
+            }
         }
     };
-    let network = resolve_network(&requirements.network, version)?;
-    let payload = RawPayload { payload, envelope };
-    Ok(PaymentRequest { version, dialect: Dialect::Standard, network, accepted, requirements, payload, caller: None })
+    Ok((accepted, RawPayload { payload, envelope }))
+}
+
+/// v2 `resource`: `{url, description?, mimeType?}`.
+fn check_resource(resource: Value) -> Result<(), String> {
+    let in_resource = |e| format!("`resource`: {e}");
+    let mut fields = Fields::of(resource).map_err(in_resource)?;
+    fields.string("url").map_err(in_resource)?;
+    fields.optional_string("description").map_err(in_resource)?;
+    fields.optional_string("mimeType").map_err(in_resource)?;
+    Ok(())
+}
+
+/// `paymentRequirements` (or v2 `accepted`) as sent: its amount still text.
+pub struct WireRequirements {
+    /// Which version's schema they were read under (it names the amount's field).
+    pub version: Version,
+    pub scheme: String,
+    pub network: String,
+    /// v2 `amount`, v1 `maxAmountRequired`.
+    pub amount: String,
+    pub asset: String,
+    pub pay_to: String,
+    pub max_timeout_seconds: u64,
+    pub extra: Map<String, Value>,
+}
+
+impl WireRequirements {
+    fn amount_field(version: Version) -> &'static str {
+        match version {
+            Version::V1 => "maxAmountRequired",
+            Version::V2 => "amount",
+        }
+    }
+
+    fn normalize(self) -> Result<Requirements, RequestError> {
+        let problem = "must be a decimal integer string";
+        let field = WireRequirements::amount_field(self.version);
+        Ok(Requirements {
+            amount: parse_decimal_u256(&self.amount).ok_or(RequestError::RequirementsField { field, problem })?,
+            scheme: self.scheme,
+            network: self.network,
+            asset: self.asset,
+            pay_to: self.pay_to,
+            max_timeout_seconds: self.max_timeout_seconds,
+            extra: self.extra,
+        })
+    }
+}
+
+/// Payment requirements under the x402 v1 or v2 schema.
+pub fn read_requirements(value: Value, version: Version) -> Result<WireRequirements, String> {
+    let mut fields = Fields::of(value)?;
+    let requirements = WireRequirements {
+        version,
+        scheme: fields.string("scheme")?,
+        network: fields.string("network")?,
+        amount: fields.string(WireRequirements::amount_field(version))?,
+        asset: fields.string("asset")?,
+        pay_to: fields.string("payTo")?,
+        max_timeout_seconds: fields.u64("maxTimeoutSeconds")?,
+        extra: fields.optional_object("extra")?.unwrap_or_default(),
+    };
+    if version == Version::V1 {
+        for optional_text in ["resource", "description", "mimeType"] {
+            fields.optional_string(optional_text)?;
+        }
+    }
+    Ok(requirements)
 }
 
 /// The Cronos dialect carries a flat EIP-3009 authorization in a base64 header; it is handed on in the
 /// standard payload shape (`{signature, authorization}`), for the `exact` EVM scheme to decode.
 fn parse_cronos(value: Value) -> Result<PaymentRequest, RequestError> {
-    let request: CronosRequest = from_value(value).map_err(|detail| RequestError::Payload { version: 1, detail })?;
-    if let Some(v) = request.x402_version.filter(|v| *v != 1) {
+    let payload_err = |detail| RequestError::Payload { version: 1, detail };
+    let mut fields = Fields::of(value).map_err(payload_err)?;
+    if let Some(v) = fields.optional_u64("x402Version").map_err(payload_err)?.filter(|v| *v != 1) {
         return Err(RequestError::UnsupportedVersion(v.to_string()));
     }
-    let header: CronosPaymentHeader = header::decode(&request.payment_header)?;
+    let header_text = fields.string("paymentHeader").map_err(payload_err)?;
+    let requirements = read_requirements(fields.value("paymentRequirements").map_err(payload_err)?, Version::V1)
+        .map_err(|detail| payload_err(format!("`paymentRequirements`: {detail}")))?
+        .normalize()?;
+    let header: CronosPaymentHeader = header::decode(&header_text)?;
     if header.x402_version != 1 {
         return Err(RequestError::UnsupportedVersion(header.x402_version.to_string()));
     }
-    let requirements = requirements_from_v1(request.payment_requirements)?;
     let network = resolve_network(&requirements.network, Version::V1)?;
     // The Cronos dialect carries EIP-3009 authorizations only.
     if network.family != Family::Evm || requirements.scheme != "exact" {
@@ -209,35 +292,6 @@ fn parse_cronos(value: Value) -> Result<PaymentRequest, RequestError> {
         requirements,
         payload: RawPayload { payload, envelope: Map::new() },
         caller: None,
-    })
-}
-
-fn parse_amount(text: &str, field: &'static str) -> Result<alloy_primitives::U256, RequestError> {
-    parse_decimal_u256(text)
-        .ok_or(RequestError::RequirementsField { field, problem: "must be a decimal integer string" })
-}
-
-fn requirements_from_v1(r: PaymentRequirementsV1) -> Result<Requirements, RequestError> {
-    Ok(Requirements {
-        amount: parse_amount(&r.max_amount_required, "maxAmountRequired")?,
-        scheme: r.scheme,
-        network: r.network,
-        asset: r.asset,
-        pay_to: r.pay_to,
-        max_timeout_seconds: r.max_timeout_seconds,
-        extra: r.extra.unwrap_or_default(),
-    })
-}
-
-fn requirements_from_v2(r: PaymentRequirementsV2) -> Result<Requirements, RequestError> {
-    Ok(Requirements {
-        amount: parse_amount(&r.amount, "amount")?,
-        scheme: r.scheme,
-        network: r.network,
-        asset: r.asset,
-        pay_to: r.pay_to,
-        max_timeout_seconds: r.max_timeout_seconds,
-        extra: r.extra.unwrap_or_default(),
     })
 }
 

@@ -288,7 +288,15 @@ pub fn decode(request: model::PaymentRequest) -> Result<PaymentRequest, RequestE
 
 /// Parses a `/verify` or `/settle` body in any supported version or dialect, and decodes its payload.
 pub fn parse_request(body: &[u8]) -> Result<PaymentRequest, Rejection> {
-    let request = normalize::parse_request(body)?;
+    decode_normalized(normalize::parse_request(body)?)
+}
+
+/// [`parse_request`] of a body already parsed.
+pub fn parse_request_value(body: Value) -> Result<PaymentRequest, Rejection> {
+    decode_normalized(normalize::parse_request_value(body)?)
+}
+
+fn decode_normalized(request: model::PaymentRequest) -> Result<PaymentRequest, Rejection> {
     let (version, dialect, network) = (request.version, request.dialect, request.requirements.network.clone());
     decode(request).map_err(|error| Rejection { error, version, dialect, network })
 }

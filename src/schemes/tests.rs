@@ -205,6 +205,56 @@ fn every_malformed_request_has_its_reason() {
     assert_eq!(rejection.network, "eip155:84532");
 }
 
+/// The wire types are read field by field from the one parsed body: each schema rule still holds,
+/// the error names the field, and the payload's envelope keeps every field but `payload`.
+#[test]
+fn the_wire_schemas_hold_field_by_field() {
+    let good = examples()["coinbase_v2"]["POST /verify request"].clone();
+    let raw = crate::protocol::normalize::parse_request(good.to_string().as_bytes()).unwrap().payload;
+    assert_eq!(raw.payload, good["paymentPayload"]["payload"]);
+    let mut envelope: Vec<&str> = raw.envelope.keys().map(String::as_str).collect();
+    envelope.sort_unstable();
+    let mut expected: Vec<&str> =
+        good["paymentPayload"].as_object().unwrap().keys().map(String::as_str).filter(|k| *k != "payload").collect();
+    expected.sort_unstable();
+    assert_eq!(envelope, expected);
+
+    let refused = |edit: &dyn Fn(&mut Value), reason: Reason, needle: &str| {
+        let mut b = good.clone();
+        edit(&mut b);
+        let rejection = parse(&b).unwrap_err();
+        assert_eq!(rejection.error.reason(), reason, "{b}");
+        assert!(rejection.error.to_string().contains(needle), "{} lacks {needle}", rejection.error);
+    };
+    refused(&|b| b["paymentPayload"]["x402Version"] = json!(2 + 256), Reason::InvalidX402Version, "258");
+    refused(&|b| b["paymentPayload"]["resource"] = json!({"url": 7}), Reason::InvalidPayload, "`resource`: `url`");
+    refused(
+        &|b| b["paymentPayload"]["accepted"]["maxTimeoutSeconds"] = json!(-1),
+        Reason::InvalidPayload,
+        "maxTimeoutSeconds",
+    );
+    refused(
+        &|b| drop(b["paymentPayload"].as_object_mut().unwrap().remove("payload")),
+        Reason::InvalidPayload,
+        "missing field `payload`",
+    );
+    refused(
+        &|b| b["paymentRequirements"]["payTo"] = json!(["0x1"]),
+        Reason::InvalidPaymentRequirements,
+        "`payTo`: expected a string",
+    );
+    refused(&|b| b["paymentRequirements"]["extra"] = json!("x"), Reason::InvalidPaymentRequirements, "`extra`");
+    refused(&|b| b["paymentRequirements"]["amount"] = json!(10000), Reason::InvalidPaymentRequirements, "`amount`");
+
+    let v1 = examples()["coinbase_v1"]["POST /verify request"].clone();
+    let mut b = v1.clone();
+    b["paymentRequirements"]["maxAmountRequired"] = json!("1.5");
+    assert!(parse(&b).unwrap_err().error.to_string().contains("maxAmountRequired"));
+    let mut b = v1;
+    b["paymentPayload"]["scheme"] = json!(null);
+    assert!(parse(&b).unwrap_err().error.to_string().contains("missing field `scheme`"));
+}
+
 #[test]
 fn a_v2_only_network_is_refused_to_v1_clients() {
     let mut b = examples()["coinbase_v1"]["POST /verify request"].clone();

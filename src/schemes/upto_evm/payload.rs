@@ -32,10 +32,7 @@ pub fn decode(accepted: &Accepted, raw: &Value) -> Result<PermitPayload, Request
     let signature = raw.get("signature").and_then(Value::as_str).ok_or(field("signature", "is missing"))?;
     let text = |key: &str| auth.get(key).filter(|v| !v.is_null());
     let int = |key, name| {
-        text(key)
-            .and_then(|v| serde_json::from_value::<IntText>(v.clone()).ok())
-            .and_then(|t| t.to_u256())
-            .ok_or(field(name, "must be a decimal integer"))
+        text(key).and_then(IntText::from_json).and_then(|t| t.to_u256()).ok_or(field(name, "must be a decimal integer"))
     };
     let address = |key, name| {
         text(key).and_then(Value::as_str).and_then(parse_evm_address).ok_or(field(name, "must be an EVM address"))
