@@ -31,6 +31,7 @@ import { ExactEvmScheme as ExactEvmFacilitatorScheme } from '@x402/evm/exact/fac
 import { createWalletClient, http as viemHttp, nonceManager, publicActions } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 
+import { median } from './lib/bench.mjs';
 import { localChain } from './lib/chain.mjs';
 import { startRpcProxy } from './lib/rpc-proxy.mjs';
 import { FACILITATOR_ACCOUNT, rpcVarName, startStack } from './lib/stack.mjs';
@@ -262,11 +263,6 @@ async function addCounts(side, phase, before, requests) {
 const quantile = (xs, q) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor(q * s.length))];
-};
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 
 /** Untimed: a few /supported, verifies and settles, so that both sides have warm caches and connections. */

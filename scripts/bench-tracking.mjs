@@ -43,6 +43,7 @@ import pg from 'pg';
 import { privateKeyToAccount } from 'viem/accounts';
 import { getPlatformProxy } from 'wrangler';
 
+import { median, positive } from './lib/bench.mjs';
 import { balanceOf, rpc } from './lib/chain.mjs';
 import { startPostgres } from './lib/postgres.mjs';
 import { startGateway, startStack } from './lib/stack.mjs';
@@ -59,11 +60,6 @@ const { values: opts } = parseArgs({
     json: { type: 'boolean', default: false },
   },
 });
-const positive = (name, value) => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name}: a positive integer, not ${value}`);
-  return n;
-};
 const ROUNDS = positive('rounds', opts.rounds ?? (opts.quick ? 1 : 3));
 const REQUESTS = positive('requests', opts.requests ?? (opts.quick ? 8 : 30));
 const TRANSFERS = positive('transfers', opts.transfers ?? (opts.quick ? 1000 : 10_000));
@@ -91,11 +87,6 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const quantile = (xs, q) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor(q * s.length))];
-};
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 const round1 = (x) => Math.round(x * 10) / 10;
 const round2 = (x) => Math.round(x * 100) / 100;

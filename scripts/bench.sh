@@ -63,5 +63,8 @@ node_modules/binaryen/bin/wasm-opt -Oz "$boundary/x402_edge_bg.wasm" -o "$bounda
 log "settle against the reference facilitator"
 "$NODE" scripts/bench-settle.mjs
 
+log "settle throughput by signer keys"
+"$NODE" scripts/bench-signers.mjs
+
 log "tracking overhead through the gateway and the payment indexer's throughput"
 "$NODE" scripts/bench-tracking.mjs
