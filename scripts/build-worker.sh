@@ -7,7 +7,8 @@
 # this as the [build] command of wrangler.toml before `wrangler dev` and `wrangler deploy`.
 # Size (issue 17): the graph is built at opt-level z (WORKER_OPT_LEVEL; Cargo.toml keeps the curve, hash
 # and field crates at 3), and the wasm's names section is stripped afterwards (WORKER_KEEP_NAMES=1 keeps
-# it, for stack traces with function names): 1.04 MB gzip at 3 with names, 0.78 MB so.
+# it, for stack traces with function names); with `url`'s ASCII-only IDNA (Cargo.toml), 1.04 MB gzip
+# became 0.74 MB.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out="${WORKER_CRATE:-.}/build/index_bg.wasm"
