@@ -356,6 +356,18 @@ export async function rpc(rpcUrl, method, params = [], { timeoutMs = 5000 } = {}
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /**
+ * The receipt of `hash` once mined: anvil's automine answers `eth_sendTransaction` with the hash before
+ * the block exists, so a receipt read right after it can still be null.
+ */
+export async function minedReceipt(rpcUrl, hash, { timeoutMs = 10_000 } = {}) {
+  for (const deadline = Date.now() + timeoutMs; ; await new Promise((r) => setTimeout(r, 25))) {
+    const receipt = await rpc(rpcUrl, 'eth_getTransactionReceipt', [hash]);
+    if (receipt) return receipt;
+    if (Date.now() > deadline) throw new Error(`${hash} was not mined within ${timeoutMs} ms`);
+  }
+}
+
+/**
  * Start anvil on 127.0.0.1 and wait until it answers `eth_chainId`.
  *
  * @param {object} [opts]

@@ -20,7 +20,7 @@ import { ExactEvmScheme, toClientEvmSigner } from '@x402/evm';
 import { chromium } from 'playwright-core';
 import { privateKeyToAccount } from 'viem/accounts';
 
-import { balanceOf, rpc } from '../../scripts/lib/chain.mjs';
+import { balanceOf, minedReceipt, rpc } from '../../scripts/lib/chain.mjs';
 import pg from 'pg';
 
 import { startPostgres } from '../../scripts/lib/postgres.mjs';
@@ -339,7 +339,7 @@ for (const store of ['d1', 'postgres']) {
       // Paid to payTo directly, not through the facilitator.
       const data = `0xa9059cbb${payee.address.slice(2).toLowerCase().padStart(64, '0')}${AMOUNT.toString(16).padStart(64, '0')}`;
       const outside = await rpc(stack.rpcUrl, 'eth_sendTransaction', [{ from: payer.address, to: token, data }]);
-      assert.equal((await rpc(stack.rpcUrl, 'eth_getTransactionReceipt', [outside]))?.status, '0x1', 'the outside transfer landed');
+      assert.equal((await minedReceipt(stack.rpcUrl, outside)).status, '0x1', 'the outside transfer landed');
       // Settled and recorded, then dropped by a reorg (anvil's snapshot and revert).
       const snapshot = await rpc(stack.rpcUrl, 'evm_snapshot', []);
       const dropped = await get('/premium', await pay('/premium'));
@@ -348,7 +348,7 @@ for (const store of ['d1', 'postgres']) {
       assert.equal(await rpc(stack.rpcUrl, 'eth_getTransactionReceipt', [receiptOf(dropped)]), null, 'the transaction is gone');
       // The facilitator's signer sent one transaction the chain forgot: a transaction from it re-aligns its nonce.
       const signer = (await (await fetch(`${stack.facilitatorUrl}/supported`)).json()).signers['eip155:*'][0];
-      await rpc(stack.rpcUrl, 'eth_sendTransaction', [{ from: signer, to: signer, value: '0x0' }]);
+      await minedReceipt(stack.rpcUrl, await rpc(stack.rpcUrl, 'eth_sendTransaction', [{ from: signer, to: signer, value: '0x0' }]));
       let droppedRecord;
       for (const deadline = Date.now() + 20_000; !droppedRecord && Date.now() < deadline; await new Promise((r) => setTimeout(r, 100))) {
         [droppedRecord] = (await records(0)).filter((r) => r.transaction === receiptOf(dropped));
