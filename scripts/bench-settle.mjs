@@ -194,19 +194,22 @@ async function sequential(side, path, bodies) {
   return times;
 }
 
-/** `bodies` with at most `inFlight` requests outstanding: wall time (ms) and how many succeeded. */
+/** `bodies` with at most `inFlight` requests outstanding: wall time (ms), how many succeeded, the slowest (ms). */
 async function concurrent(side, path, bodies, inFlight) {
   let next = 0;
   let ok = 0;
+  let slowestMs = 0;
   const started = performance.now();
   const worker = async () => {
     while (next < bodies.length) {
       const body = bodies[next++];
-      if ((await request(side, path, body)).ok) ok++;
+      const r = await request(side, path, body);
+      if (r.ok) ok++;
+      slowestMs = Math.max(slowestMs, r.ms);
     }
   };
   await Promise.all(Array.from({ length: Math.min(inFlight, bodies.length) }, worker));
-  return { wallMs: performance.now() - started, ok, total: bodies.length };
+  return { wallMs: performance.now() - started, ok, total: bodies.length, slowestMs };
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -297,7 +300,7 @@ const PHASES = {
   },
   async burst(side) {
     const r = await concurrent(side, '/settle', await signPayments(side, N.burst), N.burst);
-    return { burstWallMs: r.wallMs, burstOk: r.ok };
+    return { burstWallMs: r.wallMs, burstOk: r.ok, burstSlowestMs: r.slowestMs };
   },
 };
 
@@ -491,7 +494,8 @@ try {
     for (const side of sides) side.rounds.push(results.get(side));
     const [e, r] = sides.map((s) => results.get(s));
     log(
-      `round ${round + 1}/${ROUNDS}: settle p50 ${ms(e.settleP50)} vs ${ms(r.settleP50)}, burst ${ms(e.burstWallMs)} vs ${ms(r.burstWallMs)}, ` +
+      `round ${round + 1}/${ROUNDS}: settle p50 ${ms(e.settleP50)} vs ${ms(r.settleP50)}, burst ${ms(e.burstWallMs)} vs ${ms(r.burstWallMs)} ` +
+        `(slowest settle ${ms(e.burstSlowestMs)} vs ${ms(r.burstSlowestMs)}), ` +
         `verify p50 ${ms(e.verifyP50)} vs ${ms(r.verifyP50)}, no-op ${ms(e.noopP50)} vs ${ms(r.noopP50)}`,
     );
   }
