@@ -5,17 +5,6 @@
 use serde::{Deserialize, Serialize};
 
 use super::amount::IntText;
-use super::v1::PaymentRequirementsV1;
-
-/// `POST /v2/x402/verify` and `/settle` body.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CronosRequest {
-    #[serde(default)]
-    pub x402_version: Option<u8>,
-    pub payment_header: String,
-    pub payment_requirements: PaymentRequirementsV1,
-}
 
 /// The decoded `paymentHeader`.
 #[derive(Debug, Clone, Deserialize)]

@@ -5,8 +5,6 @@
 
 use serde_json::{Map, Value};
 
-use super::amount::IntText;
-
 /// A JSON object whose fields are taken one by one.
 pub struct Fields(Map<String, Value>);
 
@@ -15,8 +13,13 @@ impl Fields {
     pub fn of(value: Value) -> Result<Fields, String> {
         match value {
             Value::Object(map) => Ok(Fields(map)),
-            other => Err(format!("expected an object, got {}", kind(&other))),
+            other => Err(format!("expected an object, got {}", json_type(&other))),
         }
+    }
+
+    /// Copies of `keys` of `map` (those present), to read while `map` itself is kept whole.
+    pub fn copy_of(map: &Map<String, Value>, keys: &[&str]) -> Fields {
+        Fields(keys.iter().filter_map(|k| Some((k.to_string(), map.get(*k)?.clone()))).collect())
     }
 
     /// A field that must be present (any JSON value but `null`).
@@ -33,11 +36,6 @@ impl Fields {
         into_string(self.value(key)?, key)
     }
 
-    /// A string field that may be absent (then empty).
-    pub fn string_or_empty(&mut self, key: &str) -> Result<String, String> {
-        self.optional_string(key).map(Option::unwrap_or_default)
-    }
-
     pub fn optional_string(&mut self, key: &str) -> Result<Option<String>, String> {
         self.optional_value(key).map(|v| into_string(v, key)).transpose()
     }
@@ -45,15 +43,16 @@ impl Fields {
     /// A non-negative integer that fits `u64`.
     pub fn u64(&mut self, key: &str) -> Result<u64, String> {
         let value = self.value(key)?;
-        value.as_u64().ok_or_else(|| format!("`{key}`: expected a non-negative integer, got {}", kind(&value)))
+        value.as_u64().ok_or_else(|| format!("`{key}`: expected a non-negative integer, got {}", json_type(&value)))
     }
 
     pub fn optional_u64(&mut self, key: &str) -> Result<Option<u64>, String> {
         match self.optional_value(key) {
             None => Ok(None),
-            Some(value) => {
-                value.as_u64().map(Some).ok_or_else(|| format!("`{key}`: expected an integer, got {}", kind(&value)))
-            }
+            Some(value) => value
+                .as_u64()
+                .map(Some)
+                .ok_or_else(|| format!("`{key}`: expected an integer, got {}", json_type(&value))),
         }
     }
 
@@ -62,20 +61,8 @@ impl Fields {
         match self.optional_value(key) {
             None => Ok(None),
             Some(Value::Object(map)) => Ok(Some(map)),
-            Some(other) => Err(format!("`{key}`: expected an object, got {}", kind(&other))),
+            Some(other) => Err(format!("`{key}`: expected an object, got {}", json_type(&other))),
         }
-    }
-
-    /// A nested object, read with its own fields.
-    pub fn object(&mut self, key: &str) -> Result<Fields, String> {
-        Fields::of(self.value(key)?).map_err(|e| format!("`{key}`: {e}"))
-    }
-
-    /// An integer sent as a decimal string or a JSON number ([`IntText`]).
-    pub fn int_text(&mut self, key: &str) -> Result<IntText, String> {
-        let value = self.value(key)?;
-        IntText::from_json(&value)
-            .ok_or_else(|| format!("`{key}`: expected a decimal string or an integer, got {}", kind(&value)))
     }
 
     /// The fields not taken yet.
@@ -87,12 +74,12 @@ impl Fields {
 fn into_string(value: Value, key: &str) -> Result<String, String> {
     match value {
         Value::String(text) => Ok(text),
-        other => Err(format!("`{key}`: expected a string, got {}", kind(&other))),
+        other => Err(format!("`{key}`: expected a string, got {}", json_type(&other))),
     }
 }
 
-/// A JSON value's kind, for error messages (never the value itself).
-pub fn kind(value: &Value) -> &'static str {
+/// A JSON value's type, for error messages (never the value itself).
+pub fn json_type(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
@@ -115,22 +102,24 @@ mod tests {
 
     #[test]
     fn takes_typed_fields_and_names_the_missing_and_the_mistyped() {
-        let mut f = fields(json!({"s": "x", "n": 7, "o": {"a": 1}, "i": "12", "j": 12, "z": null, "rest": true}));
+        let mut f = fields(json!({"s": "x", "n": 7, "o": {"a": 1}, "z": null, "rest": true}));
         assert_eq!(f.string("s").unwrap(), "x");
         assert_eq!(f.u64("n").unwrap(), 7);
         assert_eq!(f.optional_object("o").unwrap().unwrap()["a"], 1);
-        assert_eq!(f.int_text("i").unwrap(), IntText("12".into()));
-        assert_eq!(f.int_text("j").unwrap(), IntText("12".into()));
         assert_eq!(f.optional_string("z").unwrap(), None);
-        assert_eq!(f.string_or_empty("absent").unwrap(), "");
+        assert_eq!(f.optional_string("absent").unwrap(), None);
         assert_eq!(f.into_rest(), json!({"rest": true}).as_object().unwrap().clone());
 
-        let mut f = fields(json!({"s": 1, "n": -1, "o": [], "i": 1.5}));
+        let mut f = fields(json!({"s": 1, "n": -1, "o": []}));
         assert_eq!(f.string("missing").unwrap_err(), "missing field `missing`");
         assert_eq!(f.string("s").unwrap_err(), "`s`: expected a string, got a number");
         assert!(f.u64("n").unwrap_err().contains("non-negative integer"));
         assert!(f.optional_object("o").unwrap_err().contains("an array"));
-        assert!(f.int_text("i").is_err());
         assert!(Fields::of(json!("text")).is_err());
+
+        let whole = json!({"a": "x", "b": {"big": true}});
+        let mut copy = Fields::copy_of(whole.as_object().unwrap(), &["a", "absent"]);
+        assert_eq!(copy.string("a").unwrap(), "x");
+        assert_eq!(copy.into_rest(), Map::new(), "only the keys asked for, and only those present");
     }
 }

@@ -1,5 +1,6 @@
 //! What is on the wire (v1, v2 and the Cronos dialect), the header codec, and the one normalized model
-//! every scheme works on.
+//! every scheme works on. The v1 and v2 schemas are read field by field from the one parsed body
+//! (`normalize::read_payment_payload`, `normalize::read_requirements`, over [`fields`]).
 
 pub mod amount;
 pub mod cronos;
@@ -10,8 +11,6 @@ pub mod normalize;
 pub mod query;
 pub mod reason;
 pub mod response;
-pub mod v1;
-pub mod v2;
 
 pub use model::{Dialect, Version};
 pub use reason::Reason;

@@ -138,7 +138,7 @@ fn parse_standard(mut value: Value, version: Version) -> Result<PaymentRequest, 
         read_payment_payload(payload_json, version).map_err(|detail| RequestError::Payload { version: v, detail })?;
     let requirements = read_requirements(requirements_json, version)
         .map_err(|detail| RequestError::Requirements { version: v, detail })?
-        .normalize()?;
+        .normalize(version)?;
     let network = resolve_network(&requirements.network, version)?;
     Ok(PaymentRequest { version, dialect: Dialect::Standard, network, accepted, requirements, payload, caller: None })
 }
@@ -150,8 +150,8 @@ pub fn read_payment_payload(value: Value, version: Version) -> Result<(Accepted,
     let mut whole = Fields::of(value)?;
     let payload = whole.value("payload")?;
     let envelope = whole.into_rest();
-    // The typed reads take their fields from a copy: the envelope keeps every field but `payload`.
-    let mut fields = Fields::of(Value::Object(envelope.clone()))?;
+    // The typed reads take copies of the fields they read: the envelope keeps every field but `payload`.
+    let mut fields = Fields::copy_of(&envelope, &["x402Version", "scheme", "network", "resource", "accepted"]);
     let declared = fields.u64("x402Version")?;
     if u8::try_from(declared).is_err() {
         return Err(format!("`x402Version`: {declared} is out of range"));
@@ -194,8 +194,6 @@ fn check_resource(resource: Value) -> Result<(), String> {
 
 /// `paymentRequirements` (or v2 `accepted`) as sent: its amount still text.
 pub struct WireRequirements {
-    /// Which version's schema they were read under (it names the amount's field).
-    pub version: Version,
     pub scheme: String,
     pub network: String,
     /// v2 `amount`, v1 `maxAmountRequired`.
@@ -214,9 +212,10 @@ impl WireRequirements {
         }
     }
 
-    fn normalize(self) -> Result<Requirements, RequestError> {
+    /// Read under `version`'s schema, which names the amount's field.
+    fn normalize(self, version: Version) -> Result<Requirements, RequestError> {
         let problem = "must be a decimal integer string";
-        let field = WireRequirements::amount_field(self.version);
+        let field = WireRequirements::amount_field(version);
         Ok(Requirements {
             amount: parse_decimal_u256(&self.amount).ok_or(RequestError::RequirementsField { field, problem })?,
             scheme: self.scheme,
@@ -233,7 +232,6 @@ impl WireRequirements {
 pub fn read_requirements(value: Value, version: Version) -> Result<WireRequirements, String> {
     let mut fields = Fields::of(value)?;
     let requirements = WireRequirements {
-        version,
         scheme: fields.string("scheme")?,
         network: fields.string("network")?,
         amount: fields.string(WireRequirements::amount_field(version))?,
@@ -261,7 +259,7 @@ fn parse_cronos(value: Value) -> Result<PaymentRequest, RequestError> {
     let header_text = fields.string("paymentHeader").map_err(payload_err)?;
     let requirements = read_requirements(fields.value("paymentRequirements").map_err(payload_err)?, Version::V1)
         .map_err(|detail| payload_err(format!("`paymentRequirements`: {detail}")))?
-        .normalize()?;
+        .normalize(Version::V1)?;
     let header: CronosPaymentHeader = header::decode(&header_text)?;
     if header.x402_version != 1 {
         return Err(RequestError::UnsupportedVersion(header.x402_version.to_string()));

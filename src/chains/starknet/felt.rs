@@ -7,6 +7,7 @@
 //! on decimals, the empty string as zero, JSON numbers as doubles): the hash we compute is then the
 //! hash a wallet signed.
 
+use crate::protocol::fields::json_type;
 use alloy_primitives::{keccak256, U256};
 use serde_json::Value;
 pub use starknet_crypto::Felt;
@@ -226,17 +227,6 @@ fn is_js_whitespace(c: char) -> bool {
 fn strip_prefix_ignore_case<'t>(text: &'t str, prefix: &str) -> Option<&'t str> {
     let head = text.get(..prefix.len())?;
     head.eq_ignore_ascii_case(prefix).then(|| &text[prefix.len()..])
-}
-
-pub(crate) fn json_type(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 /// The start of a long input, for error messages.

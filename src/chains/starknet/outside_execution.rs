@@ -10,8 +10,9 @@
 use serde_json::{json, Value};
 
 use super::call::{encode_calls, Call};
-use super::felt::{encode_short_string, json_type, selector, Felt};
+use super::felt::{encode_short_string, selector, Felt};
 use super::typed_data::{basic_value, Revision, TypedData, TypedDataError};
+use crate::protocol::fields::json_type;
 
 /// `'ANY_CALLER'`: an outside execution anyone may submit.
 pub const ANY_CALLER: Felt = Felt::from_hex_unchecked("0x414e595f43414c4c4552");

@@ -23,9 +23,10 @@ use serde_json::{Map, Value};
 use starknet_crypto::{poseidon_hash, poseidon_hash_many};
 
 use super::felt::{
-    encode_short_string, excerpt, felt_or_short_string_from_json, integer_from_json, json_type, selector,
-    starknet_keccak, Felt, FeltError, PRIME, SHORT_STRING_MAX_LEN,
+    encode_short_string, excerpt, felt_or_short_string_from_json, integer_from_json, selector, starknet_keccak, Felt,
+    FeltError, PRIME, SHORT_STRING_MAX_LEN,
 };
+use crate::protocol::fields::json_type;
 use alloy_primitives::U256;
 
 /// The SNIP-12 revision, told apart by the domain type's name and `domain.revision`.
