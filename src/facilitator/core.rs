@@ -1,6 +1,8 @@
 //! The facilitator: its configuration and ports, the hooks around verify and settle, and what every
 //! payment must pass before any scheme looks at it (the `payTo` allowlist, the payment policy).
 
+use std::sync::Arc;
+
 use super::host::{HookDecision, Hooks, Host, Ports};
 use super::outcome::{Failure, Settled, Verified};
 use crate::access::{Decision, RateLimiter};
@@ -13,7 +15,9 @@ use crate::protocol::Reason;
 use crate::schemes::PaymentRequest;
 
 pub struct Facilitator<P: Host> {
-    pub config: Config,
+    /// Shared: a host reads it once (the Worker, once per isolate) and hands it to every request's
+    /// facilitator.
+    pub config: Arc<Config>,
     pub(super) http: P::Http,
     pub(super) clock: P::Clock,
     pub(super) ledger: P::Ledger,
@@ -24,9 +28,9 @@ pub struct Facilitator<P: Host> {
 }
 
 impl<P: Host> Facilitator<P> {
-    pub fn new(config: Config, ports: Ports<P>) -> Self {
+    pub fn new(config: impl Into<Arc<Config>>, ports: Ports<P>) -> Self {
         let Ports { http, clock, ledger, sessions, sender, hooks, limiter } = ports;
-        Facilitator { config, http, clock, ledger, sessions, sender, hooks, limiter }
+        Facilitator { config: config.into(), http, clock, ledger, sessions, sender, hooks, limiter }
     }
 
     pub fn clock(&self) -> &P::Clock {

@@ -2,7 +2,9 @@
 //! transport, the host clock, JSON to and from Durable Objects, and the configuration from vars and
 //! secrets.
 
+use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::future::{select, Either};
@@ -123,10 +125,25 @@ pub(crate) async fn call_object<Q: serde::Serialize, R: serde::de::DeserializeOw
     parse(&response.text().await?)
 }
 
-pub(crate) fn config_from(env: &Env) -> Config {
+thread_local! {
+    /// This isolate's configuration, once read (see [`config_from`]).
+    static CONFIG: RefCell<Option<Arc<Config>>> = const { RefCell::new(None) };
+}
+
+/// The configuration from the Worker's vars and secrets, read once per isolate. Reading it derives
+/// every signer's public key (secp256k1, ed25519, the Stark curve): a millisecond or more that every
+/// request paid when it was read per request. Vars and secrets are fixed for an isolate's life (new ones
+/// deploy a new version, which runs in new isolates; `wrangler dev` restarts the Worker on a change),
+/// as the signer objects, which read it once per object, already assumed.
+pub(crate) fn config_from(env: &Env) -> Arc<Config> {
+    if let Some(config) = CONFIG.with_borrow(Option::clone) {
+        return config;
+    }
     let mut config = Config::from_env(|name| {
         env.secret(name).map(|s| s.to_string()).or_else(|_| env.var(name).map(|v| v.to_string())).ok()
     });
     config.discovery = env.d1(super::discovery::BINDING).is_ok();
+    let config = Arc::new(config);
+    CONFIG.set(Some(config.clone()));
     config
 }

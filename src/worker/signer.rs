@@ -5,6 +5,7 @@
 //! It is also the home of the EIP-3009 payments it settles ([`crate::facilitator::home`]): their
 //! ledger entries live in its storage, and a settle claims, sends and records here in one call.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use alloy_primitives::{Address, B256};
@@ -28,8 +29,8 @@ use crate::ports::{Clock, EvmSigner, HttpTransport};
 pub struct EvmSignerObject {
     state: State,
     env: Env,
-    /// Read once per object (a deploy, new secrets included, restarts the objects).
-    config: Config,
+    /// Read once per isolate (a deploy, new secrets included, restarts the objects).
+    config: Arc<Config>,
     sender: NonceManagedSender,
     /// Ledger operations on this object's entries run one at a time, from read to write.
     ledger_turn: Mutex<()>,
