@@ -53,10 +53,8 @@ pub(super) fn fee_payers(
     problem: &mut impl FnMut(&str, String),
 ) -> Vec<Keypair> {
     let mut fee_payers: Vec<Keypair> = Vec::new();
-    for (index, key) in get("SVM_PRIVATE_KEY").unwrap_or_default().split(',').map(str::trim).enumerate() {
-        if key.is_empty() {
-            continue;
-        }
+    let keys = get("SVM_PRIVATE_KEY").unwrap_or_default();
+    for (index, key) in split_keys(&keys).enumerate() {
         match Keypair::from_secret(key) {
             Ok(k) if fee_payers.iter().all(|f| f.pubkey() != k.pubkey()) => fee_payers.push(k),
             Ok(_) => problem("SVM_PRIVATE_KEY", format!("key #{} repeats an earlier key", index + 1)),
@@ -64,6 +62,22 @@ pub(super) fn fee_payers(
         }
     }
     fee_payers
+}
+
+/// The keys of a comma-separated list, where a key may be a key file's JSON byte array (`[12,34,…]`),
+/// whose own commas do not separate keys. Empty entries are skipped.
+fn split_keys(list: &str) -> impl Iterator<Item = &str> {
+    let mut depth = 0usize;
+    list.split(move |c: char| {
+        match c {
+            '[' => depth += 1,
+            ']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        c == ',' && depth == 0
+    })
+    .map(str::trim)
+    .filter(|key| !key.is_empty())
 }
 
 /// `SVM_NETWORKS` (default `solana-devnet`), each on `SVM_RPC_URL_<NAME>`, else Helius with

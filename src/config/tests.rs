@@ -165,6 +165,21 @@ fn solana_defaults_to_devnet_and_takes_rpcs_explicit_then_helius_then_public() {
 }
 
 #[test]
+fn solana_keys_may_be_key_files_json_byte_arrays_in_the_list() {
+    let (secret, pubkey) = svm_key();
+    let seed_file = format!("{:?}", [7u8; 32]);
+    let other = Keypair::from_seed(&[9u8; 32]);
+    let mut keypair_file = vec![9u8; 32];
+    keypair_file.extend(other.pubkey().0);
+    let list = format!("{seed_file}, {secret}  ,{keypair_file:?}");
+    let c = config(&[("SVM_PRIVATE_KEY", &list)]);
+    let vars: Vec<_> = c.problems.iter().map(|p| (p.variable.as_str(), p.problem.as_str())).collect();
+    assert_eq!(vars, [("SVM_PRIVATE_KEY", "key #2 repeats an earlier key")]);
+    let payers: Vec<_> = c.svm_fee_payers.iter().map(Keypair::pubkey).collect();
+    assert_eq!(payers, [pubkey, other.pubkey()]);
+}
+
+#[test]
 fn bad_solana_settings_are_problems_that_never_echo_the_key() {
     let (secret, _) = svm_key();
     let truncated = &secret[..20];
