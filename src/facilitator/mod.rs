@@ -17,6 +17,8 @@ mod permit2;
 #[cfg(feature = "starknet")]
 mod starknet;
 mod svm;
+#[cfg(feature = "starknet")]
+mod turns;
 mod upto;
 #[cfg(feature = "permit2")]
 mod upto_permit2;

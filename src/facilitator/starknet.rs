@@ -11,6 +11,7 @@ use super::dispatch::kind;
 use super::host::Host;
 use super::once::{settle_failure, OncePayment, Sent};
 use super::outcome::{Failure, Settled, Verified};
+use super::turns;
 use crate::chains::jsonrpc::JsonRpcClient;
 use crate::chains::starknet::Felt;
 use crate::config::{StarknetNetworkConfig, StarknetSettlement};
@@ -244,8 +245,9 @@ impl<P: Host> Facilitator<P> {
         })
     }
 
-    /// The sponsor's own INVOKE v3 running the outside execution: priced, signed, recorded and sent,
-    /// signed again with a fresh nonce when another of its transactions took the nonce.
+    /// The sponsor's own INVOKE v3 running the outside execution: priced, signed, recorded and sent in
+    /// the sponsor's turn ([`turns`]), signed again with a fresh nonce when a transaction sent from
+    /// elsewhere took the nonce.
     async fn submit_sponsored(
         &self,
         ctx: &StarknetContext<'_, P::Http, P::Clock>,
@@ -255,10 +257,12 @@ impl<P: Host> Facilitator<P> {
         let key = out.key;
         let mut attempts = 0;
         loop {
+            let turn = turns::turn(format!("starknet/{:#x}/{:#x}", ctx.chain_id, sponsor.address), &self.clock).await;
             let sent = match chain::sponsor_transaction(ctx, sponsor, out.verified).await {
                 Ok(signed) => self.record_and_broadcast(ctx, key, &signed).await,
                 Err(e) => Err(e),
             };
+            drop(turn);
             match sent {
                 Ok(hash) => return Ok(hash),
                 // Another transaction of the sponsor took the nonce: sign again with a fresh one,
@@ -363,8 +367,8 @@ async fn simulate_spec<H: crate::ports::HttpTransport, C: Clock>(
 }
 
 /// How often a settle signs again when the sponsor's nonce was taken meanwhile. The sponsor's
-/// nonce is read from the chain: concurrent settles from one sponsor race for it (there is no nonce
-/// allocator for Starknet as there is for EVM signers), and each round one of them wins.
+/// nonce is read from the chain: settles of one sponsor take turns in a process ([`turns`]), but
+/// those of other processes (isolates) race for it, and each round one of them wins.
 const MAX_NONCE_RETRIES: u32 = 16;
 
 /// 50 to 250 ms, growing with the attempt, spread by the payment's key.

@@ -9,6 +9,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
+import { startRpcProxy } from '../../scripts/lib/rpc-proxy.mjs';
 import { createPayment } from '../../scripts/lib/starknet-client.mjs';
 import { startStack } from '../../scripts/lib/stack.mjs';
 
@@ -16,11 +17,18 @@ import { startStack } from '../../scripts/lib/stack.mjs';
 let stack;
 let sn; // stack.starknet
 let payer, payee, stranger;
+/** Between the Worker and the devnet: counts the Worker's Starknet calls by method. */
+let devnetProxy;
 
 before(
   async () => {
-    stack = await startStack({ local: true, localSvm: false, localStarknet: true, chainPort: 0, workerPort: 0 });
+    devnetProxy = await startRpcProxy();
+    stack = await startStack({
+      local: true, localSvm: false, localStarknet: true, chainPort: 0, workerPort: 0,
+      env: { STARKNET_RPC_URL_STARKNET_SEPOLIA: devnetProxy.url },
+    });
     sn = stack.starknet;
+    devnetProxy.target = sn.rpcUrl;
     [payer, payee, stranger] = sn.payers;
   },
   { timeout: 150_000 },
@@ -28,6 +36,7 @@ before(
 
 after(async () => {
   await stack?.stop();
+  await devnetProxy?.close();
 });
 
 const post = (path, body) => stack.post(path, body);
@@ -87,6 +96,26 @@ describe('Starknet exact through wrangler dev (self-sponsored)', () => {
       assert.ok(['duplicate_settlement', 'invalid_exact_starknet_payload_nonce_used'].includes(r.json.errorReason), JSON.stringify(r.json));
     }
     assert.equal((await balances()).payee - before.payee, 777n, 'exactly one transfer');
+  });
+
+  test('96 concurrent settles of distinct payments from the one sponsor: each priced, signed and sent once', async () => {
+    // The sponsor's nonce is read from the chain. Racing for it, settles signed again and again (a
+    // second nonce read and fee estimate each time), and some gave up (`unexpected_settle_error`); in
+    // turns, each reads the nonce the one before left.
+    const req = requirements('1001');
+    const payers = [payer, stranger];
+    const payloads = [];
+    for (let i = 0; i < 96; i++) payloads.push(await createPayment({ account: payers[i % 2], requirements: req }));
+    const before = await sn.devnet.balance('STRK', payee.address);
+    devnetProxy.reset();
+    const responses = await Promise.all(payloads.map((p) => post('/settle', body(p, req))));
+    const failed = responses.filter((r) => r.json.success !== true);
+    assert.deepEqual(failed.map((r) => r.json), [], 'every settle succeeds');
+    assert.equal(new Set(responses.map((r) => BigInt(r.json.transaction))).size, 96, 'one transaction each');
+    assert.equal(await sn.devnet.balance('STRK', payee.address) - before, 96n * 1001n, 'each paid once');
+    const calls = Object.fromEntries(['starknet_getNonce', 'starknet_estimateFee', 'starknet_addInvokeTransaction']
+      .map((method) => [method, devnetProxy.calls.get(method) ?? 0]));
+    assert.deepEqual(calls, { starknet_getNonce: 96, starknet_estimateFee: 96, starknet_addInvokeTransaction: 96 }, 'nothing signed twice');
   });
 
   const attacks = [
