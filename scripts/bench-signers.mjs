@@ -12,7 +12,7 @@ import { x402Client } from '@x402/core/client';
 import { ExactEvmScheme, toClientEvmSigner } from '@x402/evm';
 import { mnemonicToAccount, privateKeyToAccount } from 'viem/accounts';
 
-import { median, positive } from './lib/bench.mjs';
+import { burst, clientsInTurn, median, positive, settleBodies } from './lib/bench.mjs';
 import { ANVIL_MNEMONIC, rpc } from './lib/chain.mjs';
 import { FACILITATOR_ACCOUNT, startStack } from './lib/stack.mjs';
 
@@ -34,6 +34,7 @@ const CHAIN_ID = 84532;
 const NETWORK = `eip155:${CHAIN_ID}`;
 const PAYERS = [0, 1, 3, 4, 5, 6];
 const PAY_TO_INDEX = 2;
+const RESOURCE = { url: 'http://bench.local/signers', description: 'bench:signers', mimeType: 'application/json' };
 const log = (m) => process.stderr.write(`[bench:signers] ${m}\n`);
 
 /** `count` signer keys: anvil's #9 (the stack's default), then the test mnemonic's accounts from 10. */
@@ -44,38 +45,6 @@ function signerKeys(count) {
     keys.push(`0x${Buffer.from(account.getHdKey().privateKey).toString('hex')}`);
   }
   return keys;
-}
-
-async function signPayments(clients, requirements, count, offset) {
-  const bodies = [];
-  for (let i = 0; i < count; i++) {
-    const paymentPayload = await clients[(offset + i) % clients.length].createPaymentPayload({
-      x402Version: 2,
-      resource: { url: 'http://bench.local/signers', description: 'bench:signers', mimeType: 'application/json' },
-      accepts: [requirements],
-    });
-    bodies.push(JSON.stringify({ x402Version: 2, paymentPayload, paymentRequirements: requirements }));
-  }
-  return bodies;
-}
-
-/** Settles `bodies` with at most IN_FLIGHT outstanding: wall time and each settle's transaction. */
-async function burst(url, bodies) {
-  let next = 0;
-  const transactions = [];
-  const failures = [];
-  const started = performance.now();
-  const worker = async () => {
-    while (next < bodies.length) {
-      const body = bodies[next++];
-      const res = await fetch(`${url}/settle`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
-      const json = await res.json().catch(() => null);
-      if (res.status === 200 && json?.success === true) transactions.push(json.transaction);
-      else failures.push(`HTTP ${res.status}: ${JSON.stringify(json).slice(0, 200)}`);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(IN_FLIGHT, bodies.length) }, worker));
-  return { wallMs: performance.now() - started, transactions, failures };
 }
 
 async function measure(count) {
@@ -103,13 +72,14 @@ async function measure(count) {
         .register('eip155:*', new ExactEvmScheme(toClientEvmSigner(privateKeyToAccount(stack.accounts[i].privateKey))))
         .setSpendControls({ allowedAssets: [{ network: NETWORK, asset: stack.token.address }] }),
     );
+    const pay = clientsInTurn(clients, requirements, RESOURCE);
     // Warm-up: one settle per signer's share, untimed.
-    const warm = await burst(stack.facilitatorUrl, await signPayments(clients, requirements, 2 * count, 0));
+    const warm = await burst(stack.facilitatorUrl, await settleBodies(2 * count, requirements, pay), IN_FLIGHT);
     if (warm.failures.length) throw new Error(`warm-up: ${warm.failures[0]}`);
     const rounds = [];
     const perSigner = Object.fromEntries(signers.map((s) => [s, 0]));
     for (let round = 0; round < ROUNDS; round++) {
-      const result = await burst(stack.facilitatorUrl, await signPayments(clients, requirements, BURST, round * BURST));
+      const result = await burst(stack.facilitatorUrl, await settleBodies(BURST, requirements, pay), IN_FLIGHT);
       if (result.failures.length) throw new Error(`${result.failures.length} of ${BURST} settles failed: ${result.failures[0]}`);
       for (const hash of result.transactions) {
         const tx = await rpc(stack.rpcUrl, 'eth_getTransactionByHash', [hash]);

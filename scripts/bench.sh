@@ -66,5 +66,8 @@ log "settle against the reference facilitator"
 log "settle throughput by signer keys"
 "$NODE" scripts/bench-signers.mjs
 
+log "settle throughput per network"
+"$NODE" scripts/bench-networks.mjs
+
 log "tracking overhead through the gateway and the payment indexer's throughput"
 "$NODE" scripts/bench-tracking.mjs
