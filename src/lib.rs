@@ -3,6 +3,10 @@
 //! The pure core (`protocol`, `network`, `config`, `chains`, `schemes`, `upto`, `facilitator`, `api`) knows nothing
 //! of Workers or JavaScript; it reaches the outside world only through the traits in [`ports`]. The
 //! Cloudflare Worker adapter lives in `worker` behind the `worker` feature.
+//!
+//! Outside tests nothing may `unwrap()`, `expect()` or `panic!`: input reaches almost every path, and a
+//! panic in a Worker loses the request (and, mid-settle, the answer to a payment that was sent).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 pub mod access;
 pub mod api;
