@@ -60,7 +60,7 @@ const FAMILIES = {
   },
   starknet: {
     engine: 'starknet-devnet 0.10.1',
-    bound: 'devnet mines a block per transaction, but every settle is sent by the one sponsor account, whose nonce it takes from the chain: in an isolate its settles take turns (price, sign, record, send), so the rate is one at a time and the last of a burst waits for the rest',
+    bound: 'devnet mines a block per transaction, but every settle is sent by the one sponsor account, whose nonce it takes from the chain: its settles take turns in its Durable Object (price, sign, record, send), so the rate is one at a time and the last of a burst waits for the rest',
     prepare: prepareStarknet,
   },
 };

@@ -58,6 +58,8 @@ impl Host for FlakyHost {
     type Sender = NonceManagedSender;
     type Hooks = NoHooks;
     type Limiter = MemoryLimiter;
+    #[cfg(feature = "starknet")]
+    type Sponsor = x402_edge::facilitator::sponsor::InProcessSponsor;
 }
 
 fn session(i: usize) -> Session {
@@ -96,6 +98,8 @@ fn facilitator(sessions: FlakySessions) -> Facilitator<FlakyHost> {
         sender: NonceManagedSender::default(),
         hooks: NoHooks,
         limiter: MemoryLimiter::default(),
+        #[cfg(feature = "starknet")]
+        sponsor: x402_edge::facilitator::sponsor::InProcessSponsor,
     };
     Facilitator::new(config, ports)
 }

@@ -654,6 +654,22 @@ export async function startStack({
         await stopWorker();
         await startWorker();
       },
+      /**
+       * Start a replica: a second `wrangler dev` of the same Worker build and variables whose Durable
+       * Objects are this stack's own (bound by `script_name` through the stack's dev registry), that is a
+       * second isolate of one deployment, as Cloudflare runs many. Resolves when its GET /health answers.
+       * @returns {Promise<{url: string, stop: () => Promise<void>, output: () => string}>}
+       */
+      async startReplica() {
+        const dir = fs.mkdtempSync(path.join(tmp, 'replica-'));
+        const config = path.join(dir, 'wrangler.toml');
+        fs.writeFileSync(config, replicaToml());
+        const replica = await startWrangler({
+          port: await freePort(), envFile, persistDir: path.join(dir, 'state'), logDir: dir, timeoutMs, echo, configs: [config], registryPath,
+        });
+        cleanups.push(() => replica.stop());
+        return replica;
+      },
       async stop() {
         if (stopped) return;
         stopped = true;
@@ -664,6 +680,23 @@ export async function startStack({
     await stopAll();
     throw e;
   }
+}
+
+/**
+ * The replica's wrangler.toml: the repository's, renamed, with every Durable Object binding pointed at the
+ * stack's Worker (`script_name`) and without what only the original owns (the build step, the migrations,
+ * the D1 catalog, the metrics dataset).
+ */
+function replicaToml() {
+  const sections = fs.readFileSync(path.join(ROOT, 'wrangler.toml'), 'utf8').split(/\n(?=\[)/);
+  const owned = /^\[(build|\[migrations\]|\[d1_databases\]|\[analytics_engine_datasets\])\]?/;
+  return sections
+    .filter((section) => !owned.test(section))
+    .map((section) => section
+      .replace(/^name = "x402-edge"$/m, 'name = "x402-edge-replica"')
+      .replace(/^main = "(.*)"$/m, (_, main) => `main = ${tomlString(path.join(ROOT, main))}`)
+      .replace(/^(class_name = .*)$/m, '$1\nscript_name = "x402-edge"'))
+    .join('\n');
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -25,12 +25,35 @@ pub struct Facilitator<P: Host> {
     pub(super) sender: P::Sender,
     pub(super) hooks: P::Hooks,
     pub(super) limiter: P::Limiter,
+    #[cfg(feature = "starknet")]
+    pub(super) sponsor: P::Sponsor,
 }
 
 impl<P: Host> Facilitator<P> {
     pub fn new(config: impl Into<Arc<Config>>, ports: Ports<P>) -> Self {
-        let Ports { http, clock, ledger, sessions, sender, hooks, limiter } = ports;
-        Facilitator { config: config.into(), http, clock, ledger, sessions, sender, hooks, limiter }
+        let Ports {
+            http,
+            clock,
+            ledger,
+            sessions,
+            sender,
+            hooks,
+            limiter,
+            #[cfg(feature = "starknet")]
+            sponsor,
+        } = ports;
+        Facilitator {
+            config: config.into(),
+            http,
+            clock,
+            ledger,
+            sessions,
+            sender,
+            hooks,
+            limiter,
+            #[cfg(feature = "starknet")]
+            sponsor,
+        }
     }
 
     pub fn clock(&self) -> &P::Clock {

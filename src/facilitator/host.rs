@@ -70,6 +70,9 @@ pub trait Host {
     type Sender: TxSender + PaymentHome;
     type Hooks: Hooks;
     type Limiter: RateLimiter;
+    /// Where a Starknet sponsor's transactions are signed and sent.
+    #[cfg(feature = "starknet")]
+    type Sponsor: super::sponsor::SponsorTransactions;
 }
 
 /// The host's port values.
@@ -81,4 +84,6 @@ pub struct Ports<P: Host> {
     pub sender: P::Sender,
     pub hooks: P::Hooks,
     pub limiter: P::Limiter,
+    #[cfg(feature = "starknet")]
+    pub sponsor: P::Sponsor,
 }

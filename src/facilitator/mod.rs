@@ -15,6 +15,8 @@ mod outcome;
 #[cfg(feature = "permit2")]
 mod permit2;
 #[cfg(feature = "starknet")]
+pub mod sponsor;
+#[cfg(feature = "starknet")]
 mod starknet;
 mod svm;
 #[cfg(feature = "starknet")]

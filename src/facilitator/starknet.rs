@@ -11,7 +11,7 @@ use super::dispatch::kind;
 use super::host::Host;
 use super::once::{settle_failure, OncePayment, Sent};
 use super::outcome::{Failure, Settled, Verified};
-use super::turns;
+use super::sponsor::{self, SponsorTransactions, SponsoredCall};
 use crate::chains::jsonrpc::JsonRpcClient;
 use crate::chains::starknet::Felt;
 use crate::config::{StarknetNetworkConfig, StarknetSettlement};
@@ -66,15 +66,9 @@ impl<P: Host> Facilitator<P> {
         &'a self,
         config: &'a StarknetNetworkConfig,
     ) -> Result<StarknetContext<'a, P::Http, P::Clock>, Failure> {
-        let chain_id = chain_id(config.network)
-            .ok_or_else(|| Failure::new(Reason::InvalidNetwork, "the network has no Starknet chain id"))?;
-        Ok(StarknetContext {
-            rpc: JsonRpcClient::new(&self.http, &self.clock, &config.rpc_urls),
-            clock: &self.clock,
-            chain_id,
-            confirm_timeout_secs: self.config.starknet_confirm_timeout_secs,
-            max_fee_fri: config.max_fee_fri,
-        })
+        let confirm_timeout_secs = self.config.starknet_confirm_timeout_secs;
+        sponsor::context(&self.http, &self.clock, config, confirm_timeout_secs)
+            .ok_or_else(|| Failure::new(Reason::InvalidNetwork, "the network has no Starknet chain id"))
     }
 
     /// The pure checks: the authorization, and the outside execution it must be.
@@ -201,7 +195,9 @@ impl<P: Host> Facilitator<P> {
         let hash = match &config.settlement {
             StarknetSettlement::SelfSponsored { key: sponsor_key } => {
                 let sponsor = Sponsor { address: config.sponsor_address, key: sponsor_key };
-                self.submit_sponsored(ctx, &sponsor, out).await?
+                let call = verified.execution.to_call(verified.account, &verified.signature);
+                let sponsored = SponsoredCall { network: config.network, key: out.key, call };
+                self.sponsor.submit(&self.ledger, ctx, &sponsor, &sponsored).await.map_err(&fail)?
             }
             StarknetSettlement::Paymaster { endpoint, api_key } => {
                 let endpoints = std::slice::from_ref(endpoint);
@@ -243,51 +239,6 @@ impl<P: Host> Facilitator<P> {
             extensions: None,
             amount: None,
         })
-    }
-
-    /// The sponsor's own INVOKE v3 running the outside execution: priced, signed, recorded and sent in
-    /// the sponsor's turn ([`turns`]), signed again with a fresh nonce when a transaction sent from
-    /// elsewhere took the nonce.
-    async fn submit_sponsored(
-        &self,
-        ctx: &StarknetContext<'_, P::Http, P::Clock>,
-        sponsor: &Sponsor<'_>,
-        out: &Outgoing<'_>,
-    ) -> Result<String, Failure> {
-        let key = out.key;
-        let mut attempts = 0;
-        loop {
-            let turn = turns::turn(format!("starknet/{:#x}/{:#x}", ctx.chain_id, sponsor.address), &self.clock).await;
-            let sent = match chain::sponsor_transaction(ctx, sponsor, out.verified).await {
-                Ok(signed) => self.record_and_broadcast(ctx, key, &signed).await,
-                Err(e) => Err(e),
-            };
-            drop(turn);
-            match sent {
-                Ok(hash) => return Ok(hash),
-                // Another transaction of the sponsor took the nonce: sign again with a fresh one,
-                // after a pause that differs between payments so that racing settles spread out.
-                Err(ExactStarknetError::StaleNonce) if attempts < MAX_NONCE_RETRIES => {
-                    attempts += 1;
-                    self.clock.sleep_millis(nonce_retry_pause_ms(key, attempts)).await;
-                }
-                Err(e) => return Err(settle_error(out.dialect)(e)),
-            }
-        }
-    }
-
-    /// Records the signed transaction in the ledger, then broadcasts it: a settle cut off between the
-    /// two is found and reconciled.
-    async fn record_and_broadcast(
-        &self,
-        ctx: &StarknetContext<'_, P::Http, P::Clock>,
-        key: &str,
-        signed: &SignedInvoke,
-    ) -> Result<String, ExactStarknetError> {
-        let hash = format!("{:#x}", signed.hash);
-        let record = LedgerOp::RecordTransaction { transaction: hash.clone(), raw: Some(signed.json.to_string()) };
-        self.ledger.apply(key, record).await.map_err(|e| ExactStarknetError::Rpc(format!("ledger: {e}")))?;
-        chain::broadcast(ctx, signed).await.map(|()| hash)
     }
 
     /// A payment another settle sent: the node decides. One unknown to the node whose settle has been
@@ -364,15 +315,4 @@ async fn simulate_spec<H: crate::ports::HttpTransport, C: Clock>(
             chain::simulate(ctx, verified.account, &verified.execution.calls, &expected).await
         }
     }
-}
-
-/// How often a settle signs again when the sponsor's nonce was taken meanwhile. The sponsor's
-/// nonce is read from the chain: settles of one sponsor take turns in a process ([`turns`]), but
-/// those of other processes (isolates) race for it, and each round one of them wins.
-const MAX_NONCE_RETRIES: u32 = 16;
-
-/// 50 to 250 ms, growing with the attempt, spread by the payment's key.
-fn nonce_retry_pause_ms(key: &str, attempt: u32) -> u64 {
-    let spread = u64::from(alloy_primitives::keccak256(key.as_bytes())[0]) * 200 / 255;
-    50 * u64::from(attempt.min(4)) + spread
 }

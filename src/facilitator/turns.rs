@@ -1,8 +1,8 @@
 //! Work that must not overlap for one key, one at a time in this process (in the Worker, this
 //! isolate): a Starknet sponsor's transactions, which each take the sponsor's next nonce from the
 //! chain. Concurrent ones would read the same nonce and all but one would sign again after a pause; in
-//! turns, each reads the nonce the previous one left. Other processes are not coordinated: what they
-//! race for is still caught (the node refuses a taken nonce) and signed again.
+//! turns, each reads the nonce the previous one left. The Worker takes these turns in the sponsor's
+//! Durable Object, so that the settles of every isolate share them ([`super::sponsor`]).
 //!
 //! A waiting turn polls on its own clock rather than being woken by the one before it: in a Worker, a
 //! request that waits on a promise another request resolves has no I/O of its own pending, and the

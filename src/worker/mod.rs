@@ -18,6 +18,8 @@ mod runtime;
 mod sessions;
 mod signer;
 mod signer_calls;
+#[cfg(feature = "starknet")]
+mod sponsor;
 
 use runtime::{config_from, Counted, FetchTransport, WorkerClock};
 
@@ -32,6 +34,8 @@ impl Host for WorkerHost {
     type Sender = signer::DurableSender;
     type Hooks = NoHooks;
     type Limiter = limiter::DurableLimiter;
+    #[cfg(feature = "starknet")]
+    type Sponsor = sponsor::DurableSponsor;
 }
 
 fn request_id(req: &Request) -> String {
@@ -53,6 +57,8 @@ fn facilitator(env: &Env) -> Facilitator<WorkerHost> {
         sender: signer::DurableSender::new(env, &config),
         hooks: NoHooks,
         limiter: limiter::DurableLimiter::new(env),
+        #[cfg(feature = "starknet")]
+        sponsor: sponsor::DurableSponsor::new(env),
     };
     Facilitator::new(config, ports)
 }

@@ -472,6 +472,8 @@ impl Host for NativeHost {
     type Sender = NonceManagedSender;
     type Hooks = NoHooks;
     type Limiter = MemoryLimiter;
+    #[cfg(feature = "starknet")]
+    type Sponsor = x402_edge::facilitator::sponsor::InProcessSponsor;
 }
 
 pub struct Facility {
@@ -513,6 +515,8 @@ impl Facility {
                     sender,
                     hooks: NoHooks,
                     limiter: MemoryLimiter::default(),
+                    #[cfg(feature = "starknet")]
+                    sponsor: x402_edge::facilitator::sponsor::InProcessSponsor,
                 },
             ),
         }

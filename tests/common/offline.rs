@@ -38,6 +38,8 @@ impl<K: Hooks> Host for OfflineHost<K> {
     type Sender = NonceManagedSender;
     type Hooks = K;
     type Limiter = MemoryLimiter;
+    #[cfg(feature = "starknet")]
+    type Sponsor = x402_edge::facilitator::sponsor::InProcessSponsor;
 }
 
 /// A facilitator configured by `vars`, at `now_ms`, with `hooks`.
@@ -52,6 +54,8 @@ pub fn offline_facilitator<K: Hooks>(vars: &[(&str, &str)], now_ms: u64, hooks: 
         sender: NonceManagedSender::default(),
         hooks,
         limiter: MemoryLimiter::default(),
+        #[cfg(feature = "starknet")]
+        sponsor: x402_edge::facilitator::sponsor::InProcessSponsor,
     };
     Facilitator::new(config, ports)
 }

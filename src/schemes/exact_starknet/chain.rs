@@ -179,13 +179,12 @@ pub struct SignedInvoke {
 pub async fn sponsor_transaction<H: HttpTransport, C: Clock>(
     ctx: &StarknetContext<'_, H, C>,
     sponsor: &Sponsor<'_>,
-    verified: &VerifiedStarknet,
+    call: &Call,
 ) -> Result<SignedInvoke, ExactStarknetError> {
-    let call = verified.execution.to_call(verified.account, &verified.signature);
     let (nonce, block_id) = pending_nonce(ctx, sponsor.address).await?;
     let mut tx = InvokeTransactionV3 {
         sender_address: sponsor.address,
-        calldata: execute_calldata(&[call]),
+        calldata: execute_calldata(std::slice::from_ref(call)),
         chain_id: ctx.chain_id,
         nonce,
         resource_bounds: AllResourceBounds::default(),

@@ -1,0 +1,163 @@
+// Two isolates of one deployment: the stack's `wrangler dev` and a replica (a second `wrangler dev` of the
+// same build and variables whose Durable Objects are the stack's own, bound through the dev registry),
+// as Cloudflare runs a Worker in many isolates that share its Durable Objects. Settles sent to both at
+// once must still pay each payment once (EVM, Solana, Starknet), allocate the EVM signer's nonces in one
+// place, and let a Starknet sponsor's transactions take turns for its nonce across isolates (its sponsor
+// object): no settle signs twice, none gives up. Every outcome is checked on its chain.
+//
+// Run: node --test tests/e2e/replicas.test.mjs   (needs build/index_bg.wasm; see tests/e2e/README.md)
+
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+
+import { x402Client } from '@x402/core/client';
+import { ExactEvmScheme, toClientEvmSigner } from '@x402/evm';
+import { ExactSvmScheme, toClientSvmSigner } from '@x402/svm';
+import { privateKeyToAccount } from 'viem/accounts';
+
+import { balanceOf } from '../../scripts/lib/chain.mjs';
+import { startRpcProxy } from '../../scripts/lib/rpc-proxy.mjs';
+import { createPayment } from '../../scripts/lib/starknet-client.mjs';
+import { startStack } from '../../scripts/lib/stack.mjs';
+
+const RESOURCE = { url: 'http://127.0.0.1/paid', description: 'a paid resource', mimeType: 'application/json' };
+
+/** @type {Awaited<ReturnType<typeof startStack>>} */
+let stack;
+let replica;
+/** Between both isolates and the devnet: counts their Starknet calls by method. */
+let devnetProxy;
+
+before(
+  async () => {
+    devnetProxy = await startRpcProxy();
+    stack = await startStack({
+      local: true, localSvm: true, localStarknet: true, chainPort: 0, workerPort: 0,
+      env: { STARKNET_RPC_URL_STARKNET_SEPOLIA: devnetProxy.url },
+    });
+    devnetProxy.target = stack.starknet.rpcUrl;
+    replica = await stack.startReplica();
+  },
+  { timeout: 240_000 },
+);
+
+after(async () => {
+  await stack?.stop();
+  await devnetProxy?.close();
+});
+
+/** The isolates in turn: the i-th request goes to the stack, the next to the replica, and so on. */
+const isolate = (i) => (i % 2 ? replica.url : stack.facilitatorUrl);
+
+async function settle(i, paymentPayload, paymentRequirements) {
+  const res = await fetch(`${isolate(i)}/settle`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ x402Version: 2, paymentPayload, paymentRequirements }),
+  });
+  return res.json();
+}
+
+/** Settles every payload at once, alternating between the isolates. */
+const settleAll = (payloads, requirements) => Promise.all(payloads.map((p, i) => settle(i, p, requirements)));
+
+/** The same payload `n` times at once, alternating between the isolates: exactly one success. */
+async function assertSettledOnce(payload, requirements, n = 8) {
+  const answers = await settleAll(Array(n).fill(payload), requirements);
+  const succeeded = answers.filter((a) => a.success === true);
+  assert.equal(succeeded.length, 1, JSON.stringify(answers));
+  return succeeded[0];
+}
+
+const succeededAll = (answers) => assert.deepEqual(answers.filter((a) => a.success !== true), [], 'every settle succeeds');
+
+async function rpc(url, method, params) {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }) });
+  return (await res.json()).result;
+}
+
+describe('EVM (EIP-3009 on anvil)', () => {
+  const network = () => `eip155:${stack.chainId}`;
+  const requirements = (amount) => ({
+    scheme: 'exact', network: network(), amount, asset: stack.token.address, payTo: stack.accounts[2].address,
+    maxTimeoutSeconds: 300, extra: { name: stack.token.name, version: stack.token.version },
+  });
+  const client = (index) => new x402Client()
+    .register('eip155:*', new ExactEvmScheme(toClientEvmSigner(privateKeyToAccount(stack.accounts[index].privateKey))))
+    .setSpendControls({ allowedAssets: [{ network: network(), asset: stack.token.address }] });
+  const pay = (index, req) => client(index).createPaymentPayload({ x402Version: 2, resource: RESOURCE, accepts: [req] });
+  const received = () => balanceOf({ rpcUrl: stack.rpcUrl, token: stack.token.address, owner: stack.accounts[2].address });
+
+  test('one payment settled 8 times at once across both isolates: one success, paid once', async () => {
+    const req = requirements('4321');
+    const before = await received();
+    const settled = await assertSettledOnce(await pay(1, req), req);
+    assert.equal((await rpc(stack.rpcUrl, 'eth_getTransactionReceipt', [settled.transaction])).status, '0x1');
+    assert.equal(await received() - before, 4321n);
+  });
+
+  test('24 payments at once across both isolates: all settle, each once, from one nonce sequence', async () => {
+    const req = requirements('1000');
+    const payloads = [];
+    for (let i = 0; i < 24; i++) payloads.push(await pay([1, 3, 4][i % 3], req));
+    const before = await received();
+    const answers = await settleAll(payloads, req);
+    succeededAll(answers);
+    const receipts = await Promise.all(answers.map((a) => rpc(stack.rpcUrl, 'eth_getTransactionReceipt', [a.transaction])));
+    assert.ok(receipts.every((r) => r?.status === '0x1'), 'every transaction succeeded on chain');
+    assert.equal(new Set(answers.map((a) => a.transaction)).size, 24);
+    assert.equal(await received() - before, 24_000n);
+  });
+});
+
+describe('Solana (SPL Token on litesvm)', () => {
+  test('one payment settled 8 times at once across both isolates: one success, paid once', async () => {
+    const svm = stack.svm;
+    const [payee, payer] = svm.payers;
+    const req = {
+      scheme: 'exact', network: svm.caip2, amount: '2500', asset: svm.mint, payTo: payee.address,
+      maxTimeoutSeconds: 60, extra: { feePayer: svm.feePayer },
+    };
+    const client = new x402Client()
+      .register('solana:*', new ExactSvmScheme(toClientSvmSigner(payer.signer), { rpcUrl: svm.rpcUrl }))
+      .setSpendControls({ allowedAssets: [{ network: svm.caip2, asset: svm.mint }] });
+    const payload = await client.createPaymentPayload({ x402Version: 2, resource: RESOURCE, accepts: [req] });
+    const settled = await assertSettledOnce(payload, req);
+    const { value } = await rpc(svm.rpcUrl, 'getSignatureStatuses', [[settled.transaction]]);
+    assert.equal(value[0]?.err, null, 'the transaction landed');
+  });
+});
+
+describe('Starknet (self-sponsored, on starknet-devnet)', () => {
+  const requirements = (amount) => {
+    const sn = stack.starknet;
+    return { scheme: 'exact', network: sn.caip2, amount, asset: sn.token, payTo: sn.payers[0].address, maxTimeoutSeconds: 300 };
+  };
+  const received = () => stack.starknet.devnet.balance('STRK', stack.starknet.payers[0].address);
+
+  test('one payment settled 6 times at once across both isolates: one success, paid once', async () => {
+    const req = requirements('555');
+    const before = await received();
+    await assertSettledOnce(await createPayment({ account: stack.starknet.payers[1], requirements: req }), req, 6);
+    assert.equal(await received() - before, 555n);
+  });
+
+  test('48 payments at once across both isolates: the sponsor signs each once, in turns across isolates', async () => {
+    // Each isolate alone lets its settles take turns for the sponsor's nonce; across isolates they raced
+    // for it and signed again (a second nonce read and fee estimate each time). In the sponsor's Durable
+    // Object, every isolate's settles take their turns in one place.
+    const req = requirements('1001');
+    const payers = stack.starknet.payers.slice(1, 3);
+    const payloads = [];
+    for (let i = 0; i < 48; i++) payloads.push(await createPayment({ account: payers[i % 2], requirements: req }));
+    const before = await received();
+    devnetProxy.reset();
+    const answers = await settleAll(payloads, req);
+    succeededAll(answers);
+    assert.equal(new Set(answers.map((a) => BigInt(a.transaction))).size, 48, 'one transaction each');
+    assert.equal(await received() - before, 48n * 1001n, 'each paid once');
+    const calls = Object.fromEntries(['starknet_getNonce', 'starknet_estimateFee', 'starknet_addInvokeTransaction']
+      .map((method) => [method, devnetProxy.calls.get(method) ?? 0]));
+    assert.deepEqual(calls, { starknet_getNonce: 48, starknet_estimateFee: 48, starknet_addInvokeTransaction: 48 }, 'nothing signed twice');
+  });
+});
