@@ -1,7 +1,7 @@
 // Two isolates of one deployment: the stack's `wrangler dev` and a replica (a second `wrangler dev` of the
 // same build and variables whose Durable Objects are the stack's own, bound through the dev registry),
 // as Cloudflare runs a Worker in many isolates that share its Durable Objects. Settles sent to both at
-// once must still pay each payment once (EVM, Solana, Starknet), allocate the EVM signer's nonces in one
+// once must still pay each payment once (EIP-3009 and Permit2 on EVM, Solana, Starknet), allocate the EVM signer's nonces in one
 // place, and let a Starknet sponsor's transactions take turns for its nonce across isolates (its sponsor
 // object): no settle signs twice, none gives up. Every outcome is checked on its chain.
 //
@@ -12,10 +12,11 @@ import { after, before, describe, test } from 'node:test';
 
 import { x402Client } from '@x402/core/client';
 import { ExactEvmScheme, toClientEvmSigner } from '@x402/evm';
+import { createPermit2ApprovalTx } from '@x402/evm/exact/client';
 import { ExactSvmScheme, toClientSvmSigner } from '@x402/svm';
 import { privateKeyToAccount } from 'viem/accounts';
 
-import { balanceOf } from '../../scripts/lib/chain.mjs';
+import { balanceOf, clients } from '../../scripts/lib/chain.mjs';
 import { startRpcProxy } from '../../scripts/lib/rpc-proxy.mjs';
 import { createPayment } from '../../scripts/lib/starknet-client.mjs';
 import { startStack } from '../../scripts/lib/stack.mjs';
@@ -94,6 +95,19 @@ describe('EVM (EIP-3009 on anvil)', () => {
     const settled = await assertSettledOnce(await pay(1, req), req);
     assert.equal((await rpc(stack.rpcUrl, 'eth_getTransactionReceipt', [settled.transaction])).status, '0x1');
     assert.equal(await received() - before, 4321n);
+  });
+
+  test('one Permit2 payment settled 8 times at once across both isolates: one success, paid once', async () => {
+    const payer = stack.accounts[5];
+    const { walletClient, publicClient } = clients({ rpcUrl: stack.rpcUrl, chainId: stack.chainId, privateKey: payer.privateKey });
+    const approval = await walletClient.sendTransaction(createPermit2ApprovalTx(stack.token.address));
+    assert.equal((await publicClient.waitForTransactionReceipt({ hash: approval })).status, 'success');
+    const req = requirements('3210');
+    req.extra = { ...req.extra, assetTransferMethod: 'permit2' };
+    const before = await received();
+    const settled = await assertSettledOnce(await pay(5, req), req);
+    assert.equal((await rpc(stack.rpcUrl, 'eth_getTransactionReceipt', [settled.transaction])).status, '0x1');
+    assert.equal(await received() - before, 3210n);
   });
 
   test('24 payments at once across both isolates: all settle, each once, from one nonce sequence', async () => {
