@@ -1,9 +1,9 @@
 // Two isolates of one deployment: the stack's `wrangler dev` and a replica (a second `wrangler dev` of the
 // same build and variables whose Durable Objects are the stack's own, bound through the dev registry),
 // as Cloudflare runs a Worker in many isolates that share its Durable Objects. Settles sent to both at
-// once must still pay each payment once (EIP-3009 and Permit2 on EVM, Solana, Starknet), allocate the EVM signer's nonces in one
-// place, and let a Starknet sponsor's transactions take turns for its nonce across isolates (its sponsor
-// object): no settle signs twice, none gives up. Every outcome is checked on its chain.
+// once must still pay each payment once (EIP-3009 and Permit2 on EVM, Solana, Starknet), allocate the EVM
+// signer's nonces in one place, and let a Starknet sponsor's transactions take turns for its nonce across
+// isolates (its sponsor object): no settle signs twice, none gives up. Every outcome is checked on chain.
 //
 // Run: node --test tests/e2e/replicas.test.mjs   (needs build/index_bg.wasm; see tests/e2e/README.md)
 
