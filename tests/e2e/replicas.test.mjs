@@ -16,7 +16,7 @@ import { createPermit2ApprovalTx } from '@x402/evm/exact/client';
 import { ExactSvmScheme, toClientSvmSigner } from '@x402/svm';
 import { privateKeyToAccount } from 'viem/accounts';
 
-import { balanceOf, clients } from '../../scripts/lib/chain.mjs';
+import { balanceOf, clients, eip3009Payment } from '../../scripts/lib/chain.mjs';
 import { startRpcProxy } from '../../scripts/lib/rpc-proxy.mjs';
 import { createPayment } from '../../scripts/lib/starknet-client.mjs';
 import { startStack } from '../../scripts/lib/stack.mjs';
@@ -108,6 +108,36 @@ describe('EVM (EIP-3009 on anvil)', () => {
     const settled = await assertSettledOnce(await pay(5, req), req);
     assert.equal((await rpc(stack.rpcUrl, 'eth_getTransactionReceipt', [settled.transaction])).status, '0x1');
     assert.equal(await received() - before, 3210n);
+  });
+
+  test('one authorization in three dialects (v2, v1, Cronos) at once across both isolates: one success, paid once', async () => {
+    const [payer, payTo] = [6, 2].map((i) => privateKeyToAccount(stack.accounts[i].privateKey));
+    const amount = 6543;
+    const { authorization, paymentPayload, body: v2 } = await eip3009Payment({ token: stack.token.address, chainId: stack.chainId, payer, payTo: payTo.address, amount });
+    const v1Requirements = {
+      scheme: 'exact', network: stack.network, maxAmountRequired: String(amount), resource: RESOURCE.url, description: '',
+      mimeType: 'application/json', payTo: payTo.address, maxTimeoutSeconds: 300, asset: stack.token.address,
+      extra: { name: 'USD Coin', version: '2' },
+    };
+    const v1 = {
+      x402Version: 1,
+      paymentPayload: { x402Version: 1, scheme: 'exact', network: stack.network, payload: paymentPayload.payload },
+      paymentRequirements: v1Requirements,
+    };
+    const cronosHeader = {
+      x402Version: 1, scheme: 'exact', network: stack.network,
+      payload: { ...authorization, validAfter: 0, validBefore: Number(authorization.validBefore), signature: paymentPayload.payload.signature, asset: stack.token.address },
+    };
+    const cronos = { x402Version: 1, paymentHeader: Buffer.from(JSON.stringify(cronosHeader)).toString('base64'), paymentRequirements: v1Requirements };
+    const sends = [['/settle', v2], ['/settle', v1], ['/v2/x402/settle', cronos]].flatMap(([path, body]) => [0, 1].map((i) => async () => {
+      const res = await fetch(`${isolate(i)}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', 'X402-Version': '1' }, body: JSON.stringify(body) });
+      return res.json();
+    }));
+    const before = await received();
+    const answers = await Promise.all(sends.map((send) => send()));
+    const succeeded = answers.filter((a) => a.success === true || a.event === 'payment.settled');
+    assert.equal(succeeded.length, 1, JSON.stringify(answers));
+    assert.equal(await received() - before, BigInt(amount));
   });
 
   test('24 payments at once across both isolates: all settle, each once, from one nonce sequence', async () => {
