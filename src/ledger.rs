@@ -31,6 +31,21 @@ pub trait Ledger {
     fn apply(&self, key: &str, op: LedgerOp) -> impl Future<Output = Result<LedgerReply, LedgerError>>;
 }
 
+/// Claims `key` for a settle that works on it for `hold_ms` (see [`LedgerOp::Claim`]); a ledger that
+/// answers anything but a [`Claim`] is unavailable.
+pub async fn claim_for<L: Ledger>(
+    ledger: &L,
+    key: &str,
+    now_ms: u64,
+    hold_ms: u64,
+    fingerprint: Option<String>,
+) -> Result<Claim, LedgerError> {
+    match ledger.apply(key, LedgerOp::Claim { now_ms, hold_ms, fingerprint }).await? {
+        LedgerReply::Claim(claim) => Ok(claim),
+        other => Err(LedgerError(format!("ledger answered {other:?}"))),
+    }
+}
+
 /// Where a settle's transaction hash is written before the transaction is broadcast: the payment's
 /// ledger entry. A settle cut off after its broadcast is then reconciled from the receipt, never
 /// reported as failed nor sent again. Without a key (a wallet deployment, not the payment itself)

@@ -355,6 +355,45 @@ fn concurrent_settles_from_one_sponsor_all_land_once() {
     assert_eq!(devnet.strk(&devnet.accounts[2].0) - payee0, expected, "every payment landed exactly once");
 }
 
+/// A settle that stops waiting before its transaction is accepted answers `settlement_pending` with
+/// the hash; its retries reconcile that transaction (they send nothing new): pending while it is, then
+/// the one success, and the payment moved once.
+#[test]
+fn a_settle_cut_short_is_reconciled_by_its_retry_without_sending_again() {
+    let devnet = Devnet::start_with(&["--block-generation-on", "demand"]);
+    let impatient = facility_with(&devnet, &[("STARKNET_CONFIRM_TIMEOUT_SECONDS", "1")]);
+    let payment = Payment::new(&devnet, 4_321, 60);
+    let body = payment.body();
+    let payee0 = devnet.strk(&payment.pay_to);
+
+    let (_, first) = impatient.post("/settle", &body);
+    assert_eq!(
+        (first["success"].as_bool(), first["errorReason"].as_str()),
+        (Some(false), Some("settlement_pending")),
+        "{first}"
+    );
+    let hash = first["transaction"].as_str().unwrap().to_string();
+    assert!(!hash.is_empty(), "{first}");
+    let (_, still) = impatient.post("/settle", &body);
+    assert_eq!(
+        (still["errorReason"].as_str(), still["transaction"].as_str()),
+        (Some("settlement_pending"), Some(hash.as_str())),
+        "{still}"
+    );
+
+    rpc(&devnet.url, "devnet_createBlock", json!({}));
+    let (_, settled) = impatient.post("/settle", &body);
+    assert_eq!(
+        (settled["success"].as_bool(), settled["transaction"].as_str()),
+        (Some(true), Some(hash.as_str())),
+        "{settled}"
+    );
+    let (_, again) = impatient.post("/settle", &body);
+    assert_eq!(again["success"], false, "exactly one settle answers success: {again}");
+    assert_eq!(sponsor_nonce(&devnet), json!("0x1"), "the sponsor's one transaction: the retries sent nothing");
+    assert_eq!(devnet.strk(&payment.pay_to) - payee0, 4_321, "the payment moved once");
+}
+
 fn sponsor_nonce(devnet: &Devnet) -> Value {
     rpc(&devnet.url, "starknet_getNonce", json!({"block_id": "latest", "contract_address": devnet.accounts[1].0}))
 }

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::chains::evm::sender::{NonceManagedSender, SendError, Sent, UnsignedCall};
 use crate::chains::jsonrpc::JsonRpcClient;
-use crate::ledger::{Claim, Ledger, LedgerJournal, LedgerOp, LedgerReply, SettleRecord};
+use crate::ledger::{self, Claim, Ledger, LedgerJournal, LedgerOp, LedgerReply, SettleRecord};
 use crate::network::Network;
 use crate::ports::{Clock, EvmSigner, HttpTransport};
 
@@ -83,15 +83,10 @@ pub async fn claim_and_send_here<L: Ledger, H: HttpTransport, C: Clock, S: EvmSi
     request: &ClaimedSend,
 ) -> Result<HomeReply, SendError> {
     let key = request.key.as_str();
-    let claim = LedgerOp::Claim {
-        now_ms: request.now_ms,
-        hold_ms: request.hold_ms,
-        fingerprint: Some(request.fingerprint.clone()),
-    };
-    match ledger.apply(key, claim).await {
-        Ok(LedgerReply::Claim(Claim::Acquired)) => {}
-        Ok(LedgerReply::Claim(claim)) => return Ok(HomeReply::NotSent { claim }),
-        Ok(other) => return Err(SendError::Unavailable(format!("ledger answered {other:?}"))),
+    let fingerprint = Some(request.fingerprint.clone());
+    match ledger::claim_for(ledger, key, request.now_ms, request.hold_ms, fingerprint).await {
+        Ok(Claim::Acquired) => {}
+        Ok(claim) => return Ok(HomeReply::NotSent { claim }),
         Err(e) => return Err(SendError::Unavailable(e.to_string())),
     }
     let journal = LedgerJournal { ledger, key: Some(key) };

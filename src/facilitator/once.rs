@@ -8,7 +8,7 @@ use std::future::Future;
 use super::core::Facilitator;
 use super::host::Host;
 use super::outcome::{Failure, Settled};
-use crate::ledger::{Claim, Ledger, LedgerEntry, LedgerOp, LedgerReply, SettleRecord};
+use crate::ledger::{self, Claim, Ledger, LedgerEntry, LedgerOp, LedgerReply, SettleRecord};
 use crate::ports::Clock;
 use crate::protocol::Reason;
 
@@ -106,12 +106,8 @@ impl<P: Host> Facilitator<P> {
     /// by a different payment answers [`Claim::Conflict`], see [`conflict`]).
     pub(super) async fn ledger_claim(&self, key: &str, fingerprint: Option<String>) -> Result<Claim, Failure> {
         // Without the ledger nothing is sent: a settle that cannot be made idempotent is refused.
-        let op = LedgerOp::Claim { now_ms: self.clock.now_millis(), hold_ms: self.hold_ms(), fingerprint };
-        match self.ledger.apply(key, op).await {
-            Ok(LedgerReply::Claim(claim)) => Ok(claim),
-            Ok(other) => Err(Failure::new(Reason::UnexpectedSettleError, format!("ledger answered {other:?}"))),
-            Err(e) => Err(Failure::new(Reason::UnexpectedSettleError, e.to_string())),
-        }
+        let claim = ledger::claim_for(&self.ledger, key, self.clock.now_millis(), self.hold_ms(), fingerprint).await;
+        claim.map_err(|e| Failure::new(Reason::UnexpectedSettleError, e.to_string()))
     }
 
     pub(super) fn success_record(&self, settled: &Settled) -> SettleRecord {

@@ -2,7 +2,9 @@
 //! takes the sponsor's next nonce from the chain, so they are priced, signed, recorded and sent one at a
 //! time per sponsor ([`turns`]). Where that happens is the host's choice ([`SponsorTransactions`]): in
 //! this process, or, in the Worker, in the sponsor's Durable Object, where the settles of every isolate
-//! take their turns in one place.
+//! take their turns in one place. That object is also the home of the entries of the payments its
+//! sponsor settles, so a settle claims the payment and sends its transaction there in one call
+//! ([`SponsorTransactions::claim_and_submit`]), as an EVM signer does for EIP-3009 ([`super::home`]).
 
 use std::future::Future;
 
@@ -12,7 +14,7 @@ use super::turns;
 use crate::chains::jsonrpc::JsonRpcClient;
 use crate::chains::starknet::{parse_felt, Call, Felt};
 use crate::config::StarknetNetworkConfig;
-use crate::ledger::{Ledger, LedgerOp};
+use crate::ledger::{self, Claim, Ledger, LedgerOp};
 use crate::network::Network;
 use crate::ports::{Clock, HttpTransport};
 use crate::schemes::exact_starknet::chain::{self, SignedInvoke, Sponsor, StarknetContext};
@@ -25,6 +27,26 @@ pub struct SponsoredCall<'a> {
     pub call: Call,
 }
 
+/// A settle's claim on the payment it sends for: its fingerprint (see [`crate::ledger::fingerprint`]),
+/// and how long it holds the payment from when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SponsorClaim {
+    pub fingerprint: String,
+    pub now_ms: u64,
+    pub hold_ms: u64,
+}
+
+/// What the home of a payment's entry did with a claimed submit.
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HomeSubmit {
+    /// The claim was not this settle's (held, done, conflicting, or to resume): nothing was sent.
+    NotSent { claim: Claim },
+    /// Claimed, then submitted: the transaction's hash, or why it was not sent. The claim stays for
+    /// the settle to conclude.
+    Submitted { reply: SubmitReply },
+}
+
 /// Sends a sponsor's transaction, recorded under the payment's ledger key before the broadcast, and
 /// answers its hash.
 pub trait SponsorTransactions {
@@ -35,6 +57,17 @@ pub trait SponsorTransactions {
         sponsor: &Sponsor<'_>,
         sponsored: &SponsoredCall<'_>,
     ) -> impl Future<Output = Result<String, ExactStarknetError>>;
+
+    /// Claims the payment for a settle and, when the claim is the settle's, submits its transaction,
+    /// at the home of the payment's entry. An error leaves unknown whether it claimed.
+    fn claim_and_submit<L: Ledger, H: HttpTransport, C: Clock>(
+        &self,
+        ledger: &L,
+        ctx: &StarknetContext<'_, H, C>,
+        sponsor: &Sponsor<'_>,
+        sponsored: &SponsoredCall<'_>,
+        claim: &SponsorClaim,
+    ) -> impl Future<Output = Result<HomeSubmit, ExactStarknetError>>;
 }
 
 /// The sponsor's transactions take turns in this process: enough for one process (a server, the
@@ -52,6 +85,35 @@ impl SponsorTransactions for InProcessSponsor {
     ) -> Result<String, ExactStarknetError> {
         submit_in_turn(ledger, ctx, sponsor, sponsored).await
     }
+
+    async fn claim_and_submit<L: Ledger, H: HttpTransport, C: Clock>(
+        &self,
+        ledger: &L,
+        ctx: &StarknetContext<'_, H, C>,
+        sponsor: &Sponsor<'_>,
+        sponsored: &SponsoredCall<'_>,
+        claim: &SponsorClaim,
+    ) -> Result<HomeSubmit, ExactStarknetError> {
+        claim_and_submit_here(ledger, ctx, sponsor, sponsored, claim).await
+    }
+}
+
+/// The claimed submit where `ledger` holds the payment's entry.
+pub async fn claim_and_submit_here<L: Ledger, H: HttpTransport, C: Clock>(
+    ledger: &L,
+    ctx: &StarknetContext<'_, H, C>,
+    sponsor: &Sponsor<'_>,
+    sponsored: &SponsoredCall<'_>,
+    claim: &SponsorClaim,
+) -> Result<HomeSubmit, ExactStarknetError> {
+    let fingerprint = Some(claim.fingerprint.clone());
+    match ledger::claim_for(ledger, sponsored.key, claim.now_ms, claim.hold_ms, fingerprint).await {
+        Ok(Claim::Acquired) => {}
+        Ok(claim) => return Ok(HomeSubmit::NotSent { claim }),
+        Err(e) => return Err(ExactStarknetError::Rpc(e.to_string())),
+    }
+    let submitted = submit_in_turn(ledger, ctx, sponsor, sponsored).await;
+    Ok(HomeSubmit::Submitted { reply: submitted.into() })
 }
 
 /// The chain calls of a Starknet network as `config` serves it; `None` for a network with no Starknet
@@ -205,8 +267,83 @@ fn nonce_retry_pause_ms(key: &str, attempt: u32) -> u64 {
 
 #[cfg(test)]
 mod tests {
+    use std::cell::Cell;
+
     use super::*;
+    use crate::chains::starknet::StarkKey;
+    use crate::ledger::{LedgerEntry, LedgerReply, MemoryLedger};
     use crate::network;
+    use crate::ports::{Clockless, TransportError};
+
+    /// A node that never answers, counting what reached it.
+    #[derive(Default)]
+    struct Unreachable(Cell<u32>);
+
+    impl HttpTransport for Unreachable {
+        async fn post_json(&self, _: &str, _: &[(&str, &str)], _: String) -> Result<String, TransportError> {
+            self.0.set(self.0.get() + 1);
+            Err(TransportError::Failed("unreachable".into()))
+        }
+    }
+
+    fn claim(fingerprint: &str) -> SponsorClaim {
+        SponsorClaim { fingerprint: fingerprint.into(), now_ms: 1_000, hold_ms: 60_000 }
+    }
+
+    #[test]
+    fn a_claimed_submit_sends_only_under_a_claim_it_acquired() {
+        let (ledger, http, urls) = (MemoryLedger::default(), Unreachable::default(), vec!["http://127.0.0.1:9".into()]);
+        let ctx = StarknetContext {
+            rpc: JsonRpcClient::new(&http, &Clockless, &urls),
+            clock: &Clockless,
+            chain_id: Felt::ONE,
+            confirm_timeout_secs: 1,
+            max_fee_fri: 1,
+        };
+        let key = StarkKey::from_text("0x1").expect("a key");
+        let sponsor = Sponsor { address: Felt::from(9u64), key: &key };
+        let submit = |payment: &'static str, fingerprint: &str| {
+            let (call, claim) = (sponsored(payment), claim(fingerprint));
+            pollster::block_on(claim_and_submit_here(&ledger, &ctx, &sponsor, &call, &claim))
+                .expect("the ledger answers")
+        };
+
+        // Acquired: it submits (the node is down, so nothing was sent) and keeps the claim for the settle.
+        let first = submit("starknet/starknet:SN_SEPOLIA/0xabc/0x1", "a");
+        assert!(matches!(first, HomeSubmit::Submitted { reply: SubmitReply::Rpc(_) }), "{first:?}");
+        let reached = http.0.get();
+        assert!(reached > 0);
+        let entry = pollster::block_on(ledger.apply("starknet/starknet:SN_SEPOLIA/0xabc/0x1", LedgerOp::Read));
+        assert!(matches!(entry, Ok(LedgerReply::Entry { entry: Some(LedgerEntry::InFlight { .. }) })), "{entry:?}");
+
+        // Held by that settle, or by a different payment: nothing reaches the node.
+        let busy = submit("starknet/starknet:SN_SEPOLIA/0xabc/0x1", "a");
+        assert!(matches!(busy, HomeSubmit::NotSent { claim: Claim::Busy { .. } }), "{busy:?}");
+        let conflict = submit("starknet/starknet:SN_SEPOLIA/0xabc/0x1", "b");
+        assert_eq!(conflict, HomeSubmit::NotSent { claim: Claim::Conflict });
+        assert_eq!(http.0.get(), reached, "nothing sent without the claim");
+    }
+
+    #[test]
+    fn a_home_submit_carries_its_claim_and_reply_back() {
+        let answers = [
+            HomeSubmit::NotSent {
+                claim: Claim::Resume {
+                    since_ms: 7,
+                    transaction: "0xfeed".into(),
+                    replaced: vec![],
+                    raw: Some("{}".into()),
+                },
+            },
+            HomeSubmit::NotSent { claim: Claim::Conflict },
+            HomeSubmit::Submitted { reply: SubmitReply::FeeAboveCeiling { fee: u128::MAX, ceiling: 1 } },
+            HomeSubmit::Submitted { reply: SubmitReply::Sent { transaction: "0xbeef".into() } },
+        ];
+        for answer in answers {
+            let text = serde_json::to_string(&answer).expect("serializes");
+            assert_eq!(serde_json::from_str::<HomeSubmit>(&text).expect("parses"), answer, "{text}");
+        }
+    }
 
     fn sponsored(key: &str) -> SponsoredCall<'_> {
         let call =

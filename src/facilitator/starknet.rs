@@ -9,9 +9,9 @@ use serde_json::{json, Value};
 use super::core::Facilitator;
 use super::dispatch::kind;
 use super::host::Host;
-use super::once::{settle_failure, OncePayment, Sent};
+use super::once::{settle_failure, turn, OncePayment, Sent, Turn};
 use super::outcome::{Failure, Settled, Verified};
-use super::sponsor::{self, SponsorTransactions, SponsoredCall};
+use super::sponsor::{self, HomeSubmit, SponsorClaim, SponsorTransactions, SponsoredCall};
 use crate::chains::jsonrpc::JsonRpcClient;
 use crate::chains::starknet::Felt;
 use crate::config::{StarknetNetworkConfig, StarknetSettlement};
@@ -128,6 +128,9 @@ impl<P: Host> Facilitator<P> {
         };
         let payment = OncePayment { key: &key, fingerprint: fingerprint(request, &identity), payer: &payer, used };
         let out = Outgoing { dialect, key: &key, verified, typed_data };
+        if let Some(settled) = self.settle_starknet_at_home(&ctx, config, &payment, &out).await {
+            return settled;
+        }
         let send = || self.send_starknet(&ctx, config, &out);
         let resume = |sent| self.reconcile_starknet(&ctx, &out, sent);
         self.settle_through_ledger(&payment, send, resume).await
@@ -180,6 +183,61 @@ impl<P: Host> Facilitator<P> {
         self.settle_verified(request, config, &verified, StarknetDialect::Spec, &typed_data).await
     }
 
+    /// The hot path of a self-sponsored payment: the chain reads first, then one call to the sponsor's
+    /// object (in the Worker), the home of the payment's entry, claims the payment and sends its
+    /// transaction; the settle waits for acceptance here and records the outcome at the home. `None`
+    /// for a payment another settlement serves, or that the reads do not find ready to send (used, not
+    /// started, unfunded, failing its simulation): the full flow answers it, claim first, as a
+    /// duplicate or with the reason.
+    async fn settle_starknet_at_home(
+        &self,
+        ctx: &StarknetContext<'_, P::Http, P::Clock>,
+        config: &StarknetNetworkConfig,
+        payment: &OncePayment<'_>,
+        out: &Outgoing<'_>,
+    ) -> Option<Result<Settled, Failure>> {
+        let sponsor = self_sponsor(config)?;
+        self.check_ready(ctx, config, out).await.ok()?;
+        let fail = settle_error(out.dialect);
+        let claim = SponsorClaim {
+            fingerprint: payment.fingerprint.clone(),
+            now_ms: self.clock.now_millis(),
+            hold_ms: self.hold_ms(),
+        };
+        let sponsored = sponsored_call(config, out);
+        let result = match self.sponsor.claim_and_submit(&self.ledger, ctx, &sponsor, &sponsored, &claim).await {
+            // Whether the home claimed is not known: its hold (if any) runs out, and a retry then
+            // reconciles what it may have sent.
+            Err(e) => return Some(Err(fail(e))),
+            Ok(HomeSubmit::NotSent { claim }) => match turn(claim, payment) {
+                Err(failure) => return Some(Err(failure)),
+                // The home answers `NotSent` only for a claim it did not acquire.
+                Ok(Turn::Send) => Err(Failure::new(Reason::UnexpectedSettleError, "the payment's home sent nothing")),
+                Ok(Turn::Resume(sent)) => self.reconcile_starknet(ctx, out, sent).await,
+            },
+            Ok(HomeSubmit::Submitted { reply }) => match Result::<String, ExactStarknetError>::from(reply) {
+                Ok(hash) => self.confirm_accepted(ctx, out, hash).await,
+                Err(e) => Err(fail(e)),
+            },
+        };
+        Some(self.conclude(payment, result).await)
+    }
+
+    /// The reads before a payment is sent: the account, its nonce and balance, and in the spec's
+    /// dialect the settlement simulated.
+    async fn check_ready(
+        &self,
+        ctx: &StarknetContext<'_, P::Http, P::Clock>,
+        config: &StarknetNetworkConfig,
+        out: &Outgoing<'_>,
+    ) -> Result<(), ExactStarknetError> {
+        chain::check_on_chain(ctx, out.verified).await?;
+        if out.dialect == StarknetDialect::Spec {
+            simulate_spec(ctx, config, out.verified).await?;
+        }
+        Ok(())
+    }
+
     async fn send_starknet(
         &self,
         ctx: &StarknetContext<'_, P::Http, P::Clock>,
@@ -188,15 +246,11 @@ impl<P: Host> Facilitator<P> {
     ) -> Result<Settled, Failure> {
         let fail = settle_error(out.dialect);
         let verified = out.verified;
-        chain::check_on_chain(ctx, verified).await.map_err(&fail)?;
-        if out.dialect == StarknetDialect::Spec {
-            simulate_spec(ctx, config, verified).await.map_err(&fail)?;
-        }
+        self.check_ready(ctx, config, out).await.map_err(&fail)?;
         let hash = match &config.settlement {
-            StarknetSettlement::SelfSponsored { key: sponsor_key } => {
-                let sponsor = Sponsor { address: config.sponsor_address, key: sponsor_key };
-                let call = verified.execution.to_call(verified.account, &verified.signature);
-                let sponsored = SponsoredCall { network: config.network, key: out.key, call };
+            StarknetSettlement::SelfSponsored { key } => {
+                let sponsor = Sponsor { address: config.sponsor_address, key };
+                let sponsored = sponsored_call(config, out);
                 self.sponsor.submit(&self.ledger, ctx, &sponsor, &sponsored).await.map_err(&fail)?
             }
             StarknetSettlement::Paymaster { endpoint, api_key } => {
@@ -213,7 +267,17 @@ impl<P: Host> Facilitator<P> {
                 hash
             }
         };
-        chain::confirm(ctx, &hash).await.map_err(&fail)?;
+        self.confirm_accepted(ctx, out, hash).await
+    }
+
+    /// Waits until the transaction `hash` is accepted on L2, and answers it (see [`Self::accepted`]).
+    async fn confirm_accepted(
+        &self,
+        ctx: &StarknetContext<'_, P::Http, P::Clock>,
+        out: &Outgoing<'_>,
+        hash: String,
+    ) -> Result<Settled, Failure> {
+        chain::confirm(ctx, &hash).await.map_err(settle_error(out.dialect))?;
         self.accepted(ctx, out, hash).await
     }
 
@@ -295,6 +359,20 @@ impl<P: Host> Facilitator<P> {
             response.signers.insert(Family::Starknet.caip_family().to_string(), sponsors);
         }
     }
+}
+
+/// The sponsor of a network whose sponsor sends its own transactions; `None` under a paymaster.
+fn self_sponsor(config: &StarknetNetworkConfig) -> Option<Sponsor<'_>> {
+    match &config.settlement {
+        StarknetSettlement::SelfSponsored { key } => Some(Sponsor { address: config.sponsor_address, key }),
+        StarknetSettlement::Paymaster { .. } => None,
+    }
+}
+
+/// The sponsor's call that runs the payer's outside execution.
+fn sponsored_call<'a>(config: &StarknetNetworkConfig, out: &Outgoing<'a>) -> SponsoredCall<'a> {
+    let call = out.verified.execution.to_call(out.verified.account, &out.verified.signature);
+    SponsoredCall { network: config.network, key: out.key, call }
 }
 
 /// [starknet-spec] The spec's settlement simulation: the sponsor's own `execute_from_outside_v2` when it

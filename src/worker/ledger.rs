@@ -1,7 +1,9 @@
-//! The settlement ledger in Durable Objects. An EIP-3009 payment's entry lives at its home, the
-//! signer object that settles it ([`crate::facilitator::home`]), so its settle is one call; every
-//! other entry (Permit2, `upto`, Solana, Starknet, wallet deployments) has an object of its own per
-//! payment identity. Either way one strongly consistent owner applies [`crate::ledger::apply`].
+//! The settlement ledger in Durable Objects. A payment's entry lives at its home when it has one: an
+//! EIP-3009 payment's is the signer object that settles it ([`crate::facilitator::home`]), a
+//! self-sponsored Starknet payment's its sponsor's object ([`crate::facilitator::sponsor`]), so that
+//! a settle claims and sends in one call. Every other entry (Permit2, `upto`, Solana, Starknet under a
+//! paymaster, wallet deployments) has an object of its own per payment identity. Either way one
+//! strongly consistent owner applies [`crate::ledger::apply`].
 
 use alloy_primitives::Address;
 use futures_util::lock::Mutex;
@@ -67,40 +69,81 @@ impl Ledger for StoredEntries<'_> {
     }
 }
 
+/// The object that is the home of a payment's entry, by its name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Home {
+    /// An EVM signer object ([`super::signer`]).
+    Signer(String),
+    /// A Starknet sponsor object ([`super::sponsor`]).
+    #[cfg(feature = "starknet")]
+    Sponsor(String),
+}
+
 /// The worker's side: the ledger port over the Durable Objects, each key sent to its home.
 pub struct DurableLedger {
     entries: Option<ObjectNamespace>,
     signers: SignerObjects,
     signer_addresses: Vec<Address>,
+    #[cfg(feature = "starknet")]
+    sponsors: super::sponsor_calls::SponsorObjects,
 }
 
 impl DurableLedger {
     pub fn new(env: &Env, config: &Config) -> Self {
         let signer_addresses = config.evm_signers.iter().map(|s| s.address()).collect();
         let signers = SignerObjects::new(env, config);
-        DurableLedger { entries: env.durable_object(BINDING).ok(), signers, signer_addresses }
+        DurableLedger {
+            entries: env.durable_object(BINDING).ok(),
+            signers,
+            signer_addresses,
+            #[cfg(feature = "starknet")]
+            sponsors: super::sponsor_calls::SponsorObjects::new(env, config),
+        }
     }
 
-    /// The name of the signer object that is the home of `key`: an EIP-3009 payment's key (it
-    /// starts with its CAIP-2 network, `eip155:…`), else `None`.
-    pub(super) fn home_of(&self, key: &str) -> Option<String> {
+    /// The home of `key`: the signer object of an EIP-3009 payment's key (it starts with its CAIP-2
+    /// network, `eip155:…`), the sponsor object of a self-sponsored Starknet payment's; else `None`.
+    pub(super) fn home_of(&self, key: &str) -> Option<Home> {
+        #[cfg(feature = "starknet")]
+        if let Some(name) = self.sponsors.home_of(key) {
+            return Some(Home::Sponsor(name));
+        }
         let network = key.split('/').next().filter(|n| n.starts_with("eip155:"))?;
-        for_payment(&self.signer_addresses, key).map(|signer| object_name(network, *signer))
+        for_payment(&self.signer_addresses, key).map(|signer| Home::Signer(object_name(network, *signer)))
     }
 }
 
 impl Ledger for DurableLedger {
     async fn apply(&self, key: &str, op: LedgerOp) -> Result<LedgerReply, LedgerError> {
         match self.home_of(key) {
-            Some(home) => {
+            Some(Home::Signer(home)) => {
                 let request = SignerRequest::Ledger { key: key.to_string(), op };
                 self.signers.call(&home, &request).await.map_err(LedgerError)
             }
+            #[cfg(feature = "starknet")]
+            Some(Home::Sponsor(home)) => self.sponsors.ledger(&home, key, op).await,
             None => {
                 let missing = || LedgerError(format!("the {BINDING} Durable Object binding is missing"));
                 let namespace = self.entries.as_ref().ok_or_else(missing)?;
                 call_object(namespace, key, &op).await.map_err(|e| LedgerError(e.to_string()))
             }
+        }
+    }
+}
+
+/// The ledger as a home object sees it: the entries whose home it is in its own storage, the others
+/// where they live.
+pub(super) struct HomeLedger<'a> {
+    pub(super) here: StoredEntries<'a>,
+    pub(super) elsewhere: DurableLedger,
+    pub(super) home: Home,
+}
+
+impl Ledger for HomeLedger<'_> {
+    async fn apply(&self, key: &str, op: LedgerOp) -> Result<LedgerReply, LedgerError> {
+        match self.elsewhere.home_of(key) {
+            Some(home) if home == self.home => self.here.apply(key, op).await,
+            _ => self.elsewhere.apply(key, op).await,
         }
     }
 }

@@ -20,6 +20,8 @@ mod signer;
 mod signer_calls;
 #[cfg(feature = "starknet")]
 mod sponsor;
+#[cfg(feature = "starknet")]
+mod sponsor_calls;
 
 use runtime::{config_from, Counted, FetchTransport, WorkerClock};
 
@@ -58,7 +60,7 @@ fn facilitator(env: &Env) -> Facilitator<WorkerHost> {
         hooks: NoHooks,
         limiter: limiter::DurableLimiter::new(env),
         #[cfg(feature = "starknet")]
-        sponsor: sponsor::DurableSponsor::new(env),
+        sponsor: sponsor::DurableSponsor::new(env, &config),
     };
     Facilitator::new(config, ports)
 }

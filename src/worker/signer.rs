@@ -12,7 +12,7 @@ use alloy_primitives::{Address, B256};
 use futures_util::lock::Mutex;
 use worker::{durable_object, DurableObject, Env, Request, Response, State};
 
-use super::ledger::{DurableLedger, StoredEntries};
+use super::ledger::{DurableLedger, Home, HomeLedger, StoredEntries};
 use super::runtime::{config_from, parse, FetchTransport, WorkerClock};
 use super::signer_calls::{object_name, SendRequest, SignerObjects, SignerRequest};
 use crate::chains::evm::sender::{Journal, TxSender};
@@ -21,7 +21,7 @@ use crate::chains::evm::signer::LocalEvmSigner;
 use crate::chains::jsonrpc::JsonRpcClient;
 use crate::config::Config;
 use crate::facilitator::home::{self, ClaimedSend, HomeReply, PaymentHome};
-use crate::ledger::{Ledger, LedgerError, LedgerJournal, LedgerOp, LedgerReply};
+use crate::ledger::{Ledger, LedgerJournal, LedgerReply};
 use crate::network::{self, Network};
 use crate::ports::{Clock, EvmSigner, HttpTransport};
 
@@ -69,7 +69,8 @@ impl EvmSignerObject {
         let transport = FetchTransport { timeout: Duration::from_millis(config.settings.rpc_timeout_ms) };
         let rpc = JsonRpcClient::new(&transport, &WorkerClock, rpc_urls);
         let name = object_name(network.caip2, request.signer);
-        let ledger = HomeLedger { here: self.entries(), elsewhere: DurableLedger::new(&self.env, config), name };
+        let elsewhere = DurableLedger::new(&self.env, config);
+        let ledger = HomeLedger { here: self.entries(), elsewhere, home: Home::Signer(name) };
         let journal = LedgerJournal { ledger: &ledger, key: request.ledger_key.as_deref() };
         match request.replaces {
             None => self.sender.send(&rpc, signer, &request.call, &journal).await,
@@ -104,23 +105,6 @@ fn served<'c>(
     let evm = config.evm(network).ok_or_else(|| unavailable("network not served"))?;
     let signer = config.evm_signers.iter().find(|s| s.address() == signer);
     Ok((network, &evm.rpc_urls, signer.ok_or_else(|| unavailable("no such signer"))?))
-}
-
-/// The ledger as this object sees it: the entries whose home it is in its own storage, the others
-/// where they live.
-struct HomeLedger<'a> {
-    here: StoredEntries<'a>,
-    elsewhere: DurableLedger,
-    name: String,
-}
-
-impl Ledger for HomeLedger<'_> {
-    async fn apply(&self, key: &str, op: LedgerOp) -> Result<LedgerReply, LedgerError> {
-        match self.elsewhere.home_of(key) {
-            Some(home) if home == self.name => self.here.apply(key, op).await,
-            _ => self.elsewhere.apply(key, op).await,
-        }
-    }
 }
 
 /// The worker's side: sends through the signer's Durable Object.

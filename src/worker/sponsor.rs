@@ -2,44 +2,81 @@
 //! priced, signed, recorded and sent there, one at a time, so the settles of every isolate take turns
 //! for the sponsor's nonce instead of racing for it (a race is caught, but costs a settle a retry and,
 //! under load, can exhaust its retries).
+//!
+//! It is also the home of the entries of the payments its sponsor settles: they live in its storage,
+//! and a settle claims the payment and sends its transaction here in one call.
 
 use std::time::Duration;
 
-use worker::{durable_object, DurableObject, Env, ObjectNamespace, Request, Response, State};
+use futures_util::lock::Mutex;
+use worker::{durable_object, DurableObject, Env, Request, Response, State};
 
-use super::ledger::DurableLedger;
-use super::runtime::{call_object, config_from, parse, FetchTransport, WorkerClock};
-use crate::config::StarknetSettlement;
+use super::ledger::{DurableLedger, Home, HomeLedger, StoredEntries};
+use super::runtime::{config_from, parse, FetchTransport, WorkerClock};
+use super::sponsor_calls::{object_name, SponsorObjects, SponsorRequest};
+use crate::config::{Config, StarknetSettlement};
 use crate::facilitator::sponsor::{
-    self, submit_in_turn, SponsorTransactions, SponsoredCall, SubmitReply, SubmitRequest,
+    self, claim_and_submit_here, submit_in_turn, HomeSubmit, SponsorClaim, SponsorTransactions, SponsoredCall,
+    SubmitReply, SubmitRequest,
 };
-use crate::ledger::Ledger;
+use crate::ledger::{Ledger, LedgerReply};
 use crate::network;
 use crate::ports::{Clock, HttpTransport};
 use crate::schemes::exact_starknet::chain::{Sponsor, StarknetContext};
 use crate::schemes::exact_starknet::ExactStarknetError;
 
-/// The binding name in `wrangler.toml`.
-pub const BINDING: &str = "STARKNET_SPONSOR";
-
 #[durable_object]
 pub struct StarknetSponsorObject {
+    state: State,
     env: Env,
+    /// Ledger operations on this object's entries run one at a time, from read to write.
+    ledger_turn: Mutex<()>,
 }
 
 impl DurableObject for StarknetSponsorObject {
-    fn new(_state: State, env: Env) -> Self {
-        StarknetSponsorObject { env }
+    fn new(state: State, env: Env) -> Self {
+        StarknetSponsorObject { state, env, ledger_turn: Mutex::new(()) }
     }
 
     async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
-        let request: SubmitRequest = parse(&req.text().await?)?;
-        Response::from_json(&SubmitReply::from(self.submit(&request).await))
+        match parse(&req.text().await?)? {
+            SponsorRequest::Submit(request) => {
+                Response::from_json(&SubmitReply::from(self.submit(&request, None).await.and_then(submitted)))
+            }
+            // An error before the claim is carried as its message: the settle cannot tell whether it
+            // claimed either way.
+            SponsorRequest::ClaimAndSubmit { submit, claim } => {
+                let reply = self.submit(&submit, Some(&claim)).await.map_err(|e| e.to_string());
+                Response::from_json(&reply)
+            }
+            SponsorRequest::Ledger { key, op } => {
+                let reply: LedgerReply =
+                    self.entries().apply(&key, op).await.map_err(|e| worker::Error::RustError(e.0))?;
+                Response::from_json(&reply)
+            }
+        }
+    }
+}
+
+/// A plain submit's answer (no claim was asked for).
+fn submitted(home: HomeSubmit) -> Result<String, ExactStarknetError> {
+    match home {
+        HomeSubmit::Submitted { reply } => reply.into(),
+        HomeSubmit::NotSent { claim } => Err(ExactStarknetError::Rpc(format!("nothing was sent: {claim:?}"))),
     }
 }
 
 impl StarknetSponsorObject {
-    async fn submit(&self, request: &SubmitRequest) -> Result<String, ExactStarknetError> {
+    fn entries(&self) -> StoredEntries<'_> {
+        StoredEntries { storage: self.state.storage(), turn: &self.ledger_turn }
+    }
+
+    /// Submits `request`'s transaction, after claiming the payment when `claim` is given.
+    async fn submit(
+        &self,
+        request: &SubmitRequest,
+        claim: Option<&SponsorClaim>,
+    ) -> Result<HomeSubmit, ExactStarknetError> {
         let config = config_from(&self.env);
         let not_served = || ExactStarknetError::NotConfigured("a sponsor for this network");
         let served = network::find(&request.network).and_then(|n| config.starknet(n)).ok_or_else(not_served)?;
@@ -48,20 +85,39 @@ impl StarknetSponsorObject {
         let ctx = sponsor::context(&transport, &WorkerClock, served, config.starknet_confirm_timeout_secs)
             .ok_or_else(not_served)?;
         let sponsor = Sponsor { address: served.sponsor_address, key };
-        let ledger = DurableLedger::new(&self.env, &config);
+        let home = Home::Sponsor(object_name(served.network.caip2, served.sponsor_address));
+        let ledger = HomeLedger { here: self.entries(), elsewhere: DurableLedger::new(&self.env, &config), home };
         let sponsored = SponsoredCall { network: served.network, key: &request.key, call: request.call()? };
-        submit_in_turn(&ledger, &ctx, &sponsor, &sponsored).await
+        match claim {
+            Some(claim) => claim_and_submit_here(&ledger, &ctx, &sponsor, &sponsored, claim).await,
+            None => {
+                let reply = submit_in_turn(&ledger, &ctx, &sponsor, &sponsored).await.into();
+                Ok(HomeSubmit::Submitted { reply })
+            }
+        }
     }
 }
 
 /// The worker's side: a sponsor's transactions go to its object.
 pub struct DurableSponsor {
-    objects: Option<ObjectNamespace>,
+    objects: SponsorObjects,
 }
 
 impl DurableSponsor {
-    pub fn new(env: &Env) -> Self {
-        DurableSponsor { objects: env.durable_object(BINDING).ok() }
+    pub fn new(env: &Env, config: &Config) -> Self {
+        DurableSponsor { objects: SponsorObjects::new(env, config) }
+    }
+
+    async fn call<R: serde::de::DeserializeOwned>(
+        &self,
+        sponsor: &Sponsor<'_>,
+        sponsored: &SponsoredCall<'_>,
+        request: &SponsorRequest,
+    ) -> Result<R, ExactStarknetError> {
+        let name = object_name(sponsored.network.caip2, sponsor.address);
+        // Whether the object sent anything is unknown when it does not answer: the ledger entry says
+        // (a retry reconciles).
+        self.objects.call(&name, request).await.map_err(ExactStarknetError::Rpc)
     }
 }
 
@@ -74,14 +130,21 @@ impl SponsorTransactions for DurableSponsor {
         sponsor: &Sponsor<'_>,
         sponsored: &SponsoredCall<'_>,
     ) -> Result<String, ExactStarknetError> {
-        let missing = || ExactStarknetError::Rpc(format!("the {BINDING} Durable Object binding is missing"));
-        let namespace = self.objects.as_ref().ok_or_else(missing)?;
-        let name = format!("{}/{:#x}", sponsored.network.caip2, sponsor.address);
-        let request = SubmitRequest::new(sponsored);
-        match call_object::<_, SubmitReply>(namespace, &name, &request).await {
-            Ok(reply) => reply.into(),
-            // Whether the object sent anything is unknown: the ledger entry says (a retry reconciles).
-            Err(e) => Err(ExactStarknetError::Rpc(format!("the sponsor object: {e}"))),
-        }
+        let request = SponsorRequest::Submit(SubmitRequest::new(sponsored));
+        self.call::<SubmitReply>(sponsor, sponsored, &request).await?.into()
+    }
+
+    /// The claimed submit runs in the sponsor's object, the home of the payment's entry: one call.
+    async fn claim_and_submit<L: Ledger, H: HttpTransport, C: Clock>(
+        &self,
+        _ledger: &L,
+        _ctx: &StarknetContext<'_, H, C>,
+        sponsor: &Sponsor<'_>,
+        sponsored: &SponsoredCall<'_>,
+        claim: &SponsorClaim,
+    ) -> Result<HomeSubmit, ExactStarknetError> {
+        let request = SponsorRequest::ClaimAndSubmit { submit: SubmitRequest::new(sponsored), claim: claim.clone() };
+        let reply: Result<HomeSubmit, String> = self.call(sponsor, sponsored, &request).await?;
+        reply.map_err(|message| ExactStarknetError::Rpc(format!("the sponsor object: {message}")))
     }
 }

@@ -1,7 +1,8 @@
 // The settle hot path through `wrangler dev`, counted (issue 17): an EIP-3009 settle is one Durable Object
 // call (its home, the signer object, claims, sends and records) and two RPC round trips (the batch of
 // reads, then `eth_sendRawTransactionSync` answering the receipt); a verify is one RPC round trip and one
-// ledger read. The counts come from the Worker's own counters (`GET /__x402/counters`, served only with
+// ledger read. A self-sponsored Starknet settle is two: its home, the sponsor object, claims and sends;
+// the settle waits for acceptance and records the outcome there. The counts come from the Worker's own counters (`GET /__x402/counters`, served only with
 // `X402_EDGE_COUNTERS=on`), read around sequential requests, and the outcome is checked on chain. A
 // duplicate settle is still refused, and another payment from the same payer settles.
 //
@@ -13,6 +14,7 @@ import { after, before, test } from 'node:test';
 import { privateKeyToAccount } from 'viem/accounts';
 
 import { balanceOf, eip3009Payment } from '../../scripts/lib/chain.mjs';
+import { createPayment } from '../../scripts/lib/starknet-client.mjs';
 import { startStack } from '../../scripts/lib/stack.mjs';
 
 const CHAIN_ID = 84532;
@@ -20,7 +22,7 @@ let stack, plain;
 
 before(
   async () => {
-    const options = { local: true, localSvm: false, localStarknet: false, chainPort: 0, workerPort: 0, chainId: CHAIN_ID };
+    const options = { local: true, localSvm: false, localStarknet: true, chainPort: 0, workerPort: 0, chainId: CHAIN_ID };
     stack = await startStack({ ...options, env: { X402_EDGE_COUNTERS: 'on' } });
   },
   { timeout: 150_000 },
@@ -78,6 +80,36 @@ test('an EIP-3009 settle: one Durable Object call, two RPC round trips, the amou
   const second = await post('/settle', (await payment(1_000)).body);
   assert.equal(second.success, true, JSON.stringify(second));
   assert.equal((await balance()) - start, 3_500n);
+});
+
+test('a self-sponsored Starknet settle: two Durable Object calls, the amount moved once', { timeout: 90_000 }, async () => {
+  const sn = stack.starknet;
+  const requirements = { scheme: 'exact', network: sn.caip2, amount: '777', asset: sn.token, payTo: sn.payers[0].address, maxTimeoutSeconds: 300 };
+  const pay = async () => {
+    const paymentPayload = await createPayment({ account: sn.payers[1], requirements });
+    return { x402Version: 2, paymentPayload, paymentRequirements: requirements };
+  };
+  const received = () => sn.devnet.balance('STRK', sn.payers[0].address);
+  const body = await pay();
+  const first = await post('/settle', await pay());
+  assert.equal(first.success, true, JSON.stringify(first));
+  const start = await received();
+
+  const verify = await counted(() => post('/verify', body));
+  assert.equal(verify.result.isValid, true, JSON.stringify(verify.result));
+  assert.equal(verify.objects, 1, 'verify: the ledger read at the sponsor object');
+
+  // Before the sponsor object was the payments' home: the ledger claim, the sponsor, its record in
+  // the ledger, the outcome (four).
+  const settle = await counted(() => post('/settle', body));
+  assert.equal(settle.result.success, true, JSON.stringify(settle.result));
+  assert.equal(settle.objects, 2, 'settle: claim and send at the home, then the outcome recorded there');
+  assert.equal((await received()) - start, 777n);
+
+  const again = await post('/settle', body);
+  assert.equal(again.success, false, JSON.stringify(again));
+  assert.equal(again.errorReason, 'invalid_exact_starknet_payload_nonce_used', JSON.stringify(again));
+  assert.equal(again.transaction, settle.result.transaction);
 });
 
 test('the counters are not served without X402_EDGE_COUNTERS=on', { timeout: 150_000 }, async () => {
