@@ -430,6 +430,42 @@ fn a_permit2_body_through_the_api_verifies_settles_once_and_its_replay_answers_p
     assert_eq!(balance(&w.anvil, w.token, pay_to), payee_tokens + U256::from(7_000), "the amount moved once");
 }
 
+/// A Permit2 settle whose receipt does not come in time answers `settlement_pending` with its
+/// transaction; the retry, once it is mined, reconciles it (sending nothing) and answers the one success.
+#[test]
+fn a_permit2_settle_without_a_receipt_in_time_is_pending_and_its_retry_answers_success_once() {
+    let w = world();
+    let pay_to = address(KEYS[2]);
+    approve_permit2(&w, KEYS[1]);
+    let body = v2_permit2_body(&w, &signed(KEYS[1], permit(&w, pay_to, 6_100, 43)));
+    let before = balance(&w.anvil, w.token, pay_to);
+    rpc(&w.anvil.url, "evm_setAutomine", json!([false]));
+    let facility = Facility::with_vars(
+        &w.anvil.url,
+        &[("EVM_FEE_BUMP_SECONDS", "600"), ("EVM_RECEIPT_TIMEOUT_SECONDS", "2"), ("EVM_SYNC_SEND", "off")],
+    );
+
+    let (_, pending) = facility.post("/settle", &body);
+    assert_eq!(pending["errorReason"], "settlement_pending", "{pending}");
+    let tx = pending["transaction"].as_str().unwrap().to_string();
+    let (_, verify) = facility.post("/verify", &body);
+    assert_eq!(verify["invalidReason"], "duplicate_settlement", "in flight: {verify}");
+
+    rpc(&w.anvil.url, "evm_mine", json!([]));
+    rpc(&w.anvil.url, "evm_setAutomine", json!([true]));
+    let sent = w.anvil.nonce(address(FACILITATOR_KEY));
+    let (_, retry) = facility.post("/settle", &body);
+    assert_eq!((&retry["success"], &retry["transaction"]), (&json!(true), &json!(tx)), "{retry}");
+    let (_, again) = facility.post("/settle", &body);
+    assert_eq!(
+        (&again["errorReason"], &again["transaction"]),
+        (&json!("permit2_invalid_nonce"), &json!(tx)),
+        "{again}"
+    );
+    assert_eq!(w.anvil.nonce(address(FACILITATOR_KEY)), sent, "the retry sent nothing");
+    assert_eq!(balance(&w.anvil, w.token, pay_to), before + U256::from(6_100), "paid once");
+}
+
 #[test]
 fn a_v1_body_with_permit2_authorization_is_refused_as_an_unsupported_payload_type() {
     let w = world();

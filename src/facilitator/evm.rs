@@ -14,7 +14,7 @@ use crate::chains::evm::rpc;
 use crate::chains::evm::sender::{Sent, UnsignedCall};
 use crate::chains::evm::signer::{self, LocalEvmSigner};
 use crate::chains::jsonrpc::JsonRpcClient;
-use crate::ledger::{fingerprint, Claim, Ledger, LedgerJournal, LedgerOp};
+use crate::ledger::{fingerprint, Ledger, LedgerJournal, LedgerOp};
 use crate::network::Network;
 use crate::ports::{Clock, EvmSigner};
 use crate::protocol::Reason;
@@ -58,10 +58,9 @@ impl<P: Host> Facilitator<P> {
         self.settle_through_ledger(&payment, send, resume).await
     }
 
-    /// The hot path (see [`super::home`]): the chain reads first, then one call to the payment's home
-    /// claims, sends and, with a receipt in the send's answer, records the outcome. `None` when the
-    /// reads do not find the payment ready to send (a wallet to deploy, a check that fails): the full
-    /// flow answers it, claim first, as a duplicate or with the reason.
+    /// The hot path (see [`super::home`]): the chain reads first, then one call to the payment's home.
+    /// `None` when the reads do not find the payment ready to send (a wallet to deploy, a check that
+    /// fails): the full flow answers it, claim first, as a duplicate or with the reason.
     async fn settle_eip3009_at_home(
         &self,
         payment: &OncePayment<'_>,
@@ -71,6 +70,28 @@ impl<P: Host> Facilitator<P> {
         let ctx = self.evm_context(request.network).ok()?;
         let signer = self.signer_for(payment.key)?;
         let call = exact_evm::ready_call(&ctx, signer, request, p).await.ok()??;
+        let send = || self.submit_and_confirm(payment.key, request, p);
+        Some(self.settle_at_home(&ctx, signer, payment, call, exact_tx_failure, send).await)
+    }
+
+    /// Settles an EVM payment whose chain reads found `call` ready to send, at its home (see
+    /// [`super::home`]): one call claims, sends and, with a receipt in the send's answer, records the
+    /// outcome. A claim the home did not acquire is refused as it says, or resumed (`send` sends anew
+    /// when what was recorded can never be mined).
+    pub(super) async fn settle_at_home<F, Fut>(
+        &self,
+        ctx: &EvmContext<'_, P::Http, P::Clock>,
+        signer: &LocalEvmSigner,
+        payment: &OncePayment<'_>,
+        call: UnsignedCall,
+        tx_failure: fn(TxError) -> Failure,
+        send: F,
+    ) -> Result<Settled, Failure>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<Settled, Failure>>,
+    {
+        let network = ctx.network;
         let claimed = ClaimedSend {
             key: payment.key.to_string(),
             fingerprint: payment.fingerprint.clone(),
@@ -79,43 +100,26 @@ impl<P: Host> Facilitator<P> {
             payer: payment.payer.to_string(),
             call: call.clone(),
         };
-        let home = self.sender.claim_and_send(&self.ledger, &ctx.rpc, signer, request.network, &claimed).await;
-        let sent = match home {
+        let home = self.sender.claim_and_send(&self.ledger, &ctx.rpc, signer, network, &claimed).await;
+        let result = match home {
             Ok(HomeReply::Concluded { sent, first: true }) => {
-                return Some(Ok(settled(payment, sent.hash, sent.receipt.and_then(|r| r.block_number))));
+                return Ok(settled(payment, sent.hash, sent.receipt.and_then(|r| r.block_number)));
             }
             Ok(HomeReply::Concluded { sent, first: false }) => {
-                return Some(Err(Failure { transaction: Some(sent.hash.to_string()), ..used(payment.used) }));
+                return Err(Failure { transaction: Some(sent.hash.to_string()), ..used(payment.used) });
             }
-            Ok(HomeReply::NotSent { claim }) => return Some(self.after_claim(payment, request, p, claim).await),
+            Ok(HomeReply::NotSent { claim }) => match turn(claim, payment)? {
+                // The home answers `NotSent` only for a claim it did not acquire.
+                Turn::Send => Err(Failure::new(Reason::UnexpectedSettleError, "the payment's home sent nothing")),
+                Turn::Resume(sent) => {
+                    self.resume_evm(payment.key, network, payment.payer, tx_failure, sent, send).await
+                }
+            },
             // Whether the home claimed is not known: its hold (if any) runs out, and a retry then
             // reconciles what it may have sent.
-            Err(error) => return Some(Err(exact_tx_failure(TxError::Send(error)))),
-            Ok(HomeReply::Failed { error }) => Err(exact_tx_failure(TxError::Send(error))),
-            Ok(HomeReply::Sent { sent }) => Ok(sent),
-        };
-        let result = match sent {
-            Ok(sent) => self.confirm_sent(&ctx, signer, payment, call, sent).await,
-            Err(failure) => Err(failure),
-        };
-        Some(self.conclude(payment, result).await)
-    }
-
-    /// A payment the home did not send for: refused as the claim says, or resumed.
-    async fn after_claim(
-        &self,
-        payment: &OncePayment<'_>,
-        request: &PaymentRequest,
-        p: &Eip3009Payload,
-        claim: Claim,
-    ) -> Result<Settled, Failure> {
-        let result = match turn(claim, payment)? {
-            // The home answers `NotSent` only for a claim it did not acquire.
-            Turn::Send => Err(Failure::new(Reason::UnexpectedSettleError, "the payment's home sent nothing")),
-            Turn::Resume(sent) => {
-                let send = || self.submit_and_confirm(payment.key, request, p);
-                self.resume_evm(payment.key, request.network, payment.payer, exact_tx_failure, sent, send).await
-            }
+            Err(error) => return Err(tx_failure(TxError::Send(error))),
+            Ok(HomeReply::Failed { error }) => Err(tx_failure(TxError::Send(error))),
+            Ok(HomeReply::Sent { sent }) => self.confirm_sent(ctx, signer, payment, call, sent, tx_failure).await,
         };
         self.conclude(payment, result).await
     }
@@ -128,6 +132,7 @@ impl<P: Host> Facilitator<P> {
         payment: &OncePayment<'_>,
         call: UnsignedCall,
         sent: Sent,
+        tx_failure: fn(TxError) -> Failure,
     ) -> Result<Settled, Failure> {
         let journal = LedgerJournal { ledger: &self.ledger, key: Some(payment.key) };
         let sent = evm_tx::Sent {
@@ -137,7 +142,7 @@ impl<P: Host> Facilitator<P> {
             waited_ms: sent.waited_ms,
         };
         let mined = evm_tx::confirm_with_fee_bumps(ctx, signer, &self.sender, &journal, &sent).await;
-        mined.map(|m| settled(payment, m.transaction, m.block_number)).map_err(exact_tx_failure)
+        mined.map(|m| settled(payment, m.transaction, m.block_number)).map_err(tx_failure)
     }
 
     /// Takes over an EVM payment another settle sent: its receipts decide; nothing is sent again

@@ -1,9 +1,9 @@
 //! A payment's home: the one owner that keeps its ledger entry, allocates the nonce and broadcasts.
-//! An EIP-3009 payment's home is the signer that settles it ([`for_payment`]), so a settle claims
-//! the payment, sends its transaction (recorded before the broadcast) and, when the node answers
-//! with the receipt (EIP-7966), records the outcome, all in one call: in the Worker one round trip
-//! to that signer's Durable Object instead of four (ledger claim, signer, the signer's record in the
-//! ledger, outcome).
+//! An EIP-3009 or Permit2 payment's home is the signer that settles it ([`for_payment`]), so a
+//! settle claims the payment, sends its transaction (recorded before the broadcast) and, when the
+//! node answers with the receipt (EIP-7966), records the outcome, all in one call: in the Worker one
+//! round trip to that signer's Durable Object instead of four (ledger claim, signer, the signer's
+//! record in the ledger, outcome).
 //!
 //! What is guarded does not change: the same [`LedgerOp`] transitions run at the home, atomically.
 //!

@@ -50,9 +50,29 @@ impl<P: Host> Facilitator<P> {
             payer: &payer,
             used: Reason::Permit2InvalidNonce,
         };
+        if let Some(settled) = self.settle_permit2_at_home(&payment, request, p).await {
+            return settled;
+        }
         let send = || self.submit_permit2(&key, request, p);
         let resume = |sent| self.resume_evm(&key, request.network, &payer, permit2_tx_failure, sent, send);
         self.settle_through_ledger(&payment, send, resume).await
+    }
+
+    /// The hot path, as an EIP-3009 payment's (see [`super::home`]): the chain reads first, then one
+    /// call to the payment's home, the signer object that settles it. `None` when the reads do not
+    /// find the payment ready to send (an approval to relay first, a check that fails): the full flow
+    /// answers it, claim first.
+    async fn settle_permit2_at_home(
+        &self,
+        payment: &OncePayment<'_>,
+        request: &PaymentRequest,
+        p: &Permit2Payload,
+    ) -> Option<Result<Settled, Failure>> {
+        let ctx = self.evm_context(request.network).ok()?;
+        let signer = self.signer_for(payment.key)?;
+        let call = exact_permit2::ready_call(&ctx, signer, request, p, self.permit2_options()).await.ok()??;
+        let send = || self.submit_permit2(payment.key, request, p);
+        Some(self.settle_at_home(&ctx, signer, payment, call, permit2_tx_failure, send).await)
     }
 
     async fn submit_permit2(

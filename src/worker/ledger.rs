@@ -1,7 +1,7 @@
 //! The settlement ledger in Durable Objects. A payment's entry lives at its home when it has one: an
-//! EIP-3009 payment's is the signer object that settles it ([`crate::facilitator::home`]), a
+//! EIP-3009 or Permit2 payment's is the signer object that settles it ([`crate::facilitator::home`]), a
 //! self-sponsored Starknet payment's its sponsor's object ([`crate::facilitator::sponsor`]), so that
-//! a settle claims and sends in one call. Every other entry (Permit2, `upto`, Solana, Starknet under a
+//! a settle claims and sends in one call. Every other entry (`upto` sessions, Solana, Starknet under a
 //! paymaster, wallet deployments) has an object of its own per payment identity. Either way one
 //! strongly consistent owner applies [`crate::ledger::apply`].
 
@@ -102,13 +102,15 @@ impl DurableLedger {
     }
 
     /// The home of `key`: the signer object of an EIP-3009 payment's key (it starts with its CAIP-2
-    /// network, `eip155:…`), the sponsor object of a self-sponsored Starknet payment's; else `None`.
+    /// network, `eip155:…`) or a Permit2 payment's (`permit2/eip155:…`), the sponsor object of a
+    /// self-sponsored Starknet payment's; else `None`.
     pub(super) fn home_of(&self, key: &str) -> Option<Home> {
         #[cfg(feature = "starknet")]
         if let Some(name) = self.sponsors.home_of(key) {
             return Some(Home::Sponsor(name));
         }
-        let network = key.split('/').next().filter(|n| n.starts_with("eip155:"))?;
+        let identity = key.strip_prefix("permit2/").unwrap_or(key);
+        let network = identity.split('/').next().filter(|n| n.starts_with("eip155:"))?;
         for_payment(&self.signer_addresses, key).map(|signer| Home::Signer(object_name(network, *signer)))
     }
 }

@@ -1,7 +1,7 @@
 // The settle hot path through `wrangler dev`, counted (issue 17): an EIP-3009 settle is one Durable Object
 // call (its home, the signer object, claims, sends and records) and two RPC round trips (the batch of
-// reads, then `eth_sendRawTransactionSync` answering the receipt); a verify is one RPC round trip and one
-// ledger read. A self-sponsored Starknet settle is two: its home, the sponsor object, claims and sends;
+// reads, then `eth_sendRawTransactionSync` answering the receipt), and so is a Permit2 settle; a verify
+// is one RPC round trip and one ledger read. A self-sponsored Starknet settle is two: its home, the sponsor object, claims and sends;
 // the settle waits for acceptance and records the outcome there. The counts come from the Worker's own counters (`GET /__x402/counters`, served only with
 // `X402_EDGE_COUNTERS=on`), read around sequential requests, and the outcome is checked on chain. A
 // duplicate settle is still refused, and another payment from the same payer settles.
@@ -11,9 +11,12 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
+import { x402Client } from '@x402/core/client';
+import { ExactEvmScheme, toClientEvmSigner } from '@x402/evm';
+import { createPermit2ApprovalTx } from '@x402/evm/exact/client';
 import { privateKeyToAccount } from 'viem/accounts';
 
-import { balanceOf, eip3009Payment } from '../../scripts/lib/chain.mjs';
+import { balanceOf, clients, eip3009Payment } from '../../scripts/lib/chain.mjs';
 import { createPayment } from '../../scripts/lib/starknet-client.mjs';
 import { startStack } from '../../scripts/lib/stack.mjs';
 
@@ -80,6 +83,41 @@ test('an EIP-3009 settle: one Durable Object call, two RPC round trips, the amou
   const second = await post('/settle', (await payment(1_000)).body);
   assert.equal(second.success, true, JSON.stringify(second));
   assert.equal((await balance()) - start, 3_500n);
+});
+
+test('a Permit2 settle: one Durable Object call, two RPC round trips, the amount moved once', { timeout: 90_000 }, async () => {
+  const payer = stack.accounts[5];
+  const { walletClient, publicClient } = clients({ rpcUrl: stack.rpcUrl, chainId: CHAIN_ID, privateKey: payer.privateKey });
+  const approval = await walletClient.sendTransaction(createPermit2ApprovalTx(stack.token.address));
+  assert.equal((await publicClient.waitForTransactionReceipt({ hash: approval })).status, 'success');
+  const network = `eip155:${CHAIN_ID}`;
+  const requirements = {
+    scheme: 'exact', network, amount: '4100', asset: stack.token.address, payTo: stack.accounts[2].address, maxTimeoutSeconds: 300,
+    extra: { name: stack.token.name, version: stack.token.version, assetTransferMethod: 'permit2' },
+  };
+  const client = new x402Client()
+    .register('eip155:*', new ExactEvmScheme(toClientEvmSigner(privateKeyToAccount(payer.privateKey))))
+    .setSpendControls({ allowedAssets: [{ network, asset: stack.token.address }] });
+  const resource = { url: 'http://127.0.0.1/paid', description: 'a paid resource', mimeType: 'application/json' };
+  const pay = async () => ({
+    x402Version: 2,
+    paymentPayload: await client.createPaymentPayload({ x402Version: 2, resource, accepts: [requirements] }),
+    paymentRequirements: requirements,
+  });
+  const balance = () => balanceOf({ rpcUrl: stack.rpcUrl, token: stack.token.address, owner: requirements.payTo });
+  const body = await pay();
+  const start = await balance();
+
+  // Before the signer object was its home: the ledger claim, the signer, its record in the ledger, the
+  // outcome (four).
+  const settle = await counted(() => post('/settle', body));
+  assert.equal(settle.result.success, true, JSON.stringify(settle.result));
+  assert.deepEqual([settle.objects, settle.rpc], [1, 2], 'settle: one call to the payment\'s home; reads, then the synchronous send');
+  assert.equal((await balance()) - start, 4100n);
+
+  const again = await post('/settle', body);
+  assert.equal(again.errorReason, 'permit2_invalid_nonce', JSON.stringify(again));
+  assert.equal(again.transaction, settle.result.transaction);
 });
 
 test('a self-sponsored Starknet settle: two Durable Object calls, the amount moved once', { timeout: 90_000 }, async () => {

@@ -23,7 +23,9 @@ pub use checks::Options;
 pub use error::ExactPermit2Error;
 pub use payload::{identity, is_permit2, ledger_key, Eip2612Extension, Erc20ApprovalExtension, Permit2Payload};
 pub(crate) use settle::submit_prepared;
-pub use settle::{confirm, confirm_with_fee_bumps, settle, settle_with, submit, submit_with, Settlement, Submitted};
+pub use settle::{
+    confirm, confirm_with_fee_bumps, ready_call, settle, settle_with, submit, submit_with, Settlement, Submitted,
+};
 pub use verify::{verify, verify_with, Verified};
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use super::payload::Permit2Payload;
 use super::verify::prepare;
 use crate::chains::evm::rpc;
 use crate::chains::evm::sender::nonce_used;
-use crate::chains::evm::sender::TxSender;
+use crate::chains::evm::sender::{TxSender, UnsignedCall};
 use crate::ledger::{Ledger, LedgerJournal};
 use crate::ports::{Clock, EvmSigner, HttpTransport};
 use crate::protocol::model::PaymentRequest;
@@ -70,11 +70,10 @@ where
         let reads = chain::read(ctx, &prepared, Some(signer.address())).await?;
         match (reads.diagnose(&prepared, ctx.chain_id())?, approved) {
             (Plan::Settle, _) => {
-                let (fees, gas_limit) = reads.settle_reads()?;
-                let (proxy, input, max_gas) = (prepared.call.proxy, prepared.call.sent, ctx.gas.max_gas_per_settle);
-                let call = evm_tx::unsigned_call(ctx, proxy, input, fees, gas_limit, max_gas).map_err(tx_error)?;
+                let payer = prepared.payload.from;
+                let call = settle_call(ctx, prepared, &reads)?;
                 let sent = evm_tx::send(ctx, signer, sender, journal, call).await.map_err(tx_error)?;
-                return Ok(Submitted { sent, payer: prepared.payload.from });
+                return Ok(Submitted { sent, payer });
             }
             (Plan::ApproveFirst(tx), None) => approved = Some(relay_approval(ctx, &tx).await?),
             (Plan::ApproveFirst(_), Some(hash)) => {
@@ -83,6 +82,34 @@ where
             }
         }
     }
+}
+
+/// The exact proxy's call for a payment the chain checks pass, to send under a claim; `None` when the
+/// payer's approval must be relayed first (only [`submit_with`] does that).
+pub async fn ready_call<H: HttpTransport, C: Clock, S: EvmSigner, P>(
+    ctx: &EvmContext<'_, H, C>,
+    signer: &S,
+    request: &PaymentRequest<P>,
+    payload: &Permit2Payload,
+    options: Options,
+) -> Result<Option<UnsignedCall>, ExactPermit2Error> {
+    let prepared = prepare(ctx, request, payload, options)?;
+    let reads = chain::read(ctx, &prepared, Some(signer.address())).await?;
+    match reads.diagnose(&prepared, ctx.chain_id())? {
+        Plan::Settle => settle_call(ctx, prepared, &reads).map(Some),
+        Plan::ApproveFirst(_) => Ok(None),
+    }
+}
+
+/// The proxy call of a checked payment, within the gas ceilings.
+fn settle_call<H, C>(
+    ctx: &EvmContext<'_, H, C>,
+    prepared: Prepared<'_>,
+    reads: &chain::ChainReads,
+) -> Result<UnsignedCall, ExactPermit2Error> {
+    let (fees, gas_limit) = reads.settle_reads()?;
+    let (proxy, input, max_gas) = (prepared.call.proxy, prepared.call.sent, ctx.gas.max_gas_per_settle);
+    evm_tx::unsigned_call(ctx, proxy, input, fees, gas_limit, max_gas).map_err(tx_error)
 }
 
 fn tx_error(e: TxError) -> ExactPermit2Error {
