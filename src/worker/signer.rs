@@ -2,8 +2,8 @@
 //! memory, signs and broadcasts, so concurrent settles in any isolate never collide on a nonce. After
 //! an eviction its memory is empty and the next send re-reads the chain's pending count.
 //!
-//! It is also the home of the EIP-3009 and Permit2 payments it settles ([`crate::facilitator::home`]): their
-//! ledger entries live in its storage, and a settle claims, sends and records here in one call.
+//! It is also the home of the EIP-3009 and Permit2 payments it settles ([`crate::facilitator::home`]):
+//! their ledger entries live in its storage, and a settle claims, sends and records here in one call.
 
 use std::sync::Arc;
 use std::time::Duration;
