@@ -31,16 +31,10 @@ pub trait Ledger {
     fn apply(&self, key: &str, op: LedgerOp) -> impl Future<Output = Result<LedgerReply, LedgerError>>;
 }
 
-/// Claims `key` for a settle that works on it for `hold_ms` (see [`LedgerOp::Claim`]); a ledger that
-/// answers anything but a [`Claim`] is unavailable.
-pub async fn claim_for<L: Ledger>(
-    ledger: &L,
-    key: &str,
-    now_ms: u64,
-    hold_ms: u64,
-    fingerprint: Option<String>,
-) -> Result<Claim, LedgerError> {
-    match ledger.apply(key, LedgerOp::Claim { now_ms, hold_ms, fingerprint }).await? {
+/// Applies a claim ([`LedgerOp::Claim`] or [`LedgerOp::ClaimToSend`]) to `key` and answers the
+/// [`Claim`]; a ledger that answers anything else is unavailable.
+pub async fn apply_claim<L: Ledger>(ledger: &L, key: &str, op: LedgerOp) -> Result<Claim, LedgerError> {
+    match ledger.apply(key, op).await? {
         LedgerReply::Claim(claim) => Ok(claim),
         other => Err(LedgerError(format!("ledger answered {other:?}"))),
     }
@@ -190,6 +184,18 @@ pub enum LedgerOp {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         fingerprint: Option<String>,
     },
+    /// A [`LedgerOp::Claim`] that, when it acquires the payment with nothing sent for it, also records
+    /// the transaction about to be broadcast (as [`LedgerOp::RecordTransaction`]), in the same write:
+    /// the claim and the record before the broadcast in one round trip. Any other answer records
+    /// nothing.
+    ClaimToSend {
+        now_ms: u64,
+        hold_ms: u64,
+        fingerprint: String,
+        transaction: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        raw: Option<String>,
+    },
     RecordTransaction {
         transaction: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -216,6 +222,14 @@ pub fn apply(mut entry: Option<LedgerEntry>, op: LedgerOp) -> (LedgerReply, Opti
     match op {
         LedgerOp::Claim { now_ms, hold_ms, fingerprint } => {
             claim(entry, now_ms, now_ms.saturating_add(hold_ms), fingerprint)
+        }
+        LedgerOp::ClaimToSend { now_ms, hold_ms, fingerprint, transaction, raw } => {
+            match claim(entry, now_ms, now_ms.saturating_add(hold_ms), Some(fingerprint)) {
+                (reply @ LedgerReply::Claim(Claim::Acquired), entry) => {
+                    (reply, apply(entry, LedgerOp::RecordTransaction { transaction, raw }).1)
+                }
+                other => other,
+            }
         }
         LedgerOp::RecordTransaction { transaction, raw } => {
             if let Some(LedgerEntry::InFlight { transaction: latest, replaced, raw: signed, .. }) = &mut entry {
@@ -430,6 +444,49 @@ mod tests {
         };
         assert!(replaced.is_empty());
         assert_eq!(held_until_ms, 1 + 2 * HOLD);
+    }
+
+    #[test]
+    fn a_claim_to_send_records_its_transaction_only_when_it_acquires_a_payment_with_nothing_sent() {
+        let claim_to_send = |now_ms, fingerprint: &str, hash: &str| LedgerOp::ClaimToSend {
+            now_ms,
+            hold_ms: HOLD,
+            fingerprint: fingerprint.into(),
+            transaction: hash.into(),
+            raw: Some(format!("raw {hash}")),
+        };
+        let text = serde_json::to_string(&claim_to_send(1, "a", "0x1")).expect("serializes");
+        assert_eq!(serde_json::from_str::<LedgerOp>(&text).expect("parses"), claim_to_send(1, "a", "0x1"), "{text}");
+        let (reply, entry) = apply(None, claim_to_send(1, "a", "0x1"));
+        assert_eq!(reply, LedgerReply::Claim(Claim::Acquired));
+        let Some(LedgerEntry::InFlight { transaction: Some(ref hash), raw: Some(ref raw), .. }) = entry else {
+            panic!("claimed and recorded in one write: {entry:?}")
+        };
+        assert_eq!((hash.as_str(), raw.as_str()), ("0x1", "raw 0x1"));
+
+        // Held, held by another payment, or let go after sending: nothing is recorded over it.
+        let (reply, entry) = apply(entry, claim_to_send(2, "a", "0x2"));
+        assert_eq!(reply, LedgerReply::Claim(Claim::Busy { transaction: Some("0x1".into()) }));
+        let (reply, entry) = apply(entry, claim_to_send(3, "b", "0x3"));
+        assert_eq!(reply, LedgerReply::Claim(Claim::Conflict));
+        let (_, entry) = apply(entry, LedgerOp::Release);
+        let (reply, entry) = apply(entry, claim_to_send(4, "a", "0x4"));
+        let resume =
+            Claim::Resume { since_ms: 1, transaction: "0x1".into(), replaced: vec![], raw: Some("raw 0x1".into()) };
+        assert_eq!(reply, LedgerReply::Claim(resume), "the retry reconciles what was sent");
+        let (_, entry) = apply(entry, LedgerOp::Complete { record: record(true) });
+        let (reply, entry) = apply(entry, claim_to_send(5, "a", "0x5"));
+        assert_eq!(reply, LedgerReply::Claim(Claim::Done { record: record(true) }));
+        assert!(matches!(entry, Some(LedgerEntry::Done { .. })));
+
+        // A claim that sent nothing and was released is acquired anew, with the new transaction.
+        let (_, entry) = apply(None, claim_at(1));
+        let (_, entry) = apply(entry, LedgerOp::Release);
+        let (_, entry) = apply(entry, claim_to_send(6, "a", "0x6"));
+        assert!(
+            matches!(entry, Some(LedgerEntry::InFlight { transaction: Some(ref t), .. }) if t == "0x6"),
+            "{entry:?}"
+        );
     }
 
     #[test]

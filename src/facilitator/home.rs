@@ -84,7 +84,8 @@ pub async fn claim_and_send_here<L: Ledger, H: HttpTransport, C: Clock, S: EvmSi
 ) -> Result<HomeReply, SendError> {
     let key = request.key.as_str();
     let fingerprint = Some(request.fingerprint.clone());
-    match ledger::claim_for(ledger, key, request.now_ms, request.hold_ms, fingerprint).await {
+    let claim = LedgerOp::Claim { now_ms: request.now_ms, hold_ms: request.hold_ms, fingerprint };
+    match ledger::apply_claim(ledger, key, claim).await {
         Ok(Claim::Acquired) => {}
         Ok(claim) => return Ok(HomeReply::NotSent { claim }),
         Err(e) => return Err(SendError::Unavailable(e.to_string())),

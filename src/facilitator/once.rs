@@ -105,8 +105,25 @@ impl<P: Host> Facilitator<P> {
     /// Claims `key` for the request whose [`crate::ledger::fingerprint`] is `fingerprint` (a key held
     /// by a different payment answers [`Claim::Conflict`], see [`conflict`]).
     pub(super) async fn ledger_claim(&self, key: &str, fingerprint: Option<String>) -> Result<Claim, Failure> {
+        let op = LedgerOp::Claim { now_ms: self.clock.now_millis(), hold_ms: self.hold_ms(), fingerprint };
+        self.apply_claim(key, op).await
+    }
+
+    /// Claims a payment for this settle and, when nothing was sent for it, records `transaction`
+    /// (about to be broadcast) in the same call ([`LedgerOp::ClaimToSend`]).
+    pub(super) async fn claim_to_send(
+        &self,
+        payment: &OncePayment<'_>,
+        transaction: String,
+        raw: Option<String>,
+    ) -> Result<Claim, Failure> {
+        let (now_ms, hold_ms, fingerprint) = (self.clock.now_millis(), self.hold_ms(), payment.fingerprint.clone());
+        self.apply_claim(payment.key, LedgerOp::ClaimToSend { now_ms, hold_ms, fingerprint, transaction, raw }).await
+    }
+
+    async fn apply_claim(&self, key: &str, op: LedgerOp) -> Result<Claim, Failure> {
         // Without the ledger nothing is sent: a settle that cannot be made idempotent is refused.
-        let claim = ledger::claim_for(&self.ledger, key, self.clock.now_millis(), self.hold_ms(), fingerprint).await;
+        let claim = ledger::apply_claim(&self.ledger, key, op).await;
         claim.map_err(|e| Failure::new(Reason::UnexpectedSettleError, e.to_string()))
     }
 

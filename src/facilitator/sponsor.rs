@@ -107,7 +107,8 @@ pub async fn claim_and_submit_here<L: Ledger, H: HttpTransport, C: Clock>(
     claim: &SponsorClaim,
 ) -> Result<HomeSubmit, ExactStarknetError> {
     let fingerprint = Some(claim.fingerprint.clone());
-    match ledger::claim_for(ledger, sponsored.key, claim.now_ms, claim.hold_ms, fingerprint).await {
+    let op = LedgerOp::Claim { now_ms: claim.now_ms, hold_ms: claim.hold_ms, fingerprint };
+    match ledger::apply_claim(ledger, sponsored.key, op).await {
         Ok(Claim::Acquired) => {}
         Ok(claim) => return Ok(HomeSubmit::NotSent { claim }),
         Err(e) => return Err(ExactStarknetError::Rpc(e.to_string())),

@@ -11,7 +11,7 @@ use serde_json::json;
 use super::core::Facilitator;
 use super::dispatch::kind;
 use super::host::Host;
-use super::once::{settle_failure, OncePayment, Sent};
+use super::once::{settle_failure, turn, OncePayment, Sent, Turn};
 use super::outcome::{Failure, Settled, Verified};
 use crate::chains::jsonrpc::JsonRpcClient;
 use crate::chains::svm::{token_payer, Transaction};
@@ -69,9 +69,34 @@ impl<P: Host> Facilitator<P> {
             used: Reason::DuplicateSettlement,
         };
         let blockhash = crate::chains::svm::Pubkey(transaction.message().recent_blockhash).to_base58();
+        if let Some(settled) = self.settle_svm_verified(&ctx, &payment, request, payload, &blockhash).await {
+            return settled;
+        }
         let send = || self.send_svm(&ctx, &key, request, payload);
         let resume = |sent| self.reconcile_svm(&ctx, &payer, &blockhash, sent);
         self.settle_through_ledger(&payment, send, resume).await
+    }
+
+    /// The hot path: the payment verified first (the co-signed transaction simulated), then one ledger
+    /// call claims it and records the co-signed bytes before their broadcast; the outcome is recorded
+    /// in a second. `None` when verification fails: the full flow answers it, claim first, as a
+    /// duplicate or with the reason.
+    async fn settle_svm_verified(
+        &self,
+        ctx: &SvmContext<'_, P::Http, P::Clock>,
+        payment: &OncePayment<'_>,
+        request: &PaymentRequest,
+        payload: &SvmPayload,
+        blockhash: &str,
+    ) -> Option<Result<Settled, Failure>> {
+        let signed = self.verify_svm_signed(ctx, request, payload).await.ok()?;
+        let claim = self.claim_to_send(payment, signed.signature.clone(), Some(signed.wire.clone())).await;
+        let result = match claim.and_then(|claim| turn(claim, payment)) {
+            Err(failure) => return Some(Err(failure)),
+            Ok(Turn::Send) => self.broadcast_svm(ctx, signed).await,
+            Ok(Turn::Resume(sent)) => self.reconcile_svm(ctx, payment.payer, blockhash, sent).await,
+        };
+        Some(self.conclude(payment, result).await)
     }
 
     async fn send_svm(
@@ -86,6 +111,11 @@ impl<P: Host> Facilitator<P> {
         let record =
             LedgerOp::RecordTransaction { transaction: signed.signature.clone(), raw: Some(signed.wire.clone()) };
         self.ledger.apply(key, record).await.map_err(|e| Failure::new(Reason::UnexpectedSettleError, e.to_string()))?;
+        self.broadcast_svm(ctx, signed).await
+    }
+
+    /// Broadcasts a co-signed transaction recorded in the ledger, and waits for it to land.
+    async fn broadcast_svm(&self, ctx: &SvmContext<'_, P::Http, P::Clock>, signed: Signed) -> Result<Settled, Failure> {
         chain::broadcast(ctx, &signed).await.map_err(settle_failure)?;
         let slot = chain::confirm(ctx, &signed.signature, &signed.blockhash).await.map_err(settle_failure)?;
         Ok(Settled {

@@ -1,7 +1,8 @@
 // The settle hot path through `wrangler dev`, counted (issue 17): an EIP-3009 settle is one Durable Object
 // call (its home, the signer object, claims, sends and records) and two RPC round trips (the batch of
 // reads, then `eth_sendRawTransactionSync` answering the receipt), and so is a Permit2 settle; a verify
-// is one RPC round trip and one ledger read. A self-sponsored Starknet settle is two: its home, the sponsor object, claims and sends;
+// is one RPC round trip and one ledger read. A Solana settle is two: the ledger claims the payment and
+// records the co-signed transaction in one call, and the outcome in another. A self-sponsored Starknet settle is two: its home, the sponsor object, claims and sends;
 // the settle waits for acceptance and records the outcome there. The counts come from the Worker's own counters (`GET /__x402/counters`, served only with
 // `X402_EDGE_COUNTERS=on`), read around sequential requests, and the outcome is checked on chain. A
 // duplicate settle is still refused, and another payment from the same payer settles.
@@ -14,6 +15,7 @@ import { after, before, test } from 'node:test';
 import { x402Client } from '@x402/core/client';
 import { ExactEvmScheme, toClientEvmSigner } from '@x402/evm';
 import { createPermit2ApprovalTx } from '@x402/evm/exact/client';
+import { ExactSvmScheme, toClientSvmSigner } from '@x402/svm';
 import { privateKeyToAccount } from 'viem/accounts';
 
 import { balanceOf, clients, eip3009Payment } from '../../scripts/lib/chain.mjs';
@@ -25,7 +27,7 @@ let stack, plain;
 
 before(
   async () => {
-    const options = { local: true, localSvm: false, localStarknet: true, chainPort: 0, workerPort: 0, chainId: CHAIN_ID };
+    const options = { local: true, localSvm: true, localStarknet: true, chainPort: 0, workerPort: 0, chainId: CHAIN_ID };
     stack = await startStack({ ...options, env: { X402_EDGE_COUNTERS: 'on' } });
   },
   { timeout: 150_000 },
@@ -117,6 +119,35 @@ test('a Permit2 settle: one Durable Object call, two RPC round trips, the amount
 
   const again = await post('/settle', body);
   assert.equal(again.errorReason, 'permit2_invalid_nonce', JSON.stringify(again));
+  assert.equal(again.transaction, settle.result.transaction);
+});
+
+test('a Solana settle: two Durable Object calls, and it lands once', { timeout: 90_000 }, async () => {
+  const svm = stack.svm;
+  const [payee, payer] = svm.payers;
+  const requirements = {
+    scheme: 'exact', network: svm.caip2, amount: '2500', asset: svm.mint, payTo: payee.address,
+    maxTimeoutSeconds: 60, extra: { feePayer: svm.feePayer },
+  };
+  const client = new x402Client()
+    .register('solana:*', new ExactSvmScheme(toClientSvmSigner(payer.signer), { rpcUrl: svm.rpcUrl }))
+    .setSpendControls({ allowedAssets: [{ network: svm.caip2, asset: svm.mint }] });
+  const resource = { url: 'http://127.0.0.1/paid', description: 'a paid resource', mimeType: 'application/json' };
+  const paymentPayload = await client.createPaymentPayload({ x402Version: 2, resource, accepts: [requirements] });
+  const body = { x402Version: 2, paymentPayload, paymentRequirements: requirements };
+
+  // Before the claim recorded the transaction: the claim, the record before the broadcast, the outcome.
+  const settle = await counted(() => post('/settle', body));
+  assert.equal(settle.result.success, true, JSON.stringify(settle.result));
+  assert.equal(settle.objects, 2, 'settle: the claim with the co-signed transaction, then the outcome');
+  const statuses = await fetch(svm.rpcUrl, {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'getSignatureStatuses', params: [[settle.result.transaction]] }),
+  });
+  assert.equal((await statuses.json()).result.value[0]?.err, null, 'the transaction landed');
+
+  const again = await post('/settle', body);
+  assert.equal(again.errorReason, 'duplicate_settlement', JSON.stringify(again));
   assert.equal(again.transaction, settle.result.transaction);
 });
 
