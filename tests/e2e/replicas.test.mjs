@@ -4,6 +4,7 @@
 // once must still pay each payment once (EIP-3009 and Permit2 on EVM, Solana, Starknet), allocate the EVM
 // signer's nonces in one place, and let a Starknet sponsor's transactions take turns for its nonce across
 // isolates (its sponsor object): no settle signs twice, none gives up. Every outcome is checked on chain.
+// An `upto` session's captures, sent to both isolates at once, never pass its cap and none is lost.
 //
 // Run: node --test tests/e2e/replicas.test.mjs   (needs build/index_bg.wasm; see tests/e2e/README.md)
 
@@ -20,6 +21,7 @@ import { balanceOf, clients, eip3009Payment } from '../../scripts/lib/chain.mjs'
 import { startRpcProxy } from '../../scripts/lib/rpc-proxy.mjs';
 import { createPayment } from '../../scripts/lib/starknet-client.mjs';
 import { startStack } from '../../scripts/lib/stack.mjs';
+import { UptoClient } from '../../scripts/lib/upto-client.mjs';
 
 const RESOURCE = { url: 'http://127.0.0.1/paid', description: 'a paid resource', mimeType: 'application/json' };
 
@@ -151,6 +153,53 @@ describe('EVM (EIP-3009 on anvil)', () => {
     assert.ok(receipts.every((r) => r?.status === '0x1'), 'every transaction succeeded on chain');
     assert.equal(new Set(answers.map((a) => a.transaction)).size, 24);
     assert.equal(await received() - before, 24_000n);
+  });
+});
+
+describe('upto sessions (EVM)', () => {
+  const freshAddress = () => `0x${[...crypto.getRandomValues(new Uint8Array(20))].map((b) => b.toString(16).padStart(2, '0')).join('')}`;
+  const payer = (index) => new UptoClient({
+    facilitatorUrl: stack.facilitatorUrl, rpcUrl: stack.rpcUrl, account: privateKeyToAccount(stack.accounts[index].privateKey), chainId: stack.chainId,
+  });
+  const requirements = (amount, cap) => ({
+    scheme: 'upto', network: `eip155:${stack.chainId}`, amount: String(amount), asset: stack.token.address, payTo: freshAddress(),
+    maxTimeoutSeconds: 3600, extra: { name: 'USD Coin', version: '2', maxAmountRequired: String(cap) },
+  });
+  /** The same capture `n` times at once, alternating between the isolates. */
+  async function captures(client, reqs, amount, n) {
+    const accepted = { ...reqs, amount: String(amount) };
+    const payload = await client.permit(reqs);
+    const body = JSON.stringify({ x402Version: 2, paymentPayload: { x402Version: 2, accepted, payload }, paymentRequirements: accepted });
+    return Promise.all(Array.from({ length: n }, async (_, i) => {
+      const res = await fetch(`${isolate(i)}/settle`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      return { status: res.status, reply: await res.json() };
+    }));
+  }
+  const session = async (id) => (await fetch(`${replica.url}/upto/sessions/${id}`)).json();
+
+  test('50 captures near the cap at once across both isolates: exactly what fits is accepted', async () => {
+    const client = payer(7);
+    const reqs = requirements(500, 1000);
+    const { status, reply } = await client.pay(reqs);
+    assert.equal(status, 200, JSON.stringify(reply));
+    const replies = await captures(client, reqs, 20, 50);
+    const accepted = replies.filter((r) => r.status === 200 && r.reply.success).length;
+    const exhausted = replies.filter((r) => r.status === 402 && r.reply.error === 'cap_exhausted').length;
+    assert.equal(accepted + exhausted, 50, JSON.stringify(replies.find((r) => r.status !== 200 && r.status !== 402)));
+    assert.equal(accepted, 25, 'exactly what fits under the cap');
+    const state = await session(reply.extensions.upto.sessionId);
+    assert.deepEqual([state.pending, state.remaining], ['1000', '0']);
+  });
+
+  test('16 first captures of a new permit at once across both isolates: each counted once', async () => {
+    const replies = await captures(payer(8), requirements(7, 100_000), 7, 16);
+    const accepted = replies.filter((r) => r.status === 200 && r.reply.success);
+    assert.equal(accepted.length, 16, JSON.stringify(replies.find((r) => !r.reply.success)));
+    const ids = new Set(accepted.map((r) => r.reply.extensions.upto.sessionId));
+    assert.equal(ids.size, 1, 'one session');
+    const pendings = accepted.map((r) => Number(r.reply.extensions.upto.pending)).sort((a, b) => a - b);
+    assert.deepEqual(pendings, Array.from({ length: 16 }, (_, k) => 7 * (k + 1)), 'each capture saw the ones before it');
+    assert.equal((await session([...ids][0])).pending, '112');
   });
 });
 
