@@ -57,12 +57,33 @@ impl<P: Host> Facilitator<P> {
             used: Reason::Permit2InvalidNonce,
         };
         let charge = request.requirements.amount.to_string();
+        if let Some(settled) = self.settle_upto_permit2_at_home(&payment, request, p).await {
+            return settled.map(|settled| Settled { amount: Some(charge), ..settled });
+        }
         let send = || self.submit_upto_permit2(&key, request, p);
         let resume = |sent| async {
             let settled = self.resume_evm(&key, request.network, &payer, upto_tx_failure, sent, send).await?;
             Ok(Settled { amount: Some(charge.clone()), ..settled })
         };
         self.settle_through_ledger(&payment, send, resume).await
+    }
+
+    /// The hot path, as an `exact` Permit2 payment's (see [`super::home`]), when the witness names the
+    /// payment's home signer (always, with one EVM key): the chain reads first, then one call to that
+    /// signer's object. `None` otherwise, and when the reads do not find a charge ready to send: the
+    /// full flow answers it, claim first.
+    async fn settle_upto_permit2_at_home(
+        &self,
+        payment: &OncePayment<'_>,
+        request: &PaymentRequest,
+        p: &UptoPermit2Payload,
+    ) -> Option<Result<Settled, Failure>> {
+        let ctx = self.evm_context(request.network).ok()?;
+        let signer = self.signer_for(payment.key)?;
+        let (signers, options) = (&self.config.evm_signers, self.permit2_options());
+        let call = upto_permit2::ready_call(&ctx, signers, signer, request, p, options).await.ok()??;
+        let send = || self.submit_upto_permit2(payment.key, request, p);
+        Some(self.settle_at_home(&ctx, signer, payment, call, upto_tx_failure, send).await)
     }
 
     async fn submit_upto_permit2(

@@ -1,6 +1,7 @@
 // The settle hot path through `wrangler dev`, counted (issue 17): an EIP-3009 settle is one Durable Object
 // call (its home, the signer object, claims, sends and records) and two RPC round trips (the batch of
-// reads, then `eth_sendRawTransactionSync` answering the receipt), and so is a Permit2 settle; a verify
+// reads, then `eth_sendRawTransactionSync` answering the receipt), and so is a Permit2 settle, `exact`
+// or the standard `upto`'s charge; a verify
 // is one RPC round trip and one ledger read. A Solana settle is two: the ledger claims the payment and
 // records the co-signed transaction in one call, and the outcome in another. A self-sponsored Starknet settle is two: its home, the sponsor object, claims and sends;
 // the settle waits for acceptance and records the outcome there. The counts come from the Worker's own counters (`GET /__x402/counters`, served only with
@@ -15,6 +16,7 @@ import { after, before, test } from 'node:test';
 import { x402Client } from '@x402/core/client';
 import { ExactEvmScheme, toClientEvmSigner } from '@x402/evm';
 import { createPermit2ApprovalTx } from '@x402/evm/exact/client';
+import { UptoEvmScheme } from '@x402/evm/upto/client';
 import { ExactSvmScheme, toClientSvmSigner } from '@x402/svm';
 import { privateKeyToAccount } from 'viem/accounts';
 
@@ -120,6 +122,38 @@ test('a Permit2 settle: one Durable Object call, two RPC round trips, the amount
   const again = await post('/settle', body);
   assert.equal(again.errorReason, 'permit2_invalid_nonce', JSON.stringify(again));
   assert.equal(again.transaction, settle.result.transaction);
+});
+
+test('a standard upto charge: one Durable Object call, three RPC round trips, the charge moved once', { timeout: 90_000 }, async () => {
+  const payer = stack.accounts[6];
+  const { walletClient, publicClient } = clients({ rpcUrl: stack.rpcUrl, chainId: CHAIN_ID, privateKey: payer.privateKey });
+  const approval = await walletClient.sendTransaction(createPermit2ApprovalTx(stack.token.address));
+  assert.equal((await publicClient.waitForTransactionReceipt({ hash: approval })).status, 'success');
+  const network = `eip155:${CHAIN_ID}`;
+  const cap = {
+    scheme: 'upto', network, amount: '50000', asset: stack.token.address, payTo: stack.accounts[2].address, maxTimeoutSeconds: 300,
+    extra: { name: stack.token.name, version: stack.token.version, facilitatorAddress: stack.facilitatorAddress },
+  };
+  const client = new x402Client()
+    .register('eip155:*', new UptoEvmScheme(toClientEvmSigner(privateKeyToAccount(payer.privateKey))))
+    .setSpendControls({ allowedAssets: [{ network, asset: stack.token.address }] });
+  const resource = { url: 'http://127.0.0.1/metered', description: 'a metered resource', mimeType: 'application/json' };
+  const paymentPayload = await client.createPaymentPayload({ x402Version: 2, resource, accepts: [cap] });
+  const body = { x402Version: 2, paymentPayload, paymentRequirements: { ...cap, amount: '12345' } };
+  const balance = () => balanceOf({ rpcUrl: stack.rpcUrl, token: stack.token.address, owner: cap.payTo });
+  const start = await balance();
+
+  const settle = await counted(() => post('/settle', body));
+  assert.equal(settle.result.success, true, JSON.stringify(settle.result));
+  assert.equal(settle.result.amount, '12345', JSON.stringify(settle.result));
+  // Three RPC round trips: the upto proxy accepts only its facilitator as caller, so the movement probe
+  // runs as that caller with Multicall3's code, read in the first batch, put there by a state override.
+  // Before the signer object was its home: three Durable Object calls and four round trips.
+  assert.deepEqual([settle.objects, settle.rpc], [1, 3], 'settle: one call to the payment\'s home; reads, the probe as the caller, then the synchronous send');
+  assert.equal((await balance()) - start, 12_345n);
+
+  const again = await post('/settle', body);
+  assert.equal(again.errorReason, 'permit2_invalid_nonce', JSON.stringify(again));
 });
 
 test('a Solana settle: two Durable Object calls, and it lands once', { timeout: 90_000 }, async () => {

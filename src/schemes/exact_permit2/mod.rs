@@ -22,10 +22,10 @@ pub use crate::schemes::evm_tx::EvmContext;
 pub use checks::Options;
 pub use error::ExactPermit2Error;
 pub use payload::{identity, is_permit2, ledger_key, Eip2612Extension, Erc20ApprovalExtension, Permit2Payload};
-pub(crate) use settle::submit_prepared;
 pub use settle::{
     confirm, confirm_with_fee_bumps, ready_call, settle, settle_with, submit, submit_with, Settlement, Submitted,
 };
+pub(crate) use settle::{ready_prepared, submit_prepared};
 pub use verify::{verify, verify_with, Verified};
 
 #[cfg(test)]

@@ -93,10 +93,27 @@ pub async fn ready_call<H: HttpTransport, C: Clock, S: EvmSigner, P>(
     payload: &Permit2Payload,
     options: Options,
 ) -> Result<Option<UnsignedCall>, ExactPermit2Error> {
-    let prepared = prepare(ctx, request, payload, options)?;
+    ready_prepared(ctx, signer, || prepare(ctx, request, payload, options)).await
+}
+
+/// The proxy call `prepare` makes, checked against the chain from the signer's address; `None` when
+/// the payer's approval must be relayed first. Either proxy; the scheme's own error type.
+pub(crate) async fn ready_prepared<'p, H, C, S, E, F>(
+    ctx: &EvmContext<'_, H, C>,
+    signer: &S,
+    prepare: F,
+) -> Result<Option<UnsignedCall>, E>
+where
+    H: HttpTransport,
+    C: Clock,
+    S: EvmSigner,
+    E: From<ExactPermit2Error>,
+    F: FnOnce() -> Result<Prepared<'p>, E>,
+{
+    let prepared = prepare()?;
     let reads = chain::read(ctx, &prepared, Some(signer.address())).await?;
     match reads.diagnose(&prepared, ctx.chain_id())? {
-        Plan::Settle => settle_call(ctx, prepared, &reads).map(Some),
+        Plan::Settle => Ok(Some(settle_call(ctx, prepared, &reads)?)),
         Plan::ApproveFirst(_) => Ok(None),
     }
 }

@@ -18,7 +18,7 @@ mod verify;
 
 pub use error::UptoPermit2Error;
 pub use payload::{identity, is_upto_permit2, ledger_key, UptoPermit2Payload};
-pub use settle::{confirm_with_fee_bumps, submit, Submission};
+pub use settle::{confirm_with_fee_bumps, ready_call, submit, Submission};
 pub use verify::verify;
 
 #[cfg(test)]

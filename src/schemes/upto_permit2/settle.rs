@@ -8,12 +8,12 @@ use alloy_primitives::Address;
 use super::error::UptoPermit2Error;
 use super::payload::UptoPermit2Payload;
 use super::verify::{check_on_chain, prepare, Amounts};
-use crate::chains::evm::sender::TxSender;
+use crate::chains::evm::sender::{TxSender, UnsignedCall};
 use crate::ledger::{Ledger, LedgerJournal};
 use crate::ports::{Clock, EvmSigner, HttpTransport};
 use crate::protocol::model::PaymentRequest;
 use crate::schemes::evm_tx::EvmContext;
-use crate::schemes::exact_permit2::{self, submit_prepared, Options, Settlement, Submitted};
+use crate::schemes::exact_permit2::{self, ready_prepared, submit_prepared, Options, Settlement, Submitted};
 
 /// What a settle did.
 #[derive(Debug)]
@@ -54,6 +54,30 @@ pub async fn submit<'s, H: HttpTransport, C: Clock, S: EvmSigner, T: TxSender, L
     let prepare = || prepare(ctx, request, payload, &facilitators, amounts, options);
     let submitted = submit_prepared(ctx, signer, sender, journal, prepare).await?;
     Ok(Submission::Sent { submitted: Box::new(submitted), signer })
+}
+
+/// The proxy call for the charge, checked against the chain from `signer`, to send under a claim;
+/// `None` when something else must happen first or instead: a zero charge (nothing is sent), the
+/// payer's approval to relay, or a witness naming another of `signers` than `signer` (the proxy
+/// accepts only that one). Only [`submit`] handles those.
+pub async fn ready_call<H: HttpTransport, C: Clock, S: EvmSigner, P>(
+    ctx: &EvmContext<'_, H, C>,
+    signers: &[S],
+    signer: &S,
+    request: &PaymentRequest<P>,
+    payload: &UptoPermit2Payload,
+    options: Options,
+) -> Result<Option<UnsignedCall>, UptoPermit2Error> {
+    let amounts = Amounts { cap: payload.permit.amount, charge: request.requirements.amount };
+    if amounts.charge.is_zero() || payload.facilitator != signer.address() {
+        return Ok(None);
+    }
+    let facilitators: Vec<Address> = signers.iter().map(EvmSigner::address).collect();
+    prepare(ctx, request, payload, &facilitators, amounts, options)?;
+    if amounts.charge > amounts.cap {
+        return Err(UptoPermit2Error::SettlementExceedsAmount { charge: amounts.charge, cap: amounts.cap });
+    }
+    ready_prepared(ctx, signer, || prepare(ctx, request, payload, &facilitators, amounts, options)).await
 }
 
 /// Waits for the receipt, replacing a stuck transaction with fee bumps; a mined revert is the upto
