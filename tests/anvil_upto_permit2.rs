@@ -282,3 +282,13 @@ fn exact_and_upto_share_the_payers_permit2_nonces() {
     assert_eq!(verify["invalidReason"], "permit2_invalid_nonce");
     assert_eq!(footprint(&w, &[facilitator()], payer, pay_to), before);
 }
+
+/// The Multicall3 code the probes put at a caller's address is exactly what Multicall3's canonical
+/// creation code (viem's copy) deploys.
+#[test]
+fn the_embedded_multicall3_code_is_the_deployed_one() {
+    use x402_edge::chains::evm::contracts::{MULTICALL3, MULTICALL3_CODE};
+    let w = world();
+    let deployed = rpc(&w.anvil.url, "eth_getCode", json!([MULTICALL3, "latest"]));
+    assert_eq!(deployed.as_str(), Some(MULTICALL3_CODE));
+}

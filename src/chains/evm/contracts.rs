@@ -55,6 +55,12 @@ sol! {
 pub const MULTICALL3: alloy_primitives::Address =
     alloy_primitives::address!("cA11bde05977b3631167028862bE2a173976CA11");
 
+/// Multicall3's runtime code (mds1/multicall v3, MIT), as deployed at [`MULTICALL3`]
+/// (`tests/anvil_upto_permit2.rs` compares it with a deployment): put at a caller's address by a
+/// state override, `aggregate3` runs *as* that caller, in the batch of reads and whether or not the
+/// chain has Multicall3.
+pub const MULTICALL3_CODE: &str = include_str!("multicall3-code.hex");
+
 /// What `isValidSignature` returns for a valid signature.
 pub const ERC1271_MAGIC_VALUE: [u8; 4] = [0x16, 0x26, 0xba, 0x7e];
 

@@ -20,8 +20,8 @@ pub fn eth_call(from: Option<Address>, to: Address, data: &[u8]) -> RpcCall {
 
 /// `eth_call` to `to` with `code` in place of `to`'s own code for this one call (a state override, the
 /// third parameter of geth's `eth_call`, which anvil, reth, erigon and the major providers accept).
-pub fn eth_call_as(to: Address, code: &[u8], data: &[u8]) -> RpcCall {
-    let overrides = json!({ to.to_string(): {"code": format!("0x{}", hex::encode(code))} });
+pub fn eth_call_as(to: Address, code_hex: &str, data: &[u8]) -> RpcCall {
+    let overrides = json!({ to.to_string(): {"code": code_hex} });
     RpcCall::new("eth_call", json!([call_object(None, to, data), "latest", overrides]))
 }
 

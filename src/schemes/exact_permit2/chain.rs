@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use super::checks::{ApprovalTx, Prepared, Sponsoring};
 use super::error::ExactPermit2Error;
-use crate::chains::evm::contracts::{ERC1271_MAGIC_VALUE, IERC1271, MULTICALL3};
+use crate::chains::evm::contracts::{ERC1271_MAGIC_VALUE, IERC1271, MULTICALL3, MULTICALL3_CODE};
 use crate::chains::evm::permit2::{
     self, nonce_position, IErc20, IPermit2, IX402ExactPermit2Proxy, IX402UptoPermit2Proxy, PERMIT2,
 };
@@ -109,7 +109,7 @@ fn movement(prepared: &Prepared<'_>) -> Movement {
 
 /// One batch: the reads, the simulation and the probe from `signer` (else the proxy's bound caller,
 /// else the facilitator), plus fees and gas for a settle by `signer`. The probe of a caller-bound
-/// proxy needs Multicall3's code, read in the batch: it follows once the simulation passed.
+/// proxy runs as that caller: Multicall3's code put at its address ([`MULTICALL3_CODE`]).
 pub async fn read<H: HttpTransport, C: Clock>(
     ctx: &EvmContext<'_, H, C>,
     prepared: &Prepared<'_>,
@@ -135,7 +135,7 @@ pub async fn read<H: HttpTransport, C: Clock>(
         rpc::eth_call(caller, proxy, &call.simulated),
         match call.bound_caller {
             None => rpc::eth_call(caller, MULTICALL3, &probe),
-            Some(_) => rpc::get_code(MULTICALL3),
+            Some(bound) => rpc::eth_call_as(bound, MULTICALL3_CODE, &probe),
         },
     ];
     let relays = matches!(prepared.sponsoring, Ok(Sponsoring::Erc20Approval(_)));
@@ -149,7 +149,7 @@ pub async fn read<H: HttpTransport, C: Clock>(
     }
     let mut results = ctx.rpc.batch(&calls).await?.into_iter();
     let mut next = || results.next().unwrap_or_else(|| Err(RpcError::Malformed("short batch".into())));
-    let mut reads = ChainReads {
+    Ok(ChainReads {
         chain_id: next(),
         asset_code: next(),
         payer_code: next(),
@@ -162,34 +162,7 @@ pub async fn read<H: HttpTransport, C: Clock>(
         probe: next(),
         approval: relays.then(|| [next(), next()]),
         settle: signer.map(|_| [next(), next(), next(), next()]),
-    };
-    if let Some(bound) = call.bound_caller {
-        // The batch read Multicall3's code in the probe's place.
-        reads.probe = probe_as(ctx, bound, &reads.probe, &probe, &reads.simulation).await;
-    }
-    Ok(reads)
-}
-
-/// The probe of a proxy only `caller` may call: Multicall3's `code` put at `caller`'s address for one
-/// `eth_call` (a state override), so `aggregate3` runs *as* the caller, as the settle will. Only after
-/// the simulation passed (else the probe is not read); without Multicall3 on the chain, the probe
-/// answers nothing, which refuses the payment as an unproven movement.
-async fn probe_as<H: HttpTransport, C: Clock>(
-    ctx: &EvmContext<'_, H, C>,
-    caller: Address,
-    code: &Read,
-    probe: &[u8],
-    simulation: &Read,
-) -> Read {
-    let code = match code {
-        Ok(value) => rpc::data(value)?,
-        Err(e) => return Err(e.clone()),
-    };
-    if simulation.is_err() || code.is_empty() {
-        return Ok(Value::String("0x".into()));
-    }
-    let call = rpc::eth_call_as(caller, &code, probe);
-    ctx.rpc.call(call.method, call.params).await
+    })
 }
 
 impl ChainReads {

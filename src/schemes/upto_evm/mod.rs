@@ -14,7 +14,7 @@ pub use payload::PermitPayload;
 use alloy_primitives::{Address, U256};
 use alloy_sol_types::SolCall;
 
-use crate::chains::evm::contracts::{revert_reason, IEip2612Token, MULTICALL3};
+use crate::chains::evm::contracts::{revert_reason, IEip2612Token, MULTICALL3_CODE};
 use crate::chains::evm::sender::TxSender;
 use crate::chains::evm::signature::{EcdsaSignature, SignatureError};
 use crate::chains::evm::value_probe::{call, Movement, ProbeError};
@@ -263,10 +263,9 @@ pub async fn settle_batch<H: HttpTransport, C: Clock, S: EvmSigner, T: TxSender,
         rpc::eth_call(None, token, &IEip2612Token::balanceOfCall { account: owner }.abi_encode()),
     ];
     calls.extend(evm_tx::fee_calls());
-    calls.push(rpc::get_code(MULTICALL3));
     let reads = ctx.rpc.batch(&calls).await?;
-    let [chain, allowance, nonce, balance, block, tip, gas_price, multicall] =
-        <[Read; 8]>::try_from(reads).map_err(|_| RpcError::Malformed("short batch".into()))?;
+    let [chain, allowance, nonce, balance, block, tip, gas_price] =
+        <[Read; 7]>::try_from(reads).map_err(|_| RpcError::Malformed("short batch".into()))?;
     let actual = rpc::quantity_u64(&chain?)?;
     if actual != ctx.chain_id() {
         return Err(UptoError::WrongChain { expected: ctx.chain_id(), actual });
@@ -293,7 +292,7 @@ pub async fn settle_batch<H: HttpTransport, C: Clock, S: EvmSigner, T: TxSender,
     } else {
         None
     };
-    simulate_batch(ctx, session, amount, permit.as_deref(), multicall).await?;
+    simulate_batch(ctx, session, amount, permit.as_deref()).await?;
     if let Some(permit) = permit {
         submit_permit(ctx, signer, sender, journal.ledger, session, permit, fees).await?;
     }
@@ -312,27 +311,22 @@ pub async fn settle_batch<H: HttpTransport, C: Clock, S: EvmSigner, T: TxSender,
 /// `transferFrom` spends the allowance of its caller, so the simulation must run with `msg.sender` =
 /// the spender. Multicall3 at its own address would be the caller (it has no allowance), and separate
 /// `eth_call`s share no state (the permit's allowance, the balances after). So Multicall3's runtime
-/// code, read from its canonical address in the batch of reads, is put at the spender's address for
-/// this one `eth_call` (a state override): `aggregate3` then runs *as the spender*, each call with
-/// `msg.sender` = the spender exactly as the facilitator's own transactions will, all in one call.
+/// code ([`MULTICALL3_CODE`]) is put at the spender's address for this one `eth_call` (a state
+/// override): `aggregate3` then runs *as the spender*, each call with `msg.sender` = the spender
+/// exactly as the facilitator's own transactions will, all in one call.
 async fn simulate_batch<H: HttpTransport, C: Clock>(
     ctx: &EvmContext<'_, H, C>,
     session: &Session,
     amount: U256,
     permit: Option<&[u8]>,
-    multicall: Read,
 ) -> Result<(), UptoError> {
-    let code = rpc::data(&multicall?)?;
-    if code.is_empty() {
-        return Err(UptoError::ValueNotMoved(format!("no Multicall3 at {MULTICALL3} on this chain to simulate with")));
-    }
     let token = session.asset;
     let movement = Movement { token, payer: session.owner, payee: session.pay_to, amount };
     let transfer = IEip2612Token::transferFromCall { from: session.owner, to: session.pay_to, value: amount };
     let mut steps: Vec<_> = permit.map(|p| call(token, p)).into_iter().collect();
     steps.push(call(token, &transfer.abi_encode()));
     let count = steps.len();
-    let simulation = rpc::eth_call_as(session.spender, &code, &movement.aggregate3(Vec::new(), steps));
+    let simulation = rpc::eth_call_as(session.spender, MULTICALL3_CODE, &movement.aggregate3(Vec::new(), steps));
     let answer = ctx.rpc.call(simulation.method, simulation.params).await;
     let results = match movement.results(&answer, 0, count) {
         Ok(results) => results,
