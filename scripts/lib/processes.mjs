@@ -69,3 +69,19 @@ export function portIsFree(port) {
     srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
   });
 }
+
+/**
+ * `n` distinct free ports on 127.0.0.1 below the kernel's ephemeral range (Linux: from 32768), for a
+ * caller that picks its ports up front and binds them seconds later (`npm start` with every port
+ * given): a port from the ephemeral range can be taken meanwhile by any outgoing connection of the
+ * machine, one below it only by another listener.
+ */
+export async function reservedPorts(n, { from = 20_000, below = 32_768 } = {}) {
+  const ports = new Set();
+  for (let tries = 0; ports.size < n; tries++) {
+    if (tries > 1_000) throw new Error(`no ${n} free ports between ${from} and ${below}`);
+    const port = from + Math.floor(Math.random() * (below - from));
+    if (!ports.has(port) && (await portIsFree(port))) ports.add(port);
+  }
+  return [...ports];
+}

@@ -14,7 +14,8 @@ import { decodePaymentRequiredHeader, decodePaymentResponseHeader } from '@x402/
 import { ExactEvmScheme, toClientEvmSigner } from '@x402/evm';
 import { privateKeyToAccount } from 'viem/accounts';
 
-import { ANVIL_ACCOUNTS, ROOT, freePort } from '../../scripts/lib/chain.mjs';
+import { ANVIL_ACCOUNTS, ROOT } from '../../scripts/lib/chain.mjs';
+import { reservedPorts } from '../../scripts/lib/processes.mjs';
 import { WORKER_SETTING } from '../../scripts/lib/stack.mjs';
 
 const KEY = 'fac_start_test_key';
@@ -27,7 +28,9 @@ let printed = '';
 
 before(
   async () => {
-    const [port, gatewayPort, chainPort, svmPort, starknetPort] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
+    // Chosen outside the ephemeral range: an outgoing connection took one of them before the node
+    // meant for it started (CI: `starknet-devnet: 127.0.0.1:46755: address already in use`).
+    const [port, gatewayPort, chainPort, svmPort, starknetPort] = await reservedPorts(5);
     // The caller's own worker settings stay out of this run; the ones under test go in.
     const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !WORKER_SETTING.test(k)));
     env.FACILITATOR_API_KEYS = KEY;
