@@ -152,8 +152,10 @@ test('a standard upto charge: one Durable Object call, two RPC round trips, the 
   assert.deepEqual([settle.objects, settle.rpc], [1, 2], 'settle: one call to the payment\'s home; reads, then the synchronous send');
   assert.equal((await balance()) - start, 12_345n);
 
+  // Answered from the payment's entry at its home (the same routing for every ledger call).
   const again = await post('/settle', body);
   assert.equal(again.errorReason, 'permit2_invalid_nonce', JSON.stringify(again));
+  assert.equal(again.transaction, settle.result.transaction);
 });
 
 test('a Solana settle: two Durable Object calls, and it lands once', { timeout: 90_000 }, async () => {
