@@ -12,7 +12,7 @@ pub mod upto_evm;
 #[cfg(feature = "permit2")]
 pub mod upto_permit2;
 
-pub use registry::{ledger_key, parse_request, parse_request_value, Payload, PaymentRequest, Scheme};
+pub use registry::{ledger_key, parse_request, parse_request_value, settling_network, Payload, PaymentRequest, Scheme};
 
 #[cfg(test)]
 mod tests;

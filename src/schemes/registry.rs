@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::{exact_evm, exact_svm, upto_evm};
 #[cfg(feature = "permit2")]
 use super::{exact_permit2, upto_permit2};
-use crate::network::Family;
+use crate::network::{self, Family, Network};
 pub use crate::policy::PaymentFacts;
 use crate::protocol::model::{self, Version};
 use crate::protocol::normalize::{self, Rejection, RequestError};
@@ -278,6 +278,21 @@ pub fn ledger_key(request: &PaymentRequest) -> String {
         #[cfg(feature = "starknet")]
         Payload::StarknetSpec(p) => format!("starknet/{caip2}/{:#x}/unverified", p.from),
     }
+}
+
+/// The network of a payment whose ledger key names the account that settles it there: an EIP-3009
+/// payment's (`eip155:…/…`), a Permit2 one's (`permit2/eip155:…/…`, both Permit2 schemes) or a
+/// Starknet one's (`starknet/starknet:…/…`). A host keeps such an entry at that account's home
+/// (`crate::facilitator::home`); every other key (Solana, `upto` sessions, wallet deployments) is
+/// `None`.
+pub fn settling_network(key: &str) -> Option<&'static Network> {
+    let (first, rest) = key.split_once('/')?;
+    let (caip2, family) = match first {
+        "permit2" => (rest.split('/').next()?, Family::Evm),
+        "starknet" => (rest.split('/').next()?, Family::Starknet),
+        caip2 => (caip2, Family::Evm),
+    };
+    network::NETWORKS.iter().find(|n| n.caip2 == caip2 && n.family == family)
 }
 
 /// Picks the request's scheme and decodes its payload.

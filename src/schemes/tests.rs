@@ -341,3 +341,27 @@ fn a_capped_payment_needs_its_cap_at_the_minimum_and_its_charge_too_unless_zero(
     b["paymentPayload"]["payload"]["permit2Authorization"]["permitted"]["amount"] = json!("99");
     assert_eq!(policy.check_amounts_and_payer(&parse(&b).unwrap()).unwrap_err().reason(), Reason::AmountBelowMinimum);
 }
+
+/// Where each payment's ledger entry lives: the keys of EIP-3009, Permit2 and Starknet payments name
+/// the network whose account settles them; Solana, `upto` session and deployment keys do not.
+#[test]
+fn a_ledger_key_names_its_settling_network_only_when_an_account_there_settles_it() {
+    use super::{ledger_key, settling_network};
+    let network = |key: &str| settling_network(key).map(|n| n.caip2);
+    let eip3009 = parse(&examples()["coinbase_v2"]["POST /verify request"]).unwrap();
+    let eip3009_key = ledger_key(&eip3009);
+    assert_eq!(network(&eip3009_key), Some(eip3009.network.caip2), "{eip3009_key}");
+    assert_eq!(network(&super::exact_evm::deployment_key(&eip3009_key)), None, "a wallet deployment");
+    #[cfg(feature = "permit2")]
+    {
+        let permit2_key = ledger_key(&parse(&upto_permit2_body("50000")).unwrap());
+        assert_eq!(network(&permit2_key), Some("eip155:84532"), "{permit2_key}");
+    }
+    assert_eq!(network("starknet/starknet:SN_SEPOLIA/0xabc/0x1"), Some("starknet:SN_SEPOLIA"));
+    assert_eq!(network("starknet/eip155:8453/0xabc/0x1"), None, "a family that does not match its prefix");
+    assert_eq!(network("permit2/starknet:SN_SEPOLIA/0xabc/0x1"), None);
+    assert_eq!(network("svm/solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1/undecodable"), None);
+    assert_eq!(network("upto/0x1234"), None);
+    assert_eq!(network("eip155:999999999/0xabc"), None, "an unknown network");
+    assert_eq!(network(""), None);
+}

@@ -15,7 +15,9 @@ use crate::chains::evm::signer::for_payment;
 use crate::config::Config;
 use crate::ledger::{self, LedgerEntry, LedgerOp, LedgerReply};
 use crate::ledger::{Ledger, LedgerError};
+use crate::network::Family;
 use crate::ports::EvmSigner;
+use crate::schemes::settling_network;
 
 /// The binding name in `wrangler.toml`.
 pub const BINDING: &str = "SETTLEMENT_LEDGER";
@@ -101,17 +103,18 @@ impl DurableLedger {
         }
     }
 
-    /// The home of `key`: the signer object of an EIP-3009 payment's key (it starts with its CAIP-2
-    /// network, `eip155:…`) or a Permit2 payment's (`permit2/eip155:…`), the sponsor object of a
-    /// self-sponsored Starknet payment's; else `None`.
+    /// The home of `key` ([`settling_network`]): the signer object of an EVM payment (EIP-3009 or
+    /// Permit2) that settles it, the sponsor object of a self-sponsored Starknet payment; else `None`.
     pub(super) fn home_of(&self, key: &str) -> Option<Home> {
-        #[cfg(feature = "starknet")]
-        if let Some(name) = self.sponsors.home_of(key) {
-            return Some(Home::Sponsor(name));
+        let network = settling_network(key)?;
+        match network.family {
+            Family::Evm => {
+                for_payment(&self.signer_addresses, key).map(|signer| Home::Signer(object_name(network.caip2, *signer)))
+            }
+            #[cfg(feature = "starknet")]
+            Family::Starknet => self.sponsors.home_of(network).map(Home::Sponsor),
+            _ => None,
         }
-        let identity = key.strip_prefix("permit2/").unwrap_or(key);
-        let network = identity.split('/').next().filter(|n| n.starts_with("eip155:"))?;
-        for_payment(&self.signer_addresses, key).map(|signer| Home::Signer(object_name(network, *signer)))
     }
 }
 

@@ -10,6 +10,7 @@ use crate::chains::starknet::Felt;
 use crate::config::{Config, StarknetSettlement};
 use crate::facilitator::sponsor::{SponsorClaim, SubmitRequest};
 use crate::ledger::{LedgerError, LedgerOp, LedgerReply};
+use crate::network::Network;
 
 /// The binding name in `wrangler.toml`.
 pub const BINDING: &str = "STARKNET_SPONSOR";
@@ -33,7 +34,7 @@ pub(super) fn object_name(caip2: &str, sponsor: Felt) -> String {
 }
 
 /// The sponsor objects of this Worker, and the entries whose home each is: those of the payments of
-/// every self-sponsored network (keyed `starknet/<CAIP-2>/…`).
+/// every self-sponsored network.
 pub(super) struct SponsorObjects {
     namespace: Option<ObjectNamespace>,
     /// (CAIP-2, object name) of each self-sponsored network.
@@ -51,10 +52,10 @@ impl SponsorObjects {
         SponsorObjects { namespace: env.durable_object(BINDING).ok(), homes }
     }
 
-    /// The name of the object that is the home of `key`, if it is a self-sponsored Starknet payment's.
-    pub(super) fn home_of(&self, key: &str) -> Option<String> {
-        let network = key.strip_prefix("starknet/")?.split('/').next()?;
-        self.homes.iter().find(|(caip2, _)| *caip2 == network).map(|(_, name)| name.clone())
+    /// The name of the object that is the home of the Starknet payments of `network`, if it is
+    /// self-sponsored.
+    pub(super) fn home_of(&self, network: &Network) -> Option<String> {
+        self.homes.iter().find(|(caip2, _)| *caip2 == network.caip2).map(|(_, name)| name.clone())
     }
 
     /// Sends `request` to the object `name` and parses its reply.

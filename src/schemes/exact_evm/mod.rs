@@ -17,7 +17,7 @@ use alloy_primitives::{Address, B256};
 pub use error::ExactEvmError;
 pub use offline::{verify_offline, OfflineVerdict};
 pub use payload::{Eip3009Authorization, Eip3009Payload};
-pub use settle::{confirm, confirm_with_fee_bumps, ready_call, settle, submit, Settlement, Submitted};
+pub use settle::{confirm, confirm_with_fee_bumps, deployment_key, ready_call, settle, submit, Settlement, Submitted};
 
 pub use crate::schemes::evm_tx::EvmContext;
 pub use checks::VALID_BEFORE_BUFFER_SECS;
