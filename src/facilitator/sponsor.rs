@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::turns;
 use crate::chains::jsonrpc::JsonRpcClient;
 use crate::chains::starknet::{parse_felt, Call, Felt};
-use crate::config::StarknetNetworkConfig;
+use crate::config::{StarknetNetworkConfig, StarknetSettlement};
 use crate::ledger::{self, Claim, Ledger, LedgerOp};
 use crate::network::Network;
 use crate::ports::{Clock, HttpTransport};
@@ -115,6 +115,14 @@ pub async fn claim_and_submit_here<L: Ledger, H: HttpTransport, C: Clock>(
     }
     let submitted = submit_in_turn(ledger, ctx, sponsor, sponsored).await;
     Ok(HomeSubmit::Submitted { reply: submitted.into() })
+}
+
+/// The sponsor of a network whose sponsor sends its own transactions; `None` under a paymaster.
+pub fn self_sponsor(config: &StarknetNetworkConfig) -> Option<Sponsor<'_>> {
+    match &config.settlement {
+        StarknetSettlement::SelfSponsored { key } => Some(Sponsor { address: config.sponsor_address, key }),
+        StarknetSettlement::Paymaster { .. } => None,
+    }
 }
 
 /// The chain calls of a Starknet network as `config` serves it; `None` for a network with no Starknet

@@ -11,7 +11,7 @@ use super::dispatch::kind;
 use super::host::Host;
 use super::once::{settle_failure, turn, OncePayment, Sent, Turn};
 use super::outcome::{Failure, Settled, Verified};
-use super::sponsor::{self, HomeSubmit, SponsorClaim, SponsorTransactions, SponsoredCall};
+use super::sponsor::{self, self_sponsor, HomeSubmit, SponsorClaim, SponsorTransactions, SponsoredCall};
 use crate::chains::jsonrpc::JsonRpcClient;
 use crate::chains::starknet::Felt;
 use crate::config::{StarknetNetworkConfig, StarknetSettlement};
@@ -358,14 +358,6 @@ impl<P: Host> Facilitator<P> {
             sponsors.dedup();
             response.signers.insert(Family::Starknet.caip_family().to_string(), sponsors);
         }
-    }
-}
-
-/// The sponsor of a network whose sponsor sends its own transactions; `None` under a paymaster.
-fn self_sponsor(config: &StarknetNetworkConfig) -> Option<Sponsor<'_>> {
-    match &config.settlement {
-        StarknetSettlement::SelfSponsored { key } => Some(Sponsor { address: config.sponsor_address, key }),
-        StarknetSettlement::Paymaster { .. } => None,
     }
 }
 

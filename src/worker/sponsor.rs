@@ -14,10 +14,10 @@ use worker::{durable_object, DurableObject, Env, Request, Response, State};
 use super::ledger::{DurableLedger, Home, HomeLedger, StoredEntries};
 use super::runtime::{config_from, parse, FetchTransport, WorkerClock};
 use super::sponsor_calls::{object_name, SponsorObjects, SponsorRequest};
-use crate::config::{Config, StarknetSettlement};
+use crate::config::Config;
 use crate::facilitator::sponsor::{
-    self, claim_and_submit_here, submit_in_turn, HomeSubmit, SponsorClaim, SponsorTransactions, SponsoredCall,
-    SubmitReply, SubmitRequest,
+    self, claim_and_submit_here, self_sponsor, submit_in_turn, HomeSubmit, SponsorClaim, SponsorTransactions,
+    SponsoredCall, SubmitReply, SubmitRequest,
 };
 use crate::ledger::{Ledger, LedgerReply};
 use crate::network;
@@ -80,11 +80,10 @@ impl StarknetSponsorObject {
         let config = config_from(&self.env);
         let not_served = || ExactStarknetError::NotConfigured("a sponsor for this network");
         let served = network::find(&request.network).and_then(|n| config.starknet(n)).ok_or_else(not_served)?;
-        let StarknetSettlement::SelfSponsored { key } = &served.settlement else { return Err(not_served()) };
+        let sponsor = self_sponsor(served).ok_or_else(not_served)?;
         let transport = FetchTransport { timeout: Duration::from_millis(config.settings.rpc_timeout_ms) };
         let ctx = sponsor::context(&transport, &WorkerClock, served, config.starknet_confirm_timeout_secs)
             .ok_or_else(not_served)?;
-        let sponsor = Sponsor { address: served.sponsor_address, key };
         let home = Home::Sponsor(object_name(served.network.caip2, served.sponsor_address));
         let ledger = HomeLedger { here: self.entries(), elsewhere: DurableLedger::new(&self.env, &config), home };
         let sponsored = SponsoredCall { network: served.network, key: &request.key, call: request.call()? };

@@ -7,8 +7,8 @@ use worker::{Env, ObjectNamespace};
 
 use super::runtime::call_object;
 use crate::chains::starknet::Felt;
-use crate::config::{Config, StarknetSettlement};
-use crate::facilitator::sponsor::{SponsorClaim, SubmitRequest};
+use crate::config::Config;
+use crate::facilitator::sponsor::{self_sponsor, SponsorClaim, SubmitRequest};
 use crate::ledger::{LedgerError, LedgerOp, LedgerReply};
 use crate::network::Network;
 
@@ -46,7 +46,7 @@ impl SponsorObjects {
         let homes = config
             .starknet_networks
             .iter()
-            .filter(|c| matches!(c.settlement, StarknetSettlement::SelfSponsored { .. }))
+            .filter(|c| self_sponsor(c).is_some())
             .map(|c| (c.network.caip2, object_name(c.network.caip2, c.sponsor_address)))
             .collect();
         SponsorObjects { namespace: env.durable_object(BINDING).ok(), homes }
