@@ -63,8 +63,8 @@ impl PolicyRefusal {
 
 /// What the policy reads of a decoded payload (the scheme registry's `Payload` answers it).
 pub trait PaymentFacts {
-    /// Who pays, as responses report it.
-    fn payer(&self) -> String;
+    /// Who pays, in any spelling [`canonical_address`] reads (responses report the payer in their own).
+    fn payer_address(&self) -> String;
     /// The amount the payer signed, when the payload states one apart from the requirements.
     fn signed_amount(&self) -> Option<U256>;
     /// The most the payment may move, when the payer signed a cap and the requirements' amount is the
@@ -95,7 +95,7 @@ impl PaymentPolicy {
         if let Some(signed) = request.payload.signed_amount().or(cap) {
             self.check_amount(network, &required.asset, signed)?;
         }
-        check_not_self_payment(network.family, &request.payload.payer(), &required.pay_to)
+        check_not_self_payment(network.family, &request.payload.payer_address(), &required.pay_to)
     }
 
     /// The asset is a known stablecoin of `network`, allowlisted for it, or any asset is allowed.

@@ -1,6 +1,7 @@
 //! The answer envelope and the one error type of the bindings, mapped to wire codes through
 //! [`Reason`] (never a second table).
 
+use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::chains::evm::signature::SignatureError;
@@ -42,8 +43,18 @@ impl BindingError {
 }
 
 /// `{"ok":true,"value":…}`.
-pub fn ok(value: Value) -> String {
-    json!({"ok": true, "value": value}).to_string()
+pub fn ok<T: Serialize>(value: T) -> String {
+    #[derive(Serialize)]
+    struct Answer<T> {
+        ok: bool,
+        value: T,
+    }
+    // JSON values and derived structs of strings, numbers and booleans always serialize; were one not
+    // to, the wrapper still gets an envelope it can read.
+    serde_json::to_string(&Answer { ok: true, value }).unwrap_or_else(|_| {
+        let reason = Reason::UnexpectedVerifyError.code(Version::V2);
+        json!({"ok": false, "reason": reason, "message": "the answer could not be serialized"}).to_string()
+    })
 }
 
 /// `{"ok":false,"reason":…,"message":…}` with the reason code of `version`.
@@ -52,7 +63,7 @@ pub fn err(error: &BindingError, version: Version) -> String {
 }
 
 /// Either envelope.
-pub fn answer(result: Result<Value, BindingError>, version: Version) -> String {
+pub fn answer<T: Serialize>(result: Result<T, BindingError>, version: Version) -> String {
     match result {
         Ok(value) => ok(value),
         Err(e) => err(&e, version),

@@ -26,6 +26,7 @@ mod starknet;
 mod svm;
 #[cfg(feature = "js")]
 mod upto;
+mod verdict;
 #[cfg(feature = "js")]
 mod verify;
 

@@ -2,7 +2,7 @@
 //! payload and its requirements, normalized by the core exactly as the facilitator normalizes it, and
 //! the RPC URLs of `options.rpcUrl`.
 
-use serde_json::{json, Value};
+use serde_json::{Map, Value};
 
 use super::envelope::{err, parse_json, parse_json_as, BindingError};
 use crate::protocol::header;
@@ -30,18 +30,21 @@ fn request_body(payload: Value, requirements: Value) -> Result<Value, BindingErr
         }
         other => (other, None),
     };
-    let body = if is_cronos(&payload) {
+    // The values are moved in (`json!` would copy each through its serializer).
+    let mut body = Map::new();
+    if is_cronos(&payload) {
         let header_text = header_text.unwrap_or_else(|| header::encode(&payload));
-        json!({"x402Version": 1, "paymentHeader": header_text, "paymentRequirements": requirements})
+        body.insert("x402Version".into(), Value::from(1));
+        body.insert("paymentHeader".into(), Value::String(header_text));
     } else {
-        let mut body = json!({"paymentPayload": payload, "paymentRequirements": requirements});
         // Only what the payload declares: a payload without a version is malformed, not of version null.
-        if let Some(version) = body.pointer("/paymentPayload/x402Version").cloned() {
-            body["x402Version"] = version;
+        if let Some(version) = payload.get("x402Version").cloned() {
+            body.insert("x402Version".into(), version);
         }
-        body
-    };
-    Ok(body)
+        body.insert("paymentPayload".into(), payload);
+    }
+    body.insert("paymentRequirements".into(), requirements);
+    Ok(Value::Object(body))
 }
 
 /// Normalizes the inputs as the facilitator does, or the error envelope to answer with.
@@ -86,20 +89,4 @@ pub fn unix_time(value: f64) -> Result<u64, BindingError> {
     } else {
         Err(BindingError::Field("options.now"))
     }
-}
-
-/// `out` (a verifier's answer) refused when the facilitator's rules that need no configuration refuse
-/// the payment (a zero amount, a payment to oneself; see [`crate::policy`]): the facilitator checks
-/// them before the scheme's, so their reason comes first here too.
-/// A refusal is final: no chain can change it (`needsChain` false).
-pub fn with_payment_policy(request: &PaymentRequest, mut out: Value) -> Value {
-    if let Err(refusal) = crate::policy::PaymentPolicy::default().check_amounts_and_payer(request) {
-        out["isValid"] = json!(false);
-        out["invalidReason"] = json!(refusal.reason().code(request.version));
-        out["invalidMessage"] = json!(refusal.to_string());
-        if out.get("needsChain").is_some() {
-            out["needsChain"] = json!(false);
-        }
-    }
-    out
 }

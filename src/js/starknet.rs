@@ -3,12 +3,13 @@
 //! this network's chain id, a caller that may submit it, the time window) and, with an RPC, the
 //! account's own `is_valid_signature`, its outside-execution nonce and the token balance.
 
-use serde_json::{json, Value};
+use serde_json::json;
 use wasm_bindgen::prelude::*;
 
 use super::envelope::{answer, err, parse_json, parse_json_as, BindingError};
 use super::ports::{JsClock, JsTransport};
-use super::request::{normalize_any, rpc_urls, unix_time, with_payment_policy};
+use super::request::{normalize_any, rpc_urls, unix_time};
+use super::verdict::Verdict;
 use crate::chains::jsonrpc::JsonRpcClient;
 use crate::chains::starknet::{message_hash, parse_felt, Felt};
 use crate::protocol::model::Version;
@@ -69,27 +70,22 @@ fn result(
     outcome: &Result<VerifiedStarknet, ExactStarknetError>,
     sponsor_checked: bool,
     chain_checked: bool,
-) -> Value {
+) -> Verdict {
     let needs_chain = !chain_checked && outcome.is_ok();
-    let mut out = json!({
-        "isValid": chain_checked && outcome.is_ok(),
-        "payer": request.payload.payer(),
-        "sponsorChecked": sponsor_checked,
-        "needsChain": needs_chain,
-        "chainChecked": chain_checked,
-    });
-    let refusal = match outcome {
-        Ok(verified) => {
-            out["messageHash"] = json!(format!("{:#x}", verified.message_hash));
-            needs_chain.then(|| (Reason::StarknetSignature, ACCOUNT_JUDGES.to_string()))
-        }
-        Err(e) => Some((e.reason(), e.to_string())),
+    let mut verdict = Verdict {
+        sponsor_checked: Some(sponsor_checked),
+        ..Verdict::valid(request.payload.payer(), needs_chain, chain_checked)
     };
-    if let Some((reason, message)) = refusal {
-        out["invalidReason"] = json!(reason.code(request.version));
-        out["invalidMessage"] = json!(message);
+    match outcome {
+        Ok(verified) => {
+            verdict.message_hash = Some(format!("{:#x}", verified.message_hash));
+            if needs_chain {
+                verdict.refuse(request, Reason::StarknetSignature, ACCOUNT_JUDGES.to_string());
+            }
+        }
+        Err(e) => verdict.refuse(request, e.reason(), e.to_string()),
     }
-    with_payment_policy(request, out)
+    verdict.with_payment_policy(request)
 }
 
 /// Every check that needs no chain, at unix time `now_secs`.
@@ -126,7 +122,7 @@ pub async fn verify_starknet_online(
     let inputs = unix_time(now_ms).and_then(|now| Ok((now, rpc_urls(&rpc_urls_json)?, sponsors(&sponsors_json)?)));
     let (now_ms, urls, managed) = match inputs {
         Ok(inputs) => inputs,
-        Err(e) => return answer(Err(e), request.version),
+        Err(e) => return err(&e, request.version),
     };
     let http = JsTransport::new(post);
     let clock = JsClock::new(now_ms, sleep);

@@ -3,12 +3,12 @@
 //! The package has no fee payer key, so its simulation skips signature verification (the client's
 //! signatures are checked in Rust first); the facilitator's own verify simulates co-signed.
 
-use serde_json::{json, Value};
 use wasm_bindgen::prelude::*;
 
-use super::envelope::{answer, parse_json_as, BindingError};
+use super::envelope::{answer, err, parse_json_as, BindingError};
 use super::ports::{JsClock, JsTransport};
-use super::request::{normalize_any, rpc_urls, with_payment_policy};
+use super::request::{normalize_any, rpc_urls};
+use super::verdict::Verdict;
 use crate::chains::jsonrpc::JsonRpcClient;
 use crate::chains::svm::Pubkey;
 use crate::config::SvmSettings;
@@ -36,7 +36,7 @@ fn svm_request(payload_json: &str, requirements_json: &str) -> Result<(PaymentRe
             let payload = payload.clone();
             Ok((request, payload))
         }
-        _ => Err(super::envelope::err(&BindingError::NotInPackage("EVM (use verifyPayment)".into()), request.version)),
+        _ => Err(err(&BindingError::NotInPackage("EVM (use verifyPayment)".into()), request.version)),
     }
 }
 
@@ -45,23 +45,17 @@ fn result(
     outcome: Result<VerifiedSvm, ExactSvmError>,
     fee_payer_checked: bool,
     chain_checked: bool,
-) -> Value {
+) -> Verdict {
     let payer = match &outcome {
         Ok(verified) => verified.payer.to_base58(),
         Err(_) => request.payload.payer(),
     };
-    let mut out = json!({
-        "isValid": outcome.is_ok(),
-        "payer": payer,
-        "feePayerChecked": fee_payer_checked,
-        "needsChain": false,
-        "chainChecked": chain_checked,
-    });
+    let mut verdict =
+        Verdict { fee_payer_checked: Some(fee_payer_checked), ..Verdict::valid(payer, false, chain_checked) };
     if let Err(e) = outcome {
-        out["invalidReason"] = json!(e.reason().code(request.version));
-        out["invalidMessage"] = json!(e.to_string());
+        verdict.refuse(request, e.reason(), e.to_string());
     }
-    with_payment_policy(request, out)
+    verdict.with_payment_policy(request)
 }
 
 /// Every check that needs no chain.
@@ -95,7 +89,7 @@ pub async fn verify_svm_online(
     };
     let (urls, managed) = match rpc_urls(&rpc_urls_json).and_then(|u| Ok((u, fee_payers(&fee_payers_json)?))) {
         Ok(both) => both,
-        Err(e) => return answer(Err(e), request.version),
+        Err(e) => return err(&e, request.version),
     };
     let http = JsTransport::new(post);
     let clock = JsClock::new(now_ms.max(0.0) as u64, sleep);

@@ -5,8 +5,9 @@ use alloy_primitives::Address;
 use serde_json::{json, Value};
 use wasm_bindgen::prelude::*;
 
-use super::envelope::{answer, err, parse_json, parse_json_as, BindingError};
-use super::request::{normalize_any, unix_time, with_payment_policy};
+use super::envelope::{answer, err, ok, parse_json, parse_json_as, BindingError};
+use super::request::{normalize_any, unix_time};
+use super::verdict::Verdict;
 use crate::protocol::model::Version;
 use crate::protocol::normalize::parse_evm_address;
 use crate::schemes::upto_evm;
@@ -40,20 +41,15 @@ pub fn verify_upto(payload_json: &str, requirements_json: &str, now_secs: f64, s
     };
     let checked = spenders.is_some();
     let spenders = spenders.unwrap_or_else(|| vec![permit.spender]);
-    let mut out = json!({
-        "isValid": true,
-        "payer": request.payload.payer(),
-        "sessionId": permit.session_id,
-        "spenderChecked": checked,
-        "needsChain": false,
-        "chainChecked": false,
-    });
+    let mut verdict = Verdict {
+        session_id: Some(permit.session_id.clone()),
+        spender_checked: Some(checked),
+        ..Verdict::valid(request.payload.payer(), false, false)
+    };
     if let Err(e) = upto_evm::verify(&request, permit, &spenders, now_secs) {
-        out["isValid"] = json!(false);
-        out["invalidReason"] = json!(e.reason().code(request.version));
-        out["invalidMessage"] = json!(e.to_string());
+        verdict.refuse(&request, e.reason(), e.to_string());
     }
-    answer(Ok(with_payment_policy(&request, out)), request.version)
+    ok(verdict.with_payment_policy(&request))
 }
 
 /// The session id of an `upto` payment payload (v2), as the facilitator derives it: the permit's

@@ -3,12 +3,12 @@
 //! ([`exact_evm::verify`]: the pure checks plus one batched JSON-RPC round trip) over JS fetch.
 
 use alloy_primitives::Address;
-use serde_json::{json, Value};
 use wasm_bindgen::prelude::*;
 
 use super::envelope::{err, ok, parse_json_as, BindingError};
 use super::ports::{JsClock, JsTransport};
-use super::request::{normalize_any, rpc_urls, unix_time, with_payment_policy};
+use super::request::{normalize_any, rpc_urls, unix_time};
+use super::verdict::Verdict;
 use crate::chains::jsonrpc::JsonRpcClient;
 use crate::protocol::normalize::parse_evm_address;
 use crate::schemes::exact_evm::{self, Eip3009Payload, EvmContext, ExactEvmError, OfflineVerdict};
@@ -52,18 +52,12 @@ fn result(
     needs_chain: bool,
     chain_checked: bool,
     note: &str,
-) -> Value {
-    let mut out = json!({
-        "isValid": refusal.is_none(),
-        "payer": request.payload.payer(),
-        "needsChain": needs_chain,
-        "chainChecked": chain_checked,
-    });
+) -> Verdict {
+    let mut verdict = Verdict::valid(request.payload.payer(), needs_chain, chain_checked);
     if let Some(e) = refusal {
-        out["invalidReason"] = json!(e.reason().code(request.version));
-        out["invalidMessage"] = json!(format!("{e}{note}"));
+        verdict.refuse(request, e.reason(), format!("{e}{note}"));
     }
-    with_payment_policy(request, out)
+    verdict.with_payment_policy(request)
 }
 
 /// Every check that needs no chain, at unix time `now_secs`.

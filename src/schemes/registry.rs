@@ -231,8 +231,17 @@ impl Payload {
 }
 
 impl PaymentFacts for Payload {
-    fn payer(&self) -> String {
-        Payload::payer(self)
+    /// An EVM payer in lowercase hex: its checksum (a keccak) is for responses only.
+    fn payer_address(&self) -> String {
+        match self {
+            Payload::Eip3009(p) => format!("{:#x}", p.authorization.from),
+            #[cfg(feature = "permit2")]
+            Payload::Permit2(p) => format!("{:#x}", p.from),
+            #[cfg(feature = "permit2")]
+            Payload::UptoPermit2(p) => format!("{:#x}", p.permit.from),
+            Payload::Permit(p) => format!("{:#x}", p.owner),
+            _ => Payload::payer(self),
+        }
     }
 
     fn signed_amount(&self) -> Option<U256> {

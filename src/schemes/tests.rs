@@ -342,6 +342,22 @@ fn a_capped_payment_needs_its_cap_at_the_minimum_and_its_charge_too_unless_zero(
     assert_eq!(policy.check_amounts_and_payer(&parse(&b).unwrap()).unwrap_err().reason(), Reason::AmountBelowMinimum);
 }
 
+/// The policy compares the payer with `payTo` in the spelling `payer_address` gives: the address
+/// responses report, without its checksum.
+#[test]
+fn the_payer_address_the_policy_compares_is_the_reported_payer() {
+    use crate::network::Family;
+    use crate::policy::{canonical_address, PaymentFacts};
+    let mut requests = vec![parse(&examples()["coinbase_v2"]["POST /verify request"]).unwrap()];
+    #[cfg(feature = "permit2")]
+    requests.push(parse(&upto_permit2_body("50000")).unwrap());
+    for r in requests {
+        let (reported, compared) = (r.payload.payer(), r.payload.payer_address());
+        assert_eq!(compared, reported.to_ascii_lowercase());
+        assert_eq!(canonical_address(Family::Evm, &compared), canonical_address(Family::Evm, &reported));
+    }
+}
+
 /// Where each payment's ledger entry lives: the keys of EIP-3009, Permit2 and Starknet payments name
 /// the network whose account settles them; Solana, `upto` session and deployment keys do not.
 #[test]

@@ -2,7 +2,9 @@
 //! [`super::eip3009::domain`]: USDC signs both under `{name, version, chainId, verifyingContract}`).
 
 use alloy_primitives::{Address, B256, U256};
-use alloy_sol_types::{sol, Eip712Domain, SolStruct};
+use alloy_sol_types::{sol, Eip712Domain};
+
+use super::eip712::{self, TypeHash};
 
 sol! {
     struct Permit {
@@ -23,8 +25,10 @@ pub fn signing_hash(
     deadline: U256,
     domain: &Eip712Domain,
 ) -> B256 {
-    Permit { owner, spender, value, nonce, deadline }.eip712_signing_hash(domain)
+    eip712::signing_hash(&Permit { owner, spender, value, nonce, deadline }, &TYPE_HASH, domain)
 }
+
+static TYPE_HASH: TypeHash<Permit> = TypeHash::new();
 
 #[cfg(test)]
 mod tests {

@@ -3,7 +3,9 @@
 use std::borrow::Cow;
 
 use alloy_primitives::{Address, B256, U256};
-use alloy_sol_types::{sol, Eip712Domain, SolStruct};
+use alloy_sol_types::{sol, Eip712Domain};
+
+use super::eip712::{self, TypeHash};
 
 sol! {
     struct TransferWithAuthorization {
@@ -40,13 +42,15 @@ pub fn domain(name: &str, version: &str, chain_id: u64, verifying_contract: Addr
 
 /// The digest the payer signed.
 pub fn signing_hash(authorization: &Eip3009Authorization, domain: &Eip712Domain) -> B256 {
-    TransferWithAuthorization {
+    let message = TransferWithAuthorization {
         from: authorization.from,
         to: authorization.to,
         value: authorization.value,
         validAfter: authorization.valid_after,
         validBefore: authorization.valid_before,
         nonce: authorization.nonce,
-    }
-    .eip712_signing_hash(domain)
+    };
+    eip712::signing_hash(&message, &TYPE_HASH, domain)
 }
+
+static TYPE_HASH: TypeHash<TransferWithAuthorization> = TypeHash::new();

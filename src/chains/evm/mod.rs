@@ -3,6 +3,7 @@
 pub mod contracts;
 pub mod eip2612;
 pub mod eip3009;
+pub mod eip712;
 #[cfg(feature = "permit2")]
 pub mod permit2;
 /// Variable-time signer recovery (the `x402-edge-secp256k1` crate).

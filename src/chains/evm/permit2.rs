@@ -6,7 +6,9 @@
 use std::borrow::Cow;
 
 use alloy_primitives::{address, Address, B256, U256};
-use alloy_sol_types::{sol, Eip712Domain, SolError, SolStruct};
+use alloy_sol_types::{sol, Eip712Domain, SolError};
+
+use super::eip712::{self, TypeHash};
 
 /// Uniswap's Permit2, the same address on every chain (`@x402/evm` `PERMIT2_ADDRESS`).
 pub const PERMIT2: Address = address!("000000000022D473030F116dDEE9F6B43aC78BA3");
@@ -181,7 +183,8 @@ impl SignedPermit {
 
     /// The digest the payer signed on `chain_id`.
     pub fn signing_hash(&self, chain_id: u64) -> B256 {
-        self.typed().eip712_signing_hash(&domain(chain_id))
+        static TYPE_HASH: TypeHash<PermitWitnessTransferFrom> = TypeHash::new();
+        eip712::signing_hash(&self.typed(), &TYPE_HASH, &domain(chain_id))
     }
 
     /// `permit` as the proxy takes it (no spender: Permit2 uses `msg.sender`).
@@ -219,7 +222,8 @@ impl SignedUptoPermit {
 
     /// The digest the payer signed on `chain_id`.
     pub fn signing_hash(&self, chain_id: u64) -> B256 {
-        self.typed().eip712_signing_hash(&domain(chain_id))
+        static TYPE_HASH: TypeHash<upto::PermitWitnessTransferFrom> = TypeHash::new();
+        eip712::signing_hash(&self.typed(), &TYPE_HASH, &domain(chain_id))
     }
 
     /// `permit` as the upto proxy takes it (as the exact proxy does).
