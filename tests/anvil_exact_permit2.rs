@@ -4,6 +4,7 @@
 //! ERC-20 approval extensions settle without a prior `approve` by the payer.
 //!
 //! The scheme's functions are called directly (the facilitator's dispatch is the lead's).
+#![cfg(feature = "permit2")]
 
 mod common;
 

@@ -3,6 +3,7 @@
 //! `/settle` with the charge moves exactly the charge, from the facilitator address the payer named
 //! in its witness; a zero charge answers success with no transaction and nothing sent, once; a charge
 //! above the cap, a witness naming another facilitator and a replay are refused with nothing sent.
+#![cfg(feature = "permit2")]
 
 mod common;
 

@@ -7,8 +7,10 @@ use x402_edge::api::{self, ApiRequest};
 use x402_edge::chains::evm::signature::EcdsaSignature;
 use x402_edge::facilitator::Facilitator;
 use x402_edge::protocol::header;
+#[cfg(feature = "permit2")]
 use x402_edge::schemes::exact_permit2::{identity, is_permit2, ledger_key, Permit2Payload};
 use x402_edge::schemes::parse_request;
+#[cfg(feature = "permit2")]
 use x402_edge::schemes::upto_permit2::{self, UptoPermit2Payload};
 
 mod common;
@@ -26,6 +28,7 @@ fn facilitator() -> Facilitator<OfflineHost> {
 }
 
 /// The Permit2 payload and both gas-sponsoring extensions as the 2.27 client sends them.
+#[cfg(feature = "permit2")]
 fn permit2_payment() -> (Value, Value) {
     let vectors: Value = serde_json::from_str(include_str!("vectors/permit2.json")).unwrap();
     let extensions = json!({
@@ -126,6 +129,11 @@ proptest! {
             let _ = signature.recover(&hash.into());
         }
     }
+}
+
+#[cfg(feature = "permit2")]
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
 
     #[test]
     fn any_permit2_payload_or_extension_decodes_or_errs(payload in any_json(), extensions in any_json()) {

@@ -1,6 +1,7 @@
 //! The Rust middleware (`x402_edge::server`) in front of a real facilitator on anvil: paid routes verify
 //! in-process (no `/verify` call), settle once through the facilitator, and release content only on a
 //! settled payment.
+#![cfg(feature = "server")]
 
 mod common;
 
