@@ -9,7 +9,7 @@ use crate::schemes::PaymentRequest;
 
 /// Whether the payment is valid and why not, with the fields only some schemes report left out when
 /// they do not apply.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Verdict {
     pub is_valid: bool,

@@ -72,7 +72,11 @@ pub fn verify_offline(payload_json: &str, requirements_json: &str, now_secs: f64
 /// [`verify_offline`] of inputs already parsed (JS objects read by serde-wasm-bindgen), for the JS
 /// boundary benchmark ([`super::boundary`]).
 #[cfg(feature = "js-boundary-bench")]
-pub(super) fn verify_offline_values(payload: Value, requirements: Value, now_secs: f64) -> String {
+pub(super) fn verify_offline_values(
+    payload: serde_json::Value,
+    requirements: serde_json::Value,
+    now_secs: f64,
+) -> String {
     match super::request::normalize_values(payload, requirements).and_then(exact_eip3009) {
         Ok((request, payload)) => verify_offline_normalized(&request, &payload, now_secs),
         Err(envelope) => envelope,
