@@ -647,10 +647,7 @@ fn a_settle_without_a_receipt_in_time_is_pending_and_its_retry_answers_success_o
     let before = balance(&w.anvil, w.token, pay_to);
     rpc(&w.anvil.url, "evm_setAutomine", json!([false]));
     // Plain sends, as in the fee-bump test above (settlement-pending.test.mjs covers the synchronous one).
-    let facility = Facility::with_vars(
-        &w.anvil.url,
-        &[("EVM_FEE_BUMP_SECONDS", "600"), ("EVM_RECEIPT_TIMEOUT_SECONDS", "2"), ("EVM_SYNC_SEND", "off")],
-    );
+    let facility = Facility::without_receipts_in_time(&w.anvil.url);
 
     let (_, pending) = facility.post("/settle", &body);
     assert_eq!(pending["success"], false, "{pending}");

@@ -441,10 +441,7 @@ fn a_permit2_settle_without_a_receipt_in_time_is_pending_and_its_retry_answers_s
     let body = v2_permit2_body(&w, &signed(KEYS[1], permit(&w, pay_to, 6_100, 43)));
     let before = balance(&w.anvil, w.token, pay_to);
     rpc(&w.anvil.url, "evm_setAutomine", json!([false]));
-    let facility = Facility::with_vars(
-        &w.anvil.url,
-        &[("EVM_FEE_BUMP_SECONDS", "600"), ("EVM_RECEIPT_TIMEOUT_SECONDS", "2"), ("EVM_SYNC_SEND", "off")],
-    );
+    let facility = Facility::without_receipts_in_time(&w.anvil.url);
 
     let (_, pending) = facility.post("/settle", &body);
     assert_eq!(pending["errorReason"], "settlement_pending", "{pending}");

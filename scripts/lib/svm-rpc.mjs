@@ -21,6 +21,8 @@
 
 import * as http from 'node:http';
 
+import { x402Client } from '@x402/core/client';
+import { ExactSvmScheme, toClientSvmSigner } from '@x402/svm';
 import { FailedTransactionMetadata, LiteSVM } from 'litesvm';
 import {
   address,
@@ -268,4 +270,20 @@ export async function startSvmRpc({ port = 0, decimals = 6, fund = [], lighthous
     expireBlockhash: () => svm.expireBlockhash(),
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
+}
+
+/**
+ * A v2 `exact` payment of `amount` of the stack's mint (`svm`: the stack's Solana part) from `payer` to
+ * `payTo`, signed by the official client (`@x402/svm`): its requirements and its `/verify`/`/settle` body.
+ */
+export async function svmPayment(svm, { payer, payTo, amount, resource }) {
+  const requirements = {
+    scheme: 'exact', network: svm.caip2, amount: String(amount), asset: svm.mint, payTo,
+    maxTimeoutSeconds: 60, extra: { feePayer: svm.feePayer },
+  };
+  const client = new x402Client()
+    .register('solana:*', new ExactSvmScheme(toClientSvmSigner(payer.signer), { rpcUrl: svm.rpcUrl }))
+    .setSpendControls({ allowedAssets: [{ network: svm.caip2, asset: svm.mint }] });
+  const paymentPayload = await client.createPaymentPayload({ x402Version: 2, resource, accepts: [requirements] });
+  return { requirements, paymentPayload, body: { x402Version: 2, paymentPayload, paymentRequirements: requirements } };
 }

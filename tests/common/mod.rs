@@ -490,6 +490,14 @@ impl Facility {
         Facility::with_vars(rpc, &[])
     }
 
+    /// A facilitator on `rpc` whose receipts do not come in time: plain sends (not the synchronous
+    /// one), a 2 s receipt wait and no fee bump, so a settle on a chain that is not mining answers
+    /// `settlement_pending` with its transaction.
+    pub fn without_receipts_in_time(rpc: &str) -> Facility {
+        let vars = [("EVM_FEE_BUMP_SECONDS", "600"), ("EVM_RECEIPT_TIMEOUT_SECONDS", "2"), ("EVM_SYNC_SEND", "off")];
+        Facility::with_vars(rpc, &vars)
+    }
+
     /// A facilitator on `rpc` with more variables (later ones win). TestUSDC, where a fresh anvil has
     /// it, is allowlisted; the asset policy is otherwise the default.
     pub fn with_vars(rpc: &str, extra: &[(&'static str, &str)]) -> Facility {

@@ -17,12 +17,12 @@ import { x402Client } from '@x402/core/client';
 import { ExactEvmScheme, toClientEvmSigner } from '@x402/evm';
 import { createPermit2ApprovalTx } from '@x402/evm/exact/client';
 import { UptoEvmScheme } from '@x402/evm/upto/client';
-import { ExactSvmScheme, toClientSvmSigner } from '@x402/svm';
 import { privateKeyToAccount } from 'viem/accounts';
 
 import { balanceOf, clients, eip3009Payment } from '../../scripts/lib/chain.mjs';
 import { createPayment } from '../../scripts/lib/starknet-client.mjs';
 import { startStack } from '../../scripts/lib/stack.mjs';
+import { svmPayment } from '../../scripts/lib/svm-rpc.mjs';
 
 const CHAIN_ID = 84532;
 let stack, plain;
@@ -161,16 +161,8 @@ test('a standard upto charge: one Durable Object call, two RPC round trips, the 
 test('a Solana settle: two Durable Object calls, and it lands once', { timeout: 90_000 }, async () => {
   const svm = stack.svm;
   const [payee, payer] = svm.payers;
-  const requirements = {
-    scheme: 'exact', network: svm.caip2, amount: '2500', asset: svm.mint, payTo: payee.address,
-    maxTimeoutSeconds: 60, extra: { feePayer: svm.feePayer },
-  };
-  const client = new x402Client()
-    .register('solana:*', new ExactSvmScheme(toClientSvmSigner(payer.signer), { rpcUrl: svm.rpcUrl }))
-    .setSpendControls({ allowedAssets: [{ network: svm.caip2, asset: svm.mint }] });
   const resource = { url: 'http://127.0.0.1/paid', description: 'a paid resource', mimeType: 'application/json' };
-  const paymentPayload = await client.createPaymentPayload({ x402Version: 2, resource, accepts: [requirements] });
-  const body = { x402Version: 2, paymentPayload, paymentRequirements: requirements };
+  const { body } = await svmPayment(svm, { payer, payTo: payee.address, amount: 2500, resource });
 
   // Before the claim recorded the transaction: the claim, the record before the broadcast, the outcome.
   const settle = await counted(() => post('/settle', body));

@@ -14,13 +14,13 @@ import { after, before, describe, test } from 'node:test';
 import { x402Client } from '@x402/core/client';
 import { ExactEvmScheme, toClientEvmSigner } from '@x402/evm';
 import { createPermit2ApprovalTx } from '@x402/evm/exact/client';
-import { ExactSvmScheme, toClientSvmSigner } from '@x402/svm';
 import { privateKeyToAccount } from 'viem/accounts';
 
 import { balanceOf, clients, eip3009Payment } from '../../scripts/lib/chain.mjs';
 import { startRpcProxy } from '../../scripts/lib/rpc-proxy.mjs';
 import { createPayment } from '../../scripts/lib/starknet-client.mjs';
 import { startStack } from '../../scripts/lib/stack.mjs';
+import { svmPayment } from '../../scripts/lib/svm-rpc.mjs';
 import { UptoClient } from '../../scripts/lib/upto-client.mjs';
 
 const RESOURCE = { url: 'http://127.0.0.1/paid', description: 'a paid resource', mimeType: 'application/json' };
@@ -207,15 +207,8 @@ describe('Solana (SPL Token on litesvm)', () => {
   test('one payment settled 8 times at once across both isolates: one success, paid once', async () => {
     const svm = stack.svm;
     const [payee, payer] = svm.payers;
-    const req = {
-      scheme: 'exact', network: svm.caip2, amount: '2500', asset: svm.mint, payTo: payee.address,
-      maxTimeoutSeconds: 60, extra: { feePayer: svm.feePayer },
-    };
-    const client = new x402Client()
-      .register('solana:*', new ExactSvmScheme(toClientSvmSigner(payer.signer), { rpcUrl: svm.rpcUrl }))
-      .setSpendControls({ allowedAssets: [{ network: svm.caip2, asset: svm.mint }] });
-    const payload = await client.createPaymentPayload({ x402Version: 2, resource: RESOURCE, accepts: [req] });
-    const settled = await assertSettledOnce(payload, req);
+    const payment = await svmPayment(svm, { payer, payTo: payee.address, amount: 2500, resource: RESOURCE });
+    const settled = await assertSettledOnce(payment.paymentPayload, payment.requirements);
     const { value } = await rpc(svm.rpcUrl, 'getSignatureStatuses', [[settled.transaction]]);
     assert.equal(value[0]?.err, null, 'the transaction landed');
   });
