@@ -122,11 +122,23 @@ test('Solana and Starknet networks are refused with 400 invalid_network naming w
  * POSTs a chunked body (no content-length) of up to `limit` bytes on a fresh connection, writing until an answer
  * or an error arrives: `{status, text}` or `{error}`, and how many bytes had been written by then.
  */
-function postChunked(path, limit) {
+function postChunked(path, limit, { stallMs = 15_000 } = {}) {
   const chunk = Buffer.alloc(64 * 1024, 0x20);
   return new Promise((resolve) => {
     let written = 0;
     let settled = false;
+    // wrangler dev's proxy may also stop reading the upload without answering or closing: after `stallMs`
+    // with nothing written and no answer, the upload is given up (cut short all the same).
+    let stall;
+    const watch = () => {
+      clearTimeout(stall);
+      stall = setTimeout(() => {
+        if (settled) return;
+        settled = true;
+        req.destroy();
+        resolve({ error: 'stalled', written });
+      }, stallMs);
+    };
     const req = http.request(`${stack.facilitatorUrl}${path}`, {
       method: 'POST',
       agent: false,
@@ -134,6 +146,7 @@ function postChunked(path, limit) {
     });
     req.on('response', (res) => {
       settled = true;
+      clearTimeout(stall);
       let text = '';
       res.on('data', (c) => (text += c));
       res.on('end', () => resolve({ status: res.statusCode, text, written }));
@@ -141,10 +154,12 @@ function postChunked(path, limit) {
     });
     // The far end may drop the connection while the client still writes.
     req.on('error', (e) => {
+      clearTimeout(stall);
       if (!settled) resolve({ error: e.code ?? e.message, written });
       settled = true;
     });
     const pump = () => {
+      watch();
       while (!settled && written < limit) {
         written += chunk.length;
         if (!req.write(chunk)) return req.once('drain', pump);
