@@ -29,10 +29,14 @@ export STARKNET_DEVNET_BIN
 
 log "Rust tests (unit, property, anvil, litesvm and starknet-devnet integration)"
 cargo test --workspace --all-targets
+log "Rust unit tests of the smallest build (no Starknet, no Permit2: WORKER_FEATURES=\"\")"
+cargo test --lib --no-default-features
 
 log "building the Worker, and the example Rust Worker that sells its routes (examples/paid-worker)"
 bash scripts/build-worker.sh
 WORKER_CRATE=examples/paid-worker bash scripts/build-worker.sh
+log "building the Worker without Starknet and Permit2 (WORKER_FEATURES=\"\"), for tests/e2e/worker-features.test.mjs"
+WORKER_FEATURES= WORKER_OUT_DIR=target/worker-evm-solana bash scripts/build-worker.sh
 
 log "building the npm packages (pkg/, pkg-starknet/, pkg-sdk/): the gateway and npm start import them"
 bash scripts/build-pkg.sh

@@ -425,6 +425,9 @@ export async function startWrangler({ port, envFile, persistDir, logDir, timeout
  *                                         default: none, and process.env only for the chains not started here
  * @param {number} [opts.timeoutMs=90000]  how long to wait for GET /health
  * @param {boolean} [opts.echo=false]      copy wrangler's output to stderr as it comes
+ * @param {string} [opts.workerDir]        serve the Worker built into this directory (a WORKER_OUT_DIR of
+ *                                         scripts/build-worker.sh, e.g. one built with fewer WORKER_FEATURES)
+ *                                         instead of build/, with wrangler.toml's bindings; nothing is built
  * @param {(msg: string) => void} [opts.log]
  */
 export async function startStack({
@@ -443,19 +446,22 @@ export async function startStack({
   settings,
   timeoutMs = 90_000,
   echo = false,
+  workerDir,
   log = () => {},
 } = {}) {
   // Where "use this chain instead" is read from: the user's settings when given, else the environment.
   const chainEnv = settings ?? process.env;
   local ??= !userConfiguredRpc(chainEnv);
   localSvm ??= !userConfiguredSvmRpc(chainEnv);
-  localStarknet ??= !userConfiguredStarknetRpc(chainEnv);
+  // A Worker built without Starknet (WORKER_FEATURES) gets no local devnet to serve.
+  localStarknet ??= !userConfiguredStarknetRpc(chainEnv) && builtWith(workerDir ?? 'build', 'starknet');
   let passed = settings ?? {};
   if (local) passed = omit(passed, CHAIN_SETTINGS.evm);
   if (localSvm) passed = omit(passed, CHAIN_SETTINGS.svm);
   if (localStarknet) passed = omit(passed, CHAIN_SETTINGS.starknet);
-  if (!fs.existsSync(WORKER_WASM)) {
-    throw new Error(`${path.relative(ROOT, WORKER_WASM)} is missing: build the worker first (npm run build:worker)`);
+  const wasm = workerDir ? path.resolve(ROOT, workerDir, 'index_bg.wasm') : WORKER_WASM;
+  if (!fs.existsSync(wasm)) {
+    throw new Error(`${path.relative(ROOT, wasm)} is missing: build the worker first (npm run build:worker)`);
   }
   const cleanups = [];
   const stopAll = async () => {
@@ -536,6 +542,11 @@ export async function startStack({
     fs.writeFileSync(envFile, dotenv(vars), { mode: 0o600 });
     const persist = persistDir ?? path.join(tmp, 'state');
     fs.mkdirSync(persist, { recursive: true });
+    const configs = [];
+    if (workerDir) {
+      configs.push(path.join(tmp, 'wrangler.toml'));
+      fs.writeFileSync(configs[0], builtWorkerToml(path.resolve(ROOT, workerDir)));
+    }
 
     let wrangler;
     const attempts = workerPort === 0 ? 3 : 1;
@@ -544,7 +555,7 @@ export async function startStack({
       if (workerPort !== 0 && !(await portIsFree(port))) throw new Error(`127.0.0.1:${port}: address already in use`);
       log(`starting wrangler dev on 127.0.0.1:${port}`);
       try {
-        wrangler = await startWrangler({ port, envFile, persistDir: persist, logDir: tmp, timeoutMs, echo, registryPath });
+        wrangler = await startWrangler({ port, envFile, persistDir: persist, logDir: tmp, timeoutMs, echo, configs, registryPath });
         break;
       } catch (e) {
         if (i + 1 >= attempts || !/address already in use|EADDRINUSE/i.test(e.message)) throw e;
@@ -575,7 +586,7 @@ export async function startStack({
         await sleep(100);
       }
       log(`restarting wrangler dev on 127.0.0.1:${port}`);
-      wrangler = await startWrangler({ port, envFile, persistDir: persist, logDir: tmp, timeoutMs, echo, registryPath });
+      wrangler = await startWrangler({ port, envFile, persistDir: persist, logDir: tmp, timeoutMs, echo, configs, registryPath });
       workerRunning = true;
       processes.wrangler = wrangler.process;
     };
@@ -687,6 +698,21 @@ export async function startStack({
  * stack's Worker (`script_name`) and without what only the original owns (the build step, the migrations,
  * the D1 catalog, the metrics dataset).
  */
+/** Whether the Worker built into `dir` carries cargo feature `feature` (scripts/build-worker.sh's stamp). */
+function builtWith(dir, feature) {
+  const stamp = path.resolve(ROOT, dir, '.x402-edge-features');
+  return !fs.existsSync(stamp) || fs.readFileSync(stamp, 'utf8').trim().split(',').includes(feature);
+}
+
+/** wrangler.toml serving the Worker already built into `dir`: its `main` there, no [build] step. */
+function builtWorkerToml(dir) {
+  const sections = fs.readFileSync(path.join(ROOT, 'wrangler.toml'), 'utf8').split(/\n(?=\[)/);
+  return sections
+    .filter((section) => !/^\[build\]/.test(section))
+    .map((section) => section.replace(/^main = "build\/(.*)"$/m, (_, main) => `main = ${tomlString(path.join(dir, main))}`))
+    .join('\n');
+}
+
 function replicaToml() {
   const sections = fs.readFileSync(path.join(ROOT, 'wrangler.toml'), 'utf8').split(/\n(?=\[)/);
   const owned = /^\[(build|\[migrations\]|\[d1_databases\]|\[analytics_engine_datasets\])\]?/;

@@ -71,6 +71,18 @@ pub struct Config {
     pub problems: Vec<ConfigProblem>,
 }
 
+/// What a build without Starknet or Permit2 (`WORKER_FEATURES`) is asked to serve is a problem, never
+/// silently not served.
+fn not_built(get: &impl Fn(&str) -> Option<String>, erc20_approval: bool, problem: &mut impl FnMut(&str, String)) {
+    let missing = |feature: &str| format!("this Worker was built without {feature} (WORKER_FEATURES)");
+    if cfg!(not(feature = "starknet")) && get("STARKNET_NETWORKS").is_some() {
+        problem("STARKNET_NETWORKS", missing("Starknet"));
+    }
+    if cfg!(not(feature = "permit2")) && erc20_approval {
+        problem("PERMIT2_ERC20_APPROVAL_SPONSORING", missing("Permit2"));
+    }
+}
+
 impl Config {
     /// Reads the configuration through `get` (Worker vars and secrets, or process env).
     pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Config {
@@ -90,6 +102,7 @@ impl Config {
         let policy = access::payment_policy(&get, &mut problem);
         let eip6492_factories = evm::factories(&get, &mut problem);
         let permit2_erc20_approval = evm::erc20_approval_sponsoring(&get, &mut problem);
+        not_built(&get, permit2_erc20_approval, &mut problem);
         let svm_fee_payers = svm::fee_payers(&get, &mut problem);
         let svm_networks = svm::networks(&get, &mut problem);
         let svm = svm::settings(&get, &mut problem);

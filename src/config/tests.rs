@@ -343,3 +343,26 @@ fn sync_send_is_on_unless_turned_off() {
     assert_eq!(config(&[("EVM_SYNC_SEND", "off")]).evm_sync_send_wait_ms(), None);
     assert!(config(&[("EVM_SYNC_SEND", "maybe")]).problems.iter().any(|p| p.variable == "EVM_SYNC_SEND"));
 }
+
+/// A build without a chain or scheme (`WORKER_FEATURES`) names what it is asked for and does not carry;
+/// a build with everything takes the same variables as configuration.
+#[test]
+fn what_the_build_does_not_carry_is_a_problem_by_name() {
+    let c = config(&[
+        ("EVM_PRIVATE_KEY", KEY),
+        ("STARKNET_NETWORKS", "starknet-sepolia"),
+        ("STARKNET_SPONSOR_ADDRESS", "0x1"),
+        ("STARKNET_SPONSOR_PRIVATE_KEY", "0x2"),
+        ("PERMIT2_ERC20_APPROVAL_SPONSORING", "true"),
+    ]);
+    let named = |variable: &str| c.problems.iter().find(|p| p.variable == variable).map(|p| p.problem.as_str());
+    let without = |feature: &str| Some(format!("this Worker was built without {feature} (WORKER_FEATURES)"));
+    assert_eq!(
+        named("STARKNET_NETWORKS").map(str::to_string),
+        without("Starknet").filter(|_| cfg!(not(feature = "starknet")))
+    );
+    let permit2 = named("PERMIT2_ERC20_APPROVAL_SPONSORING").map(str::to_string);
+    assert_eq!(permit2, without("Permit2").filter(|_| cfg!(not(feature = "permit2"))));
+    let unconfigured = config(&[("EVM_PRIVATE_KEY", KEY)]);
+    assert!(unconfigured.problems.is_empty(), "{:?}", unconfigured.problems);
+}

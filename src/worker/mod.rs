@@ -159,3 +159,24 @@ pub async fn fetch(mut req: Request, env: Env, ctx: Context) -> worker::Result<R
     let out = if response.body.is_empty() { Response::empty()? } else { Response::ok(response.body)? };
     Ok(out.with_status(response.status).with_headers(headers))
 }
+
+/// A build without Starknet (`WORKER_FEATURES`) still exports the sponsor's Durable Object class, so that
+/// one wrangler.toml (its binding and its migration) deploys every build. Such a build serves no Starknet
+/// network, so nothing calls it; if something does, it answers 501.
+#[cfg(not(feature = "starknet"))]
+mod without_starknet {
+    use worker::{durable_object, DurableObject, Env, Request, Response, State};
+
+    #[durable_object]
+    pub struct StarknetSponsorObject;
+
+    impl DurableObject for StarknetSponsorObject {
+        fn new(_state: State, _env: Env) -> Self {
+            StarknetSponsorObject
+        }
+
+        async fn fetch(&self, _req: Request) -> worker::Result<Response> {
+            Response::error("this Worker was built without Starknet (WORKER_FEATURES)", 501)
+        }
+    }
+}
