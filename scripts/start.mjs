@@ -20,7 +20,7 @@
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 
-import { DEMO_PAY_TO_INDEX, FACILITATOR_ACCOUNT, demoGatewayRoutes, startGateway, startStack, userSettings } from './lib/stack.mjs';
+import { DEMO_PAY_TO_INDEX, FACILITATOR_ACCOUNT, builtWith, demoGatewayRoutes, startGateway, startStack, userSettings } from './lib/stack.mjs';
 
 const { values: opts } = parseArgs({
   options: {
@@ -160,6 +160,8 @@ if (stack.starknet) {
   k.payers.slice(0, 3).forEach((a, i) => line(`  #${i + 1}  ${a.address}  ${a.privateKey}`));
   line('Starknet payment requirements (v2); the payer signs a SNIP-9 v2 outside execution of transfer(payTo, amount):');
   line(`  ${JSON.stringify({ scheme: 'exact', network: k.caip2, amount: '1000000000000000', asset: k.token, payTo: k.payers[1].address, maxTimeoutSeconds: 300 })}`);
+} else if (!builtWith('build', 'starknet')) {
+  kv('Starknet', 'none: this Worker was built without it (WORKER_FEATURES)');
 } else {
   kv('Starknet', 'no devnet started: STARKNET_RPC_URL_* is set, so the worker runs on your STARKNET_* configuration');
 }

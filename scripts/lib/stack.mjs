@@ -699,7 +699,7 @@ export async function startStack({
  * the D1 catalog, the metrics dataset).
  */
 /** Whether the Worker built into `dir` carries cargo feature `feature` (scripts/build-worker.sh's stamp). */
-function builtWith(dir, feature) {
+export function builtWith(dir, feature) {
   const stamp = path.resolve(ROOT, dir, '.x402-edge-features');
   return !fs.existsSync(stamp) || fs.readFileSync(stamp, 'utf8').trim().split(',').includes(feature);
 }
