@@ -49,6 +49,7 @@ printf 'worker wasm: %s bytes raw, %s bytes gzip (the Workers limit is 3 MB gzip
 WORKER_FEATURES= WORKER_OUT_DIR=target/worker-evm-solana bash scripts/build-worker.sh
 printf 'worker wasm without Starknet and Permit2 (WORKER_FEATURES=""): %s bytes raw, %s bytes gzip (issue 17: 600 KB)\n' \
   "$(wc -c < target/worker-evm-solana/index_bg.wasm)" "$(gzip -9 -c target/worker-evm-solana/index_bg.wasm | wc -c)"
+"$NODE" benches/wasm/worker-cold.bench.mjs target/worker-evm-solana/index.js "${BENCH_COLD_RUNS:-7}" | grep -v '^{'
 for dir in pkg pkg-starknet; do
   printf '%s: wasm %s bytes raw, %s gzip; JS %s bytes raw, %s gzip\n' "$("$NODE" -p "require('./$dir/package.json').name")" \
     "$(wc -c < $dir/wasm/x402_edge_bg.wasm)" "$(gzip -9 -c $dir/wasm/x402_edge_bg.wasm | wc -c)" \

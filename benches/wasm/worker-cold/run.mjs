@@ -1,7 +1,8 @@
 // One cold start of the built Worker in this (fresh) node process: import the bundle (compile the wasm,
 // instantiate it, run its start), then the first GET /supported and the median of WARM_REQUESTS more,
-// with a signer key for each chain family (as `npm start` has). Prints one JSON line.
+// with a signer key for each chain family the build carries (as `npm start` has). Prints one JSON line.
 // V8 is the engine workerd embeds; what is measured is our module's own cost, not workerd's or the network's.
+import { existsSync, readFileSync } from 'node:fs';
 import { register } from 'node:module';
 
 register('./hooks.mjs', import.meta.url);
@@ -17,15 +18,20 @@ await new Response(new Request('http://127.0.0.1/').url).text();
 const t0 = performance.now();
 const worker = await import(entry);
 const t1 = performance.now();
-// Public test keys only: anvil's (given), a Solana seed of sevens, a small Stark key.
+// Public test keys only: anvil's (given), a Solana seed of sevens, a small Stark key. Starknet only for
+// a build that carries it (scripts/build-worker.sh's stamp of its WORKER_FEATURES).
+const stamp = new URL('.x402-edge-features', entry);
+const starknet = !existsSync(stamp) || readFileSync(stamp, 'utf8').trim().split(',').includes('starknet');
 const env = {
   EVM_NETWORKS: 'base-sepolia',
   EVM_PRIVATE_KEY: key,
   SVM_NETWORKS: 'solana-devnet',
   SVM_PRIVATE_KEY: 'US517G5965aydkZ46HS38QLi7UQiSojurfbQfKCELFx', // the seed 7, 7, …, 7 in base58
-  STARKNET_NETWORKS: 'starknet-sepolia',
-  STARKNET_SPONSOR_ADDRESS: '0x64b48806902a367c8598f4f95c305e8c1a1acba5f082d294a43793113115691',
-  STARKNET_SPONSOR_PRIVATE_KEY: '0x71d7bb07b9a64f6f78ac4c816aff4da9',
+  ...(starknet && {
+    STARKNET_NETWORKS: 'starknet-sepolia',
+    STARKNET_SPONSOR_ADDRESS: '0x64b48806902a367c8598f4f95c305e8c1a1acba5f082d294a43793113115691',
+    STARKNET_SPONSOR_PRIVATE_KEY: '0x71d7bb07b9a64f6f78ac4c816aff4da9',
+  }),
 };
 const instance = new worker.default({ waitUntil() {}, passThroughOnException() {} }, env);
 const supported = async () => {
