@@ -693,11 +693,6 @@ export async function startStack({
   }
 }
 
-/**
- * The replica's wrangler.toml: the repository's, renamed, with every Durable Object binding pointed at the
- * stack's Worker (`script_name`) and without what only the original owns (the build step, the migrations,
- * the D1 catalog, the metrics dataset).
- */
 /** Whether the Worker built into `dir` carries cargo feature `feature` (scripts/build-worker.sh's stamp). */
 export function builtWith(dir, feature) {
   const stamp = path.resolve(ROOT, dir, '.x402-edge-features');
@@ -713,6 +708,11 @@ function builtWorkerToml(dir) {
     .join('\n');
 }
 
+/**
+ * The replica's wrangler.toml: the repository's, renamed, with every Durable Object binding pointed at the
+ * stack's Worker (`script_name`) and without what only the original owns (the build step, the migrations,
+ * the D1 catalog, the metrics dataset).
+ */
 function replicaToml() {
   const sections = fs.readFileSync(path.join(ROOT, 'wrangler.toml'), 'utf8').split(/\n(?=\[)/);
   const owned = /^\[(build|\[migrations\]|\[d1_databases\]|\[analytics_engine_datasets\])\]?/;
