@@ -20,7 +20,8 @@
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 
-import { DEMO_PAY_TO_INDEX, FACILITATOR_ACCOUNT, builtWith, demoGatewayRoutes, startGateway, startStack, userSettings } from './lib/stack.mjs';
+import { DEMO_PAY_TO_INDEX, FACILITATOR_ACCOUNT, demoGatewayRoutes, startGateway, startStack, userSettings } from './lib/stack.mjs';
+import { builtWith } from './lib/worker-build.mjs';
 
 const { values: opts } = parseArgs({
   options: {

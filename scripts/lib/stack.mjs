@@ -36,6 +36,7 @@ import {
 import { deathSignalPrefix, killGroup, portIsFree, trackGroup, untrackGroup } from './processes.mjs';
 import { startDevnet } from './starknet-devnet.mjs';
 import { startSvmRpc } from './svm-rpc.mjs';
+import { builtWith } from './worker-build.mjs';
 
 /** The facilitator key of the local stack: anvil account #9 (a public test key). */
 export const FACILITATOR_ACCOUNT = ANVIL_ACCOUNTS[9];
@@ -693,18 +694,18 @@ export async function startStack({
   }
 }
 
-/** Whether the Worker built into `dir` carries cargo feature `feature` (scripts/build-worker.sh's stamp). */
-export function builtWith(dir, feature) {
-  const stamp = path.resolve(ROOT, dir, '.x402-edge-features');
-  return !fs.existsSync(stamp) || fs.readFileSync(stamp, 'utf8').trim().split(',').includes(feature);
-}
+/** The repository's wrangler.toml in sections (each `[table]` starts one), for the variants below. */
+const wranglerTomlSections = () => fs.readFileSync(path.join(ROOT, 'wrangler.toml'), 'utf8').split(/\n(?=\[)/);
 
-/** wrangler.toml serving the Worker already built into `dir`: its `main` there, no [build] step. */
+/** A section's `main = "build/…"` pointed at the same file in the build directory `dir` (absolute). */
+const mainIn = (section, dir) =>
+  section.replace(/^main = "build\/(.*)"$/m, (_, main) => `main = ${tomlString(path.join(dir, main))}`);
+
+/** wrangler.toml serving the Worker already built into `dir` (absolute): its `main` there, no [build] step. */
 function builtWorkerToml(dir) {
-  const sections = fs.readFileSync(path.join(ROOT, 'wrangler.toml'), 'utf8').split(/\n(?=\[)/);
-  return sections
+  return wranglerTomlSections()
     .filter((section) => !/^\[build\]/.test(section))
-    .map((section) => section.replace(/^main = "build\/(.*)"$/m, (_, main) => `main = ${tomlString(path.join(dir, main))}`))
+    .map((section) => mainIn(section, dir))
     .join('\n');
 }
 
@@ -714,13 +715,11 @@ function builtWorkerToml(dir) {
  * the D1 catalog, the metrics dataset).
  */
 function replicaToml() {
-  const sections = fs.readFileSync(path.join(ROOT, 'wrangler.toml'), 'utf8').split(/\n(?=\[)/);
   const owned = /^\[(build|\[migrations\]|\[d1_databases\]|\[analytics_engine_datasets\])\]?/;
-  return sections
+  return wranglerTomlSections()
     .filter((section) => !owned.test(section))
-    .map((section) => section
+    .map((section) => mainIn(section, path.join(ROOT, 'build'))
       .replace(/^name = "x402-edge"$/m, 'name = "x402-edge-replica"')
-      .replace(/^main = "(.*)"$/m, (_, main) => `main = ${tomlString(path.join(ROOT, main))}`)
       .replace(/^(class_name = .*)$/m, '$1\nscript_name = "x402-edge"'))
     .join('\n');
 }

@@ -22,6 +22,7 @@ import { privateKeyToAccount } from 'viem/accounts';
 import { balanceOf, eip3009Payment, ROOT, rpc } from '../../scripts/lib/chain.mjs';
 import { startStack } from '../../scripts/lib/stack.mjs';
 import { svmPayment } from '../../scripts/lib/svm-rpc.mjs';
+import { builtFeatures } from '../../scripts/lib/worker-build.mjs';
 
 const WORKER_DIR = 'target/worker-evm-solana';
 const CHAIN_ID = 84532;
@@ -49,7 +50,7 @@ test('the wasm of the Worker without Starknet and Permit2 is within 600 KB gzip'
   const wasm = fs.readFileSync(path.join(ROOT, WORKER_DIR, 'index_bg.wasm'));
   const gzip = gzipSync(wasm, { level: 9 }).length;
   assert.ok(gzip <= WORKER_BUDGET_GZIP, `${gzip} bytes gzip, over the ${WORKER_BUDGET_GZIP} budget`);
-  assert.equal(fs.readFileSync(path.join(ROOT, WORKER_DIR, '.x402-edge-features'), 'utf8').trim(), '');
+  assert.deepEqual(builtFeatures(WORKER_DIR), []);
 });
 
 test('the stack started no Starknet devnet for it', () => {

@@ -2,8 +2,11 @@
 // instantiate it, run its start), then the first GET /supported and the median of WARM_REQUESTS more,
 // with a signer key for each chain family the build carries (as `npm start` has). Prints one JSON line.
 // V8 is the engine workerd embeds; what is measured is our module's own cost, not workerd's or the network's.
-import { existsSync, readFileSync } from 'node:fs';
 import { register } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { builtWith } from '../../../scripts/lib/worker-build.mjs';
 
 register('./hooks.mjs', import.meta.url);
 globalThis.addEventListener ??= () => {};
@@ -20,8 +23,7 @@ const worker = await import(entry);
 const t1 = performance.now();
 // Public test keys only: anvil's (given), a Solana seed of sevens, a small Stark key. Starknet only for
 // a build that carries it (scripts/build-worker.sh's stamp of its WORKER_FEATURES).
-const stamp = new URL('.x402-edge-features', entry);
-const starknet = !existsSync(stamp) || readFileSync(stamp, 'utf8').trim().split(',').includes('starknet');
+const starknet = builtWith(path.dirname(fileURLToPath(entry)), 'starknet');
 const env = {
   EVM_NETWORKS: 'base-sepolia',
   EVM_PRIVATE_KEY: key,
