@@ -88,7 +88,9 @@ impl<P: Host> Facilitator<P> {
     ) -> Result<Verified, Failure> {
         let config = self.starknet_config(request.network)?;
         let verified = self.verify_starknet_payload(config, request, payload)?;
-        chain::check_on_chain(&self.starknet_context(config)?, &verified).await?;
+        let ctx = self.starknet_context(config)?;
+        chain::check_on_chain(&ctx, &verified).await?;
+        simulate_settlement(&ctx, config, &verified).await?;
         self.check_unsettled(&ledger_key(config.network, &verified), Reason::StarknetNonceUsed).await?;
         Ok(Verified { payer: format!("{:#x}", verified.account) })
     }
@@ -162,7 +164,7 @@ impl<P: Host> Facilitator<P> {
         let verified = self.verify_spec_payload(config, request, payload, Phase::Verify).map_err(spec)?;
         let ctx = self.starknet_context(config)?;
         chain::check_on_chain(&ctx, &verified).await.map_err(spec)?;
-        simulate_spec(&ctx, config, &verified).await.map_err(spec)?;
+        simulate_settlement(&ctx, config, &verified).await.map_err(spec)?;
         self.check_unsettled(&ledger_key(config.network, &verified), Reason::NonceAlreadyUsed).await?;
         Ok(Verified { payer: format!("{:#x}", verified.account) })
     }
@@ -223,8 +225,9 @@ impl<P: Host> Facilitator<P> {
         Some(self.conclude(payment, result).await)
     }
 
-    /// The reads before a payment is sent: the account, its nonce and balance, and in the spec's
-    /// dialect the settlement simulated.
+    /// The reads before a payment is sent: the account, its nonce and balance, and the settlement
+    /// simulated. Both dialects simulate: what runs is the payer's account code, and an account that
+    /// says `VALID` and moves nothing must be refused before the sponsor pays for it.
     async fn check_ready(
         &self,
         ctx: &StarknetContext<'_, P::Http, P::Clock>,
@@ -232,10 +235,7 @@ impl<P: Host> Facilitator<P> {
         out: &Outgoing<'_>,
     ) -> Result<(), ExactStarknetError> {
         chain::check_on_chain(ctx, out.verified).await?;
-        if out.dialect == StarknetDialect::Spec {
-            simulate_spec(ctx, config, out.verified).await?;
-        }
-        Ok(())
+        simulate_settlement(ctx, config, out.verified).await
     }
 
     async fn send_starknet(
@@ -281,21 +281,17 @@ impl<P: Host> Facilitator<P> {
         self.accepted(ctx, out, hash).await
     }
 
-    /// An accepted transaction as the settle answers it; in the spec's dialect only once its receipt
-    /// shows exactly the payer's transfer (and with its block).
+    /// An accepted transaction as the settle answers it, in either dialect only once its receipt shows
+    /// exactly the payer's transfer (and with its block): an accepted transaction proves only that the
+    /// account's code ran, not that it paid.
     async fn accepted(
         &self,
         ctx: &StarknetContext<'_, P::Http, P::Clock>,
         out: &Outgoing<'_>,
         hash: String,
     ) -> Result<Settled, Failure> {
-        let block_number = match out.dialect {
-            StarknetDialect::X402Starknet => None,
-            StarknetDialect::Spec => {
-                let expected = out.verified.expected_transfer();
-                chain::check_receipt(ctx, &hash, &expected).await.map_err(settle_error(out.dialect))?
-            }
-        };
+        let expected = out.verified.expected_transfer();
+        let block_number = chain::check_receipt(ctx, &hash, &expected).await.map_err(settle_error(out.dialect))?;
         Ok(Settled {
             transaction: hash,
             payer: format!("{:#x}", out.verified.account),
@@ -367,10 +363,10 @@ fn sponsored_call<'a>(config: &StarknetNetworkConfig, out: &Outgoing<'a>) -> Spo
     SponsoredCall { network: config.network, key: out.key, call }
 }
 
-/// [starknet-spec] The spec's settlement simulation: the sponsor's own `execute_from_outside_v2` when it
+/// The settlement simulated (the registered spec's rule, applied to both dialects): the sponsor's own `execute_from_outside_v2` when it
 /// submits (it is the signed `Caller`); under a paymaster, whose relayer sends nothing we can sign for,
 /// the transfer itself from the payer (the paymaster prices the whole call when it executes).
-async fn simulate_spec<H: crate::ports::HttpTransport, C: Clock>(
+async fn simulate_settlement<H: crate::ports::HttpTransport, C: Clock>(
     ctx: &StarknetContext<'_, H, C>,
     config: &StarknetNetworkConfig,
     verified: &VerifiedStarknet,
