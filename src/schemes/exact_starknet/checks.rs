@@ -56,6 +56,7 @@ pub fn verify_payload(
     let asset = requirement_felt(required.asset, "asset")?;
     let pay_to = requirement_felt(required.pay_to, "payTo")?;
     let auth = Authorization::read(&payload.authorization)?;
+    check_not_self_payment(auth.from, pay_to)?;
     check_authorization(&auth, &asset, &pay_to, required)?;
     let typed_data = payload.typed_data.as_ref().ok_or(ExactStarknetError::MissingTypedData)?;
     let execution = OutsideExecution::from_typed_data(typed_data).map_err(ExactStarknetError::NotOutsideExecution)?;
@@ -76,6 +77,15 @@ pub fn verify_payload(
         pay_to,
         amount: required.amount,
     })
+}
+
+/// The payer is not `payTo`, compared as felts: any spelling the addresses are read from (decimal,
+/// hex with leading zeros) is the same account.
+pub(super) fn check_not_self_payment(payer: Felt, pay_to: Felt) -> Result<(), ExactStarknetError> {
+    if payer == pay_to {
+        return Err(ExactStarknetError::SelfPayment(payer));
+    }
+    Ok(())
 }
 
 /// `payload.authorization`, read.

@@ -1,4 +1,4 @@
-use crate::chains::starknet::{FeltError, OutsideExecutionError, TypedDataError};
+use crate::chains::starknet::{Felt, FeltError, OutsideExecutionError, TypedDataError};
 use crate::protocol::Reason;
 
 /// Why an `exact` Starknet payment is refused or not settled. Each variant maps to one reason.
@@ -20,6 +20,8 @@ pub enum ExactStarknetError {
     WrongChain { actual: crate::chains::starknet::Felt, expected: crate::chains::starknet::Felt },
     #[error("authorization.token {token} is not paymentRequirements.asset {asset}")]
     TokenMismatch { token: String, asset: String },
+    #[error("the payer {0:#x} is paymentRequirements.payTo: a payment to itself moves nothing")]
+    SelfPayment(Felt),
     #[error("authorization.to {to} is not paymentRequirements.payTo {pay_to}")]
     RecipientMismatch { to: String, pay_to: String },
     #[error("authorization.amount {amount} differs from the required amount {required}")]
@@ -135,6 +137,7 @@ impl ExactStarknetError {
             ExpiresBeforeTimeout { .. } => Reason::StarknetValidUntil,
             WindowExceedsMaxTimeout { .. } => Reason::OutsideExecutionWindowExceedsMaxTimeout,
             SimulationFailed(_) => Reason::SimulationFailed,
+            SelfPayment(_) => Reason::SelfPayment,
             ReceiptMismatch { .. } => Reason::TransactionFailed,
         }
     }

@@ -8,7 +8,7 @@
 use alloy_primitives::U256;
 use serde_json::{Map, Value};
 
-use super::checks::{check_single_transfer, requirement_felt};
+use super::checks::{check_not_self_payment, check_single_transfer, requirement_felt};
 use super::payload::SpecPayload;
 use super::{check_accepted, ExactStarknetError, VerifiedStarknet};
 use crate::chains::starknet::{message_hash, parse_felt, Felt, OutsideExecution, OutsideExecutionVersion, ANY_CALLER};
@@ -54,6 +54,7 @@ pub fn verify_spec<P>(
     check_requirements(required)?;
     let asset = requirement_felt(&required.asset, "asset")?;
     let pay_to = requirement_felt(&required.pay_to, "payTo")?;
+    check_not_self_payment(payload.from, pay_to)?;
     let fee_payer = fee_payer(required, payload.from, policy.fee_payers)?;
     check_accepted_fields(&request.accepted, payload, required, (asset, pay_to, fee_payer))?;
     if policy.fee_payers.contains(&payload.from) {

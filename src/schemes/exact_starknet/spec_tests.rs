@@ -348,3 +348,13 @@ fn chain_and_settle_errors_answer_the_spec_codes() {
         Some("0xabc")
     );
 }
+
+#[test]
+fn a_payer_paying_itself_is_refused_however_payto_is_spelled() {
+    let account = parse_felt(vector()["account"].as_str().unwrap()).unwrap();
+    for pay_to in [account.to_string(), format!("0x{:0>64}", format!("{account:x}"))] {
+        let refused = check(&with("/both/payTo", json!(pay_to))).unwrap_err();
+        assert_eq!(refused, ExactStarknetError::SelfPayment(account), "payTo {pay_to}");
+        assert_eq!(refused.spec_reason().code(Version::V2), "self_payment");
+    }
+}

@@ -207,3 +207,19 @@ fn chain_ids_come_from_caip2() {
     assert_eq!(chain_id(sepolia), Some(parse_felt("0x534e5f5345504f4c4941").unwrap()));
     assert_eq!(chain_id(crate::network::find("base").unwrap()), None);
 }
+
+#[test]
+fn a_payer_paying_itself_is_refused_however_the_addresses_are_spelled() {
+    let c = case();
+    let account = parse_felt(c.payload.authorization["from"].as_str().unwrap()).unwrap();
+    let decimal = account.to_string();
+    let padded = format!("0x{:0>64}", format!("{account:x}"));
+    for (from, pay_to) in
+        [(decimal.clone(), format!("{account:#x}")), (format!("{account:#x}"), decimal), (padded.clone(), padded)]
+    {
+        let mut c = case();
+        c.payload.authorization["from"] = json!(from);
+        c.pay_to = pay_to.clone();
+        assert_eq!(reason(&c), Reason::SelfPayment, "from {from}, payTo {pay_to}");
+    }
+}
