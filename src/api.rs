@@ -316,6 +316,9 @@ async fn settle<P: Host>(facilitator: &Facilitator<P>, payment: PaymentRequest) 
     }
     let result = facilitator.settle(&payment).await;
     let outcome = match &result {
+        // An `upto` session opened or charged in capture mode: the payment is the session's promise,
+        // and no funds have moved on chain yet (the discovery catalog lists only what did).
+        Ok(settled) if settled.transaction.is_empty() => "settled:off_chain".to_string(),
         Ok(_) => "settled".to_string(),
         Err(f) => format!("failed:{}", f.code(Version::V2)),
     };

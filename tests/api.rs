@@ -396,3 +396,34 @@ fn settle_status_for_solana_and_starknet_is_refused_with_where_to_look_instead()
         assert!(error.contains("EVM payments only") && error.contains(lookup), "{query}: {error}");
     }
 }
+
+/// An `upto` session opened in capture mode succeeds without a transaction: its log outcome says so,
+/// and the Worker lists only a settle whose outcome is exactly `settled` (funds moved on chain) in
+/// the discovery catalog, so a permit from an empty wallet cannot write a listing.
+#[test]
+fn a_capture_that_moved_nothing_on_chain_is_logged_apart_from_a_settle() {
+    let vectors: Value =
+        serde_json::from_str(include_str!("vectors/generated-evm-signatures.json")).unwrap_or_default();
+    let mut payload = vectors["eip2612PermitForDaydreamsUpto"]["v2PaymentPayload"].clone();
+    payload["resource"] = json!({"url": "https://merchant.example/paid", "description": "a listing"});
+    payload["extensions"] = json!({"bazaar": {"info": {"input": {"type": "http"}}}});
+    let body =
+        json!({"x402Version": 2, "paymentPayload": payload, "paymentRequirements": payload["accepted"]}).to_string();
+    // The session's spender (`authorization.to`) is this key's account (anvil's second).
+    let spender_key = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
+    let f =
+        offline_facilitator(&[("EVM_NETWORKS", "base"), ("EVM_PRIVATE_KEY", spender_key)], 1_800_000_000_000, NoHooks);
+    let request = ApiRequest {
+        method: "POST",
+        path: "/settle",
+        query: "",
+        authorization: None,
+        client: "c",
+        body: body.as_bytes(),
+        request_id: "r",
+    };
+    let (response, log) = pollster::block_on(api::handle(&f, request));
+    let answer: Value = serde_json::from_str(&response.body).unwrap_or_default();
+    assert_eq!((answer["success"].as_bool(), answer["transaction"].as_str()), (Some(true), Some("")), "{answer}");
+    assert_eq!(log.outcome, "settled:off_chain");
+}

@@ -148,7 +148,8 @@ pub async fn fetch(mut req: Request, env: Env, ctx: Context) -> worker::Result<R
     if let Some(point) = crate::metrics::MetricPoint::of(&log) {
         metrics::record(&env, &point);
     }
-    // The log's outcome says whether the settle succeeded: the answer is not parsed again.
+    // The log's outcome says whether the settle succeeded on chain (a capture that moved nothing yet is
+    // `settled:off_chain`): the answer is not parsed again.
     if method == "POST" && path.trim_end_matches('/') == "/settle" && log.outcome == "settled" {
         discovery::after_settle(&env, &ctx, &body, Date::now().as_millis());
     }
