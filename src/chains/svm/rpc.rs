@@ -28,9 +28,11 @@ pub fn signature_status(signature: &str) -> RpcCall {
     RpcCall::new("getSignatureStatuses", json!([[signature], {"searchTransactionHistory": true}]))
 }
 
-/// At `processed`, the most permissive level: a blockhash valid anywhere may still land.
+/// At `finalized`: every block still to come descends from the finalized one, so a blockhash too old
+/// there can never land again. At `processed` (the tip of one fork) it expires first, while a block of
+/// another fork may still take it.
 pub fn is_blockhash_valid(blockhash: &str) -> RpcCall {
-    RpcCall::new("isBlockhashValid", json!([blockhash, {"commitment": "processed"}]))
+    RpcCall::new("isBlockhashValid", json!([blockhash, {"commitment": "finalized"}]))
 }
 
 /// A token account's state, base64, at `confirmed`.
@@ -97,8 +99,10 @@ pub fn simulation(result: &Value) -> Result<Simulation, RpcError> {
 /// A transaction the cluster has seen, at `confirmed` or better, or not (yet).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Landed {
-    /// Not seen, or seen only at `processed` (it may still be dropped with its fork).
+    /// Not seen.
     NotYet,
+    /// In a block seen only at `processed`: it may still be dropped with its fork, or be confirmed.
+    Processed,
     Succeeded {
         slot: u64,
     },
@@ -119,7 +123,7 @@ pub fn landed(result: &Value) -> Result<Landed, RpcError> {
         None => status.get("confirmations").is_some_and(Value::is_null),
     };
     if !confirmed {
-        return Ok(Landed::NotYet);
+        return Ok(Landed::Processed);
     }
     Ok(match status.get("err").filter(|e| !e.is_null()) {
         Some(err) => Landed::Failed { slot, err: err.clone() },
@@ -148,7 +152,7 @@ mod tests {
     fn statuses_below_confirmed_have_not_landed() {
         let at =
             |level: &str| json!({"value": [{"slot": 7, "confirmations": 1, "err": null, "confirmationStatus": level}]});
-        assert_eq!(landed(&at("processed")).unwrap(), Landed::NotYet);
+        assert_eq!(landed(&at("processed")).unwrap(), Landed::Processed);
         assert_eq!(landed(&at("confirmed")).unwrap(), Landed::Succeeded { slot: 7 });
         assert_eq!(landed(&at("finalized")).unwrap(), Landed::Succeeded { slot: 7 });
         assert_eq!(landed(&json!({"value": [null]})).unwrap(), Landed::NotYet);

@@ -149,7 +149,7 @@ pub enum Fate {
     Landed {
         slot: u64,
     },
-    /// Still able to land (its blockhash is valid), not seen confirmed yet.
+    /// Still able to land (its blockhash is valid, or it is in a block not yet confirmed).
     Pending,
 }
 
@@ -166,6 +166,8 @@ pub async fn fate<H: HttpTransport, C: Clock>(
         Landed::Failed { err, .. } => {
             Err(ExactSvmError::TransactionFailed { signature: signature.to_string(), err: err.to_string() })
         }
+        // In a block not yet confirmed: that block decides, however old the blockhash is by now.
+        Landed::Processed => Ok(Fate::Pending),
         Landed::NotYet if valid => Ok(Fate::Pending),
         Landed::NotYet => Err(ExactSvmError::Expired(signature.to_string())),
     }

@@ -916,4 +916,49 @@ mod cluster {
         let cluster = Cluster::new(Value::Null, Value::Null);
         assert_eq!(broadcast_on(&cluster, &signed), Ok(()));
     }
+
+    /// A sent transaction's fate: `isBlockhashValid` says `blockhash_valid` and the status is `status`;
+    /// the blockhash is asked at `finalized`.
+    struct Sent {
+        blockhash_valid: bool,
+        status: Value,
+    }
+
+    impl HttpTransport for Sent {
+        async fn post_json(&self, _: &str, _: &[(&str, &str)], body: String) -> Result<String, TransportError> {
+            let call: Value = serde_json::from_str(&body).map_err(|e| TransportError::Failed(e.to_string()))?;
+            let result = match call["method"].as_str() {
+                Some("isBlockhashValid") => {
+                    assert_eq!(call["params"][1]["commitment"], "finalized");
+                    json!({"value": self.blockhash_valid})
+                }
+                Some("getSignatureStatuses") => json!({"value": [self.status]}),
+                other => panic!("unexpected {other:?}"),
+            };
+            Ok(json!({"jsonrpc": "2.0", "id": call["id"], "result": result}).to_string())
+        }
+    }
+
+    fn fate_on(sent: &Sent) -> Result<chain::Fate, ExactSvmError> {
+        let urls = ["http://cluster".to_string()];
+        let ctx = SvmContext {
+            network: crate::network::find("solana-devnet").unwrap(),
+            rpc: JsonRpcClient::new(sent, &Clockless, &urls),
+            clock: &Clockless,
+            settings: SvmSettings { max_compute_unit_limit: 200_000, confirm_timeout_secs: 0 },
+        };
+        pollster::block_on(chain::fate(&ctx, "sig", "hash"))
+    }
+
+    #[test]
+    fn a_transaction_in_a_block_not_yet_confirmed_is_pending_however_old_its_blockhash() {
+        let processed = json!({"slot": 7, "confirmations": 0, "err": null, "confirmationStatus": "processed"});
+        assert_eq!(fate_on(&Sent { blockhash_valid: false, status: processed }), Ok(chain::Fate::Pending));
+        let confirmed = json!({"slot": 7, "confirmations": 1, "err": null, "confirmationStatus": "confirmed"});
+        assert_eq!(fate_on(&Sent { blockhash_valid: false, status: confirmed }), Ok(chain::Fate::Landed { slot: 7 }));
+        // Not seen anywhere, and its blockhash too old at the finalized block: it can never land.
+        let expired = fate_on(&Sent { blockhash_valid: false, status: Value::Null });
+        assert!(matches!(expired, Err(ExactSvmError::Expired(_))), "{expired:?}");
+        assert_eq!(fate_on(&Sent { blockhash_valid: true, status: Value::Null }), Ok(chain::Fate::Pending));
+    }
 }
