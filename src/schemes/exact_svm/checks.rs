@@ -224,17 +224,23 @@ pub fn check_fee_payer_slot(message: &Message, fee_payer: &Pubkey) -> Result<(),
     }
 }
 
-/// The client signed what it sends: the transfer authority is a signer, and every signature but the fee
-/// payer's verifies over the message bytes (the reference leaves this to a `sigVerify` simulation).
+/// The client signed what it sends: the transfer authority is a signer, every other signer is one the
+/// transfer needs (the authority's multisig signers), and every signature but the fee payer's verifies
+/// over the message bytes (the reference leaves this to a `sigVerify` simulation). The fee payer pays
+/// for each signature: a signer no instruction needs only adds to its fee.
 pub fn check_client_signatures(
     transaction: &Transaction,
-    authority: &Pubkey,
+    transfer: &TransferChecked,
     fee_payer: &Pubkey,
 ) -> Result<(), ExactSvmError> {
-    if transaction.signer_index(authority).is_none() {
-        return Err(ExactSvmError::AuthorityNotSigner(*authority));
+    if transaction.signer_index(&transfer.authority).is_none() {
+        return Err(ExactSvmError::AuthorityNotSigner(transfer.authority));
     }
+    let needed = |key: &Pubkey| *key == transfer.authority || transfer.signers.contains(key);
     for signer in transaction.message().signers().iter().filter(|k| *k != fee_payer) {
+        if !needed(signer) {
+            return Err(ExactSvmError::UnneededSigner(*signer));
+        }
         transaction.verify_signer(signer).map_err(ExactSvmError::Signature)?;
     }
     Ok(())

@@ -55,6 +55,8 @@ pub enum ExactSvmError {
     FeePayerMismatch { actual: Pubkey, expected: Pubkey },
     #[error("the transfer authority {0} does not sign the transaction")]
     AuthorityNotSigner(Pubkey),
+    #[error("signer {0} is neither the transfer's authority nor one of its multisig signers: the fee payer would pay for its signature")]
+    UnneededSigner(Pubkey),
     #[error("invalid transaction signature: {0}")]
     Signature(SignatureError),
     /// The payer pays itself: the authority is payTo, or the source is the destination.
@@ -121,7 +123,7 @@ impl ExactSvmError {
             MemoCount(_) => Reason::SvmMemoCount,
             MemoMismatch => Reason::SvmMemoMismatch,
             FeePayerMismatch { .. } => Reason::SvmFeePayerMismatch,
-            AuthorityNotSigner(_) | Signature(_) => Reason::SvmSignatureInvalid,
+            AuthorityNotSigner(_) | UnneededSigner(_) | Signature(_) => Reason::SvmSignatureInvalid,
             WrongFeePayerKey { .. } => Reason::UnexpectedSettleError,
             ComputeLimitTooHigh { .. } => Reason::SvmComputeLimitTooHigh,
             SimulationFailed(_) => Reason::SvmSimulationFailed,

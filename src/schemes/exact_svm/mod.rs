@@ -132,7 +132,7 @@ pub fn verify_transaction(
     check_optional_instructions(message)?;
     check_memo(message, required.memo)?;
     check_fee_payer_slot(message, &fee_payer)?;
-    check_client_signatures(&transaction, &transfer.authority, &fee_payer)?;
+    check_client_signatures(&transaction, &transfer, &fee_payer)?;
     Ok(VerifiedSvm {
         payer: transfer.authority,
         fee_payer,

@@ -578,6 +578,19 @@ fn a_tampered_or_missing_client_signature_is_refused() {
     assert_eq!(code(verify(&forged.to_base64())), invalid);
 }
 
+#[test]
+fn a_signer_the_transfer_does_not_need_is_refused() {
+    // A key of the client's own signs beside the authority (named by a Memo, as Memo allows): the
+    // signature verifies, and the fee payer would pay 5,000 lamports more for it.
+    let extra = keypair(7);
+    let mut signed_memo = memo("0123456789abcdef0123456789abcdef");
+    signed_memo.accounts = vec![signer(extra.pubkey())];
+    let ixs = [compute_limit(200_000), compute_price(1_000), transfer(AMOUNT), signed_memo];
+    let tx = sign(compile(MessageVersion::V0, fee_payer().pubkey(), &ixs), &[&client(), &extra]).to_base64();
+    assert_eq!(verify(&tx), Err(ExactSvmError::UnneededSigner(extra.pubkey())));
+    assert_eq!(code(verify(&tx)), "invalid_exact_svm_payload_signature_invalid");
+}
+
 fn find(haystack: &[u8], needle: &[u8]) -> usize {
     haystack.windows(needle.len()).position(|w| w == needle).unwrap()
 }
@@ -603,8 +616,9 @@ fn the_authority_must_sign_and_the_facilitator_must_pay_the_fees() {
     co[3].accounts.push(signer(keypair(23).pubkey()));
     let tx = sign(compile(MessageVersion::V0, fee_payer().pubkey(), &co), &[&client()]).to_base64();
     assert_eq!(code(verify(&tx)), invalid);
+    // With it, the signer is one the transfer does not need (see the next test).
     let tx = sign(compile(MessageVersion::V0, fee_payer().pubkey(), &co), &[&client(), &keypair(23)]).to_base64();
-    assert!(verify(&tx).is_ok());
+    assert_eq!(verify(&tx), Err(ExactSvmError::UnneededSigner(keypair(23).pubkey())));
 }
 
 #[test]
