@@ -16,13 +16,24 @@ fn upto_body(w: &World, owner_key: &str, pay_to: Address, cap: u64, amount: u64,
 }
 
 fn permit_body(token: Address, owner_key: &str, pay_to: Address, cap: u64, amount: u64, nonce: u64) -> Value {
-    let deadline = now_secs() + 3_600;
+    permit_body_until(token, owner_key, pay_to, (cap, amount, nonce), U256::from(now_secs() + 3_600))
+}
+
+/// [`permit_body`] of a permit signed until `deadline`.
+fn permit_body_until(
+    token: Address,
+    owner_key: &str,
+    pay_to: Address,
+    amounts: (u64, u64, u64),
+    deadline: U256,
+) -> Value {
+    let (cap, amount, nonce) = amounts;
     let permit = PermitPayload {
         signature: Default::default(),
         owner: address(owner_key),
         spender: address(FACILITATOR_KEY),
         cap: U256::from(cap),
-        deadline: U256::from(deadline),
+        deadline,
         nonce: U256::from(nonce),
         session_id: String::new(),
     };
@@ -144,6 +155,21 @@ fn a_batch_the_owner_cannot_pay_fails_and_keeps_its_spend() {
     let (_, state) = w.facility.get(&format!("/upto/sessions/{id}"), "");
     assert_eq!(state["lastSettlement"]["error"], "insufficient_balance", "{state}");
     assert_eq!(state["pending"], "1000000001", "the spend stays pending");
+}
+
+/// Clients sign `uint256` max for a permit that never expires: the session keeps it as signed, and the
+/// batch's `permit` call is the one the owner signed.
+#[test]
+fn a_permit_signed_until_past_u64_settles_as_signed() {
+    let w = world();
+    let (owner, pay_to) = (KEYS[6], address(KEYS[2]));
+    let body = permit_body_until(w.token, owner, pay_to, (10_000, 700, 0), U256::MAX);
+    assert_eq!(w.facility.post("/verify", &body).1["isValid"], true);
+    assert_eq!(w.facility.post("/settle", &body).1["success"], true);
+    let before = balance(&w.anvil, w.token, pay_to);
+    let report = sweep(&w, now_secs() * 1000 + 121_000);
+    assert_eq!(report.failed, 0, "{report:?}");
+    assert_eq!(balance(&w.anvil, w.token, pay_to) - before, U256::from(700));
 }
 
 /// For resource servers that keep their own sessions: each /settle settles its amount on chain at once,

@@ -72,6 +72,7 @@ fn session(i: usize) -> Session {
         pay_to: Address::repeat_byte(4),
         cap: U256::from(100),
         deadline: 4_000_000_000,
+        signed_deadline: None,
         permit_nonce: U256::ZERO,
         signature: Bytes::new(),
         name: "USD Coin".into(),

@@ -137,6 +137,7 @@ impl<P: Host> Facilitator<P> {
             pay_to: verified.pay_to,
             cap: permit.cap,
             deadline: u64::try_from(permit.deadline).unwrap_or(u64::MAX),
+            signed_deadline: (permit.deadline > U256::from(u64::MAX)).then_some(permit.deadline),
             permit_nonce: permit.nonce,
             // Canonical bytes (v as 27/28): what `permit` on chain takes.
             signature: crate::schemes::upto_evm::session_id::canonical_signature(&permit.signature).into(),

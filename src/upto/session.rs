@@ -48,8 +48,12 @@ pub struct Session {
     /// Bound at the first payment: a session pays one recipient.
     pub pay_to: Address,
     pub cap: U256,
-    /// The permit's deadline (seconds).
+    /// The permit's deadline (seconds; a signed one past u64 is held as u64::MAX).
     pub deadline: u64,
+    /// The deadline as signed when it does not fit `deadline` (clients sign `uint256` max for "never"):
+    /// what `permit` must be called with for the signature to hold.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signed_deadline: Option<U256>,
     pub permit_nonce: U256,
     pub signature: Bytes,
     /// The token's EIP-712 domain.
@@ -322,6 +326,7 @@ pub(crate) mod tests {
             pay_to: Address::repeat_byte(4),
             cap: U256::from(cap),
             deadline: 10_000,
+            signed_deadline: None,
             permit_nonce: U256::ZERO,
             signature: Bytes::new(),
             name: "USD Coin".into(),

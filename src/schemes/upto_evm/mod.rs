@@ -362,7 +362,7 @@ fn permit_calldata<H, C: Clock>(ctx: &EvmContext<'_, H, C>, session: &Session) -
         owner: session.owner,
         spender: session.spender,
         value: session.cap,
-        deadline: U256::from(session.deadline),
+        deadline: session.signed_deadline.unwrap_or(U256::from(session.deadline)),
         v: signature.v(),
         r: signature.r.into(),
         s: signature.s.into(),
