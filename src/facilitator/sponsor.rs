@@ -17,7 +17,7 @@ use crate::config::{StarknetNetworkConfig, StarknetSettlement};
 use crate::ledger::{self, Claim, Ledger, LedgerOp};
 use crate::network::Network;
 use crate::ports::{Clock, HttpTransport};
-use crate::schemes::exact_starknet::chain::{self, SignedInvoke, Sponsor, StarknetContext};
+use crate::schemes::exact_starknet::chain::{self, SignedInvoke, Sponsor, StarknetContext, Status};
 use crate::schemes::exact_starknet::{chain_id, ExactStarknetError};
 
 /// A sponsor's transaction to send: the call it runs, for the payment under the ledger `key`.
@@ -255,7 +255,8 @@ pub async fn submit_in_turn<L: Ledger, H: HttpTransport, C: Clock>(
 }
 
 /// Records the signed transaction in the ledger, then broadcasts it: a settle cut off between the
-/// two is found and reconciled.
+/// two is found and reconciled. A transaction the node refused, and that no node knows, is abandoned:
+/// kept, its record would make every retry wait for it forever instead of signing anew.
 async fn record_and_broadcast<L: Ledger, H: HttpTransport, C: Clock>(
     ledger: &L,
     ctx: &StarknetContext<'_, H, C>,
@@ -265,7 +266,18 @@ async fn record_and_broadcast<L: Ledger, H: HttpTransport, C: Clock>(
     let hash = format!("{:#x}", signed.hash);
     let record = LedgerOp::RecordTransaction { transaction: hash.clone(), raw: Some(signed.json.to_string()) };
     ledger.apply(key, record).await.map_err(|e| ExactStarknetError::Rpc(format!("ledger: {e}")))?;
-    chain::broadcast(ctx, signed).await.map(|()| hash)
+    match chain::broadcast(ctx, signed).await {
+        Ok(()) => Ok(hash),
+        Err(refused @ (ExactStarknetError::Refused(_) | ExactStarknetError::StaleNonce)) => {
+            // An endpoint tried before the one that refused may have taken it: only the node's word
+            // that it knows no such transaction lets the record go.
+            if chain::status(ctx, &hash).await == Ok(Status::Unknown) {
+                let _ = ledger.apply(key, LedgerOp::Abandon { transaction: hash }).await;
+            }
+            Err(refused)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// 50 to 250 ms, growing with the attempt, spread by the payment's key.

@@ -1,16 +1,20 @@
-//! A payer account whose code the attacker wrote, in the x402-starknet dialect: its
-//! `is_valid_signature` answers VALID, its outside-execution nonces are always fresh, it holds the
-//! balance, and its `execute_from_outside_v2` moves nothing (or, under simulation only, pretends to).
-//! The sponsor must never pay for such a settle, and `/settle` must never answer it `success`.
+//! Starknet settles in the x402-starknet dialect against a stand-in node, for what no real node here
+//! can be made to do:
+//! - a payer account whose code the attacker wrote: its `is_valid_signature` answers VALID, its
+//!   outside-execution nonces are always fresh, it holds the balance, and its `execute_from_outside_v2`
+//!   moves nothing (or, under simulation only, pretends to). The sponsor must never pay for such a
+//!   settle, and `/settle` must never answer it `success`;
+//! - a node that refuses a broadcast once: the payment must stay settleable.
 //!
-//! The node is a stand-in (`Node` below): starknet-devnet runs here, but no Cairo compiler does, so a
-//! hostile account class cannot be declared on it. The stand-in answers each JSON-RPC method the
-//! facilitator asks as the hostile account and the real USDC would, and records the methods asked.
+//! starknet-devnet runs here (tests/starknet_settle.rs), but no Cairo compiler does, so a hostile account
+//! class cannot be declared on it, and it cannot be told to refuse one broadcast. The stand-in answers
+//! each JSON-RPC method the facilitator asks as the account and the real USDC would, and records the
+//! methods asked and the transactions it took.
 #![cfg(feature = "starknet")]
 
 mod common;
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
 use common::offline::FixedClock;
 use serde_json::{json, Value};
@@ -45,13 +49,38 @@ enum Simulated {
 
 struct Node {
     simulated: Simulated,
+    /// What the account's real run moves: nothing (the hostile account), or the payment.
+    moves_the_payment: bool,
+    /// How many broadcasts to refuse (the node's validation, code 55) before taking one.
+    refusals: Cell<u32>,
     methods: RefCell<Vec<String>>,
     sent: RefCell<Vec<String>>,
 }
 
 impl Node {
     fn new(simulated: Simulated) -> &'static Node {
-        Box::leak(Box::new(Node { simulated, methods: RefCell::default(), sent: RefCell::default() }))
+        Node::leak(Node {
+            simulated,
+            moves_the_payment: false,
+            refusals: Cell::new(0),
+            methods: RefCell::default(),
+            sent: RefCell::default(),
+        })
+    }
+
+    /// An honest account and token, behind a node that refuses the first `refusals` broadcasts.
+    fn refusing(refusals: u32) -> &'static Node {
+        Node::leak(Node {
+            simulated: Simulated::ThePayment,
+            moves_the_payment: true,
+            refusals: Cell::new(refusals),
+            methods: RefCell::default(),
+            sent: RefCell::default(),
+        })
+    }
+
+    fn leak(node: Node) -> &'static Node {
+        Box::leak(Box::new(node))
     }
 
     fn asked(&self, method: &str) -> usize {
@@ -88,16 +117,24 @@ impl Node {
                 "l2_gas_price": "0x1", "l1_data_gas_consumed": "0x80", "l1_data_gas_price": "0x1"
             }]),
             "starknet_addInvokeTransaction" => {
+                if self.refusals.get() > 0 {
+                    self.refusals.set(self.refusals.get() - 1);
+                    return Err((55, "Account validation failed"));
+                }
                 let hash = invoke_hash(&params["invoke_transaction"]).ok_or((-32602, "Invalid params"))?;
                 self.sent.borrow_mut().push(hash.clone());
                 json!({"transaction_hash": hash})
             }
             "starknet_getTransactionStatus" => {
+                let hash = params["transaction_hash"].as_str().unwrap_or_default();
+                if !self.sent.borrow().iter().any(|h| h == hash) {
+                    return Err((29, "Transaction hash not found"));
+                }
                 json!({"finality_status": "ACCEPTED_ON_L2", "execution_status": "SUCCEEDED"})
             }
-            // The real run: the account's code ran and moved nothing.
             "starknet_getTransactionReceipt" => {
-                json!({"execution_status": "SUCCEEDED", "events": [], "block_number": 7})
+                let events = if self.moves_the_payment { json!([Node::transfer_event()]) } else { json!([]) };
+                json!({"execution_status": "SUCCEEDED", "events": events, "block_number": 7})
             }
             _ => return Err((-32601, "Method not found")),
         })
@@ -264,4 +301,21 @@ fn an_accepted_transaction_whose_receipt_shows_no_transfer_is_never_a_success() 
     let again = post(&f, "/settle", &payment);
     assert_eq!(again["success"], false, "{again}");
     assert_eq!(node.sent.borrow().len(), 1);
+}
+
+#[test]
+fn a_broadcast_the_node_refused_leaves_the_payment_settleable() {
+    let node = Node::refusing(1);
+    let f = facilitator(node);
+    let payment = body(0x300);
+    let refused = post(&f, "/settle", &payment);
+    assert_eq!(refused["success"], false, "{refused}");
+    assert!(node.sent.borrow().is_empty());
+    // The node takes broadcasts again: the retry signs anew and settles, once.
+    let settled = post(&f, "/settle", &payment);
+    assert_eq!(settled["success"], true, "{settled}");
+    assert_eq!(node.sent.borrow().len(), 1);
+    let again = post(&f, "/settle", &payment);
+    assert_eq!(again["success"], false, "{again}");
+    assert_eq!(node.sent.borrow().len(), 1, "nothing is sent for a settled payment");
 }
