@@ -3,11 +3,20 @@
 
 mod common;
 
+use std::cell::Cell;
+
+use alloy_consensus::Transaction;
+use alloy_eips::eip2718::Decodable2718;
 use alloy_primitives::{Address, U256};
 use common::*;
 use serde_json::{json, Value};
+use x402_edge::access::MemoryLimiter;
+use x402_edge::chains::evm::sender::NonceManagedSender;
 use x402_edge::chains::evm::{eip2612, eip3009};
-use x402_edge::ports::EvmSigner;
+use x402_edge::config::Config;
+use x402_edge::facilitator::{Facilitator, Host, NoHooks, Ports};
+use x402_edge::ledger::MemoryLedger;
+use x402_edge::ports::{EvmSigner, HttpTransport, TransportError};
 use x402_edge::schemes::upto_evm::PermitPayload;
 
 /// A permit from `owner_key` for the facilitator (spender) with `cap`, and a v2 upto body paying `amount`.
@@ -460,4 +469,104 @@ fn zero_amounts_self_payments_and_unlisted_assets_open_no_session_and_send_nothi
     assert_eq!(report.sessions, 0, "{report:?}");
     assert_eq!(w.anvil.nonce(facilitator), sent, "nothing was sent");
     assert_eq!(balance(&w.anvil, w.token, address(owner)), before, "no token moved");
+}
+
+/// The RPC seen through a gateway that loses one answer: while `lose_next` is set, the next broadcast of
+/// a `transferFrom` reaches anvil (and is mined), and its answer is replaced by an HTTP 502.
+#[derive(Default)]
+struct LosesOneAnswer {
+    lose_next: Cell<bool>,
+    lost: Cell<usize>,
+}
+
+impl LosesOneAnswer {
+    fn is_transfer_from(body: &str) -> bool {
+        let request: Value = serde_json::from_str(body).unwrap_or_default();
+        let method = request["method"].as_str().unwrap_or_default();
+        let raw = request["params"][0].as_str().unwrap_or_default().trim_start_matches("0x");
+        let tx =
+            hex::decode(raw).ok().and_then(|raw| alloy_consensus::TxEnvelope::decode_2718(&mut raw.as_slice()).ok());
+        // `transferFrom(address,address,uint256)`.
+        method.starts_with("eth_sendRawTransaction")
+            && tx.is_some_and(|tx| tx.input().starts_with(&[0x23, 0xb8, 0x72, 0xdd]))
+    }
+}
+
+impl HttpTransport for &'static LosesOneAnswer {
+    async fn post_json(&self, url: &str, headers: &[(&str, &str)], body: String) -> Result<String, TransportError> {
+        let lose = self.lose_next.get() && LosesOneAnswer::is_transfer_from(&body);
+        let answer = UreqTransport.post_json(url, headers, body).await;
+        if lose {
+            self.lose_next.set(false);
+            self.lost.set(self.lost.get() + 1);
+            return Err(TransportError::Status(502));
+        }
+        answer
+    }
+}
+
+struct LossyHost;
+
+impl Host for LossyHost {
+    type Http = &'static LosesOneAnswer;
+    type Clock = SystemClock;
+    type Ledger = MemoryLedger;
+    type Sessions = x402_edge::upto::MemorySessions;
+    type Sender = NonceManagedSender;
+    type Hooks = NoHooks;
+    type Limiter = MemoryLimiter;
+    #[cfg(feature = "starknet")]
+    type Sponsor = x402_edge::facilitator::sponsor::InProcessSponsor;
+}
+
+fn lossy_facilitator(rpc: &str, http: &'static LosesOneAnswer) -> Facilitator<LossyHost> {
+    let vars = [
+        ("EVM_NETWORKS", "base-sepolia".to_string()),
+        ("EVM_RPC_URL_BASE_SEPOLIA", rpc.to_string()),
+        ("EVM_PRIVATE_KEY", FACILITATOR_KEY.to_string()),
+        ("ASSET_ALLOWLIST_BASE_SEPOLIA", test_token_address().to_string()),
+    ];
+    let config = Config::from_env(|name| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone()));
+    assert!(config.problems.is_empty(), "{:?}", config.problems);
+    let sender = NonceManagedSender::new(config.evm_sync_send_wait_ms());
+    let ports = Ports {
+        http,
+        clock: SystemClock,
+        ledger: MemoryLedger::default(),
+        sessions: x402_edge::upto::MemorySessions::default(),
+        sender,
+        hooks: NoHooks,
+        limiter: MemoryLimiter::default(),
+        #[cfg(feature = "starknet")]
+        sponsor: x402_edge::facilitator::sponsor::InProcessSponsor,
+    };
+    Facilitator::new(config, ports)
+}
+
+/// A batch whose `transferFrom` was mined but whose answer was lost is not a failure: the batch stays
+/// under its ledger key, and the sweep after the settling timeout reconciles it from the chain instead
+/// of charging the owner again in a new batch.
+#[test]
+fn a_batch_whose_broadcast_answer_was_lost_is_reconciled_never_charged_twice() {
+    let w = world();
+    let http: &'static LosesOneAnswer = Box::leak(Box::default());
+    let f = lossy_facilitator(&w.anvil.url, http);
+    let (owner, pay_to) = (KEYS[1], address(KEYS[2]));
+    let body = permit_body(w.token, owner, pay_to, 10_000, 100, 0);
+    let request = x402_edge::schemes::parse_request(body.to_string().as_bytes()).unwrap();
+    let captured = pollster::block_on(f.settle(&request)).unwrap();
+    let id = captured.extensions.as_ref().unwrap()["upto"]["sessionId"].as_str().unwrap().to_string();
+    let before = balance(&w.anvil, w.token, pay_to);
+    http.lose_next.set(true);
+    let idle = now_secs() * 1000 + 121_000;
+    pollster::block_on(f.sweep(idle)).unwrap();
+    assert_eq!(http.lost.get(), 1, "the batch was sent and its answer lost");
+    assert_eq!(balance(&w.anvil, w.token, pay_to) - before, U256::from(100), "anvil mined it");
+    let session = pollster::block_on(f.session(&id, None)).unwrap().unwrap();
+    assert!(session.settling.is_some(), "the batch's outcome is not known yet: {session:?}");
+    // Past the settling timeout the same batch is begun again: its transaction is found mined.
+    pollster::block_on(f.sweep(idle + 301_000)).unwrap();
+    let session = pollster::block_on(f.session(&id, None)).unwrap().unwrap();
+    assert_eq!((session.settled, session.pending), (U256::from(100), U256::ZERO), "{session:?}");
+    assert_eq!(balance(&w.anvil, w.token, pay_to) - before, U256::from(100), "the owner paid once");
 }

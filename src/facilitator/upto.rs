@@ -11,7 +11,7 @@ use super::once::{conflict, in_flight, record_result, store_failure, Sent};
 use super::outcome::{Failure, Settled, Verified};
 use crate::config::UptoSettleMode;
 use crate::ledger::LedgerJournal;
-use crate::ledger::{Claim, Ledger, LedgerOp};
+use crate::ledger::{Claim, Ledger, LedgerEntry, LedgerOp};
 use crate::network::Network;
 use crate::ports::{Clock, EvmSigner};
 use crate::protocol::Reason;
@@ -361,9 +361,17 @@ impl<P: Host> Facilitator<P> {
             _ => return Err(refused(Refusal::Unknown, id)),
         };
         let result = self.settle_batch(&session, &batch).await;
+        let recorded = match &result {
+            Err(f) if f.transaction.is_none() => self.batch_transaction_recorded(&session, &batch).await,
+            _ => false,
+        };
         let outcome = match &result {
             Ok(settled) => BatchOutcome::Settled { transaction: settled.transaction.clone() },
             Err(f) if f.transaction.is_some() && f.reason.outcome_unknown() => BatchOutcome::Unknown,
+            // A send whose answer was lost (a transport error, a signer unreachable after it sent) may
+            // still land: the batch stays under its key, whose recorded transaction the retry of the
+            // same batch reconciles. Failed, the spend would go into a new batch and be charged twice.
+            Err(_) if recorded => BatchOutcome::Unknown,
             Err(f) => {
                 BatchOutcome::Failed { error: f.code(crate::protocol::Version::V2), transaction: f.transaction.clone() }
             }
@@ -385,9 +393,15 @@ impl<P: Host> Facilitator<P> {
         Ok((session, Some(result)))
     }
 
+    /// Whether the batch's ledger entry still holds a transaction it sent (not settled, not abandoned).
+    async fn batch_transaction_recorded(&self, session: &Session, batch: &crate::upto::Batch) -> bool {
+        let entry = self.ledger_entry(&batch_key(session, batch)).await;
+        matches!(entry, Ok(Some(LedgerEntry::InFlight { transaction: Some(_), .. })))
+    }
+
     /// One batch on chain, made idempotent by the ledger under `upto/{session}/{seq}`.
     async fn settle_batch(&self, session: &Session, batch: &crate::upto::Batch) -> Result<Settled, Failure> {
-        let key = format!("upto/{}/{}", session.id, batch.seq);
+        let key = batch_key(session, batch);
         let network = crate::network::find(&session.network)
             .ok_or_else(|| Failure::new(Reason::InvalidNetwork, "the session's network is unknown"))?;
         let payer = session.owner.to_checksum(None);
@@ -412,6 +426,11 @@ impl<P: Host> Facilitator<P> {
     async fn session_op(&self, id: &str, op: SessionOp) -> Result<SessionReply, Failure> {
         self.sessions.apply(id, op).await.map_err(|e| store_failure(e.to_string()))
     }
+}
+
+/// The ledger key of a session's batch.
+fn batch_key(session: &Session, batch: &crate::upto::Batch) -> String {
+    format!("upto/{}/{}", session.id, batch.seq)
 }
 
 /// A session's refusal of a payment, with the session it concerns.
