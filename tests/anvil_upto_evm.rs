@@ -205,6 +205,29 @@ fn in_immediate_mode_each_settle_pays_on_chain_at_once() {
     assert_eq!(w.anvil.nonce(facilitator), sent + 3, "nothing is sent beyond the cap");
 }
 
+/// In immediate mode a `/settle` answered as failed charges nothing later: its capture leaves the session
+/// with the failure, and a sweep after the owner tops up collects nothing of it.
+#[test]
+fn in_immediate_mode_a_settle_answered_as_failed_is_never_charged_later() {
+    let w = world();
+    let facility = Facility::with_vars(&w.anvil.url, &[("UPTO_SETTLE_MODE", "immediate")]);
+    let (owner, pay_to) = (KEYS[5], address(KEYS[2]));
+    // The owner holds 1,000 USDC; the request costs 1,500.
+    let body = upto_body(&w, owner, pay_to, 10_000_000_000, 1_500_000_000, 0);
+    let before = balance(&w.anvil, w.token, pay_to);
+    let (_, refused) = facility.post("/settle", &body);
+    assert_eq!(refused["success"], false, "{refused}");
+    mint(&w.anvil, w.token, address(owner), 1_000_000_000);
+    let report =
+        pollster::block_on(facility.facilitator.sweep(now_secs() * 1000 + 121_000)).unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(report.failed, 0, "{report:?}");
+    assert_eq!(balance(&w.anvil, w.token, pay_to), before, "nothing is collected for the refused request");
+    // The next request is charged for itself alone.
+    let (_, paid) = facility.post("/settle", &with_amount(&body, 700));
+    assert_eq!(paid["success"], true, "{paid}");
+    assert_eq!(balance(&w.anvil, w.token, pay_to) - before, U256::from(700));
+}
+
 /// A contract posing as a token gets no batch: not the permit (its allowance reads 0), not
 /// `transferFrom` (its allowance reads as plenty); the 5-byte contract reads as an empty balance.
 /// Captures make no chain call, so they succeed; the batch is simulated first and sends nothing.

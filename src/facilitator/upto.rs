@@ -76,7 +76,9 @@ impl<P: Host> Facilitator<P> {
             return Ok(captured(&session, String::new()));
         }
         let now_ms = self.clock.now_millis();
-        let (session, batch) = self.settle_session(&permit.session_id, now_ms, "immediate", false).await?;
+        let amount = request.requirements.amount;
+        let (session, batch) =
+            self.settle_session_releasing(&permit.session_id, now_ms, "immediate", false, amount).await?;
         match batch {
             Some(Ok(settled)) => Ok(captured(&session, settled.transaction)),
             Some(Err(failure)) => Err(Failure { session_id: Some(session.id.clone()), ..failure }),
@@ -343,6 +345,18 @@ impl<P: Host> Facilitator<P> {
         reason: &str,
         close_after: bool,
     ) -> Result<(Session, Option<Result<Settled, Failure>>), Failure> {
+        self.settle_session_releasing(id, now_ms, reason, close_after, U256::ZERO).await
+    }
+
+    /// [`Self::settle_session`], taking `released` out of the pending spend if the batch fails.
+    async fn settle_session_releasing(
+        &self,
+        id: &str,
+        now_ms: u64,
+        reason: &str,
+        close_after: bool,
+        released: U256,
+    ) -> Result<(Session, Option<Result<Settled, Failure>>), Failure> {
         let thresholds = self.config.upto.thresholds;
         let begin = SessionOp::Begin {
             now_ms,
@@ -373,7 +387,8 @@ impl<P: Host> Facilitator<P> {
             // same batch reconciles. Failed, the spend would go into a new batch and be charged twice.
             Err(_) if recorded => BatchOutcome::Unknown,
             Err(f) => {
-                BatchOutcome::Failed { error: f.code(crate::protocol::Version::V2), transaction: f.transaction.clone() }
+                let (error, transaction) = (f.code(crate::protocol::Version::V2), f.transaction.clone());
+                BatchOutcome::Failed { error, transaction, released }
             }
         };
         let finish = SessionOp::Finish {

@@ -160,10 +160,16 @@ pub enum BatchOutcome {
     Settled {
         transaction: String,
     },
-    /// Nothing moved (refused before sending, or reverted): the pending spend stays to retry.
+    /// Nothing moved (refused before sending, or reverted): the pending spend stays to retry, but for
+    /// `released`.
     Failed {
         error: String,
         transaction: Option<String>,
+        /// What leaves the pending spend with this failure: with `UPTO_SETTLE_MODE=immediate`, the
+        /// capture of the settle that answers it (its resource server was told the payment failed, so
+        /// no later batch may collect it).
+        #[serde(default, skip_serializing_if = "U256::is_zero")]
+        released: U256,
     },
     /// Sent, outcome not known yet: the batch stays `settling` and is reconciled from its receipt.
     Unknown,
@@ -303,7 +309,8 @@ fn finish(
             session.settling = None;
             session.last_settlement = Some(record(true, Some(transaction), None));
         }
-        BatchOutcome::Failed { error, transaction } => {
+        BatchOutcome::Failed { error, transaction, released } => {
+            session.pending = session.pending.saturating_sub(released);
             session.status = if batch.close_after { Status::Closed } else { Status::Open };
             session.settling = None;
             session.last_settlement = Some(record(false, transaction, Some(error)));
@@ -454,7 +461,8 @@ pub(crate) mod tests {
             apply(s, SessionOp::Begin { now_ms: 5, reason: "manual".into(), close_after, stale_after_ms: 300 })
         };
         let (_, s) = begin(s, false);
-        let failed = BatchOutcome::Failed { error: "insufficient_balance".into(), transaction: None };
+        let failed =
+            BatchOutcome::Failed { error: "insufficient_balance".into(), transaction: None, released: U256::ZERO };
         let (_, s) = apply(s, SessionOp::Finish { seq: 0, now_ms: 6, outcome: failed, deadline_buffer_secs: 60 });
         let s = s.unwrap();
         assert_eq!((s.status, s.pending), (Status::Open, U256::from(30)));
