@@ -864,10 +864,11 @@ fn an_erc6492_factory_call_that_deploys_another_wallet_is_refused_and_deploys_no
     assert_eq!(facilitator_funds(&w), funds, "no transaction, no gas");
 }
 
-/// A deployment that passed its simulation and failed on chain is the one deployment that payment
-/// gets: a second settle, with the same wrapper or a re-wrapped one, sends nothing.
+/// A deployment that passed its simulation and failed on chain is the one deployment that wallet
+/// gets: a second settle, with the same wrapper or a re-wrapped one, or another payment of the wallet
+/// (a fresh nonce), sends nothing.
 #[test]
-fn a_payment_whose_wallet_deployment_failed_gets_no_second_deployment() {
+fn a_wallet_whose_deployment_failed_gets_no_second_deployment_for_any_payment() {
     use alloy_primitives::B256;
     use alloy_sol_types::SolCall;
 
@@ -892,7 +893,16 @@ fn a_payment_whose_wallet_deployment_failed_gets_no_second_deployment() {
     assert_eq!(code_len(&w.anvil, wallet), 0);
 
     let funds = facilitator_funds(&w);
-    for body in [&failing, &sound, &failing] {
+    let mut fresh = authorization(owner, address(KEYS[2]), 5_000, 171);
+    fresh.from = wallet;
+    let fresh = erc6492_body(
+        &w,
+        &fresh,
+        owner,
+        factory,
+        ITestWalletFactory::createWalletUnlessPricedCall { owner: address(owner), salt }.abi_encode(),
+    );
+    for body in [&failing, &sound, &failing, &fresh] {
         assert_eq!(refusal(&allowed, "/settle", body), "smart_wallet_deployment_failed");
     }
     assert_eq!(facilitator_funds(&w), funds, "not retried: no transaction, no gas");

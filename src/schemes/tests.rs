@@ -375,7 +375,9 @@ fn a_ledger_key_names_its_settling_network_only_when_an_account_there_settles_it
     let eip3009 = parse(&examples()["coinbase_v2"]["POST /verify request"]).unwrap();
     let eip3009_key = ledger_key(&eip3009);
     assert_eq!(network(&eip3009_key), Some(eip3009.network.caip2), "{eip3009_key}");
-    assert_eq!(network(&super::exact_evm::deployment_key(&eip3009_key)), None, "a wallet deployment");
+    let wallet = alloy_primitives::Address::repeat_byte(7);
+    let deployment = super::exact_evm::deployment_key(eip3009.network.caip2, wallet);
+    assert_eq!(network(&deployment), None, "a wallet deployment: {deployment}");
     #[cfg(feature = "permit2")]
     {
         let permit2_key = ledger_key(&parse(&upto_permit2_body("50000")).unwrap());

@@ -1,7 +1,7 @@
 //! Settling an `exact` EVM payment: re-verify with the chain (so a doomed settle burns no gas), build
 //! and sign the `transferWithAuthorization` transaction, broadcast it, and wait for its receipt.
 
-use alloy_primitives::B256;
+use alloy_primitives::{Address, B256};
 
 use super::chain;
 use super::chain::{ChainReads, PayerAccount};
@@ -80,18 +80,19 @@ fn settle_call<H, C>(
     Ok(evm_tx::unsigned_call(ctx, prepared.asset, prepared.calldata, fees, gas_limit, max_gas)?)
 }
 
-/// The ledger key under which the deployment for the payment keyed `payment_key` is recorded.
-pub fn deployment_key(payment_key: &str) -> String {
-    format!("deploy/{payment_key}")
+/// The ledger key under which the deployment of `wallet` on the network `caip2` is recorded: one per
+/// wallet, not per payment, so that fresh nonces of one undeployed wallet buy no further deployments.
+pub fn deployment_key(caip2: &str, wallet: Address) -> String {
+    format!("deploy/{caip2}/{wallet:#x}")
 }
 
-/// Deploys the payer's wallet unless a deployment was attempted for this payment before: one payment
-/// causes at most one deployment, whatever factory call its (unsigned) ERC-6492 wrapper carries. The
+/// Deploys the payer's wallet unless a deployment of it was attempted before: one wallet causes at most
+/// one deployment, whatever payment and factory call its (unsigned) ERC-6492 wrapper carries. The
 /// attempt is claimed in the ledger under [`deployment_key`] and its transaction is journaled there
 /// before the broadcast, so the entry outlives any outcome: after a deployment that failed, was lost
-/// or is still pending, a retry finds `from` still without code, cannot claim, and is refused with
-/// nothing sent. A claim that sent nothing (gas ceilings, a failed estimate) is released. Without a
-/// ledger key nothing is deployed.
+/// or is still pending, any payment of the wallet finds `from` still without code, cannot claim, and
+/// is refused with nothing sent. A claim that sent nothing (gas ceilings, a failed estimate) is
+/// released. Without a ledger key (a payment the ledger does not track) nothing is deployed.
 async fn deploy_once<H: HttpTransport, C: Clock, S: EvmSigner, T: TxSender, L: Ledger>(
     ctx: &EvmContext<'_, H, C>,
     signer: &S,
@@ -103,9 +104,10 @@ async fn deploy_once<H: HttpTransport, C: Clock, S: EvmSigner, T: TxSender, L: L
     let SignatureProof::Counterfactual { wrapped, .. } = &prepared.proof else {
         return Err(ExactEvmError::SimulationFailed("only an ERC-6492 wallet is deployed".into()));
     };
-    let payment_key =
-        journal.key.ok_or_else(|| ExactEvmError::Ledger("no ledger key to record a deployment".into()))?;
-    let key = deployment_key(payment_key);
+    if journal.key.is_none() {
+        return Err(ExactEvmError::Ledger("no ledger key to record a deployment".into()));
+    }
+    let key = deployment_key(ctx.network.caip2, prepared.authorization.from);
     // Held as long as a settle waits for its receipts: one that died before recording a deployment
     // frees the payment for one deployment again; a recorded one is never claimed again.
     let hold_ms = ctx.settings.receipt_timeout_secs * 1000 + crate::ledger::HOLD_MARGIN_MS;
