@@ -12,6 +12,8 @@ pub const DEFAULT_SVM_NETWORKS: &str = "solana-devnet";
 /// A TransferChecked uses about 6k compute units, 30k with Token-2022 extensions; `@x402/svm` asks for 20k.
 /// At the spec's price cap (5 lamports per unit) 50k units bound the priority fee to 250,000 lamports.
 const DEFAULT_SVM_MAX_COMPUTE_UNIT_LIMIT: u64 = 50_000;
+/// The spec's cap (5 lamports per unit); `@x402/svm` clients set 1 micro-lamport.
+const DEFAULT_SVM_MAX_COMPUTE_UNIT_PRICE: u64 = crate::schemes::exact_svm::MAX_COMPUTE_UNIT_PRICE_MICRO_LAMPORTS;
 /// The reference polls once a second, 30 times (digest §5.3).
 const DEFAULT_SVM_CONFIRM_TIMEOUT_SECS: u64 = 30;
 
@@ -38,6 +40,13 @@ pub(super) fn settings(get: &impl Fn(&str) -> Option<String>, problem: &mut impl
             DEFAULT_SVM_MAX_COMPUTE_UNIT_LIMIT,
             1..=1_400_000,
         ) as u32,
+        max_compute_unit_price_micro_lamports: integer(
+            get,
+            problem,
+            "SVM_MAX_COMPUTE_UNIT_PRICE_MICROLAMPORTS",
+            DEFAULT_SVM_MAX_COMPUTE_UNIT_PRICE,
+            0..=DEFAULT_SVM_MAX_COMPUTE_UNIT_PRICE,
+        ),
         confirm_timeout_secs: integer(
             get,
             problem,

@@ -188,6 +188,7 @@ fn bad_solana_settings_are_problems_that_never_echo_the_key() {
         ("SVM_NETWORKS", "solana-devnet,base"),
         ("SVM_RPC_URL_SOLANA_DEVNET", "ftp://x"),
         ("SVM_MAX_COMPUTE_UNIT_LIMIT", "2000000"),
+        ("SVM_MAX_COMPUTE_UNIT_PRICE_MICROLAMPORTS", "5000001"),
     ]);
     let vars: Vec<_> = c.problems.iter().map(|p| p.variable.as_str()).collect();
     assert_eq!(
@@ -197,7 +198,8 @@ fn bad_solana_settings_are_problems_that_never_echo_the_key() {
             "SVM_PRIVATE_KEY",
             "SVM_RPC_URL_SOLANA_DEVNET",
             "SVM_NETWORKS",
-            "SVM_MAX_COMPUTE_UNIT_LIMIT"
+            "SVM_MAX_COMPUTE_UNIT_LIMIT",
+            "SVM_MAX_COMPUTE_UNIT_PRICE_MICROLAMPORTS"
         ]
     );
     assert!(c.problems.iter().all(|p| !p.problem.contains(truncated)));

@@ -18,7 +18,11 @@ use crate::schemes::exact_svm::{verify_offline, ExactSvmError, VerifiedSvm};
 use crate::schemes::{Payload, PaymentRequest};
 
 /// Verify never settles: nothing here is bounded by these.
-const UNUSED_SETTINGS: SvmSettings = SvmSettings { max_compute_unit_limit: u32::MAX, confirm_timeout_secs: 30 };
+const UNUSED_SETTINGS: SvmSettings = SvmSettings {
+    max_compute_unit_limit: u32::MAX,
+    max_compute_unit_price_micro_lamports: u64::MAX,
+    confirm_timeout_secs: 30,
+};
 
 /// `options.feePayers`: the facilitator's fee payers (its `/supported` `signers["solana:*"]`); `null`
 /// trusts the requirements' `extra.feePayer` (`feePayerChecked: false` in the result).

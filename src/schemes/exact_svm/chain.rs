@@ -19,6 +19,8 @@ pub struct SvmSettings {
     /// The highest compute unit limit a payment may ask for: with the spec's price cap (5 lamports
     /// per unit) it bounds the priority fee the fee payer pays per transaction.
     pub max_compute_unit_limit: u32,
+    /// The highest compute unit price (micro-lamports) a payment may set: at most the spec's cap.
+    pub max_compute_unit_price_micro_lamports: u64,
     /// How long a settle polls `getSignatureStatuses` before answering that the outcome is unknown.
     pub confirm_timeout_secs: u64,
 }
@@ -55,6 +57,11 @@ pub async fn verify<H: HttpTransport, C: Clock>(
     let cap = ctx.settings.max_compute_unit_limit;
     if verified.compute_unit_limit > cap {
         return Err(ExactSvmError::ComputeLimitTooHigh { units: verified.compute_unit_limit, cap });
+    }
+    let price_cap = ctx.settings.max_compute_unit_price_micro_lamports;
+    if verified.compute_unit_price_micro_lamports > price_cap {
+        let micro_lamports = verified.compute_unit_price_micro_lamports;
+        return Err(ExactSvmError::ComputePriceTooHigh { micro_lamports, cap: price_cap });
     }
     let key = fee_payers.iter().find(|k| k.pubkey() == verified.fee_payer);
     let key = key.ok_or_else(|| ExactSvmError::FeePayerNotManaged(verified.fee_payer.to_base58()))?;

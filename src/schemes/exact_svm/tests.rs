@@ -826,12 +826,26 @@ mod cluster {
     const TRANSFER_FAILED: &str = r#"{"InstructionError": [2, "InvalidAccountData"]}"#;
 
     fn verify_on(cluster: &Cluster, transaction: &str, max_units: u32) -> Result<Signed, ExactSvmError> {
+        verify_capped(cluster, transaction, max_units, 5_000_000)
+    }
+
+    /// [`verify_on`] with the operator's compute unit price cap at `max_price` micro-lamports.
+    fn verify_capped(
+        cluster: &Cluster,
+        transaction: &str,
+        max_units: u32,
+        max_price: u64,
+    ) -> Result<Signed, ExactSvmError> {
         let urls = ["http://cluster".to_string()];
         let ctx = SvmContext {
             network: crate::network::find("solana-devnet").unwrap(),
             rpc: JsonRpcClient::new(cluster, &Clockless, &urls),
             clock: &Clockless,
-            settings: SvmSettings { max_compute_unit_limit: max_units, confirm_timeout_secs: 0 },
+            settings: SvmSettings {
+                max_compute_unit_limit: max_units,
+                max_compute_unit_price_micro_lamports: max_price,
+                confirm_timeout_secs: 0,
+            },
         };
         let (amount, pay_to, fee_payer_key) =
             (AMOUNT.to_string(), pay_to().to_string(), fee_payer().pubkey().to_string());
@@ -845,9 +859,22 @@ mod cluster {
             network: crate::network::find("solana-devnet").unwrap(),
             rpc: JsonRpcClient::new(cluster, &Clockless, &urls),
             clock: &Clockless,
-            settings: SvmSettings { max_compute_unit_limit: 200_000, confirm_timeout_secs: 0 },
+            settings: SvmSettings {
+                max_compute_unit_limit: 200_000,
+                max_compute_unit_price_micro_lamports: 5_000_000,
+                confirm_timeout_secs: 0,
+            },
         };
         pollster::block_on(chain::broadcast(&ctx, signed))
+    }
+
+    #[test]
+    fn a_compute_unit_price_above_the_operators_cap_is_refused_before_any_call() {
+        let cluster = Cluster::new(Value::Null, token_account(&pay_to()));
+        let refused = verify_capped(&cluster, &build(&honest()), 200_000, 999);
+        assert_eq!(refused.unwrap_err(), ExactSvmError::ComputePriceTooHigh { micro_lamports: 1_000, cap: 999 });
+        assert!(cluster.asked.borrow().is_empty());
+        assert!(verify_capped(&cluster, &build(&honest()), 200_000, 1_000).is_ok());
     }
 
     #[test]
@@ -959,7 +986,11 @@ mod cluster {
             network: crate::network::find("solana-devnet").unwrap(),
             rpc: JsonRpcClient::new(sent, &Clockless, &urls),
             clock: &Clockless,
-            settings: SvmSettings { max_compute_unit_limit: 200_000, confirm_timeout_secs: 0 },
+            settings: SvmSettings {
+                max_compute_unit_limit: 200_000,
+                max_compute_unit_price_micro_lamports: 5_000_000,
+                confirm_timeout_secs: 0,
+            },
         };
         pollster::block_on(chain::fate(&ctx, "sig", "hash"))
     }
