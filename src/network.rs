@@ -52,6 +52,29 @@ pub struct Network {
 }
 
 impl Network {
+    /// Seconds between blocks, roughly (Ethereum and its testnet 12, Cronos 6, the rollups and the
+    /// other chains here 2 or less).
+    pub const fn block_secs(&self) -> u64 {
+        match self.chain_id {
+            Some(1 | 11_155_111) => 12,
+            Some(25 | 338) => 6,
+            _ => 2,
+        }
+    }
+
+    /// How long before its expiry an EVM authorization (EIP-3009 `validBefore`, a Permit2 or EIP-2612
+    /// `deadline`) is no longer taken: the reference's 6 s, or two blocks where blocks are slower, so
+    /// that a transaction sent after the checks still lands before the authorization expires (one that
+    /// lands after it reverts, and the facilitator pays for it).
+    pub const fn expiry_margin_secs(&self) -> u64 {
+        let two_blocks = 2 * self.block_secs();
+        if two_blocks > 6 {
+            two_blocks
+        } else {
+            6
+        }
+    }
+
     /// The `<NAME>` suffix of per-network environment variables.
     pub fn env_suffix(&self) -> String {
         self.name.to_ascii_uppercase().replace('-', "_")
@@ -365,6 +388,16 @@ pub fn find(id: &str) -> Option<&'static Network> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_authorization_must_outlast_two_blocks_where_blocks_are_slow() {
+        let margin = |name: &str| find(name).map(Network::expiry_margin_secs);
+        assert_eq!((margin("ethereum"), margin("sepolia")), (Some(24), Some(24)));
+        assert_eq!((margin("cronos-mainnet"), margin("cronos-testnet")), (Some(12), Some(12)));
+        for rollup in ["base", "base-sepolia", "optimism", "arbitrum", "polygon", "avalanche", "abstract"] {
+            assert_eq!(margin(rollup), Some(6), "{rollup}: the reference's 6 s");
+        }
+    }
 
     #[test]
     fn names_caip2_and_chain_ids_agree() {

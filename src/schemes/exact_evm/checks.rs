@@ -12,9 +12,6 @@ use crate::protocol::model::PaymentRequest;
 use crate::protocol::model::{Dialect, Requirements, Version};
 use crate::protocol::normalize::parse_evm_address;
 
-/// The reference keeps a 6-second buffer on `validBefore` "for block time".
-pub const VALID_BEFORE_BUFFER_SECS: u64 = 6;
-
 /// The token's EIP-712 `name` and `version`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Domain {
@@ -144,8 +141,14 @@ pub fn check_recipient(authorization: &Eip3009Authorization, requirements: &Requ
     Ok(())
 }
 
-pub fn check_valid_before(authorization: &Eip3009Authorization, now: u64) -> Result<(), ExactEvmError> {
-    if authorization.valid_before < U256::from(now) + U256::from(VALID_BEFORE_BUFFER_SECS) {
+/// `validBefore` is at least `margin_secs` away (the reference keeps 6 s "for block time"; see
+/// [`crate::network::Network::expiry_margin_secs`]).
+pub fn check_valid_before(
+    authorization: &Eip3009Authorization,
+    now: u64,
+    margin_secs: u64,
+) -> Result<(), ExactEvmError> {
+    if authorization.valid_before < U256::from(now) + U256::from(margin_secs) {
         return Err(ExactEvmError::Expired { valid_before: authorization.valid_before, now });
     }
     Ok(())

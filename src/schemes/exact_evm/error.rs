@@ -33,7 +33,7 @@ pub enum ExactEvmError {
     ContractSignatureRejected,
     #[error("authorization.to {to} is not paymentRequirements.payTo {pay_to}")]
     RecipientMismatch { to: Address, pay_to: Address },
-    #[error("authorization expires at {valid_before}, sooner than 6 s from now ({now})")]
+    #[error("authorization expires at {valid_before}, too soon for the transaction to land before it (now {now})")]
     Expired { valid_before: U256, now: u64 },
     #[error("authorization is valid only after {valid_after} (now {now})")]
     NotYetValid { valid_after: U256, now: u64 },

@@ -20,7 +20,6 @@ pub use payload::{Eip3009Authorization, Eip3009Payload};
 pub use settle::{confirm, confirm_with_fee_bumps, deployment_key, ready_call, settle, submit, Settlement, Submitted};
 
 pub use crate::schemes::evm_tx::EvmContext;
-pub use checks::VALID_BEFORE_BUFFER_SECS;
 pub use verify::{verify, verify_beside, Verified};
 
 /// The EIP-712 digest of an authorization under a token's domain (exported for tools and bindings).

@@ -42,7 +42,7 @@ pub fn verify_offline<P>(
     // Nothing is deployed offline: a counterfactual wallet is judged as with no factory allowed.
     let proof = check_signature(payload, &domain, chain_id, asset, &[])?;
     check_recipient(authorization, requirements)?;
-    check_valid_before(authorization, now)?;
+    check_valid_before(authorization, now, request.network.expiry_margin_secs())?;
     check_valid_after(authorization, now)?;
     check_amount(authorization, requirements)?;
     Ok(match proof {

@@ -203,9 +203,21 @@ fn each_pure_rule_returns_its_reason() {
     b["paymentRequirements"]["payTo"] = json!("0x0000000000000000000000000000000000000001");
     assert_eq!(reason(&b, SPEC_NOW), Reason::EvmRecipientMismatch);
 
-    // validBefore = 1740672154: valid until now + 6 reaches it.
+    // validBefore = 1740672154: valid until now + 6 (the network's margin, Base Sepolia's) reaches it.
     assert!(verify_with(&good, 1_740_672_148, chain(true, false, 1, "USDC")).is_ok());
     assert_eq!(reason(&good, 1_740_672_149), Reason::EvmValidBefore);
+    // On a chain of 12 s blocks the margin is two blocks.
+    let authorization = crate::chains::evm::eip3009::Eip3009Authorization {
+        from: alloy_primitives::Address::ZERO,
+        to: alloy_primitives::Address::ZERO,
+        value: alloy_primitives::U256::ZERO,
+        valid_after: alloy_primitives::U256::ZERO,
+        valid_before: alloy_primitives::U256::from(1_740_672_154u64),
+        nonce: alloy_primitives::B256::ZERO,
+    };
+    let sepolia = crate::network::find("sepolia").map_or(0, crate::network::Network::expiry_margin_secs);
+    assert!(super::checks::check_valid_before(&authorization, 1_740_672_130, sepolia).is_ok());
+    assert!(super::checks::check_valid_before(&authorization, 1_740_672_131, sepolia).is_err());
     // validAfter = 1740672089.
     assert!(verify_with(&good, 1_740_672_089, chain(true, false, 1, "USDC")).is_ok());
     assert_eq!(reason(&good, 1_740_672_088), Reason::EvmValidAfter);

@@ -60,7 +60,7 @@ pub(super) async fn prepare<'r, H: HttpTransport, C: Clock, P>(
     let proof = check_signature(payload, &domain, ctx.chain_id(), asset, ctx.allowed_factories)?;
     check_recipient(authorization, requirements)?;
     let now = ctx.clock.now_secs();
-    check_valid_before(authorization, now)?;
+    check_valid_before(authorization, now, request.network.expiry_margin_secs())?;
     check_valid_after(authorization, now)?;
     check_amount(authorization, requirements)?;
     let calldata = transfer_calldata(authorization, &payload.signature, &proof);

@@ -16,9 +16,6 @@ use crate::chains::evm::signature::{is_erc6492, EcdsaSignature, Erc6492Signature
 use crate::protocol::model::{PaymentRequest, Requirements};
 use crate::protocol::normalize::parse_evm_address;
 
-/// The reference keeps a 6-second buffer on deadlines "for block time".
-pub const DEADLINE_BUFFER_SECS: u64 = 6;
-
 /// secp256k1's group order: a high-s signature `(r, s)` is the same signature as `(r, n - s)` with
 /// the other parity, and Permit2's `ecrecover` accepts both.
 const SECP256K1_ORDER: U256 = uint!(0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141_U256);
@@ -69,8 +66,10 @@ pub fn check_recipient(payload: &Permit2Payload, requirements: &Requirements) ->
     Ok(())
 }
 
-pub fn check_deadline(payload: &Permit2Payload, now: u64) -> Result<(), ExactPermit2Error> {
-    if payload.deadline < U256::from(now) + U256::from(DEADLINE_BUFFER_SECS) {
+/// The permit's `deadline` is at least `margin_secs` away (see
+/// [`crate::network::Network::expiry_margin_secs`]).
+pub fn check_deadline(payload: &Permit2Payload, now: u64, margin_secs: u64) -> Result<(), ExactPermit2Error> {
+    if payload.deadline < U256::from(now) + U256::from(margin_secs) {
         return Err(ExactPermit2Error::DeadlineExpired { deadline: payload.deadline, now });
     }
     Ok(())
@@ -156,6 +155,7 @@ pub fn check_eip2612(
     payload: &Permit2Payload,
     asset: Address,
     now: u64,
+    margin_secs: u64,
 ) -> Result<Option<&Eip2612Extension>, ExactPermit2Error> {
     let info = match &payload.eip2612 {
         None => return Ok(None),
@@ -174,7 +174,7 @@ pub fn check_eip2612(
     if info.spender != PERMIT2 {
         return Err(ExactPermit2Error::Eip2612SpenderNotPermit2(info.spender));
     }
-    if info.deadline < U256::from(now) + U256::from(DEADLINE_BUFFER_SECS) {
+    if info.deadline < U256::from(now) + U256::from(margin_secs) {
         return Err(ExactPermit2Error::Eip2612DeadlineExpired { deadline: info.deadline, now });
     }
     if info.amount != payload.amount {
@@ -317,10 +317,10 @@ pub fn check_sponsoring(
     payload: &Permit2Payload,
     asset: Address,
     chain_id: u64,
-    now: u64,
+    (now, margin_secs): (u64, u64),
     options: Options,
 ) -> (Option<&Eip2612Extension>, Result<Sponsoring, ExactPermit2Error>) {
-    match check_eip2612(payload, asset, now) {
+    match check_eip2612(payload, asset, now, margin_secs) {
         Ok(Some(info)) => (Some(info), Ok(Sponsoring::Eip2612)),
         Err(e) => (None, Err(e)),
         Ok(None) if !options.erc20_approval => (None, Ok(Sponsoring::None)),

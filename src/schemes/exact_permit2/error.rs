@@ -28,7 +28,7 @@ pub enum ExactPermit2Error {
     RecipientMismatch { to: Address, pay_to: Address },
     #[error("witness.to is the payer itself")]
     SelfPayment,
-    #[error("the Permit2 deadline {deadline} is sooner than 6 s from now ({now})")]
+    #[error("the Permit2 deadline {deadline} is too soon for the transaction to land before it (now {now})")]
     DeadlineExpired { deadline: U256, now: u64 },
     #[error("witness.validAfter {valid_after} is in the future (now {now})")]
     NotYetValid { valid_after: U256, now: u64 },
@@ -54,7 +54,7 @@ pub enum ExactPermit2Error {
     Eip2612AssetMismatch(Address),
     #[error("the EIP-2612 extension's spender {0} is not Permit2")]
     Eip2612SpenderNotPermit2(Address),
-    #[error("the EIP-2612 permit's deadline {deadline} is sooner than 6 s from now ({now})")]
+    #[error("the EIP-2612 permit's deadline {deadline} is too soon for the transaction to land before it (now {now})")]
     Eip2612DeadlineExpired { deadline: U256, now: u64 },
     #[error("the EIP-2612 permit's amount {permit} is not permitted.amount {permitted} (the proxy requires equality)")]
     Eip2612AmountMismatch { permit: U256, permitted: U256 },

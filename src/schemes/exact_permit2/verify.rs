@@ -52,12 +52,13 @@ pub(super) fn prepare<'p, H, C: Clock, P>(
     check_spender(payload, EXACT_PROXY)?;
     check_recipient(payload, requirements)?;
     let now = ctx.clock.now_secs();
-    check_deadline(payload, now)?;
+    check_deadline(payload, now, request.network.expiry_margin_secs())?;
     check_valid_after(payload, now)?;
     check_amount(payload, requirements.amount)?;
     check_token(payload, asset)?;
     let signature = check_signature(payload, ctx.chain_id())?;
-    let (eip2612, sponsoring) = check_sponsoring(payload, asset, ctx.chain_id(), now, options);
+    let (eip2612, sponsoring) =
+        check_sponsoring(payload, asset, ctx.chain_id(), (now, request.network.expiry_margin_secs()), options);
     let call = ProxyCall::unbound(EXACT_PROXY, settle_calldata(payload, &signature, eip2612));
     Ok(Prepared { payload, asset, signature, sponsoring, call })
 }

@@ -29,9 +29,6 @@ use crate::protocol::Reason;
 use crate::schemes::evm_tx::{self, EvmContext, Mined, Read, TxError};
 use crate::upto::Session;
 
-/// The reference keeps the same 6-second buffer as `exact` on the permit deadline.
-const DEADLINE_BUFFER_SECS: u64 = 6;
-
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum UptoError {
     #[error("payload scheme `{accepted}` and requirements scheme `{required}` must both be `upto`")]
@@ -52,7 +49,7 @@ pub enum UptoError {
     CapTooLow { cap: U256, amount: U256 },
     #[error("the permit's cap {cap} is below the required maximum {max}")]
     CapBelowRequiredMax { cap: U256, max: U256 },
-    #[error("the permit expires at {deadline}, sooner than 6 s from now ({now})")]
+    #[error("the permit expires at {deadline}, too soon for a batch to land before it (now {now})")]
     Expired { deadline: U256, now: u64 },
     #[error("the network has no EVM chain id")]
     InvalidChainId,
@@ -176,7 +173,7 @@ pub fn verify<P>(
     if let Some(max) = max.filter(|m| !m.is_zero() && permit.cap < *m) {
         return Err(UptoError::CapBelowRequiredMax { cap: permit.cap, max });
     }
-    if permit.deadline < U256::from(now_secs) + U256::from(DEADLINE_BUFFER_SECS) {
+    if permit.deadline < U256::from(now_secs) + U256::from(request.network.expiry_margin_secs()) {
         return Err(UptoError::Expired { deadline: permit.deadline, now: now_secs });
     }
     let chain_id = request.network.chain_id.ok_or(UptoError::InvalidChainId)?;

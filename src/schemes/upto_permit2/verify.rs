@@ -68,12 +68,13 @@ pub(super) fn prepare<'p, H, C: Clock, P>(
     check_recipient(permit, requirements)?;
     check_facilitator(payload, facilitators)?;
     let now = ctx.clock.now_secs();
-    check_deadline(permit, now)?;
+    check_deadline(permit, now, request.network.expiry_margin_secs())?;
     check_valid_after(permit, now)?;
     check_amount(permit, amounts.cap)?;
     check_token(permit, asset)?;
     let signature = check_signature_of(permit, payload.signed().signing_hash(ctx.chain_id()))?;
-    let (eip2612, sponsoring) = check_sponsoring(permit, asset, ctx.chain_id(), now, options);
+    let (eip2612, sponsoring) =
+        check_sponsoring(permit, asset, ctx.chain_id(), (now, request.network.expiry_margin_secs()), options);
     let call = ProxyCall {
         proxy: UPTO_PROXY,
         simulated: settle_calldata(payload, &signature, eip2612, amounts.cap),
