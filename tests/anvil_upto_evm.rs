@@ -10,12 +10,7 @@ use alloy_eips::eip2718::Decodable2718;
 use alloy_primitives::{Address, U256};
 use common::*;
 use serde_json::{json, Value};
-use x402_edge::access::MemoryLimiter;
-use x402_edge::chains::evm::sender::NonceManagedSender;
 use x402_edge::chains::evm::{eip2612, eip3009};
-use x402_edge::config::Config;
-use x402_edge::facilitator::{Facilitator, Host, NoHooks, Ports};
-use x402_edge::ledger::MemoryLedger;
 use x402_edge::ports::{EvmSigner, HttpTransport, TransportError};
 use x402_edge::schemes::upto_evm::PermitPayload;
 
@@ -528,44 +523,6 @@ impl HttpTransport for &'static LosesOneAnswer {
     }
 }
 
-struct LossyHost;
-
-impl Host for LossyHost {
-    type Http = &'static LosesOneAnswer;
-    type Clock = SystemClock;
-    type Ledger = MemoryLedger;
-    type Sessions = x402_edge::upto::MemorySessions;
-    type Sender = NonceManagedSender;
-    type Hooks = NoHooks;
-    type Limiter = MemoryLimiter;
-    #[cfg(feature = "starknet")]
-    type Sponsor = x402_edge::facilitator::sponsor::InProcessSponsor;
-}
-
-fn lossy_facilitator(rpc: &str, http: &'static LosesOneAnswer) -> Facilitator<LossyHost> {
-    let vars = [
-        ("EVM_NETWORKS", "base-sepolia".to_string()),
-        ("EVM_RPC_URL_BASE_SEPOLIA", rpc.to_string()),
-        ("EVM_PRIVATE_KEY", FACILITATOR_KEY.to_string()),
-        ("ASSET_ALLOWLIST_BASE_SEPOLIA", test_token_address().to_string()),
-    ];
-    let config = Config::from_env(|name| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone()));
-    assert!(config.problems.is_empty(), "{:?}", config.problems);
-    let sender = NonceManagedSender::new(config.evm_sync_send_wait_ms());
-    let ports = Ports {
-        http,
-        clock: SystemClock,
-        ledger: MemoryLedger::default(),
-        sessions: x402_edge::upto::MemorySessions::default(),
-        sender,
-        hooks: NoHooks,
-        limiter: MemoryLimiter::default(),
-        #[cfg(feature = "starknet")]
-        sponsor: x402_edge::facilitator::sponsor::InProcessSponsor,
-    };
-    Facilitator::new(config, ports)
-}
-
 /// A batch whose `transferFrom` was mined but whose answer was lost is not a failure: the batch stays
 /// under its ledger key, and the sweep after the settling timeout reconciles it from the chain instead
 /// of charging the owner again in a new batch.
@@ -573,7 +530,7 @@ fn lossy_facilitator(rpc: &str, http: &'static LosesOneAnswer) -> Facilitator<Lo
 fn a_batch_whose_broadcast_answer_was_lost_is_reconciled_never_charged_twice() {
     let w = world();
     let http: &'static LosesOneAnswer = Box::leak(Box::default());
-    let f = lossy_facilitator(&w.anvil.url, http);
+    let f = facilitator_over(http, &w.anvil.url, &[]);
     let (owner, pay_to) = (KEYS[1], address(KEYS[2]));
     let body = permit_body(w.token, owner, pay_to, 10_000, 100, 0);
     let request = x402_edge::schemes::parse_request(body.to_string().as_bytes()).unwrap();

@@ -16,21 +16,15 @@ mod common;
 
 use std::cell::{Cell, RefCell};
 
-use common::offline::FixedClock;
+use common::offline::{facilitator_on, OfflineHost};
 use serde_json::{json, Value};
-use x402_edge::access::MemoryLimiter;
 use x402_edge::api::{self, ApiRequest};
-use x402_edge::chains::evm::sender::NonceManagedSender;
 use x402_edge::chains::starknet::{
     encode_short_string, parse_felt, selector, AllResourceBounds, Call, DataAvailabilityMode, Felt,
     InvokeTransactionV3, OutsideExecution, OutsideExecutionVersion, ResourceBounds,
 };
-use x402_edge::config::Config;
-use x402_edge::facilitator::sponsor::InProcessSponsor;
-use x402_edge::facilitator::{Facilitator, Host, NoHooks, Ports};
-use x402_edge::ledger::MemoryLedger;
+use x402_edge::facilitator::{Facilitator, NoHooks};
 use x402_edge::ports::{HttpTransport, TransportError};
-use x402_edge::upto::MemorySessions;
 
 const NOW: u64 = 1_800_000_000;
 const USDC: &str = "0x53b40a647cedfca6ca84f542a0fe36736031905a9639a7f19a3c1e66bfd5080";
@@ -194,39 +188,16 @@ impl HttpTransport for &'static Node {
     }
 }
 
-struct HostileChain;
-
-impl Host for HostileChain {
-    type Http = &'static Node;
-    type Clock = FixedClock;
-    type Ledger = MemoryLedger;
-    type Sessions = MemorySessions;
-    type Sender = NonceManagedSender;
-    type Hooks = NoHooks;
-    type Limiter = MemoryLimiter;
-    type Sponsor = InProcessSponsor;
-}
-
-fn facilitator(node: &'static Node) -> Facilitator<HostileChain> {
+fn facilitator(node: &'static Node) -> Facilitator<OfflineHost<NoHooks, &'static Node>> {
     let vars = [
         ("STARKNET_NETWORKS", "starknet-sepolia"),
         ("STARKNET_SPONSOR_ADDRESS", SPONSOR),
         ("STARKNET_SPONSOR_PRIVATE_KEY", "0x1"),
         ("STARKNET_RPC_URL_STARKNET_SEPOLIA", "http://127.0.0.1:5050"),
     ];
-    let config = Config::from_env(|n| vars.iter().find(|(k, _)| *k == n).map(|(_, v)| v.to_string()));
-    assert!(config.problems.is_empty(), "{:?}", config.problems);
-    let ports = Ports {
-        http: node,
-        clock: FixedClock(NOW * 1000),
-        ledger: MemoryLedger::default(),
-        sessions: MemorySessions::default(),
-        sender: NonceManagedSender::default(),
-        hooks: NoHooks,
-        limiter: MemoryLimiter::default(),
-        sponsor: InProcessSponsor,
-    };
-    Facilitator::new(config, ports)
+    let f = facilitator_on(node, &vars, NOW * 1000, NoHooks);
+    assert!(f.config.problems.is_empty(), "{:?}", f.config.problems);
+    f
 }
 
 /// An x402-starknet `/verify` and `/settle` body: the authorization, a signature only the account
@@ -255,7 +226,7 @@ fn body(nonce: u64) -> Value {
         "typedData": execution.to_typed_data()}})
 }
 
-fn post(f: &Facilitator<HostileChain>, path: &str, body: &Value) -> Value {
+fn post(f: &Facilitator<OfflineHost<NoHooks, &'static Node>>, path: &str, body: &Value) -> Value {
     let text = body.to_string();
     let request = ApiRequest {
         method: "POST",

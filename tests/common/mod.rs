@@ -461,11 +461,14 @@ pub fn v2_body(a: &Eip3009Authorization, signature: &str, token: Address, pay_to
     })
 }
 
-/// The native test host: a blocking HTTP client, the system clock, in-memory ledger and nonces.
-pub struct NativeHost;
+/// The native test host over the HTTP transport `H`: the system clock, in-memory ledger and nonces.
+pub struct HostOver<H>(std::marker::PhantomData<H>);
 
-impl Host for NativeHost {
-    type Http = UreqTransport;
+/// [`HostOver`] a blocking HTTP client.
+pub type NativeHost = HostOver<UreqTransport>;
+
+impl<H: HttpTransport> Host for HostOver<H> {
+    type Http = H;
     type Clock = SystemClock;
     type Ledger = MemoryLedger;
     type Sessions = x402_edge::upto::MemorySessions;
@@ -474,6 +477,34 @@ impl Host for NativeHost {
     type Limiter = MemoryLimiter;
     #[cfg(feature = "starknet")]
     type Sponsor = x402_edge::facilitator::sponsor::InProcessSponsor;
+}
+
+/// A facilitator reaching `rpc` through `http`, with `extra` variables (later ones win): see
+/// [`Facility::with_vars`].
+pub fn facilitator_over<H: HttpTransport>(http: H, rpc: &str, extra: &[(&str, &str)]) -> Facilitator<HostOver<H>> {
+    let mut vars = vec![
+        ("EVM_NETWORKS", "base-sepolia".to_string()),
+        ("EVM_RPC_URL_BASE_SEPOLIA", rpc.to_string()),
+        ("EVM_PRIVATE_KEY", FACILITATOR_KEY.to_string()),
+        ("EVM_RECEIPT_TIMEOUT_SECONDS", "10".to_string()),
+        ("ASSET_ALLOWLIST_BASE_SEPOLIA", test_token_address().to_string()),
+    ];
+    vars.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
+    let config = Config::from_env(|name| vars.iter().rev().find(|(k, _)| *k == name).map(|(_, v)| v.clone()));
+    assert!(config.problems.is_empty(), "{:?}", config.problems);
+    let sender = NonceManagedSender::new(config.evm_sync_send_wait_ms());
+    let ports = Ports {
+        http,
+        clock: SystemClock,
+        ledger: MemoryLedger::default(),
+        sessions: x402_edge::upto::MemorySessions::default(),
+        sender,
+        hooks: NoHooks,
+        limiter: MemoryLimiter::default(),
+        #[cfg(feature = "starknet")]
+        sponsor: x402_edge::facilitator::sponsor::InProcessSponsor,
+    };
+    Facilitator::new(config, ports)
 }
 
 pub struct Facility {
@@ -501,33 +532,7 @@ impl Facility {
     /// A facilitator on `rpc` with more variables (later ones win). TestUSDC, where a fresh anvil has
     /// it, is allowlisted; the asset policy is otherwise the default.
     pub fn with_vars(rpc: &str, extra: &[(&'static str, &str)]) -> Facility {
-        let mut vars = vec![
-            ("EVM_NETWORKS", "base-sepolia".to_string()),
-            ("EVM_RPC_URL_BASE_SEPOLIA", rpc.to_string()),
-            ("EVM_PRIVATE_KEY", FACILITATOR_KEY.to_string()),
-            ("EVM_RECEIPT_TIMEOUT_SECONDS", "10".to_string()),
-            ("ASSET_ALLOWLIST_BASE_SEPOLIA", test_token_address().to_string()),
-        ];
-        vars.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
-        let config = Config::from_env(|name| vars.iter().rev().find(|(k, _)| *k == name).map(|(_, v)| v.clone()));
-        assert!(config.problems.is_empty(), "{:?}", config.problems);
-        let sender = NonceManagedSender::new(config.evm_sync_send_wait_ms());
-        Facility {
-            facilitator: Facilitator::new(
-                config,
-                Ports {
-                    http: UreqTransport,
-                    clock: SystemClock,
-                    ledger: MemoryLedger::default(),
-                    sessions: x402_edge::upto::MemorySessions::default(),
-                    sender,
-                    hooks: NoHooks,
-                    limiter: MemoryLimiter::default(),
-                    #[cfg(feature = "starknet")]
-                    sponsor: x402_edge::facilitator::sponsor::InProcessSponsor,
-                },
-            ),
-        }
+        Facility { facilitator: facilitator_over(UreqTransport, rpc, extra) }
     }
 
     /// `GET path?query`.

@@ -28,10 +28,11 @@ impl Clock for FixedClock {
     async fn sleep_millis(&self, _: u64) {}
 }
 
-pub struct OfflineHost<K = NoHooks>(PhantomData<K>);
+/// In-memory ports at a fixed time, with `hooks`, reaching a chain (if any) through `H`.
+pub struct OfflineHost<K = NoHooks, H = NoChain>(PhantomData<(K, H)>);
 
-impl<K: Hooks> Host for OfflineHost<K> {
-    type Http = NoChain;
+impl<K: Hooks, H: HttpTransport> Host for OfflineHost<K, H> {
+    type Http = H;
     type Clock = FixedClock;
     type Ledger = MemoryLedger;
     type Sessions = x402_edge::upto::MemorySessions;
@@ -44,10 +45,20 @@ impl<K: Hooks> Host for OfflineHost<K> {
 
 /// A facilitator configured by `vars`, at `now_ms`, with `hooks`.
 pub fn offline_facilitator<K: Hooks>(vars: &[(&str, &str)], now_ms: u64, hooks: K) -> Facilitator<OfflineHost<K>> {
+    facilitator_on(NoChain, vars, now_ms, hooks)
+}
+
+/// [`offline_facilitator`] whose chain is what `http` answers (a stand-in node).
+pub fn facilitator_on<K: Hooks, H: HttpTransport>(
+    http: H,
+    vars: &[(&str, &str)],
+    now_ms: u64,
+    hooks: K,
+) -> Facilitator<OfflineHost<K, H>> {
     let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     let config = Config::from_env(|n| vars.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone()));
     let ports = Ports {
-        http: NoChain,
+        http,
         clock: FixedClock(now_ms),
         ledger: MemoryLedger::default(),
         sessions: x402_edge::upto::MemorySessions::default(),

@@ -823,6 +823,25 @@ mod cluster {
         json!({"data": [encoded, "base64"], "owner": programs::TOKEN.to_string(), "lamports": 2_039_280})
     }
 
+    /// Solana devnet through `http`, with the operator's compute caps.
+    fn context_on<'a, H: HttpTransport>(
+        http: &'a H,
+        urls: &'a [String],
+        max_units: u32,
+        max_price: u64,
+    ) -> SvmContext<'a, H, Clockless> {
+        SvmContext {
+            network: crate::network::find("solana-devnet").unwrap(),
+            rpc: JsonRpcClient::new(http, &Clockless, urls),
+            clock: &Clockless,
+            settings: SvmSettings {
+                max_compute_unit_limit: max_units,
+                max_compute_unit_price_micro_lamports: max_price,
+                confirm_timeout_secs: 0,
+            },
+        }
+    }
+
     const TRANSFER_FAILED: &str = r#"{"InstructionError": [2, "InvalidAccountData"]}"#;
 
     fn verify_on(cluster: &Cluster, transaction: &str, max_units: u32) -> Result<Signed, ExactSvmError> {
@@ -837,16 +856,7 @@ mod cluster {
         max_price: u64,
     ) -> Result<Signed, ExactSvmError> {
         let urls = ["http://cluster".to_string()];
-        let ctx = SvmContext {
-            network: crate::network::find("solana-devnet").unwrap(),
-            rpc: JsonRpcClient::new(cluster, &Clockless, &urls),
-            clock: &Clockless,
-            settings: SvmSettings {
-                max_compute_unit_limit: max_units,
-                max_compute_unit_price_micro_lamports: max_price,
-                confirm_timeout_secs: 0,
-            },
-        };
+        let ctx = context_on(cluster, &urls, max_units, max_price);
         let (amount, pay_to, fee_payer_key) =
             (AMOUNT.to_string(), pay_to().to_string(), fee_payer().pubkey().to_string());
         let req = requirements(&amount, &pay_to, &fee_payer_key, None);
@@ -855,16 +865,7 @@ mod cluster {
 
     fn broadcast_on(cluster: &Cluster, signed: &Signed) -> Result<(), ExactSvmError> {
         let urls = ["http://cluster".to_string()];
-        let ctx = SvmContext {
-            network: crate::network::find("solana-devnet").unwrap(),
-            rpc: JsonRpcClient::new(cluster, &Clockless, &urls),
-            clock: &Clockless,
-            settings: SvmSettings {
-                max_compute_unit_limit: 200_000,
-                max_compute_unit_price_micro_lamports: 5_000_000,
-                confirm_timeout_secs: 0,
-            },
-        };
+        let ctx = context_on(cluster, &urls, 200_000, 5_000_000);
         pollster::block_on(chain::broadcast(&ctx, signed))
     }
 
@@ -982,16 +983,7 @@ mod cluster {
 
     fn fate_on(sent: &Sent) -> Result<chain::Fate, ExactSvmError> {
         let urls = ["http://cluster".to_string()];
-        let ctx = SvmContext {
-            network: crate::network::find("solana-devnet").unwrap(),
-            rpc: JsonRpcClient::new(sent, &Clockless, &urls),
-            clock: &Clockless,
-            settings: SvmSettings {
-                max_compute_unit_limit: 200_000,
-                max_compute_unit_price_micro_lamports: 5_000_000,
-                confirm_timeout_secs: 0,
-            },
-        };
+        let ctx = context_on(sent, &urls, 200_000, 5_000_000);
         pollster::block_on(chain::fate(&ctx, "sig", "hash"))
     }
 
