@@ -363,9 +363,10 @@ fn sponsored_call<'a>(config: &StarknetNetworkConfig, out: &Outgoing<'a>) -> Spo
     SponsoredCall { network: config.network, key: out.key, call }
 }
 
-/// The settlement simulated (the registered spec's rule, applied to both dialects): the sponsor's own `execute_from_outside_v2` when it
-/// submits (it is the signed `Caller`); under a paymaster, whose relayer sends nothing we can sign for,
-/// the transfer itself from the payer (the paymaster prices the whole call when it executes).
+/// The settlement simulated (the registered spec's rule, applied to both dialects): the sponsor's own
+/// `execute_from_outside_v2` when it submits (it is the signed `Caller`); under a paymaster, whose
+/// relayer sends nothing we can sign for, the transfer itself from the payer (the paymaster prices the
+/// whole call when it executes).
 async fn simulate_settlement<H: crate::ports::HttpTransport, C: Clock>(
     ctx: &StarknetContext<'_, H, C>,
     config: &StarknetNetworkConfig,

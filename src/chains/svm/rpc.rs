@@ -96,7 +96,8 @@ pub fn simulation(result: &Value) -> Result<Simulation, RpcError> {
     Ok(Simulation { err, logs })
 }
 
-/// A transaction the cluster has seen, at `confirmed` or better, or not (yet).
+/// What the cluster has seen of a transaction: nothing, a block at `processed`, or a block at
+/// `confirmed` or better (success or failure).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Landed {
     /// Not seen.
