@@ -363,6 +363,9 @@ fn sponsored_call<'a>(config: &StarknetNetworkConfig, out: &Outgoing<'a>) -> Spo
     SponsoredCall { network: config.network, key: out.key, call }
 }
 
+/// How many times the sponsor's simulation is tried while its nonce keeps moving.
+const SIMULATION_NONCE_TRIES: usize = 4;
+
 /// The settlement simulated (the registered spec's rule, applied to both dialects): the sponsor's own
 /// `execute_from_outside_v2` when it submits (it is the signed `Caller`); under a paymaster, whose
 /// relayer sends nothing we can sign for, the transfer itself from the payer (the paymaster prices the
@@ -376,7 +379,18 @@ async fn simulate_settlement<H: crate::ports::HttpTransport, C: Clock>(
     match &config.settlement {
         StarknetSettlement::SelfSponsored { .. } => {
             let call = verified.execution.to_call(verified.account, &verified.signature);
-            chain::simulate(ctx, config.sponsor_address, &[call], &expected).await
+            let calls = std::slice::from_ref(&call);
+            // The sponsor's nonce moves with each of its transactions: one read stale by the time of
+            // the simulation is read again.
+            for _ in 0..SIMULATION_NONCE_TRIES {
+                match chain::simulate(ctx, config.sponsor_address, calls, &expected).await {
+                    Err(ExactStarknetError::StaleNonce) => continue,
+                    other => return other,
+                }
+            }
+            // Settles of this sponsor keep racing it: the payer's calls are simulated instead (the
+            // receipt is checked either way).
+            chain::simulate(ctx, verified.account, &verified.execution.calls, &expected).await
         }
         StarknetSettlement::Paymaster { .. } => {
             chain::simulate(ctx, verified.account, &verified.execution.calls, &expected).await

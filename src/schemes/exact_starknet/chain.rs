@@ -204,9 +204,7 @@ pub async fn sponsor_transaction<H: HttpTransport, C: Clock>(
         .map_err(|e| match e {
             // 52, or an execution error naming the nonce: another transaction of the sponsor took it.
             RpcError::Server { code: 52, .. } => ExactStarknetError::StaleNonce,
-            RpcError::Server { data: Some(data), .. } if data.to_ascii_lowercase().contains("nonce is invalid") => {
-                ExactStarknetError::StaleNonce
-            }
+            RpcError::Server { data: Some(data), .. } if names_a_stale_nonce(&data) => ExactStarknetError::StaleNonce,
             // The execution itself fails (the account refuses the outside execution): nothing to send.
             RpcError::Server { code: 41 | 40, message, data } => {
                 ExactStarknetError::Rpc(format!("the transaction would fail: {message} {}", data.unwrap_or_default()))
@@ -218,6 +216,12 @@ pub async fn sponsor_transaction<H: HttpTransport, C: Clock>(
     let hash = tx.hash();
     let signature = sponsor.key.sign(&hash).map_err(|e| ExactStarknetError::Rpc(e.to_string()))?;
     Ok(SignedInvoke { hash, json: invoke_json(&tx, &[signature.r, signature.s], false) })
+}
+
+/// Whether a node's error text says the transaction's nonce is not the sender's current one.
+fn names_a_stale_nonce(text: &str) -> bool {
+    let lower = text.to_ascii_lowercase();
+    lower.contains("nonce is invalid") || lower.contains("invalid transaction nonce")
 }
 
 /// The sponsor's nonce at the block being built (see [`at_pending_block`]), and the tag it was read at.
@@ -353,6 +357,9 @@ pub async fn simulate<H: HttpTransport, C: Clock>(
         "simulation_flags": ["SKIP_VALIDATE", "SKIP_FEE_CHARGE"],
     });
     let simulated = ctx.rpc.call("starknet_simulateTransactions", params).await.map_err(|e| match e {
+        // The sender's nonce moved between its read and the simulation (another of its transactions).
+        RpcError::Server { code: 52, .. } => ExactStarknetError::StaleNonce,
+        RpcError::Server { data: Some(data), .. } if names_a_stale_nonce(&data) => ExactStarknetError::StaleNonce,
         // The execution itself fails (the account or the token refuses it).
         RpcError::Server { code: 40 | 41, message, data } => {
             ExactStarknetError::SimulationFailed(format!("fails: {message} {}", data.unwrap_or_default()))
