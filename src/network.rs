@@ -49,17 +49,15 @@ pub struct Network {
     /// Solana: `https://<helius>/?api-key=<HELIUS_API_KEY>`.
     pub helius: Option<&'static str>,
     pub public_rpc: &'static str,
+    /// Seconds between blocks, roughly: 12 on Ethereum and Sepolia, 6 on Cronos, 2 or less elsewhere
+    /// (what [`Network::expiry_margin_secs`] must outlast).
+    pub block_secs: u64,
 }
 
 impl Network {
-    /// Seconds between blocks, roughly (Ethereum and its testnet 12, Cronos 6, the rollups and the
-    /// other chains here 2 or less).
-    pub const fn block_secs(&self) -> u64 {
-        match self.chain_id {
-            Some(1 | 11_155_111) => 12,
-            Some(25 | 338) => 6,
-            _ => 2,
-        }
+    /// This network with blocks `secs` apart.
+    const fn with_block_secs(self, secs: u64) -> Network {
+        Network { block_secs: secs, ..self }
     }
 
     /// How long before its expiry an EVM authorization (EIP-3009 `validBefore`, a Permit2 or EIP-2612
@@ -67,7 +65,7 @@ impl Network {
     /// that a transaction sent after the checks still lands before the authorization expires (one that
     /// lands after it reverts, and the facilitator pays for it).
     pub const fn expiry_margin_secs(&self) -> u64 {
-        let two_blocks = 2 * self.block_secs();
+        let two_blocks = 2 * self.block_secs;
         if two_blocks > 6 {
             two_blocks
         } else {
@@ -101,6 +99,9 @@ const fn usdc(address: &'static str, name: &'static str, version: Option<&'stati
     Some(DefaultAsset { address, name, version, decimals: 6 })
 }
 
+/// The block time of a chain not set otherwise ([`Network::with_block_secs`]).
+const FAST_BLOCK_SECS: u64 = 2;
+
 #[allow(clippy::too_many_arguments)]
 const fn evm(
     name: &'static str,
@@ -125,6 +126,7 @@ const fn evm(
         infura,
         helius: None,
         public_rpc,
+        block_secs: FAST_BLOCK_SECS,
     }
 }
 
@@ -147,6 +149,7 @@ const fn solana(
         infura: None,
         helius,
         public_rpc,
+        block_secs: FAST_BLOCK_SECS,
     }
 }
 
@@ -169,6 +172,7 @@ const fn starknet(
         infura: None,
         helius: None,
         public_rpc,
+        block_secs: FAST_BLOCK_SECS,
     }
 }
 
@@ -205,7 +209,8 @@ pub static NETWORKS: &[Network] = &[
         Some("eth-mainnet.g.alchemy.com/v2"),
         Some("mainnet.infura.io/v3"),
         "https://ethereum-rpc.publicnode.com",
-    ),
+    )
+    .with_block_secs(12),
     evm(
         "sepolia",
         &[],
@@ -216,7 +221,8 @@ pub static NETWORKS: &[Network] = &[
         Some("eth-sepolia.g.alchemy.com/v2"),
         Some("sepolia.infura.io/v3"),
         "https://ethereum-sepolia-rpc.publicnode.com",
-    ),
+    )
+    .with_block_secs(12),
     evm(
         "optimism",
         &[],
@@ -329,8 +335,10 @@ pub static NETWORKS: &[Network] = &[
     ),
     // Cronos: the docs and the SDK disagree on the USDC.e EIP-712 domain (digest §8), so no name or
     // version is assumed; v1 requests without `extra` get the token's own `name()`/`version()`.
-    evm("cronos", &["cronos-mainnet"], "eip155:25", 25, true, None, None, None, "https://evm.cronos.org"),
-    evm("cronos-testnet", &[], "eip155:338", 338, true, None, None, None, "https://evm-t3.cronos.org"),
+    evm("cronos", &["cronos-mainnet"], "eip155:25", 25, true, None, None, None, "https://evm.cronos.org")
+        .with_block_secs(6),
+    evm("cronos-testnet", &[], "eip155:338", 338, true, None, None, None, "https://evm-t3.cronos.org")
+        .with_block_secs(6),
     // USDC mints: `@x402/svm` constants (digest §3.2); RPCs: the daydreams facilitator's order.
     solana(
         "solana",

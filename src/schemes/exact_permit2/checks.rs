@@ -317,7 +317,8 @@ pub fn check_sponsoring(
     payload: &Permit2Payload,
     asset: Address,
     chain_id: u64,
-    (now, margin_secs): (u64, u64),
+    now: u64,
+    margin_secs: u64,
     options: Options,
 ) -> (Option<&Eip2612Extension>, Result<Sponsoring, ExactPermit2Error>) {
     match check_eip2612(payload, asset, now, margin_secs) {

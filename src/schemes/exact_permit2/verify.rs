@@ -58,7 +58,7 @@ pub(super) fn prepare<'p, H, C: Clock, P>(
     check_token(payload, asset)?;
     let signature = check_signature(payload, ctx.chain_id())?;
     let (eip2612, sponsoring) =
-        check_sponsoring(payload, asset, ctx.chain_id(), (now, request.network.expiry_margin_secs()), options);
+        check_sponsoring(payload, asset, ctx.chain_id(), now, request.network.expiry_margin_secs(), options);
     let call = ProxyCall::unbound(EXACT_PROXY, settle_calldata(payload, &signature, eip2612));
     Ok(Prepared { payload, asset, signature, sponsoring, call })
 }

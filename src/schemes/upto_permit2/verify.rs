@@ -74,7 +74,7 @@ pub(super) fn prepare<'p, H, C: Clock, P>(
     check_token(permit, asset)?;
     let signature = check_signature_of(permit, payload.signed().signing_hash(ctx.chain_id()))?;
     let (eip2612, sponsoring) =
-        check_sponsoring(permit, asset, ctx.chain_id(), (now, request.network.expiry_margin_secs()), options);
+        check_sponsoring(permit, asset, ctx.chain_id(), now, request.network.expiry_margin_secs(), options);
     let call = ProxyCall {
         proxy: UPTO_PROXY,
         simulated: settle_calldata(payload, &signature, eip2612, amounts.cap),
