@@ -376,24 +376,18 @@ async fn simulate_settlement<H: crate::ports::HttpTransport, C: Clock>(
     verified: &VerifiedStarknet,
 ) -> Result<(), ExactStarknetError> {
     let expected = verified.expected_transfer();
-    match &config.settlement {
-        StarknetSettlement::SelfSponsored { .. } => {
-            let call = verified.execution.to_call(verified.account, &verified.signature);
-            let calls = std::slice::from_ref(&call);
-            // The sponsor's nonce moves with each of its transactions: one read stale by the time of
-            // the simulation is read again.
-            for _ in 0..SIMULATION_NONCE_TRIES {
-                match chain::simulate(ctx, config.sponsor_address, calls, &expected).await {
-                    Err(ExactStarknetError::StaleNonce) => continue,
-                    other => return other,
-                }
+    if let StarknetSettlement::SelfSponsored { .. } = &config.settlement {
+        let call = verified.execution.to_call(verified.account, &verified.signature);
+        // The sponsor's nonce moves with each of its transactions: one read stale by the time of the
+        // simulation is read again.
+        for _ in 0..SIMULATION_NONCE_TRIES {
+            match chain::simulate(ctx, config.sponsor_address, std::slice::from_ref(&call), &expected).await {
+                Err(ExactStarknetError::StaleNonce) => continue,
+                other => return other,
             }
-            // Settles of this sponsor keep racing it: the payer's calls are simulated instead (the
-            // receipt is checked either way).
-            chain::simulate(ctx, verified.account, &verified.execution.calls, &expected).await
-        }
-        StarknetSettlement::Paymaster { .. } => {
-            chain::simulate(ctx, verified.account, &verified.execution.calls, &expected).await
         }
     }
+    // Under a paymaster, or while this sponsor's settles keep racing its nonce: the payer's calls (the
+    // receipt is checked either way).
+    chain::simulate(ctx, verified.account, &verified.execution.calls, &expected).await
 }
